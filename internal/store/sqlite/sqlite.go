@@ -1,0 +1,382 @@
+// Package sqlite is the embedded store backend: one SQLite database file in
+// WAL mode, driven by the pure-Go modernc.org/sqlite driver, with embedded
+// goose migrations.
+//
+// Writes go through a single connection (SQLite allows one writer; a pool of
+// writers would only contend on the lock), reads through a small pool.
+// secure_delete is on so that deleted rows (revoked or destroyed key
+// material) are overwritten in the database file, and destroying key
+// material truncates the WAL so no copy of the old page survives there.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite store.
+type Store struct {
+	w *sql.DB // the one writer connection
+	r *sql.DB // readers
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	pragmas := []string{
+		"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
+		"synchronous(FULL)", "secure_delete(1)",
+	}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "database migration failed", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// Ping checks that the database answers reads and writes.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.w.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fault.Wrap(fault.Unavailable, "store unavailable", err)
+	}
+	return nil
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// classify turns driver errors into fault kinds.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fault.Wrap(fault.NotFound, "not found", fmt.Errorf("%s: %w", op, err))
+	}
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3lib.SQLITE_CONSTRAINT:
+			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_CANTOPEN:
+			return fault.Wrap(fault.Unavailable, "store unavailable", fmt.Errorf("%s: %w", op, err))
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// CreateTenant implements store.Tenants.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, first store.APIKey) error {
+	if first.TenantID != t.ID {
+		return fault.New(fault.Invalid, "first key belongs to another tenant")
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return classify("create tenant", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenants(id, name, created_at, min_kek_version) VALUES (?,?,?,0)`,
+		t.ID, t.Name, unix(t.CreatedAt)); err != nil {
+		return classify("create tenant", err)
+	}
+	if err := insertKey(ctx, tx, first); err != nil {
+		return err
+	}
+	return classify("create tenant", tx.Commit())
+}
+
+// Tenant implements store.Tenants.
+func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_at, min_kek_version FROM tenants WHERE id = ?`, id).
+		Scan(&t.ID, &t.Name, &created, &t.MinKEKVersion)
+	if err != nil {
+		return store.Tenant{}, classify("tenant", err)
+	}
+	t.CreatedAt = fromUnix(created)
+	return t, nil
+}
+
+// SetMinKEKVersion implements store.Tenants.
+func (s *Store) SetMinKEKVersion(ctx context.Context, tenantID string, v int) error {
+	return s.execOne(ctx, "set min kek version", `UPDATE tenants SET min_kek_version = ? WHERE id = ?`, v, tenantID)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertKey(ctx context.Context, db execer, k store.APIKey) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO api_keys(id, tenant_id, scopes, secret_hash, created_at, revoked_at) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.TenantID, strings.Join(k.Scopes, " "), k.SecretHash, unix(k.CreatedAt), unix(k.RevokedAt))
+	return classify("create api key", err)
+}
+
+// CreateAPIKey implements store.APIKeys.
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	if _, err := s.Tenant(ctx, k.TenantID); err != nil {
+		return err
+	}
+	return insertKey(ctx, s.w, k)
+}
+
+const keyCols = `id, tenant_id, scopes, secret_hash, created_at, revoked_at`
+
+func scanKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	var scopes string
+	var created, revoked int64
+	if err := row.Scan(&k.ID, &k.TenantID, &scopes, &k.SecretHash, &created, &revoked); err != nil {
+		return store.APIKey{}, err
+	}
+	k.Scopes = strings.Fields(scopes)
+	k.CreatedAt, k.RevokedAt = fromUnix(created), fromUnix(revoked)
+	return k, nil
+}
+
+// APIKeyForAuth implements store.APIKeys.
+func (s *Store) APIKeyForAuth(ctx context.Context, keyID string) (store.APIKey, error) {
+	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE id = ?`, keyID))
+	return k, classify("api key", err)
+}
+
+// APIKey implements store.APIKeys.
+func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (store.APIKey, error) {
+	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? AND id = ?`, tenantID, keyID))
+	return k, classify("api key", err)
+}
+
+// APIKeys implements store.APIKeys.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, classify("list api keys", err)
+	}
+	defer rows.Close()
+	var out []store.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, classify("list api keys", err)
+		}
+		out = append(out, k)
+	}
+	return out, classify("list api keys", rows.Err())
+}
+
+// RevokeAPIKey implements store.APIKeys.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at = 0`,
+		unix(at), tenantID, keyID); err != nil {
+		return classify("revoke api key", err)
+	}
+	_, err := s.APIKey(ctx, tenantID, keyID)
+	return err
+}
+
+func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return classify(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(op, err)
+	}
+	if n == 0 {
+		return fault.New(fault.NotFound, "not found")
+	}
+	return nil
+}
+
+// CreateKEKVersion implements store.Keys.
+func (s *Store) CreateKEKVersion(ctx context.Context, v store.KEKVersion) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO kek_versions(tenant_id, version, state, created_at, keyset) VALUES (?,?,?,?,?)`,
+		v.TenantID, v.Version, string(v.State), unix(v.CreatedAt), v.Keyset)
+	return classify("create kek version", err)
+}
+
+// KEKVersions implements store.Keys.
+func (s *Store) KEKVersions(ctx context.Context, tenantID string) ([]store.KEKVersion, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, version, state, created_at, keyset FROM kek_versions WHERE tenant_id = ? ORDER BY version`, tenantID)
+	if err != nil {
+		return nil, classify("kek versions", err)
+	}
+	defer rows.Close()
+	var out []store.KEKVersion
+	for rows.Next() {
+		var v store.KEKVersion
+		var state string
+		var created int64
+		if err := rows.Scan(&v.TenantID, &v.Version, &state, &created, &v.Keyset); err != nil {
+			return nil, classify("kek versions", err)
+		}
+		v.State, v.CreatedAt = store.KEKState(state), fromUnix(created)
+		out = append(out, v)
+	}
+	return out, classify("kek versions", rows.Err())
+}
+
+// SetKEKState implements store.Keys.
+func (s *Store) SetKEKState(ctx context.Context, tenantID string, version int, st store.KEKState) error {
+	return s.execOne(ctx, "set kek state", `UPDATE kek_versions SET state = ? WHERE tenant_id = ? AND version = ?`, string(st), tenantID, version)
+}
+
+const scopeCols = `id, tenant_id, subject_hash, purpose, kek_version, wrapped, created_at`
+
+func scanScope(row interface{ Scan(...any) error }) (store.ScopeKey, error) {
+	var k store.ScopeKey
+	var created int64
+	if err := row.Scan(&k.ID, &k.TenantID, &k.SubjectHash, &k.Purpose, &k.KEKVersion, &k.Wrapped, &created); err != nil {
+		return store.ScopeKey{}, err
+	}
+	k.CreatedAt = fromUnix(created)
+	return k, nil
+}
+
+// CreateScopeKey implements store.Keys.
+func (s *Store) CreateScopeKey(ctx context.Context, k store.ScopeKey) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO scope_keys(`+scopeCols+`) VALUES (?,?,?,?,?,?,?)`,
+		k.ID, k.TenantID, k.SubjectHash, k.Purpose, k.KEKVersion, k.Wrapped, unix(k.CreatedAt))
+	return classify("create scope key", err)
+}
+
+// ScopeKey implements store.Keys.
+func (s *Store) ScopeKey(ctx context.Context, tenantID, subjectHash, purpose string) (store.ScopeKey, error) {
+	k, err := scanScope(s.r.QueryRowContext(ctx, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND subject_hash = ? AND purpose = ?`,
+		tenantID, subjectHash, purpose))
+	return k, classify("scope key", err)
+}
+
+// DestroyScopeKeys implements store.Keys. With secure_delete on, the rows'
+// bytes are zeroed in the database pages; the WAL is then checkpointed and
+// truncated so the old pages do not survive there either.
+func (s *Store) DestroyScopeKeys(ctx context.Context, tenantID, subjectHash, purpose string) (int, error) {
+	q, args := `DELETE FROM scope_keys WHERE tenant_id = ? AND subject_hash = ?`, []any{tenantID, subjectHash}
+	if purpose != "*" {
+		q, args = q+` AND purpose = ?`, append(args, purpose)
+	}
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, classify("destroy scope keys", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, classify("destroy scope keys", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return int(n), classify("checkpoint after destroy", err)
+	}
+	return int(n), nil
+}
+
+// ScopeKeysBelow implements store.Keys.
+func (s *Store) ScopeKeysBelow(ctx context.Context, tenantID string, version int, afterID string, limit int) ([]store.ScopeKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, version, afterID, limit)
+	if err != nil {
+		return nil, classify("scope keys below", err)
+	}
+	defer rows.Close()
+	var out []store.ScopeKey
+	for rows.Next() {
+		k, err := scanScope(rows)
+		if err != nil {
+			return nil, classify("scope keys below", err)
+		}
+		out = append(out, k)
+	}
+	return out, classify("scope keys below", rows.Err())
+}
+
+// RewrapScopeKey implements store.Keys.
+func (s *Store) RewrapScopeKey(ctx context.Context, tenantID, id string, fromVersion, toVersion int, wrapped []byte) error {
+	err := s.execOne(ctx, "rewrap scope key", `UPDATE scope_keys SET kek_version = ?, wrapped = ? WHERE tenant_id = ? AND id = ? AND kek_version = ?`,
+		toVersion, wrapped, tenantID, id, fromVersion)
+	if errors.Is(err, fault.NotFound) {
+		return fault.New(fault.Conflict, "scope key changed concurrently")
+	}
+	return err
+}
+
+// SystemKeyset implements store.Keys.
+func (s *Store) SystemKeyset(ctx context.Context, name string) ([]byte, error) {
+	var ks []byte
+	err := s.r.QueryRowContext(ctx, `SELECT keyset FROM system_keysets WHERE name = ?`, name).Scan(&ks)
+	return ks, classify("system keyset", err)
+}
+
+// CreateSystemKeyset implements store.Keys.
+func (s *Store) CreateSystemKeyset(ctx context.Context, name string, keyset []byte, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO system_keysets(name, keyset, created_at) VALUES (?,?,?)`, name, keyset, unix(at))
+	return classify("create system keyset", err)
+}

@@ -1,0 +1,143 @@
+// Package store defines Obscura's metadata store contract: tenants, API keys
+// and key material records, always addressed through their owning tenant.
+//
+// Tenant isolation is by construction: every method that reads or changes a
+// tenant's objects takes the tenant id as a parameter and every backend puts
+// it in the WHERE clause, so an object of tenant A looked up as tenant B is
+// reported as fault.NotFound, exactly like an id that never existed. The one
+// deliberate exception is APIKeyForAuth, which authentication uses to find
+// the tenant of a presented key.
+//
+// The store never holds plaintext user content, raw subject ids or secrets:
+// API keys are stored as keyed hashes, key material only wrapped.
+//
+// Backends live in subpackages (store/sqlite; PostgreSQL later) and all pass
+// the conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Tenant is one app using Obscura.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	// MinKEKVersion is the lowest KEK version allowed to unwrap keys (0 = all).
+	MinKEKVersion int
+}
+
+// APIKey is an API key's stored record. The secret is never stored; SecretHash
+// is a keyed hash of it computed by the key service.
+type APIKey struct {
+	ID         string
+	TenantID   string
+	Scopes     []string
+	SecretHash []byte
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while active
+}
+
+// Revoked reports whether the key has been revoked.
+func (k APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// KEKState is the lifecycle state of a key-encryption-key version. Values are
+// append-only and persisted.
+type KEKState string
+
+// KEK states.
+const (
+	KEKActive  KEKState = "active"  // usable for wrap (if newest) and unwrap
+	KEKRevoked KEKState = "revoked" // unusable for both; kept so the error is typed
+)
+
+// KEKVersion is one version of a tenant's key-encryption key. Keyset is the
+// Tink keyset encrypted under the key service's root key; only the key
+// service can open it.
+type KEKVersion struct {
+	TenantID  string
+	Version   int
+	State     KEKState
+	CreatedAt time.Time
+	Keyset    []byte
+}
+
+// ScopeKey is a subject-scoped (Purpose == "") or subject-and-purpose-scoped
+// key, wrapped by a tenant KEK version. Destroying it crypto-shreds every
+// object encrypted beneath it.
+type ScopeKey struct {
+	ID          string
+	TenantID    string
+	SubjectHash string // keyed hash of the subject id, never the raw id
+	Purpose     string // "" for the subject's own key
+	KEKVersion  int
+	Wrapped     []byte
+	CreatedAt   time.Time
+}
+
+// Tenants stores tenants.
+type Tenants interface {
+	// CreateTenant stores a tenant together with its first API key, atomically.
+	CreateTenant(ctx context.Context, t Tenant, first APIKey) error
+	// Tenant returns the tenant or fault.NotFound.
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	// SetMinKEKVersion sets the lowest KEK version usable for unwrapping.
+	SetMinKEKVersion(ctx context.Context, tenantID string, v int) error
+}
+
+// APIKeys stores API key records.
+type APIKeys interface {
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// APIKeyForAuth finds a key by id regardless of tenant. Only
+	// authentication may call it: it is how a request learns its tenant.
+	APIKeyForAuth(ctx context.Context, keyID string) (APIKey, error)
+	// APIKey returns the tenant's key or fault.NotFound.
+	APIKey(ctx context.Context, tenantID, keyID string) (APIKey, error)
+	// APIKeys lists the tenant's keys, oldest first.
+	APIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
+	// RevokeAPIKey marks the tenant's key revoked; revoking twice is not an error.
+	RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error
+}
+
+// Keys stores wrapped key material.
+type Keys interface {
+	// CreateKEKVersion adds a KEK version; an existing version is fault.Conflict.
+	CreateKEKVersion(ctx context.Context, v KEKVersion) error
+	// KEKVersions lists a tenant's KEK versions, lowest first.
+	KEKVersions(ctx context.Context, tenantID string) ([]KEKVersion, error)
+	// SetKEKState changes a version's state.
+	SetKEKState(ctx context.Context, tenantID string, version int, s KEKState) error
+
+	// CreateScopeKey stores a scope key; one already existing for the same
+	// tenant, subject and purpose is fault.Conflict (the caller re-reads).
+	CreateScopeKey(ctx context.Context, k ScopeKey) error
+	// ScopeKey returns the key for tenant, subject and purpose, or fault.NotFound.
+	ScopeKey(ctx context.Context, tenantID, subjectHash, purpose string) (ScopeKey, error)
+	// DestroyScopeKeys irrecoverably deletes the subject's key for purpose, or
+	// every key of the subject when purpose is "*". It reports how many were destroyed.
+	DestroyScopeKeys(ctx context.Context, tenantID, subjectHash, purpose string) (int, error)
+	// ScopeKeysBelow pages through keys wrapped under a KEK version lower
+	// than version, ordered by id, starting after afterID.
+	ScopeKeysBelow(ctx context.Context, tenantID string, version int, afterID string, limit int) ([]ScopeKey, error)
+	// RewrapScopeKey replaces a key's wrapping if it is still under fromVersion
+	// (compare-and-swap); otherwise it is fault.Conflict.
+	RewrapScopeKey(ctx context.Context, tenantID, id string, fromVersion, toVersion int, wrapped []byte) error
+
+	// SystemKeyset returns an installation-wide keyset (encrypted under the
+	// key service's root key) or fault.NotFound.
+	SystemKeyset(ctx context.Context, name string) ([]byte, error)
+	// CreateSystemKeyset stores one; an existing name is fault.Conflict.
+	CreateSystemKeyset(ctx context.Context, name string, keyset []byte, at time.Time) error
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Tenants
+	APIKeys
+	Keys
+	// Ping reports whether the store is usable.
+	Ping(ctx context.Context) error
+	Close() error
+}

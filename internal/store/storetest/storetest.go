@@ -1,0 +1,258 @@
+// Package storetest is the conformance suite every store backend must pass.
+// It checks behaviour through the store.Store contract only, above all that
+// tenant A's objects are invisible to tenant B in exactly the way a missing
+// id is.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+// Run runs the suite. open must return a new, empty store.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"TenantRoundTrip", testTenantRoundTrip},
+		{"APIKeys", testAPIKeys},
+		{"TenantIsolation", testTenantIsolation},
+		{"KEKVersions", testKEKVersions},
+		{"ScopeKeys", testScopeKeys},
+		{"Rewrap", testRewrap},
+		{"SystemKeysets", testSystemKeysets},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tt.fn(t, s)
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func mkTenant(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	err := s.CreateTenant(context.Background(),
+		store.Tenant{ID: id, Name: "app " + id, CreatedAt: t0},
+		store.APIKey{ID: id + "-k0", TenantID: id, Scopes: []string{"admin", "ingest"}, SecretHash: []byte("h-" + id), CreatedAt: t0})
+	if err != nil {
+		t.Fatalf("CreateTenant(%s): %v", id, err)
+	}
+}
+
+func wantKind(t *testing.T, what string, err error, k fault.Kind) {
+	t.Helper()
+	if !errors.Is(err, k) {
+		t.Errorf("%s: err = %v, want kind %v", what, err, k)
+	}
+}
+
+func testTenantRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	got, err := s.Tenant(ctx, "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "ta" || got.Name != "app ta" || !got.CreatedAt.Equal(t0) || got.MinKEKVersion != 0 {
+		t.Errorf("Tenant = %+v", got)
+	}
+	_, err = s.Tenant(ctx, "nope")
+	wantKind(t, "missing tenant", err, fault.NotFound)
+	err = s.CreateTenant(ctx, store.Tenant{ID: "ta", Name: "dup", CreatedAt: t0},
+		store.APIKey{ID: "other", TenantID: "ta", SecretHash: []byte("x"), CreatedAt: t0})
+	wantKind(t, "duplicate tenant", err, fault.Conflict)
+	// The failed create must not have left its key behind.
+	_, err = s.APIKeyForAuth(ctx, "other")
+	wantKind(t, "key of failed create", err, fault.NotFound)
+	if err := s.SetMinKEKVersion(ctx, "ta", 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Tenant(ctx, "ta"); got.MinKEKVersion != 3 {
+		t.Errorf("MinKEKVersion = %d, want 3", got.MinKEKVersion)
+	}
+	wantKind(t, "min version of missing tenant", s.SetMinKEKVersion(ctx, "nope", 1), fault.NotFound)
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	k := store.APIKey{ID: "k1", TenantID: "ta", Scopes: []string{"analyze"}, SecretHash: []byte{1, 2, 3}, CreatedAt: t0.Add(time.Second)}
+	if err := s.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "duplicate key", s.CreateAPIKey(ctx, k), fault.Conflict)
+	wantKind(t, "key for missing tenant", s.CreateAPIKey(ctx, store.APIKey{ID: "k9", TenantID: "nope", SecretHash: []byte{1}, CreatedAt: t0}), fault.NotFound)
+	got, err := s.APIKeyForAuth(ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TenantID != "ta" || fmt.Sprint(got.Scopes) != "[analyze]" || !bytes.Equal(got.SecretHash, []byte{1, 2, 3}) || got.Revoked() {
+		t.Errorf("APIKeyForAuth = %+v", got)
+	}
+	list, err := s.APIKeys(ctx, "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "ta-k0" || list[1].ID != "k1" {
+		t.Errorf("APIKeys = %+v", list)
+	}
+	at := t0.Add(time.Hour)
+	if err := s.RevokeAPIKey(ctx, "ta", "k1", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAPIKey(ctx, "ta", "k1", at.Add(time.Hour)); err != nil {
+		t.Fatalf("second revoke: %v", err)
+	}
+	got, _ = s.APIKey(ctx, "ta", "k1")
+	if !got.Revoked() || !got.RevokedAt.Equal(at) {
+		t.Errorf("after revoke: RevokedAt = %v, want %v (first revocation time kept)", got.RevokedAt, at)
+	}
+	wantKind(t, "revoke missing", s.RevokeAPIKey(ctx, "ta", "missing", at), fault.NotFound)
+}
+
+func testTenantIsolation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	mkTenant(t, s, "tb")
+	// B looking up A's key gets exactly what B gets for a key that never existed.
+	_, errCross := s.APIKey(ctx, "tb", "ta-k0")
+	_, errMissing := s.APIKey(ctx, "tb", "never-existed")
+	wantKind(t, "cross-tenant key", errCross, fault.NotFound)
+	if fault.KindOf(errCross) != fault.KindOf(errMissing) || fault.PublicMessage(errCross) != fault.PublicMessage(errMissing) {
+		t.Errorf("cross-tenant error %q differs from missing error %q", errCross, errMissing)
+	}
+	wantKind(t, "cross-tenant revoke", s.RevokeAPIKey(ctx, "tb", "ta-k0", t0), fault.NotFound)
+	if k, _ := s.APIKey(ctx, "ta", "ta-k0"); k.Revoked() {
+		t.Error("tenant B revoked tenant A's key")
+	}
+	list, _ := s.APIKeys(ctx, "tb")
+	for _, k := range list {
+		if k.TenantID != "tb" {
+			t.Errorf("tenant B lists key %s of tenant %s", k.ID, k.TenantID)
+		}
+	}
+	if err := s.CreateScopeKey(ctx, store.ScopeKey{ID: "sa", TenantID: "ta", SubjectHash: "h1", KEKVersion: 1, Wrapped: []byte("w"), CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ScopeKey(ctx, "tb", "h1", "")
+	wantKind(t, "cross-tenant scope key", err, fault.NotFound)
+	if n, _ := s.DestroyScopeKeys(ctx, "tb", "h1", "*"); n != 0 {
+		t.Errorf("tenant B destroyed %d of tenant A's keys", n)
+	}
+}
+
+func testKEKVersions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	for v := 1; v <= 2; v++ {
+		if err := s.CreateKEKVersion(ctx, store.KEKVersion{TenantID: "ta", Version: v, State: store.KEKActive, CreatedAt: t0, Keyset: []byte{byte(v)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantKind(t, "duplicate version", s.CreateKEKVersion(ctx, store.KEKVersion{TenantID: "ta", Version: 2, State: store.KEKActive, CreatedAt: t0, Keyset: []byte{9}}), fault.Conflict)
+	if err := s.SetKEKState(ctx, "ta", 1, store.KEKRevoked); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "state of missing version", s.SetKEKState(ctx, "ta", 7, store.KEKRevoked), fault.NotFound)
+	vs, err := s.KEKVersions(ctx, "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0].Version != 1 || vs[0].State != store.KEKRevoked || vs[1].State != store.KEKActive || !bytes.Equal(vs[1].Keyset, []byte{2}) {
+		t.Errorf("KEKVersions = %+v", vs)
+	}
+}
+
+func testScopeKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	mk := func(id, subj, purpose string) {
+		t.Helper()
+		if err := s.CreateScopeKey(ctx, store.ScopeKey{ID: id, TenantID: "ta", SubjectHash: subj, Purpose: purpose, KEKVersion: 1, Wrapped: []byte(id), CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("k1", "s1", "")
+	mk("k2", "s1", "face_recognition")
+	mk("k3", "s1", "tagging")
+	mk("k4", "s2", "face_recognition")
+	wantKind(t, "duplicate scope", s.CreateScopeKey(ctx, store.ScopeKey{ID: "k5", TenantID: "ta", SubjectHash: "s1", Purpose: "tagging", KEKVersion: 1, Wrapped: []byte("x"), CreatedAt: t0}), fault.Conflict)
+	got, err := s.ScopeKey(ctx, "ta", "s1", "face_recognition")
+	if err != nil || got.ID != "k2" || string(got.Wrapped) != "k2" {
+		t.Fatalf("ScopeKey = %+v, %v", got, err)
+	}
+	n, err := s.DestroyScopeKeys(ctx, "ta", "s1", "face_recognition")
+	if err != nil || n != 1 {
+		t.Fatalf("destroy one purpose: n=%d err=%v", n, err)
+	}
+	_, err = s.ScopeKey(ctx, "ta", "s1", "face_recognition")
+	wantKind(t, "destroyed purpose key", err, fault.NotFound)
+	for _, c := range []struct{ subj, purpose string }{{"s1", ""}, {"s1", "tagging"}, {"s2", "face_recognition"}} {
+		if _, err := s.ScopeKey(ctx, "ta", c.subj, c.purpose); err != nil {
+			t.Errorf("key %s/%s destroyed too: %v", c.subj, c.purpose, err)
+		}
+	}
+	n, err = s.DestroyScopeKeys(ctx, "ta", "s1", "*")
+	if err != nil || n != 2 {
+		t.Fatalf("destroy subject: n=%d err=%v", n, err)
+	}
+	if _, err := s.ScopeKey(ctx, "ta", "s2", "face_recognition"); err != nil {
+		t.Errorf("other subject's key destroyed: %v", err)
+	}
+}
+
+func testRewrap(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	for i, v := range []int{1, 2, 1, 3} {
+		if err := s.CreateScopeKey(ctx, store.ScopeKey{ID: fmt.Sprintf("k%d", i), TenantID: "ta", SubjectHash: fmt.Sprintf("s%d", i), KEKVersion: v, Wrapped: []byte("old"), CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.ScopeKeysBelow(ctx, "ta", 3, "", 1)
+	if err != nil || len(page) != 1 || page[0].ID != "k0" {
+		t.Fatalf("first page = %+v, %v", page, err)
+	}
+	page, _ = s.ScopeKeysBelow(ctx, "ta", 3, "k0", 10)
+	if len(page) != 2 || page[0].ID != "k1" || page[1].ID != "k2" {
+		t.Fatalf("second page = %+v", page)
+	}
+	if err := s.RewrapScopeKey(ctx, "ta", "k1", 2, 3, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "stale rewrap", s.RewrapScopeKey(ctx, "ta", "k1", 2, 3, []byte("newer")), fault.Conflict)
+	got, _ := s.ScopeKey(ctx, "ta", "s1", "")
+	if got.KEKVersion != 3 || string(got.Wrapped) != "new" {
+		t.Errorf("after rewrap = %+v", got)
+	}
+	page, _ = s.ScopeKeysBelow(ctx, "ta", 3, "", 10)
+	if len(page) != 2 {
+		t.Errorf("still below v3: %d keys, want 2", len(page))
+	}
+}
+
+func testSystemKeysets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, err := s.SystemKeyset(ctx, "prf")
+	wantKind(t, "missing keyset", err, fault.NotFound)
+	if err := s.CreateSystemKeyset(ctx, "prf", []byte("ks1"), t0); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "duplicate keyset", s.CreateSystemKeyset(ctx, "prf", []byte("ks2"), t0), fault.Conflict)
+	got, err := s.SystemKeyset(ctx, "prf")
+	if err != nil || string(got) != "ks1" {
+		t.Errorf("SystemKeyset = %q, %v; want ks1 (first write wins)", got, err)
+	}
+}
