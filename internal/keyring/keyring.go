@@ -418,6 +418,15 @@ func (k *Keyring) createScopeKey(ctx context.Context, s Scope) error {
 	if err != nil {
 		return err
 	}
+	if len(vs) == 0 {
+		// A crash between creating the tenant and its first KEK leaves none; make it now.
+		if err := k.InitTenant(ctx, s.Tenant); err != nil {
+			return err
+		}
+		if vs, err = k.st.KEKVersions(ctx, s.Tenant); err != nil {
+			return err
+		}
+	}
 	v := primaryVersion(vs)
 	if v == 0 {
 		return fault.New(fault.Unavailable, "tenant has no usable key version")

@@ -1,0 +1,154 @@
+// Command obscura is the Obscura server and operator CLI. It is the only
+// place that builds the whole object graph: it resolves configuration, opens
+// the store and the key service, and hands them to the packages that use them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/config"
+	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/store/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// app is the state shared by every command.
+type app struct {
+	cfg        config.Config
+	configFile string
+	jsonOut    bool
+	stdout     io.Writer
+	stderr     io.Writer
+	getenv     func(string) string
+	log        *slog.Logger
+	clk        clock.Clock
+}
+
+// run executes the CLI and returns the exit code. Errors are one line on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{cfg: config.Default(), stdout: stdout, stderr: stderr, getenv: getenv, clk: clock.System{}}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		fmt.Fprintf(stderr, "obscura: %s\n", msg)
+		return 1
+	}
+	return 0
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "obscura",
+		Short:         "Privacy-first image recognition backend",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.resolve(cmd.Flags())
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configFile, "config", "", "YAML config file (env OBSCURA_CONFIG)")
+	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
+	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
+	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.versionCmd())
+	return root
+}
+
+// resolve applies file, env and explicitly set flags, in that order.
+func (a *app) resolve(fs *pflag.FlagSet) error {
+	if a.configFile == "" {
+		a.configFile = a.getenv("OBSCURA_CONFIG")
+	}
+	if a.configFile != "" {
+		if err := a.cfg.LoadFile(a.configFile); err != nil {
+			return err
+		}
+	}
+	if err := a.cfg.LoadEnv(a.getenv); err != nil {
+		return err
+	}
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		for _, s := range config.Settings {
+			if s.Flag == f.Name && err == nil {
+				err = a.cfg.Set(f.Name, f.Value.String())
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
+		return err
+	}
+	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	return nil
+}
+
+// services are the opened store and key service.
+type services struct {
+	store *sqlite.Store
+	keys  *keyring.Keyring
+}
+
+func (s *services) Close() error { return s.store.Close() }
+
+// open opens the data dir, the store and the local key service.
+func (a *app) open(ctx context.Context) (*services, error) {
+	if err := os.MkdirAll(a.cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, a.cfg.Data+"/obscura.db")
+	if err != nil {
+		return nil, err
+	}
+	root, err := keyring.LocalRoot(a.cfg.Data, a.getenv("OBSCURA_MASTER_KEY"), a.log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	kr, err := keyring.New(ctx, root, st, a.clk, a.log, keyring.Options{CacheTTL: a.cfg.KEKCacheTTL})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &services{store: st, keys: kr}, nil
+}
+
+// printJSONOrText writes v as JSON with --json, else the text.
+func (a *app) print(v any, text string) error {
+	if a.jsonOut {
+		return writeJSON(a.stdout, v)
+	}
+	_, err := fmt.Fprintln(a.stdout, text)
+	return err
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.print(map[string]string{"version": version}, "obscura "+version)
+		},
+	}
+}

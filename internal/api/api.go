@@ -1,0 +1,261 @@
+// Package api is Obscura's HTTP API: the /v1 operations (registered with huma,
+// which generates the OpenAPI 3.1 document served at /openapi.yaml), health
+// and readiness probes, Prometheus metrics, and the one table that maps
+// errors to RFC 9457 problem+json responses with stable codes.
+//
+// Every /v1 operation declares the API key scope it needs; the auth
+// middleware rejects requests before any handler runs, and handlers read the
+// tenant only from the authenticated principal, so a tenant id never comes
+// from the request. Logs and metrics carry route templates, never ids.
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+func init() { hookHumaErrors() }
+
+// tenantStore is what the API needs from the metadata store.
+type tenantStore interface {
+	Tenant(ctx context.Context, id string) (store.Tenant, error)
+	store.APIKeys
+	Ping(ctx context.Context) error
+}
+
+// keyService is what the API needs from the key service.
+type keyService interface {
+	Ping(ctx context.Context) error
+	HashID(domain, id string) string
+}
+
+// authenticator verifies Authorization headers.
+type authenticator interface {
+	Authenticate(ctx context.Context, header string) (auth.Principal, error)
+}
+
+// Deps are the API's collaborators, wired by cmd/obscura.
+type Deps struct {
+	Store    tenantStore
+	Keys     keyService
+	Auth     authenticator
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Version  string
+}
+
+// API is the HTTP API.
+type API struct {
+	d       Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	huma    huma.API
+	metrics *metrics
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	authFail prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "obscura_http_requests_total", Help: "HTTP requests by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "obscura_http_request_duration_seconds", Help: "HTTP request latency by route template.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+		authFail: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "obscura_auth_failures_total", Help: "Requests rejected for missing or invalid credentials.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.authFail)
+	return m
+}
+
+// SecurityScheme is the OpenAPI name of the bearer API key scheme.
+const SecurityScheme = "apiKey"
+
+// New builds the API and registers every operation.
+func New(d Deps) *API {
+	a := &API{d: d, log: d.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(d.Registry)}
+	cfg := huma.DefaultConfig("Obscura API", d.Version)
+	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.DocsPath = ""     // the docs renderer loads third-party scripts; serve only the document
+	cfg.Info.Description = "Privacy-first image recognition. Errors are RFC 9457 problem+json with a stable `code`."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
+	}
+	a.huma = humago.New(a.mux, cfg)
+	a.huma.UseMiddleware(a.authenticate)
+	a.registerSystem()
+	a.registerTenant()
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))
+	})
+	return a
+}
+
+// OpenAPI returns the generated OpenAPI document.
+func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
+
+// Handler returns the whole HTTP handler: recovery, logging and metrics,
+// security headers, then the routes.
+func (a *API) Handler() http.Handler {
+	return a.observe(securityHeaders(a.mux))
+}
+
+// scopeOf returns the scope an operation requires, or "" for public ones.
+func scopeOf(op *huma.Operation) auth.Scope {
+	for _, req := range op.Security {
+		for _, scopes := range req {
+			if len(scopes) > 0 {
+				return auth.Scope(scopes[0])
+			}
+		}
+	}
+	return ""
+}
+
+func secured(s auth.Scope) []map[string][]string {
+	return []map[string][]string{{SecurityScheme: {string(s)}}}
+}
+
+// authenticate is the huma middleware that enforces each operation's scope.
+func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
+	want := scopeOf(ctx.Operation())
+	if want == "" {
+		next(ctx)
+		return
+	}
+	p, err := a.d.Auth.Authenticate(ctx.Context(), ctx.Header("Authorization"))
+	if err != nil {
+		a.metrics.authFail.Inc()
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="obscura"`)
+		a.writeErr(ctx, err)
+		return
+	}
+	if !p.Has(want) {
+		a.writeErr(ctx, fmt.Errorf("operation needs %s: %w", want, auth.ErrForbidden))
+		return
+	}
+	next(huma.WithValue(ctx, principalCtxKey{}, p))
+}
+
+type principalCtxKey struct{}
+
+func principal(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalCtxKey{}).(auth.Principal)
+	return p
+}
+
+func (a *API) writeErr(ctx huma.Context, err error) {
+	p := a.problem(ctx.Context(), err)
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	if err := jsonEncode(ctx.BodyWriter(), p); err != nil {
+		a.log.Warn("write problem", "err", err)
+	}
+}
+
+// problem maps err and logs internal ones.
+func (a *API) problem(ctx context.Context, err error) *Problem {
+	p := ProblemFor(err)
+	if p.Status >= 500 {
+		a.log.ErrorContext(ctx, "request failed", "code", p.Code, "err", err)
+	}
+	return p
+}
+
+// fail converts a handler error into the problem huma writes.
+func (a *API) fail(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	return a.problem(ctx, err)
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe recovers panics and records each request in the log and metrics
+// under its route template (never the concrete path, which holds ids).
+func (a *API) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := a.d.Clock.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("panic", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeProblem(sw, newProblem(kindTable[fault.Other], "internal error"))
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			d := a.d.Clock.Now().Sub(start)
+			a.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+			a.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+			a.log.Info("request", "route", route, "method", r.Method, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(d)/float64(time.Millisecond))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/keyring"
+)
+
+// Problem is an RFC 9457 problem details object with Obscura's stable code.
+type Problem struct {
+	Type     string          `json:"type" doc:"URI naming the problem type: urn:obscura:problem:<code>"`
+	Title    string          `json:"title" doc:"Short summary of the problem type"`
+	Status   int             `json:"status" doc:"HTTP status code"`
+	Detail   string          `json:"detail,omitempty" doc:"Explanation of this occurrence"`
+	Code     string          `json:"code" doc:"Stable machine-readable error code"`
+	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the purpose that needs consent"`
+	Errors   []ProblemDetail `json:"errors,omitempty" doc:"Validation failures"`
+	Instance string          `json:"instance,omitempty"`
+}
+
+// ProblemDetail locates one validation failure. The offending value is
+// deliberately not echoed: it may be a subject id or a secret.
+type ProblemDetail struct {
+	Message  string `json:"message,omitempty"`
+	Location string `json:"location,omitempty"`
+}
+
+// Error implements error.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// GetStatus implements huma.StatusError.
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType implements huma.ContentTypeFilter.
+func (p *Problem) ContentType(string) string { return "application/problem+json" }
+
+// errorRule is one row of the error table.
+type errorRule struct {
+	status int
+	code   string
+	title  string
+}
+
+// sentinelTable maps package sentinels to public codes; it is consulted
+// before kindTable. Codes are stable and append-only (docs/errors.md).
+var sentinelTable = []struct {
+	err error
+	errorRule
+}{
+	{auth.ErrUnauthenticated, errorRule{http.StatusUnauthorized, "unauthenticated", "Unauthenticated"}},
+	{auth.ErrForbidden, errorRule{http.StatusForbidden, "forbidden", "Forbidden"}},
+	{keyring.ErrKeyRevoked, errorRule{http.StatusForbidden, "key_revoked", "Key version revoked"}},
+	{keyring.ErrKeyDestroyed, errorRule{http.StatusNotFound, "not_found", "Not found"}},
+	{keyring.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}},
+}
+
+// kindTable maps error kinds to public codes when no sentinel matched.
+var kindTable = map[fault.Kind]errorRule{
+	fault.Invalid:         {http.StatusBadRequest, "invalid_request", "Invalid request"},
+	fault.NotFound:        {http.StatusNotFound, "not_found", "Not found"},
+	fault.Unauthenticated: {http.StatusUnauthorized, "unauthenticated", "Unauthenticated"},
+	fault.Permission:      {http.StatusForbidden, "forbidden", "Forbidden"},
+	fault.Expired:         {http.StatusGone, "expired", "Expired"},
+	fault.Conflict:        {http.StatusConflict, "conflict", "Conflict"},
+	fault.TooLarge:        {http.StatusRequestEntityTooLarge, "too_large", "Too large"},
+	fault.Unavailable:     {http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	fault.RateLimited:     {http.StatusTooManyRequests, "rate_limited", "Rate limited"},
+	fault.Unsupported:     {http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"},
+	fault.ConsentRequired: {http.StatusForbidden, "consent_required", "Consent required"},
+	fault.KeyRevoked:      {http.StatusForbidden, "key_revoked", "Key version revoked"},
+	fault.Other:           {http.StatusInternalServerError, "internal", "Internal error"},
+}
+
+// statusTable names the problems huma itself raises (validation, routing).
+var statusTable = map[int]errorRule{
+	http.StatusBadRequest:            kindTable[fault.Invalid],
+	http.StatusUnprocessableEntity:   {http.StatusUnprocessableEntity, "invalid_request", "Invalid request"},
+	http.StatusNotFound:              kindTable[fault.NotFound],
+	http.StatusMethodNotAllowed:      {http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
+	http.StatusNotAcceptable:         {http.StatusNotAcceptable, "not_acceptable", "Not acceptable"},
+	http.StatusRequestEntityTooLarge: kindTable[fault.TooLarge],
+	http.StatusUnsupportedMediaType:  kindTable[fault.Unsupported],
+	http.StatusInternalServerError:   kindTable[fault.Other],
+	http.StatusServiceUnavailable:    kindTable[fault.Unavailable],
+}
+
+func newProblem(r errorRule, detail string) *Problem {
+	return &Problem{Type: "urn:obscura:problem:" + r.code, Title: r.title, Status: r.status, Detail: detail, Code: r.code}
+}
+
+// ProblemFor maps any error to its problem. Internal errors get a generic
+// detail: their text may name internals and is only logged.
+func ProblemFor(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	for _, row := range sentinelTable {
+		if errors.Is(err, row.err) {
+			return newProblem(row.errorRule, fault.PublicMessage(err))
+		}
+	}
+	kind := fault.KindOf(err)
+	r, ok := kindTable[kind]
+	if !ok || kind == fault.Other {
+		return newProblem(kindTable[fault.Other], "internal error")
+	}
+	return newProblem(r, fault.PublicMessage(err))
+}
+
+// hookHumaErrors makes huma's own errors (validation, bad JSON) problems with codes.
+func hookHumaErrors() {
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		r, ok := statusTable[status]
+		if !ok {
+			r = errorRule{status, "error", http.StatusText(status)}
+			if status >= 500 {
+				r = kindTable[fault.Other]
+				msg = "internal error"
+			}
+		}
+		p := newProblem(r, msg)
+		for _, e := range errs {
+			var d *huma.ErrorDetail
+			if errors.As(e, &d) {
+				p.Errors = append(p.Errors, ProblemDetail{Message: d.Message, Location: d.Location})
+			} else if e != nil && status < 500 {
+				p.Errors = append(p.Errors, ProblemDetail{Message: e.Error()})
+			}
+		}
+		return p
+	}
+}
+
+// writeProblem writes p to a plain net/http response.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}

@@ -1,0 +1,129 @@
+// Package config resolves Obscura's settings from, in increasing priority,
+// built-in defaults, an optional YAML file, OBSCURA_* environment variables
+// and command-line flags.
+//
+// Secrets are never read from the config file: the master key comes only
+// from OBSCURA_MASTER_KEY or its own 0600 key file, so a config file can be
+// shared or committed without leaking key material.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+)
+
+// Config is every setting.
+type Config struct {
+	// Addr is the listen address of `obscura serve`.
+	Addr string `yaml:"addr"`
+	// Data is the data directory: database, blobs, local master key.
+	Data string `yaml:"data"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// KEKCacheTTL bounds how long a decrypted KEK stays in memory.
+	KEKCacheTTL time.Duration `yaml:"kek_cache_ttl"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Setting describes one setting for flags, env and docs.
+type Setting struct {
+	Flag, Env, Help string
+}
+
+// Settings lists every setting with its flag and environment variable.
+var Settings = []Setting{
+	{"addr", "OBSCURA_ADDR", "listen address"},
+	{"data", "OBSCURA_DATA", "data directory"},
+	{"log-level", "OBSCURA_LOG_LEVEL", "debug, info, warn or error"},
+	{"kek-cache-ttl", "OBSCURA_KEK_CACHE_TTL", "how long a decrypted KEK stays in memory"},
+	{"shutdown-timeout", "OBSCURA_SHUTDOWN_TIMEOUT", "graceful shutdown limit"},
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8787",
+		Data:            DefaultDataDir(),
+		LogLevel:        "info",
+		KEKCacheTTL:     5 * time.Minute,
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// DefaultDataDir is $XDG_DATA_HOME/obscura, or ~/.local/share/obscura.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "obscura")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "obscura")
+	}
+	return "obscura-data"
+}
+
+// LoadFile overlays a YAML file onto c. Unknown keys are an error, so a typo
+// does not silently fall back to a default.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fault.Wrap(fault.Invalid, "cannot read config file", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fault.Wrap(fault.Invalid, fmt.Sprintf("config file %s", path), err)
+	}
+	return nil
+}
+
+// Set assigns one setting by flag name from a string (env or flag value).
+func (c *Config) Set(flag, value string) error {
+	dur := func(dst *time.Duration) error {
+		d, err := time.ParseDuration(value)
+		if err != nil || d < 0 {
+			return fault.New(fault.Invalid, fmt.Sprintf("%s: %q is not a duration", flag, value))
+		}
+		*dst = d
+		return nil
+	}
+	switch flag {
+	case "addr":
+		c.Addr = value
+	case "data":
+		c.Data = value
+	case "log-level":
+		switch value {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = value
+		default:
+			return fault.New(fault.Invalid, fmt.Sprintf("log-level: %q is not debug, info, warn or error", value))
+		}
+	case "kek-cache-ttl":
+		return dur(&c.KEKCacheTTL)
+	case "shutdown-timeout":
+		return dur(&c.ShutdownTimeout)
+	default:
+		return fault.New(fault.Invalid, "unknown setting "+flag)
+	}
+	return nil
+}
+
+// LoadEnv overlays OBSCURA_* variables read through getenv.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	for _, s := range Settings {
+		if v := getenv(s.Env); v != "" {
+			if err := c.Set(s.Flag, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+)
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "obscura.yaml")
+	os.WriteFile(file, []byte("addr: 0.0.0.0:1\ndata: /from/file\nkek_cache_ttl: 1m\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OBSCURA_DATA": "/from/env"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("addr", "127.0.0.1:9"); err != nil { // a flag
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9" || c.Data != "/from/env" || c.KEKCacheTTL != time.Minute || c.LogLevel != "info" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestRejects(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		run  func(c *Config) error
+	}{
+		{"unknown file key", func(c *Config) error {
+			p := filepath.Join(dir, "typo.yaml")
+			os.WriteFile(p, []byte("adress: x\n"), 0o600)
+			return c.LoadFile(p)
+		}},
+		{"master key in file", func(c *Config) error {
+			p := filepath.Join(dir, "secret.yaml")
+			os.WriteFile(p, []byte("master_key: abc\n"), 0o600)
+			return c.LoadFile(p)
+		}},
+		{"missing file", func(c *Config) error { return c.LoadFile(filepath.Join(dir, "nope.yaml")) }},
+		{"bad duration", func(c *Config) error { return c.Set("kek-cache-ttl", "soon") }},
+		{"negative duration", func(c *Config) error { return c.Set("shutdown-timeout", "-1s") }},
+		{"bad level", func(c *Config) error { return c.Set("log-level", "loud") }},
+		{"bad env", func(c *Config) error {
+			return c.LoadEnv(func(k string) string {
+				if k == "OBSCURA_LOG_LEVEL" {
+					return "verbose"
+				}
+				return ""
+			})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			if err := tt.run(&c); !errors.Is(err, fault.Invalid) {
+				t.Errorf("err = %v, want Invalid", err)
+			}
+		})
+	}
+}
