@@ -1,0 +1,60 @@
+# Obscura: two commands.
+#   make run   set up everything and start `obscura serve` on the embedded default
+#   make test  set up what tests need and run the whole suite
+SHELL   := /bin/bash
+CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/obscura
+TOOLS   := $(CACHE)/bin
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+export PATH := $(TOOLS):$(PATH)
+export OBSCURA_CACHE := $(CACHE)
+
+# Packages where concurrency matters run under the race detector.
+RACE_PKGS := ./internal/...
+
+.PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz clean
+
+run: setup build
+	./bin/obscura serve
+
+setup:
+	@./scripts/setup.sh run
+
+setup-test:
+	@./scripts/setup.sh test
+
+build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/obscura ./cmd/obscura
+
+test: setup-test fmt-check vet staticcheck unit e2e
+	@echo "make test: all checks passed"
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	staticcheck ./...
+
+unit:
+	$(GO) test -count=1 -timeout 12m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 10m . ./cmd/...
+
+e2e:
+	$(GO) test -count=1 -timeout 10m ./e2e/...
+
+bench: build
+	./bin/obscura bench
+
+# Short fuzzing pass over every fuzz target (not part of `make test`).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"obscura": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("OBSCURA_DATA", e.WorkDir+"/data")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// extract FILE FIELD VAR sets $VAR to a top-level string field of a JSON file.
+			"extract": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: extract FILE FIELD VAR")
+				}
+				var m map[string]any
+				if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &m); err != nil {
+					ts.Fatalf("extract: %v", err)
+				}
+				v, ok := m[args[1]]
+				if !ok {
+					ts.Fatalf("extract: no field %q", args[1])
+				}
+				ts.Setenv(args[2], fmt.Sprint(v))
+			},
+		},
+	})
+}

@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary builds cmd/obscura once per test run.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "obscura-e2e-bin")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "obscura")
+	cmd := exec.Command("go", "build", "-o", out, "../cmd/obscura")
+	cmd.Stderr = os.Stderr
+	return out, cmd.Run()
+})
+
+func obscura(t *testing.T, data string, args ...string) []byte {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("obscura %v: %v: %s", args, err, stderr.String())
+	}
+	return out
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// server is a running `obscura serve`.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startServer(t *testing.T, data string) *server {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
+	s.cmd = exec.Command(bin, "serve", "--addr", addr)
+	s.cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(s.base + "/healthz"); err == nil {
+			res.Body.Close()
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not come up: %s", s.logs.String())
+	return nil
+}
+
+func (s *server) get(t *testing.T, path, key string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, b
+}
+
+// TestServeDoneWhen walks the foundation issue's "done when" list against a real process.
+func TestServeDoneWhen(t *testing.T) {
+	data := t.TempDir()
+	var created struct {
+		TenantID string `json:"tenant_id"`
+		APIKey   string `json:"api_key"`
+	}
+	out := obscura(t, data, "tenant", "create", "E2E App", "--json")
+	if err := json.Unmarshal(out, &created); err != nil || created.APIKey == "" {
+		t.Fatalf("tenant create output %q: %v", out, err)
+	}
+	s := startServer(t, data)
+
+	if code, _, _ := s.get(t, "/healthz", ""); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, _, b := s.get(t, "/readyz", ""); code != 200 {
+		t.Errorf("/readyz = %d %s", code, b)
+	}
+	code, h, b := s.get(t, "/v1/tenant", "")
+	if code != 401 || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(b), `"code":"unauthenticated"`) {
+		t.Errorf("/v1/tenant without key = %d %s %s", code, h.Get("Content-Type"), b)
+	}
+	code, _, b = s.get(t, "/v1/tenant", created.APIKey)
+	var tenant struct {
+		TenantID string `json:"tenant_id"`
+		Name     string `json:"name"`
+	}
+	json.Unmarshal(b, &tenant)
+	if code != 200 || tenant.TenantID != created.TenantID || tenant.Name != "E2E App" {
+		t.Errorf("/v1/tenant with key = %d %s", code, b)
+	}
+	// A tenant created while the server runs works at once (same data dir).
+	out = obscura(t, data, "tenant", "create", "Live", "--json")
+	var live struct {
+		APIKey string `json:"api_key"`
+	}
+	json.Unmarshal(out, &live)
+	if code, _, b := s.get(t, "/v1/tenant", live.APIKey); code != 200 {
+		t.Errorf("tenant created beside a running server: %d %s", code, b)
+	}
+	if code, _, b := s.get(t, "/openapi.yaml", ""); code != 200 || !bytes.Contains(b, []byte("openapi: 3.1.0")) {
+		t.Errorf("/openapi.yaml = %d", code)
+	}
+	if code, _, b := s.get(t, "/metrics", ""); code != 200 || !bytes.Contains(b, []byte("obscura_http_requests_total")) {
+		t.Errorf("/metrics = %d", code)
+	}
+
+	// Graceful shutdown on SIGTERM: exit 0 and a "stopped" log line.
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
+	}
+	logs := s.logs.String()
+	if !strings.Contains(logs, `"msg":"stopped"`) {
+		t.Errorf("no graceful stop in logs:\n%s", logs)
+	}
+	// Logs are JSON, one object per line, and hold no keys or tenant ids.
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+		}
+	}
+	for _, secret := range []string{created.APIKey, live.APIKey, created.TenantID} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("server log contains %q", secret)
+		}
+	}
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up what Obscura needs, idempotently. Usage: setup.sh run|test
+#   run:  Debian packages the product needs, pinned downloads, data dir.
+#   test: the above plus test tools (staticcheck, versitygw S3 server).
+# Downloads are cached under $OBSCURA_CACHE (default ~/.cache/obscura), never in the repo.
+set -euo pipefail
+mode=${1:-run}
+cd "$(dirname "$0")/.."
+CACHE=${OBSCURA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/obscura}
+TOOLS=$CACHE/bin
+mkdir -p "$TOOLS"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "Go is not installed (need Go >= 1.26: https://go.dev/dl/)"
+gov=$(go env GOVERSION); gov=${gov#go}
+[ "$(printf '%s\n1.26\n' "${gov%.*}" | sort -V | head -1)" = "1.26" ] || die "Go $gov is too old; need >= 1.26"
+
+# Debian packages per mode. Installed when root, else the one apt-get line is printed.
+debs_run=(ca-certificates)
+debs_test=(ca-certificates gcc libc6-dev git)
+need_debs() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
+      die "apt-get install ${missing[*]} failed"
+  else
+    die "missing Debian packages; run: sudo apt-get install -y ${missing[*]}"
+  fi
+}
+
+# go_tool NAME MODULE@VERSION: install a pinned Go tool into $TOOLS once.
+go_tool() {
+  local name=$1 pkg=$2 stamp="$TOOLS/.$1.version"
+  if [ -x "$TOOLS/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$pkg" ]; then return 0; fi
+  say "building $pkg (once; cached in $TOOLS)"
+  GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "$pkg" || die "go install $pkg failed"
+  echo "$pkg" > "$stamp"
+}
+
+case $mode in
+  run)
+    need_debs "${debs_run[@]}"
+    go mod download
+    data=${OBSCURA_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/obscura}
+    mkdir -p "$data" && chmod 700 "$data"
+    say "data dir: $data (master key is created there on first start unless OBSCURA_MASTER_KEY is set)"
+    ;;
+  test)
+    need_debs "${debs_test[@]}"
+    go mod download
+    go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+    go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
+    ;;
+  *) die "usage: setup.sh run|test" ;;
+esac
