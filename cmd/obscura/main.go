@@ -14,9 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
 
@@ -69,7 +71,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.versionCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.benchCmd(), a.versionCmd())
 	return root
 }
 
@@ -107,8 +109,10 @@ func (a *app) resolve(fs *pflag.FlagSet) error {
 
 // services are the opened store and key service.
 type services struct {
-	store *sqlite.Store
-	keys  *keyring.Keyring
+	store   *sqlite.Store
+	keys    *keyring.Keyring
+	blobs   blob.Store
+	objects *sealed.Store
 }
 
 func (s *services) Close() error { return s.store.Close() }
@@ -122,7 +126,7 @@ func (a *app) open(ctx context.Context) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := keyring.LocalRoot(a.cfg.Data, a.getenv("OBSCURA_MASTER_KEY"), a.log)
+	root, err := a.rootKey(ctx)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -132,7 +136,12 @@ func (a *app) open(ctx context.Context) (*services, error) {
 		st.Close()
 		return nil, err
 	}
-	return &services{store: st, keys: kr}, nil
+	blobs, err := a.blobStore(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &services{store: st, keys: kr, blobs: blobs, objects: sealed.New(blobs, kr)}, nil
 }
 
 // printJSONOrText writes v as JSON with --json, else the text.

@@ -40,6 +40,12 @@ type Lister interface {
 	List(ctx context.Context, prefix string, fn func(key string) error) error
 }
 
+// Sizer is implemented by readers returned from Get that know the object's
+// size, so readers can allocate once.
+type Sizer interface {
+	Size() int64
+}
+
 // Store is a full object store.
 type Store interface {
 	Putter

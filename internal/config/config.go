@@ -31,6 +31,13 @@ type Config struct {
 	KEKCacheTTL time.Duration `yaml:"kek_cache_ttl"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// KMS is the root key: "local" (master key file or OBSCURA_MASTER_KEY),
+	// or hcvault://…, aws-kms://…, gcp-kms://… (see keyring.RemoteRoot).
+	KMS string `yaml:"kms"`
+	// Blob is where encrypted objects go: "fs" (<data>/blobs) or
+	// s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&tls=false][&region=R]
+	// with credentials from OBSCURA_S3_ACCESS_KEY and OBSCURA_S3_SECRET_KEY.
+	Blob string `yaml:"blob"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -45,6 +52,8 @@ var Settings = []Setting{
 	{"log-level", "OBSCURA_LOG_LEVEL", "debug, info, warn or error"},
 	{"kek-cache-ttl", "OBSCURA_KEK_CACHE_TTL", "how long a decrypted KEK stays in memory"},
 	{"shutdown-timeout", "OBSCURA_SHUTDOWN_TIMEOUT", "graceful shutdown limit"},
+	{"kms", "OBSCURA_KMS", "root key service: local, hcvault://…, aws-kms://…, gcp-kms://…"},
+	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 }
 
 // Default returns the defaults.
@@ -55,6 +64,8 @@ func Default() Config {
 		LogLevel:        "info",
 		KEKCacheTTL:     5 * time.Minute,
 		ShutdownTimeout: 15 * time.Second,
+		KMS:             "local",
+		Blob:            "fs",
 	}
 }
 
@@ -110,6 +121,10 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.KEKCacheTTL)
 	case "shutdown-timeout":
 		return dur(&c.ShutdownTimeout)
+	case "kms":
+		c.KMS = value
+	case "blob":
+		c.Blob = value
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

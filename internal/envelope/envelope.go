@@ -35,7 +35,7 @@ const (
 	Version1       = 1
 	MinSegLog2     = 12 // 4 KiB
 	MaxSegLog2     = 24 // 16 MiB
-	DefaultSegLog2 = 20 // 1 MiB
+	DefaultSegLog2 = 16 // 64 KiB: small buffers for small objects, 0.025% tag overhead
 	MaxKeyIDLen    = 64
 	MinWrappedLen  = 28
 	MaxWrappedLen  = 512
@@ -239,20 +239,35 @@ func (a *authReader) Read(p []byte) (int, error) {
 
 // OpenAll opens and reads a whole envelope of at most limit plaintext bytes,
 // returning the plaintext only if every segment authenticated: on any error
-// it returns nil, never a prefix.
-func OpenAll(r io.Reader, b Binding, keyFor func(keyID string) (tink.AEAD, error), limit int64) ([]byte, error) {
+// it returns nil, never a prefix. sizeHint, if positive, is the ciphertext
+// size (an upper bound of the plaintext size) and saves reallocations.
+func OpenAll(r io.Reader, b Binding, keyFor func(keyID string) (tink.AEAD, error), limit, sizeHint int64) ([]byte, error) {
 	pr, err := Open(r, b, keyFor)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := io.ReadAll(io.LimitReader(pr, limit+1))
-	if err != nil {
-		clear(pt)
-		return nil, err
+	c := int64(512)
+	if sizeHint > 0 {
+		c = min(sizeHint, limit+1)
 	}
-	if int64(len(pt)) > limit {
-		clear(pt)
-		return nil, fault.New(fault.TooLarge, "object larger than the read limit")
+	pt := make([]byte, 0, c)
+	for {
+		if len(pt) == cap(pt) {
+			pt = append(pt, 0)[:len(pt)]
+		}
+		n, err := pr.Read(pt[len(pt):cap(pt)])
+		pt = pt[:len(pt)+n]
+		if int64(len(pt)) > limit {
+			clear(pt)
+			return nil, fault.New(fault.TooLarge, "object larger than the read limit")
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			clear(pt)
+			return nil, err
+		}
 	}
 	return pt, nil
 }

@@ -54,7 +54,7 @@ func open(ct []byte, b Binding, keyID string, wrap tink.AEAD) ([]byte, error) {
 			return nil, errUnknownKey
 		}
 		return wrap, nil
-	}, 64<<20)
+	}, 64<<20, int64(len(ct)))
 }
 
 // vector is one test vector: one failure mode each, checked exactly.
@@ -280,7 +280,7 @@ func TestOpenAllLimit(t *testing.T) {
 	wrap := scopeAEAD(t, hex.EncodeToString(make([]byte, 32)))
 	b := Binding{Tenant: "t", Subject: "s", Object: "o"}
 	ct := seal(t, b, "sk_x", wrap, 12, make([]byte, 5000))
-	got, err := OpenAll(bytes.NewReader(ct), b, func(string) (tink.AEAD, error) { return wrap, nil }, 4999)
+	got, err := OpenAll(bytes.NewReader(ct), b, func(string) (tink.AEAD, error) { return wrap, nil }, 4999, 0)
 	if got != nil || err == nil {
 		t.Errorf("over-limit OpenAll = %d bytes, %v", len(got), err)
 	}

@@ -107,20 +107,24 @@ func (s *Store) Put(ctx context.Context, ref Ref, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("scope key: %w", err)
 	}
-	pr, pw := io.Pipe()
+	pipe := newChunkPipe(8)
 	cr := &countingReader{r: r}
+	sealed := make(chan struct{})
 	go func() {
-		w, err := envelope.Seal(pw, ref.binding(), keyID, wrap)
+		defer close(sealed)
+		bw, finish := pipe.writer()
+		w, err := envelope.Seal(bw, ref.binding(), keyID, wrap)
 		if err == nil {
 			_, err = io.Copy(w, cr)
 			if cerr := w.Close(); err == nil {
 				err = cerr
 			}
 		}
-		pw.CloseWithError(err) // nil closes cleanly; an error aborts the blob Put
+		finish(err) // nil ends the stream cleanly; an error aborts the blob Put
 	}()
-	err = s.blobs.Put(ctx, key, pr)
-	pr.CloseWithError(errors.New("blob put finished")) // unblock the sealer if Put returned early
+	err = s.blobs.Put(ctx, key, pipe)
+	pipe.closeRead(errors.New("blob put finished")) // unblock the sealer if Put returned early
+	<-sealed
 	if err != nil {
 		return 0, fmt.Errorf("store object: %w", err)
 	}
@@ -162,7 +166,11 @@ func (s *Store) ReadAll(ctx context.Context, ref Ref, limit int64) ([]byte, erro
 		return nil, err
 	}
 	defer rc.Close()
-	return envelope.OpenAll(rc, ref.binding(), s.keyFor(ctx, ref), limit)
+	var hint int64
+	if sz, ok := rc.(blob.Sizer); ok {
+		hint = sz.Size()
+	}
+	return envelope.OpenAll(rc, ref.binding(), s.keyFor(ctx, ref), limit, hint)
 }
 
 func (s *Store) keyFor(ctx context.Context, ref Ref) func(string) (tink.AEAD, error) {

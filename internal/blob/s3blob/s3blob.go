@@ -131,11 +131,12 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	if _, err := obj.Stat(); err != nil {
+	info, err := obj.Stat()
+	if err != nil {
 		obj.Close()
 		return nil, classify(err)
 	}
-	return obj, nil
+	return object{obj, info.Size}, nil
 }
 
 // Delete implements blob.Deleter.
@@ -169,3 +170,12 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(key string) err
 	}
 	return nil
 }
+
+// object is an open S3 object that knows its size.
+type object struct {
+	*minio.Object
+	size int64
+}
+
+// Size implements blob.Sizer.
+func (o object) Size() int64 { return o.size }
