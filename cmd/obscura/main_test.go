@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,6 +27,24 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// grepdata PATTERN succeeds if any file under $OBSCURA_DATA contains PATTERN.
+			"grepdata": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: grepdata PATTERN")
+				}
+				found := ""
+				filepath.WalkDir(ts.Getenv("OBSCURA_DATA"), func(p string, d fs.DirEntry, err error) error {
+					if err == nil && d.Type().IsRegular() {
+						if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(args[0])) {
+							found = p
+						}
+					}
+					return nil
+				})
+				if (found != "") == neg {
+					ts.Fatalf("grepdata %q: found in %q (negated: %v)", args[0], found, neg)
+				}
+			},
 			// extract FILE FIELD VAR sets $VAR to a top-level string field of a JSON file.
 			"extract": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 3 {

@@ -179,7 +179,7 @@ func TestGCPKMSRootConfig(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		http.Error(w, `{"error":{"code":503,"message":"unavailable"}}`, 503)
+		http.Error(w, `{"error":{"code":503,"message":"unavailable"}}`, http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
 	root, err := RemoteRoot(ctx, "gcp-kms://projects/p/locations/global/keyRings/r/cryptoKeys/k",
