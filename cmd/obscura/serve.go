@@ -15,6 +15,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -29,6 +30,7 @@ func (a *app) serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().String("addr", a.cfg.Addr, "listen address (env OBSCURA_ADDR)")
+	cmd.Flags().String("public-url", "", "base URL of upload/download links (env OBSCURA_PUBLIC_URL; default http://<addr>)")
 	return cmd
 }
 
@@ -40,6 +42,10 @@ func (a *app) serve(ctx context.Context) error {
 	defer svc.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	publicURL := a.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + a.cfg.Addr
+	}
 	h := api.New(api.Deps{
 		Store:    svc.store,
 		Keys:     svc.keys,
@@ -48,6 +54,9 @@ func (a *app) serve(ctx context.Context) error {
 		Log:      a.log,
 		Registry: reg,
 		Version:  version,
+		Uploads: upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys,
+			upload.NewCodec(svc.keys.TokenAEAD()), a.clk),
+		PublicURL: publicURL,
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -58,6 +59,10 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Version  string
+	// Uploads is the ingest pipeline; nil leaves the asset routes out.
+	Uploads uploadService
+	// PublicURL is the base of upload and download URLs, e.g. https://obscura.example.
+	PublicURL string
 }
 
 // API is the HTTP API.
@@ -92,6 +97,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
+func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
 // SecurityScheme is the OpenAPI name of the bearer API key scheme.
 const SecurityScheme = "apiKey"
 
@@ -109,6 +116,7 @@ func New(d Deps) *API {
 	a.huma.UseMiddleware(a.authenticate)
 	a.registerSystem()
 	a.registerTenant()
+	a.registerAssets()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))

@@ -10,6 +10,8 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 // Problem is an RFC 9457 problem details object with Obscura's stable code.
@@ -58,6 +60,13 @@ var sentinelTable = []struct {
 	{keyring.ErrKeyRevoked, errorRule{http.StatusForbidden, "key_revoked", "Key version revoked"}},
 	{keyring.ErrKeyDestroyed, errorRule{http.StatusNotFound, "not_found", "Not found"}},
 	{keyring.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}},
+	{upload.ErrTokenInvalid, errorRule{http.StatusUnauthorized, "token_invalid", "Invalid token"}},
+	{upload.ErrTokenExpired, errorRule{http.StatusGone, "token_expired", "Token expired"}},
+	{upload.ErrTokenUsed, errorRule{http.StatusConflict, "token_used", "Token already used"}},
+	{upload.ErrBodyTooLarge, errorRule{http.StatusRequestEntityTooLarge, "too_large", "Too large"}},
+	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
+	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
+	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 }
 
 // kindTable maps error kinds to public codes when no sentinel matched.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -38,6 +39,9 @@ type Config struct {
 	// s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&tls=false][&region=R]
 	// with credentials from OBSCURA_S3_ACCESS_KEY and OBSCURA_S3_SECRET_KEY.
 	Blob string `yaml:"blob"`
+	// PublicURL is the base URL clients use to reach this server (upload and
+	// download URLs point there). Default: http://<addr>.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -54,6 +58,7 @@ var Settings = []Setting{
 	{"shutdown-timeout", "OBSCURA_SHUTDOWN_TIMEOUT", "graceful shutdown limit"},
 	{"kms", "OBSCURA_KMS", "root key service: local, hcvault://…, aws-kms://…, gcp-kms://…"},
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
+	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
 }
 
 // Default returns the defaults.
@@ -125,6 +130,8 @@ func (c *Config) Set(flag, value string) error {
 		c.KMS = value
 	case "blob":
 		c.Blob = value
+	case "public-url":
+		c.PublicURL = strings.TrimRight(value, "/")
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

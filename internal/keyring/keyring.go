@@ -37,6 +37,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/prf"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -87,6 +88,7 @@ type Keyring struct {
 	log  *slog.Logger
 	ttl  time.Duration
 	prf  *prf.Set
+	tok  tink.AEAD
 
 	mu    sync.Mutex
 	cache map[kekRef]cachedKEK
@@ -103,11 +105,11 @@ type cachedKEK struct {
 }
 
 const (
-	prfKeysetName = "id-prf-v1"
-	kekAADPrefix  = "obscura/kek/v1\x00"
-	prfAAD        = "obscura/system-keyset/v1\x00" + prfKeysetName
-	scopeAADLabel = "obscura/scope-key/v1"
-	scopeKeySize  = 32
+	prfKeysetName   = "id-prf-v1"
+	tokenKeysetName = "token-aead-v1"
+	kekAADPrefix    = "obscura/kek/v1\x00"
+	scopeAADLabel   = "obscura/scope-key/v1"
+	scopeKeySize    = 32
 )
 
 // New returns a keyring over root and st, creating the system PRF keyset on first use.
@@ -116,39 +118,50 @@ func New(ctx context.Context, root tink.AEAD, st keyStore, clk clock.Clock, log 
 		opt.CacheTTL = 5 * time.Minute
 	}
 	k := &Keyring{root: root, st: st, clk: clk, log: log.With("component", "keyring"), ttl: opt.CacheTTL, cache: map[kekRef]cachedKEK{}}
-	h, err := k.systemKeyset(ctx)
+	h, err := k.systemKeyset(ctx, prfKeysetName, prf.HMACSHA256PRFKeyTemplate())
 	if err != nil {
 		return nil, err
 	}
 	if k.prf, err = prf.NewPRFSet(h); err != nil {
 		return nil, fmt.Errorf("system prf: %w", err)
 	}
+	if h, err = k.systemKeyset(ctx, tokenKeysetName, aead.AES256GCMKeyTemplate()); err != nil {
+		return nil, err
+	}
+	if k.tok, err = aead.New(h); err != nil {
+		return nil, fmt.Errorf("token aead: %w", err)
+	}
 	return k, nil
 }
 
-func (k *Keyring) systemKeyset(ctx context.Context) (*keyset.Handle, error) {
-	ct, err := k.st.SystemKeyset(ctx, prfKeysetName)
+// TokenAEAD is the installation-wide AEAD for short-lived tokens (upload and
+// download URLs). Callers bind each token kind with its own associated data.
+func (k *Keyring) TokenAEAD() tink.AEAD { return k.tok }
+
+func (k *Keyring) systemKeyset(ctx context.Context, name string, tmpl *tinkpb.KeyTemplate) (*keyset.Handle, error) {
+	aad := []byte("obscura/system-keyset/v1\x00" + name)
+	ct, err := k.st.SystemKeyset(ctx, name)
 	if errors.Is(err, fault.NotFound) {
-		h, err := keyset.NewHandle(prf.HMACSHA256PRFKeyTemplate())
+		h, err := keyset.NewHandle(tmpl)
 		if err != nil {
 			return nil, fmt.Errorf("new prf keyset: %w", err)
 		}
 		var buf bytes.Buffer
-		if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), k.root, []byte(prfAAD)); err != nil {
+		if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), k.root, aad); err != nil {
 			return nil, fault.Wrap(fault.Unavailable, "key service unavailable", err)
 		}
-		err = k.st.CreateSystemKeyset(ctx, prfKeysetName, buf.Bytes(), k.clk.Now())
+		err = k.st.CreateSystemKeyset(ctx, name, buf.Bytes(), k.clk.Now())
 		if err != nil && !errors.Is(err, fault.Conflict) {
 			return nil, fmt.Errorf("store prf keyset: %w", err)
 		}
 		// Conflict: another process won the race; fall through and read theirs.
-		if ct, err = k.st.SystemKeyset(ctx, prfKeysetName); err != nil {
-			return nil, fmt.Errorf("read prf keyset: %w", err)
+		if ct, err = k.st.SystemKeyset(ctx, name); err != nil {
+			return nil, fmt.Errorf("read %s keyset: %w", name, err)
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("read prf keyset: %w", err)
+		return nil, fmt.Errorf("read %s keyset: %w", name, err)
 	}
-	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(ct)), k.root, []byte(prfAAD))
+	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(ct)), k.root, aad)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "cannot open system keyset with this root key (wrong master key?)", err)
 	}

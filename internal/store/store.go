@@ -132,11 +132,57 @@ type Keys interface {
 	CreateSystemKeyset(ctx context.Context, name string, keyset []byte, at time.Time) error
 }
 
+// Upload is a pending single-use upload.
+type Upload struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Asset is a stored, sanitized photo's record: only what is needed.
+type Asset struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	Format      string
+	Width       int
+	Height      int
+	Size        int64
+	CreatedAt   time.Time
+}
+
+// Download is a single-use download grant for an asset.
+type Download struct {
+	ID        string
+	TenantID  string
+	AssetID   string
+	ExpiresAt time.Time
+}
+
+// Assets stores uploads, assets and downloads.
+type Assets interface {
+	CreateUpload(ctx context.Context, u Upload) error
+	// ConsumeUpload marks the upload used, exactly once: a second call (even
+	// concurrent) is fault.Conflict; an unknown id is fault.NotFound.
+	ConsumeUpload(ctx context.Context, tenantID, id string, at time.Time) error
+	CreateAsset(ctx context.Context, a Asset) error
+	// Asset returns the tenant's asset or fault.NotFound.
+	Asset(ctx context.Context, tenantID, id string) (Asset, error)
+	// DeleteAsset removes the record; a missing asset is fault.NotFound.
+	DeleteAsset(ctx context.Context, tenantID, id string) error
+	CreateDownload(ctx context.Context, d Download) error
+	// ConsumeDownload marks the download used, exactly once (fault.Conflict after).
+	ConsumeDownload(ctx context.Context, tenantID, id string, at time.Time) (Download, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Tenants
 	APIKeys
 	Keys
+	Assets
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

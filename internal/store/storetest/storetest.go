@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ScopeKeys", testScopeKeys},
 		{"Rewrap", testRewrap},
 		{"SystemKeysets", testSystemKeysets},
+		{"Assets", testAssets},
+		{"SingleUseUnderConcurrency", testSingleUse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,5 +256,67 @@ func testSystemKeysets(t *testing.T, s store.Store) {
 	got, err := s.SystemKeyset(ctx, "prf")
 	if err != nil || string(got) != "ks1" {
 		t.Errorf("SystemKeyset = %q, %v; want ks1 (first write wins)", got, err)
+	}
+}
+
+func testAssets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	mkTenant(t, s, "tb")
+	a := store.Asset{ID: "ast_1", TenantID: "ta", SubjectHash: "h", Format: "jpeg", Width: 4, Height: 3, Size: 99, CreatedAt: t0}
+	if err := s.CreateAsset(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Asset(ctx, "ta", "ast_1")
+	if err != nil || got != a {
+		t.Fatalf("Asset = %+v, %v", got, err)
+	}
+	_, err = s.Asset(ctx, "tb", "ast_1")
+	wantKind(t, "cross-tenant asset", err, fault.NotFound)
+	wantKind(t, "cross-tenant delete", s.DeleteAsset(ctx, "tb", "ast_1"), fault.NotFound)
+	if err := s.DeleteAsset(ctx, "ta", "ast_1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Asset(ctx, "ta", "ast_1")
+	wantKind(t, "deleted asset", err, fault.NotFound)
+
+	if err := s.CreateDownload(ctx, store.Download{ID: "dl_1", TenantID: "ta", AssetID: "ast_1", ExpiresAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ConsumeDownload(ctx, "tb", "dl_1", t0)
+	wantKind(t, "cross-tenant download", err, fault.NotFound)
+	d, err := s.ConsumeDownload(ctx, "ta", "dl_1", t0)
+	if err != nil || d.AssetID != "ast_1" || !d.ExpiresAt.Equal(t0) {
+		t.Fatalf("ConsumeDownload = %+v, %v", d, err)
+	}
+	_, err = s.ConsumeDownload(ctx, "ta", "dl_1", t0)
+	wantKind(t, "second download", err, fault.Conflict)
+}
+
+func testSingleUse(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	if err := s.CreateUpload(ctx, store.Upload{ID: "up_1", TenantID: "ta", SubjectHash: "h", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "unknown upload", s.ConsumeUpload(ctx, "ta", "up_x", t0), fault.NotFound)
+	wantKind(t, "cross-tenant upload", s.ConsumeUpload(ctx, "tb", "up_1", t0), fault.NotFound)
+	const n = 16
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.ConsumeUpload(ctx, "ta", "up_1", t0) }()
+	}
+	wins := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, fault.Conflict):
+			t.Errorf("concurrent consume: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent consumes succeeded, want exactly 1", wins, n)
 	}
 }

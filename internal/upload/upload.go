@@ -1,0 +1,293 @@
+// Package upload is how photos enter Obscura: short-lived, single-use upload
+// URLs (docs/spec/upload-token-v1.md), then one pipeline — bounded read,
+// format sniffing, pixel-limit check, sanitizing (package sanitize),
+// encryption (package sealed), asset record — shared by the HTTP upload and
+// `obscura import`. It also issues single-use download URLs for sanitized
+// photos and deletes assets.
+//
+// Protects against: reuse of a leaked upload URL (the upload row flips from
+// pending to used in one conditional UPDATE: exactly one request wins, even
+// concurrently); forged or altered URLs (AEAD tokens bound to their kind);
+// oversized bodies (Content-Length and a hard read limit); lying
+// Content-Types (the bytes decide); decompression bombs (dimensions checked
+// from the header); metadata leaks (allow-list stripping); plaintext at rest.
+//
+// Does not protect against: a client that uploads someone else's photo with
+// a valid URL it was given; that is the app's authorization decision.
+package upload
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+// ErrBodyTooLarge: the upload is bigger than its token allows.
+var ErrBodyTooLarge = fault.New(fault.TooLarge, "upload is larger than max_bytes")
+
+type assetStore interface {
+	CreateUpload(ctx context.Context, u store.Upload) error
+	ConsumeUpload(ctx context.Context, tenantID, id string, at time.Time) error
+	CreateAsset(ctx context.Context, a store.Asset) error
+	Asset(ctx context.Context, tenantID, id string) (store.Asset, error)
+	DeleteAsset(ctx context.Context, tenantID, id string) error
+	CreateDownload(ctx context.Context, d store.Download) error
+	ConsumeDownload(ctx context.Context, tenantID, id string, at time.Time) (store.Download, error)
+}
+
+type objectStore interface {
+	Put(ctx context.Context, ref sealed.Ref, r io.Reader) (int64, error)
+	ReadAll(ctx context.Context, ref sealed.Ref, limit int64) ([]byte, error)
+	Delete(ctx context.Context, ref sealed.Ref) error
+}
+
+type subjectHasher interface {
+	SubjectHash(subject string) string
+}
+
+// Config bounds uploads.
+type Config struct {
+	DefaultTTL      time.Duration // 60 s
+	MaxTTL          time.Duration // 300 s
+	DefaultMaxBytes int64         // 25 MiB
+	MaxBytes        int64         // 50 MiB: hard cap for any token
+	DownloadTTL     time.Duration // 60 s
+	Limits          sanitize.Limits
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{DefaultTTL: 60 * time.Second, MaxTTL: 300 * time.Second, DefaultMaxBytes: 25 << 20, MaxBytes: 50 << 20,
+		DownloadTTL: 60 * time.Second, Limits: sanitize.DefaultLimits}
+}
+
+// Service runs the ingest pipeline.
+type Service struct {
+	cfg     Config
+	assets  assetStore
+	objects objectStore
+	hash    subjectHasher
+	tokens  *Codec
+	clk     clock.Clock
+}
+
+// New returns a Service.
+func New(cfg Config, assets assetStore, objects objectStore, hash subjectHasher, tokens *Codec, clk clock.Clock) *Service {
+	return &Service{cfg: cfg, assets: assets, objects: objects, hash: hash, tokens: tokens, clk: clk}
+}
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newID(prefix string) string {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + b32.EncodeToString(b)
+}
+
+// Request asks for an upload URL.
+type Request struct {
+	Subject     string
+	ContentType string // the type the client intends; the bytes still decide
+	MaxBytes    int64  // 0: default
+	TTL         time.Duration
+}
+
+// Grant is an issued upload URL token.
+type Grant struct {
+	UploadID  string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// ValidSubject checks an app's subject id: 1–256 bytes of printable UTF-8.
+func ValidSubject(s string) error {
+	if len(s) == 0 || len(s) > 256 || !utf8.ValidString(s) {
+		return fault.New(fault.Invalid, "subject must be 1 to 256 bytes of UTF-8")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fault.New(fault.Invalid, "subject must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// Create issues a single-use upload token.
+func (s *Service) Create(ctx context.Context, tenant string, req Request) (Grant, error) {
+	if err := ValidSubject(req.Subject); err != nil {
+		return Grant{}, err
+	}
+	f, ok := sanitize.ParseContentType(req.ContentType)
+	if !ok {
+		return Grant{}, fault.New(fault.Unsupported, "content_type must be image/jpeg, image/png, image/webp or image/heic")
+	}
+	maxBytes := req.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = s.cfg.DefaultMaxBytes
+	}
+	if maxBytes < 0 || maxBytes > s.cfg.MaxBytes {
+		return Grant{}, fault.New(fault.Invalid, fmt.Sprintf("max_bytes must be between 1 and %d", s.cfg.MaxBytes))
+	}
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = s.cfg.DefaultTTL
+	}
+	if ttl < time.Second || ttl > s.cfg.MaxTTL {
+		return Grant{}, fault.New(fault.Invalid, fmt.Sprintf("ttl must be between 1 and %d seconds", int(s.cfg.MaxTTL/time.Second)))
+	}
+	now := s.clk.Now()
+	u := store.Upload{ID: newID("up_"), TenantID: tenant, SubjectHash: s.hash.SubjectHash(req.Subject), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	tok, err := s.tokens.Seal(KindUpload, Claims{Tenant: tenant, Subject: u.SubjectHash, ID: u.ID, MaxBytes: maxBytes,
+		Types: []string{string(f)}, Expires: u.ExpiresAt.Unix(), Issued: now.Unix()})
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.assets.CreateUpload(ctx, u); err != nil {
+		return Grant{}, fmt.Errorf("record upload: %w", err)
+	}
+	return Grant{UploadID: u.ID, Token: tok, ExpiresAt: time.Unix(u.ExpiresAt.Unix(), 0).UTC()}, nil
+}
+
+// Accept runs one upload: token, single use, bounded read, then the pipeline.
+// contentLength is the request's declared length (-1 if unknown).
+func (s *Service) Accept(ctx context.Context, token string, contentLength int64, body io.Reader) (store.Asset, error) {
+	cl, err := s.tokens.Open(KindUpload, token, s.clk.Now())
+	if err != nil {
+		return store.Asset{}, err
+	}
+	if contentLength > cl.MaxBytes {
+		return store.Asset{}, ErrBodyTooLarge // by header, before the token is spent
+	}
+	if err := s.assets.ConsumeUpload(ctx, cl.Tenant, cl.ID, s.clk.Now()); err != nil {
+		switch {
+		case errors.Is(err, fault.Conflict):
+			return store.Asset{}, ErrTokenUsed
+		case errors.Is(err, fault.NotFound):
+			return store.Asset{}, ErrTokenInvalid
+		}
+		return store.Asset{}, err
+	}
+	data, err := io.ReadAll(io.LimitReader(body, cl.MaxBytes+1))
+	defer clear(data)
+	if err != nil {
+		return store.Asset{}, fault.Wrap(fault.Invalid, "upload body could not be read", err)
+	}
+	if int64(len(data)) > cl.MaxBytes {
+		return store.Asset{}, ErrBodyTooLarge // by stream
+	}
+	f, err := sanitize.Sniff(data)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	if !slices.Contains(cl.Types, string(f)) {
+		return store.Asset{}, fmt.Errorf("got %s: %w", f, sanitize.ErrUnsupported)
+	}
+	return s.ingest(ctx, cl.Tenant, cl.Subject, data)
+}
+
+// Ingest runs the pipeline for a photo that did not come through an upload
+// URL (obscura import). subject is the raw id; it is hashed here.
+func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byte) (store.Asset, error) {
+	if err := ValidSubject(subject); err != nil {
+		return store.Asset{}, err
+	}
+	if int64(len(data)) > s.cfg.MaxBytes {
+		return store.Asset{}, ErrBodyTooLarge
+	}
+	return s.ingest(ctx, tenant, s.hash.SubjectHash(subject), data)
+}
+
+func (s *Service) ingest(ctx context.Context, tenant, subjectHash string, data []byte) (store.Asset, error) {
+	res, err := sanitize.Sanitize(data, s.cfg.Limits)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	defer clear(res.Data)
+	a := store.Asset{ID: newID("ast_"), TenantID: tenant, SubjectHash: subjectHash, Format: string(res.Format),
+		Width: res.Width, Height: res.Height, Size: int64(len(res.Data)), CreatedAt: s.clk.Now().UTC()}
+	ref := sealed.Ref{Tenant: tenant, Subject: subjectHash, Object: a.ID}
+	if _, err := s.objects.Put(ctx, ref, bytes.NewReader(res.Data)); err != nil {
+		return store.Asset{}, fmt.Errorf("store photo: %w", err)
+	}
+	if err := s.assets.CreateAsset(ctx, a); err != nil {
+		s.objects.Delete(ctx, ref) // no record, no blob
+		return store.Asset{}, fmt.Errorf("record asset: %w", err)
+	}
+	return a, nil
+}
+
+// Asset returns the tenant's asset metadata.
+func (s *Service) Asset(ctx context.Context, tenant, id string) (store.Asset, error) {
+	return s.assets.Asset(ctx, tenant, id)
+}
+
+// NewDownload issues a single-use download token for the tenant's asset.
+func (s *Service) NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error) {
+	if _, err := s.assets.Asset(ctx, tenant, id); err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.clk.Now()
+	d := store.Download{ID: newID("dl_"), TenantID: tenant, AssetID: id, ExpiresAt: now.Add(s.cfg.DownloadTTL)}
+	tok, err := s.tokens.Seal(KindDownload, Claims{Tenant: tenant, ID: d.ID, Asset: id, Expires: d.ExpiresAt.Unix(), Issued: now.Unix()})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.assets.CreateDownload(ctx, d); err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, time.Unix(d.ExpiresAt.Unix(), 0).UTC(), nil
+}
+
+// Download redeems a download token, once, and returns the sanitized photo.
+func (s *Service) Download(ctx context.Context, token string) ([]byte, sanitize.Format, error) {
+	cl, err := s.tokens.Open(KindDownload, token, s.clk.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.assets.ConsumeDownload(ctx, cl.Tenant, cl.ID, s.clk.Now()); err != nil {
+		switch {
+		case errors.Is(err, fault.Conflict):
+			return nil, "", ErrTokenUsed
+		case errors.Is(err, fault.NotFound):
+			return nil, "", ErrTokenInvalid
+		}
+		return nil, "", err
+	}
+	a, err := s.assets.Asset(ctx, cl.Tenant, cl.Asset)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Object: a.ID}, s.cfg.MaxBytes*2)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, sanitize.Format(a.Format), nil
+}
+
+// Delete removes the photo (its data key lives only in the envelope, so it
+// goes with the ciphertext) and then the record.
+func (s *Service) Delete(ctx context.Context, tenant, id string) error {
+	a, err := s.assets.Asset(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Object: a.ID}); err != nil {
+		return fmt.Errorf("delete photo: %w", err)
+	}
+	return s.assets.DeleteAsset(ctx, tenant, id)
+}
