@@ -19,7 +19,7 @@ gov=$(go env GOVERSION); gov=${gov#go}
 
 # Debian packages per mode. Installed when root, else the one apt-get line is printed.
 debs_run=(ca-certificates)
-debs_test=(ca-certificates gcc libc6-dev git)
+debs_test=(ca-certificates gcc libc6-dev git libimage-exiftool-perl)
 need_debs() {
   local missing=()
   for p in "$@"; do
@@ -58,6 +58,8 @@ case $mode in
     go mod download
     go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
+    # Real GPS-tagged test photos ship in this module's assets/ (not a build dependency).
+    go mod download github.com/dsoprea/go-exif/v3@v3.0.1
     ;;
   *) die "usage: setup.sh run|test" ;;
 esac
