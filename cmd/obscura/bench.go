@@ -41,7 +41,16 @@ func (a *app) benchCmd() *cobra.Command {
 			for _, r := range rows {
 				fmt.Fprintf(&b, "%-4s %9s %12.0f %14.0f %13.0f %17.0f%%\n", r.Op, sizeName(r.Size), r.Ours, r.RawGCM, r.RawFile, 100*r.VsSlower)
 			}
-			return a.print(map[string]any{"storage": rows}, strings.TrimRight(b.String(), "\n"))
+			fmt.Fprintln(a.stderr, "benchmarking ingest of a 12 MP JPEG (sniff + sanitize + encrypt + store) …")
+			ing, err := perf.RunIngest(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "\n%-32s %12s %22s\n", "ingest case", "ms/photo", "vs decode+encode")
+			for _, r := range ing {
+				fmt.Fprintf(&b, "%-32s %12.1f %21.1fx\n", r.Case, r.MsPerPhoto, r.VsBaseline)
+			}
+			return a.print(map[string]any{"storage": rows, "ingest": ing}, strings.TrimRight(b.String(), "\n"))
 		},
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")

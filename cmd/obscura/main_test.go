@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -43,6 +47,31 @@ func TestScripts(t *testing.T) {
 				})
 				if (found != "") == neg {
 					ts.Fatalf("grepdata %q: found in %q (negated: %v)", args[0], found, neg)
+				}
+			},
+			// mkimage jpeg|png FILE W H [truncate] writes a test image.
+			"mkimage": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 4 {
+					ts.Fatalf("usage: mkimage jpeg|png FILE W H [truncate]")
+				}
+				w, _ := strconv.Atoi(args[2])
+				h, _ := strconv.Atoi(args[3])
+				img := image.NewRGBA(image.Rect(0, 0, w, h))
+				for i := range img.Pix {
+					img.Pix[i] = byte(i * 7)
+				}
+				var buf bytes.Buffer
+				if args[0] == "png" {
+					png.Encode(&buf, img)
+				} else {
+					jpeg.Encode(&buf, img, nil)
+				}
+				b := buf.Bytes()
+				if len(args) > 4 && args[4] == "truncate" {
+					b = b[:len(b)/2]
+				}
+				if err := os.WriteFile(ts.MkAbs(args[1]), b, 0o600); err != nil {
+					ts.Fatalf("mkimage: %v", err)
 				}
 			},
 			// extract FILE FIELD VAR sets $VAR to a top-level string field of a JSON file.

@@ -46,3 +46,34 @@ func TestStorageCasesRun(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkIngest: a 12 MP JPEG through sniff + sanitize + encrypt + store,
+// beside stdlib decode+encode of the same file.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	e, err := NewIngestEnv(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range e.IngestCases(ctx) {
+		b.Run(c.Name, c.Op)
+	}
+}
+
+func TestIngestCasesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12 MP encode skipped in -short mode")
+	}
+	ctx := context.Background()
+	e, err := NewIngestEnv(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range e.IngestCases(ctx) {
+		if err := c.Run(1); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+	}
+}

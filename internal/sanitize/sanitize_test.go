@@ -427,3 +427,37 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// TestOrientYCbCrMatchesGeneric checks the plane-rotation fast path against
+// the generic path pixel for pixel (after the same colour conversion).
+func TestOrientYCbCrMatchesGeneric(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio444} {
+		yc := image.NewYCbCr(image.Rect(0, 0, 6, 4), ratio)
+		for i := range yc.Y {
+			yc.Y[i] = byte(i * 37)
+		}
+		for i := range yc.Cb {
+			yc.Cb[i], yc.Cr[i] = byte(i*53), byte(255-i*29)
+		}
+		for o := 2; o <= 8; o++ {
+			fast := orient(yc, o)
+			if _, ok := fast.(*image.YCbCr); !ok {
+				t.Fatalf("ratio %v o=%d: fast path not taken", ratio, o)
+			}
+			slow := orient(struct{ image.Image }{yc}, o) // hides the concrete type
+			if fast.Bounds() != slow.Bounds() {
+				t.Fatalf("o=%d bounds %v vs %v", o, fast.Bounds(), slow.Bounds())
+			}
+			b := fast.Bounds()
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					r1, g1, b1, _ := fast.At(x, y).RGBA()
+					r2, g2, b2, _ := slow.At(x, y).RGBA()
+					if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+						t.Fatalf("ratio %v o=%d pixel (%d,%d) differs", ratio, o, x, y)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/blob/fsblob"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/upload"
+)
+
+// Photo12MP returns a 4000×3000 JPEG with an EXIF block (orientation o, a GPS
+// IFD pointer) like a phone's, with smooth content plus noise so it
+// compresses like a photo.
+func Photo12MP(o uint16) []byte {
+	img := image.NewYCbCr(image.Rect(0, 0, 4000, 3000), image.YCbCrSubsampleRatio420)
+	r := rand.New(rand.NewPCG(1, 2))
+	for y := range 3000 {
+		for x := range 4000 {
+			img.Y[y*img.YStride+x] = byte((x/16+y/12)&0xff) ^ byte(r.IntN(24))
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-i%30)
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+	j := buf.Bytes()
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x02\x00")
+	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 3)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
+	tiff = binary.LittleEndian.AppendUint32(tiff, uint32(o))
+	tiff = append(tiff, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // GPSInfo pointer
+	app1 := append([]byte("Exif\x00\x00"), tiff...)
+	app1 = append(app1, bytes.Repeat([]byte{0}, 30000)...) // room a thumbnail would take
+	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(app1)+2))
+	out := append([]byte{0xFF, 0xD8}, append(seg, app1...)...)
+	return append(out, j[2:]...)
+}
+
+// IngestEnv measures the upload pipeline.
+type IngestEnv struct {
+	st  *sqlite.Store
+	svc *upload.Service
+}
+
+// NewIngestEnv builds a throwaway pipeline in dir.
+func NewIngestEnv(ctx context.Context, dir string) (*IngestEnv, error) {
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "ingest.db"))
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	root, err := keyring.LocalRoot(dir, keyring.GenerateMasterKey(), log)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := keyring.New(ctx, root, st, clock.System{}, log, keyring.Options{})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if err := st.CreateTenant(ctx, store.Tenant{ID: "ten_bench", Name: "bench", CreatedAt: now},
+		store.APIKey{ID: "key_bench", TenantID: "ten_bench", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	svc := upload.New(upload.DefaultConfig(), st, sealed.New(blobs, kr), kr, upload.NewCodec(kr.TokenAEAD()), clock.System{})
+	return &IngestEnv{st: st, svc: svc}, nil
+}
+
+// Close releases the environment.
+func (e *IngestEnv) Close() error { return e.st.Close() }
+
+// IngestCases: the pipeline for an upright photo (lossless metadata strip),
+// for a sideways one (decode, rotate, re-encode), and the baseline: stdlib
+// decode + encode of the same file.
+func (e *IngestEnv) IngestCases(ctx context.Context) []Bench {
+	upright, sideways := Photo12MP(1), Photo12MP(6)
+	ingest := func(data []byte) func(n int) error {
+		return func(n int) error {
+			for range n {
+				if _, err := e.svc.Ingest(ctx, "ten_bench", "bench-subject", data); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return []Bench{
+		{Name: "ingest/upright", Size: len(upright), Run: ingest(upright)},
+		{Name: "ingest/rotated", Size: len(sideways), Run: ingest(sideways)},
+		{Name: "baseline/stdlib-decode-encode", Size: len(upright), Run: func(n int) error {
+			for range n {
+				img, err := jpeg.Decode(bytes.NewReader(upright))
+				if err != nil {
+					return err
+				}
+				if err := jpeg.Encode(io.Discard, img, &jpeg.Options{Quality: 92}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+}
+
+// IngestRow is one ingest figure.
+type IngestRow struct {
+	Case       string  `json:"case"`
+	MsPerPhoto float64 `json:"ms_per_photo"`
+	VsBaseline float64 `json:"speedup_vs_decode_encode"`
+}
+
+// RunIngest measures the ingest cases.
+func RunIngest(ctx context.Context, dir string) ([]IngestRow, error) {
+	e, err := NewIngestEnv(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	var rows []IngestRow
+	ms := map[string]float64{}
+	for _, c := range e.IngestCases(ctx) {
+		r := testing.Benchmark(c.Op)
+		ms[c.Name] = float64(r.NsPerOp()) / 1e6
+		rows = append(rows, IngestRow{Case: c.Name, MsPerPhoto: ms[c.Name]})
+	}
+	base := ms["baseline/stdlib-decode-encode"]
+	for i := range rows {
+		if rows[i].MsPerPhoto > 0 {
+			rows[i].VsBaseline = base / rows[i].MsPerPhoto
+		}
+	}
+	return rows, nil
+}
