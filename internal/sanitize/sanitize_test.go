@@ -22,7 +22,7 @@ func testImage(w, h int) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			c := color.NRGBA{128, 128, 128, 255}
+			var c color.NRGBA
 			switch {
 			case x < w/2 && y < h/2:
 				c = color.NRGBA{255, 0, 0, 255}
