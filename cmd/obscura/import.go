@@ -127,4 +127,3 @@ func (a *app) importCmd() *cobra.Command {
 	cmd.MarkFlagRequired("subject")
 	return cmd
 }
-

@@ -278,4 +278,3 @@ func TestConcurrentPutsExactlyOneWins(t *testing.T) {
 		t.Errorf("status counts %v, want one 201 and %d 409", count, n-1)
 	}
 }
-
