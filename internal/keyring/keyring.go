@@ -90,8 +90,9 @@ type Keyring struct {
 	prf  *prf.Set
 	tok  tink.AEAD
 
-	mu    sync.Mutex
-	cache map[kekRef]cachedKEK
+	mu      sync.Mutex
+	cache   map[kekRef]cachedKEK
+	signers map[string]*Signer
 }
 
 type kekRef struct {
@@ -117,7 +118,7 @@ func New(ctx context.Context, root tink.AEAD, st keyStore, clk clock.Clock, log 
 	if opt.CacheTTL <= 0 {
 		opt.CacheTTL = 5 * time.Minute
 	}
-	k := &Keyring{root: root, st: st, clk: clk, log: log.With("component", "keyring"), ttl: opt.CacheTTL, cache: map[kekRef]cachedKEK{}}
+	k := &Keyring{root: root, st: st, clk: clk, log: log.With("component", "keyring"), ttl: opt.CacheTTL, cache: map[kekRef]cachedKEK{}, signers: map[string]*Signer{}}
 	h, err := k.systemKeyset(ctx, prfKeysetName, prf.HMACSHA256PRFKeyTemplate())
 	if err != nil {
 		return nil, err

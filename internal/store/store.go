@@ -175,6 +175,72 @@ type Assets interface {
 	CreateDownload(ctx context.Context, d Download) error
 	// ConsumeDownload marks the download used, exactly once (fault.Conflict after).
 	ConsumeDownload(ctx context.Context, tenantID, id string, at time.Time) (Download, error)
+	// SubjectAssets lists the subject's assets, oldest first.
+	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]Asset, error)
+	// DeleteSubjectAssets removes the subject's asset and upload records.
+	DeleteSubjectAssets(ctx context.Context, tenantID, subjectHash string) error
+}
+
+// Consent states. Persisted; append only.
+const (
+	ConsentGranted = "granted"
+	ConsentRevoked = "revoked"
+)
+
+// Consent is one subject's current consent to one purpose.
+type Consent struct {
+	TenantID    string
+	SubjectHash string
+	Purpose     string
+	State       string
+	Notice      string
+	UpdatedAt   time.Time
+	ExpiresAt   time.Time // zero: no expiry
+}
+
+// ReceiptRecord is a stored consent receipt: its canonical JSON and chain hash.
+type ReceiptRecord struct {
+	TenantID    string
+	SubjectHash string
+	Seq         int
+	Hash        string
+	Body        []byte
+}
+
+// Purge is a pending revocation purge (a journal entry: present until done).
+type Purge struct {
+	TenantID    string
+	SubjectHash string
+	Purpose     string
+	CreatedAt   time.Time
+}
+
+// ConsentChange is what RecordConsent's builder returns.
+type ConsentChange struct {
+	Receipt ReceiptRecord
+	Consent Consent
+	// Purge records a pending purge of Consent.Purpose in the same transaction.
+	Purge bool
+}
+
+// Consents stores consent state, receipts and the purge journal.
+type Consents interface {
+	// RecordConsent appends a receipt to the subject's chain and sets the
+	// consent state in one transaction. build runs inside it with the hash of
+	// the subject's last receipt ("" if none), so chains never fork.
+	RecordConsent(ctx context.Context, tenantID, subjectHash string, build func(prevHash string) (ConsentChange, error)) error
+	// Consent returns one consent or fault.NotFound.
+	Consent(ctx context.Context, tenantID, subjectHash, purpose string) (Consent, error)
+	// Consents lists the subject's consents by purpose.
+	Consents(ctx context.Context, tenantID, subjectHash string) ([]Consent, error)
+	// Receipts lists the subject's receipts, oldest first.
+	Receipts(ctx context.Context, tenantID, subjectHash string) ([]ReceiptRecord, error)
+	// PendingPurges lists unfinished purges of every tenant (for resumption).
+	PendingPurges(ctx context.Context) ([]Purge, error)
+	// FinishPurge removes a purge from the journal.
+	FinishPurge(ctx context.Context, tenantID, subjectHash, purpose string) error
+	// DeleteConsents removes the subject's consent states (receipts stay).
+	DeleteConsents(ctx context.Context, tenantID, subjectHash string) error
 }
 
 // Store is everything a backend provides.
@@ -183,6 +249,7 @@ type Store interface {
 	APIKeys
 	Keys
 	Assets
+	Consents
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SystemKeysets", testSystemKeysets},
 		{"Assets", testAssets},
 		{"SingleUseUnderConcurrency", testSingleUse},
+		{"ConsentChain", testConsentChain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,5 +319,71 @@ func testSingleUse(t *testing.T, s store.Store) {
 	}
 	if wins != 1 {
 		t.Errorf("%d of %d concurrent consumes succeeded, want exactly 1", wins, n)
+	}
+}
+
+func testConsentChain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	mkTenant(t, s, "tb")
+	var prevs []string
+	record := func(tenant, purpose, state string, purge bool) {
+		t.Helper()
+		err := s.RecordConsent(ctx, tenant, "subj", func(prev string) (store.ConsentChange, error) {
+			prevs = append(prevs, prev)
+			h := fmt.Sprintf("hash-%s-%d", tenant, len(prevs))
+			return store.ConsentChange{
+				Receipt: store.ReceiptRecord{Hash: h, Body: []byte(h)},
+				Consent: store.Consent{Purpose: purpose, State: state, Notice: "v1", UpdatedAt: t0},
+				Purge:   purge,
+			}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("ta", "tagging", store.ConsentGranted, false)
+	record("ta", "face_recognition", store.ConsentGranted, false)
+	record("ta", "face_recognition", store.ConsentRevoked, true)
+	record("tb", "tagging", store.ConsentGranted, false)
+	if fmt.Sprint(prevs) != "[ hash-ta-1 hash-ta-2 ]" {
+		t.Errorf("prev hashes seen by the builder: %q (tenant B's chain must start empty)", prevs)
+	}
+	rs, err := s.Receipts(ctx, "ta", "subj")
+	if err != nil || len(rs) != 3 || rs[0].Seq != 1 || string(rs[2].Body) != "hash-ta-3" {
+		t.Fatalf("Receipts = %+v, %v", rs, err)
+	}
+	c, err := s.Consent(ctx, "ta", "subj", "face_recognition")
+	if err != nil || c.State != store.ConsentRevoked {
+		t.Errorf("Consent = %+v, %v", c, err)
+	}
+	_, err = s.Consent(ctx, "tb", "subj", "face_recognition")
+	wantKind(t, "cross-tenant consent", err, fault.NotFound)
+	ps, _ := s.PendingPurges(ctx)
+	if len(ps) != 1 || ps[0].Purpose != "face_recognition" || ps[0].TenantID != "ta" {
+		t.Fatalf("PendingPurges = %+v", ps)
+	}
+	if err := s.FinishPurge(ctx, "ta", "subj", "face_recognition"); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.PendingPurges(ctx); len(ps) != 0 {
+		t.Errorf("purge still pending: %+v", ps)
+	}
+	// A failing builder changes nothing.
+	boom := errors.New("boom")
+	if err := s.RecordConsent(ctx, "ta", "subj", func(string) (store.ConsentChange, error) { return store.ConsentChange{}, boom }); !errors.Is(err, boom) {
+		t.Errorf("builder error: %v", err)
+	}
+	if rs, _ := s.Receipts(ctx, "ta", "subj"); len(rs) != 3 {
+		t.Errorf("failed record left a receipt: %d", len(rs))
+	}
+	if err := s.DeleteConsents(ctx, "ta", "subj"); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := s.Consents(ctx, "ta", "subj"); len(cs) != 0 {
+		t.Errorf("consents after delete: %+v", cs)
+	}
+	if rs, _ := s.Receipts(ctx, "ta", "subj"); len(rs) != 3 {
+		t.Errorf("receipts must survive consent deletion: %d", len(rs))
 	}
 }
