@@ -1,0 +1,295 @@
+// Package consent holds Obscura's consent model: per-subject, per-purpose
+// grants and revocations, each producing a signed, hash-chained receipt
+// (docs/spec/consent-receipt-v1.md); the one enforcement gate every
+// processing path calls; and revocation that purges what the purpose
+// produced before it returns.
+//
+// Protects against: processing without consent (the gate fails closed:
+// missing, revoked and expired consent are all "no"); consent records edited
+// after the fact (receipts are Ed25519-signed by a tenant key held in the key
+// service and chained per subject, verifiable offline); derived data
+// outliving revocation (the purpose's scope key is crypto-shredded and its
+// objects deleted; a purge journal written in the same transaction as the
+// revocation resumes the purge after a crash).
+//
+// Does not protect against: an app that records consent the person never
+// gave; receipts prove what the app told Obscura, not what the person meant.
+package consent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+// RequiredError is the gate's refusal: the subject has not consented to Purpose.
+type RequiredError struct{ Purpose string }
+
+func (e *RequiredError) Error() string { return "consent required for " + e.Purpose }
+
+// Is makes errors.Is(err, fault.ConsentRequired) true.
+func (e *RequiredError) Is(target error) bool { return target == fault.ConsentRequired }
+
+type consentStore interface {
+	RecordConsent(ctx context.Context, tenantID, subjectHash string, build func(prevHash string) (store.ConsentChange, error)) error
+	Consent(ctx context.Context, tenantID, subjectHash, purpose string) (store.Consent, error)
+	Consents(ctx context.Context, tenantID, subjectHash string) ([]store.Consent, error)
+	Receipts(ctx context.Context, tenantID, subjectHash string) ([]store.ReceiptRecord, error)
+	PendingPurges(ctx context.Context) ([]store.Purge, error)
+	FinishPurge(ctx context.Context, tenantID, subjectHash, purpose string) error
+}
+
+type keys interface {
+	TenantSigner(ctx context.Context, tenant, use string) (*keyring.Signer, error)
+	SubjectHash(subject string) string
+}
+
+// purger deletes what a purpose produced for a subject (crypto-shred first).
+type purger interface {
+	Shred(ctx context.Context, tenant, subjectHash, purpose string) (int, error)
+}
+
+// Service is the consent service.
+type Service struct {
+	st    consentStore
+	keys  keys
+	purge purger
+	clk   clock.Clock
+	log   *slog.Logger
+}
+
+// New returns a Service.
+func New(st consentStore, k keys, p purger, clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{st: st, keys: k, purge: p, clk: clk, log: log.With("component", "consent")}
+}
+
+// Grant is a grant request.
+type Grant struct {
+	Purpose   string
+	Notice    string    // version of the notice text the subject saw
+	ExpiresAt time.Time // zero: no expiry
+}
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newReceiptID() string {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "rcpt_" + b32.EncodeToString(b)
+}
+
+func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// record signs and appends one receipt, setting the consent state.
+func (s *Service) record(ctx context.Context, tenant, subjectHash string, r Receipt, c store.Consent, purge bool) (Receipt, error) {
+	signer, err := s.keys.TenantSigner(ctx, tenant, "consent")
+	if err != nil {
+		return Receipt{}, err
+	}
+	err = s.st.RecordConsent(ctx, tenant, subjectHash, func(prev string) (store.ConsentChange, error) {
+		r.PrevHash = prev
+		sig, err := signer.Sign(r.SigningBytes())
+		if err != nil {
+			return store.ConsentChange{}, fault.Wrap(fault.Unavailable, "key service unavailable", err)
+		}
+		r.Signature = base64.StdEncoding.EncodeToString(sig)
+		body, _ := json.Marshal(r)
+		return store.ConsentChange{Receipt: store.ReceiptRecord{Hash: r.Hash(), Body: body}, Consent: c, Purge: purge}, nil
+	})
+	return r, err
+}
+
+// Grant records consent and returns its receipt.
+func (s *Service) Grant(ctx context.Context, tenant, subject string, g Grant) (Receipt, error) {
+	p, err := Lookup(g.Purpose)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if g.Notice == "" || len(g.Notice) > 64 {
+		return Receipt{}, fault.New(fault.Invalid, "notice_version must be 1 to 64 characters")
+	}
+	now := s.clk.Now()
+	if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(now) {
+		return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
+	}
+	h := s.keys.SubjectHash(subject)
+	r := Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: g.Notice,
+		Action: ActionGrant, Method: "api", Time: stamp(now)}
+	if !g.ExpiresAt.IsZero() {
+		r.Expires = stamp(g.ExpiresAt)
+	}
+	r, err = s.record(ctx, tenant, h, r, store.Consent{Purpose: p.Name, State: store.ConsentGranted, Notice: g.Notice, UpdatedAt: now, ExpiresAt: g.ExpiresAt}, false)
+	if err != nil {
+		return Receipt{}, err
+	}
+	s.log.Info("consent granted", "purpose", p.Name, "biometric", p.Biometric)
+	return r, nil
+}
+
+// ErrNoConsent: there is nothing to revoke for this purpose.
+var ErrNoConsent = fault.New(fault.NotFound, "no consent recorded for this purpose")
+
+// Revoke withdraws consent: the revocation receipt, the state change and a
+// purge journal entry are written in one transaction (from then on the gate
+// refuses), then the purpose's data is purged, then the journal entry is
+// cleared. Revoking again re-runs the purge and returns the last receipt.
+// If the purge fails the consent stays revoked and the purge is retried by
+// ResumePurges; the error is returned.
+func (s *Service) Revoke(ctx context.Context, tenant, subject, purpose string) (Receipt, error) {
+	p, err := Lookup(purpose)
+	if err != nil {
+		return Receipt{}, err
+	}
+	h := s.keys.SubjectHash(subject)
+	cur, err := s.st.Consent(ctx, tenant, h, p.Name)
+	if errors.Is(err, fault.NotFound) {
+		return Receipt{}, ErrNoConsent
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	var r Receipt
+	if cur.State == store.ConsentRevoked {
+		rs, err := s.receipts(ctx, tenant, h)
+		if err != nil {
+			return Receipt{}, err
+		}
+		for _, x := range rs {
+			if x.Purpose == p.Name && x.Action == ActionRevoke {
+				r = x
+			}
+		}
+	} else {
+		now := s.clk.Now()
+		r = Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: cur.Notice,
+			Action: ActionRevoke, Method: "api", Time: stamp(now)}
+		if r, err = s.record(ctx, tenant, h, r, store.Consent{Purpose: p.Name, State: store.ConsentRevoked, Notice: cur.Notice, UpdatedAt: now}, true); err != nil {
+			return Receipt{}, err
+		}
+	}
+	if err := s.runPurge(ctx, tenant, h, p.Name); err != nil {
+		return Receipt{}, fmt.Errorf("consent revoked, purge pending: %w", err)
+	}
+	s.log.Info("consent revoked and purged", "purpose", p.Name)
+	return r, nil
+}
+
+func (s *Service) runPurge(ctx context.Context, tenant, subjectHash, purpose string) error {
+	n, err := s.purge.Shred(ctx, tenant, subjectHash, purpose)
+	if err != nil {
+		return err
+	}
+	s.log.Info("purge done", "purpose", purpose, "objects", n)
+	return s.st.FinishPurge(ctx, tenant, subjectHash, purpose)
+}
+
+// ResumePurges finishes purges interrupted by a crash. serve runs it at start.
+func (s *Service) ResumePurges(ctx context.Context) (int, error) {
+	ps, err := s.st.PendingPurges(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, p := range ps {
+		if err := s.runPurge(ctx, p.TenantID, p.SubjectHash, p.Purpose); err != nil {
+			return i, err
+		}
+	}
+	return len(ps), nil
+}
+
+// Require is the gate: nil only if the subject (by keyed hash) has a granted,
+// unexpired consent to purpose. Every processing path calls it before it
+// touches pixels or derived data.
+func (s *Service) Require(ctx context.Context, tenant, subjectHash, purpose string) error {
+	c, err := s.st.Consent(ctx, tenant, subjectHash, purpose)
+	if errors.Is(err, fault.NotFound) {
+		return &RequiredError{Purpose: purpose}
+	}
+	if err != nil {
+		return err // store down: fail closed with its error
+	}
+	if c.State != store.ConsentGranted || (!c.ExpiresAt.IsZero() && !s.clk.Now().Before(c.ExpiresAt)) {
+		return &RequiredError{Purpose: purpose}
+	}
+	return nil
+}
+
+// State is one purpose's consent as reported to clients.
+type State struct {
+	Purpose       string     `json:"purpose"`
+	State         string     `json:"state" enum:"granted,revoked,expired"`
+	NoticeVersion string     `json:"notice_version"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+	Biometric     bool       `json:"biometric"`
+}
+
+func (s *Service) receipts(ctx context.Context, tenant, subjectHash string) ([]Receipt, error) {
+	recs, err := s.st.Receipts(ctx, tenant, subjectHash)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Receipt, 0, len(recs))
+	for _, rec := range recs {
+		var r Receipt
+		if err := json.Unmarshal(rec.Body, &r); err != nil {
+			return nil, fmt.Errorf("stored receipt %d: %w", rec.Seq, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// List returns the subject's consent states and all receipts, oldest first.
+func (s *Service) List(ctx context.Context, tenant, subject string) ([]State, []Receipt, error) {
+	return s.ListByHash(ctx, tenant, s.keys.SubjectHash(subject))
+}
+
+// ListByHash is List for a subject already hashed.
+func (s *Service) ListByHash(ctx context.Context, tenant, h string) ([]State, []Receipt, error) {
+	cs, err := s.st.Consents(ctx, tenant, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	states := make([]State, 0, len(cs))
+	now := s.clk.Now()
+	for _, c := range cs {
+		st := State{Purpose: c.Purpose, State: c.State, NoticeVersion: c.Notice, UpdatedAt: c.UpdatedAt}
+		if !c.ExpiresAt.IsZero() {
+			e := c.ExpiresAt
+			st.ExpiresAt = &e
+			if c.State == store.ConsentGranted && !now.Before(e) {
+				st.State = "expired"
+			}
+		}
+		if p, err := Lookup(c.Purpose); err == nil {
+			st.Biometric = p.Biometric
+		}
+		states = append(states, st)
+	}
+	rs, err := s.receipts(ctx, tenant, h)
+	return states, rs, err
+}
+
+// PublicKey returns the tenant's receipt-signing public key.
+func (s *Service) PublicKey(ctx context.Context, tenant string) (ed25519.PublicKey, error) {
+	signer, err := s.keys.TenantSigner(ctx, tenant, "consent")
+	if err != nil {
+		return nil, err
+	}
+	return signer.PublicKey(), nil
+}
