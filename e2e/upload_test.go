@@ -113,24 +113,7 @@ func TestUploadRealGPSPhotoEndToEnd(t *testing.T) {
 	}
 
 	// 2. A portrait photo stored sideways with Orientation=6 comes back upright.
-	img := image.NewRGBA(image.Rect(0, 0, 80, 40)) // stored landscape; left half red
-	for y := range 40 {
-		for x := range 80 {
-			c := color.RGBA{0, 0, 255, 255}
-			if x < 40 {
-				c = color.RGBA{255, 0, 0, 255}
-			}
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
-	p := filepath.Join(t.TempDir(), "side.jpg")
-	os.WriteFile(p, buf.Bytes(), 0o600)
-	if out, err := exec.Command("exiftool", "-q", "-overwrite_original", "-n", "-Orientation=6", "-GPSLatitude=1.5", "-GPSLatitudeRef=N", p).CombinedOutput(); err != nil {
-		t.Fatalf("exiftool: %v %s", err, out)
-	}
-	side, _ := os.ReadFile(p)
+	side := sidewaysPhoto(t)
 	got = uploadAndDownload(t, s, created.APIKey, side)
 	up, err := jpeg.Decode(bytes.NewReader(got))
 	if err != nil {
@@ -155,4 +138,40 @@ func TestUploadRealGPSPhotoEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// photoBytes is a small, noisy JPEG.
+func photoBytes(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 96, 64))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*131 + i/7)
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
+	return buf.Bytes()
+}
+
+// sidewaysPhoto is an 80×40 JPEG (left half red) tagged Orientation=6 and GPS by exiftool.
+func sidewaysPhoto(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 80, 40)) // stored landscape; left half red
+	for y := range 40 {
+		for x := range 80 {
+			c := color.RGBA{0, 0, 255, 255}
+			if x < 40 {
+				c = color.RGBA{255, 0, 0, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
+	p := filepath.Join(t.TempDir(), "side.jpg")
+	os.WriteFile(p, buf.Bytes(), 0o600)
+	if out, err := exec.Command("exiftool", "-q", "-overwrite_original", "-n", "-Orientation=6", "-GPSLatitude=1.5", "-GPSLatitudeRef=N", p).CombinedOutput(); err != nil {
+		t.Fatalf("exiftool: %v %s", err, out)
+	}
+	side, _ := os.ReadFile(p)
+	return side
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os/signal"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -46,17 +49,25 @@ func (a *app) serve(ctx context.Context) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.cfg.Addr
 	}
+	consents := consent.New(svc.store, svc.keys, svc.objects, a.clk, a.log)
+	if n, err := consents.ResumePurges(ctx); err != nil {
+		return fmt.Errorf("resume interrupted purges: %w", err)
+	} else if n > 0 {
+		a.log.Warn("finished purges interrupted by a previous crash", "component", "serve", "count", n)
+	}
+	tokens := upload.NewCodec(svc.keys.TokenAEAD())
 	h := api.New(api.Deps{
-		Store:    svc.store,
-		Keys:     svc.keys,
-		Auth:     auth.New(svc.store, svc.keys, a.clk),
-		Clock:    a.clk,
-		Log:      a.log,
-		Registry: reg,
-		Version:  version,
-		Uploads: upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys,
-			upload.NewCodec(svc.keys.TokenAEAD()), a.clk),
+		Store:     svc.store,
+		Keys:      svc.keys,
+		Auth:      auth.New(svc.store, svc.keys, a.clk),
+		Clock:     a.clk,
+		Log:       a.log,
+		Registry:  reg,
+		Version:   version,
+		Uploads:   upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk),
 		PublicURL: publicURL,
+		Consents:  consents,
+		Subjects:  subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

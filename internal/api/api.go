@@ -63,6 +63,9 @@ type Deps struct {
 	Uploads uploadService
 	// PublicURL is the base of upload and download URLs, e.g. https://obscura.example.
 	PublicURL string
+	// Consents and Subjects serve consent and subject rights; nil leaves them out.
+	Consents consentService
+	Subjects subjectService
 }
 
 // API is the HTTP API.
@@ -117,6 +120,7 @@ func New(d Deps) *API {
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()
+	a.registerConsent()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sanitize"
@@ -108,6 +109,12 @@ func newProblem(r errorRule, detail string) *Problem {
 func ProblemFor(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
+		return p
+	}
+	var cr *consent.RequiredError
+	if errors.As(err, &cr) {
+		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+cr.Purpose)
+		p.Purpose = cr.Purpose
 		return p
 	}
 	for _, row := range sentinelTable {

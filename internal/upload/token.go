@@ -27,6 +27,7 @@ type Kind string
 const (
 	KindUpload   Kind = "ut1"
 	KindDownload Kind = "dt1"
+	KindExport   Kind = "xt1"
 )
 
 // MaxTokenLen bounds what the parser looks at.

@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"image/jpeg"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the obscura binary and returns stdout, stderr and whether it succeeded.
+func runCLI(t *testing.T, data string, args ...string) (string, string, bool) {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err == nil
+}
+
+func scanTree(t *testing.T, root string, markers map[string][]byte) []string {
+	t.Helper()
+	var hits []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for name, m := range markers {
+			if bytes.Contains(b, m) {
+				hits = append(hits, name+" in "+p)
+			}
+		}
+		return nil
+	})
+	return hits
+}
+
+// TestConsentExportEraseLeakScan runs consent, revocation purge, export and
+// erase over real HTTP, then scans everything persisted for planted markers.
+func TestConsentExportEraseLeakScan(t *testing.T) {
+	data := t.TempDir()
+	var created struct {
+		TenantID string `json:"tenant_id"`
+		APIKey   string `json:"api_key"`
+	}
+	json.Unmarshal(obscura(t, data, "tenant", "create", "Consent E2E", "--json"), &created)
+	s := startServer(t, data)
+	key := created.APIKey
+	subj := "MARKER-SUBJECT-7d1e4c@example.com"
+	base := s.base + "/v1/subjects/" + url.PathEscape(subj)
+
+	// A photo, uploaded through the single-use URL flow.
+	photo := uploadAndDownloadFor(t, s, key, subj, jpegPhoto(t))
+	photoMarker := photo[len(photo)/2 : len(photo)/2+48] // plaintext bytes of the stored photo
+
+	// Consents, with receipts.
+	for _, p := range []string{"tagging", "face_recognition"} {
+		code, b := do(t, "POST", base+"/consents", key, []byte(`{"purpose":"`+p+`","notice_version":"2026-11"}`))
+		if code != 201 || !strings.Contains(string(b), `"action":"grant"`) {
+			t.Fatalf("grant %s: %d %s", p, code, b)
+		}
+	}
+	// Derived biometric data for this subject (the analysis API is not here yet: plant it as an operator).
+	derived := filepath.Join(t.TempDir(), "emb.bin")
+	os.WriteFile(derived, []byte("MARKER-DERIVED-EMBEDDING-91ac"), 0o600)
+	if _, e, ok := runCLI(t, data, "object", "put", "--tenant", created.TenantID, "--subject", subj, "--purpose", "face_recognition", "--id", "emb_1", derived); !ok {
+		t.Fatalf("plant derived data: %s", e)
+	}
+
+	// Revoke biometric consent: purged before the response.
+	code, b := do(t, "DELETE", base+"/consents/face_recognition", key, nil)
+	if code != 200 || !strings.Contains(string(b), `"action":"revoke"`) {
+		t.Fatalf("revoke: %d %s", code, b)
+	}
+	if _, _, ok := runCLI(t, data, "object", "get", "--tenant", created.TenantID, "--subject", subj, "--purpose", "face_recognition", "--id", "emb_1"); ok {
+		t.Error("derived biometric data readable after revocation")
+	}
+	if hits := scanTree(t, data, map[string][]byte{"derived": []byte("MARKER-DERIVED-EMBEDDING-91ac")}); len(hits) > 0 {
+		t.Errorf("after revoke: %v", hits)
+	}
+
+	// Receipts verify offline with the served key.
+	_, rb := do(t, "GET", base+"/consents", key, nil)
+	_, kb := do(t, "GET", s.base+"/v1/tenant/consent-key", key, nil)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "receipts.json"), rb, 0o600)
+	os.WriteFile(filepath.Join(dir, "key.json"), kb, 0o600)
+	if out, e, ok := runCLI(t, data, "consent", "verify", filepath.Join(dir, "receipts.json"), "--pubkey", filepath.Join(dir, "key.json")); !ok || !strings.Contains(out, "ok: 3 receipts") {
+		t.Errorf("consent verify: %s %s", out, e)
+	}
+	var listed struct {
+		Consents []struct{ Purpose, State string } `json:"consents"`
+	}
+	json.Unmarshal(rb, &listed)
+	if len(listed.Consents) != 2 || listed.Consents[0].Purpose != "face_recognition" || listed.Consents[0].State != "revoked" {
+		t.Errorf("consents: %s", rb)
+	}
+
+	// Export: a single-use bundle with the photo, consents, receipts and a manifest.
+	code, b = do(t, "POST", base+"/export", key, nil)
+	var ex struct {
+		DownloadURL string `json:"download_url"`
+	}
+	json.Unmarshal(b, &ex)
+	if code != 200 || !strings.Contains(ex.DownloadURL, "/v1/exports/xt1.") {
+		t.Fatalf("export: %d %s", code, b)
+	}
+	code, bundle := do(t, "GET", ex.DownloadURL, "", nil)
+	if code != 200 {
+		t.Fatalf("export download: %d %s", code, bundle)
+	}
+	if code, _ := do(t, "GET", ex.DownloadURL, "", nil); code != 409 {
+		t.Errorf("export replay: %d", code)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	var manifest struct {
+		Format string `json:"format"`
+		Files  []struct {
+			Path, SHA256 string
+		} `json:"files"`
+	}
+	json.Unmarshal(files["manifest.json"], &manifest)
+	if manifest.Format != "obscura-export-v1" || len(manifest.Files) != 3 {
+		t.Fatalf("manifest: %s", files["manifest.json"])
+	}
+	for _, f := range manifest.Files {
+		sum := sha256.Sum256(files[f.Path])
+		if hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("%s digest mismatch", f.Path)
+		}
+		if strings.HasPrefix(f.Path, "photos/") && strings.HasSuffix(f.Path, ".jpg") && !bytes.Equal(files[f.Path], photo) {
+			t.Errorf("exported photo differs from the stored one")
+		}
+	}
+	if !bytes.Contains(files["consents.json"], []byte(`"receipts"`)) {
+		t.Error("bundle lacks receipts")
+	}
+
+	// Erase: nothing of the subject remains but receipts (hashed ids only).
+	code, b = do(t, "DELETE", base, key, nil)
+	if code != 200 {
+		t.Fatalf("erase: %d %s", code, b)
+	}
+	code, b = do(t, "GET", base+"/consents", key, nil)
+	if code != 200 || !strings.Contains(string(b), `"consents":[]`) || !strings.Contains(string(b), `"receipts":[{`) {
+		t.Errorf("after erase: %d %s", code, b)
+	}
+	// Scan everything persisted (database, WAL, blobs, key files) and the server log.
+	markers := map[string][]byte{"subject": []byte("MARKER-SUBJECT-7d1e4c"), "photo": photoMarker, "derived": []byte("MARKER-DERIVED-EMBEDDING-91ac")}
+	if hits := scanTree(t, data, markers); len(hits) > 0 {
+		t.Errorf("leak scan after erase: %v", hits)
+	}
+	for name, m := range markers {
+		if bytes.Contains([]byte(s.logs.String()), m) {
+			t.Errorf("server log contains the %s marker", name)
+		}
+	}
+	var left []string
+	filepath.WalkDir(filepath.Join(data, "blobs", "objects"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) != 0 {
+		t.Errorf("objects left after erase: %v", left)
+	}
+	// The scan can find things: the tenant id is in the database.
+	if hits := scanTree(t, data, map[string][]byte{"tenant": []byte(created.TenantID)}); len(hits) == 0 {
+		t.Error("scan found no tenant id; it would not find leaks either")
+	}
+}
+
+func jpegPhoto(t *testing.T) []byte {
+	t.Helper()
+	return photoBytes(t)
+}
+
+// uploadAndDownloadFor is uploadAndDownload for a given subject.
+func uploadAndDownloadFor(t *testing.T, s *server, key, subj string, data []byte) []byte {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"subject": subj, "content_type": "image/jpeg"})
+	code, b := do(t, "POST", s.base+"/v1/uploads", key, body)
+	if code != 201 {
+		t.Fatalf("create upload: %d %s", code, b)
+	}
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	json.Unmarshal(b, &up)
+	code, b = do(t, "PUT", up.UploadURL, "", data)
+	if code != 201 {
+		t.Fatalf("PUT: %d %s", code, b)
+	}
+	var asset struct {
+		AssetID string `json:"asset_id"`
+	}
+	json.Unmarshal(b, &asset)
+	_, b = do(t, "POST", s.base+"/v1/assets/"+asset.AssetID+"/download", key, nil)
+	var dl struct {
+		DownloadURL string `json:"download_url"`
+	}
+	json.Unmarshal(b, &dl)
+	code, got := do(t, "GET", dl.DownloadURL, "", nil)
+	if code != 200 {
+		t.Fatalf("download: %d", code)
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(got)); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}

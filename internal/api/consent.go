@@ -1,0 +1,187 @@
+package api
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/subject"
+)
+
+// consentService is what the API needs from the consent service.
+type consentService interface {
+	Grant(ctx context.Context, tenant, subject string, g consent.Grant) (consent.Receipt, error)
+	Revoke(ctx context.Context, tenant, subject, purpose string) (consent.Receipt, error)
+	List(ctx context.Context, tenant, subject string) ([]consent.State, []consent.Receipt, error)
+	PublicKey(ctx context.Context, tenant string) (ed25519.PublicKey, error)
+}
+
+// subjectService is what the API needs for subject rights.
+type subjectService interface {
+	Export(ctx context.Context, tenant, subject string) (string, time.Time, error)
+	Download(ctx context.Context, token string) ([]byte, error)
+	Erase(ctx context.Context, tenant, subject string) (subject.Erased, error)
+}
+
+// SubjectInput addresses a subject by the app's id (URL-escaped).
+type SubjectInput struct {
+	Subject string `path:"subject" minLength:"1" maxLength:"256"`
+}
+
+// GrantInput grants consent.
+type GrantInput struct {
+	Subject string `path:"subject" minLength:"1" maxLength:"256"`
+	Body    struct {
+		Purpose       string     `json:"purpose" maxLength:"64" doc:"A registered purpose, or plugin:<name>"`
+		NoticeVersion string     `json:"notice_version" minLength:"1" maxLength:"64" doc:"Version of the notice text the subject saw"`
+		ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+	}
+}
+
+// RevokeInput revokes consent.
+type RevokeInput struct {
+	Subject string `path:"subject" minLength:"1" maxLength:"256"`
+	Purpose string `path:"purpose" maxLength:"64"`
+}
+
+// ReceiptOutput is one receipt.
+type ReceiptOutput struct{ Body consent.Receipt }
+
+// ConsentsOutput lists states and receipts.
+type ConsentsOutput struct {
+	Body struct {
+		Consents []consent.State   `json:"consents"`
+		Receipts []consent.Receipt `json:"receipts" doc:"Oldest first; exactly what obscura consent verify takes"`
+	}
+}
+
+// PurposesOutput lists the purpose registry.
+type PurposesOutput struct {
+	Body struct {
+		Purposes []consent.Purpose `json:"purposes"`
+	}
+}
+
+// ConsentKeyOutput is the tenant's receipt-signing public key.
+type ConsentKeyOutput struct{ Body consent.PublicKeyDoc }
+
+// ExportOutput is a single-use URL of the export bundle.
+type ExportOutput struct {
+	Body struct {
+		DownloadURL string    `json:"download_url"`
+		ExpiresAt   time.Time `json:"expires_at"`
+	}
+}
+
+// EraseOutput reports an erase.
+type EraseOutput struct{ Body subject.Erased }
+
+func (a *API) registerConsent() {
+	if a.d.Consents == nil {
+		return
+	}
+	errs := []int{http.StatusUnauthorized, http.StatusForbidden}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "list-purposes", Method: http.MethodGet, Path: "/v1/purposes", Tags: []string{"consent"},
+		Summary: "The purpose registry", Security: secured(auth.ScopeIngest), Errors: errs,
+	}, func(ctx context.Context, _ *struct{}) (*PurposesOutput, error) {
+		out := &PurposesOutput{}
+		out.Body.Purposes = consent.Registry
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "grant-consent", Method: http.MethodPost, Path: "/v1/subjects/{subject}/consents", Tags: []string{"consent"},
+		Summary: "Record a subject's consent to a purpose; returns the signed receipt", Security: secured(auth.ScopeAdmin),
+		DefaultStatus: http.StatusCreated, Errors: errs,
+	}, func(ctx context.Context, in *GrantInput) (*ReceiptOutput, error) {
+		g := consent.Grant{Purpose: in.Body.Purpose, Notice: in.Body.NoticeVersion}
+		if in.Body.ExpiresAt != nil {
+			g.ExpiresAt = *in.Body.ExpiresAt
+		}
+		r, err := a.d.Consents.Grant(ctx, principal(ctx).TenantID, in.Subject, g)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return &ReceiptOutput{Body: r}, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "revoke-consent", Method: http.MethodDelete, Path: "/v1/subjects/{subject}/consents/{purpose}", Tags: []string{"consent"},
+		Summary:  "Revoke consent; returns after what the purpose produced is purged",
+		Security: secured(auth.ScopeAdmin), Errors: append(errs, http.StatusNotFound, http.StatusServiceUnavailable),
+	}, func(ctx context.Context, in *RevokeInput) (*ReceiptOutput, error) {
+		r, err := a.d.Consents.Revoke(ctx, principal(ctx).TenantID, in.Subject, in.Purpose)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return &ReceiptOutput{Body: r}, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "list-consents", Method: http.MethodGet, Path: "/v1/subjects/{subject}/consents", Tags: []string{"consent"},
+		Summary: "A subject's consents and receipts", Security: secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *SubjectInput) (*ConsentsOutput, error) {
+		states, rs, err := a.d.Consents.List(ctx, principal(ctx).TenantID, in.Subject)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &ConsentsOutput{}
+		out.Body.Consents, out.Body.Receipts = states, rs
+		if out.Body.Receipts == nil {
+			out.Body.Receipts = []consent.Receipt{}
+		}
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "consent-key", Method: http.MethodGet, Path: "/v1/tenant/consent-key", Tags: []string{"consent"},
+		Summary: "The public key that verifies this tenant's consent receipts", Security: secured(auth.ScopeIngest), Errors: errs,
+	}, func(ctx context.Context, _ *struct{}) (*ConsentKeyOutput, error) {
+		pub, err := a.d.Consents.PublicKey(ctx, principal(ctx).TenantID)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return &ConsentKeyOutput{Body: consent.PublicKeyDoc{Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub)}}, nil
+	})
+	if a.d.Subjects == nil {
+		return
+	}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "export-subject", Method: http.MethodPost, Path: "/v1/subjects/{subject}/export", Tags: []string{"subjects"},
+		Summary: "Export everything stored about a subject: a single-use URL of the bundle", Security: secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *SubjectInput) (*ExportOutput, error) {
+		tok, exp, err := a.d.Subjects.Export(ctx, principal(ctx).TenantID, in.Subject)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &ExportOutput{}
+		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/exports/"+tok, exp
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "erase-subject", Method: http.MethodDelete, Path: "/v1/subjects/{subject}", Tags: []string{"subjects"},
+		Summary: "Erase everything about a subject (keys destroyed first); receipts stay", Security: secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *SubjectInput) (*EraseOutput, error) {
+		e, err := a.d.Subjects.Erase(ctx, principal(ctx).TenantID, in.Subject)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return &EraseOutput{Body: e}, nil
+	})
+	a.mux.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
+		data, err := a.d.Subjects.Download(r.Context(), r.PathValue("token"))
+		if err != nil {
+			writeProblem(w, a.problem(r.Context(), err))
+			return
+		}
+		defer clear(data)
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Header().Set("Content-Disposition", `attachment; filename="obscura-export.zip"`)
+		w.Write(data)
+	})
+}
