@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"image/jpeg"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs the obscura binary and returns stdout, stderr and whether it succeeded.
@@ -194,6 +196,16 @@ func TestConsentExportEraseLeakScan(t *testing.T) {
 	}
 }
 
+func newRequest(method, url, key string) (*http.Request, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return req, err
+}
+
+func httpClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
 func jpegPhoto(t *testing.T) []byte {
 	t.Helper()
 	return photoBytes(t)
@@ -232,4 +244,56 @@ func uploadAndDownloadFor(t *testing.T, s *server, key, subj string, data []byte
 		t.Fatal(err)
 	}
 	return got
+}
+
+// TestRevokeCrashResumesPurge kills the server right after a revocation is
+// committed and before its purge; the restarted server finishes the purge.
+func TestRevokeCrashResumesPurge(t *testing.T) {
+	data := t.TempDir()
+	var created struct {
+		TenantID string `json:"tenant_id"`
+		APIKey   string `json:"api_key"`
+	}
+	json.Unmarshal(obscura(t, data, "tenant", "create", "Crash E2E", "--json"), &created)
+	t.Setenv("OBSCURA_TEST_CRASH_POINT", "after-revoke-recorded")
+	s := startServer(t, data)
+	base := s.base + "/v1/subjects/crash-subject"
+	if code, b := do(t, "POST", base+"/consents", created.APIKey, []byte(`{"purpose":"face_recognition","notice_version":"1"}`)); code != 201 {
+		t.Fatalf("grant: %d %s", code, b)
+	}
+	derived := filepath.Join(t.TempDir(), "emb.bin")
+	os.WriteFile(derived, []byte("MARKER-CRASH-DERIVED-5b2f"), 0o600)
+	if _, e, ok := runCLI(t, data, "object", "put", "--tenant", created.TenantID, "--subject", "crash-subject", "--purpose", "face_recognition", "--id", "emb_1", derived); !ok {
+		t.Fatal(e)
+	}
+	// The revoke request dies with the server.
+	req, _ := newRequest("DELETE", base+"/consents/face_recognition", created.APIKey)
+	if res, err := httpClient().Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("server answered %d; the crash hook did not fire", res.StatusCode)
+	}
+	s.cmd.Wait()
+	if code := s.cmd.ProcessState.ExitCode(); code != 86 {
+		t.Fatalf("server exit code %d, want 86 (crash hook)", code)
+	}
+	// Before restart the derived data is still there (purge never ran) …
+	if _, _, ok := runCLI(t, data, "object", "get", "--tenant", created.TenantID, "--subject", "crash-subject", "--purpose", "face_recognition", "--id", "emb_1"); !ok {
+		t.Fatal("derived data missing before restart: the crash came too late to test resumption")
+	}
+	// … and after restart it is gone, and consent stays revoked.
+	t.Setenv("OBSCURA_TEST_CRASH_POINT", "")
+	s2 := startServer(t, data)
+	if !strings.Contains(s2.logs.String(), "finished purges interrupted by a previous crash") {
+		t.Errorf("restart did not report resumed purges:\n%s", s2.logs.String())
+	}
+	if _, _, ok := runCLI(t, data, "object", "get", "--tenant", created.TenantID, "--subject", "crash-subject", "--purpose", "face_recognition", "--id", "emb_1"); ok {
+		t.Error("derived data survived the restart")
+	}
+	if hits := scanTree(t, data, map[string][]byte{"derived": []byte("MARKER-CRASH-DERIVED-5b2f")}); len(hits) > 0 {
+		t.Errorf("leak: %v", hits)
+	}
+	_, b := do(t, "GET", s2.base+"/v1/subjects/crash-subject/consents", created.APIKey, nil)
+	if !strings.Contains(string(b), `"state":"revoked"`) {
+		t.Errorf("consent after crash: %s", b)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -50,6 +51,10 @@ func (a *app) serve(ctx context.Context) error {
 		publicURL = "http://" + a.cfg.Addr
 	}
 	consents := consent.New(svc.store, svc.keys, svc.objects, a.clk, a.log)
+	if a.getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
+		// Test hook for the crash-resumption test: die like kill -9 would.
+		consents.AfterRevokeRecorded = func() { os.Exit(86) }
+	}
 	if n, err := consents.ResumePurges(ctx); err != nil {
 		return fmt.Errorf("resume interrupted purges: %w", err)
 	} else if n > 0 {

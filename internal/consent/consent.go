@@ -68,6 +68,9 @@ type Service struct {
 	purge purger
 	clk   clock.Clock
 	log   *slog.Logger
+	// AfterRevokeRecorded, if set, runs after a revocation is committed and
+	// before its purge: the crash test's hook to kill the process there.
+	AfterRevokeRecorded func()
 }
 
 // New returns a Service.
@@ -179,6 +182,9 @@ func (s *Service) Revoke(ctx context.Context, tenant, subject, purpose string) (
 			Action: ActionRevoke, Method: "api", Time: stamp(now)}
 		if r, err = s.record(ctx, tenant, h, r, store.Consent{Purpose: p.Name, State: store.ConsentRevoked, Notice: cur.Notice, UpdatedAt: now}, true); err != nil {
 			return Receipt{}, err
+		}
+		if s.AfterRevokeRecorded != nil {
+			s.AfterRevokeRecorded()
 		}
 	}
 	if err := s.runPurge(ctx, tenant, h, p.Name); err != nil {
