@@ -22,14 +22,17 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 type uploadEnv struct {
+	api    *API
 	srv    *httptest.Server
 	clk    *clock.Fake
 	keys   map[string]string // tenant name → admin key
@@ -56,7 +59,12 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	blobs, _ := fsblob.Open(filepath.Join(dir, "blobs"))
 	up := upload.New(upload.DefaultConfig(), st, sealed.New(blobs, kr), kr, upload.NewCodec(kr.TokenAEAD()), clk)
 	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: dir, client: &http.Client{}}
-	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t", Uploads: up})
+	objects := sealed.New(blobs, kr)
+	cs := consent.New(st, kr, objects, clk, log)
+	subjects := subject.New(st, objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
+	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
+		Uploads: up, Consents: cs, Subjects: subjects})
+	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)
 	a.d.PublicURL = e.srv.URL

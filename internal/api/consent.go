@@ -172,6 +172,15 @@ func (a *API) registerConsent() {
 		}
 		return &EraseOutput{Body: e}, nil
 	})
+	a.huma.OpenAPI().AddOperation(&huma.Operation{
+		OperationID: "get-export", Method: http.MethodGet, Path: "/v1/exports/{token}", Tags: []string{"subjects"},
+		Summary:    "Download the export bundle (no API key; works once; docs/spec/export-bundle-v1.md)",
+		Parameters: []*huma.Param{{Name: "token", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
+		Responses: map[string]*huma.Response{
+			"200": {Description: "The bundle", Content: map[string]*huma.MediaType{"application/zip": {}}},
+			"401": {Description: "token_invalid"}, "409": {Description: "token_used"}, "410": {Description: "token_expired"},
+		},
+	})
 	a.mux.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
 		data, err := a.d.Subjects.Download(r.Context(), r.PathValue("token"))
 		if err != nil {
