@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -45,80 +46,76 @@ func (a *app) importCmd() *cobra.Command {
 				return fault.Wrap(fault.Invalid, "cannot read import directory", err)
 			}
 			sort.Strings(files)
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			if _, err := svc.store.Tenant(ctx, tenant); err != nil {
-				return fmt.Errorf("tenant %s: %w", tenant, err)
-			}
-			ing := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk)
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+					return fmt.Errorf("tenant %s: %w", tenant, err)
+				}
+				ing := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk)
 
-			journalPath := filepath.Join(a.cfg.Data, "import.journal")
-			done := map[string]bool{}
-			if f, err := os.Open(journalPath); err == nil {
-				sc := bufio.NewScanner(f)
-				for sc.Scan() {
-					done[sc.Text()] = true
-				}
-				f.Close()
-			}
-			journal, err := os.OpenFile(journalPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-			if err != nil {
-				return err
-			}
-			defer journal.Close()
-
-			type skipped struct {
-				File string `json:"file"`
-				Code string `json:"code"`
-			}
-			var imported, already int
-			var skips []skipped
-			bar := newProgress(a.stderr, "import")
-			for i, p := range files {
-				bar.update(i, len(files))
-				data, err := os.ReadFile(p)
-				if err != nil {
-					skips = append(skips, skipped{p, "unreadable"})
-					continue
-				}
-				sum := sha256.Sum256(data)
-				mark := svc.keys.HashID("import", tenant+"\x00"+svc.keys.SubjectHash(subject)+"\x00"+hex.EncodeToString(sum[:]))
-				if done[mark] {
-					already++
-					continue
-				}
-				if _, err := ing.Ingest(ctx, tenant, subject, data); err != nil {
-					prob := api.ProblemFor(err)
-					if prob.Status >= 500 {
-						return fmt.Errorf("import stopped at %s (run again to resume): %w", p, err)
+				journalPath := filepath.Join(a.cfg.Data, "import.journal")
+				done := map[string]bool{}
+				if f, err := os.Open(journalPath); err == nil {
+					sc := bufio.NewScanner(f)
+					for sc.Scan() {
+						done[sc.Text()] = true
 					}
-					skips = append(skips, skipped{p, prob.Code})
-					continue
+					f.Close()
 				}
-				if _, err := journal.WriteString(mark + "\n"); err != nil {
+				journal, err := os.OpenFile(journalPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+				if err != nil {
 					return err
 				}
-				if err := journal.Sync(); err != nil {
-					return err
+				defer journal.Close()
+
+				type skipped struct {
+					File string `json:"file"`
+					Code string `json:"code"`
 				}
-				done[mark] = true
-				imported++
-			}
-			bar.update(len(files), len(files))
-			bar.finish()
-			var b strings.Builder
-			fmt.Fprintf(&b, "imported %d, already imported %d, skipped %d", imported, already, len(skips))
-			for _, s := range skips {
-				fmt.Fprintf(&b, "\nskipped %s: %s", s.File, s.Code)
-			}
-			if skips == nil {
-				skips = []skipped{}
-			}
-			return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips}, b.String())
+				var imported, already int
+				var skips []skipped
+				bar := newProgress(a.stderr, "import")
+				for i, p := range files {
+					bar.update(i, len(files))
+					data, err := os.ReadFile(p)
+					if err != nil {
+						skips = append(skips, skipped{p, "unreadable"})
+						continue
+					}
+					sum := sha256.Sum256(data)
+					mark := svc.keys.HashID("import", tenant+"\x00"+svc.keys.SubjectHash(subject)+"\x00"+hex.EncodeToString(sum[:]))
+					if done[mark] {
+						already++
+						continue
+					}
+					if _, err := ing.Ingest(ctx, tenant, subject, data); err != nil {
+						prob := api.ProblemFor(err)
+						if prob.Status >= 500 {
+							return fmt.Errorf("import stopped at %s (run again to resume): %w", p, err)
+						}
+						skips = append(skips, skipped{p, prob.Code})
+						continue
+					}
+					if _, err := journal.WriteString(mark + "\n"); err != nil {
+						return err
+					}
+					if err := journal.Sync(); err != nil {
+						return err
+					}
+					done[mark] = true
+					imported++
+				}
+				bar.update(len(files), len(files))
+				bar.finish()
+				var b strings.Builder
+				fmt.Fprintf(&b, "imported %d, already imported %d, skipped %d", imported, already, len(skips))
+				for _, s := range skips {
+					fmt.Fprintf(&b, "\nskipped %s: %s", s.File, s.Code)
+				}
+				if skips == nil {
+					skips = []skipped{}
+				}
+				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips}, b.String())
+			})
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")

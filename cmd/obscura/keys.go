@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,18 +32,14 @@ func (a *app) keysCmd() *cobra.Command {
 				}
 				ss = append(ss, sc)
 			}
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			plain, rec := auth.Mint(svc.keys, tenant, ss, a.clk.Now())
-			if err := svc.store.CreateAPIKey(ctx, rec); err != nil {
-				return fmt.Errorf("create key: %w", err)
-			}
-			return a.print(map[string]any{"key_id": rec.ID, "api_key": plain, "scopes": rec.Scopes},
-				fmt.Sprintf("key_id:  %s\napi_key: %s\n(the API key is shown only this once)", rec.ID, plain))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				plain, rec := auth.Mint(svc.keys, tenant, ss, a.clk.Now())
+				if err := svc.store.CreateAPIKey(ctx, rec); err != nil {
+					return fmt.Errorf("create key: %w", err)
+				}
+				return a.print(map[string]any{"key_id": rec.ID, "api_key": plain, "scopes": rec.Scopes},
+					fmt.Sprintf("key_id:  %s\napi_key: %s\n(the API key is shown only this once)", rec.ID, plain))
+			})
 		},
 	}
 	create.Flags().StringVar(&tenant, "tenant", "", "tenant id")
@@ -86,31 +83,27 @@ func (a *app) keysCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list --tenant ID", Short: "List a tenant's API keys", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			if _, err := svc.store.Tenant(ctx, tenant); err != nil {
-				return fmt.Errorf("tenant %s: %w", tenant, err)
-			}
-			ks, err := svc.store.APIKeys(ctx, tenant)
-			if err != nil {
-				return err
-			}
-			type row struct {
-				KeyID   string   `json:"key_id"`
-				Scopes  []string `json:"scopes"`
-				Revoked bool     `json:"revoked"`
-			}
-			rows := make([]row, 0, len(ks))
-			var b strings.Builder
-			for _, k := range ks {
-				rows = append(rows, row{k.ID, k.Scopes, k.Revoked()})
-				fmt.Fprintf(&b, "%s  %-22s revoked=%v\n", k.ID, strings.Join(k.Scopes, ","), k.Revoked())
-			}
-			return a.print(map[string]any{"keys": rows}, strings.TrimRight(b.String(), "\n"))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+					return fmt.Errorf("tenant %s: %w", tenant, err)
+				}
+				ks, err := svc.store.APIKeys(ctx, tenant)
+				if err != nil {
+					return err
+				}
+				type row struct {
+					KeyID   string   `json:"key_id"`
+					Scopes  []string `json:"scopes"`
+					Revoked bool     `json:"revoked"`
+				}
+				rows := make([]row, 0, len(ks))
+				var b strings.Builder
+				for _, k := range ks {
+					rows = append(rows, row{k.ID, k.Scopes, k.Revoked()})
+					fmt.Fprintf(&b, "%s  %-22s revoked=%v\n", k.ID, strings.Join(k.Scopes, ","), k.Revoked())
+				}
+				return a.print(map[string]any{"keys": rows}, strings.TrimRight(b.String(), "\n"))
+			})
 		},
 	}
 	list.Flags().StringVar(&tenant, "tenant", "", "tenant id")
@@ -126,55 +119,43 @@ func (a *app) kekCmds() []*cobra.Command {
 	rotate := &cobra.Command{
 		Use: "rotate --tenant ID", Short: "Create a new KEK version; new writes use it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			v, err := svc.keys.Rotate(ctx, tenant)
-			if err != nil {
-				return fmt.Errorf("rotate: %w", err)
-			}
-			return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				v, err := svc.keys.Rotate(ctx, tenant)
+				if err != nil {
+					return fmt.Errorf("rotate: %w", err)
+				}
+				return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
+			})
 		},
 	}
 	rewrap := &cobra.Command{
 		Use: "rewrap --tenant ID", Short: "Re-wrap keys under the newest KEK version (resumable)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			bar := newProgress(a.stderr, "rewrap")
-			n, err := svc.keys.Rewrap(ctx, tenant, bar.update)
-			bar.finish()
-			if err != nil {
-				return fmt.Errorf("rewrap (run again to resume): %w", err)
-			}
-			return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				bar := newProgress(a.stderr, "rewrap")
+				n, err := svc.keys.Rewrap(ctx, tenant, bar.update)
+				bar.finish()
+				if err != nil {
+					return fmt.Errorf("rewrap (run again to resume): %w", err)
+				}
+				return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
+			})
 		},
 	}
 	versions := &cobra.Command{
 		Use: "versions --tenant ID", Short: "List KEK versions", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			vs, err := svc.keys.Versions(ctx, tenant)
-			if err != nil {
-				return fmt.Errorf("tenant %s: %w", tenant, err)
-			}
-			var b strings.Builder
-			for _, v := range vs {
-				fmt.Fprintf(&b, "v%d  %-8s primary=%v usable=%v\n", v.Version, v.State, v.Primary, v.Usable)
-			}
-			return a.print(map[string]any{"versions": vs}, strings.TrimRight(b.String(), "\n"))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				vs, err := svc.keys.Versions(ctx, tenant)
+				if err != nil {
+					return fmt.Errorf("tenant %s: %w", tenant, err)
+				}
+				var b strings.Builder
+				for _, v := range vs {
+					fmt.Fprintf(&b, "v%d  %-8s primary=%v usable=%v\n", v.Version, v.State, v.Primary, v.Usable)
+				}
+				return a.print(map[string]any{"versions": vs}, strings.TrimRight(b.String(), "\n"))
+			})
 		},
 	}
 	minVersion := &cobra.Command{
@@ -184,16 +165,12 @@ func (a *app) kekCmds() []*cobra.Command {
 			if err != nil {
 				return fault.New(fault.Invalid, "N must be a number")
 			}
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			if err := svc.keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
-				return err
-			}
-			return a.print(map[string]any{"tenant_id": tenant, "min_version": n}, fmt.Sprintf("minimum decryption version %d", n))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				if err := svc.keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"tenant_id": tenant, "min_version": n}, fmt.Sprintf("minimum decryption version %d", n))
+			})
 		},
 	}
 	cmds := []*cobra.Command{rotate, rewrap, versions, minVersion}

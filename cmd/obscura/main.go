@@ -161,3 +161,14 @@ func (a *app) versionCmd() *cobra.Command {
 		},
 	}
 }
+
+// withServices opens the data dir, runs fn and closes everything.
+func (a *app) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc *services) error) error {
+	ctx := cmd.Context()
+	svc, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	return fn(ctx, svc)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -43,18 +44,14 @@ func (a *app) objectCmd() *cobra.Command {
 				return fault.Wrap(fault.Invalid, "cannot open input file", err)
 			}
 			defer f.Close()
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			r.Subject = svc.keys.SubjectHash(subject)
-			n, err := svc.objects.Put(ctx, r, f)
-			if err != nil {
-				return fmt.Errorf("put: %w", err)
-			}
-			return a.print(map[string]any{"id": id, "bytes": n}, fmt.Sprintf("stored %s (%d bytes, encrypted)", id, n))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				r.Subject = svc.keys.SubjectHash(subject)
+				n, err := svc.objects.Put(ctx, r, f)
+				if err != nil {
+					return fmt.Errorf("put: %w", err)
+				}
+				return a.print(map[string]any{"id": id, "bytes": n}, fmt.Sprintf("stored %s (%d bytes, encrypted)", id, n))
+			})
 		},
 	}
 	get := &cobra.Command{
@@ -64,19 +61,15 @@ func (a *app) objectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				r.Subject = svc.keys.SubjectHash(subject)
+				b, err := svc.objects.ReadAll(ctx, r, 1<<30)
+				if err != nil {
+					return fmt.Errorf("get: %w", err)
+				}
+				_, err = a.stdout.Write(b)
 				return err
-			}
-			defer svc.Close()
-			r.Subject = svc.keys.SubjectHash(subject)
-			b, err := svc.objects.ReadAll(ctx, r, 1<<30)
-			if err != nil {
-				return fmt.Errorf("get: %w", err)
-			}
-			_, err = a.stdout.Write(b)
-			return err
+			})
 		},
 	}
 	shred := &cobra.Command{
@@ -89,17 +82,13 @@ func (a *app) objectCmd() *cobra.Command {
 			if all {
 				scope = "*"
 			}
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			n, err := svc.objects.Shred(ctx, tenant, svc.keys.SubjectHash(subject), scope)
-			if err != nil {
-				return fmt.Errorf("shred (run again to finish): %w", err)
-			}
-			return a.print(map[string]any{"deleted": n}, fmt.Sprintf("shredded: key destroyed, %d objects deleted", n))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				n, err := svc.objects.Shred(ctx, tenant, svc.keys.SubjectHash(subject), scope)
+				if err != nil {
+					return fmt.Errorf("shred (run again to finish): %w", err)
+				}
+				return a.print(map[string]any{"deleted": n}, fmt.Sprintf("shredded: key destroyed, %d objects deleted", n))
+			})
 		},
 	}
 	for _, c := range []*cobra.Command{put, get, shred} {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
@@ -41,23 +42,19 @@ func (a *app) tenantCmd() *cobra.Command {
 			if name == "" || len(name) > 100 || !utf8.ValidString(name) {
 				return fault.New(fault.Invalid, "tenant name must be 1 to 100 characters of UTF-8")
 			}
-			ctx := cmd.Context()
-			svc, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			now := a.clk.Now().UTC()
-			t := store.Tenant{ID: newTenantID(), Name: name, CreatedAt: now}
-			plain, rec := auth.Mint(svc.keys, t.ID, auth.AllScopes, now)
-			if err := svc.store.CreateTenant(ctx, t, rec); err != nil {
-				return fmt.Errorf("create tenant: %w", err)
-			}
-			if err := svc.keys.InitTenant(ctx, t.ID); err != nil {
-				return fmt.Errorf("create tenant key: %w", err)
-			}
-			return a.print(map[string]string{"tenant_id": t.ID, "api_key": plain},
-				fmt.Sprintf("tenant_id: %s\napi_key:   %s\n(the API key is shown only this once)", t.ID, plain))
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				now := a.clk.Now().UTC()
+				t := store.Tenant{ID: newTenantID(), Name: name, CreatedAt: now}
+				plain, rec := auth.Mint(svc.keys, t.ID, auth.AllScopes, now)
+				if err := svc.store.CreateTenant(ctx, t, rec); err != nil {
+					return fmt.Errorf("create tenant: %w", err)
+				}
+				if err := svc.keys.InitTenant(ctx, t.ID); err != nil {
+					return fmt.Errorf("create tenant key: %w", err)
+				}
+				return a.print(map[string]string{"tenant_id": t.ID, "api_key": plain},
+					fmt.Sprintf("tenant_id: %s\napi_key:   %s\n(the API key is shown only this once)", t.ID, plain))
+			})
 		},
 	})
 	return cmd
