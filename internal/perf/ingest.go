@@ -7,17 +7,10 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/keyring"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -60,30 +53,12 @@ type IngestEnv struct {
 
 // NewIngestEnv builds a throwaway pipeline in dir.
 func NewIngestEnv(ctx context.Context, dir string) (*IngestEnv, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "ingest.db"))
+	b, err := newBenchServices(ctx, dir, "ingest.db")
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	root, err := keyring.LocalRoot(dir, keyring.GenerateMasterKey(), log)
-	if err != nil {
-		return nil, err
-	}
-	kr, err := keyring.New(ctx, root, st, clock.System{}, log, keyring.Options{})
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	if err := st.CreateTenant(ctx, store.Tenant{ID: "ten_bench", Name: "bench", CreatedAt: now},
-		store.APIKey{ID: "key_bench", TenantID: "ten_bench", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
-		return nil, err
-	}
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		return nil, err
-	}
-	svc := upload.New(upload.DefaultConfig(), st, sealed.New(blobs, kr), kr, upload.NewCodec(kr.TokenAEAD()), clock.System{})
-	return &IngestEnv{st: st, svc: svc}, nil
+	svc := upload.New(upload.DefaultConfig(), b.st, b.objects, b.kr, upload.NewCodec(b.kr.TokenAEAD()), clock.System{})
+	return &IngestEnv{st: b.st, svc: svc}, nil
 }
 
 // Close releases the environment.

@@ -66,9 +66,16 @@ type StorageEnv struct {
 	gcm     cipher.AEAD
 }
 
-// NewStorageEnv creates a throwaway store, key service and blob dir in dir.
-func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+// benchServices are a throwaway store, key service, tenant and encrypted
+// object store in dir: the real components, as serve wires them.
+type benchServices struct {
+	st      *sqlite.Store
+	kr      *keyring.Keyring
+	objects *sealed.Store
+}
+
+func newBenchServices(ctx context.Context, dir, dbName string) (*benchServices, error) {
+	st, err := sqlite.Open(ctx, filepath.Join(dir, dbName))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +96,16 @@ func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
 	if err := kr.InitTenant(ctx, "ten_bench"); err != nil {
 		return nil, err
 	}
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs-"+dbName))
+	if err != nil {
+		return nil, err
+	}
+	return &benchServices{st: st, kr: kr, objects: sealed.New(blobs, kr)}, nil
+}
+
+// NewStorageEnv creates a throwaway store, key service and blob dir in dir.
+func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
+	b, err := newBenchServices(ctx, dir, "storage.db")
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +113,7 @@ func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
 	rand.Read(k)
 	blk, _ := aes.NewCipher(k)
 	gcm, _ := cipher.NewGCM(blk)
-	return &StorageEnv{dir: dir, objects: sealed.New(blobs, kr), st: st, subject: kr.SubjectHash("bench-subject"), gcm: gcm}, nil
+	return &StorageEnv{dir: dir, objects: b.objects, st: b.st, subject: b.kr.SubjectHash("bench-subject"), gcm: gcm}, nil
 }
 
 // Close releases the environment.
