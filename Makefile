@@ -24,7 +24,7 @@ setup-test:
 	@./scripts/setup.sh test
 
 build:
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/obscura ./cmd/obscura
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/obscura ./cmd/obscura
 
 test: setup-test fmt-check vet staticcheck unit e2e
 	@echo "make test: all checks passed"
