@@ -26,7 +26,8 @@ func (s *Signer) Sign(msg []byte) ([]byte, error) { return s.s.Sign(msg) }
 func (s *Signer) PublicKey() ed25519.PublicKey { return s.pub }
 
 // TenantSigner returns the tenant's signing key for a use ("consent",
-// "audit", …), creating it on first use. The keyset is stored encrypted
+// "audit", …), creating it on first use; tenant "" is the installation's own
+// key (audit checkpoints, forensic bundles). The keyset is stored encrypted
 // under the root key like every system keyset.
 func (k *Keyring) TenantSigner(ctx context.Context, tenant, use string) (*Signer, error) {
 	name := "ed25519/" + use + "/" + tenant
@@ -36,8 +37,10 @@ func (k *Keyring) TenantSigner(ctx context.Context, tenant, use string) (*Signer
 		return s, nil
 	}
 	k.mu.Unlock()
-	if _, err := k.st.Tenant(ctx, tenant); err != nil {
-		return nil, err
+	if tenant != "" {
+		if _, err := k.st.Tenant(ctx, tenant); err != nil {
+			return nil, err
+		}
 	}
 	h, err := k.systemKeyset(ctx, name, signature.ED25519KeyWithoutPrefixTemplate())
 	if err != nil {

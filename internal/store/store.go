@@ -243,6 +243,41 @@ type Consents interface {
 	DeleteConsents(ctx context.Context, tenantID, subjectHash string) error
 }
 
+// AuditRecord is one stored audit entry: its canonical encoding and chain hash.
+type AuditRecord struct {
+	Seq      int64
+	TenantID string // "" for installation-wide events
+	Hash     string
+	Body     []byte
+}
+
+// AuditCheckpoint is a signed statement of the chain head at Seq.
+type AuditCheckpoint struct {
+	Seq       int64
+	Hash      string
+	Time      string
+	Signature string
+}
+
+// Audit stores the audit chain. Rows are only ever appended.
+type Audit interface {
+	// AppendAudit runs build in one write transaction with the chain tip
+	// (0, "" when empty) and stores what it returns: records continuing the
+	// tip, and optionally a checkpoint. Either all of it is stored or none.
+	AppendAudit(ctx context.Context, build func(tipSeq int64, tipHash string) ([]AuditRecord, *AuditCheckpoint, error)) error
+	// AuditRange returns up to limit records with seq > after, oldest first;
+	// tenantID "" means every tenant.
+	AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]AuditRecord, error)
+	// AuditCheckpoints lists every checkpoint, oldest first.
+	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
+}
+
+// KillSwitches stores incident kill switches by scope.
+type KillSwitches interface {
+	SetKillSwitch(ctx context.Context, scope string, on bool, at time.Time) error
+	KillSwitches(ctx context.Context) ([]string, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Tenants
@@ -250,6 +285,8 @@ type Store interface {
 	Keys
 	Assets
 	Consents
+	Audit
+	KillSwitches
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
