@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,6 +115,9 @@ func (a *app) importCmd() *cobra.Command {
 				}
 				if skips == nil {
 					skips = []skipped{}
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.import", Tenant: tenant, Subject: svc.keys.SubjectHash(subject), Detail: strconv.Itoa(imported)}); err != nil {
+					return err
 				}
 				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips}, b.String())
 			})

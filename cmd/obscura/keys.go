@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,9 @@ func (a *app) keysCmd() *cobra.Command {
 				if err := svc.store.CreateAPIKey(ctx, rec); err != nil {
 					return fmt.Errorf("create key: %w", err)
 				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.create", Tenant: tenant, Detail: strings.Join(rec.Scopes, ",")}); err != nil {
+					return err
+				}
 				return a.print(map[string]any{"key_id": rec.ID, "api_key": plain, "scopes": rec.Scopes},
 					fmt.Sprintf("key_id:  %s\napi_key: %s\n(the API key is shown only this once)", rec.ID, plain))
 			})
@@ -69,10 +73,16 @@ func (a *app) keysCmd() *cobra.Command {
 				if err := svc.store.RevokeAPIKey(ctx, k.TenantID, k.ID, a.clk.Now()); err != nil {
 					return err
 				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.revoke", Tenant: k.TenantID}); err != nil {
+					return err
+				}
 				return a.print(map[string]string{"revoked": k.ID}, "revoked "+k.ID)
 			}
 			if err := svc.keys.RevokeKEK(ctx, tenant, version); err != nil {
 				return fmt.Errorf("revoke key version %d: %w", version, err)
+			}
+			if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.revoke", Tenant: tenant, Detail: strconv.Itoa(version)}); err != nil {
+				return err
 			}
 			return a.print(map[string]any{"tenant_id": tenant, "revoked_version": version}, fmt.Sprintf("revoked key version %d", version))
 		},
@@ -124,6 +134,9 @@ func (a *app) kekCmds() []*cobra.Command {
 				if err != nil {
 					return fmt.Errorf("rotate: %w", err)
 				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rotate", Tenant: tenant, Detail: strconv.Itoa(v)}); err != nil {
+					return err
+				}
 				return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
 			})
 		},
@@ -137,6 +150,9 @@ func (a *app) kekCmds() []*cobra.Command {
 				bar.finish()
 				if err != nil {
 					return fmt.Errorf("rewrap (run again to resume): %w", err)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rewrap", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
+					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
 			})
@@ -167,6 +183,9 @@ func (a *app) kekCmds() []*cobra.Command {
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
 				if err := svc.keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
+					return err
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.min_version", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "min_version": n}, fmt.Sprintf("minimum decryption version %d", n))

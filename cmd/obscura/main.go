@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
@@ -71,7 +72,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.benchCmd(), a.versionCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.benchCmd(), a.versionCmd())
 	return root
 }
 
@@ -113,9 +114,29 @@ type services struct {
 	keys    *keyring.Keyring
 	blobs   blob.Store
 	objects *sealed.Store
+	audit   *audit.Log
 }
 
-func (s *services) Close() error { return s.store.Close() }
+// Close flushes the audit log and closes the store.
+func (s *services) Close() error {
+	s.audit.Close()
+	return s.store.Close()
+}
+
+// record appends a CLI action to the audit log (actor "cli"). A failed
+// append fails the command: operator actions must leave a trace.
+func (a *app) record(ctx context.Context, svc *services, e audit.Entry) error {
+	if e.Actor == "" {
+		e.Actor = "cli"
+	}
+	if e.Result == "" {
+		e.Result = audit.ResultOK
+	}
+	if err := svc.audit.Append(ctx, e); err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	return nil
+}
 
 // open opens the data dir, the store and the local key service.
 func (a *app) open(ctx context.Context) (*services, error) {
@@ -141,7 +162,13 @@ func (a *app) open(ctx context.Context) (*services, error) {
 		st.Close()
 		return nil, err
 	}
-	return &services{store: st, keys: kr, blobs: blobs, objects: sealed.New(blobs, kr)}, nil
+	signer, err := kr.TenantSigner(ctx, "", "audit")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	al := audit.New(st, signer, a.clk, a.log, audit.Options{})
+	return &services{store: st, keys: kr, blobs: blobs, objects: sealed.New(blobs, kr), audit: al}, nil
 }
 
 // printJSONOrText writes v as JSON with --json, else the text.

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"os"
 	"regexp"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -50,6 +52,9 @@ func (a *app) objectCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("put: %w", err)
 				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.put", Tenant: tenant, Subject: r.Subject, Object: svc.keys.HashID("audit-object", id), Purpose: purpose, Bytes: n}); err != nil {
+					return err
+				}
 				return a.print(map[string]any{"id": id, "bytes": n}, fmt.Sprintf("stored %s (%d bytes, encrypted)", id, n))
 			})
 		},
@@ -86,6 +91,9 @@ func (a *app) objectCmd() *cobra.Command {
 				n, err := svc.objects.Shred(ctx, tenant, svc.keys.SubjectHash(subject), scope)
 				if err != nil {
 					return fmt.Errorf("shred (run again to finish): %w", err)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.shred", Tenant: tenant, Subject: svc.keys.SubjectHash(subject), Purpose: scope, Detail: strconv.Itoa(n)}); err != nil {
+					return err
 				}
 				return a.print(map[string]any{"deleted": n}, fmt.Sprintf("shredded: key destroyed, %d objects deleted", n))
 			})

@@ -62,17 +62,19 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	tokens := upload.NewCodec(svc.keys.TokenAEAD())
 	h := api.New(api.Deps{
-		Store:     svc.store,
-		Keys:      svc.keys,
-		Auth:      auth.New(svc.store, svc.keys, a.clk),
-		Clock:     a.clk,
-		Log:       a.log,
-		Registry:  reg,
-		Version:   version,
-		Uploads:   upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk),
-		PublicURL: publicURL,
-		Consents:  consents,
-		Subjects:  subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
+		Store:       svc.store,
+		Keys:        svc.keys,
+		Auth:        auth.New(svc.store, svc.keys, a.clk),
+		Clock:       a.clk,
+		Log:         a.log,
+		Registry:    reg,
+		Version:     version,
+		Uploads:     upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk),
+		PublicURL:   publicURL,
+		Consents:    consents,
+		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
+		Audit:       svc.audit,
+		AuditReader: svc.store,
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

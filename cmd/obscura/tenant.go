@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -51,6 +52,9 @@ func (a *app) tenantCmd() *cobra.Command {
 				}
 				if err := svc.keys.InitTenant(ctx, t.ID); err != nil {
 					return fmt.Errorf("create tenant key: %w", err)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.tenant.create", Tenant: t.ID}); err != nil {
+					return err
 				}
 				return a.print(map[string]string{"tenant_id": t.ID, "api_key": plain},
 					fmt.Sprintf("tenant_id: %s\napi_key:   %s\n(the API key is shown only this once)", t.ID, plain))

@@ -66,6 +66,10 @@ type Deps struct {
 	// Consents and Subjects serve consent and subject rights; nil leaves them out.
 	Consents consentService
 	Subjects subjectService
+	// Audit receives an entry for every /v1 operation; nil disables auditing.
+	Audit auditLog
+	// AuditReader serves GET /v1/admin/audit.
+	AuditReader auditReader
 }
 
 // API is the HTTP API.
@@ -116,11 +120,12 @@ func New(d Deps) *API {
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
 	a.huma = humago.New(a.mux, cfg)
-	a.huma.UseMiddleware(a.authenticate)
+	a.huma.UseMiddleware(a.auditOps, a.authenticate)
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()
 	a.registerConsent()
+	a.registerAudit()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))
@@ -171,6 +176,9 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		a.writeErr(ctx, fmt.Errorf("operation needs %s: %w", want, auth.ErrForbidden))
 		return
 	}
+	if h := holderFrom(ctx.Context()); h != nil {
+		h.tenant, h.actor = p.TenantID, p.KeyID
+	}
 	next(huma.WithValue(ctx, principalCtxKey{}, p))
 }
 
@@ -193,6 +201,9 @@ func (a *API) writeErr(ctx huma.Context, err error) {
 // problem maps err and logs internal ones.
 func (a *API) problem(ctx context.Context, err error) *Problem {
 	p := ProblemFor(err)
+	if h := holderFrom(ctx); h != nil {
+		h.code = p.Code
+	}
 	if p.Status >= 500 {
 		a.log.ErrorContext(ctx, "request failed", "code", p.Code, "err", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -159,8 +160,25 @@ func (a *API) registerAssets() {
 
 func intPtr(i int) *int { return &i }
 
+// auditPlain records a request to one of the token (no API key) routes.
+func (a *API) auditPlain(ctx context.Context, action string, start time.Time, e audit.Entry, err error) {
+	e.Action, e.LatencyUS = action, a.d.Clock.Now().Sub(start).Microseconds()
+	status := http.StatusOK
+	if err != nil {
+		p := ProblemFor(err)
+		status, e.Code = p.Status, p.Code
+	}
+	a.finishEntry(ctx, &e, status)
+}
+
 func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
+	start := a.d.Clock.Now()
 	asset, err := a.d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
+	e := audit.Entry{}
+	if err == nil {
+		e = audit.Entry{Tenant: asset.TenantID, Subject: asset.SubjectHash, Object: a.d.Keys.HashID("audit-object", asset.ID), Bytes: asset.Size}
+	}
+	a.auditPlain(r.Context(), "put-upload", start, e, err)
 	if err != nil {
 		writeProblem(w, a.problem(r.Context(), err))
 		return
@@ -171,7 +189,9 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getDownload(w http.ResponseWriter, r *http.Request) {
+	start := a.d.Clock.Now()
 	data, f, err := a.d.Uploads.Download(r.Context(), r.PathValue("token"))
+	a.auditPlain(r.Context(), "get-download", start, audit.Entry{Bytes: int64(len(data))}, err)
 	if err != nil {
 		writeProblem(w, a.problem(r.Context(), err))
 		return

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -32,12 +34,14 @@ import (
 )
 
 type uploadEnv struct {
-	api    *API
-	srv    *httptest.Server
-	clk    *clock.Fake
-	keys   map[string]string // tenant name → admin key
-	dir    string
-	client *http.Client
+	api      *API
+	st       *sqlite.Store
+	auditPub ed25519.PublicKey
+	srv      *httptest.Server
+	clk      *clock.Fake
+	keys     map[string]string // tenant name → admin key
+	dir      string
+	client   *http.Client
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -62,8 +66,15 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	objects := sealed.New(blobs, kr)
 	cs := consent.New(st, kr, objects, clk, log)
 	subjects := subject.New(st, objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
+	signer, err := kr.TenantSigner(ctx, "", "audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := audit.New(st, signer, clk, log, audit.Options{CheckpointEvery: 5})
+	t.Cleanup(func() { al.Close() })
+	e.st, e.auditPub = st, signer.PublicKey()
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
-		Uploads: up, Consents: cs, Subjects: subjects})
+		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

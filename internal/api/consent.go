@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -182,7 +183,9 @@ func (a *API) registerConsent() {
 		},
 	})
 	a.mux.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
+		start := a.d.Clock.Now()
 		data, err := a.d.Subjects.Download(r.Context(), r.PathValue("token"))
+		a.auditPlain(r.Context(), "get-export", start, audit.Entry{Bytes: int64(len(data))}, err)
 		if err != nil {
 			writeProblem(w, a.problem(r.Context(), err))
 			return

@@ -37,6 +37,7 @@ var ungated = map[string]string{
 	"POST /v1/subjects/{subject}/export":               "subject right of access",
 	"GET /v1/exports/{token}":                          "subject right of access",
 	"DELETE /v1/subjects/{subject}":                    "subject right to erasure",
+	"GET /v1/admin/audit":                              "audit metadata",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {

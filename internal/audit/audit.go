@@ -345,8 +345,14 @@ func Verify(ctx context.Context, st auditStore, pub ed25519.PublicKey, from int6
 	return rep, nil
 }
 
-// Page returns audit entries of a tenant ("" = all) after a sequence number.
-func Page(ctx context.Context, st auditStore, tenant string, after int64, limit int) ([]Entry, int64, error) {
+// rangeReader reads stored audit records.
+type rangeReader interface {
+	AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]store.AuditRecord, error)
+}
+
+// Page returns audit entries of a tenant ("" = all) after a sequence number,
+// and the sequence number to continue after (0 on the last page).
+func Page(ctx context.Context, st rangeReader, tenant string, after int64, limit int) ([]Entry, int64, error) {
 	recs, err := st.AuditRange(ctx, tenant, after, limit)
 	if err != nil {
 		return nil, 0, err
