@@ -190,6 +190,13 @@ func TestConsentExportEraseLeakScan(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("objects left after erase: %v", left)
 	}
+	// The audit chain of all of the above verifies, and names no raw id.
+	if out, e, ok := runCLI(t, data, "audit", "verify"); !ok || !strings.HasPrefix(out, "ok: ") {
+		t.Errorf("audit verify: %s %s", out, e)
+	}
+	if out, _, _ := runCLI(t, data, "audit", "list", "--limit", "1000"); !strings.Contains(out, "revoke-consent") || !strings.Contains(out, "erase-subject") || strings.Contains(out, "MARKER-SUBJECT") {
+		t.Errorf("audit list:\n%s", out)
+	}
 	// The scan can find things: the tenant id is in the database.
 	if hits := scanTree(t, data, map[string][]byte{"tenant": []byte(created.TenantID)}); len(hits) == 0 {
 		t.Error("scan found no tenant id; it would not find leaks either")
