@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -302,5 +303,56 @@ func TestRevokeCrashResumesPurge(t *testing.T) {
 	_, b := do(t, "GET", s2.base+"/v1/subjects/crash-subject/consents", created.APIKey, nil)
 	if !strings.Contains(string(b), `"state":"revoked"`) {
 		t.Errorf("consent after crash: %s", b)
+	}
+}
+
+// TestKillSwitchFromCLIReachesRunningServer flips the switch with the CLI
+// beside a running server: refused within about a second, and after a restart.
+func TestKillSwitchFromCLIReachesRunningServer(t *testing.T) {
+	data := t.TempDir()
+	var created struct {
+		TenantID string `json:"tenant_id"`
+		APIKey   string `json:"api_key"`
+	}
+	json.Unmarshal(obscura(t, data, "tenant", "create", "Kill E2E", "--json"), &created)
+	s := startServer(t, data)
+	body := []byte(`{"subject":"k","content_type":"image/jpeg"}`)
+	if code, b := do(t, "POST", s.base+"/v1/uploads", created.APIKey, body); code != 201 {
+		t.Fatalf("before: %d %s", code, b)
+	}
+	if out, e, ok := runCLI(t, data, "incident", "kill-switch", "on"); !ok || !strings.Contains(out, "global") {
+		t.Fatalf("kill-switch on: %s %s", out, e)
+	}
+	flipped := time.Now()
+	var code int
+	var b []byte
+	for time.Since(flipped) < 3*time.Second {
+		if code, b = do(t, "POST", s.base+"/v1/uploads", created.APIKey, body); code == 503 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != 503 || !strings.Contains(string(b), `"code":"kill_switch"`) {
+		t.Fatalf("after switching on: %d %s", code, b)
+	}
+	t.Logf("running server refused %v after the CLI flipped the switch", time.Since(flipped).Round(10*time.Millisecond))
+	if time.Since(flipped) > 2*time.Second {
+		t.Errorf("took %v, want about a second", time.Since(flipped))
+	}
+	// Health and consent revocation still work during the incident.
+	if code, _ := do(t, "GET", s.base+"/healthz", "", nil); code != 200 {
+		t.Errorf("healthz during incident: %d", code)
+	}
+	// Survives a restart.
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+	s2 := startServer(t, data)
+	if code, _ := do(t, "POST", s2.base+"/v1/uploads", created.APIKey, body); code != 503 {
+		t.Errorf("after restart: %d", code)
+	}
+	runCLI(t, data, "incident", "kill-switch", "off")
+	time.Sleep(1500 * time.Millisecond)
+	if code, b := do(t, "POST", s2.base+"/v1/uploads", created.APIKey, body); code != 201 {
+		t.Errorf("after switching off: %d %s", code, b)
 	}
 }

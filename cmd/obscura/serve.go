@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -61,6 +62,11 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Warn("finished purges interrupted by a previous crash", "component", "serve", "count", n)
 	}
 	tokens := upload.NewCodec(svc.keys.TokenAEAD())
+	kill := incident.NewSwitches(svc.store, a.clk, a.log)
+	if err := kill.Refresh(ctx); err != nil {
+		return fmt.Errorf("read kill switches: %w", err)
+	}
+	go kill.Run(ctx, time.Second)
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -75,6 +81,7 @@ func (a *app) serve(ctx context.Context) error {
 		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
 		Audit:       svc.audit,
 		AuditReader: svc.store,
+		Kill:        kill,
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

@@ -70,6 +70,15 @@ type Deps struct {
 	Audit auditLog
 	// AuditReader serves GET /v1/admin/audit.
 	AuditReader auditReader
+	// Kill is the incident kill switch; nil means none.
+	Kill killSwitch
+}
+
+// killSwitch is what the API needs from the incident kill switch.
+type killSwitch interface {
+	Check(tenant, feature string) error
+	Set(ctx context.Context, tenant, feature string, on bool) (string, error)
+	Active() []string
 }
 
 // API is the HTTP API.
@@ -120,12 +129,13 @@ func New(d Deps) *API {
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
 	a.huma = humago.New(a.mux, cfg)
-	a.huma.UseMiddleware(a.auditOps, a.authenticate)
+	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.killSwitch)
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()
 	a.registerConsent()
 	a.registerAudit()
+	a.registerIncident()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))
@@ -180,6 +190,18 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		h.tenant, h.actor = p.TenantID, p.KeyID
 	}
 	next(huma.WithValue(ctx, principalCtxKey{}, p))
+}
+
+// killSwitch refuses operations whose feature (operation metadata
+// "feature") is stopped for the caller's tenant.
+func (a *API) killSwitch(ctx huma.Context, next func(huma.Context)) {
+	if f, _ := ctx.Operation().Metadata["feature"].(string); f != "" && a.d.Kill != nil {
+		if err := a.d.Kill.Check(principal(ctx.Context()).TenantID, f); err != nil {
+			a.writeErr(ctx, err)
+			return
+		}
+	}
+	next(ctx)
 }
 
 type principalCtxKey struct{}

@@ -23,6 +23,7 @@ type uploadService interface {
 	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
 	NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error)
 	Download(ctx context.Context, token string) ([]byte, sanitize.Format, error)
+	TokenTenant(token string) (string, error)
 	Delete(ctx context.Context, tenant, id string) error
 }
 
@@ -82,7 +83,8 @@ func (a *API) registerAssets() {
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "create-upload", Method: http.MethodPost, Path: "/v1/uploads", Tags: []string{"assets"},
 		Summary: "Get a short-lived, single-use upload URL", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusCreated,
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType},
+		Metadata: map[string]any{"feature": "uploads"},
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType},
 	}, func(ctx context.Context, in *CreateUploadInput) (*CreateUploadOutput, error) {
 		g, err := a.d.Uploads.Create(ctx, principal(ctx).TenantID, upload.Request{
 			Subject: in.Body.Subject, ContentType: in.Body.ContentType, MaxBytes: in.Body.MaxBytes,
@@ -173,8 +175,15 @@ func (a *API) auditPlain(ctx context.Context, action string, start time.Time, e 
 
 func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
 	start := a.d.Clock.Now()
-	asset, err := a.d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
-	e := audit.Entry{}
+	var asset store.Asset
+	tenant, err := a.d.Uploads.TokenTenant(r.PathValue("token"))
+	if err == nil && a.d.Kill != nil {
+		err = a.d.Kill.Check(tenant, "uploads")
+	}
+	if err == nil {
+		asset, err = a.d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
+	}
+	e := audit.Entry{Tenant: tenant}
 	if err == nil {
 		e = audit.Entry{Tenant: asset.TenantID, Subject: asset.SubjectHash, Object: a.d.Keys.HashID("audit-object", asset.ID), Bytes: asset.Size}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -71,10 +72,14 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		t.Fatal(err)
 	}
 	al := audit.New(st, signer, clk, log, audit.Options{CheckpointEvery: 5})
+	kill := incident.NewSwitches(st, clk, log)
+	if err := kill.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { al.Close() })
 	e.st, e.auditPub = st, signer.PublicKey()
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
-		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st})
+		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

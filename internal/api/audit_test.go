@@ -82,3 +82,33 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 		t.Errorf("chain: %v", err)
 	}
 }
+
+func TestKillSwitchThroughAPI(t *testing.T) {
+	e := newUploadEnv(t)
+	url := e.uploadURL(t, "a", "image/jpeg", "") // issued before the incident
+	code, _, b := e.req(t, "PUT", e.srv.URL+"/v1/admin/kill-switch", e.keys["a"], "application/json", []byte(`{"on":true,"feature":"uploads"}`))
+	if code != 200 || !strings.Contains(string(b), "tenant:ten_a/feature:uploads") {
+		t.Fatalf("set: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"s","content_type":"image/jpeg"}`)); code != 503 || codeOf(t, b) != "kill_switch" {
+		t.Errorf("new upload URL under kill switch: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "PUT", url, "", "image/jpeg", photo(t, 8, 8)); code != 503 || codeOf(t, b) != "kill_switch" {
+		t.Errorf("upload with an earlier URL under kill switch: %d %s", code, b)
+	}
+	// Tenant B is not affected, and cannot see or lift A's switch.
+	e.uploadURL(t, "b", "image/jpeg", "")
+	_, _, b = e.req(t, "GET", e.srv.URL+"/v1/admin/kill-switch", e.keys["b"], "", nil)
+	if strings.Contains(string(b), "ten_a") {
+		t.Errorf("tenant B sees A's switch: %s", b)
+	}
+	e.req(t, "PUT", e.srv.URL+"/v1/admin/kill-switch", e.keys["b"], "application/json", []byte(`{"on":false,"feature":"uploads"}`))
+	if code, _, _ := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"s","content_type":"image/jpeg"}`)); code != 503 {
+		t.Errorf("tenant B lifted A's switch: %d", code)
+	}
+	// Off again: the earlier URL was never spent and works.
+	e.req(t, "PUT", e.srv.URL+"/v1/admin/kill-switch", e.keys["a"], "application/json", []byte(`{"on":false,"feature":"uploads"}`))
+	if code, _, b := e.req(t, "PUT", url, "", "image/jpeg", photo(t, 8, 8)); code != 201 {
+		t.Errorf("after the switch is off: %d %s", code, b)
+	}
+}

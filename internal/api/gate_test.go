@@ -38,6 +38,8 @@ var ungated = map[string]string{
 	"GET /v1/exports/{token}":                          "subject right of access",
 	"DELETE /v1/subjects/{subject}":                    "subject right to erasure",
 	"GET /v1/admin/audit":                              "audit metadata",
+	"PUT /v1/admin/kill-switch":                        "incident control",
+	"GET /v1/admin/kill-switch":                        "incident control",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {

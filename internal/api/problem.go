@@ -10,6 +10,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -61,6 +62,7 @@ var sentinelTable = []struct {
 	{keyring.ErrKeyRevoked, errorRule{http.StatusForbidden, "key_revoked", "Key version revoked"}},
 	{keyring.ErrKeyDestroyed, errorRule{http.StatusNotFound, "not_found", "Not found"}},
 	{keyring.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}},
+	{incident.ErrKilled, errorRule{http.StatusServiceUnavailable, "kill_switch", "Stopped by kill switch"}},
 	{upload.ErrTokenInvalid, errorRule{http.StatusUnauthorized, "token_invalid", "Invalid token"}},
 	{upload.ErrTokenExpired, errorRule{http.StatusGone, "token_expired", "Token expired"}},
 	{upload.ErrTokenUsed, errorRule{http.StatusConflict, "token_used", "Token already used"}},

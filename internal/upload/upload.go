@@ -163,6 +163,13 @@ func (s *Service) Create(ctx context.Context, tenant string, req Request) (Grant
 	return Grant{UploadID: u.ID, Token: tok, ExpiresAt: time.Unix(u.ExpiresAt.Unix(), 0).UTC()}, nil
 }
 
+// TokenTenant returns the tenant an upload token belongs to, after checking
+// the token (authenticity and expiry) without spending it.
+func (s *Service) TokenTenant(token string) (string, error) {
+	cl, err := s.tokens.Open(KindUpload, token, s.clk.Now())
+	return cl.Tenant, err
+}
+
 // Accept runs one upload: token, single use, bounded read, then the pipeline.
 // contentLength is the request's declared length (-1 if unknown).
 func (s *Service) Accept(ctx context.Context, token string, contentLength int64, body io.Reader) (store.Asset, error) {

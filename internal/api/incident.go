@@ -1,0 +1,59 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/obscuraproject/obscura/internal/auth"
+)
+
+// KillSwitchInput flips the caller tenant's kill switch.
+type KillSwitchInput struct {
+	Body struct {
+		On      bool   `json:"on"`
+		Feature string `json:"feature,omitempty" enum:"analyze,faces,memes,plugins,uploads" doc:"Empty: every feature of this tenant"`
+	}
+}
+
+// KillSwitchOutput lists the switches that affect the caller's tenant.
+type KillSwitchOutput struct {
+	Body struct {
+		Active []string `json:"active"`
+	}
+}
+
+func (a *API) registerIncident() {
+	if a.d.Kill == nil {
+		return
+	}
+	mine := func(ctx context.Context) *KillSwitchOutput {
+		out := &KillSwitchOutput{}
+		out.Body.Active = []string{}
+		t := principal(ctx).TenantID
+		for _, sc := range a.d.Kill.Active() {
+			if sc == "global" || strings.HasPrefix(sc, "feature:") || sc == "tenant:"+t || strings.HasPrefix(sc, "tenant:"+t+"/") {
+				out.Body.Active = append(out.Body.Active, sc)
+			}
+		}
+		return out
+	}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "set-kill-switch", Method: http.MethodPut, Path: "/v1/admin/kill-switch", Tags: []string{"admin"},
+		Summary:  "Stop (or resume) processing for this tenant, or one feature of it; global switches are CLI-only",
+		Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, in *KillSwitchInput) (*KillSwitchOutput, error) {
+		if _, err := a.d.Kill.Set(ctx, principal(ctx).TenantID, in.Body.Feature, in.Body.On); err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return mine(ctx), nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "get-kill-switch", Method: http.MethodGet, Path: "/v1/admin/kill-switch", Tags: []string{"admin"},
+		Summary: "Kill switches in force for this tenant", Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, _ *struct{}) (*KillSwitchOutput, error) {
+		return mine(ctx), nil
+	})
+}
