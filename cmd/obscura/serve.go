@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -82,6 +83,7 @@ func (a *app) serve(ctx context.Context) error {
 		Audit:       svc.audit,
 		AuditReader: svc.store,
 		Kill:        kill,
+		Limiter:     guard.NewLimiter(a.cfg.RateLimits, a.clk),
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

@@ -11,6 +11,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -72,6 +74,13 @@ type Deps struct {
 	AuditReader auditReader
 	// Kill is the incident kill switch; nil means none.
 	Kill killSwitch
+	// Limiter rate-limits authenticated operations per key; nil means none.
+	Limiter rateLimiter
+}
+
+// rateLimiter is what the API needs from the guard.
+type rateLimiter interface {
+	Allow(tenant, key, class string) error
 }
 
 // killSwitch is what the API needs from the incident kill switch.
@@ -129,7 +138,7 @@ func New(d Deps) *API {
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
 	a.huma = humago.New(a.mux, cfg)
-	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.killSwitch)
+	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch)
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()
@@ -190,6 +199,29 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		h.tenant, h.actor = p.TenantID, p.KeyID
 	}
 	next(huma.WithValue(ctx, principalCtxKey{}, p))
+}
+
+// rateLimit applies the per-key limit of the operation's class (operation
+// metadata "rate_class", default "api") to authenticated operations.
+func (a *API) rateLimit(ctx huma.Context, next func(huma.Context)) {
+	p := principal(ctx.Context())
+	if a.d.Limiter == nil || p.KeyID == "" {
+		next(ctx)
+		return
+	}
+	class, _ := ctx.Operation().Metadata["rate_class"].(string)
+	if class == "" {
+		class = "api"
+	}
+	if err := a.d.Limiter.Allow(p.TenantID, p.KeyID, class); err != nil {
+		var rl *guard.RateLimitedError
+		if errors.As(err, &rl) {
+			ctx.SetHeader("Retry-After", strconv.Itoa(rl.RetryAfterSeconds()))
+		}
+		a.writeErr(ctx, err)
+		return
+	}
+	next(ctx)
 }
 
 // killSwitch refuses operations whose feature (operation metadata

@@ -25,6 +25,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
@@ -79,7 +80,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	t.Cleanup(func() { al.Close() })
 	e.st, e.auditPub = st, signer.PublicKey()
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
-		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill})
+		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill, Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk)})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

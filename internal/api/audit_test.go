@@ -112,3 +112,32 @@ func TestKillSwitchThroughAPI(t *testing.T) {
 		t.Errorf("after the switch is off: %d %s", code, b)
 	}
 }
+
+func TestRateLimitThroughAPI(t *testing.T) {
+	e := newUploadEnv(t) // api class: 5/s, burst 60
+	var last int
+	var hdr map[string][]string
+	var body []byte
+	n := 0
+	for ; n < 200; n++ {
+		code, h, b := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["a"], "", nil)
+		if code == 429 {
+			last, hdr, body = code, h, b
+			break
+		}
+	}
+	if last != 429 || n != 60 {
+		t.Fatalf("first 429 after %d requests (want 60): %d", n, last)
+	}
+	if codeOf(t, body) != "rate_limited" || hdr["Retry-After"][0] != "1" {
+		t.Errorf("429 body %s, Retry-After %v", body, hdr["Retry-After"])
+	}
+	// Another key is not affected; time refills the bucket.
+	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["b"], "", nil); code != 200 {
+		t.Errorf("other key: %d", code)
+	}
+	e.clk.Advance(time.Second)
+	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["a"], "", nil); code != 200 {
+		t.Errorf("after refill: %d", code)
+	}
+}

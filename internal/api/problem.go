@@ -10,6 +10,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sanitize"
@@ -112,6 +113,10 @@ func ProblemFor(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
+	}
+	var rl *guard.RateLimitedError
+	if errors.As(err, &rl) {
+		return newProblem(kindTable[fault.RateLimited], rl.Why+" exceeded; see Retry-After")
 	}
 	var cr *consent.RequiredError
 	if errors.As(err, &cr) {

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 )
 
 // Config is every setting.
@@ -42,6 +43,9 @@ type Config struct {
 	// PublicURL is the base URL clients use to reach this server (upload and
 	// download URLs point there). Default: http://<addr>.
 	PublicURL string `yaml:"public_url"`
+	// RateLimits are per-key token buckets by operation class, per-tenant
+	// and per-key overrides, and per-tenant daily quotas (file only).
+	RateLimits guard.Limits `yaml:"rate_limits"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -69,6 +73,7 @@ func Default() Config {
 		LogLevel:        "info",
 		KEKCacheTTL:     5 * time.Minute,
 		ShutdownTimeout: 15 * time.Second,
+		RateLimits:      guard.DefaultLimits(),
 		KMS:             "local",
 		Blob:            "fs",
 	}

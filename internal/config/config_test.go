@@ -68,3 +68,18 @@ func TestRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestRateLimitsFromFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "limits.yaml")
+	os.WriteFile(p, []byte("rate_limits:\n  classes:\n    analyze: {per_second: 2, burst: 3}\n  tenants:\n    ten_big:\n      analyze: {per_second: 100, burst: 200}\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RateLimits.Classes["analyze"]; got.PerSecond != 2 || got.Burst != 3 {
+		t.Errorf("analyze = %+v", got)
+	}
+	if got := c.RateLimits.Tenants["ten_big"]["analyze"]; got.Burst != 200 {
+		t.Errorf("tenant override = %+v", got)
+	}
+}
