@@ -50,7 +50,17 @@ func (a *app) benchCmd() *cobra.Command {
 			for _, r := range ing {
 				fmt.Fprintf(&b, "%-32s %12.1f %21.1fx\n", r.Case, r.MsPerPhoto, r.VsBaseline)
 			}
-			return a.print(map[string]any{"storage": rows, "ingest": ing}, strings.TrimRight(b.String(), "\n"))
+			fmt.Fprintln(a.stderr, "benchmarking the API stack against bare net/http …")
+			apiRows, ratio, err := perf.RunAPI(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "\n%-20s %12s %10s\n", "api case", "req/s", "p99 µs")
+			for _, r := range apiRows {
+				fmt.Fprintf(&b, "%-20s %12.0f %10.0f\n", r.Case, r.ReqPerSec, r.P99us)
+			}
+			fmt.Fprintf(&b, "api stack throughput: %.1f%% of bare net/http\n", 100*ratio)
+			return a.print(map[string]any{"storage": rows, "ingest": ing, "api": apiRows, "api_ratio": ratio}, strings.TrimRight(b.String(), "\n"))
 		},
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")

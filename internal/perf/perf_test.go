@@ -77,3 +77,29 @@ func TestIngestCasesRun(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAPI: GET /v1/tenant through the whole stack (auth, rate limit,
+// durable audit append, metrics, logging) beside a bare net/http handler.
+func BenchmarkAPI(b *testing.B) {
+	e, err := NewAPIEnv(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for name, h := range e.Handlers() {
+		b.Run(name, e.Parallel(h))
+	}
+}
+
+func TestAPICasesRun(t *testing.T) {
+	e, err := NewAPIEnv(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for name, h := range e.Handlers() {
+		if _, err := e.P99(h, 5); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
