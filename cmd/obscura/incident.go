@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
 )
@@ -61,6 +68,90 @@ func (a *app) incidentCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(kill, status)
+	var fromS, toS, out, pubkey string
+	export := &cobra.Command{
+		Use:   "export --from TIME --to TIME --out FILE",
+		Short: "Write a signed forensic bundle (audit segment, checkpoints, kill switches, config digest; no content, no raw ids)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, err1 := time.Parse(time.RFC3339, fromS)
+			to, err2 := time.Parse(time.RFC3339, toS)
+			if err1 != nil || err2 != nil {
+				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
+			}
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+				if err != nil {
+					return err
+				}
+				cfg, _ := json.Marshal(a.cfg)
+				b, err := incident.Export(ctx, svc.store, signer, from, to, a.clk.Now(), cfg)
+				if err != nil {
+					return err
+				}
+				data, _ := json.MarshalIndent(b, "", "  ")
+				if err := os.WriteFile(out, append(data, '\n'), 0o600); err != nil {
+					return fault.Wrap(fault.Invalid, "cannot write the bundle", err)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.forensic.export", Detail: strconv.Itoa(len(b.Entries))}); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"entries": len(b.Entries), "checkpoints": len(b.Checkpoints), "out": out},
+					fmt.Sprintf("wrote %s: %d audit entries, %d checkpoints", out, len(b.Entries), len(b.Checkpoints)))
+			})
+		},
+	}
+	export.Flags().StringVar(&fromS, "from", "", "start (RFC 3339)")
+	export.Flags().StringVar(&toS, "to", "", "end, exclusive (RFC 3339)")
+	export.Flags().StringVar(&out, "out", "forensic-bundle.json", "output file")
+	verifyBundle := &cobra.Command{
+		Use:   "verify-bundle FILE [--pubkey KEY.json]",
+		Short: "Verify a forensic bundle's signature, chain segment and checkpoints (offline)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return fault.Wrap(fault.Invalid, "cannot read the bundle", err)
+			}
+			b, err := incident.ParseBundle(data)
+			if err != nil {
+				return err
+			}
+			var pin ed25519.PublicKey
+			if pubkey != "" {
+				kb, err := os.ReadFile(pubkey)
+				if err != nil {
+					return fault.Wrap(fault.Invalid, "cannot read the public key", err)
+				}
+				if pin, err = consent.ParsePublicKey(kb); err != nil {
+					return err
+				}
+			}
+			fp, err := incident.VerifyBundle(b, pin)
+			if err != nil {
+				return err
+			}
+			note := ""
+			if pin == nil {
+				note = " (key not pinned: compare the fingerprint with the installation's)"
+			}
+			return a.print(map[string]any{"valid": true, "entries": len(b.Entries), "key_fingerprint": fp},
+				fmt.Sprintf("ok: %d entries, key %s%s", len(b.Entries), fp, note))
+		},
+	}
+	verifyBundle.Flags().StringVar(&pubkey, "pubkey", "", `pin the signing key: {"alg":"Ed25519","public_key":…} as printed by obscura incident audit-key`)
+	auditKey := &cobra.Command{
+		Use: "audit-key", Short: "Print the installation's audit signing public key (to pin bundles)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+				if err != nil {
+					return err
+				}
+				return writeJSON(a.stdout, consent.PublicKeyDoc{Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(signer.PublicKey())})
+			})
+		},
+	}
+	cmd.AddCommand(kill, status, export, verifyBundle, auditKey)
 	return cmd
 }

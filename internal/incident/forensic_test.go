@@ -1,0 +1,127 @@
+package incident
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store/sqlite"
+)
+
+type testSigner struct{ priv ed25519.PrivateKey }
+
+func (s testSigner) Sign(m []byte) ([]byte, error) { return ed25519.Sign(s.priv, m), nil }
+func (s testSigner) PublicKey() ed25519.PublicKey  { return s.priv.Public().(ed25519.PublicKey) }
+func seeded(seed string) testSigner                { return testSigner{ed25519.NewKeyFromSeed([]byte(seed))} }
+func base64Std(b []byte) string                    { return base64.StdEncoding.EncodeToString(b) }
+
+func buildBundle(t *testing.T) (Bundle, testSigner, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	s := seeded("forensic bundle test signing key")
+	l := audit.New(st, s, clk, slog.New(slog.NewTextHandler(io.Discard, nil)), audit.Options{CheckpointEvery: 3})
+	for i := range 12 {
+		if err := l.Append(ctx, audit.Entry{Action: "put-upload", Tenant: "ten_a", Result: audit.ResultOK, Bytes: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute)
+	}
+	l.Close()
+	st.SetKillSwitch(ctx, "feature:uploads", true, clk.Now())
+	b, err := Export(ctx, st, s, time.Date(2026, 11, 22, 10, 3, 0, 0, time.UTC), time.Date(2026, 11, 22, 10, 9, 0, 0, time.UTC), clk.Now(), []byte(`{"addr":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, s, clk.Now()
+}
+
+func TestForensicBundle(t *testing.T) {
+	b, s, _ := buildBundle(t)
+	if len(b.Entries) != 6 || b.Anchor == "" || len(b.Checkpoints) != 2 || b.KillSwitches[0] != "feature:uploads" {
+		t.Fatalf("bundle: %d entries, anchor %q, %d checkpoints, switches %v", len(b.Entries), b.Anchor, len(b.Checkpoints), b.KillSwitches)
+	}
+	raw, _ := json.Marshal(b)
+	parsed, err := ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyBundle(parsed, s.PublicKey()); err != nil {
+		t.Fatalf("valid bundle: %v", err)
+	}
+	tests := []struct {
+		name   string
+		mutate func(b *Bundle) ed25519.PublicKey
+		kind   fault.Kind
+	}{
+		{"entry modified", func(b *Bundle) ed25519.PublicKey {
+			b.Entries[2] = json.RawMessage(strings.Replace(string(b.Entries[2]), `"bytes":5`, `"bytes":50`, 1))
+			return s.PublicKey()
+		}, fault.Permission},
+		{"entry dropped", func(b *Bundle) ed25519.PublicKey {
+			b.Entries = append(b.Entries[:1], b.Entries[2:]...)
+			return s.PublicKey()
+		}, fault.Permission},
+		{"re-signed by another key, pinned", func(b *Bundle) ed25519.PublicKey {
+			o := seeded("an attacker's own signing key 12")
+			b.PublicKey = base64Std(o.PublicKey())
+			b.Signature = ""
+			sig, _ := o.Sign(b.signingBytes())
+			b.Signature = base64Std(sig)
+			return s.PublicKey()
+		}, fault.Permission},
+		{"entry dropped and re-signed, unpinned", func(b *Bundle) ed25519.PublicKey {
+			o := seeded("an attacker's own signing key 12")
+			b.Entries = append(b.Entries[:1], b.Entries[2:]...)
+			b.PublicKey, b.Signature = base64Std(o.PublicKey()), ""
+			sig, _ := o.Sign(b.signingBytes())
+			b.Signature = base64Std(sig)
+			return nil
+		}, fault.Invalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := ParseBundle(raw)
+			pin := tt.mutate(&c)
+			if _, err := VerifyBundle(c, pin); !errors.Is(err, tt.kind) {
+				t.Errorf("err = %v, want %v", err, tt.kind)
+			}
+		})
+	}
+	for _, bad := range []string{"", "{}", `{"format":"obscura-forensic-v1","surprise":1}`, "[1,2]"} {
+		if _, err := ParseBundle([]byte(bad)); err == nil {
+			t.Errorf("ParseBundle(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzVerifyBundle(f *testing.F) {
+	f.Add([]byte(`{"format":"obscura-forensic-v1","entries":[],"checkpoints":[],"kill_switches":[]}`))
+	pub := seeded("forensic bundle test signing key").PublicKey()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ParseBundle(data)
+		if err != nil {
+			return
+		}
+		// Forged bundles never verify against the pinned key.
+		if _, err := VerifyBundle(b, pub); err == nil {
+			t.Fatal("a fuzzed bundle verified against the pinned key")
+		}
+	})
+}
