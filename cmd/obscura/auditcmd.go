@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/store"
 )
 
 func (a *app) auditCmd() *cobra.Command {
@@ -26,6 +28,8 @@ func (a *app) auditCmd() *cobra.Command {
 				if err != nil {
 					var p *audit.Problem
 					if errors.As(err, &p) {
+						alert.New(alert.DefaultConfig(), svc.store, a.clk, a.log).Raise(ctx,
+							store.Alert{Rule: alert.RuleAuditBroken, Severity: "critical", Detail: fmt.Sprintf("seq=%d", p.Seq)})
 						return fmt.Errorf("AUDIT CHAIN BROKEN at entry %d: %s", p.Seq, p.Reason)
 					}
 					return err

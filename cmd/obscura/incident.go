@@ -152,6 +152,25 @@ func (a *app) incidentCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(kill, status, export, verifyBundle, auditKey)
+	alerts := &cobra.Command{
+		Use: "alerts", Short: "Recent alerts of every tenant, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				as, err := svc.store.Alerts(ctx, "", 100)
+				if err != nil {
+					return err
+				}
+				var b strings.Builder
+				for _, x := range as {
+					fmt.Fprintf(&b, "%s %-8s %-26s tenant=%s %s\n", x.Time.Format(time.RFC3339), x.Severity, x.Rule, x.TenantID, x.Detail)
+				}
+				if len(as) == 0 {
+					b.WriteString("no alerts\n")
+				}
+				return a.print(map[string]any{"alerts": as}, strings.TrimRight(b.String(), "\n"))
+			})
+		},
+	}
+	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts)
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -72,6 +73,20 @@ func TestScripts(t *testing.T) {
 				}
 				if err := os.WriteFile(ts.MkAbs(args[1]), b, 0o600); err != nil {
 					ts.Fatalf("mkimage: %v", err)
+				}
+			},
+			// sqlexec DB STATEMENT runs SQL on a database file, as an attacker with disk access would.
+			"sqlexec": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: sqlexec DB STATEMENT")
+				}
+				db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0]))
+				if err != nil {
+					ts.Fatalf("sqlexec: %v", err)
+				}
+				defer db.Close()
+				if _, err := db.Exec(args[1]); err != nil {
+					ts.Fatalf("sqlexec: %v", err)
 				}
 			},
 			// extract FILE FIELD VAR sets $VAR to a top-level string field of a JSON file.

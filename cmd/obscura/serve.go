@@ -15,9 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -68,6 +70,13 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go kill.Run(ctx, time.Second)
+	acfg := alert.DefaultConfig()
+	acfg.Webhook, acfg.Secret = a.cfg.AlertWebhook, []byte(a.getenv("OBSCURA_ALERT_SECRET"))
+	if acfg.Webhook != "" && len(acfg.Secret) < 16 {
+		return fault.New(fault.Invalid, "alert webhook needs OBSCURA_ALERT_SECRET of at least 16 bytes")
+	}
+	alerts := alert.New(acfg, svc.store, a.clk, a.log)
+	defer alerts.Wait()
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -84,6 +93,8 @@ func (a *app) serve(ctx context.Context) error {
 		AuditReader: svc.store,
 		Kill:        kill,
 		Limiter:     guard.NewLimiter(a.cfg.RateLimits, a.clk),
+		Alerts:      alerts,
+		AlertReader: svc.store,
 	}).Handler()
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

@@ -76,6 +76,9 @@ type Deps struct {
 	Kill killSwitch
 	// Limiter rate-limits authenticated operations per key; nil means none.
 	Limiter rateLimiter
+	// Alerts observes every audited operation; AlertReader serves GET /v1/admin/alerts.
+	Alerts      alertSink
+	AlertReader alertReader
 }
 
 // rateLimiter is what the API needs from the guard.
@@ -145,6 +148,7 @@ func New(d Deps) *API {
 	a.registerConsent()
 	a.registerAudit()
 	a.registerIncident()
+	a.registerAlerts()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))

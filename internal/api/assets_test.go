@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
@@ -80,7 +81,9 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	t.Cleanup(func() { al.Close() })
 	e.st, e.auditPub = st, signer.PublicKey()
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
-		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill, Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk)})
+		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill, Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
+		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
+		AlertReader: st})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

@@ -76,6 +76,9 @@ func (a *API) appendAudit(ctx context.Context, e audit.Entry) {
 	if err := a.d.Audit.Append(ctx, e); err != nil {
 		a.log.Error("AUDIT APPEND FAILED", "action", e.Action, "err", err)
 	}
+	if a.d.Alerts != nil {
+		a.d.Alerts.Observe(ctx, e)
+	}
 }
 
 // auditReader reads the audit chain.
@@ -112,6 +115,54 @@ func (a *API) registerAudit() {
 		}
 		out := &AuditPageOutput{}
 		out.Body.Entries, out.Body.Next = es, next
+		return out, nil
+	})
+}
+
+// alertSink is what the API needs from the alert engine.
+type alertSink interface {
+	Observe(ctx context.Context, e audit.Entry)
+}
+
+// alertReader lists stored alerts.
+type alertReader interface {
+	Alerts(ctx context.Context, tenantID string, limit int) ([]store.Alert, error)
+}
+
+// AlertInfo is one alert.
+type AlertInfo struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Rule     string    `json:"rule"`
+	Severity string    `json:"severity"`
+	Detail   string    `json:"detail"`
+}
+
+// AlertsOutput lists alerts, newest first.
+type AlertsOutput struct {
+	Body struct {
+		Alerts []AlertInfo `json:"alerts"`
+	}
+}
+
+func (a *API) registerAlerts() {
+	if a.d.AlertReader == nil {
+		return
+	}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "list-alerts", Method: http.MethodGet, Path: "/v1/admin/alerts", Tags: []string{"admin"},
+		Summary: "This tenant's alerts, newest first", Security: secured(auth.ScopeAdmin),
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, _ *struct{}) (*AlertsOutput, error) {
+		as, err := a.d.AlertReader.Alerts(ctx, principal(ctx).TenantID, 200)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &AlertsOutput{}
+		out.Body.Alerts = make([]AlertInfo, 0, len(as))
+		for _, x := range as {
+			out.Body.Alerts = append(out.Body.Alerts, AlertInfo{ID: x.ID, Time: x.Time, Rule: x.Rule, Severity: x.Severity, Detail: x.Detail})
+		}
 		return out, nil
 	})
 }

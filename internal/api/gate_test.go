@@ -40,6 +40,7 @@ var ungated = map[string]string{
 	"GET /v1/admin/audit":                              "audit metadata",
 	"PUT /v1/admin/kill-switch":                        "incident control",
 	"GET /v1/admin/kill-switch":                        "incident control",
+	"GET /v1/admin/alerts":                             "alert metadata",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {

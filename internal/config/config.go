@@ -46,6 +46,8 @@ type Config struct {
 	// RateLimits are per-key token buckets by operation class, per-tenant
 	// and per-key overrides, and per-tenant daily quotas (file only).
 	RateLimits guard.Limits `yaml:"rate_limits"`
+	// AlertWebhook receives alerts as JSON signed with OBSCURA_ALERT_SECRET.
+	AlertWebhook string `yaml:"alert_webhook"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -63,6 +65,7 @@ var Settings = []Setting{
 	{"kms", "OBSCURA_KMS", "root key service: local, hcvault://…, aws-kms://…, gcp-kms://…"},
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
+	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
 }
 
 // Default returns the defaults.
@@ -135,6 +138,8 @@ func (c *Config) Set(flag, value string) error {
 		c.KMS = value
 	case "blob":
 		c.Blob = value
+	case "alert-webhook":
+		c.AlertWebhook = value
 	case "public-url":
 		c.PublicURL = strings.TrimRight(value, "/")
 	default:

@@ -278,6 +278,23 @@ type KillSwitches interface {
 	KillSwitches(ctx context.Context) ([]string, error)
 }
 
+// Alert is a raised alert. Detail holds numbers and fixed words only.
+type Alert struct {
+	ID       string
+	Time     time.Time
+	Rule     string
+	Severity string
+	TenantID string // "" for installation-wide alerts
+	Detail   string
+}
+
+// Alerts stores raised alerts.
+type Alerts interface {
+	CreateAlert(ctx context.Context, a Alert) error
+	// Alerts lists a tenant's alerts ("" = all), newest first.
+	Alerts(ctx context.Context, tenantID string, limit int) ([]Alert, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Tenants
@@ -287,6 +304,7 @@ type Store interface {
 	Consents
 	Audit
 	KillSwitches
+	Alerts
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

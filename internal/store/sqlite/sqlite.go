@@ -711,3 +711,34 @@ func (s *Store) KillSwitches(ctx context.Context) ([]string, error) {
 	}
 	return out, classify("kill switches", rows.Err())
 }
+
+// CreateAlert implements store.Alerts.
+func (s *Store) CreateAlert(ctx context.Context, a store.Alert) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO alerts(id, time, rule, severity, tenant_id, detail) VALUES (?,?,?,?,?,?)`,
+		a.ID, unix(a.Time), a.Rule, a.Severity, a.TenantID, a.Detail)
+	return classify("create alert", err)
+}
+
+// Alerts implements store.Alerts.
+func (s *Store) Alerts(ctx context.Context, tenantID string, limit int) ([]store.Alert, error) {
+	q, args := `SELECT id, time, rule, severity, tenant_id, detail FROM alerts ORDER BY time DESC, id LIMIT ?`, []any{limit}
+	if tenantID != "" {
+		q, args = `SELECT id, time, rule, severity, tenant_id, detail FROM alerts WHERE tenant_id = ? ORDER BY time DESC, id LIMIT ?`, []any{tenantID, limit}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, classify("alerts", err)
+	}
+	defer rows.Close()
+	var out []store.Alert
+	for rows.Next() {
+		var a store.Alert
+		var t int64
+		if err := rows.Scan(&a.ID, &t, &a.Rule, &a.Severity, &a.TenantID, &a.Detail); err != nil {
+			return nil, classify("alerts", err)
+		}
+		a.Time = fromUnix(t)
+		out = append(out, a)
+	}
+	return out, classify("alerts", rows.Err())
+}
