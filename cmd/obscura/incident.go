@@ -17,6 +17,10 @@ import (
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/subject"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 func (a *app) incidentCmd() *cobra.Command {
@@ -171,6 +175,78 @@ func (a *app) incidentCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts)
+	var purgeSubject string
+	var dryRun bool
+	purge := &cobra.Command{
+		Use:   "purge --tenant ID [--subject S | --from T --to T] [--dry-run]",
+		Short: "Delete a subject's data, a tenant's photos in a time range, or everything of a tenant (keys destroyed first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tenant == "" {
+				return fault.New(fault.Invalid, "--tenant is required")
+			}
+			var from, to time.Time
+			if fromS != "" || toS != "" {
+				var err1, err2 error
+				from, err1 = time.Parse(time.RFC3339, fromS)
+				to, err2 = time.Parse(time.RFC3339, toS)
+				if err1 != nil || err2 != nil || !from.Before(to) || purgeSubject != "" {
+					return fault.New(fault.Invalid, "--from and --to are RFC 3339 times, from before to, and exclude --subject")
+				}
+			}
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+					return fmt.Errorf("tenant %s: %w", tenant, err)
+				}
+				consents := consent.New(svc.store, svc.keys, svc.objects, a.clk, a.log)
+				subjects := subject.New(svc.store, svc.objects, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
+				var hashes []string
+				var assets []store.Asset
+				var err error
+				switch {
+				case purgeSubject != "":
+					hashes = []string{svc.keys.SubjectHash(purgeSubject)}
+				case !from.IsZero():
+					assets, err = svc.store.TenantAssets(ctx, tenant, from, to)
+				default:
+					hashes, err = svc.store.TenantSubjects(ctx, tenant)
+				}
+				if err != nil {
+					return err
+				}
+				what := fmt.Sprintf("%d subjects (every key, photo, result and consent state), %d photos in range", len(hashes), len(assets))
+				if dryRun {
+					return a.print(map[string]any{"dry_run": true, "subjects": len(hashes), "photos": len(assets)}, "dry run: would purge "+what)
+				}
+				deleted := 0
+				for _, h := range hashes {
+					e, err := subjects.EraseHash(ctx, tenant, h)
+					if err != nil {
+						return fmt.Errorf("purge stopped (run again to finish): %w", err)
+					}
+					deleted += e.ObjectsDeleted
+				}
+				for _, as := range assets {
+					if err := svc.objects.Delete(ctx, sealed.Ref{Tenant: tenant, Subject: as.SubjectHash, Object: as.ID}); err != nil {
+						return fmt.Errorf("purge stopped (run again to finish): %w", err)
+					}
+					if err := svc.store.DeleteAsset(ctx, tenant, as.ID); err != nil {
+						return fmt.Errorf("purge stopped (run again to finish): %w", err)
+					}
+					deleted++
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.purge", Tenant: tenant, Detail: fmt.Sprintf("subjects=%d photos=%d", len(hashes), len(assets))}); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"subjects": len(hashes), "photos": len(assets), "objects_deleted": deleted}, "purged "+what)
+			})
+		},
+	}
+	purge.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	purge.Flags().StringVar(&purgeSubject, "subject", "", "only this subject")
+	purge.Flags().StringVar(&fromS, "from", "", "photos created at or after (RFC 3339)")
+	purge.Flags().StringVar(&toS, "to", "", "photos created before (RFC 3339)")
+	purge.Flags().BoolVar(&dryRun, "dry-run", false, "count what would go, delete nothing")
+	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts, purge)
 	return cmd
 }

@@ -179,6 +179,11 @@ type Assets interface {
 	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]Asset, error)
 	// DeleteSubjectAssets removes the subject's asset and upload records.
 	DeleteSubjectAssets(ctx context.Context, tenantID, subjectHash string) error
+	// TenantAssets lists the tenant's assets created in [from, to), oldest first.
+	TenantAssets(ctx context.Context, tenantID string, from, to time.Time) ([]Asset, error)
+	// TenantSubjects lists every subject hash the tenant holds anything for
+	// (assets, keys, consents).
+	TenantSubjects(ctx context.Context, tenantID string) ([]string, error)
 }
 
 // Consent states. Persisted; append only.

@@ -238,7 +238,11 @@ func (s *Service) Erase(ctx context.Context, tenant, subject string) (Erased, er
 	if err := upload.ValidSubject(subject); err != nil {
 		return Erased{}, err
 	}
-	h := s.hash.SubjectHash(subject)
+	return s.EraseHash(ctx, tenant, s.hash.SubjectHash(subject))
+}
+
+// EraseHash is Erase for a subject known only by its keyed hash (operator purges).
+func (s *Service) EraseHash(ctx context.Context, tenant, h string) (Erased, error) {
 	n, err := s.obj.Shred(ctx, tenant, h, "*")
 	if err != nil {
 		return Erased{}, fmt.Errorf("erase (run again to finish): %w", err)

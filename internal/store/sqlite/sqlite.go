@@ -742,3 +742,42 @@ func (s *Store) Alerts(ctx context.Context, tenantID string, limit int) ([]store
 	}
 	return out, classify("alerts", rows.Err())
 }
+
+// TenantAssets implements store.Assets.
+func (s *Store) TenantAssets(ctx context.Context, tenantID string, from, to time.Time) ([]store.Asset, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+assetCols+` FROM assets WHERE tenant_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
+		tenantID, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, classify("tenant assets", err)
+	}
+	defer rows.Close()
+	var out []store.Asset
+	for rows.Next() {
+		a, err := scanAsset(rows)
+		if err != nil {
+			return nil, classify("tenant assets", err)
+		}
+		out = append(out, a)
+	}
+	return out, classify("tenant assets", rows.Err())
+}
+
+// TenantSubjects implements store.Assets.
+func (s *Store) TenantSubjects(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT subject_hash FROM assets WHERE tenant_id = ?1
+		UNION SELECT subject_hash FROM scope_keys WHERE tenant_id = ?1
+		UNION SELECT subject_hash FROM consents WHERE tenant_id = ?1 ORDER BY 1`, tenantID)
+	if err != nil {
+		return nil, classify("tenant subjects", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, classify("tenant subjects", err)
+		}
+		out = append(out, h)
+	}
+	return out, classify("tenant subjects", rows.Err())
+}

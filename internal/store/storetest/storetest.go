@@ -275,6 +275,18 @@ func testAssets(t *testing.T, s store.Store) {
 	_, err = s.Asset(ctx, "tb", "ast_1")
 	wantKind(t, "cross-tenant asset", err, fault.NotFound)
 	wantKind(t, "cross-tenant delete", s.DeleteAsset(ctx, "tb", "ast_1"), fault.NotFound)
+	if got, err := s.TenantAssets(ctx, "ta", t0, t0.Add(time.Second)); err != nil || len(got) != 1 {
+		t.Errorf("TenantAssets in range = %d, %v", len(got), err)
+	}
+	if got, _ := s.TenantAssets(ctx, "ta", t0.Add(time.Second), t0.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("TenantAssets out of range = %d", len(got))
+	}
+	if got, _ := s.TenantSubjects(ctx, "ta"); len(got) != 1 || got[0] != "h" {
+		t.Errorf("TenantSubjects = %v", got)
+	}
+	if got, _ := s.TenantSubjects(ctx, "tb"); len(got) != 0 {
+		t.Errorf("tenant B subjects = %v", got)
+	}
 	if err := s.DeleteAsset(ctx, "ta", "ast_1"); err != nil {
 		t.Fatal(err)
 	}
