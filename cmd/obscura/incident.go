@@ -247,6 +247,50 @@ func (a *app) incidentCmd() *cobra.Command {
 	purge.Flags().StringVar(&fromS, "from", "", "photos created at or after (RFC 3339)")
 	purge.Flags().StringVar(&toS, "to", "", "photos created before (RFC 3339)")
 	purge.Flags().BoolVar(&dryRun, "dry-run", false, "count what would go, delete nothing")
-	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts, purge)
+	var rotate bool
+	revokeKeys := &cobra.Command{
+		Use:   "revoke-keys --tenant ID [--rotate-kek]",
+		Short: "Revoke every API key of a tenant at once (and optionally rotate its KEK)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tenant == "" {
+				return fault.New(fault.Invalid, "--tenant is required")
+			}
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				ks, err := svc.store.APIKeys(ctx, tenant)
+				if err != nil {
+					return err
+				}
+				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+					return fmt.Errorf("tenant %s: %w", tenant, err)
+				}
+				n := 0
+				for _, k := range ks {
+					if k.Revoked() {
+						continue
+					}
+					if err := svc.store.RevokeAPIKey(ctx, tenant, k.ID, a.clk.Now()); err != nil {
+						return err
+					}
+					n++
+				}
+				text := fmt.Sprintf("revoked %d API keys", n)
+				v := 0
+				if rotate {
+					if v, err = svc.keys.Rotate(ctx, tenant); err != nil {
+						return err
+					}
+					text += fmt.Sprintf("; new KEK version %d (run obscura keys rewrap, then revoke the old version)", v)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.incident.revoke_keys", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"revoked": n, "kek_version": v}, text)
+			})
+		},
+	}
+	revokeKeys.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	revokeKeys.Flags().BoolVar(&rotate, "rotate-kek", false, "also create a new KEK version")
+	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts, purge, revokeKeys)
 	return cmd
 }
