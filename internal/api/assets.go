@@ -205,9 +205,14 @@ func (a *API) getDownload(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, a.problem(r.Context(), err))
 		return
 	}
+	writeAttachment(w, f.ContentType(), "attachment", data)
+}
+
+// writeAttachment sends a decrypted file once and wipes the buffer.
+func writeAttachment(w http.ResponseWriter, ctype, disposition string, data []byte) {
 	defer clear(data)
-	w.Header().Set("Content-Type", f.ContentType())
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set("Content-Disposition", "attachment")
+	w.Header().Set("Content-Disposition", disposition)
 	w.Write(data)
 }

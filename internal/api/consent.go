@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -190,10 +189,6 @@ func (a *API) registerConsent() {
 			writeProblem(w, a.problem(r.Context(), err))
 			return
 		}
-		defer clear(data)
-		w.Header().Set("Content-Type", "application/zip")
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Header().Set("Content-Disposition", `attachment; filename="obscura-export.zip"`)
-		w.Write(data)
+		writeAttachment(w, "application/zip", `attachment; filename="obscura-export.zip"`, data)
 	})
 }

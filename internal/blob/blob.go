@@ -54,6 +54,21 @@ type Store interface {
 	Lister
 }
 
+// ContextReader makes a copy stop when ctx ends: each Read first checks ctx.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // MaxKeyLen bounds key length.
 const MaxKeyLen = 512
 

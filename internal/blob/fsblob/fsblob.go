@@ -88,7 +88,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (err error) {
 		}
 	}()
 	buf := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(f, ctxReader{ctx, r}, *buf)
+	_, err = io.CopyBuffer(f, blob.ContextReader(ctx, r), *buf)
 	copyBufs.Put(buf)
 	if err != nil {
 		return fmt.Errorf("write blob: %w", err)
@@ -129,19 +129,6 @@ func (s *Store) mkdirAll(dir string) error {
 		return err
 	}
 	return syncDir(parent)
-}
-
-// ctxReader stops a copy when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Get implements blob.Getter.

@@ -91,19 +91,6 @@ func classify(err error) error {
 	}
 }
 
-// ctxReader stops an upload when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // Put implements blob.Putter.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := blob.ValidKey(key); err != nil {
@@ -112,7 +99,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := s.c.PutObject(ctx, s.bucket, s.prefix+key, ctxReader{ctx, r}, -1, minio.PutObjectOptions{
+	_, err := s.c.PutObject(ctx, s.bucket, s.prefix+key, blob.ContextReader(ctx, r), -1, minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		PartSize:    PartSize,
 	})
