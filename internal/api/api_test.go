@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/obscuraproject/obscura/internal/auth"
-	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit"
 )
 
 type env struct {
@@ -52,40 +50,17 @@ func (d *downableKeys) Ping(ctx context.Context) error {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	root, err := keyring.LocalRoot(dir, "", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.System{}
-	kr, err := keyring.New(ctx, root, st, clk, log, keyring.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := &downableKeys{Keyring: kr}
-	a := New(Deps{Store: st, Keys: ks, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "test"})
+	k := testkit.New(t, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ks := &downableKeys{Keyring: k.Keys}
+	a := New(Deps{Store: k.Store, Keys: ks, Auth: auth.New(k.Store, k.Keys, k.Clock), Clock: k.Clock, Log: k.Log, Registry: prometheus.NewRegistry(), Version: "test"})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, st: st, kr: kr, logs: logs, keysvc: ks, tenants: map[string]tenantCreds{}}
+	e := &env{srv: srv, st: k.Store, kr: k.Keys, logs: logs, keysvc: ks, tenants: map[string]tenantCreds{}}
 	for _, name := range []string{"a", "b"} {
 		id := "ten_" + name
-		now := time.Now()
-		admin, rec := auth.Mint(kr, id, auth.AllScopes, now)
-		if err := st.CreateTenant(ctx, store.Tenant{ID: id, Name: "App " + name, CreatedAt: now}, rec); err != nil {
-			t.Fatal(err)
-		}
-		ingest, irec := auth.Mint(kr, id, []auth.Scope{auth.ScopeIngest}, now)
-		if err := st.CreateAPIKey(ctx, irec); err != nil {
-			t.Fatal(err)
-		}
+		admin, rec := k.Tenant(t, id)
+		ingest, irec := k.Key(t, id, auth.ScopeIngest)
 		e.tenants[name] = tenantCreds{id: id, admin: admin, ingestOnly: ingest, ingestKeyID: irec.ID, adminKeyID: rec.ID}
 	}
 	return e
@@ -183,7 +158,7 @@ func TestAuthAndScopes(t *testing.T) {
 	r := e.do(t, "GET", "/v1/tenant", a.ingestOnly, "")
 	var got struct{ TenantID, Name string }
 	json.Unmarshal(r.body, &got)
-	if r.status != 200 || !strings.Contains(string(r.body), `"tenant_id":"ten_a"`) || !strings.Contains(string(r.body), `"name":"App a"`) {
+	if r.status != 200 || !strings.Contains(string(r.body), `"tenant_id":"ten_a"`) || !strings.Contains(string(r.body), `"name":"App ten_a"`) {
 		t.Errorf("GET /v1/tenant = %d %s", r.status, r.body)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -28,11 +27,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
-	"github.com/obscuraproject/obscura/internal/keyring"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
+	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -50,38 +47,26 @@ type uploadEnv struct {
 func newUploadEnv(t *testing.T) *uploadEnv {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	root, _ := keyring.LocalRoot(dir, "", log)
-	clk := clock.NewFake(time.Now())
-	kr, err := keyring.New(ctx, root, st, clk, log, keyring.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, _ := fsblob.Open(filepath.Join(dir, "blobs"))
-	up := upload.New(upload.DefaultConfig(), st, sealed.New(blobs, kr), kr, upload.NewCodec(kr.TokenAEAD()), clk)
-	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: dir, client: &http.Client{}}
-	objects := sealed.New(blobs, kr)
-	cs := consent.New(st, kr, objects, clk, log)
-	subjects := subject.New(st, objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
+	k := testkit.New(t, nil)
+	st, kr, clk, log := k.Store, k.Keys, k.Clock, k.Log
+	up := upload.New(upload.DefaultConfig(), st, k.Objects, kr, upload.NewCodec(kr.TokenAEAD()), clk)
+	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: k.Dir, client: &http.Client{}}
+	cs := consent.New(st, kr, k.Objects, clk, log)
+	subjects := subject.New(st, k.Objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
 	signer, err := kr.TenantSigner(ctx, "", "audit")
 	if err != nil {
 		t.Fatal(err)
 	}
 	al := audit.New(st, signer, clk, log, audit.Options{CheckpointEvery: 5})
+	t.Cleanup(func() { al.Close() })
 	kill := incident.NewSwitches(st, clk, log)
 	if err := kill.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { al.Close() })
 	e.st, e.auditPub = st, signer.PublicKey()
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
-		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill, Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
+		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
+		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
 		AlertReader: st})
 	e.api = a
@@ -89,12 +74,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	t.Cleanup(e.srv.Close)
 	a.d.PublicURL = e.srv.URL
 	for _, name := range []string{"a", "b"} {
-		key, rec := auth.Mint(kr, "ten_"+name, auth.AllScopes, clk.Now())
-		if err := st.CreateTenant(ctx, store.Tenant{ID: "ten_" + name, Name: name, CreatedAt: clk.Now()}, rec); err != nil {
-			t.Fatal(err)
-		}
-		kr.InitTenant(ctx, "ten_"+name)
-		e.keys[name] = key
+		e.keys[name], _ = k.Tenant(t, "ten_"+name)
 	}
 	return e
 }

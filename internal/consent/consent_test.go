@@ -8,21 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/receipt-vectors.json")
@@ -51,29 +47,11 @@ func (f *flakyPurger) Shred(ctx context.Context, tenant, subject, purpose string
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	root, _ := keyring.LocalRoot(dir, "", log)
-	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
-	kr, err := keyring.New(ctx, root, st, clk, log, keyring.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"ten_a", "ten_b"} {
-		if err := st.CreateTenant(ctx, store.Tenant{ID: id, Name: id, CreatedAt: clk.Now()}, store.APIKey{ID: "k" + id, TenantID: id, SecretHash: []byte{1}, CreatedAt: clk.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	blobs, _ := fsblob.Open(filepath.Join(dir, "blobs"))
-	objects := sealed.New(blobs, kr)
-	p := &flakyPurger{s: objects}
-	return &fixture{svc: New(st, kr, p, clk, log), kr: kr, objects: objects, st: st, clk: clk, purger: p}
+	k := testkit.New(t, nil)
+	k.Tenant(t, "ten_a")
+	k.Tenant(t, "ten_b")
+	p := &flakyPurger{s: k.Objects}
+	return &fixture{svc: New(k.Store, k.Keys, p, k.Clock, k.Log), kr: k.Keys, objects: k.Objects, st: k.Store, clk: k.Clock, purger: p}
 }
 
 func TestGateFailsClosed(t *testing.T) {
