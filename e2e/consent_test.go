@@ -56,11 +56,7 @@ func scanTree(t *testing.T, root string, markers map[string][]byte) []string {
 // erase over real HTTP, then scans everything persisted for planted markers.
 func TestConsentExportEraseLeakScan(t *testing.T) {
 	data := t.TempDir()
-	var created struct {
-		TenantID string `json:"tenant_id"`
-		APIKey   string `json:"api_key"`
-	}
-	json.Unmarshal(obscura(t, data, "tenant", "create", "Consent E2E", "--json"), &created)
+	created := createTenant(t, data, "Consent E2E")
 	s := startServer(t, data)
 	key := created.APIKey
 	subj := "MARKER-SUBJECT-7d1e4c@example.com"
@@ -258,11 +254,7 @@ func uploadAndDownloadFor(t *testing.T, s *server, key, subj string, data []byte
 // committed and before its purge; the restarted server finishes the purge.
 func TestRevokeCrashResumesPurge(t *testing.T) {
 	data := t.TempDir()
-	var created struct {
-		TenantID string `json:"tenant_id"`
-		APIKey   string `json:"api_key"`
-	}
-	json.Unmarshal(obscura(t, data, "tenant", "create", "Crash E2E", "--json"), &created)
+	created := createTenant(t, data, "Crash E2E")
 	t.Setenv("OBSCURA_TEST_CRASH_POINT", "after-revoke-recorded")
 	s := startServer(t, data)
 	base := s.base + "/v1/subjects/crash-subject"
@@ -310,11 +302,7 @@ func TestRevokeCrashResumesPurge(t *testing.T) {
 // beside a running server: refused within about a second, and after a restart.
 func TestKillSwitchFromCLIReachesRunningServer(t *testing.T) {
 	data := t.TempDir()
-	var created struct {
-		TenantID string `json:"tenant_id"`
-		APIKey   string `json:"api_key"`
-	}
-	json.Unmarshal(obscura(t, data, "tenant", "create", "Kill E2E", "--json"), &created)
+	created := createTenant(t, data, "Kill E2E")
 	s := startServer(t, data)
 	body := []byte(`{"subject":"k","content_type":"image/jpeg"}`)
 	if code, b := do(t, "POST", s.base+"/v1/uploads", created.APIKey, body); code != 201 {

@@ -200,3 +200,20 @@ func TestServeDoneWhen(t *testing.T) {
 		}
 	}
 }
+
+// tenant is what `obscura tenant create --json` prints.
+type tenant struct {
+	TenantID string `json:"tenant_id"`
+	APIKey   string `json:"api_key"`
+}
+
+// createTenant runs `obscura tenant create NAME --json` on data.
+func createTenant(t *testing.T, data, name string) tenant {
+	t.Helper()
+	var tn tenant
+	out := obscura(t, data, "tenant", "create", name, "--json")
+	if err := json.Unmarshal(out, &tn); err != nil || tn.APIKey == "" {
+		t.Fatalf("tenant create output %q: %v", out, err)
+	}
+	return tn
+}

@@ -91,10 +91,7 @@ func uploadAndDownload(t *testing.T, s *server, key string, data []byte) []byte 
 
 func TestUploadRealGPSPhotoEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	var created struct {
-		APIKey string `json:"api_key"`
-	}
-	json.Unmarshal(obscura(t, data, "tenant", "create", "Upload E2E", "--json"), &created)
+	created := createTenant(t, data, "Upload E2E")
 	s := startServer(t, data)
 
 	// 1. A real photo with GPS.
