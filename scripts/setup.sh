@@ -45,10 +45,18 @@ go_tool() {
   echo "$pkg" > "$stamp"
 }
 
+# fetch_models downloads, verifies and installs the pinned runtime and models
+# (internal/models/manifest.json) into $OBSCURA_MODELS (default $CACHE/models).
+fetch_models() {
+  go build -o bin/obscura ./cmd/obscura || die "build failed"
+  OBSCURA_CACHE=$CACHE ./bin/obscura models fetch >/dev/null || die "model supply chain check failed (see above)"
+}
+
 case $mode in
   run)
     need_debs "${debs_run[@]}"
     go mod download
+    fetch_models
     data=${OBSCURA_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/obscura}
     mkdir -p "$data" && chmod 700 "$data"
     say "data dir: $data (master key is created there on first start unless OBSCURA_MASTER_KEY is set)"
@@ -56,6 +64,7 @@ case $mode in
   test)
     need_debs "${debs_test[@]}"
     go mod download
+    fetch_models
     go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
     # Real GPS-tagged test photos ship in this module's assets/ (not a build dependency).

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/obscuraproject/obscura/internal/models"
 )
 
 func TestMain(m *testing.M) {
@@ -29,6 +31,8 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("OBSCURA_DATA", e.WorkDir+"/data")
+			// The real installed models (scripts/setup.sh) for the supply-chain script.
+			e.Setenv("OBSCURA_MODELS", models.DefaultDir(os.Getenv))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
