@@ -350,6 +350,30 @@ type rangeReader interface {
 	AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]store.AuditRecord, error)
 }
 
+// Walk calls fn for every stored entry of a tenant ("" = all) after a
+// sequence number, in order, decoding each; it stops at fn's first error.
+func Walk(ctx context.Context, st rangeReader, tenant string, after int64, fn func(r store.AuditRecord, e Entry) error) error {
+	for {
+		recs, err := st.AuditRange(ctx, tenant, after, 1000)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			var e Entry
+			if err := json.Unmarshal(r.Body, &e); err != nil {
+				return fmt.Errorf("audit entry %d: %w", r.Seq, err)
+			}
+			if err := fn(r, e); err != nil {
+				return err
+			}
+			after = r.Seq
+		}
+	}
+}
+
 // Page returns audit entries of a tenant ("" = all) after a sequence number,
 // and the sequence number to continue after (0 on the last page).
 func Page(ctx context.Context, st rangeReader, tenant string, after int64, limit int) ([]Entry, int64, error) {

@@ -66,33 +66,23 @@ func Export(ctx context.Context, st forensicStore, s bundleSigner, from, to, now
 		PublicKey: base64.StdEncoding.EncodeToString(s.PublicKey())}
 	var first, last int64
 	prev := ""
-	for after := int64(0); ; {
-		recs, err := st.AuditRange(ctx, "", after, 1000)
+	err := audit.Walk(ctx, st, "", 0, func(r store.AuditRecord, e audit.Entry) error {
+		t, err := time.Parse(time.RFC3339Nano, e.Time)
 		if err != nil {
-			return Bundle{}, err
+			return fmt.Errorf("audit entry %d time: %w", r.Seq, err)
 		}
-		if len(recs) == 0 {
-			break
+		if !t.Before(from) && t.Before(to) {
+			if first == 0 {
+				first, b.Anchor = r.Seq, prev
+			}
+			b.Entries = append(b.Entries, json.RawMessage(bytes.Clone(r.Body)))
+			last = r.Seq
 		}
-		for _, r := range recs {
-			var e audit.Entry
-			if err := json.Unmarshal(r.Body, &e); err != nil {
-				return Bundle{}, fmt.Errorf("audit entry %d: %w", r.Seq, err)
-			}
-			t, err := time.Parse(time.RFC3339Nano, e.Time)
-			if err != nil {
-				return Bundle{}, fmt.Errorf("audit entry %d time: %w", r.Seq, err)
-			}
-			if !t.Before(from) && t.Before(to) {
-				if first == 0 {
-					first, b.Anchor = r.Seq, prev
-				}
-				b.Entries = append(b.Entries, json.RawMessage(bytes.Clone(r.Body)))
-				last = r.Seq
-			}
-			prev = r.Hash
-			after = r.Seq
-		}
+		prev = r.Hash
+		return nil
+	})
+	if err != nil {
+		return Bundle{}, err
 	}
 	cps, err := st.AuditCheckpoints(ctx)
 	if err != nil {
