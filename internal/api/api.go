@@ -141,7 +141,7 @@ func New(d Deps) *API {
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
 	a.huma = humago.New(a.mux, cfg)
-	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch)
+	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch, a.auditIntent)
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()

@@ -181,6 +181,9 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
 		err = a.d.Kill.Check(tenant, "uploads")
 	}
 	if err == nil {
+		err = a.intent(r.Context(), audit.Entry{Action: "put-upload.intent", Tenant: tenant, Result: audit.ResultOK})
+	}
+	if err == nil {
 		asset, err = a.d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
 	}
 	e := audit.Entry{Tenant: tenant}

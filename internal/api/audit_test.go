@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,42 @@ func TestRateLimitThroughAPI(t *testing.T) {
 	e.clk.Advance(time.Second)
 	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["a"], "", nil); code != 200 {
 		t.Errorf("after refill: %d", code)
+	}
+}
+
+// failingAudit is a unit-test double for an audit log whose disk is gone.
+type failingAudit struct{}
+
+func (failingAudit) Append(context.Context, audit.Entry) error { return errors.New("disk full") }
+
+func TestNoStateChangeWithoutAuditTrace(t *testing.T) {
+	e := newUploadEnv(t)
+	e.api.d.Audit = failingAudit{}
+	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/keys", e.keys["a"], "application/json", []byte(`{"scopes":["ingest"]}`))
+	if code != 503 || codeOf(t, b) != "unavailable" {
+		t.Fatalf("create key with the audit log down: %d %s", code, b)
+	}
+	keys, _ := e.st.APIKeys(context.Background(), "ten_a")
+	if len(keys) != 1 {
+		t.Errorf("a key was created without an audit trace: %d keys", len(keys))
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/s1/consents", e.keys["a"], "application/json", []byte(`{"purpose":"tagging","notice_version":"1"}`)); code != 503 {
+		t.Errorf("grant with the audit log down: %d %s", code, b)
+	}
+	// Reads still work.
+	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["a"], "", nil); code != 200 {
+		t.Errorf("read with the audit log down: %d", code)
+	}
+}
+
+func TestNoUploadWithoutAuditTrace(t *testing.T) {
+	e := newUploadEnv(t)
+	url := e.uploadURL(t, "a", "image/jpeg", "")
+	e.api.d.Audit = failingAudit{}
+	if code, _, b := e.req(t, "PUT", url, "", "image/jpeg", photo(t, 8, 8)); code != 503 || codeOf(t, b) != "unavailable" {
+		t.Fatalf("upload with the audit log down: %d %s", code, b)
+	}
+	if as, _ := e.st.TenantAssets(context.Background(), "ten_a", time.Time{}, time.Now().Add(time.Hour)); len(as) != 0 {
+		t.Errorf("%d assets stored without an audit trace", len(as))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -40,6 +41,48 @@ func (a *API) auditOps(ctx huma.Context, next func(huma.Context)) {
 	}
 	e.Purpose = ctx.Param("purpose")
 	a.finishEntry(ctx.Context(), &e, ctx.Status())
+}
+
+// ErrAuditUnavailable refuses a state-changing request whose intent could
+// not be audited: nothing changes without a trace.
+var ErrAuditUnavailable = fault.New(fault.Unavailable, "audit log unavailable; nothing was changed")
+
+// auditIntent runs after authentication: for state-changing operations it
+// durably records the intent before the handler acts, and refuses the
+// request if that fails. auditOps records the outcome afterwards.
+func (a *API) auditIntent(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if a.d.Audit == nil || op.Method == http.MethodGet || !strings.HasPrefix(op.Path, "/v1/") {
+		next(ctx)
+		return
+	}
+	p := principal(ctx.Context())
+	e := audit.Entry{Action: op.OperationID + ".intent", Tenant: p.TenantID, Actor: p.KeyID, Result: audit.ResultOK, Purpose: ctx.Param("purpose")}
+	if s := ctx.Param("subject"); s != "" {
+		e.Subject = a.d.Keys.HashID("subject", s)
+	}
+	if id := ctx.Param("id"); id != "" {
+		e.Object = a.d.Keys.HashID("audit-object", id)
+	}
+	if err := a.intent(ctx.Context(), e); err != nil {
+		a.writeErr(ctx, err)
+		return
+	}
+	next(ctx)
+}
+
+// intent durably appends an intent entry, or returns ErrAuditUnavailable.
+func (a *API) intent(ctx context.Context, e audit.Entry) error {
+	if a.d.Audit == nil {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := a.d.Audit.Append(actx, e); err != nil {
+		a.log.Error("AUDIT APPEND FAILED; request refused", "action", e.Action, "err", err)
+		return ErrAuditUnavailable
+	}
+	return nil
 }
 
 // auditHolder collects, during a request, what the audit entry needs from
