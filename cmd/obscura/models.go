@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,7 +11,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision/tfjs"
 )
+
+// converters are the tools the manifest's derived files name.
+func converters() map[string]models.Converter {
+	return map[string]models.Converter{
+		"tfjs-graph": func(_ context.Context, src [][]byte, opts json.RawMessage) ([]byte, error) {
+			var o struct {
+				Name    string        `json:"name"`
+				Outputs []tfjs.Output `json:"outputs"`
+			}
+			if err := json.Unmarshal(opts, &o); err != nil || len(src) < 2 {
+				return nil, fmt.Errorf("tfjs-graph: options %s, %d sources: %w", opts, len(src), models.ErrUnknown)
+			}
+			var shards []byte
+			for _, s := range src[1:] {
+				shards = append(shards, s...)
+			}
+			return tfjs.ConvertGraph(o.Name, src[0], shards, o.Outputs)
+		},
+	}
+}
 
 func (a *app) modelsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "models", Short: "The pinned model supply chain"}
@@ -25,7 +48,7 @@ func (a *app) modelsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d := dirOf()
 			client := &http.Client{Timeout: 10 * time.Minute}
-			err := models.Pinned().Fetch(cmd.Context(), client, d+"/.cache", d, func(msg string) { fmt.Fprintln(a.stderr, "models:", msg) })
+			err := models.Pinned().Fetch(cmd.Context(), client, d+"/.cache", d, converters(), func(msg string) { fmt.Fprintln(a.stderr, "models:", msg) })
 			if err != nil {
 				return err
 			}
@@ -37,9 +60,9 @@ func (a *app) modelsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sts, err := models.Pinned().Verify(dirOf())
 			var b strings.Builder
-			fmt.Fprintf(&b, "%-24s %-22s %-6s %s\n", "file", "package", "ok", "sha256")
+			fmt.Fprintf(&b, "%-34s %-26s %-6s %s\n", "file", "package", "ok", "sha256")
 			for _, s := range sts {
-				fmt.Fprintf(&b, "%-24s %-22s %-6v %s %s\n", s.Name, s.Package, s.OK, s.SHA256[:16]+"…", s.Problem)
+				fmt.Fprintf(&b, "%-34s %-26s %-6v %s %s\n", s.Name, s.Package, s.OK, s.SHA256[:16]+"…", s.Problem)
 			}
 			if perr := a.print(map[string]any{"files": sts}, strings.TrimRight(b.String(), "\n")); perr != nil {
 				return perr

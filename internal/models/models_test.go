@@ -47,7 +47,7 @@ func TestFetchVerifyLoad(t *testing.T) {
 	m.Packages[0].Tarball = srv.URL + "/fake.tgz"
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "models"), func(string) {}); err != nil {
+	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "models"), nil, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := m.Load(filepath.Join(dir, "models"), "model.onnx")
@@ -70,7 +70,7 @@ func TestFetchVerifyLoad(t *testing.T) {
 		t.Errorf("Load after tampering: %v", err)
 	}
 	// Fetch repairs it from the verified cached tarball.
-	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "models"), func(string) {}); err != nil {
+	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "models"), nil, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Load(filepath.Join(dir, "models"), "model.onnx"); err != nil {
@@ -79,7 +79,7 @@ func TestFetchVerifyLoad(t *testing.T) {
 	// A registry serving other bytes under the pinned name is refused, nothing installed.
 	served = append(bytes.Clone(tgz[:len(tgz)-1]), tgz[len(tgz)-1]^1)
 	fresh := t.TempDir()
-	err = m.Fetch(ctx, srv.Client(), filepath.Join(fresh, "cache"), filepath.Join(fresh, "models"), func(string) {})
+	err = m.Fetch(ctx, srv.Client(), filepath.Join(fresh, "cache"), filepath.Join(fresh, "models"), nil, func(string) {})
 	if !errors.Is(err, ErrMismatch) {
 		t.Errorf("substituted tarball: %v", err)
 	}

@@ -82,3 +82,7 @@ func orient(img image.Image, o int) image.Image {
 	}
 	return dst
 }
+
+// Orient applies an EXIF orientation (2–8) to img and returns it upright;
+// any other value returns img unchanged.
+func Orient(img image.Image, o int) image.Image { return orient(img, o) }

@@ -461,3 +461,34 @@ func TestOrientYCbCrMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+func TestOrientationWithoutDecoding(t *testing.T) {
+	j := jpegBytes(t, testImage(16, 8))
+	for o := uint16(1); o <= 8; o++ {
+		if got := Orientation(withJPEGMetadata(j, o)); got != int(o) {
+			t.Errorf("JPEG orientation %d read as %d", o, got)
+		}
+	}
+	res, err := Sanitize(withJPEGMetadata(j, 6), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Orientation(res.Data); got != 1 {
+		t.Errorf("sanitized output still carries orientation %d", got)
+	}
+	for _, bad := range [][]byte{nil, []byte("not an image"), j[:5], append([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF}, "Exif"...)} {
+		if got := Orientation(bad); got != 1 {
+			t.Errorf("Orientation(%q) = %d, want 1", bad, got)
+		}
+	}
+}
+
+func FuzzOrientation(f *testing.F) {
+	f.Add(withJPEGMetadata(jpegBytes(f, testImage(16, 8)), 6))
+	f.Add([]byte("RIFF\x16\x00\x00\x00WEBPEXIF\x0a\x00\x00\x00II*\x00\x08\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if o := Orientation(b); o < 1 || o > 8 {
+			t.Fatalf("orientation %d out of range", o)
+		}
+	})
+}

@@ -56,15 +56,23 @@ func Init(m models.Manifest, dir string) error {
 	return initErr
 }
 
-// Session is a loaded model with one float32 input and one float32 output.
+// Session is a loaded model with one float32 input and one or more float32
+// outputs.
 type Session struct {
 	s       *onnx.DynamicAdvancedSession
 	Input   string
-	Output  string
+	Outputs []string
 	threads int
 }
 
-// NewSession creates a session from verified model bytes with intra-op threads.
+// Tensor is one output: data in row-major order and its shape.
+type Tensor struct {
+	Data  []float32
+	Shape []int64
+}
+
+// NewSession creates a session from verified model bytes with intra-op
+// threads. Every graph output is fetched, in graph order.
 func NewSession(model []byte, threads int) (*Session, error) {
 	ins, outs, err := onnx.GetInputOutputInfoWithONNXData(model)
 	if err != nil {
@@ -86,30 +94,48 @@ func NewSession(model []byte, threads int) (*Session, error) {
 			return nil, err
 		}
 	}
-	s, err := onnx.NewDynamicAdvancedSessionWithONNXData(model, []string{ins[0].Name}, []string{outs[0].Name}, opts)
+	names := make([]string, len(outs))
+	for i, o := range outs {
+		names[i] = o.Name
+	}
+	s, err := onnx.NewDynamicAdvancedSessionWithONNXData(model, []string{ins[0].Name}, names, opts)
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	return &Session{s: s, Input: ins[0].Name, Output: outs[0].Name, threads: threads}, nil
+	return &Session{s: s, Input: ins[0].Name, Outputs: names, threads: threads}, nil
 }
 
 // Run runs the model on one tensor and returns the first output's data and shape.
 func (s *Session) Run(data []float32, shape ...int64) ([]float32, []int64, error) {
+	outs, err := s.RunAll(data, shape...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return outs[0].Data, outs[0].Shape, nil
+}
+
+// RunAll runs the model on one tensor and returns every output. It is safe
+// for concurrent use.
+func (s *Session) RunAll(data []float32, shape ...int64) ([]Tensor, error) {
 	in, err := onnx.NewTensor(onnx.NewShape(shape...), data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("input tensor: %w", err)
+		return nil, fmt.Errorf("input tensor: %w", err)
 	}
 	defer in.Destroy()
-	outs := []onnx.Value{nil}
+	outs := make([]onnx.Value, len(s.Outputs))
 	if err := s.s.Run([]onnx.Value{in}, outs); err != nil {
-		return nil, nil, fmt.Errorf("run: %w", err)
+		return nil, fmt.Errorf("run: %w", err)
 	}
-	defer outs[0].Destroy()
-	t, ok := outs[0].(*onnx.Tensor[float32])
-	if !ok {
-		return nil, nil, fmt.Errorf("output is %T, want float32 tensor", outs[0])
+	res := make([]Tensor, len(outs))
+	for i, o := range outs {
+		defer o.Destroy()
+		t, ok := o.(*onnx.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("output %d is %T, want float32 tensor", i, o)
+		}
+		res[i] = Tensor{Data: append([]float32(nil), t.GetData()...), Shape: append([]int64(nil), t.GetShape()...)}
 	}
-	return append([]float32(nil), t.GetData()...), append([]int64(nil), t.GetShape()...), nil
+	return res, nil
 }
 
 // Close releases the session.
