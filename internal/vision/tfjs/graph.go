@@ -22,8 +22,8 @@ type attrValue struct {
 	F    *float64 `json:"f"`
 	B    *bool    `json:"b"`
 	List *struct {
-		S []string `json:"s"`
-		I []string `json:"i"`
+		S []string  `json:"s"`
+		I []string  `json:"i"`
 		F []float64 `json:"f"`
 	} `json:"list"`
 	Shape *struct {
