@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision/faceid"
 	"github.com/obscuraproject/obscura/internal/vision/tfjs"
 )
 
@@ -30,6 +31,12 @@ func converters() map[string]models.Converter {
 				shards = append(shards, s...)
 			}
 			return tfjs.ConvertGraph(o.Name, src[0], shards, o.Outputs)
+		},
+		"faceid": func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) {
+			if len(src) != 2 {
+				return nil, fmt.Errorf("faceid: %d sources: %w", len(src), models.ErrUnknown)
+			}
+			return faceid.Build(src[0], src[1])
 		},
 	}
 }

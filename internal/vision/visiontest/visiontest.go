@@ -95,7 +95,8 @@ func repoRoot() string {
 }
 
 // Compare checks outputs (in the order names gives) against the golden file
-// at path, within an absolute tolerance tol. With -update-golden it first
+// at path, within tolerance tol: |got − want| ≤ tol × max(1, |want|)
+// (absolute for small values, relative for large logits). With -update-golden it first
 // regenerates the file from the reference runtime.
 func Compare(t *testing.T, path string, input []float32, shape []int64, names []string, got []ort.Tensor, ref Reference, tol float64) {
 	t.Helper()
@@ -125,7 +126,7 @@ func Compare(t *testing.T, path string, input []float32, shape []int64, names []
 		}
 		for _, iv := range want.Values {
 			idx := int(iv[0])
-			d := math.Abs(float64(got[i].Data[idx]) - iv[1])
+			d := math.Abs(float64(got[i].Data[idx])-iv[1]) / math.Max(1, math.Abs(iv[1]))
 			worst = max(worst, d)
 			if d > tol {
 				t.Errorf("%s[%d] = %g, reference %g (|Δ| %.3g > %g)", name, idx, got[i].Data[idx], iv[1], d, tol)
@@ -133,7 +134,7 @@ func Compare(t *testing.T, path string, input []float32, shape []int64, names []
 			}
 		}
 	}
-	t.Logf("%s: max |Δ| vs reference runtime %.3g (tolerance %g)", filepath.Base(path), worst, tol)
+	t.Logf("%s: max scaled |Δ| vs reference runtime %.3g (tolerance %g)", filepath.Base(path), worst, tol)
 }
 
 func regenerate(t *testing.T, path string, input []float32, shape []int64, names []string, ref Reference) {
