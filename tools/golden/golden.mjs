@@ -46,7 +46,7 @@ if (kind === 'graph') {
   const m = await tf.loadLayersModel(fileHandler(json, data));
   write(outDir, 'output', m.predict(readInput(input, shape)));
 } else if (kind === 'faceapi') {
-  const faceapi = await import('@vladmandic/face-api/dist/face-api.esm-nobundle.js');
+  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
   const [manifest, weights, input, shape, outDir] = args;
   const specs = JSON.parse(fs.readFileSync(manifest)).flatMap((g) => g.weights);
   const data = fs.readFileSync(weights);

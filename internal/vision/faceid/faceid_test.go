@@ -1,0 +1,244 @@
+package faceid
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"math"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/ort"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/vision/visiontest"
+)
+
+type models struct {
+	det *blazeface.Detector
+	emb *Embedder
+}
+
+func load(t testing.TB) models {
+	visiontest.Dir(t)
+	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := New(visiontest.Load(t, ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { det.Close(); emb.Close() })
+	return models{det, emb}
+}
+
+// TestGolden compares the built graph with face-api's FaceRecognitionNet
+// on TF.js for the same aligned face crops. Tolerance 1e-4.
+func TestGolden(t *testing.T) {
+	m := load(t)
+	for _, name := range []string{"sample1.jpg", "sample6.jpg"} {
+		p := visiontest.Picture(t, name)
+		faces, err := m.det.Detect(context.Background(), p)
+		if err != nil || len(faces) == 0 {
+			t.Fatalf("%s: %d faces, %v", name, len(faces), err)
+		}
+		in := Input(p, faces[0])
+		out, shape, err := m.emb.s.Run(in, 1, InputSize, InputSize, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visiontest.Compare(t, filepath.Join("testdata", "golden-"+name+".json"), in, []int64{1, InputSize, InputSize, 3},
+			[]string{"descriptor"}, []ort.Tensor{{Data: out, Shape: shape}},
+			visiontest.Reference{Args: []string{"faceapi", visiontest.Path(t, "face_recognition_model-weights_manifest.json"), visiontest.Path(t, "face_recognition_model.bin")}}, 1e-4)
+	}
+}
+
+// variant re-captures a photo: a mirror image, a half-size JPEG at quality
+// 60, or a darker, gamma-shifted copy cropped by 10% on the left and top.
+func variant(t testing.TB, p *picture.Picture, kind int) *picture.Picture {
+	src := p.RGB
+	b := src.Rect
+	var img *image.RGBA
+	switch kind {
+	case 0:
+		img = image.NewRGBA(b)
+		for y := range b.Dy() {
+			for x := range b.Dx() {
+				img.SetRGBA(b.Dx()-1-x, y, src.RGBAAt(x, y))
+			}
+		}
+	case 1:
+		half := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
+		xdraw.CatmullRom.Scale(half, half.Rect, src, b, xdraw.Src, nil)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, half, &jpeg.Options{Quality: 60}); err != nil {
+			t.Fatal(err)
+		}
+		q, err := picture.Decode(buf.Bytes(), picture.DefaultOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	case 2:
+		dx, dy := b.Dx()/10, b.Dy()/10
+		img = image.NewRGBA(image.Rect(0, 0, b.Dx()-dx, b.Dy()-dy))
+		for i := range img.Pix {
+			if i%4 == 3 {
+				img.Pix[i] = 255
+			}
+		}
+		for y := range img.Rect.Dy() {
+			for x := range img.Rect.Dx() {
+				c := src.RGBAAt(x+dx, y+dy)
+				g := func(v uint8) uint8 { return uint8(255 * 0.8 * math.Pow(float64(v)/255, 1.3)) }
+				c.R, c.G, c.B = g(c.R), g(c.G), g(c.B)
+				img.SetRGBA(x, y, c)
+			}
+		}
+	}
+	return &picture.Picture{RGB: img, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Scale: 1}
+}
+
+// TestVerification measures same-person vs different-person similarity on
+// the annotated sample photos: 22 people; each person's face in the
+// original photo is compared with the same face in three re-captures
+// (mirror, half-size JPEG q60, darker and cropped), and with every other
+// person. It reports the separation of both embedding models and checks
+// each threshold's accuracy. Result (see the faceres package): FaceRes
+// separates the sets with a gap (same ≥ 0.83, different ≤ 0.74), the
+// ResNet-34 port does not (0.948 vs 0.950), so Obscura uses FaceRes.
+//
+// Limitation: same-person pairs are re-captures of one photo, not
+// different photos of a person; no registry here ships such a set.
+func TestVerification(t *testing.T) {
+	m := load(t)
+	fr, err := faceres.New(visiontest.Load(t, faceres.ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	for _, model := range []struct {
+		name      string
+		threshold float64
+		minAcc    float64
+		embed     func(context.Context, *picture.Picture, blazeface.Face) ([]float32, error)
+	}{
+		{"face-api ResNet-34", Threshold, 0.95, func(ctx context.Context, p *picture.Picture, f blazeface.Face) ([]float32, error) {
+			d, err := m.emb.Embed(ctx, p, f)
+			return d[:], err
+		}},
+		{"HSE FaceRes", faceres.Threshold, 1, fr.Embed},
+	} {
+		t.Run(model.name, func(t *testing.T) { verify(t, m, model.threshold, model.minAcc, model.embed) })
+	}
+}
+
+func cos(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+func verify(t *testing.T, m models, threshold, minAcc float64, embed func(context.Context, *picture.Picture, blazeface.Face) ([]float32, error)) {
+	names, faces := visiontest.Faces(t)
+	ctx := context.Background()
+	type face struct {
+		person string
+		d      []float32
+	}
+	var originals []face
+	var same []float64
+	for _, name := range names {
+		p := visiontest.Picture(t, name)
+		det, err := m.det.Detect(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range faces[name] {
+			i := best(det, a.Box)
+			if i < 0 {
+				t.Fatalf("%s: annotated face %s not detected", name, a.Person)
+			}
+			d, err := embed(ctx, p, det[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			originals = append(originals, face{a.Person, d})
+			for kind := range 3 {
+				v := variant(t, p, kind)
+				box := a.Box
+				switch kind {
+				case 0:
+					box.X = float64(p.Width) - box.X - box.W
+				case 1:
+					box.X, box.Y, box.W, box.H = box.X/2, box.Y/2, box.W/2, box.H/2
+				case 2:
+					box.X -= float64(p.Width / 10)
+					box.Y -= float64(p.Height / 10)
+				}
+				vd, err := m.det.Detect(ctx, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				j := best(vd, box)
+				if j < 0 {
+					t.Logf("%s variant %d: face not detected", a.Person, kind)
+					continue
+				}
+				e, err := embed(ctx, v, vd[j])
+				if err != nil {
+					t.Fatal(err)
+				}
+				same = append(same, cos(d, e))
+			}
+		}
+	}
+	var diff []float64
+	for i := range originals {
+		for j := i + 1; j < len(originals); j++ {
+			diff = append(diff, cos(originals[i].d, originals[j].d))
+		}
+	}
+	sort.Float64s(same)
+	sort.Float64s(diff)
+	errs := 0
+	for _, s := range same {
+		if s < threshold {
+			errs++
+		}
+	}
+	for _, d := range diff {
+		if d >= threshold {
+			errs++
+		}
+	}
+	acc := 1 - float64(errs)/float64(len(same)+len(diff))
+	t.Logf("same person: %d pairs, min %.3f median %.3f; different: %d pairs, max %.3f median %.3f; threshold %.2f accuracy %.4f",
+		len(same), same[0], same[len(same)/2], len(diff), diff[len(diff)-1], diff[len(diff)/2], threshold, acc)
+	if len(same) < 60 || len(diff) != 22*21/2 {
+		t.Errorf("too few pairs: %d same, %d different", len(same), len(diff))
+	}
+	if acc < minAcc {
+		t.Errorf("verification accuracy %.4f at threshold %.2f", acc, threshold)
+	}
+}
+
+// best is the detection overlapping box most (IoU ≥ 0.3), or −1.
+func best(det []blazeface.Face, box geom.Rect) int {
+	bi, bv := -1, 0.3
+	for i, f := range det {
+		if v := f.Box.IoU(box); v >= bv {
+			bi, bv = i, v
+		}
+	}
+	return bi
+}
