@@ -79,6 +79,31 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("mkimage: %v", err)
 				}
 			},
+			// linkmodels DIR ALTERED makes DIR a models dir linking every installed
+			// file except ALTERED, which is copied with its middle byte flipped.
+			"linkmodels": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: linkmodels DIR ALTERED")
+				}
+				src := ts.Getenv("OBSCURA_MODELS")
+				dst := ts.MkAbs(args[0])
+				ts.Check(os.MkdirAll(dst, 0o755))
+				ents, err := os.ReadDir(src)
+				ts.Check(err)
+				for _, e := range ents {
+					if e.IsDir() {
+						continue
+					}
+					if e.Name() == args[1] {
+						b, err := os.ReadFile(filepath.Join(src, e.Name()))
+						ts.Check(err)
+						b[len(b)/2] ^= 1
+						ts.Check(os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
+						continue
+					}
+					ts.Check(os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())))
+				}
+			},
 			// sqlexec DB STATEMENT runs SQL on a database file, as an attacker with disk access would.
 			"sqlexec": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {

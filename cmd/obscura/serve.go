@@ -43,6 +43,13 @@ func (a *app) serveCmd() *cobra.Command {
 }
 
 func (a *app) serve(ctx context.Context) error {
+	// The models are verified and loaded first: a tampered or missing model
+	// stops the server before it touches any data.
+	eng, err := a.openEngine()
+	if err != nil {
+		return fmt.Errorf("vision engine: %w", err)
+	}
+	defer eng.Close()
 	svc, err := a.open(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,249 @@
+// Package vision is Obscura's recognition engine: it decodes an image once
+// (package picture) and runs the model families that the requested
+// features need, each loaded once from verified bytes of the pinned model
+// supply chain (package models) and shared by concurrent callers.
+//
+// Features: faces (BlazeFace boxes, scores, keypoints), tags (CenterNet
+// COCO labels). Face embeddings (FaceRes) are computed only by the methods
+// that need them (Compare, Embeddings) and never appear in a Result.
+// Obscura does not infer age, gender, ethnicity or emotion: no such model
+// is loaded, and the FaceRes graph is cut before the heads its package
+// ships for them.
+package vision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/ort"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+)
+
+// Feature names.
+const (
+	Faces = "faces"
+	Tags  = "tags"
+)
+
+// Features lists what Analyze can do.
+var Features = []string{Faces, Tags}
+
+// ErrFeature reports an unknown or unavailable feature.
+var ErrFeature = errors.New("unknown feature")
+
+// ErrNoFace reports an image without a detectable face.
+var ErrNoFace = errors.New("no face found")
+
+// Options configure the engine.
+type Options struct {
+	// Threads is ONNX Runtime's intra-op thread count per session.
+	Threads int
+	// Decode bounds and sizes image decoding.
+	Decode picture.Options
+}
+
+// Engine holds the loaded models. It is safe for concurrent use.
+type Engine struct {
+	opt   Options
+	faces *blazeface.Detector
+	emb   *faceres.Embedder
+	objs  *centernet.Detector
+}
+
+// Open loads the runtime and models from dir, verifying every file
+// against the manifest; a mismatch is an error (the service refuses to
+// start).
+func Open(m models.Manifest, dir string, opt Options) (*Engine, error) {
+	if err := ort.Init(m, dir); err != nil {
+		return nil, err
+	}
+	if opt.Decode.MaxPixels == 0 {
+		opt.Decode = picture.DefaultOptions
+	}
+	e := &Engine{opt: opt}
+	load := func(name string) ([]byte, error) { return m.Load(dir, name) }
+	b, err := load(blazeface.ModelFile)
+	if err == nil {
+		e.faces, err = blazeface.New(b, opt.Threads)
+	}
+	if err == nil {
+		b, err = load(faceres.ModelFile)
+	}
+	if err == nil {
+		e.emb, err = faceres.New(b, opt.Threads)
+	}
+	if err == nil {
+		b, err = load(centernet.ModelFile)
+	}
+	if err == nil {
+		e.objs, err = centernet.New(b, opt.Threads)
+	}
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the sessions.
+func (e *Engine) Close() error {
+	if e.faces != nil {
+		e.faces.Close()
+	}
+	if e.emb != nil {
+		e.emb.Close()
+	}
+	if e.objs != nil {
+		e.objs.Close()
+	}
+	return nil
+}
+
+// Face is a detected face as results report it.
+type Face struct {
+	Box   geom.Rect `json:"box"`
+	Score float64   `json:"score"`
+}
+
+// Result is one image's analysis. Boxes are in pixels of the upright image.
+type Result struct {
+	Width  int             `json:"width"`
+	Height int             `json:"height"`
+	Faces  []Face          `json:"faces,omitempty"`
+	Tags   []centernet.Tag `json:"tags,omitempty"`
+}
+
+// CheckFeatures validates a feature list.
+func CheckFeatures(fs []string) error {
+	if len(fs) == 0 {
+		return fmt.Errorf("%w: none requested", ErrFeature)
+	}
+	for _, f := range fs {
+		if !slices.Contains(Features, f) {
+			return fmt.Errorf("%w %q (available: faces, tags)", ErrFeature, f)
+		}
+	}
+	return nil
+}
+
+// Decode decodes image bytes with the engine's limits.
+func (e *Engine) Decode(data []byte) (*picture.Picture, error) {
+	return picture.Decode(data, e.opt.Decode)
+}
+
+// Analyze runs the requested features on an image.
+func (e *Engine) Analyze(ctx context.Context, data []byte, features []string) (*Result, error) {
+	if err := CheckFeatures(features); err != nil {
+		return nil, err
+	}
+	p, err := e.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return e.AnalyzePicture(ctx, p, features)
+}
+
+// AnalyzePicture runs the requested features on a decoded picture.
+func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*Result, error) {
+	res := &Result{Width: p.Width, Height: p.Height}
+	if slices.Contains(features, Faces) {
+		fs, err := e.faces.Detect(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Faces = []Face{}
+		for _, f := range fs {
+			res.Faces = append(res.Faces, Face{Box: f.Box.Round(), Score: round2(f.Score)})
+		}
+	}
+	if slices.Contains(features, Tags) {
+		objs, err := e.objs.Detect(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Tags = []centernet.Tag{}
+		for _, t := range centernet.Tags(objs) {
+			res.Tags = append(res.Tags, centernet.Tag{Label: t.Label, Score: round2(t.Score)})
+		}
+	}
+	return res, nil
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// Embedding is a detected face with its identity embedding (biometric:
+// never logged, never returned by the API).
+type Embedding struct {
+	Face   blazeface.Face
+	Vector []float32
+}
+
+// Embeddings detects faces and computes each one's embedding.
+func (e *Engine) Embeddings(ctx context.Context, p *picture.Picture) ([]Embedding, error) {
+	fs, err := e.faces.Detect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Embedding, 0, len(fs))
+	for _, f := range fs {
+		v, err := e.emb.Embed(ctx, p, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Embedding{Face: f, Vector: v})
+	}
+	return out, nil
+}
+
+// Largest is the embedding of the largest face in an image.
+func (e *Engine) Largest(ctx context.Context, data []byte) ([]float32, error) {
+	p, err := e.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := e.faces.Detect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(fs) == 0 {
+		return nil, ErrNoFace
+	}
+	big := fs[0]
+	for _, f := range fs[1:] {
+		if f.Box.Area() > big.Box.Area() {
+			big = f
+		}
+	}
+	return e.emb.Embed(ctx, p, big)
+}
+
+// Match is a face comparison.
+type Match struct {
+	Similarity float64 `json:"similarity"`
+	Threshold  float64 `json:"threshold"`
+	Match      bool    `json:"match"`
+}
+
+// Similarity is the cosine similarity of two unit embeddings.
+func Similarity(a, b []float32) float64 {
+	var s float64
+	for i := range min(len(a), len(b)) {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// Compare compares two embeddings against the measured threshold
+// (faceres.Threshold).
+func Compare(a, b []float32) Match {
+	s := Similarity(a, b)
+	return Match{Similarity: round2(s), Threshold: faceres.Threshold, Match: s >= faceres.Threshold}
+}
