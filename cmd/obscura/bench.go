@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/models"
 	"os"
 	"strings"
 
@@ -60,7 +61,16 @@ func (a *app) benchCmd() *cobra.Command {
 				fmt.Fprintf(&b, "%-20s %12.0f %10.0f\n", r.Case, r.ReqPerSec, r.P99us)
 			}
 			fmt.Fprintf(&b, "api stack throughput: %.1f%% of bare net/http\n", 100*ratio)
-			return a.print(map[string]any{"storage": rows, "ingest": ing, "api": apiRows, "api_ratio": ratio}, strings.TrimRight(b.String(), "\n"))
+			fmt.Fprintln(a.stderr, "benchmarking the vision path against bare ONNX Runtime sessions …")
+			vis, err := perf.RunVision(cmd.Context(), models.DefaultDir(a.getenv), 2)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "\n%-26s %10s %10s %10s\n", "vision case (2 threads)", "obscura ms", "bare ms", "overhead")
+			for _, r := range vis {
+				fmt.Fprintf(&b, "%-26s %10.1f %10.1f %9.0f%%\n", r.Case, r.OursMs, r.BareMs, 100*r.Overhead)
+			}
+			return a.print(map[string]any{"storage": rows, "ingest": ing, "api": apiRows, "api_ratio": ratio, "vision": vis}, strings.TrimRight(b.String(), "\n"))
 		},
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")

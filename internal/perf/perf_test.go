@@ -3,6 +3,8 @@ package perf
 import (
 	"context"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/models"
+	"os"
 	"testing"
 )
 
@@ -101,5 +103,33 @@ func TestAPICasesRun(t *testing.T) {
 		if _, err := e.P99(h, 5); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// BenchmarkVision: each model through Obscura's path (preprocessing from a
+// decoded picture, session, postprocessing) beside the bare ONNX Runtime
+// session on the same tensor; and a full analysis of a 12 MP JPEG beside
+// the bare model time it contains.
+func BenchmarkVision(b *testing.B) {
+	e, err := NewVisionEnv(models.DefaultDir(os.Getenv), 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	cases, err := e.Cases(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range cases {
+		b.Run(c.Name+"/obscura", func(b *testing.B) {
+			for b.Loop() {
+				c.Ours()
+			}
+		})
+		b.Run(c.Name+"/bare-ort", func(b *testing.B) {
+			for b.Loop() {
+				c.Base()
+			}
+		})
 	}
 }
