@@ -12,7 +12,7 @@ export OBSCURA_CACHE := $(CACHE)
 # Packages where concurrency matters run under the race detector.
 RACE_PKGS := ./internal/...
 
-.PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz clean
+.PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz goldens clean
 
 run: setup build
 	./bin/obscura serve
@@ -55,6 +55,13 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# Regenerate the vision golden files by running the original TF.js models in
+# node (tools/golden, pinned by its package-lock.json). Needs node and npm;
+# make test does not.
+goldens:
+	cd tools/golden && npm ci --no-audit --no-fund
+	$(GO) test ./internal/vision/... -run Golden -update-golden
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -103,5 +104,38 @@ func TestPinnedManifestIsInstalled(t *testing.T) {
 	sts, err := m.Verify(DefaultDir(os.Getenv))
 	if err != nil {
 		t.Fatalf("pinned files not installed or altered (run make setup-test): %v %+v", err, sts)
+	}
+}
+
+// TestDerivedFiles: a converter's output is installed only when it matches
+// its pin; a converter that produces other bytes stops Fetch.
+func TestDerivedFiles(t *testing.T) {
+	content := []byte("source weights")
+	tgz, m := fakePackage(t, content)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(tgz) }))
+	defer srv.Close()
+	m.Packages[0].Tarball = srv.URL + "/fake.tgz"
+	want := bytes.ToUpper(content)
+	sum := sha256.Sum256(want)
+	m.Files = append(m.Files, File{Name: "model.converted", Convert: &Conversion{Tool: "upper", Sources: []string{"model.onnx"}}, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(want))})
+	upper := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) { return bytes.ToUpper(src[0]), nil }
+	lower := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) { return bytes.ToLower(src[0]), nil }
+	dir := t.TempDir()
+	ctx := context.Background()
+	err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "bad"), map[string]Converter{"upper": lower}, func(string) {})
+	if !errors.Is(err, ErrMismatch) {
+		t.Fatalf("converter with other output: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad", "model.converted")); err == nil {
+		t.Fatal("a mismatching converted file was installed")
+	}
+	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "bad"), nil, func(string) {}); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("missing converter: %v", err)
+	}
+	if err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "good"), map[string]Converter{"upper": upper}, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Load(filepath.Join(dir, "good"), "model.converted"); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("converted = %q, %v", got, err)
 	}
 }
