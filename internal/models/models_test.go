@@ -118,8 +118,12 @@ func TestDerivedFiles(t *testing.T) {
 	want := bytes.ToUpper(content)
 	sum := sha256.Sum256(want)
 	m.Files = append(m.Files, File{Name: "model.converted", Convert: &Conversion{Tool: "upper", Sources: []string{"model.onnx"}}, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(want))})
-	upper := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) { return bytes.ToUpper(src[0]), nil }
-	lower := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) { return bytes.ToLower(src[0]), nil }
+	upper := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) {
+		return bytes.ToUpper(src[0]), nil
+	}
+	lower := func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) {
+		return bytes.ToLower(src[0]), nil
+	}
 	dir := t.TempDir()
 	ctx := context.Background()
 	err := m.Fetch(ctx, srv.Client(), filepath.Join(dir, "cache"), filepath.Join(dir, "bad"), map[string]Converter{"upper": lower}, func(string) {})
