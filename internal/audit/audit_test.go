@@ -133,7 +133,7 @@ func TestTamperDetection(t *testing.T) {
 		{"reordered", []string{`UPDATE audit SET seq = -1 WHERE seq = 5`, `UPDATE audit SET seq = 5 WHERE seq = 6`, `UPDATE audit SET seq = 6 WHERE seq = -1`}, 5, "malformed"},
 		{"inserted entry", nil, 7, "malformed"}, // filled below: the shifted entry no longer matches its position
 		{"truncated tail", []string{`DELETE FROM audit WHERE seq > 17`}, 18, "truncated"},
-		{"forged checkpoint", []string{`UPDATE audit_checkpoints SET hash = 'ff' || substr(hash, 3) WHERE seq = 10`}, 10, "checkpoint signature"},
+		{"forged checkpoint", []string{`UPDATE audit_checkpoints SET hash = (CASE WHEN substr(hash, 1, 2) = 'ff' THEN '00' ELSE 'ff' END) || substr(hash, 3) WHERE seq = 10`}, 10, "checkpoint signature"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
