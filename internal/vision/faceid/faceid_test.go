@@ -3,6 +3,7 @@ package faceid
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
@@ -148,6 +149,35 @@ func cos(a, b []float32) float64 {
 	return s
 }
 
+type shot struct {
+	p   *picture.Picture
+	det []blazeface.Face
+}
+
+// shots caches decoded photos, their re-captures and detections across
+// faces and models (kind −1 is the original).
+var shots = map[string]shot{}
+
+func shotOf(t *testing.T, m models, name string, kind int) (*picture.Picture, []blazeface.Face) {
+	key := fmt.Sprint(name, kind)
+	if s, ok := shots[key]; ok {
+		return s.p, s.det
+	}
+	var p *picture.Picture
+	if kind < 0 {
+		p = visiontest.Picture(t, name)
+	} else {
+		orig, _ := shotOf(t, m, name, -1)
+		p = variant(t, orig, kind)
+	}
+	det, err := m.det.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots[key] = shot{p, det}
+	return p, det
+}
+
 func verify(t *testing.T, m models, threshold, minAcc float64, embed func(context.Context, *picture.Picture, blazeface.Face) ([]float32, error)) {
 	names, faces := visiontest.Faces(t)
 	ctx := context.Background()
@@ -158,11 +188,7 @@ func verify(t *testing.T, m models, threshold, minAcc float64, embed func(contex
 	var originals []face
 	var same []float64
 	for _, name := range names {
-		p := visiontest.Picture(t, name)
-		det, err := m.det.Detect(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, det := shotOf(t, m, name, -1)
 		for _, a := range faces[name] {
 			i := best(det, a.Box)
 			if i < 0 {
@@ -174,7 +200,7 @@ func verify(t *testing.T, m models, threshold, minAcc float64, embed func(contex
 			}
 			originals = append(originals, face{a.Person, d})
 			for kind := range 3 {
-				v := variant(t, p, kind)
+				v, vd := shotOf(t, m, name, kind)
 				box := a.Box
 				switch kind {
 				case 0:
@@ -184,10 +210,6 @@ func verify(t *testing.T, m models, threshold, minAcc float64, embed func(contex
 				case 2:
 					box.X -= float64(p.Width / 10)
 					box.Y -= float64(p.Height / 10)
-				}
-				vd, err := m.det.Detect(ctx, v)
-				if err != nil {
-					t.Fatal(err)
 				}
 				j := best(vd, box)
 				if j < 0 {
