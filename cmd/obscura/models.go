@@ -32,6 +32,28 @@ func converters() map[string]models.Converter {
 			}
 			return tfjs.ConvertGraph(o.Name, src[0], shards, o.Outputs)
 		},
+		"tfjs-layers-module": func(_ context.Context, src [][]byte, opts json.RawMessage) ([]byte, error) {
+			var o struct {
+				Name   string `json:"name"`
+				Output string `json:"output"`
+			}
+			if err := json.Unmarshal(opts, &o); err != nil || len(src) < 2 || o.Output == "" {
+				return nil, fmt.Errorf("tfjs-layers-module: options %s, %d sources: %w", opts, len(src), models.ErrUnknown)
+			}
+			topology, err := tfjs.ModuleJSON(src[0])
+			if err != nil {
+				return nil, err
+			}
+			var shards []byte
+			for _, s := range src[1:] {
+				b, err := tfjs.ModuleBase64(s)
+				if err != nil {
+					return nil, err
+				}
+				shards = append(shards, b...)
+			}
+			return tfjs.ConvertLayers(o.Name, topology, shards, o.Output)
+		},
 		"faceid": func(_ context.Context, src [][]byte, _ json.RawMessage) ([]byte, error) {
 			if len(src) != 2 {
 				return nil, fmt.Errorf("faceid: %d sources: %w", len(src), models.ErrUnknown)

@@ -178,35 +178,94 @@ func jpegConfig(data []byte) (image.Config, error) {
 // writes channel values into dst through put (x, y, r, g, b in 0..255).
 // Pixels outside src read as 0.
 func Resize(src *image.RGBA, r image.Rectangle, w, h int, put func(x, y int, r, g, b float32)) {
+	resize(src, r, w, h, false, put)
+}
+
+// ResizeAlignCorners is Resize with TensorFlow's align_corners=true: the
+// corner pixels of r map exactly onto the corner pixels of the output (how
+// nsfwjs resizes).
+func ResizeAlignCorners(src *image.RGBA, r image.Rectangle, w, h int, put func(x, y int, r, g, b float32)) {
+	resize(src, r, w, h, true, put)
+}
+
+// tap is one output coordinate's two source samples along an axis: pixel
+// offsets (−1 where the sample lies outside src) and the second's weight.
+type tap struct {
+	i0, i1 int
+	d      float32
+}
+
+// taps samples n outputs over a region of length span starting at from;
+// the second sample is clamped to the region's last pixel, as TF clamps.
+func taps(n, from, span, lo, hi int, scale float64) []tap {
+	t := make([]tap, n)
+	for o := range t {
+		f := float64(o) * scale
+		k0 := int(math.Floor(f))
+		k1 := min(k0+1, span-1)
+		t[o] = tap{i0: from + k0, i1: from + k1, d: float32(f - float64(k0))}
+		for _, i := range []*int{&t[o].i0, &t[o].i1} {
+			if *i < lo || *i >= hi {
+				*i = -1
+			}
+		}
+	}
+	return t
+}
+
+func resize(src *image.RGBA, r image.Rectangle, w, h int, align bool, put func(x, y int, r, g, b float32)) {
+	if w <= 0 || h <= 0 || r.Empty() {
+		return
+	}
 	sx := float64(r.Dx()) / float64(w)
 	sy := float64(r.Dy()) / float64(h)
-	at := func(x, y int) (float32, float32, float32) {
-		if !(image.Point{x, y}.In(src.Rect)) {
-			return 0, 0, 0
+	if align {
+		sx, sy = 0, 0
+		if w > 1 {
+			sx = float64(r.Dx()-1) / float64(w-1)
 		}
-		i := src.PixOffset(x, y)
-		p := src.Pix[i : i+3 : i+3]
-		return float32(p[0]), float32(p[1]), float32(p[2])
+		if h > 1 {
+			sy = float64(r.Dy()-1) / float64(h-1)
+		}
 	}
-	for y := range h {
-		fy := float64(y) * sy
-		y0 := int(math.Floor(fy))
-		dy := float32(fy - float64(y0))
-		y1 := min(y0+1, r.Dy()-1)
-		for x := range w {
-			fx := float64(x) * sx
-			x0 := int(math.Floor(fx))
-			dx := float32(fx - float64(x0))
-			x1 := min(x0+1, r.Dx()-1)
-			r00, g00, b00 := at(r.Min.X+x0, r.Min.Y+y0)
-			r01, g01, b01 := at(r.Min.X+x1, r.Min.Y+y0)
-			r10, g10, b10 := at(r.Min.X+x0, r.Min.Y+y1)
-			r11, g11, b11 := at(r.Min.X+x1, r.Min.Y+y1)
-			top := func(a, b float32) float32 { return a + (b-a)*dx }
-			put(x, y,
-				top(r00, r01)+(top(r10, r11)-top(r00, r01))*dy,
-				top(g00, g01)+(top(g10, g11)-top(g00, g01))*dy,
-				top(b00, b01)+(top(b10, b11)-top(b00, b01))*dy)
+	xs := taps(w, r.Min.X, r.Dx(), src.Rect.Min.X, src.Rect.Max.X, sx)
+	ys := taps(h, r.Min.Y, r.Dy(), src.Rect.Min.Y, src.Rect.Max.Y, sy)
+	for i := range xs {
+		if xs[i].i0 >= 0 {
+			xs[i].i0 = (xs[i].i0 - src.Rect.Min.X) * 4
+		}
+		if xs[i].i1 >= 0 {
+			xs[i].i1 = (xs[i].i1 - src.Rect.Min.X) * 4
+		}
+	}
+	var zero [4]uint8
+	row := func(y int) []uint8 {
+		if y < 0 {
+			return nil
+		}
+		o := (y - src.Rect.Min.Y) * src.Stride
+		return src.Pix[o : o+4*src.Rect.Dx()]
+	}
+	px := func(line []uint8, i int) []uint8 {
+		if line == nil || i < 0 {
+			return zero[:]
+		}
+		return line[i : i+3 : i+3]
+	}
+	for y, ty := range ys {
+		top, bot := row(ty.i0), row(ty.i1)
+		dy := ty.d
+		for x, tx := range xs {
+			p00, p01 := px(top, tx.i0), px(top, tx.i1)
+			p10, p11 := px(bot, tx.i0), px(bot, tx.i1)
+			dx := tx.d
+			var v [3]float32
+			for c := range 3 {
+				a := float32(p00[c]) + (float32(p01[c])-float32(p00[c]))*dx
+				b := float32(p10[c]) + (float32(p11[c])-float32(p10[c]))*dx
+				v[c] = a + (b-a)*dy
+			}
+			put(x, y, v[0], v[1], v[2])
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -115,6 +117,110 @@ func TestResizeMatchesTFConvention(t *testing.T) {
 	Resize(src, src.Rect, 2, 1, func(x, y int, r, g, b float32) { got = append(got, r) })
 	if got[0] != 0 || got[1] != 200 {
 		t.Errorf("resized = %v, want [0 200]", got)
+	}
+}
+
+func TestResizeAlignCorners(t *testing.T) {
+	// 4×1 ramp resized to 3×1 with aligned corners samples x = 0, 1.5, 3.
+	src := image.NewRGBA(image.Rect(0, 0, 4, 1))
+	for x, v := range []uint8{0, 100, 200, 250} {
+		src.SetRGBA(x, 0, color.RGBA{v, v, v, 255})
+	}
+	var got []float32
+	ResizeAlignCorners(src, src.Rect, 3, 1, func(x, y int, r, g, b float32) { got = append(got, r) })
+	if len(got) != 3 || got[0] != 0 || got[1] != 150 || got[2] != 250 {
+		t.Errorf("resized = %v, want [0 150 250]", got)
+	}
+}
+
+// naiveResize is the direct definition of TF's bilinear resize, one bounds
+// check per sample; resize must agree with it exactly.
+func naiveResize(src *image.RGBA, r image.Rectangle, w, h int, align bool, put func(x, y int, r, g, b float32)) {
+	sx := float64(r.Dx()) / float64(w)
+	sy := float64(r.Dy()) / float64(h)
+	if align {
+		sx, sy = 0, 0
+		if w > 1 {
+			sx = float64(r.Dx()-1) / float64(w-1)
+		}
+		if h > 1 {
+			sy = float64(r.Dy()-1) / float64(h-1)
+		}
+	}
+	at := func(x, y int) [3]float32 {
+		if !(image.Point{x, y}.In(src.Rect)) {
+			return [3]float32{}
+		}
+		c := src.RGBAAt(x, y)
+		return [3]float32{float32(c.R), float32(c.G), float32(c.B)}
+	}
+	for y := range h {
+		fy := float64(y) * sy
+		y0 := int(math.Floor(fy))
+		dy := float32(fy - float64(y0))
+		y1 := min(y0+1, r.Dy()-1)
+		for x := range w {
+			fx := float64(x) * sx
+			x0 := int(math.Floor(fx))
+			dx := float32(fx - float64(x0))
+			x1 := min(x0+1, r.Dx()-1)
+			p00, p01 := at(r.Min.X+x0, r.Min.Y+y0), at(r.Min.X+x1, r.Min.Y+y0)
+			p10, p11 := at(r.Min.X+x0, r.Min.Y+y1), at(r.Min.X+x1, r.Min.Y+y1)
+			var v [3]float32
+			for c := range 3 {
+				a := p00[c] + (p01[c]-p00[c])*dx
+				b := p10[c] + (p11[c]-p10[c])*dx
+				v[c] = a + (b-a)*dy
+			}
+			put(x, y, v[0], v[1], v[2])
+		}
+	}
+}
+
+func TestResizeMatchesNaiveDefinition(t *testing.T) {
+	src := image.NewRGBA(image.Rect(3, 2, 40, 31))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(rng.IntN(256))
+	}
+	regions := []image.Rectangle{
+		src.Rect,
+		image.Rect(10, 5, 20, 30),
+		image.Rect(-5, -7, 50, 45), // a face crop reaching past every edge
+		image.Rect(38, 29, 60, 60), // mostly outside
+		image.Rect(5, 5, 6, 6),     // one pixel
+	}
+	for _, r := range regions {
+		for _, size := range [][2]int{{1, 1}, {7, 3}, {37, 29}, {64, 80}} {
+			for _, align := range []bool{false, true} {
+				got := make([]float32, size[0]*size[1]*3)
+				want := make([]float32, len(got))
+				resize(src, r, size[0], size[1], align, func(x, y int, r, g, b float32) {
+					i := (y*size[0] + x) * 3
+					got[i], got[i+1], got[i+2] = r, g, b
+				})
+				naiveResize(src, r, size[0], size[1], align, func(x, y int, r, g, b float32) {
+					i := (y*size[0] + x) * 3
+					want[i], want[i+1], want[i+2] = r, g, b
+				})
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("region %v → %v align %v: value %d = %g, want %g", r, size, align, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkResize(b *testing.B) {
+	src := image.NewRGBA(image.Rect(0, 0, 1000, 750))
+	dst := make([]float32, 512*512*3)
+	for b.Loop() {
+		Resize(src, src.Rect, 512, 512, func(x, y int, r, g, bl float32) {
+			i := (y*512 + x) * 3
+			dst[i], dst[i+1], dst[i+2] = r, g, bl
+		})
 	}
 }
 

@@ -567,40 +567,8 @@ func (c *graphConv) conv(n *tfNode, in []val) (val, error) {
 	if f == nil || len(f.Shape) != 4 || f.F == nil {
 		return val{}, fmt.Errorf("%w: filter is not a constant float tensor", ErrUnsupported)
 	}
-	kh, kw, cin, cout := f.Shape[0], f.Shape[1], f.Shape[2], f.Shape[3]
-	depthwise := strings.Contains(n.Op, "Depthwise")
-	var w []float32
-	var dims []int64
-	group := int64(1)
-	if depthwise {
-		// TF [kh, kw, cin, mult] → ONNX [cin*mult, 1, kh, kw], group cin.
-		mult := cout
-		w = make([]float32, len(f.F))
-		for y := range kh {
-			for xx := range kw {
-				for ci := range cin {
-					for m := range mult {
-						w[((ci*mult+m)*kh+y)*kw+xx] = f.F[((y*kw+xx)*cin+ci)*mult+m]
-					}
-				}
-			}
-		}
-		dims = []int64{int64(cin * mult), 1, int64(kh), int64(kw)}
-		group = int64(cin)
-	} else {
-		// TF [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw].
-		w = make([]float32, len(f.F))
-		for y := range kh {
-			for xx := range kw {
-				for ci := range cin {
-					for co := range cout {
-						w[((co*cin+ci)*kh+y)*kw+xx] = f.F[((y*kw+xx)*cin+ci)*cout+co]
-					}
-				}
-			}
-		}
-		dims = []int64{int64(cout), int64(cin), int64(kh), int64(kw)}
-	}
+	kh, kw := f.Shape[0], f.Shape[1]
+	w, dims, group := convFilter(*f, strings.Contains(n.Op, "Depthwise"))
 	strides, dil := n.ints("strides"), n.ints("dilations")
 	if len(strides) != 4 {
 		return val{}, fmt.Errorf("%w: strides", ErrFormat)
@@ -651,4 +619,35 @@ func (c *graphConv) conv(n *tfNode, in []val) (val, error) {
 		}
 	}
 	return out, nil
+}
+
+// convFilter reorders a TF filter into ONNX layout: [kh, kw, cin, cout] →
+// [cout, cin, kh, kw], or for a depthwise filter [kh, kw, cin, mult] →
+// [cin*mult, 1, kh, kw] with group cin.
+func convFilter(f Weight, depthwise bool) (w []float32, dims []int64, group int64) {
+	kh, kw, cin, cout := f.Shape[0], f.Shape[1], f.Shape[2], f.Shape[3]
+	w = make([]float32, len(f.F))
+	if depthwise {
+		mult := cout
+		for y := range kh {
+			for xx := range kw {
+				for ci := range cin {
+					for m := range mult {
+						w[((ci*mult+m)*kh+y)*kw+xx] = f.F[((y*kw+xx)*cin+ci)*mult+m]
+					}
+				}
+			}
+		}
+		return w, []int64{int64(cin * mult), 1, int64(kh), int64(kw)}, int64(cin)
+	}
+	for y := range kh {
+		for xx := range kw {
+			for ci := range cin {
+				for co := range cout {
+					w[((co*cin+ci)*kh+y)*kw+xx] = f.F[((y*kw+xx)*cin+ci)*cout+co]
+				}
+			}
+		}
+	}
+	return w, []int64{int64(cout), int64(cin), int64(kh), int64(kw)}, 1
 }
