@@ -4,7 +4,9 @@
 // supply chain (package models) and shared by concurrent callers.
 //
 // Features: faces (BlazeFace boxes, scores, keypoints), tags (CenterNet
-// COCO labels). Face embeddings (FaceRes) are computed only by the methods
+// COCO labels), sensitive (nsfwjs's five classes and a decided label),
+// text (PP-OCRv4 finds lines, Tesseract reads them; docs/text.md says why
+// this pair). Face embeddings (FaceRes) are computed only by the methods
 // that need them (Compare, Embeddings) and never appear in a Result.
 // Obscura does not infer age, gender, ethnicity or emotion: no such model
 // is loaded, and the FaceRes graph is cut before the heads its package
@@ -17,24 +19,35 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/nsfw"
 	"github.com/obscuraproject/obscura/internal/vision/ort"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/vision/ppocr"
+	"github.com/obscuraproject/obscura/internal/vision/tesseract"
 )
 
 // Feature names.
 const (
-	Faces = "faces"
-	Tags  = "tags"
+	Faces     = "faces"
+	Tags      = "tags"
+	Sensitive = "sensitive"
+	Text      = "text"
 )
 
 // Features lists what Analyze can do.
-var Features = []string{Faces, Tags}
+var Features = []string{Faces, Tags, Sensitive, Text}
+
+// MinTextScore is the Tesseract confidence below which a read line is
+// dropped: on the rendered-text set every true line read at ≥ 0.83 and
+// every spurious region (photo texture between lines) at ≤ 0.66.
+const MinTextScore = 0.7
 
 // ErrFeature reports an unknown or unavailable feature.
 var ErrFeature = errors.New("unknown feature")
@@ -48,6 +61,9 @@ type Options struct {
 	Threads int
 	// Decode bounds and sizes image decoding.
 	Decode picture.Options
+	// TessData is the directory holding Tesseract's eng.traineddata
+	// (default tesseract.DefaultDir); its hash is checked on Open.
+	TessData string
 }
 
 // Engine holds the loaded models. It is safe for concurrent use.
@@ -56,6 +72,9 @@ type Engine struct {
 	faces *blazeface.Detector
 	emb   *faceres.Embedder
 	objs  *centernet.Detector
+	nsfw  *nsfw.Classifier
+	lines *ppocr.Detector
+	tess  *tesseract.Reader
 }
 
 // Open loads the runtime and models from dir, verifying every file
@@ -86,6 +105,24 @@ func Open(m models.Manifest, dir string, opt Options) (*Engine, error) {
 	if err == nil {
 		e.objs, err = centernet.New(b, opt.Threads)
 	}
+	if err == nil {
+		b, err = load(nsfw.ModelFile)
+	}
+	if err == nil {
+		e.nsfw, err = nsfw.New(b, opt.Threads)
+	}
+	if err == nil {
+		b, err = load(ppocr.DetectorFile)
+	}
+	if err == nil {
+		e.lines, err = ppocr.NewDetector(b, opt.Threads)
+	}
+	if err == nil {
+		if opt.TessData == "" {
+			opt.TessData = tesseract.DefaultDir
+		}
+		e.tess, err = tesseract.Open(opt.TessData, max(opt.Threads, 2))
+	}
 	if err != nil {
 		e.Close()
 		return nil, err
@@ -104,6 +141,15 @@ func (e *Engine) Close() error {
 	if e.objs != nil {
 		e.objs.Close()
 	}
+	if e.nsfw != nil {
+		e.nsfw.Close()
+	}
+	if e.lines != nil {
+		e.lines.Close()
+	}
+	if e.tess != nil {
+		e.tess.Close()
+	}
 	return nil
 }
 
@@ -113,12 +159,21 @@ type Face struct {
 	Score float64   `json:"score"`
 }
 
+// TextLine is a line of text read in an image.
+type TextLine struct {
+	Text  string    `json:"text"`
+	Box   geom.Rect `json:"box"`
+	Score float64   `json:"score"`
+}
+
 // Result is one image's analysis. Boxes are in pixels of the upright image.
 type Result struct {
-	Width  int             `json:"width"`
-	Height int             `json:"height"`
-	Faces  []Face          `json:"faces,omitempty"`
-	Tags   []centernet.Tag `json:"tags,omitempty"`
+	Width     int             `json:"width"`
+	Height    int             `json:"height"`
+	Faces     []Face          `json:"faces,omitempty"`
+	Tags      []centernet.Tag `json:"tags,omitempty"`
+	Sensitive *nsfw.Rating    `json:"sensitive,omitempty"`
+	Text      []TextLine      `json:"text,omitempty"`
 }
 
 // CheckFeatures validates a feature list.
@@ -128,7 +183,7 @@ func CheckFeatures(fs []string) error {
 	}
 	for _, f := range fs {
 		if !slices.Contains(Features, f) {
-			return fmt.Errorf("%w %q (available: faces, tags)", ErrFeature, f)
+			return fmt.Errorf("%w %q (available: %s)", ErrFeature, f, strings.Join(Features, ", "))
 		}
 	}
 	return nil
@@ -174,7 +229,45 @@ func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, feature
 			res.Tags = append(res.Tags, centernet.Tag{Label: t.Label, Score: round2(t.Score)})
 		}
 	}
+	if slices.Contains(features, Sensitive) {
+		r, err := e.nsfw.Classify(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range r.Scores {
+			r.Scores[k] = round2(v)
+		}
+		res.Sensitive = &r
+	}
+	if slices.Contains(features, Text) {
+		lines, err := e.ReadText(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Text = lines
+	}
 	return res, nil
+}
+
+// ReadText finds lines of text with PP-OCR and reads each with Tesseract,
+// keeping lines read with at least MinTextScore confidence.
+func (e *Engine) ReadText(ctx context.Context, p *picture.Picture) ([]TextLine, error) {
+	ls, err := e.lines.Detect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := []TextLine{}
+	for _, l := range ls {
+		t, err := e.tess.ReadLine(ctx, p, l.Box)
+		if err != nil {
+			return nil, err
+		}
+		if t.Text == "" || t.Score < MinTextScore {
+			continue
+		}
+		out = append(out, TextLine{Text: t.Text, Box: l.Box.Round(), Score: round2(t.Score)})
+	}
+	return out, nil
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }

@@ -2,7 +2,10 @@
 // points in image pixels, overlap, and non-maximum suppression.
 package geom
 
-import "math"
+import (
+	"image"
+	"math"
+)
 
 // Point is a position in pixels.
 type Point struct {
@@ -43,4 +46,10 @@ func (r Rect) Clip(w, h float64) Rect {
 // Round rounds the box to whole pixels (what the API reports).
 func (r Rect) Round() Rect {
 	return Rect{X: math.Round(r.X), Y: math.Round(r.Y), W: math.Round(r.W), H: math.Round(r.H)}
+}
+
+// Image is the box as an image.Rectangle, its corners rounded to the
+// nearest pixel.
+func (r Rect) Image() image.Rectangle {
+	return image.Rect(int(math.Round(r.X)), int(math.Round(r.Y)), int(math.Round(r.X+r.W)), int(math.Round(r.Y+r.H)))
 }
