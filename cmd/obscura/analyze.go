@@ -49,7 +49,7 @@ func (a *app) openEngine() (*vision.Engine, error) {
 func (a *app) analyzeCmd() *cobra.Command {
 	var features string
 	cmd := &cobra.Command{
-		Use:   "analyze [--features faces,tags] [--json] FILE...",
+		Use:   "analyze [--features faces,tags,sensitive,text] [--json] FILE...",
 		Short: "Analyze local image files (writes nothing)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
@@ -90,6 +90,12 @@ func (a *app) analyzeCmd() *cobra.Command {
 				for _, t := range res.Tags {
 					fmt.Fprintf(a.stdout, ", %s %.2f", t.Label, t.Score)
 				}
+				if res.Sensitive != nil {
+					fmt.Fprintf(a.stdout, ", sensitive: %s", res.Sensitive.Label)
+				}
+				for _, t := range res.Text {
+					fmt.Fprintf(a.stdout, ", text %q", t.Text)
+				}
 				fmt.Fprintln(a.stdout)
 			}
 			if firstErr != nil {
@@ -98,7 +104,7 @@ func (a *app) analyzeCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&features, "features", "faces,tags", "comma-separated: faces, tags")
+	cmd.Flags().StringVar(&features, "features", strings.Join(vision.Features, ","), "comma-separated: "+strings.Join(vision.Features, ", "))
 	return cmd
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
 func TestMain(m *testing.M) {
@@ -78,6 +80,23 @@ func TestScripts(t *testing.T) {
 				if err := os.WriteFile(ts.MkAbs(args[1]), b, 0o600); err != nil {
 					ts.Fatalf("mkimage: %v", err)
 				}
+			},
+			// mktext STYLE FILE LINE... renders English lines as a JPEG
+			// (document, meme or sign style over a sample photo).
+			"mktext": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 3 {
+					ts.Fatalf("usage: mktext document|meme|sign FILE LINE...")
+				}
+				st := map[string]visiontest.Style{"document": visiontest.Document, "meme": visiontest.Meme, "sign": visiontest.Sign}[args[0]]
+				raw, err := models.Pinned().Load(ts.Getenv("OBSCURA_MODELS"), "sample6.jpg")
+				ts.Check(err)
+				bg, err := picture.Decode(raw, picture.DefaultOptions)
+				ts.Check(err)
+				p, _, err := visiontest.Render(bg, args[2:], st, 40)
+				ts.Check(err)
+				var buf bytes.Buffer
+				ts.Check(jpeg.Encode(&buf, p.RGB, &jpeg.Options{Quality: 92}))
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), buf.Bytes(), 0o600))
 			},
 			// linkmodels DIR ALTERED makes DIR a models dir linking every installed
 			// file except ALTERED, which is copied with its middle byte flipped.

@@ -170,10 +170,10 @@ type TextLine struct {
 type Result struct {
 	Width     int             `json:"width"`
 	Height    int             `json:"height"`
-	Faces     []Face          `json:"faces,omitempty"`
-	Tags      []centernet.Tag `json:"tags,omitempty"`
-	Sensitive *nsfw.Rating    `json:"sensitive,omitempty"`
-	Text      []TextLine      `json:"text,omitempty"`
+	Faces     []Face          `json:"faces,omitzero"`
+	Tags      []centernet.Tag `json:"tags,omitzero"`
+	Sensitive *nsfw.Rating    `json:"sensitive,omitzero"`
+	Text      []TextLine      `json:"text,omitzero"`
 }
 
 // CheckFeatures validates a feature list.

@@ -53,24 +53,38 @@ func (s Style) String() string { return [...]string{"document", "meme", "sign"}[
 // line's box (ink extent plus a quarter of the type size around it).
 func RenderText(t testing.TB, lines []string, style Style, size float64, bg string) (*picture.Picture, []geom.Rect) {
 	t.Helper()
+	var bgPic *picture.Picture
+	if style != Document {
+		bgPic = Picture(t, bg)
+	}
+	p, boxes, err := Render(bgPic, lines, style, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, boxes
+}
+
+// Render is RenderText over a given background picture (nil for
+// Document), for callers without a testing.TB.
+func Render(bg *picture.Picture, lines []string, style Style, size float64) (*picture.Picture, []geom.Rect, error) {
 	ttf := goregular.TTF
 	if style == Meme {
 		ttf = gobold.TTF
 	}
 	f, err := opentype.Parse(ttf)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	defer face.Close()
 	const w, h = 960, 640
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Rect, image.White, image.Point{}, draw.Src)
-	if style != Document {
-		p := Picture(t, bg)
+	if style != Document && bg != nil {
+		p := bg
 		picture.Resize(p.RGB, p.RGB.Rect, w, h, func(x, y int, r, g, b float32) {
 			img.SetRGBA(x, y, color.RGBA{uint8(r), uint8(g), uint8(b), 255})
 		})
@@ -108,5 +122,5 @@ func RenderText(t testing.TB, lines []string, style Style, size float64, bg stri
 			text(color.RGBA{25, 25, 30, 255}, 0, 0)
 		}
 	}
-	return &picture.Picture{RGB: img, Width: w, Height: h, Scale: 1}, boxes
+	return &picture.Picture{RGB: img, Width: w, Height: h, Scale: 1}, boxes, nil
 }
