@@ -43,7 +43,15 @@ func readImage(path string) ([]byte, error) {
 }
 
 func (a *app) openEngine() (*vision.Engine, error) {
-	return vision.Open(models.Pinned(), models.DefaultDir(a.getenv), vision.Options{Threads: min(runtime.NumCPU(), 4)})
+	return vision.Open(models.Pinned(), models.DefaultDir(a.getenv), vision.Options{Threads: a.visionThreads()})
+}
+
+// visionThreads is the configured per-session thread count.
+func (a *app) visionThreads() int {
+	if n := a.cfg.VisionThreads; n > 0 {
+		return n
+	}
+	return min(runtime.NumCPU(), 4)
 }
 
 func (a *app) analyzeCmd() *cobra.Command {

@@ -2,22 +2,33 @@ package main
 
 import (
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/models"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf"
 )
+
+// benchSections are what `obscura bench` can measure, in run order.
+var benchSections = []string{"storage", "ingest", "api", "vision"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "bench [storage|ingest|api|vision]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, s := range args {
+				if !slices.Contains(benchSections, s) {
+					return fmt.Errorf("unknown bench section %q (choose from %s)", s, strings.Join(benchSections, ", "))
+				}
+			}
+			want := func(s string) bool { return len(args) == 0 || slices.Contains(args, s) }
+			out := map[string]any{}
+			var b strings.Builder
 			dir, err := os.MkdirTemp(a.cfg.Data, "bench-")
 			if err != nil {
 				if err := os.MkdirAll(a.cfg.Data, 0o700); err != nil {
@@ -32,45 +43,56 @@ func (a *app) benchCmd() *cobra.Command {
 			if quick {
 				sizes = sizes[:2]
 			}
-			fmt.Fprintln(a.stderr, "benchmarking storage (encrypt+store, load+decrypt) on", a.cfg.Data, "…")
-			rows, err := perf.RunStorage(cmd.Context(), dir, sizes)
-			if err != nil {
-				return err
+			if want("storage") {
+				fmt.Fprintln(a.stderr, "benchmarking storage (encrypt+store, load+decrypt) on", a.cfg.Data, "…")
+				rows, err := perf.RunStorage(cmd.Context(), dir, sizes)
+				if err != nil {
+					return err
+				}
+				out["storage"] = rows
+				fmt.Fprintf(&b, "%-4s %9s %12s %14s %13s %18s\n", "op", "size", "sealed MB/s", "raw-GCM MB/s", "raw-file MB/s", "vs slower baseline")
+				for _, r := range rows {
+					fmt.Fprintf(&b, "%-4s %9s %12.0f %14.0f %13.0f %17.0f%%\n", r.Op, sizeName(r.Size), r.Ours, r.RawGCM, r.RawFile, 100*r.VsSlower)
+				}
 			}
-			var b strings.Builder
-			fmt.Fprintf(&b, "%-4s %9s %12s %14s %13s %18s\n", "op", "size", "sealed MB/s", "raw-GCM MB/s", "raw-file MB/s", "vs slower baseline")
-			for _, r := range rows {
-				fmt.Fprintf(&b, "%-4s %9s %12.0f %14.0f %13.0f %17.0f%%\n", r.Op, sizeName(r.Size), r.Ours, r.RawGCM, r.RawFile, 100*r.VsSlower)
+			if want("ingest") {
+				fmt.Fprintln(a.stderr, "benchmarking ingest of a 12 MP JPEG (sniff + sanitize + encrypt + store) …")
+				ing, err := perf.RunIngest(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["ingest"] = ing
+				fmt.Fprintf(&b, "\n%-32s %12s %22s\n", "ingest case", "ms/photo", "vs decode+encode")
+				for _, r := range ing {
+					fmt.Fprintf(&b, "%-32s %12.1f %21.1fx\n", r.Case, r.MsPerPhoto, r.VsBaseline)
+				}
 			}
-			fmt.Fprintln(a.stderr, "benchmarking ingest of a 12 MP JPEG (sniff + sanitize + encrypt + store) …")
-			ing, err := perf.RunIngest(cmd.Context(), dir)
-			if err != nil {
-				return err
+			if want("api") {
+				fmt.Fprintln(a.stderr, "benchmarking the API stack against bare net/http …")
+				apiRows, ratio, err := perf.RunAPI(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["api"], out["api_ratio"] = apiRows, ratio
+				fmt.Fprintf(&b, "\n%-20s %12s %10s\n", "api case", "req/s", "p99 µs")
+				for _, r := range apiRows {
+					fmt.Fprintf(&b, "%-20s %12.0f %10.0f\n", r.Case, r.ReqPerSec, r.P99us)
+				}
+				fmt.Fprintf(&b, "api stack throughput: %.1f%% of bare net/http\n", 100*ratio)
 			}
-			fmt.Fprintf(&b, "\n%-32s %12s %22s\n", "ingest case", "ms/photo", "vs decode+encode")
-			for _, r := range ing {
-				fmt.Fprintf(&b, "%-32s %12.1f %21.1fx\n", r.Case, r.MsPerPhoto, r.VsBaseline)
+			if want("vision") {
+				fmt.Fprintln(a.stderr, "benchmarking the vision path against bare ONNX Runtime sessions …")
+				vis, err := perf.RunVision(cmd.Context(), models.DefaultDir(a.getenv), 2)
+				if err != nil {
+					return err
+				}
+				out["vision"] = vis
+				fmt.Fprintf(&b, "\n%-26s %10s %10s %10s\n", "vision case (2 threads)", "obscura ms", "bare ms", "overhead")
+				for _, r := range vis {
+					fmt.Fprintf(&b, "%-26s %10.1f %10.1f %9.0f%%\n", r.Case, r.OursMs, r.BareMs, 100*r.Overhead)
+				}
 			}
-			fmt.Fprintln(a.stderr, "benchmarking the API stack against bare net/http …")
-			apiRows, ratio, err := perf.RunAPI(cmd.Context(), dir)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, "\n%-20s %12s %10s\n", "api case", "req/s", "p99 µs")
-			for _, r := range apiRows {
-				fmt.Fprintf(&b, "%-20s %12.0f %10.0f\n", r.Case, r.ReqPerSec, r.P99us)
-			}
-			fmt.Fprintf(&b, "api stack throughput: %.1f%% of bare net/http\n", 100*ratio)
-			fmt.Fprintln(a.stderr, "benchmarking the vision path against bare ONNX Runtime sessions …")
-			vis, err := perf.RunVision(cmd.Context(), models.DefaultDir(a.getenv), 2)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, "\n%-26s %10s %10s %10s\n", "vision case (2 threads)", "obscura ms", "bare ms", "overhead")
-			for _, r := range vis {
-				fmt.Fprintf(&b, "%-26s %10.1f %10.1f %9.0f%%\n", r.Case, r.OursMs, r.BareMs, 100*r.Overhead)
-			}
-			return a.print(map[string]any{"storage": rows, "ingest": ing, "api": apiRows, "api_ratio": ratio, "vision": vis}, strings.TrimRight(b.String(), "\n"))
+			return a.print(out, strings.TrimSpace(b.String()))
 		},
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")

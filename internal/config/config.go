@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	RateLimits guard.Limits `yaml:"rate_limits"`
 	// AlertWebhook receives alerts as JSON signed with OBSCURA_ALERT_SECRET.
 	AlertWebhook string `yaml:"alert_webhook"`
+	// VisionThreads is ONNX Runtime's intra-op thread count per model
+	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
+	VisionThreads int `yaml:"vision_threads"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -66,6 +70,7 @@ var Settings = []Setting{
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
 	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
+	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
 }
 
 // Default returns the defaults.
@@ -142,6 +147,12 @@ func (c *Config) Set(flag, value string) error {
 		c.AlertWebhook = value
 	case "public-url":
 		c.PublicURL = strings.TrimRight(value, "/")
+	case "vision-threads":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 || n > 256 {
+			return fault.New(fault.Invalid, fmt.Sprintf("vision-threads: %q is not a thread count (0..256)", value))
+		}
+		c.VisionThreads = n
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

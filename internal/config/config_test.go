@@ -50,6 +50,8 @@ func TestRejects(t *testing.T) {
 		{"bad duration", func(c *Config) error { return c.Set("kek-cache-ttl", "soon") }},
 		{"negative duration", func(c *Config) error { return c.Set("shutdown-timeout", "-1s") }},
 		{"bad level", func(c *Config) error { return c.Set("log-level", "loud") }},
+		{"bad thread count", func(c *Config) error { return c.Set("vision-threads", "many") }},
+		{"negative thread count", func(c *Config) error { return c.Set("vision-threads", "-2") }},
 		{"bad env", func(c *Config) error {
 			return c.LoadEnv(func(k string) string {
 				if k == "OBSCURA_LOG_LEVEL" {
@@ -66,6 +68,18 @@ func TestRejects(t *testing.T) {
 				t.Errorf("err = %v, want Invalid", err)
 			}
 		})
+	}
+}
+
+func TestVisionThreadsFromEnv(t *testing.T) {
+	c := Default()
+	if err := c.LoadEnv(func(k string) string {
+		if k == "OBSCURA_VISION_THREADS" {
+			return "3"
+		}
+		return ""
+	}); err != nil || c.VisionThreads != 3 {
+		t.Errorf("VisionThreads = %d, %v; want 3", c.VisionThreads, err)
 	}
 }
 

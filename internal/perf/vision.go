@@ -15,6 +15,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/nsfw"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
@@ -34,6 +35,7 @@ type VisionEnv struct {
 	det   *blazeface.Detector
 	emb   *faceres.Embedder
 	objs  *centernet.Detector
+	nsfw  *nsfw.Classifier
 	Photo []byte
 }
 
@@ -61,6 +63,9 @@ func NewVisionEnv(dir string, threads int) (*VisionEnv, error) {
 	if e.objs, err = centernet.New(load(centernet.ModelFile), threads); err != nil {
 		return nil, err
 	}
+	if e.nsfw, err = nsfw.New(load(nsfw.ModelFile), threads); err != nil {
+		return nil, err
+	}
 	sample := load("sample5.jpg")
 	if err != nil {
 		return nil, err
@@ -84,6 +89,7 @@ func (e *VisionEnv) Close() error {
 	e.det.Close()
 	e.emb.Close()
 	e.objs.Close()
+	e.nsfw.Close()
 	return e.Eng.Close()
 }
 
@@ -104,7 +110,7 @@ func (e *VisionEnv) Cases(ctx context.Context) ([]VisionCase, error) {
 	if err != nil || len(faces) == 0 {
 		return nil, fmt.Errorf("bench photo: %d faces, %v", len(faces), err)
 	}
-	bfIn, crIn, cnIn := blazeface.Input(p), faceres.Input(p, faces[0]), centernet.Input(p)
+	bfIn, crIn, cnIn, nsIn := blazeface.Input(p), faceres.Input(p, faces[0]), centernet.Input(p), nsfw.Input(p)
 	must := func(err error) {
 		if err != nil {
 			panic(err)
@@ -115,10 +121,12 @@ func (e *VisionEnv) Cases(ctx context.Context) ([]VisionCase, error) {
 		{Name: "blazeface", Ours: func() { _, err := e.det.Detect(ctx, p); must(err) }, Base: func() { _, err := e.det.Raw(bfIn); must(err) }},
 		{Name: "faceres", Ours: func() { _, err := e.emb.Embed(ctx, p, faces[0]); must(err) }, Base: func() { _, err := e.emb.Raw(crIn); must(err) }},
 		{Name: "centernet", Ours: func() { _, err := e.objs.Detect(ctx, p); must(err) }, Base: func() { _, err := e.objs.Raw(cnIn); must(err) }},
+		{Name: "nsfwjs", Ours: func() { _, err := e.nsfw.Classify(ctx, p); must(err) }, Base: func() { _, err := e.nsfw.Raw(nsIn, 1); must(err) }},
 		{Name: fmt.Sprintf("analyze 12MP (%d faces)", nFaces), Ours: func() {
 			q, err := e.Eng.Decode(e.Photo)
 			must(err)
-			_, err = e.Eng.AnalyzePicture(ctx, q, []string{vision.Faces, vision.Tags})
+			// Faces come with their embeddings (one detection pass).
+			_, err = e.Eng.AnalyzePicture(ctx, q, []string{vision.Tags, vision.Sensitive})
 			must(err)
 			_, err = e.Eng.Embeddings(ctx, q)
 			must(err)
@@ -130,6 +138,8 @@ func (e *VisionEnv) Cases(ctx context.Context) ([]VisionCase, error) {
 				must(err)
 			}
 			_, err = e.objs.Raw(cnIn)
+			must(err)
+			_, err = e.nsfw.Raw(nsIn, 1)
 			must(err)
 		}},
 	}, nil
