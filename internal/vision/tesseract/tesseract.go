@@ -162,7 +162,9 @@ func binaryLine(src *image.RGBA, r image.Rectangle, s float64, mode int) []byte 
 		above += hist[v]
 	}
 	lightText := above*2 < w*h
-	if mode == brightest {
+	switch mode {
+	case minority:
+	case brightest:
 		var upper [256]int
 		copy(upper[t+1:], hist[t+1:])
 		t = otsu(upper, above)
