@@ -85,18 +85,55 @@ func (e *Embedder) Raw(in []float32) ([]float32, error) {
 	return out, err
 }
 
+// MaxBatch bounds the faces embedded in one run.
+const MaxBatch = 8
+
 // Embed computes the unit-length embedding of a detected face.
 func (e *Embedder) Embed(ctx context.Context, p *picture.Picture, f blazeface.Face) ([]float32, error) {
-	if err := ctx.Err(); err != nil {
+	vs, err := e.EmbedAll(ctx, p, []blazeface.Face{f})
+	if err != nil {
 		return nil, err
 	}
-	out, err := e.Raw(Input(p, f))
-	if err != nil {
-		return nil, fmt.Errorf("faceres: %w", err)
+	return vs[0], nil
+}
+
+// EmbedAll computes the embeddings of several faces of one picture,
+// batching up to MaxBatch faces per run. On CPU batching does not pay
+// (BenchmarkEmbed5, 2 threads: 39 ms for 5 faces batched vs 37 ms one at
+// a time), so the engine embeds faces one at a time; EmbedAll is for
+// deployments where it does (many cores, an accelerator).
+func (e *Embedder) EmbedAll(ctx context.Context, p *picture.Picture, fs []blazeface.Face) ([][]float32, error) {
+	out := make([][]float32, 0, len(fs))
+	const size = InputSize * InputSize * 3
+	for start := 0; start < len(fs); start += MaxBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch := fs[start:min(start+MaxBatch, len(fs))]
+		in := make([]float32, 0, len(batch)*size)
+		for _, f := range batch {
+			in = append(in, Input(p, f)...)
+		}
+		raw, _, err := e.s.Run(in, int64(len(batch)), InputSize, InputSize, 3)
+		if err != nil {
+			return nil, fmt.Errorf("faceres: %w", err)
+		}
+		if len(raw) != Dim*len(batch) {
+			return nil, fmt.Errorf("faceres: %d outputs, want %d", len(raw), Dim*len(batch))
+		}
+		for i := range batch {
+			v, err := unit(raw[i*Dim : (i+1)*Dim])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
 	}
-	if len(out) != Dim {
-		return nil, fmt.Errorf("faceres: %d outputs, want %d", len(out), Dim)
-	}
+	return out, nil
+}
+
+// unit scales v to unit length in place.
+func unit(out []float32) ([]float32, error) {
 	var n float64
 	for _, v := range out {
 		n += float64(v) * float64(v)

@@ -40,3 +40,72 @@ func TestGolden(t *testing.T) {
 			visiontest.Reference{Args: []string{"graph", visiontest.Path(t, "faceres.json")}, Nodes: []string{"global_pooling/Mean"}}, 1e-3)
 	}
 }
+
+// TestEmbedAllBatches: faces embedded in one batched run (more than
+// MaxBatch, so in two runs) equal the same faces embedded one at a time.
+func TestEmbedAllBatches(t *testing.T) {
+	visiontest.Dir(t)
+	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	e, err := New(visiontest.Load(t, ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p := visiontest.Picture(t, "sample5.jpg")
+	faces, err := det.Detect(context.Background(), p)
+	if err != nil || len(faces) < 2 {
+		t.Fatalf("%d faces, %v", len(faces), err)
+	}
+	for len(faces) <= MaxBatch {
+		faces = append(faces, faces...)
+	}
+	all, err := e.EmbedAll(context.Background(), p, faces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(faces) {
+		t.Fatalf("%d embeddings for %d faces", len(all), len(faces))
+	}
+	for i, f := range faces {
+		one, err := e.Embed(context.Background(), p, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range one {
+			if d := one[k] - all[i][k]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("face %d: batched value %d = %g, single %g", i, k, all[i][k], one[k])
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.EmbedAll(ctx, p, faces); err == nil {
+		t.Error("cancelled context: no error")
+	}
+}
+
+func BenchmarkEmbed5(b *testing.B) {
+	visiontest.Dir(b)
+	det, _ := blazeface.New(visiontest.Load(b, blazeface.ModelFile), 2)
+	defer det.Close()
+	e, _ := New(visiontest.Load(b, ModelFile), 2)
+	defer e.Close()
+	p := visiontest.Picture(b, "sample5.jpg")
+	faces, _ := det.Detect(context.Background(), p)
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for _, f := range faces {
+				e.Embed(context.Background(), p, f)
+			}
+		}
+	})
+	b.Run("batched", func(b *testing.B) {
+		for b.Loop() {
+			e.EmbedAll(context.Background(), p, faces)
+		}
+	})
+}
