@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -198,7 +199,7 @@ func (a *app) incidentCmd() *cobra.Command {
 				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				consents := consent.New(svc.store, svc.keys, svc.objects, a.clk, a.log)
+				consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store}, a.clk, a.log)
 				subjects := subject.New(svc.store, svc.objects, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
 				var hashes []string
 				var assets []store.Asset

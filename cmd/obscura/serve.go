@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/alert"
+	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
@@ -61,7 +62,7 @@ func (a *app) serve(ctx context.Context) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.cfg.Addr
 	}
-	consents := consent.New(svc.store, svc.keys, svc.objects, a.clk, a.log)
+	consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store}, a.clk, a.log)
 	if a.getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		consents.AfterRevokeRecorded = func() { os.Exit(86) }
@@ -84,6 +85,10 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	alerts := alert.New(acfg, svc.store, a.clk, a.log)
 	defer alerts.Wait()
+	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
+	analyses := analysis.New(analysis.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
+		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log})
+	go sweep(ctx, a, analyses)
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -92,7 +97,8 @@ func (a *app) serve(ctx context.Context) error {
 		Log:         a.log,
 		Registry:    reg,
 		Version:     version,
-		Uploads:     upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk),
+		Uploads:     uploads,
+		Analysis:    analyses,
 		PublicURL:   publicURL,
 		Consents:    consents,
 		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
@@ -136,4 +142,30 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.log.Info("stopped", "component", "serve")
 	return nil
+}
+
+// sweep deletes expired results every minute until ctx ends.
+func sweep(ctx context.Context, a *app, s *analysis.Service) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.Sweep(ctx, 500)
+			if err != nil {
+				a.log.Error("retention sweep", "component", "serve", "err", err)
+				break
+			}
+			if n > 0 {
+				a.log.Info("retention sweep", "component", "serve", "deleted", n)
+			}
+			if n < 500 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -79,6 +79,7 @@ type Deps struct {
 	// Alerts observes every audited operation; AlertReader serves GET /v1/admin/alerts.
 	Alerts      alertSink
 	AlertReader alertReader
+	Analysis    analysisService
 }
 
 // rateLimiter is what the API needs from the guard.
@@ -145,6 +146,7 @@ func New(d Deps) *API {
 	a.registerSystem()
 	a.registerTenant()
 	a.registerAssets()
+	a.registerAnalysis()
 	a.registerConsent()
 	a.registerAudit()
 	a.registerIncident()

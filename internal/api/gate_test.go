@@ -41,6 +41,7 @@ var ungated = map[string]string{
 	"PUT /v1/admin/kill-switch":                        "incident control",
 	"GET /v1/admin/kill-switch":                        "incident control",
 	"GET /v1/admin/alerts":                             "alert metadata",
+	"GET /v1/assets/{id}/analysis":                     "reads results stored under consent; revoking a purpose crypto-shreds them",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
@@ -69,10 +70,27 @@ func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
 			t.Errorf("the ungated list names %s, which the API does not have", key)
 		}
 	}
-	// The analysis endpoints that will carry x-obscura-purposes are not built
-	// yet. When one is added, it lands here and this test demands its
-	// refusal case; until then there is nothing to call.
+	// Every gated operation, called without consent, refuses.
+	refusals := map[string]func() (int, []byte){
+		"POST /v1/assets/{id}/analyze": func() (int, []byte) {
+			id := e.uploadPhoto(t, "a", "nobody-consented", "sample3.jpg")
+			for _, f := range []string{"faces", "tags", "sensitive", "text"} {
+				code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["`+f+`"]}`))
+				if code != http.StatusForbidden {
+					return code, b
+				}
+			}
+			return http.StatusForbidden, []byte(`{"code":"consent_required"}`)
+		},
+	}
 	for _, key := range gated {
-		t.Errorf("gated operation %s has no consent-refusal case in this test yet; add one", key)
+		call, ok := refusals[key]
+		if !ok {
+			t.Errorf("gated operation %s has no consent-refusal case in this test yet; add one", key)
+			continue
+		}
+		if code, b := call(); code != http.StatusForbidden || codeOf(t, b) != "consent_required" {
+			t.Errorf("%s without consent: %d %s", key, code, b)
+		}
 	}
 }

@@ -310,7 +310,41 @@ type Store interface {
 	Audit
 	KillSwitches
 	Alerts
+	Results
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Result records one stored analysis result: which asset and feature it
+// belongs to, the purpose whose scope key seals it, and its retention. The
+// result itself is a sealed object named by ID; no content is in the
+// record.
+type Result struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	AssetID     string
+	Feature     string
+	Purpose     string
+	Retention   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Results stores analysis result records.
+type Results interface {
+	// PutResult stores r, replacing the record of the same tenant, asset
+	// and feature; it returns the replaced record's id ("" if none).
+	PutResult(ctx context.Context, r Result) (replaced string, err error)
+	// Results lists the tenant's results for an asset, by feature.
+	Results(ctx context.Context, tenantID, assetID string) ([]Result, error)
+	// ExpiredResults lists up to limit results of any tenant expiring at or
+	// before t, oldest first.
+	ExpiredResults(ctx context.Context, t time.Time, limit int) ([]Result, error)
+	// DeleteResult removes a record; a missing one is fault.NotFound.
+	DeleteResult(ctx context.Context, tenantID, id string) error
+	// DeleteSubjectResults removes the subject's records for purpose ("*":
+	// every purpose) and returns how many went.
+	DeleteSubjectResults(ctx context.Context, tenantID, subjectHash, purpose string) (int, error)
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Assets", testAssets},
 		{"SingleUseUnderConcurrency", testSingleUse},
 		{"ConsentChain", testConsentChain},
+		{"Results", testResults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -397,5 +398,52 @@ func testConsentChain(t *testing.T, s store.Store) {
 	}
 	if rs, _ := s.Receipts(ctx, "ta", "subj"); len(rs) != 3 {
 		t.Errorf("receipts must survive consent deletion: %d", len(rs))
+	}
+}
+
+func testResults(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ten_a")
+	mkTenant(t, s, "ten_b")
+	r := store.Result{ID: "res_1", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", Feature: "tags", Purpose: "tagging",
+		Retention: "analysis", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if old, err := s.PutResult(ctx, r); err != nil || old != "" {
+		t.Fatalf("PutResult = %q, %v", old, err)
+	}
+	// Same asset and feature again: replaces, and names what it replaced.
+	r2 := r
+	r2.ID, r2.ExpiresAt = "res_2", t0.Add(2*time.Hour)
+	if old, err := s.PutResult(ctx, r2); err != nil || old != "res_1" {
+		t.Fatalf("replacing PutResult = %q, %v", old, err)
+	}
+	faces := r
+	faces.ID, faces.Feature, faces.Purpose = "res_3", "faces", "face_detection"
+	if _, err := s.PutResult(ctx, faces); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Results(ctx, "ten_a", "ast_1")
+	if err != nil || len(got) != 2 || got[0].ID != "res_3" || got[1].ID != "res_2" || !got[1].ExpiresAt.Equal(r2.ExpiresAt) {
+		t.Fatalf("Results = %+v, %v", got, err)
+	}
+	if other, _ := s.Results(ctx, "ten_b", "ast_1"); len(other) != 0 {
+		t.Errorf("another tenant sees %d results", len(other))
+	}
+	exp, err := s.ExpiredResults(ctx, t0.Add(time.Hour), 10)
+	if err != nil || len(exp) != 1 || exp[0].ID != "res_3" {
+		t.Fatalf("ExpiredResults = %+v, %v", exp, err)
+	}
+	wantKind(t, "delete other tenant's result", s.DeleteResult(ctx, "ten_b", "res_3"), fault.NotFound)
+	if err := s.DeleteResult(ctx, "ten_a", "res_3"); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "delete twice", s.DeleteResult(ctx, "ten_a", "res_3"), fault.NotFound)
+	if n, err := s.DeleteSubjectResults(ctx, "ten_b", "h", "*"); err != nil || n != 0 {
+		t.Errorf("other tenant's subject purge = %d, %v", n, err)
+	}
+	if n, err := s.DeleteSubjectResults(ctx, "ten_a", "h", "face_detection"); err != nil || n != 0 {
+		t.Errorf("purge of a purpose without results = %d, %v", n, err)
+	}
+	if n, err := s.DeleteSubjectResults(ctx, "ten_a", "h", "tagging"); err != nil || n != 1 {
+		t.Errorf("purge tagging = %d, %v", n, err)
 	}
 }

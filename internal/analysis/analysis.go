@@ -1,0 +1,405 @@
+// Package analysis runs the vision engine on stored assets under consent,
+// hardens what it returns, and keeps results encrypted and on a retention
+// schedule.
+//
+// Every feature passes the consent gate for its purpose before any pixel
+// is decrypted (faces → face_detection, tags → tagging, sensitive →
+// sensitive_content, text → text_detection); a refusal names the purpose
+// and nothing runs. Outputs are hardened against model extraction and
+// inversion (docs/threat-model.md): tags are the top MaxTags above
+// MinTagScore, every confidence is rounded to two decimals, no logits, no
+// embeddings. Each feature's result is sealed under the subject's scope
+// key for that feature's purpose (so revoking the purpose crypto-shreds
+// it) and recorded with its retention class; Sweep deletes what expired.
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/geom"
+)
+
+// Purposes maps each feature to the consent purpose it needs.
+var Purposes = map[string]string{
+	vision.Faces:     "face_detection",
+	vision.Tags:      "tagging",
+	vision.Sensitive: "sensitive_content",
+	vision.Text:      "text_detection",
+}
+
+// Output hardening.
+const (
+	// MaxTags is how many tags a result carries at most.
+	MaxTags = 5
+	// MinTagScore drops weaker tags.
+	MinTagScore = 0.35
+	// MaxPhotoBytes bounds how much of a stored photo is read.
+	MaxPhotoBytes = 100 << 20
+)
+
+// Retention classes.
+const (
+	ClassAnalysis = "analysis"
+)
+
+// Retention holds how long each class of derived data lives.
+type Retention struct {
+	Analysis time.Duration
+}
+
+// DefaultRetention keeps analysis results 30 days.
+var DefaultRetention = Retention{Analysis: 30 * 24 * time.Hour}
+
+// ErrFeature reports an unknown or repeated feature.
+var ErrFeature = fault.New(fault.Invalid, "unknown or repeated feature (choose from faces, tags, sensitive, text)")
+
+type engine interface {
+	Analyze(ctx context.Context, data []byte, features []string) (*vision.Result, error)
+}
+
+type assets interface {
+	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
+}
+
+type objects interface {
+	Put(ctx context.Context, ref sealed.Ref, r io.Reader) (int64, error)
+	ReadAll(ctx context.Context, ref sealed.Ref, limit int64) ([]byte, error)
+	Delete(ctx context.Context, ref sealed.Ref) error
+}
+
+type gate interface {
+	Require(ctx context.Context, tenant, subjectHash, purpose string) error
+}
+
+type auditLog interface {
+	Append(ctx context.Context, e audit.Entry) error
+}
+
+type hasher interface {
+	HashID(domain, id string) string
+}
+
+// Service analyses stored assets.
+type Service struct {
+	eng     engine
+	assets  assets
+	objects objects
+	gate    gate
+	results store.Results
+	audit   auditLog
+	hash    hasher
+	clk     clock.Clock
+	ret     Retention
+	log     *slog.Logger
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Engine    engine
+	Assets    assets
+	Objects   objects
+	Consent   gate
+	Results   store.Results
+	Audit     auditLog
+	Hash      hasher
+	Clock     clock.Clock
+	Retention Retention
+	Log       *slog.Logger
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Retention.Analysis == 0 {
+		d.Retention = DefaultRetention
+	}
+	return &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, gate: d.Consent, results: d.Results,
+		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis")}
+}
+
+// Tag is a hardened tag.
+type Tag struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// Face is a hardened face: box and score only.
+type Face struct {
+	Box   geom.Rect `json:"box"`
+	Score float64   `json:"score"`
+}
+
+// Sensitive is the hardened sensitive-content rating.
+type Sensitive struct {
+	Label  string             `json:"label"`
+	Scores map[string]float64 `json:"scores"`
+}
+
+// TextLine is a hardened line of text.
+type TextLine struct {
+	Text  string    `json:"text"`
+	Box   geom.Rect `json:"box"`
+	Score float64   `json:"score"`
+}
+
+// Result is what the API returns for one analysis. A feature's field is
+// present exactly when the feature was requested.
+type Result struct {
+	AssetID   string     `json:"asset_id"`
+	Width     int        `json:"width"`
+	Height    int        `json:"height"`
+	Faces     []Face     `json:"faces,omitzero"`
+	Tags      []Tag      `json:"tags,omitzero"`
+	Sensitive *Sensitive `json:"sensitive,omitzero"`
+	Text      []TextLine `json:"text,omitzero"`
+	Retention string     `json:"retention"`
+	ExpiresAt time.Time  `json:"expires_at"`
+}
+
+// CheckFeatures validates a request's feature list: known, non-empty,
+// each at most once.
+func CheckFeatures(fs []string) error {
+	if len(fs) == 0 || len(fs) > len(Purposes) {
+		return ErrFeature
+	}
+	for i, f := range fs {
+		if _, ok := Purposes[f]; !ok || slices.Contains(fs[:i], f) {
+			return ErrFeature
+		}
+	}
+	return nil
+}
+
+// Harden turns an engine result into what may leave Obscura.
+func Harden(assetID string, r *vision.Result, features []string) Result {
+	out := Result{AssetID: assetID, Width: r.Width, Height: r.Height}
+	round := func(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+	if slices.Contains(features, vision.Faces) {
+		out.Faces = []Face{}
+		for _, f := range r.Faces {
+			out.Faces = append(out.Faces, Face{Box: f.Box.Round(), Score: round(f.Score)})
+		}
+	}
+	if slices.Contains(features, vision.Tags) {
+		out.Tags = []Tag{}
+		tags := slices.Clone(r.Tags)
+		slices.SortStableFunc(tags, func(a, b centernet.Tag) int {
+			switch {
+			case a.Score > b.Score:
+				return -1
+			case a.Score < b.Score:
+				return 1
+			}
+			return 0
+		})
+		for _, t := range tags {
+			if t.Score >= MinTagScore && len(out.Tags) < MaxTags {
+				out.Tags = append(out.Tags, Tag{Label: t.Label, Score: round(t.Score)})
+			}
+		}
+	}
+	if slices.Contains(features, vision.Sensitive) && r.Sensitive != nil {
+		s := &Sensitive{Label: r.Sensitive.Label, Scores: map[string]float64{}}
+		for k, v := range r.Sensitive.Scores {
+			s.Scores[k] = round(v)
+		}
+		out.Sensitive = s
+	}
+	if slices.Contains(features, vision.Text) {
+		out.Text = []TextLine{}
+		for _, t := range r.Text {
+			out.Text = append(out.Text, TextLine{Text: t.Text, Box: t.Box.Round(), Score: round(t.Score)})
+		}
+	}
+	return out
+}
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newID() string {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "res_" + b32.EncodeToString(b)
+}
+
+// Analyze runs features on the tenant's asset, stores each feature's
+// hardened result sealed under its purpose, and returns the result.
+func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features []string) (Result, error) {
+	if err := CheckFeatures(features); err != nil {
+		return Result{}, err
+	}
+	a, err := s.assets.Asset(ctx, tenant, assetID)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, f := range features {
+		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
+			return Result{}, err
+		}
+	}
+	data, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, MaxPhotoBytes)
+	if err != nil {
+		return Result{}, fmt.Errorf("read photo: %w", err)
+	}
+	start := s.clk.Now()
+	raw, err := s.eng.Analyze(ctx, data, features)
+	if err != nil {
+		if errors.Is(err, vision.ErrFeature) {
+			return Result{}, fault.Wrap(fault.Invalid, "feature", err)
+		}
+		return Result{}, fmt.Errorf("analyze: %w", err)
+	}
+	latency := s.clk.Now().Sub(start)
+	out := Harden(a.ID, raw, features)
+	now := s.clk.Now()
+	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)
+	for _, f := range features {
+		if err := s.store(ctx, a, f, part(out, f), now, out.ExpiresAt); err != nil {
+			return Result{}, err
+		}
+		if s.audit != nil {
+			if err := s.audit.Append(ctx, audit.Entry{Action: "analysis.run", Tenant: tenant, Subject: a.SubjectHash,
+				Object: s.hash.HashID("asset", a.ID), Purpose: Purposes[f], Result: "ok", Model: f, LatencyUS: latency.Microseconds()}); err != nil {
+				return Result{}, fmt.Errorf("audit: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// part is the slice of a result one feature produced (what is stored
+// under that feature's purpose).
+func part(r Result, feature string) any {
+	switch feature {
+	case vision.Faces:
+		return r.Faces
+	case vision.Tags:
+		return r.Tags
+	case vision.Sensitive:
+		return r.Sensitive
+	}
+	return r.Text
+}
+
+func (s *Service) store(ctx context.Context, a store.Asset, feature string, v any, now, expires time.Time) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	rec := store.Result{ID: newID(), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
+		Purpose: Purposes[feature], Retention: ClassAnalysis, CreatedAt: now, ExpiresAt: expires}
+	ref := sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: rec.ID}
+	// Ciphertext first, then the record: a crash between leaves an
+	// orphan object under a scope key, never a record without its object.
+	if _, err := s.objects.Put(ctx, ref, bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("store result: %w", err)
+	}
+	old, err := s.results.PutResult(ctx, rec)
+	if err != nil {
+		_ = s.objects.Delete(ctx, ref)
+		return fmt.Errorf("record result: %w", err)
+	}
+	if old != "" {
+		if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: old}); err != nil && !errors.Is(err, fault.NotFound) {
+			s.log.Warn("replaced result not deleted", "err", err)
+		}
+	}
+	return nil
+}
+
+// Stored returns the tenant's stored (unexpired) results for an asset,
+// decrypted, one entry per feature.
+func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error) {
+	if _, err := s.assets.Asset(ctx, tenant, assetID); err != nil {
+		return nil, err
+	}
+	recs, err := s.results.Results(ctx, tenant, assetID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	now := s.clk.Now()
+	for _, r := range recs {
+		if !now.Before(r.ExpiresAt) {
+			continue
+		}
+		b, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: r.TenantID, Subject: r.SubjectHash, Purpose: r.Purpose, Object: r.ID}, 1<<20)
+		if err != nil {
+			if errors.Is(err, fault.NotFound) {
+				continue // purged with its purpose's key
+			}
+			return nil, err
+		}
+		out[r.Feature] = b
+	}
+	return out, nil
+}
+
+// Sweep deletes results whose retention ended, at most limit per call,
+// recording each deletion in the audit log. It returns how many went.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	recs, err := s.results.ExpiredResults(ctx, s.clk.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		err := s.objects.Delete(ctx, sealed.Ref{Tenant: r.TenantID, Subject: r.SubjectHash, Purpose: r.Purpose, Object: r.ID})
+		if err != nil && !errors.Is(err, fault.NotFound) {
+			return n, fmt.Errorf("sweep: %w", err)
+		}
+		if err := s.results.DeleteResult(ctx, r.TenantID, r.ID); err != nil && !errors.Is(err, fault.NotFound) {
+			return n, fmt.Errorf("sweep: %w", err)
+		}
+		n++
+		if s.audit != nil {
+			if err := s.audit.Append(ctx, audit.Entry{Action: "retention.delete", Tenant: r.TenantID, Subject: r.SubjectHash,
+				Object: s.hash.HashID("result", r.ID), Purpose: r.Purpose, Result: "ok", Code: r.Retention}); err != nil {
+				return n, fmt.Errorf("audit: %w", err)
+			}
+		}
+	}
+	return n, nil
+}
+
+type shredder interface {
+	Shred(ctx context.Context, tenant, subject, purpose string) (int, error)
+}
+
+// Purger is what consent revocation and erasure call: it crypto-shreds the
+// subject's objects for a purpose and removes the matching result records,
+// so not even the fact that a result existed outlives the consent.
+type Purger struct {
+	Objects shredder
+	Results store.Results
+}
+
+// Shred implements consent's purger.
+func (p Purger) Shred(ctx context.Context, tenant, subject, purpose string) (int, error) {
+	n, err := p.Objects.Shred(ctx, tenant, subject, purpose)
+	if err != nil {
+		return n, err
+	}
+	if _, err := p.Results.DeleteSubjectResults(ctx, tenant, subject, purpose); err != nil {
+		return n, fmt.Errorf("purge result records: %w", err)
+	}
+	return n, nil
+}

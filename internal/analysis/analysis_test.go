@@ -1,0 +1,71 @@
+package analysis
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/nsfw"
+)
+
+func TestCheckFeatures(t *testing.T) {
+	tests := []struct {
+		fs []string
+		ok bool
+	}{
+		{[]string{"faces"}, true},
+		{[]string{"faces", "tags", "sensitive", "text"}, true},
+		{nil, false},
+		{[]string{"age"}, false},
+		{[]string{"emotion", "faces"}, false},
+		{[]string{"tags", "tags"}, false},
+		{[]string{"faces", "tags", "sensitive", "text", "faces"}, false},
+	}
+	for _, tc := range tests {
+		err := CheckFeatures(tc.fs)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, fault.Invalid)) {
+			t.Errorf("CheckFeatures(%v) = %v", tc.fs, err)
+		}
+	}
+}
+
+func TestHarden(t *testing.T) {
+	raw := &vision.Result{Width: 100, Height: 80,
+		Faces: []vision.Face{{Box: geom.Rect{X: 1.4, Y: 2.6, W: 10.5, H: 9.49}, Score: 0.876543}},
+		Tags: []centernet.Tag{{Label: "cup", Score: 0.36}, {Label: "person", Score: 0.91234}, {Label: "dog", Score: 0.34},
+			{Label: "a", Score: 0.5}, {Label: "b", Score: 0.6}, {Label: "c", Score: 0.7}, {Label: "d", Score: 0.8}},
+		Sensitive: &nsfw.Rating{Label: "safe", Scores: map[string]float64{"neutral": 0.98765, "porn": 0.001}},
+		Text:      []vision.TextLine{{Text: "hi there", Box: geom.Rect{X: 0.4, Y: 0.6, W: 3, H: 1}, Score: 0.9149}},
+	}
+	out := Harden("ast_1", raw, []string{"faces", "tags", "sensitive", "text"})
+	if len(out.Tags) != MaxTags || out.Tags[0].Label != "person" || out.Tags[0].Score != 0.91 {
+		t.Errorf("tags %+v: want top %d by score, rounded", out.Tags, MaxTags)
+	}
+	for _, tg := range out.Tags {
+		if tg.Score < MinTagScore || tg.Label == "cup" || tg.Label == "dog" {
+			t.Errorf("tag %+v survived hardening", tg)
+		}
+	}
+	if out.Faces[0].Score != 0.88 || out.Faces[0].Box != (geom.Rect{X: 1, Y: 3, W: 11, H: 9}) {
+		t.Errorf("face %+v", out.Faces[0])
+	}
+	if out.Sensitive.Scores["neutral"] != 0.99 || out.Sensitive.Scores["porn"] != 0 {
+		t.Errorf("sensitive %+v", out.Sensitive)
+	}
+	if out.Text[0].Score != 0.91 || out.Text[0].Text != "hi there" {
+		t.Errorf("text %+v", out.Text)
+	}
+	// Only what was asked for.
+	only := Harden("ast_1", raw, []string{"tags"})
+	if only.Faces != nil || only.Sensitive != nil || only.Text != nil || only.Tags == nil {
+		t.Errorf("tags-only result carries other features: %+v", only)
+	}
+	// Requested but nothing found: present and empty.
+	empty := Harden("ast_1", &vision.Result{}, []string{"faces", "text"})
+	if empty.Faces == nil || len(empty.Faces) != 0 || empty.Text == nil {
+		t.Errorf("empty features should be present and empty: %+v", empty)
+	}
+}
