@@ -199,7 +199,7 @@ func (a *app) incidentCmd() *cobra.Command {
 				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store}, a.clk, a.log)
+				consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}, a.clk, a.log)
 				subjects := subject.New(svc.store, svc.objects, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
 				var hashes []string
 				var assets []store.Asset

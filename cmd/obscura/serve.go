@@ -20,6 +20,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
@@ -62,7 +63,7 @@ func (a *app) serve(ctx context.Context) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.cfg.Addr
 	}
-	consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store}, a.clk, a.log)
+	consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}, a.clk, a.log)
 	if a.getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		consents.AfterRevokeRecorded = func() { os.Exit(86) }
@@ -88,7 +89,9 @@ func (a *app) serve(ctx context.Context) error {
 	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
 	analyses := analysis.New(analysis.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
 		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log})
-	go sweep(ctx, a, analyses)
+	faceTags := faces.New(faces.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
+		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log})
+	go sweep(ctx, a, analyses, faceTags)
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -99,6 +102,7 @@ func (a *app) serve(ctx context.Context) error {
 		Version:     version,
 		Uploads:     uploads,
 		Analysis:    analyses,
+		Faces:       faceTags,
 		PublicURL:   publicURL,
 		Consents:    consents,
 		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
@@ -144,22 +148,29 @@ func (a *app) serve(ctx context.Context) error {
 	return nil
 }
 
-// sweep deletes expired results every minute until ctx ends.
-func sweep(ctx context.Context, a *app, s *analysis.Service) {
+// sweeper deletes what its retention schedule says has expired.
+type sweeper interface {
+	Sweep(ctx context.Context, limit int) (int, error)
+}
+
+// sweep runs every sweeper each minute until ctx ends.
+func sweep(ctx context.Context, a *app, ss ...sweeper) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		for {
-			n, err := s.Sweep(ctx, 500)
-			if err != nil {
-				a.log.Error("retention sweep", "component", "serve", "err", err)
-				break
-			}
-			if n > 0 {
-				a.log.Info("retention sweep", "component", "serve", "deleted", n)
-			}
-			if n < 500 {
-				break
+		for _, s := range ss {
+			for {
+				n, err := s.Sweep(ctx, 500)
+				if err != nil {
+					a.log.Error("retention sweep", "component", "serve", "err", err)
+					break
+				}
+				if n > 0 {
+					a.log.Info("retention sweep", "component", "serve", "deleted", n)
+				}
+				if n < 500 {
+					break
+				}
 			}
 		}
 		select {

@@ -390,6 +390,10 @@ type shredder interface {
 type Purger struct {
 	Objects shredder
 	Results store.Results
+	// Faces, when set, loses the subject's face-tag drafts and tags when
+	// face_recognition (or everything) is purged; the gallery and draft
+	// embeddings are sealed under that purpose and go with its key.
+	Faces store.Faces
 }
 
 // Shred implements consent's purger.
@@ -400,6 +404,11 @@ func (p Purger) Shred(ctx context.Context, tenant, subject, purpose string) (int
 	}
 	if _, err := p.Results.DeleteSubjectResults(ctx, tenant, subject, purpose); err != nil {
 		return n, fmt.Errorf("purge result records: %w", err)
+	}
+	if p.Faces != nil && (purpose == "face_recognition" || purpose == "*") {
+		if err := p.Faces.DeleteSubjectFaces(ctx, tenant, subject); err != nil {
+			return n, fmt.Errorf("purge face tags: %w", err)
+		}
 	}
 	return n, nil
 }

@@ -80,6 +80,7 @@ type Deps struct {
 	Alerts      alertSink
 	AlertReader alertReader
 	Analysis    analysisService
+	Faces       faceService
 }
 
 // rateLimiter is what the API needs from the guard.
@@ -147,6 +148,7 @@ func New(d Deps) *API {
 	a.registerTenant()
 	a.registerAssets()
 	a.registerAnalysis()
+	a.registerFaces()
 	a.registerConsent()
 	a.registerAudit()
 	a.registerIncident()

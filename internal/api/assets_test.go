@@ -26,6 +26,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
@@ -44,6 +45,7 @@ type uploadEnv struct {
 	dir      string
 	client   *http.Client
 	analysis *analysis.Service
+	faces    *faces.Service
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -53,7 +55,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	st, kr, clk, log := k.Store, k.Keys, k.Clock, k.Log
 	up := upload.New(upload.DefaultConfig(), st, k.Objects, kr, upload.NewCodec(kr.TokenAEAD()), clk)
 	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: k.Dir, client: &http.Client{}}
-	cs := consent.New(st, kr, analysis.Purger{Objects: k.Objects, Results: st}, clk, log)
+	cs := consent.New(st, kr, analysis.Purger{Objects: k.Objects, Results: st, Faces: st}, clk, log)
 	subjects := subject.New(st, k.Objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
 	signer, err := kr.TenantSigner(ctx, "", "audit")
 	if err != nil {
@@ -68,11 +70,13 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.st, e.auditPub = st, signer.PublicKey()
 	e.analysis = analysis.New(analysis.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
+	e.faces = faces.New(faces.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
+		Audit: al, Clock: clk, Log: log})
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
-		AlertReader: st, Analysis: e.analysis})
+		AlertReader: st, Analysis: e.analysis, Faces: e.faces})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -31,17 +32,22 @@ var ungated = map[string]string{
 	"DELETE /v1/assets/{id}":               "deletion",
 	"GET /v1/purposes":                     "registry",
 	"POST /v1/subjects/{subject}/consents": "consent itself",
-	"DELETE /v1/subjects/{subject}/consents/{purpose}": "consent itself",
-	"GET /v1/subjects/{subject}/consents":              "consent itself",
-	"GET /v1/tenant/consent-key":                       "public key",
-	"POST /v1/subjects/{subject}/export":               "subject right of access",
-	"GET /v1/exports/{token}":                          "subject right of access",
-	"DELETE /v1/subjects/{subject}":                    "subject right to erasure",
-	"GET /v1/admin/audit":                              "audit metadata",
-	"PUT /v1/admin/kill-switch":                        "incident control",
-	"GET /v1/admin/kill-switch":                        "incident control",
-	"GET /v1/admin/alerts":                             "alert metadata",
-	"GET /v1/assets/{id}/analysis":                     "reads results stored under consent; revoking a purpose crypto-shreds them",
+	"DELETE /v1/subjects/{subject}/consents/{purpose}":  "consent itself",
+	"GET /v1/subjects/{subject}/consents":               "consent itself",
+	"GET /v1/tenant/consent-key":                        "public key",
+	"POST /v1/subjects/{subject}/export":                "subject right of access",
+	"GET /v1/exports/{token}":                           "subject right of access",
+	"DELETE /v1/subjects/{subject}":                     "subject right to erasure",
+	"GET /v1/admin/audit":                               "audit metadata",
+	"PUT /v1/admin/kill-switch":                         "incident control",
+	"GET /v1/admin/kill-switch":                         "incident control",
+	"GET /v1/admin/alerts":                              "alert metadata",
+	"GET /v1/assets/{id}/analysis":                      "reads results stored under consent; revoking a purpose crypto-shreds them",
+	"POST /v1/suggestions/{id}/reject":                  "deletion of a draft",
+	"GET /v1/subjects/{subject}/people":                 "the subject's own gallery, which exists only under face_recognition consent (revocation destroys it)",
+	"PATCH /v1/subjects/{subject}/people/{person}":      "the subject's own gallery, which exists only under face_recognition consent",
+	"POST /v1/subjects/{subject}/people/{person}/merge": "the subject's own gallery, which exists only under face_recognition consent",
+	"DELETE /v1/subjects/{subject}/people/{person}":     "deletion",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
@@ -81,6 +87,34 @@ func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
 				}
 			}
 			return http.StatusForbidden, []byte(`{"code":"consent_required"}`)
+		},
+		"POST /v1/assets/{id}/faces/suggest": func() (int, []byte) {
+			id := e.uploadPhoto(t, "a", "no-face-consent", "sample3.jpg")
+			e.grant(t, "a", "no-face-consent", "face_detection") // not face_recognition
+			code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/faces/suggest", e.keys["a"], "", nil)
+			return code, b
+		},
+		// A draft exists only under consent: revoking face_recognition
+		// deletes it, so accepting afterwards finds nothing (404), which is
+		// stronger than a 403.
+		"POST /v1/suggestions/{id}/accept": func() (int, []byte) {
+			id := e.uploadPhoto(t, "a", "revoker", "sample3.jpg")
+			e.grant(t, "a", "revoker", "face_recognition")
+			code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/faces/suggest", e.keys["a"], "", nil)
+			var out struct {
+				Faces []struct {
+					SuggestionID string `json:"suggestion_id"`
+				} `json:"faces"`
+			}
+			if json.Unmarshal(b, &out); code != 200 || len(out.Faces) == 0 {
+				return code, b
+			}
+			e.req(t, "DELETE", e.srv.URL+"/v1/subjects/revoker/consents/face_recognition", e.keys["a"], "", nil)
+			code, _, b = e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+out.Faces[0].SuggestionID+"/accept", e.keys["a"], "application/json", []byte(`{"person":"Ann"}`))
+			if code == http.StatusNotFound {
+				return http.StatusForbidden, []byte(`{"code":"consent_required"}`)
+			}
+			return code, b
 		},
 	}
 	for _, key := range gated {

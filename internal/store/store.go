@@ -311,6 +311,7 @@ type Store interface {
 	KillSwitches
 	Alerts
 	Results
+	Faces
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
@@ -347,4 +348,62 @@ type Results interface {
 	// DeleteSubjectResults removes the subject's records for purpose ("*":
 	// every purpose) and returns how many went.
 	DeleteSubjectResults(ctx context.Context, tenantID, subjectHash, purpose string) (int, error)
+}
+
+// Box is a face box in whole pixels of the upright photo (JSON as the API
+// reports boxes).
+type Box struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+// Suggestion is a draft face-tag suggestion: a face found in a photo whose
+// embedding waits (sealed, under the subject's face_recognition key) for
+// the subject to accept or reject it, until ExpiresAt.
+type Suggestion struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	AssetID     string
+	Box         Box
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// FaceTag is an accepted tag: this face in this photo is that person of
+// the subject's gallery. Names live only in the sealed gallery.
+type FaceTag struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	AssetID     string
+	PersonID    string
+	Box         Box
+	CreatedAt   time.Time
+}
+
+// Faces stores face-tag suggestions and accepted tags.
+type Faces interface {
+	CreateSuggestion(ctx context.Context, s Suggestion) error
+	// Suggestion returns the tenant's suggestion or fault.NotFound.
+	Suggestion(ctx context.Context, tenantID, id string) (Suggestion, error)
+	// DeleteSuggestion removes it; a missing one is fault.NotFound (so two
+	// concurrent accepts cannot both win).
+	DeleteSuggestion(ctx context.Context, tenantID, id string) error
+	// ExpiredSuggestions lists up to limit suggestions of any tenant
+	// expiring at or before t.
+	ExpiredSuggestions(ctx context.Context, t time.Time, limit int) ([]Suggestion, error)
+	// Suggestions lists the subject's pending suggestions.
+	Suggestions(ctx context.Context, tenantID, subjectHash string) ([]Suggestion, error)
+	CreateFaceTag(ctx context.Context, t FaceTag) error
+	// FaceTags lists the subject's tags, of one person or all ("").
+	FaceTags(ctx context.Context, tenantID, subjectHash, personID string) ([]FaceTag, error)
+	// RetagPerson moves a person's tags to another person (merge).
+	RetagPerson(ctx context.Context, tenantID, subjectHash, from, to string) error
+	// DeletePersonTags removes a person's tags.
+	DeletePersonTags(ctx context.Context, tenantID, subjectHash, personID string) error
+	// DeleteSubjectFaces removes every suggestion and tag of the subject.
+	DeleteSubjectFaces(ctx context.Context, tenantID, subjectHash string) error
 }

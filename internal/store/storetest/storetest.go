@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SingleUseUnderConcurrency", testSingleUse},
 		{"ConsentChain", testConsentChain},
 		{"Results", testResults},
+		{"Faces", testFaces},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,5 +446,70 @@ func testResults(t *testing.T, s store.Store) {
 	}
 	if n, err := s.DeleteSubjectResults(ctx, "ten_a", "h", "tagging"); err != nil || n != 1 {
 		t.Errorf("purge tagging = %d, %v", n, err)
+	}
+}
+
+func testFaces(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ten_a")
+	mkTenant(t, s, "ten_b")
+	g := store.Suggestion{ID: "sug_1", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", Box: store.Box{X: 1, Y: 2, W: 3, H: 4}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateSuggestion(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Suggestion(ctx, "ten_a", "sug_1")
+	if err != nil || got.Box != g.Box || got.AssetID != "ast_1" || !got.ExpiresAt.Equal(g.ExpiresAt) {
+		t.Fatalf("Suggestion = %+v, %v", got, err)
+	}
+	_, err = s.Suggestion(ctx, "ten_b", "sug_1")
+	wantKind(t, "other tenant's suggestion", err, fault.NotFound)
+	if list, _ := s.Suggestions(ctx, "ten_a", "h"); len(list) != 1 {
+		t.Errorf("Suggestions = %v", list)
+	}
+	if exp, _ := s.ExpiredSuggestions(ctx, t0.Add(59*time.Minute), 10); len(exp) != 0 {
+		t.Errorf("expired too early: %v", exp)
+	}
+	if exp, _ := s.ExpiredSuggestions(ctx, t0.Add(time.Hour), 10); len(exp) != 1 {
+		t.Errorf("not expired at TTL: %v", exp)
+	}
+	wantKind(t, "delete other tenant's suggestion", s.DeleteSuggestion(ctx, "ten_b", "sug_1"), fault.NotFound)
+	if err := s.DeleteSuggestion(ctx, "ten_a", "sug_1"); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "delete twice", s.DeleteSuggestion(ctx, "ten_a", "sug_1"), fault.NotFound)
+
+	for i, p := range []string{"per_1", "per_1", "per_2"} {
+		if err := s.CreateFaceTag(ctx, store.FaceTag{ID: fmt.Sprintf("tag_%d", i), TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", PersonID: p, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tags, _ := s.FaceTags(ctx, "ten_a", "h", "per_1"); len(tags) != 2 {
+		t.Errorf("per_1 tags = %v", tags)
+	}
+	if err := s.RetagPerson(ctx, "ten_a", "h", "per_2", "per_1"); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _ := s.FaceTags(ctx, "ten_a", "h", "per_1"); len(tags) != 3 {
+		t.Errorf("after merge, per_1 tags = %v", tags)
+	}
+	if tags, _ := s.FaceTags(ctx, "ten_b", "h", ""); len(tags) != 0 {
+		t.Errorf("other tenant sees tags: %v", tags)
+	}
+	if err := s.DeletePersonTags(ctx, "ten_a", "h", "per_1"); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _ := s.FaceTags(ctx, "ten_a", "h", ""); len(tags) != 0 {
+		t.Errorf("after delete: %v", tags)
+	}
+	s.CreateSuggestion(ctx, g)
+	s.CreateFaceTag(ctx, store.FaceTag{ID: "tag_x", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", PersonID: "per_3", CreatedAt: t0})
+	if err := s.DeleteSubjectFaces(ctx, "ten_a", "h"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.Suggestions(ctx, "ten_a", "h"); len(list) != 0 {
+		t.Errorf("suggestions left: %v", list)
+	}
+	if tags, _ := s.FaceTags(ctx, "ten_a", "h", ""); len(tags) != 0 {
+		t.Errorf("tags left: %v", tags)
 	}
 }

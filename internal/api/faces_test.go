@@ -1,0 +1,241 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/jpeg"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/vision/visiontest"
+)
+
+type suggestedFace struct {
+	SuggestionID string         `json:"suggestion_id"`
+	Box          map[string]int `json:"box"`
+	Candidates   []struct {
+		Person struct{ ID, Name string } `json:"person"`
+		Score  float64                   `json:"score"`
+	} `json:"candidates"`
+}
+
+func (e *uploadEnv) suggest(t *testing.T, assetID string) []suggestedFace {
+	t.Helper()
+	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+assetID+"/faces/suggest", e.keys["a"], "", nil)
+	if code != 200 {
+		t.Fatalf("suggest: %d %s", code, b)
+	}
+	var out struct {
+		Faces []suggestedFace `json:"faces"`
+	}
+	json.Unmarshal(b, &out)
+	if strings.Contains(string(b), "embedding") || strings.Contains(string(b), "vector") {
+		t.Fatalf("suggestion response carries an embedding: %s", b)
+	}
+	sort.Slice(out.Faces, func(i, j int) bool { return out.Faces[i].Box["x"] < out.Faces[j].Box["x"] })
+	return out.Faces
+}
+
+// uploadBytes stores a JPEG for subject and returns its asset id.
+func (e *uploadEnv) uploadBytes(t *testing.T, subject string, jpg []byte) string {
+	t.Helper()
+	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"`+subject+`","content_type":"image/jpeg"}`))
+	if code != 201 {
+		t.Fatalf("create upload: %d %s", code, b)
+	}
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	json.Unmarshal(b, &up)
+	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/jpeg", jpg)
+	if code != 201 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	var as struct {
+		AssetID string `json:"asset_id"`
+	}
+	json.Unmarshal(b, &as)
+	return as.AssetID
+}
+
+// mirrored is a sample photo flipped left to right, as a new JPEG: the
+// same people, another capture.
+func mirrored(t *testing.T, name string) []byte {
+	p := visiontest.Picture(t, name)
+	b := p.RGB.Rect
+	img := image.NewRGBA(b)
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			img.SetRGBA(b.Dx()-1-x, y, p.RGB.RGBAAt(x, y))
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestFaceSuggestionLifecycle tags the three people of one real photo,
+// then checks suggestions on another capture of the same people (its
+// mirror image) and on a photo of other people; rejection, TTL expiry,
+// rename, merge, delete and revocation follow.
+func TestFaceSuggestionLifecycle(t *testing.T) {
+	e := newUploadEnv(t)
+	post := func(path, body string) (int, []byte) {
+		code, _, b := e.req(t, "POST", e.srv.URL+path, e.keys["a"], "application/json", []byte(body))
+		return code, b
+	}
+	e.grant(t, "a", "carol", "face_recognition")
+	first := e.uploadPhoto(t, "a", "carol", "sample1.jpg")
+	fs := e.suggest(t, first)
+	if len(fs) != 3 {
+		t.Fatalf("sample1: %d faces", len(fs))
+	}
+	names := []string{"Ann", "Ben", "Cid"}
+	for i, f := range fs {
+		if len(f.Candidates) != 0 {
+			t.Errorf("empty gallery yet candidates %v", f.Candidates)
+		}
+		if code, b := post("/v1/suggestions/"+f.SuggestionID+"/accept", `{"person":"`+names[i]+`"}`); code != 200 || !strings.Contains(string(b), `"tag_id":"tag_`) {
+			t.Fatalf("accept: %d %s", code, b)
+		}
+	}
+	// Accepting twice: the draft is gone.
+	if code, _ := post("/v1/suggestions/"+fs[0].SuggestionID+"/accept", `{"person":"Ann"}`); code != 404 {
+		t.Errorf("second accept: %d", code)
+	}
+	people := func() map[string]int {
+		t.Helper()
+		code, _, b := e.req(t, "GET", e.srv.URL+"/v1/subjects/carol/people", e.keys["a"], "", nil)
+		if code != 200 {
+			t.Fatalf("people: %d %s", code, b)
+		}
+		var out struct {
+			People []struct {
+				ID, Name string
+				Faces    int
+			} `json:"people"`
+		}
+		json.Unmarshal(b, &out)
+		m := map[string]int{}
+		for _, p := range out.People {
+			m[p.Name+"="+p.ID] = p.Faces
+		}
+		return m
+	}
+	ids := map[string]string{}
+	for k, n := range people() {
+		name, id, _ := strings.Cut(k, "=")
+		ids[name] = id
+		if n != 1 {
+			t.Errorf("%s has %d faces", name, n)
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("people %v", ids)
+	}
+
+	// The mirror image: same people, right to left. Each face's best
+	// candidate is the right person.
+	mirror := e.uploadBytes(t, "carol", mirrored(t, "sample1.jpg"))
+	ms := e.suggest(t, mirror)
+	if len(ms) != 3 {
+		t.Fatalf("mirror: %d faces", len(ms))
+	}
+	for i, f := range ms {
+		want := names[2-i]
+		if len(f.Candidates) == 0 || f.Candidates[0].Person.Name != want || f.Candidates[0].Score < 0.78 || len(f.Candidates) > 3 {
+			t.Errorf("mirrored face %d: candidates %+v, want %s first", i, f.Candidates, want)
+		}
+		t.Logf("mirrored face %d: %+v", i, f.Candidates)
+	}
+	// Other people: no candidates at all.
+	other := e.uploadPhoto(t, "a", "carol", "sample2.jpg")
+	os := e.suggest(t, other)
+	for _, f := range os {
+		if len(f.Candidates) != 0 {
+			t.Errorf("stranger matched %+v", f.Candidates)
+		}
+	}
+	// Reject: gone, cannot be accepted after.
+	if code, _, _ := e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+os[0].SuggestionID+"/reject", e.keys["a"], "", nil); code != 204 {
+		t.Errorf("reject: %d", code)
+	}
+	if code, _ := post("/v1/suggestions/"+os[0].SuggestionID+"/accept", `{"person":"Dee"}`); code != 404 {
+		t.Errorf("accept after reject: %d", code)
+	}
+	// Another tenant can neither see nor act.
+	if code, _, _ := e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+os[1].SuggestionID+"/accept", e.keys["b"], "application/json", []byte(`{"person":"X"}`)); code != 404 {
+		t.Errorf("other tenant accept: %d", code)
+	}
+	if code, _, b := e.req(t, "GET", e.srv.URL+"/v1/subjects/carol/people", e.keys["b"], "", nil); code != 200 || strings.Contains(string(b), "Ann") {
+		t.Errorf("other tenant people: %d %s", code, b)
+	}
+	// TTL: the other drafts expire and the sweeper deletes them.
+	pending, _ := e.st.Suggestions(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "carol"))
+	e.clk.Advance(time.Hour + time.Second)
+	if code, _ := post("/v1/suggestions/"+os[1].SuggestionID+"/accept", `{"person":"Dee"}`); code != 404 {
+		t.Errorf("accept after TTL: %d", code)
+	}
+	n, err := e.faces.Sweep(t.Context(), 100)
+	if err != nil || n != len(pending) {
+		t.Errorf("Sweep = %d, %v; want %d", n, err, len(pending))
+	}
+	if left, _ := e.st.Suggestions(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "carol")); len(left) != 0 {
+		t.Errorf("%d drafts left after TTL sweep", len(left))
+	}
+	// Rename, merge, delete.
+	if code, _, b := e.req(t, "PATCH", e.srv.URL+"/v1/subjects/carol/people/"+ids["Ann"], e.keys["a"], "application/json", []byte(`{"name":"Anna"}`)); code != 200 {
+		t.Fatalf("rename: %d %s", code, b)
+	}
+	if code, b := post("/v1/subjects/carol/people/"+ids["Ben"]+"/merge", `{"into":"`+ids["Ann"]+`"}`); code != 200 {
+		t.Fatalf("merge: %d %s", code, b)
+	}
+	if got := people(); len(got) != 2 || got["Anna="+ids["Ann"]] != 2 || got["Cid="+ids["Cid"]] != 1 {
+		t.Errorf("after rename and merge: %v", got)
+	}
+	if code, _, _ := e.req(t, "DELETE", e.srv.URL+"/v1/subjects/carol/people/"+ids["Cid"], e.keys["a"], "", nil); code != 204 {
+		t.Errorf("delete person: %d", code)
+	}
+	if code, _, _ := e.req(t, "DELETE", e.srv.URL+"/v1/subjects/carol/people/"+ids["Cid"], e.keys["a"], "", nil); code != 404 {
+		t.Errorf("delete twice: %d", code)
+	}
+	for _, f := range e.suggest(t, mirror) {
+		for _, c := range f.Candidates {
+			if c.Person.ID == ids["Cid"] {
+				t.Errorf("deleted person still suggested: %+v", c)
+			}
+		}
+	}
+	// Revoking face_recognition destroys the gallery and every draft.
+	if code, _, b := e.req(t, "DELETE", e.srv.URL+"/v1/subjects/carol/consents/face_recognition", e.keys["a"], "", nil); code != 200 {
+		t.Fatalf("revoke: %d %s", code, b)
+	}
+	if got := people(); len(got) != 0 {
+		t.Errorf("gallery survived revocation: %v", got)
+	}
+	if left, _ := e.st.Suggestions(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "carol")); len(left) != 0 {
+		t.Errorf("%d drafts survived revocation", len(left))
+	}
+	if tags, _ := e.st.FaceTags(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "carol"), ""); len(tags) != 0 {
+		t.Errorf("%d tags survived revocation", len(tags))
+	}
+	if code, _, _ := e.req(t, "POST", e.srv.URL+"/v1/assets/"+mirror+"/faces/suggest", e.keys["a"], "", nil); code != http.StatusForbidden {
+		t.Errorf("suggest after revocation: %d", code)
+	}
+	// The audit log saw it all, without names or raw ids.
+	entries, _ := e.st.AuditRange(t.Context(), "ten_a", 0, 10000)
+	for _, en := range entries {
+		raw := string(en.Body)
+		for _, secret := range []string{"carol", "Anna", "Ann\"", "Cid", first, fs[0].SuggestionID} {
+			if strings.Contains(raw, secret) {
+				t.Errorf("audit entry holds %q: %s", secret, raw)
+			}
+		}
+	}
+}

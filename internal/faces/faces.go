@@ -1,0 +1,507 @@
+// Package faces suggests face tags from a subject's own gallery of people
+// (purpose face_recognition, biometric), and keeps that gallery.
+//
+// A suggestion is a draft: the faces found in a photo, each with up to
+// three candidate people from the subject's gallery whose best similarity
+// reaches the threshold measured in the vision issue (faceres.Threshold).
+// The face's embedding waits sealed under the subject's face_recognition
+// scope key until the subject accepts (the embedding joins that person's
+// gallery and the tag persists), rejects, or the draft's TTL passes (the
+// embedding and everything about the face are deleted).
+//
+// Galleries are per subject: the code has no index across subjects or
+// tenants, and Match only ever searches the requesting subject's gallery.
+// Embeddings never leave the package except into sealed storage; the API
+// sees boxes, person ids, names and rounded scores.
+package faces
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+)
+
+// Purpose is the consent purpose face-tag suggestions need.
+const Purpose = "face_recognition"
+
+// Defaults.
+const (
+	DefaultTTL    = time.Hour
+	MaxCandidates = 3
+	// MaxFaces bounds the suggestions made for one photo.
+	MaxFaces = 20
+	maxPhoto = 100 << 20
+)
+
+// Errors.
+var (
+	ErrNoPerson = fault.New(fault.NotFound, "no such person in the subject's gallery")
+	ErrName     = fault.New(fault.Invalid, "a person's name is 1 to 200 bytes of text")
+	ErrFull     = fault.New(fault.Invalid, "the gallery is full")
+)
+
+type engine interface {
+	Decode(data []byte) (*picture.Picture, error)
+	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+}
+
+type assets interface {
+	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
+}
+
+type objects interface {
+	Put(ctx context.Context, ref sealed.Ref, r io.Reader) (int64, error)
+	ReadAll(ctx context.Context, ref sealed.Ref, limit int64) ([]byte, error)
+	Delete(ctx context.Context, ref sealed.Ref) error
+}
+
+type gate interface {
+	Require(ctx context.Context, tenant, subjectHash, purpose string) error
+}
+
+type hasher interface {
+	HashID(domain, id string) string
+}
+
+type auditLog interface {
+	Append(ctx context.Context, e audit.Entry) error
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Engine    engine
+	Assets    assets
+	Objects   objects
+	Consent   gate
+	Store     store.Faces
+	Hash      hasher
+	Audit     auditLog
+	Clock     clock.Clock
+	Log       *slog.Logger
+	TTL       time.Duration
+	Threshold float64
+}
+
+// Service runs suggestions and keeps galleries.
+type Service struct {
+	d     Deps
+	log   *slog.Logger
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.TTL == 0 {
+		d.TTL = DefaultTTL
+	}
+	if d.Threshold == 0 {
+		d.Threshold = faceres.Threshold
+	}
+	return &Service{d: d, log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
+}
+
+// lock serialises gallery updates of one subject in this process.
+func (s *Service) lock(tenant, subjectHash string) func() {
+	s.mu.Lock()
+	k := tenant + "/" + subjectHash
+	m, ok := s.locks[k]
+	if !ok {
+		m = &sync.Mutex{}
+		s.locks[k] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newID(prefix string) string {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + b32.EncodeToString(b)
+}
+
+func galleryRef(tenant, subjectHash string) sealed.Ref {
+	return sealed.Ref{Tenant: tenant, Subject: subjectHash, Purpose: Purpose, Object: "gallery"}
+}
+
+func draftRef(g store.Suggestion) sealed.Ref {
+	return sealed.Ref{Tenant: g.TenantID, Subject: g.SubjectHash, Purpose: Purpose, Object: g.ID}
+}
+
+// load reads the subject's gallery (empty if none yet).
+func (s *Service) load(ctx context.Context, tenant, subjectHash string) (*Gallery, error) {
+	b, err := s.d.Objects.ReadAll(ctx, galleryRef(tenant, subjectHash), 1<<30)
+	if errors.Is(err, fault.NotFound) {
+		return &Gallery{Dim: faceres.Dim}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read gallery: %w", err)
+	}
+	g, err := UnmarshalGallery(b)
+	if err != nil {
+		return nil, fmt.Errorf("gallery of subject: %w", err)
+	}
+	return g, nil
+}
+
+func (s *Service) save(ctx context.Context, tenant, subjectHash string, g *Gallery) error {
+	if _, err := s.d.Objects.Put(ctx, galleryRef(tenant, subjectHash), bytes.NewReader(g.Marshal())); err != nil {
+		return fmt.Errorf("write gallery: %w", err)
+	}
+	return nil
+}
+
+// FaceSuggestion is one face found, with its candidates.
+type FaceSuggestion struct {
+	SuggestionID string      `json:"suggestion_id"`
+	Box          store.Box   `json:"box"`
+	Candidates   []Candidate `json:"candidates"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+func (s *Service) record(ctx context.Context, action, tenant, subjectHash, object string) {
+	if s.d.Audit == nil {
+		return
+	}
+	e := audit.Entry{Action: action, Tenant: tenant, Subject: subjectHash, Purpose: Purpose, Result: "ok"}
+	if object != "" {
+		e.Object = s.d.Hash.HashID("face", object)
+	}
+	if err := s.d.Audit.Append(ctx, e); err != nil {
+		s.log.Error("audit append failed", "action", action, "err", err)
+	}
+}
+
+// Suggest finds the faces of the tenant's asset and proposes, for each, up
+// to MaxCandidates people of the photo subject's own gallery.
+func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSuggestion, error) {
+	a, err := s.d.Assets.Asset(ctx, tenant, assetID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.d.Consent.Require(ctx, tenant, a.SubjectHash, Purpose); err != nil {
+		return nil, err
+	}
+	data, err := s.d.Objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, maxPhoto)
+	if err != nil {
+		return nil, fmt.Errorf("read photo: %w", err)
+	}
+	p, err := s.d.Engine.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("decode stored photo: %w", err)
+	}
+	embs, err := s.d.Engine.Embeddings(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(embs) > MaxFaces {
+		embs = embs[:MaxFaces]
+	}
+	g, err := s.load(ctx, tenant, a.SubjectHash)
+	if err != nil {
+		return nil, err
+	}
+	now := s.d.Clock.Now()
+	out := []FaceSuggestion{}
+	for _, e := range embs {
+		b := e.Face.Box.Round()
+		sg := store.Suggestion{ID: newID("sug_"), TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: a.ID,
+			Box:       store.Box{X: int(b.X), Y: int(b.Y), W: int(b.W), H: int(b.H)},
+			CreatedAt: now, ExpiresAt: now.Add(s.d.TTL).UTC().Truncate(time.Second)}
+		// The draft embedding first, then its record: a crash between
+		// leaves a sealed orphan under the purpose key, never a record
+		// without its embedding.
+		if _, err := s.d.Objects.Put(ctx, draftRef(sg), bytes.NewReader(vectorBytes(e.Vector))); err != nil {
+			return nil, fmt.Errorf("store draft: %w", err)
+		}
+		if err := s.d.Store.CreateSuggestion(ctx, sg); err != nil {
+			_ = s.d.Objects.Delete(ctx, draftRef(sg))
+			return nil, err
+		}
+		cands := g.Match(e.Vector, s.d.Threshold, MaxCandidates)
+		for i := range cands {
+			cands[i].Score = round2(cands[i].Score)
+		}
+		if cands == nil {
+			cands = []Candidate{}
+		}
+		out = append(out, FaceSuggestion{SuggestionID: sg.ID, Box: sg.Box, Candidates: cands, ExpiresAt: sg.ExpiresAt})
+		s.record(ctx, "faces.suggest", tenant, a.SubjectHash, sg.ID)
+	}
+	return out, nil
+}
+
+func vectorBytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+func bytesVector(b []byte) ([]float32, error) {
+	if len(b) != 4*faceres.Dim {
+		return nil, fmt.Errorf("%w: draft embedding of %d bytes", ErrGallery, len(b))
+	}
+	v := make([]float32, faceres.Dim)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
+}
+
+func validName(n string) bool {
+	n = strings.TrimSpace(n)
+	return n != "" && len(n) <= MaxNameBytes && utf8.ValidString(n) && !strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// Accepted is the result of accepting a suggestion.
+type Accepted struct {
+	Person Person `json:"person"`
+	TagID  string `json:"tag_id"`
+}
+
+// Accept confirms a suggestion as person (an id of the gallery, or a name:
+// an existing person's, else a new person). The embedding joins that
+// person's gallery and the tag persists.
+func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person string) (Accepted, error) {
+	sg, err := s.d.Store.Suggestion(ctx, tenant, suggestionID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if !s.d.Clock.Now().Before(sg.ExpiresAt) {
+		return Accepted{}, fault.New(fault.NotFound, "suggestion expired")
+	}
+	if err := s.d.Consent.Require(ctx, tenant, sg.SubjectHash, Purpose); err != nil {
+		return Accepted{}, err
+	}
+	raw, err := s.d.Objects.ReadAll(ctx, draftRef(sg), 1<<16)
+	if err != nil {
+		return Accepted{}, fmt.Errorf("read draft: %w", err)
+	}
+	vec, err := bytesVector(raw)
+	if err != nil {
+		return Accepted{}, err
+	}
+	unlock := s.lock(tenant, sg.SubjectHash)
+	defer unlock()
+	g, err := s.load(ctx, tenant, sg.SubjectHash)
+	if err != nil {
+		return Accepted{}, err
+	}
+	p, ok := g.Person(person)
+	if !ok {
+		if strings.HasPrefix(person, "per_") {
+			return Accepted{}, ErrNoPerson
+		}
+		if !validName(person) {
+			return Accepted{}, ErrName
+		}
+		if len(g.People) >= MaxPeople {
+			return Accepted{}, ErrFull
+		}
+		p = Person{ID: newID("per_"), Name: strings.TrimSpace(person)}
+		g.People = append(g.People, p)
+	}
+	if len(g.Templates) >= MaxTemplates {
+		return Accepted{}, ErrFull
+	}
+	// Claim the suggestion first: of two concurrent accepts, one wins.
+	if err := s.d.Store.DeleteSuggestion(ctx, tenant, sg.ID); err != nil {
+		return Accepted{}, err
+	}
+	g.Templates = append(g.Templates, Template{ID: newID("tpl_"), Person: p.ID, Vector: vec})
+	if err := s.save(ctx, tenant, sg.SubjectHash, g); err != nil {
+		return Accepted{}, err
+	}
+	tag := store.FaceTag{ID: newID("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
+	if err := s.d.Store.CreateFaceTag(ctx, tag); err != nil {
+		return Accepted{}, err
+	}
+	if err := s.d.Objects.Delete(ctx, draftRef(sg)); err != nil && !errors.Is(err, fault.NotFound) {
+		s.log.Warn("accepted draft not deleted", "err", err)
+	}
+	s.record(ctx, "faces.accept", tenant, sg.SubjectHash, sg.ID)
+	return Accepted{Person: p, TagID: tag.ID}, nil
+}
+
+// Reject discards a suggestion: its embedding and record are deleted.
+func (s *Service) Reject(ctx context.Context, tenant, suggestionID string) error {
+	sg, err := s.d.Store.Suggestion(ctx, tenant, suggestionID)
+	if err != nil {
+		return err
+	}
+	if err := s.discard(ctx, sg); err != nil {
+		return err
+	}
+	s.record(ctx, "faces.reject", tenant, sg.SubjectHash, sg.ID)
+	return nil
+}
+
+func (s *Service) discard(ctx context.Context, sg store.Suggestion) error {
+	if err := s.d.Objects.Delete(ctx, draftRef(sg)); err != nil && !errors.Is(err, fault.NotFound) {
+		return fmt.Errorf("delete draft: %w", err)
+	}
+	if err := s.d.Store.DeleteSuggestion(ctx, sg.TenantID, sg.ID); err != nil && !errors.Is(err, fault.NotFound) {
+		return err
+	}
+	return nil
+}
+
+// Sweep deletes suggestions whose TTL passed (embedding and record), at
+// most limit per call, each with an audit entry.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	gs, err := s.d.Store.ExpiredSuggestions(ctx, s.d.Clock.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	for i, sg := range gs {
+		if err := s.discard(ctx, sg); err != nil {
+			return i, err
+		}
+		s.record(ctx, "retention.delete", sg.TenantID, sg.SubjectHash, sg.ID)
+	}
+	return len(gs), nil
+}
+
+// PersonInfo is a person of a gallery as the API lists it.
+type PersonInfo struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Faces int    `json:"faces"`
+}
+
+// People lists a subject's people.
+func (s *Service) People(ctx context.Context, tenant, subjectHash string) ([]PersonInfo, error) {
+	g, err := s.load(ctx, tenant, subjectHash)
+	if err != nil {
+		return nil, err
+	}
+	out := []PersonInfo{}
+	for _, p := range g.People {
+		out = append(out, PersonInfo{ID: p.ID, Name: p.Name, Faces: g.Count(p.ID)})
+	}
+	return out, nil
+}
+
+// Rename renames a person.
+func (s *Service) Rename(ctx context.Context, tenant, subjectHash, personID, name string) (Person, error) {
+	if !validName(name) {
+		return Person{}, ErrName
+	}
+	unlock := s.lock(tenant, subjectHash)
+	defer unlock()
+	g, err := s.load(ctx, tenant, subjectHash)
+	if err != nil {
+		return Person{}, err
+	}
+	for i := range g.People {
+		if g.People[i].ID == personID {
+			g.People[i].Name = strings.TrimSpace(name)
+			if err := s.save(ctx, tenant, subjectHash, g); err != nil {
+				return Person{}, err
+			}
+			s.record(ctx, "faces.rename", tenant, subjectHash, personID)
+			return g.People[i], nil
+		}
+	}
+	return Person{}, ErrNoPerson
+}
+
+// Merge moves every template and tag of person from into person into, and
+// removes from.
+func (s *Service) Merge(ctx context.Context, tenant, subjectHash, from, into string) (Person, error) {
+	if from == into {
+		return Person{}, fault.New(fault.Invalid, "cannot merge a person into itself")
+	}
+	unlock := s.lock(tenant, subjectHash)
+	defer unlock()
+	g, err := s.load(ctx, tenant, subjectHash)
+	if err != nil {
+		return Person{}, err
+	}
+	target, ok := g.Person(into)
+	if _, ok2 := g.Person(from); !ok || !ok2 || target.ID != into {
+		return Person{}, ErrNoPerson
+	}
+	for i := range g.Templates {
+		if g.Templates[i].Person == from {
+			g.Templates[i].Person = into
+		}
+	}
+	g.People = deletePerson(g.People, from)
+	if err := s.save(ctx, tenant, subjectHash, g); err != nil {
+		return Person{}, err
+	}
+	if err := s.d.Store.RetagPerson(ctx, tenant, subjectHash, from, into); err != nil {
+		return Person{}, err
+	}
+	s.record(ctx, "faces.merge", tenant, subjectHash, from)
+	return target, nil
+}
+
+func deletePerson(ps []Person, id string) []Person {
+	out := ps[:0]
+	for _, p := range ps {
+		if p.ID != id {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// DeletePerson removes a person, their embeddings and their tags.
+func (s *Service) DeletePerson(ctx context.Context, tenant, subjectHash, personID string) error {
+	unlock := s.lock(tenant, subjectHash)
+	defer unlock()
+	g, err := s.load(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	if p, ok := g.Person(personID); !ok || p.ID != personID {
+		return ErrNoPerson
+	}
+	g.People = deletePerson(g.People, personID)
+	kept := g.Templates[:0]
+	for _, t := range g.Templates {
+		if t.Person != personID {
+			kept = append(kept, t)
+		}
+	}
+	g.Templates = kept
+	if err := s.save(ctx, tenant, subjectHash, g); err != nil {
+		return err
+	}
+	if err := s.d.Store.DeletePersonTags(ctx, tenant, subjectHash, personID); err != nil {
+		return err
+	}
+	s.record(ctx, "faces.delete_person", tenant, subjectHash, personID)
+	return nil
+}

@@ -1,0 +1,140 @@
+package faces
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/gallery-v1.bin")
+
+func sampleGallery() *Gallery {
+	return &Gallery{Dim: 3,
+		People: []Person{{ID: "per_a", Name: "Ann"}, {ID: "per_b", Name: "Bjørn"}},
+		Templates: []Template{
+			{ID: "tpl_1", Person: "per_a", Vector: []float32{1, 0, 0}},
+			{ID: "tpl_2", Person: "per_a", Vector: []float32{0.6, 0.8, 0}},
+			{ID: "tpl_3", Person: "per_b", Vector: []float32{0, 0, 1}},
+		}}
+}
+
+// TestGalleryVector pins the on-disk encoding (docs/spec/gallery-v1.md).
+func TestGalleryVector(t *testing.T) {
+	path := filepath.Join("testdata", "gallery-v1.bin")
+	got := sampleGallery().Marshal()
+	if *update {
+		os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encoding changed:\n got %x\nwant %x", got, want)
+	}
+	g, err := UnmarshalGallery(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(g.Marshal(), want) || len(g.People) != 2 || g.People[1].Name != "Bjørn" || g.Count("per_a") != 2 {
+		t.Errorf("round trip: %+v", g)
+	}
+}
+
+func TestUnmarshalGalleryRejects(t *testing.T) {
+	good := sampleGallery().Marshal()
+	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte{}, good...)) }
+	tests := map[string][]byte{
+		"empty":          nil,
+		"bad magic":      mut(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version 2":      mut(func(b []byte) []byte { b[4] = 2; return b }),
+		"zero dim":       mut(func(b []byte) []byte { b[5], b[6] = 0, 0; return b }),
+		"truncated":      good[:len(good)-1],
+		"trailing":       append(append([]byte{}, good...), 0),
+		"huge count":     mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[7:], 1<<30); return b }),
+		"NaN value":      mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(float32(math.NaN()))); return b }),
+		"value above 1":  mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(2)); return b }),
+		"unknown person": (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: "A"}}, Templates: []Template{{ID: "t", Person: "per_x", Vector: []float32{1}}}}).Marshal(),
+		"duplicate id":   (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: "A"}, {ID: "per_a", Name: "B"}}}).Marshal(),
+		"empty name":     (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: ""}}}).Marshal(),
+	}
+	for name, b := range tests {
+		if _, err := UnmarshalGallery(b); !errors.Is(err, ErrGallery) {
+			t.Errorf("%s: err = %v, want ErrGallery", name, err)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	g := sampleGallery()
+	// Closest to per_a's second template (0.6·0.8 + 0.8·0.6 = 0.96), and to
+	// per_a's first at 0.8; per_b at 0.
+	got := g.Match([]float32{0.8, 0.6, 0}, 0.5, 3)
+	if len(got) != 1 || got[0].Person.ID != "per_a" || math.Abs(got[0].Score-0.96) > 1e-6 {
+		t.Errorf("Match = %+v", got)
+	}
+	if got := g.Match([]float32{0.8, 0.6, 0}, 0.97, 3); len(got) != 0 {
+		t.Errorf("above threshold: %+v", got)
+	}
+	both := g.Match([]float32{0, 0.6, 0.8}, 0.4, 3)
+	if len(both) != 2 || both[0].Person.ID != "per_b" {
+		t.Errorf("ranking: %+v", both)
+	}
+	if one := g.Match([]float32{0, 0.6, 0.8}, 0.4, 1); len(one) != 1 {
+		t.Errorf("k=1: %+v", one)
+	}
+}
+
+func FuzzUnmarshalGallery(f *testing.F) {
+	f.Add(sampleGallery().Marshal())
+	f.Add([]byte("OBGL\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := UnmarshalGallery(b)
+		if err != nil {
+			if !errors.Is(err, ErrGallery) {
+				t.Fatalf("error outside ErrGallery: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(g.Marshal(), b) {
+			t.Fatalf("accepted bytes do not round-trip")
+		}
+	})
+}
+
+func BenchmarkMatch(b *testing.B) {
+	for _, n := range []int{100, 10000, 100000} {
+		g := &Gallery{Dim: 1024}
+		people := n / 10
+		for p := range people {
+			g.People = append(g.People, Person{ID: "per_" + string(rune('a'+p%26)) + string(rune(p)), Name: "x"})
+		}
+		v := make([]float32, 1024)
+		for i := range n {
+			t := make([]float32, 1024)
+			t[i%1024] = 1
+			g.Templates = append(g.Templates, Template{ID: "t", Person: g.People[i%people].ID, Vector: t})
+		}
+		v[7] = 1
+		b.Run(itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				g.Match(v, 0.78, 3)
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	switch n {
+	case 100:
+		return "gallery-100"
+	case 10000:
+		return "gallery-10k"
+	}
+	return "gallery-100k"
+}
