@@ -50,14 +50,17 @@ func TestUnmarshalGalleryRejects(t *testing.T) {
 	good := sampleGallery().Marshal()
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte{}, good...)) }
 	tests := map[string][]byte{
-		"empty":          nil,
-		"bad magic":      mut(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version 2":      mut(func(b []byte) []byte { b[4] = 2; return b }),
-		"zero dim":       mut(func(b []byte) []byte { b[5], b[6] = 0, 0; return b }),
-		"truncated":      good[:len(good)-1],
-		"trailing":       append(append([]byte{}, good...), 0),
-		"huge count":     mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[7:], 1<<30); return b }),
-		"NaN value":      mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(float32(math.NaN()))); return b }),
+		"empty":      nil,
+		"bad magic":  mut(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version 2":  mut(func(b []byte) []byte { b[4] = 2; return b }),
+		"zero dim":   mut(func(b []byte) []byte { b[5], b[6] = 0, 0; return b }),
+		"truncated":  good[:len(good)-1],
+		"trailing":   append(append([]byte{}, good...), 0),
+		"huge count": mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[7:], 1<<30); return b }),
+		"NaN value": mut(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(float32(math.NaN())))
+			return b
+		}),
 		"value above 1":  mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(2)); return b }),
 		"unknown person": (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: "A"}}, Templates: []Template{{ID: "t", Person: "per_x", Vector: []float32{1}}}}).Marshal(),
 		"duplicate id":   (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: "A"}, {ID: "per_a", Name: "B"}}}).Marshal(),
