@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
+	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -91,7 +92,18 @@ func (a *app) serve(ctx context.Context) error {
 		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log})
 	faceTags := faces.New(faces.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log})
-	go sweep(ctx, a, analyses, faceTags)
+	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
+		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags}})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := queue.Close(sctx); err != nil {
+			a.log.Error("stop job queue", "component", "serve", "err", err)
+		}
+	}()
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -103,6 +115,7 @@ func (a *app) serve(ctx context.Context) error {
 		Uploads:     uploads,
 		Analysis:    analyses,
 		Faces:       faceTags,
+		Jobs:        queue,
 		PublicURL:   publicURL,
 		Consents:    consents,
 		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
@@ -146,37 +159,4 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.log.Info("stopped", "component", "serve")
 	return nil
-}
-
-// sweeper deletes what its retention schedule says has expired.
-type sweeper interface {
-	Sweep(ctx context.Context, limit int) (int, error)
-}
-
-// sweep runs every sweeper each minute until ctx ends.
-func sweep(ctx context.Context, a *app, ss ...sweeper) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		for _, s := range ss {
-			for {
-				n, err := s.Sweep(ctx, 500)
-				if err != nil {
-					a.log.Error("retention sweep", "component", "serve", "err", err)
-					break
-				}
-				if n > 0 {
-					a.log.Info("retention sweep", "component", "serve", "deleted", n)
-				}
-				if n < 500 {
-					break
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -240,6 +240,25 @@ func newID() string {
 	return "res_" + b32.EncodeToString(b)
 }
 
+// Check is the admission check of an asynchronous analysis: the features
+// are valid, the asset is the tenant's, and its subject has consented to
+// every feature's purpose now (the job checks again when it runs).
+func (s *Service) Check(ctx context.Context, tenant, assetID string, features []string) error {
+	if err := CheckFeatures(features); err != nil {
+		return err
+	}
+	a, err := s.assets.Asset(ctx, tenant, assetID)
+	if err != nil {
+		return err
+	}
+	for _, f := range features {
+		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Analyze runs features on the tenant's asset, stores each feature's
 // hardened result sealed under its purpose, and returns the result.
 func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features []string) (Result, error) {

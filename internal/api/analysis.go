@@ -9,12 +9,21 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/jobs"
 )
 
 // analysisService runs and reads analyses (package analysis).
 type analysisService interface {
+	Check(ctx context.Context, tenant, assetID string, features []string) error
 	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
 	Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error)
+}
+
+// jobQueue queues asynchronous analyses (package jobs).
+type jobQueue interface {
+	EnqueueAnalyze(ctx context.Context, args jobs.AnalyzeArgs) (jobs.Job, error)
+	Get(ctx context.Context, tenant string, id int64) (jobs.Job, error)
 }
 
 // AnalyzeInput is the analyze request.
@@ -22,11 +31,28 @@ type AnalyzeInput struct {
 	ID   string `path:"id" maxLength:"64"`
 	Body struct {
 		Features []string `json:"features" minItems:"1" maxItems:"4" uniqueItems:"true" doc:"Each needs its purpose granted by the photo's subject: faces → face_detection, tags → tagging, sensitive → sensitive_content, text → text_detection" enum:"faces,tags,sensitive,text"`
+		Async    bool     `json:"async,omitempty" doc:"Queue the analysis and answer 202 with a job; fetch it with GET /v1/jobs/{id}"`
 	}
 }
 
-// AnalyzeOutput is a hardened analysis result.
-type AnalyzeOutput struct{ Body analysis.Result }
+// AnalyzeOutput is a hardened analysis result, or (async) the queued job.
+type AnalyzeOutput struct {
+	Status int
+	Body   any
+}
+
+// JobInput names a job.
+type JobInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+// JobOutput is a job and, once completed, the stored results.
+type JobOutput struct {
+	Body struct {
+		jobs.Job
+		Results map[string]json.RawMessage `json:"results,omitempty" doc:"When completed: the asset's stored results by feature"`
+	}
+}
 
 // StoredOutput holds an asset's stored results by feature.
 type StoredOutput struct {
@@ -49,11 +75,48 @@ func (a *API) registerAnalysis() {
 		Extensions:  map[string]any{"x-obscura-purposes": []string{"face_detection", "tagging", "sensitive_content", "text_detection"}},
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *AnalyzeInput) (*AnalyzeOutput, error) {
-		res, err := a.d.Analysis.Analyze(ctx, principal(ctx).TenantID, in.ID, in.Body.Features)
+		tenant := principal(ctx).TenantID
+		if in.Body.Async {
+			if a.d.Jobs == nil {
+				return nil, a.fail(ctx, fault.New(fault.Unavailable, "asynchronous analysis is not configured"))
+			}
+			if err := a.d.Analysis.Check(ctx, tenant, in.ID, in.Body.Features); err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, AssetID: in.ID, Features: in.Body.Features})
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return &AnalyzeOutput{Status: http.StatusAccepted, Body: j}, nil
+		}
+		res, err := a.d.Analysis.Analyze(ctx, tenant, in.ID, in.Body.Features)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}
-		return &AnalyzeOutput{Body: res}, nil
+		return &AnalyzeOutput{Status: http.StatusOK, Body: res}, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Tags: []string{"analysis"},
+		Summary:  "An asynchronous analysis job, with its results once completed",
+		Security: secured(auth.ScopeAnalyze),
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
+	}, func(ctx context.Context, in *JobInput) (*JobOutput, error) {
+		if a.d.Jobs == nil {
+			return nil, a.fail(ctx, fault.New(fault.NotFound, "job not found"))
+		}
+		tenant := principal(ctx).TenantID
+		j, err := a.d.Jobs.Get(ctx, tenant, in.ID)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &JobOutput{}
+		out.Body.Job = j
+		if j.State == "completed" {
+			if out.Body.Results, err = a.d.Analysis.Stored(ctx, tenant, j.AssetID); err != nil {
+				return nil, a.fail(ctx, err)
+			}
+		}
+		return out, nil
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "get-analysis", Method: http.MethodGet, Path: "/v1/assets/{id}/analysis", Tags: []string{"analysis"},

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -233,5 +234,85 @@ func TestAnalyzeRejectsBadRequests(t *testing.T) {
 	}
 	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/ast_missing/analyze", e.keys["a"], "application/json", []byte(`{"features":["tags"]}`)); code != 404 {
 		t.Errorf("missing asset: %d %s", code, b)
+	}
+}
+
+// TestAsyncAnalysis queues an analysis on the River queue and fetches the
+// job until it completes; consent is checked when queueing and again when
+// the job runs.
+func TestAsyncAnalysis(t *testing.T) {
+	e := newUploadEnv(t)
+	id := e.uploadPhoto(t, "a", "dora", "sample5.jpg")
+	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
+	body := []byte(`{"features":["faces","tags"],"async":true}`)
+	if code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", body); code != 403 || codeOf(t, b) != "consent_required" {
+		t.Fatalf("async without consent: %d %s", code, b)
+	}
+	e.grant(t, "a", "dora", "face_detection", "tagging")
+	code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("async: %d %s", code, b)
+	}
+	var job struct {
+		ID    int64  `json:"id"`
+		State string `json:"state"`
+	}
+	json.Unmarshal(b, &job)
+	if job.ID == 0 || job.State != "queued" {
+		t.Fatalf("job %s", b)
+	}
+	jobURL := e.srv.URL + "/v1/jobs/" + strconv.FormatInt(job.ID, 10)
+	var got struct {
+		State   string                     `json:"state"`
+		AssetID string                     `json:"asset_id"`
+		Results map[string]json.RawMessage `json:"results"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for got.State != "completed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("job not completed within 30 s: %+v", got)
+		}
+		code, _, b := e.req(t, "GET", jobURL, e.keys["a"], "", nil)
+		if code != 200 {
+			t.Fatalf("get job: %d %s", code, b)
+		}
+		json.Unmarshal(b, &got)
+		if got.State == "failed" || got.State == "cancelled" {
+			t.Fatalf("job %s", b)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a real queue, not timing an assertion
+	}
+	if got.AssetID != id || !strings.Contains(string(got.Results["faces"]), `"box"`) || !strings.Contains(string(got.Results["tags"]), `"person"`) {
+		t.Errorf("completed job: %+v", got)
+	}
+	// Another tenant's key cannot see the job.
+	if code, _, _ := e.req(t, "GET", jobURL, e.keys["b"], "", nil); code != 404 {
+		t.Errorf("other tenant job: %d", code)
+	}
+	// Consent revoked after queueing: the job runs, is refused, and is cancelled.
+	code, _, b = e.req(t, "POST", url, e.keys["a"], "application/json", []byte(`{"features":["tags"],"async":true}`))
+	if code != 202 {
+		t.Fatalf("second async: %d %s", code, b)
+	}
+	json.Unmarshal(b, &job)
+	e.req(t, "DELETE", e.srv.URL+"/v1/subjects/dora/consents/tagging", e.keys["a"], "", nil)
+	jobURL = e.srv.URL + "/v1/jobs/" + strconv.FormatInt(job.ID, 10)
+	var j2 struct{ State, Error string }
+	deadline = time.Now().Add(30 * time.Second)
+	for j2.State != "cancelled" && j2.State != "completed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("job not finished: %+v", j2)
+		}
+		_, _, b := e.req(t, "GET", jobURL, e.keys["a"], "", nil)
+		json.Unmarshal(b, &j2)
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The revoke may land before or after the job ran; if after, tagging
+	// was purged with the revocation either way.
+	if j2.State == "cancelled" && j2.Error != "consent_required" {
+		t.Errorf("cancelled job error %q", j2.Error)
+	}
+	if code, _, b := e.req(t, "GET", e.srv.URL+"/v1/assets/"+id+"/analysis", e.keys["a"], "", nil); code != 200 || strings.Contains(string(b), `"tags"`) {
+		t.Errorf("tags outlived revocation: %d %s", code, b)
 	}
 }

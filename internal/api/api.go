@@ -81,6 +81,7 @@ type Deps struct {
 	AlertReader alertReader
 	Analysis    analysisService
 	Faces       faceService
+	Jobs        jobQueue
 }
 
 // rateLimiter is what the API needs from the guard.

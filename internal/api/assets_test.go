@@ -29,6 +29,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
+	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/testkit"
@@ -46,6 +47,7 @@ type uploadEnv struct {
 	client   *http.Client
 	analysis *analysis.Service
 	faces    *faces.Service
+	jobs     *jobs.Queue
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -70,13 +72,20 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.st, e.auditPub = st, signer.PublicKey()
 	e.analysis = analysis.New(analysis.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
+	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
+		Log: log, Analyzer: e.analysis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close(context.Background()) })
+	e.jobs = q
 	e.faces = faces.New(faces.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
-		AlertReader: st, Analysis: e.analysis, Faces: e.faces})
+		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs})
 	e.api = a
 	e.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(e.srv.Close)

@@ -1,0 +1,256 @@
+// Package jobs is Obscura's work queue: River (github.com/riverqueue/river)
+// on the same SQLite database as everything else, with its own
+// one-connection pool as River's SQLite driver asks. It carries
+// asynchronous analyses and the periodic retention sweep; the same seam
+// (River's Postgres driver) is where scale-out workers will attach.
+//
+// Job arguments hold ids Obscura minted (tenant, asset) and feature names —
+// never a subject id, pixels or results. A finished analysis's results
+// live where synchronous ones do: sealed under their purposes (package
+// analysis), read back on demand.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/fault"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+// AnalyzeArgs is an asynchronous analysis.
+type AnalyzeArgs struct {
+	Tenant   string   `json:"tenant"`
+	AssetID  string   `json:"asset_id"`
+	Features []string `json:"features"`
+}
+
+// Kind implements river.JobArgs.
+func (AnalyzeArgs) Kind() string { return "analyze" }
+
+// SweepArgs is the periodic retention sweep.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "retention_sweep" }
+
+type analyzer interface {
+	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
+}
+
+// Sweeper deletes what its retention schedule says has expired.
+type Sweeper interface {
+	Sweep(ctx context.Context, limit int) (int, error)
+}
+
+type analyzeWorker struct {
+	river.WorkerDefaults[AnalyzeArgs]
+	a analyzer
+}
+
+func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) error {
+	_, err := w.a.Analyze(ctx, j.Args.Tenant, j.Args.AssetID, j.Args.Features)
+	if err != nil && (errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid)) {
+		// Retrying cannot help: record the refusal and stop.
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	ss  []Sweeper
+	log *slog.Logger
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	for _, s := range w.ss {
+		for {
+			n, err := s.Sweep(ctx, 500)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				w.log.Info("retention sweep", "deleted", n)
+			}
+			if n < 500 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Options configure the queue.
+type Options struct {
+	Workers     int           // concurrent analyses (default 2)
+	SweepEvery  time.Duration // retention sweep interval (default 1 min)
+	PollEvery   time.Duration // job fetch poll interval (default 1 s)
+	Log         *slog.Logger
+	Analyzer    analyzer
+	Sweepers    []Sweeper
+	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
+}
+
+// Queue is the job queue.
+type Queue struct {
+	db     *sql.DB
+	client *river.Client[*sql.Tx]
+	run    bool
+}
+
+// Open opens the queue on the SQLite database at path, migrating River's
+// tables (idempotent).
+func Open(ctx context.Context, path string, o Options) (*Queue, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	driver := riversqlite.New(db)
+	mig, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Log})
+	if err == nil {
+		_, err = mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	if o.Workers == 0 {
+		o.Workers = 2
+	}
+	if o.SweepEvery == 0 {
+		o.SweepEvery = time.Minute
+	}
+	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery}
+	if o.PollEvery > 0 && o.PollEvery < river.FetchCooldownDefault {
+		cfg.FetchCooldown = o.PollEvery
+	}
+	if o.StartWorker {
+		ws := river.NewWorkers()
+		if o.Analyzer != nil {
+			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer})
+		}
+		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
+		cfg.Workers = ws
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+		cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	qq := &Queue{db: db, client: client, run: o.StartWorker}
+	if o.StartWorker {
+		if err := client.Start(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("start job workers: %w", err)
+		}
+	}
+	return qq, nil
+}
+
+// Close stops the workers (finishing running jobs) and closes the pool.
+func (q *Queue) Close(ctx context.Context) error {
+	if q.run {
+		if err := q.client.Stop(ctx); err != nil {
+			return err
+		}
+	}
+	return q.db.Close()
+}
+
+// Job is what the API reports of a job.
+type Job struct {
+	ID       int64     `json:"id"`
+	State    string    `json:"state" doc:"queued, running, completed, failed or cancelled"`
+	AssetID  string    `json:"asset_id"`
+	Features []string  `json:"features"`
+	Created  time.Time `json:"created_at"`
+	Error    string    `json:"error,omitempty" doc:"Why the job failed (stable code only)"`
+}
+
+// EnqueueAnalyze queues an analysis and returns the job.
+func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, error) {
+	if err := analysis.CheckFeatures(args.Features); err != nil {
+		return Job{}, err
+	}
+	res, err := q.client.Insert(ctx, args, nil)
+	if err != nil {
+		return Job{}, fmt.Errorf("enqueue: %w", err)
+	}
+	return jobOf(res.Job, args), nil
+}
+
+// Get returns the tenant's analysis job, or fault.NotFound (also for
+// another tenant's job).
+func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
+	row, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return Job{}, fault.New(fault.NotFound, "job not found")
+	}
+	if err != nil {
+		return Job{}, err
+	}
+	var args AnalyzeArgs
+	if row.Kind != (AnalyzeArgs{}).Kind() || unmarshal(row.EncodedArgs, &args) != nil || args.Tenant != tenant {
+		return Job{}, fault.New(fault.NotFound, "job not found")
+	}
+	return jobOf(row, args), nil
+}
+
+func jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
+	j := Job{ID: row.ID, AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
+	switch row.State {
+	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable:
+		j.State = "queued"
+	case rivertype.JobStateRunning:
+		j.State = "running"
+	case rivertype.JobStateCompleted:
+		j.State = "completed"
+	case rivertype.JobStateCancelled:
+		j.State = "cancelled"
+	default:
+		j.State = "failed"
+	}
+	if len(row.Errors) > 0 && j.State != "completed" {
+		j.Error = errorCode(row.Errors[len(row.Errors)-1].Error)
+	}
+	return j
+}
+
+func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// errorCode reduces a job error to a stable code: job errors are kept in
+// River's table, and their text never reaches a client.
+func errorCode(msg string) string {
+	switch {
+	case strings.Contains(msg, "consent required"):
+		return "consent_required"
+	case strings.Contains(msg, "not found"):
+		return "not_found"
+	case strings.Contains(msg, "not a decodable image"), strings.Contains(msg, "too many pixels"):
+		return "bad_image"
+	}
+	return "internal"
+}
