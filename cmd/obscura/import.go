@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,8 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -25,9 +27,9 @@ import (
 // of keyed hashes of imported content (never file names or pixels) makes it
 // resumable: a re-run skips what is already in.
 func (a *app) importCmd() *cobra.Command {
-	var tenant, subject string
+	var tenant, subject, analyze string
 	cmd := &cobra.Command{
-		Use:   "import DIR --tenant ID --subject S",
+		Use:   "import DIR --tenant ID --subject S [--analyze faces,tags,sensitive,text]",
 		Short: "Import a folder of photos (sanitized, encrypted); resumable",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +50,24 @@ func (a *app) importCmd() *cobra.Command {
 				return fault.Wrap(fault.Invalid, "cannot read import directory", err)
 			}
 			sort.Strings(files)
+			var features []string
+			if analyze != "" {
+				features = strings.Split(analyze, ",")
+				if err := analysis.CheckFeatures(features); err != nil {
+					return err
+				}
+			}
 			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				var queue *jobs.Queue
+				if features != nil {
+					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log})
+					if err != nil {
+						return err
+					}
+					defer q.Close(ctx)
+					queue = q
+				}
+				var queued []int64
 				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
@@ -89,7 +108,8 @@ func (a *app) importCmd() *cobra.Command {
 						already++
 						continue
 					}
-					if _, err := ing.Ingest(ctx, tenant, subject, data); err != nil {
+					as, err := ing.Ingest(ctx, tenant, subject, data)
+					if err != nil {
 						prob := api.ProblemFor(err)
 						if prob.Status >= 500 {
 							return fmt.Errorf("import stopped at %s (run again to resume): %w", p, err)
@@ -105,11 +125,22 @@ func (a *app) importCmd() *cobra.Command {
 					}
 					done[mark] = true
 					imported++
+					if queue != nil {
+						// Consent is checked when the job runs (in obscura serve).
+						j, err := queue.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, AssetID: as.ID, Features: features})
+						if err != nil {
+							return fmt.Errorf("queue analysis of %s: %w", p, err)
+						}
+						queued = append(queued, j.ID)
+					}
 				}
 				bar.update(len(files), len(files))
 				bar.finish()
 				var b strings.Builder
 				fmt.Fprintf(&b, "imported %d, already imported %d, skipped %d", imported, already, len(skips))
+				if queue != nil {
+					fmt.Fprintf(&b, ", queued %d analyses (obscura serve runs them; GET /v1/jobs/{id})", len(queued))
+				}
 				for _, s := range skips {
 					fmt.Fprintf(&b, "\nskipped %s: %s", s.File, s.Code)
 				}
@@ -119,12 +150,16 @@ func (a *app) importCmd() *cobra.Command {
 				if err := a.record(ctx, svc, audit.Entry{Action: "cli.import", Tenant: tenant, Subject: svc.keys.SubjectHash(subject), Detail: strconv.Itoa(imported)}); err != nil {
 					return err
 				}
-				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips}, b.String())
+				if queued == nil {
+					queued = []int64{}
+				}
+				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips, "jobs": queued}, b.String())
 			})
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	cmd.Flags().StringVar(&subject, "subject", "", "subject id the photos belong to (stored only as a keyed hash)")
+	cmd.Flags().StringVar(&analyze, "analyze", "", "queue an analysis of each imported photo with these features")
 	cmd.MarkFlagRequired("tenant")
 	cmd.MarkFlagRequired("subject")
 	return cmd
