@@ -290,10 +290,27 @@ func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features 
 	out := Harden(a.ID, raw, features)
 	now := s.clk.Now()
 	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)
+	stored := map[string]store.Result{}
 	for _, f := range features {
-		if err := s.store(ctx, a, f, part(out, f), now, out.ExpiresAt); err != nil {
+		rec, err := s.store(ctx, a, f, part(out, f), now, out.ExpiresAt)
+		if err != nil {
 			return Result{}, err
 		}
+		stored[f] = rec
+	}
+	// Consent may have been revoked while the model ran: its purge cannot
+	// have seen what was stored after it. Check again; if it is gone,
+	// delete what this call stored and refuse.
+	for _, f := range features {
+		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
+			for _, rec := range stored {
+				_ = s.objects.Delete(ctx, sealed.Ref{Tenant: rec.TenantID, Subject: rec.SubjectHash, Purpose: rec.Purpose, Object: rec.ID})
+				_ = s.results.DeleteResult(ctx, rec.TenantID, rec.ID)
+			}
+			return Result{}, err
+		}
+	}
+	for _, f := range features {
 		if s.audit != nil {
 			if err := s.audit.Append(ctx, audit.Entry{Action: "analysis.run", Tenant: tenant, Subject: a.SubjectHash,
 				Object: s.hash.HashID("asset", a.ID), Purpose: Purposes[f], Result: "ok", Model: f, LatencyUS: latency.Microseconds()}); err != nil {
@@ -318,10 +335,10 @@ func part(r Result, feature string) any {
 	return r.Text
 }
 
-func (s *Service) store(ctx context.Context, a store.Asset, feature string, v any, now, expires time.Time) error {
+func (s *Service) store(ctx context.Context, a store.Asset, feature string, v any, now, expires time.Time) (store.Result, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return store.Result{}, err
 	}
 	rec := store.Result{ID: newID(), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
 		Purpose: Purposes[feature], Retention: ClassAnalysis, CreatedAt: now, ExpiresAt: expires}
@@ -329,19 +346,19 @@ func (s *Service) store(ctx context.Context, a store.Asset, feature string, v an
 	// Ciphertext first, then the record: a crash between leaves an
 	// orphan object under a scope key, never a record without its object.
 	if _, err := s.objects.Put(ctx, ref, bytes.NewReader(body)); err != nil {
-		return fmt.Errorf("store result: %w", err)
+		return store.Result{}, fmt.Errorf("store result: %w", err)
 	}
 	old, err := s.results.PutResult(ctx, rec)
 	if err != nil {
 		_ = s.objects.Delete(ctx, ref)
-		return fmt.Errorf("record result: %w", err)
+		return store.Result{}, fmt.Errorf("record result: %w", err)
 	}
 	if old != "" {
 		if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: old}); err != nil && !errors.Is(err, fault.NotFound) {
 			s.log.Warn("replaced result not deleted", "err", err)
 		}
 	}
-	return nil
+	return rec, nil
 }
 
 // Stored returns the tenant's stored (unexpired) results for an asset,

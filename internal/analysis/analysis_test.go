@@ -1,10 +1,15 @@
 package analysis
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
@@ -67,5 +72,63 @@ func TestHarden(t *testing.T) {
 	empty := Harden("ast_1", &vision.Result{}, []string{"faces", "text"})
 	if empty.Faces == nil || len(empty.Faces) != 0 || empty.Text == nil {
 		t.Errorf("empty features should be present and empty: %+v", empty)
+	}
+}
+
+// stubEngine stands in for the vision engine in unit tests.
+type stubEngine struct{ onRun func() }
+
+func (e stubEngine) Analyze(ctx context.Context, data []byte, features []string) (*vision.Result, error) {
+	if e.onRun != nil {
+		e.onRun()
+	}
+	return &vision.Result{Width: 2, Height: 2, Tags: []centernet.Tag{{Label: "dog", Score: 0.9}}}, nil
+}
+
+// flipGate grants until revoked.
+type flipGate struct{ revoked bool }
+
+func (g *flipGate) Require(ctx context.Context, tenant, subjectHash, purpose string) error {
+	if g.revoked {
+		return fault.New(fault.ConsentRequired, "revoked")
+	}
+	return nil
+}
+
+// TestRevocationDuringAnalysis: consent revoked (and purged) while the
+// model runs must not leave a result stored after the purge.
+func TestRevocationDuringAnalysis(t *testing.T) {
+	k := testkit.New(t, nil)
+	ctx := context.Background()
+	k.Tenant(t, "ten_a")
+	as := store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 2, Height: 2, Size: 3, CreatedAt: k.Clock.Now()}
+	if err := k.Store.CreateAsset(ctx, as); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("jpg")); err != nil {
+		t.Fatal(err)
+	}
+	g := &flipGate{}
+	s := New(Deps{Engine: stubEngine{onRun: func() { g.revoked = true }}, Assets: k.Store, Objects: k.Objects, Consent: g,
+		Results: k.Store, Hash: k.Keys, Clock: k.Clock, Log: k.Log})
+	if _, err := s.Analyze(ctx, "ten_a", "ast_1", []string{"tags"}); !errors.Is(err, fault.ConsentRequired) {
+		t.Fatalf("Analyze = %v, want ConsentRequired", err)
+	}
+	if recs, _ := k.Store.Results(ctx, "ten_a", "ast_1"); len(recs) != 0 {
+		t.Errorf("%d results stored despite revocation", len(recs))
+	}
+	n := 0
+	k.Blobs.List(ctx, "t/ten_a/s/h/tagging/", func(string) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d result objects left under tagging", n)
+	}
+	// Granted throughout: stored.
+	g.revoked = false
+	s.eng = stubEngine{}
+	if _, err := s.Analyze(ctx, "ten_a", "ast_1", []string{"tags"}); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := k.Store.Results(ctx, "ten_a", "ast_1"); len(recs) != 1 {
+		t.Errorf("%d results stored", len(recs))
 	}
 }

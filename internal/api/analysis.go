@@ -32,6 +32,7 @@ type AnalyzeInput struct {
 	Body struct {
 		Features []string `json:"features" minItems:"1" maxItems:"4" uniqueItems:"true" doc:"Each needs its purpose granted by the photo's subject: faces → face_detection, tags → tagging, sensitive → sensitive_content, text → text_detection" enum:"faces,tags,sensitive,text"`
 		Async    bool     `json:"async,omitempty" doc:"Queue the analysis and answer 202 with a job; fetch it with GET /v1/jobs/{id}"`
+		Webhook  string   `json:"webhook,omitempty" maxLength:"2000" doc:"With async: POST a signed notification here when the job ends (https, or http to loopback). Header Obscura-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t.body)>; secret from GET /v1/tenant/webhook-secret. The body names the job, never results."`
 	}
 }
 
@@ -83,17 +84,30 @@ func (a *API) registerAnalysis() {
 			if err := a.d.Analysis.Check(ctx, tenant, in.ID, in.Body.Features); err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, AssetID: in.ID, Features: in.Body.Features})
+			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, AssetID: in.ID, Features: in.Body.Features, Webhook: in.Body.Webhook})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return &AnalyzeOutput{Status: http.StatusAccepted, Body: j}, nil
+		}
+		if in.Body.Webhook != "" {
+			return nil, a.fail(ctx, fault.New(fault.Invalid, "webhook needs async"))
 		}
 		res, err := a.d.Analysis.Analyze(ctx, tenant, in.ID, in.Body.Features)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}
 		return &AnalyzeOutput{Status: http.StatusOK, Body: res}, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "get-webhook-secret", Method: http.MethodGet, Path: "/v1/tenant/webhook-secret", Tags: []string{"analysis"},
+		Summary:  "The tenant's webhook signing secret (HMAC-SHA256 key)",
+		Security: secured(auth.ScopeAdmin),
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, _ *struct{}) (*WebhookSecretOutput, error) {
+		out := &WebhookSecretOutput{}
+		out.Body.Secret = WebhookSecret(a.d.Keys, principal(ctx).TenantID)
+		return out, nil
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Tags: []string{"analysis"},
@@ -132,4 +146,19 @@ func (a *API) registerAnalysis() {
 		out.Body.AssetID, out.Body.Results = in.ID, res
 		return out, nil
 	})
+}
+
+// WebhookSecretOutput holds the tenant's webhook secret.
+type WebhookSecretOutput struct {
+	Body struct {
+		Secret string `json:"secret"`
+	}
+}
+
+// WebhookSecret derives a tenant's webhook signing secret from the
+// installation's keyed PRF (domain-separated from id hashing).
+func WebhookSecret(k interface {
+	HashID(domain, id string) string
+}, tenant string) string {
+	return k.HashID("webhook-secret", tenant)
 }

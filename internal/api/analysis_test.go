@@ -2,13 +2,16 @@ package api
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
@@ -314,5 +317,61 @@ func TestAsyncAnalysis(t *testing.T) {
 	}
 	if code, _, b := e.req(t, "GET", e.srv.URL+"/v1/assets/"+id+"/analysis", e.keys["a"], "", nil); code != 200 || strings.Contains(string(b), `"tags"`) {
 		t.Errorf("tags outlived revocation: %d %s", code, b)
+	}
+}
+
+// TestAsyncWebhook: a finished job is announced to the app's webhook,
+// signed with the tenant's secret; the body names the job, not results.
+func TestAsyncWebhook(t *testing.T) {
+	e := newUploadEnv(t)
+	got := make(chan *http.Request, 1)
+	bodies := make(chan []byte, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+	}))
+	defer hook.Close()
+	id := e.uploadPhoto(t, "a", "erin", "sample4.jpg")
+	e.grant(t, "a", "erin", "tagging")
+	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
+	for name, body := range map[string]string{
+		"not https":       `{"features":["tags"],"async":true,"webhook":"http://app.example/hook"}`,
+		"metadata server": `{"features":["tags"],"async":true,"webhook":"http://169.254.169.254/"}`,
+		"sync":            `{"features":["tags"],"webhook":"` + hook.URL + `"}`,
+	} {
+		if code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", []byte(body)); code != 422 && code != 400 {
+			t.Errorf("%s: %d %s", name, code, b)
+		}
+	}
+	code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", []byte(`{"features":["tags"],"async":true,"webhook":"`+hook.URL+`"}`))
+	if code != 202 {
+		t.Fatalf("async: %d %s", code, b)
+	}
+	var r *http.Request
+	select {
+	case r = <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no webhook within 30 s")
+	}
+	body := <-bodies
+	code, _, sb := e.req(t, "GET", e.srv.URL+"/v1/tenant/webhook-secret", e.keys["a"], "", nil)
+	var sec struct{ Secret string }
+	json.Unmarshal(sb, &sec)
+	if code != 200 || sec.Secret == "" {
+		t.Fatalf("secret: %d %s", code, sb)
+	}
+	if err := jobs.Verify([]byte(sec.Secret), body, r.Header.Get(jobs.SignatureHeader), time.Now(), 5*time.Minute); err != nil {
+		t.Errorf("webhook signature: %v (%s)", err, r.Header.Get(jobs.SignatureHeader))
+	}
+	if !strings.Contains(string(body), `"state":"completed"`) || strings.Contains(string(body), "person") || strings.Contains(string(body), "erin") {
+		t.Errorf("webhook body %s", body)
+	}
+	// Another tenant's secret does not verify it.
+	_, _, ob := e.req(t, "GET", e.srv.URL+"/v1/tenant/webhook-secret", e.keys["b"], "", nil)
+	var other struct{ Secret string }
+	json.Unmarshal(ob, &other)
+	if other.Secret == sec.Secret || jobs.Verify([]byte(other.Secret), body, r.Header.Get(jobs.SignatureHeader), time.Now(), 5*time.Minute) == nil {
+		t.Error("tenant b's secret verifies tenant a's webhook")
 	}
 }

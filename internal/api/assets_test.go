@@ -73,7 +73,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.analysis = analysis.New(analysis.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
-		Log: log, Analyzer: e.analysis})
+		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,6 +230,7 @@ func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSu
 	}
 	now := s.d.Clock.Now()
 	out := []FaceSuggestion{}
+	var drafts []store.Suggestion
 	for _, e := range embs {
 		b := e.Face.Box.Round()
 		sg := store.Suggestion{ID: newID("sug_"), TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: a.ID,
@@ -253,7 +254,16 @@ func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSu
 			cands = []Candidate{}
 		}
 		out = append(out, FaceSuggestion{SuggestionID: sg.ID, Box: sg.Box, Candidates: cands, ExpiresAt: sg.ExpiresAt})
+		drafts = append(drafts, sg)
 		s.record(ctx, "faces.suggest", tenant, a.SubjectHash, sg.ID)
+	}
+	// A revocation that landed while the model ran purged before these
+	// drafts existed: check again, and take them back if consent is gone.
+	if err := s.d.Consent.Require(ctx, tenant, a.SubjectHash, Purpose); err != nil {
+		for _, sg := range drafts {
+			_ = s.discard(ctx, sg)
+		}
+		return nil, err
 	}
 	return out, nil
 }
@@ -347,6 +357,13 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	}
 	if err := s.d.Objects.Delete(ctx, draftRef(sg)); err != nil && !errors.Is(err, fault.NotFound) {
 		s.log.Warn("accepted draft not deleted", "err", err)
+	}
+	// As in Suggest: a revocation during this call must not leave a
+	// gallery written after its purge.
+	if err := s.d.Consent.Require(ctx, tenant, sg.SubjectHash, Purpose); err != nil {
+		_ = s.d.Objects.Delete(ctx, galleryRef(tenant, sg.SubjectHash))
+		_ = s.d.Store.DeleteSubjectFaces(ctx, tenant, sg.SubjectHash)
+		return Accepted{}, err
 	}
 	s.record(ctx, "faces.accept", tenant, sg.SubjectHash, sg.ID)
 	return Accepted{Person: p, TagID: tag.ID}, nil

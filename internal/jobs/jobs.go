@@ -37,6 +37,7 @@ type AnalyzeArgs struct {
 	Tenant   string   `json:"tenant"`
 	AssetID  string   `json:"asset_id"`
 	Features []string `json:"features"`
+	Webhook  string   `json:"webhook,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -60,13 +61,22 @@ type Sweeper interface {
 type analyzeWorker struct {
 	river.WorkerDefaults[AnalyzeArgs]
 	a analyzer
+	q *Queue
 }
 
 func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) error {
 	_, err := w.a.Analyze(ctx, j.Args.Tenant, j.Args.AssetID, j.Args.Features)
+	final := err == nil
 	if err != nil && (errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid)) {
 		// Retrying cannot help: record the refusal and stop.
-		return river.JobCancel(err)
+		err, final = river.JobCancel(err), true
+	}
+	if final && j.Args.Webhook != "" {
+		// Notify once the job's state is final; delivery retries on its own.
+		if _, ierr := w.q.client.Insert(ctx, WebhookArgs{Tenant: j.Args.Tenant, JobID: j.ID, URL: j.Args.Webhook},
+			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: time.Now().Add(time.Second)}); ierr != nil {
+			return fmt.Errorf("queue webhook: %w", ierr)
+		}
 	}
 	return err
 }
@@ -104,6 +114,10 @@ type Options struct {
 	Analyzer    analyzer
 	Sweepers    []Sweeper
 	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
+	// WebhookSecret returns a tenant's webhook signing secret.
+	WebhookSecret func(tenant string) []byte
+	// Now is the clock webhook signatures are dated by (default time.Now).
+	Now func() time.Time
 }
 
 // Queue is the job queue.
@@ -140,6 +154,10 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.SweepEvery == 0 {
 		o.SweepEvery = time.Minute
 	}
+	qq := &Queue{db: db, run: o.StartWorker}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery}
 	if o.PollEvery > 0 && o.PollEvery < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.PollEvery
@@ -147,7 +165,10 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.StartWorker {
 		ws := river.NewWorkers()
 		if o.Analyzer != nil {
-			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer})
+			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
+		}
+		if o.WebhookSecret != nil {
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws
@@ -160,7 +181,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 		db.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	qq := &Queue{db: db, client: client, run: o.StartWorker}
+	qq.client = client
 	if o.StartWorker {
 		if err := client.Start(ctx); err != nil {
 			db.Close()
@@ -194,6 +215,11 @@ type Job struct {
 func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, error) {
 	if err := analysis.CheckFeatures(args.Features); err != nil {
 		return Job{}, err
+	}
+	if args.Webhook != "" {
+		if err := CheckWebhookURL(args.Webhook); err != nil {
+			return Job{}, err
+		}
 	}
 	res, err := q.client.Insert(ctx, args, nil)
 	if err != nil {
