@@ -10,15 +10,16 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/vision"
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision]...",
+		Use:   "bench [storage|ingest|api|vision|analysis]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -91,6 +92,25 @@ func (a *app) benchCmd() *cobra.Command {
 				for _, r := range vis {
 					fmt.Fprintf(&b, "%-26s %10.1f %10.1f %9.0f%%\n", r.Case, r.OursMs, r.BareMs, 100*r.Overhead)
 				}
+			}
+			if want("analysis") {
+				fmt.Fprintln(a.stderr, "benchmarking analysis through the HTTP API against the same analysis in process …")
+				mdir := models.DefaultDir(a.getenv)
+				eng, err := vision.Open(models.Pinned(), mdir, vision.Options{Threads: 2})
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				photo, err := models.Pinned().Load(mdir, "sample5.jpg")
+				if err != nil {
+					return err
+				}
+				row, err := perf.RunAnalysis(cmd.Context(), dir, eng, photo)
+				if err != nil {
+					return err
+				}
+				out["analysis"] = row
+				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision"
 	"os"
 	"testing"
 )
@@ -132,4 +133,40 @@ func BenchmarkVision(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAnalysisAPI: faces + tags + sensitive on a sample photo through
+// the HTTP API (auth, rate limit, audit, consent gate, decrypting the
+// stored photo, hardening, sealing results) beside the same analysis in
+// process.
+func BenchmarkAnalysisAPI(b *testing.B) {
+	dir := models.DefaultDir(os.Getenv)
+	eng, err := vision.Open(models.Pinned(), dir, vision.Options{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	photo, err := models.Pinned().Load(dir, "sample5.jpg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewAnalysisEnv(context.Background(), b.TempDir(), eng, photo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	b.Run("http", func(b *testing.B) {
+		for b.Loop() {
+			if err := e.HTTP(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("in-process", func(b *testing.B) {
+		for b.Loop() {
+			if err := e.InProcess(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
