@@ -200,7 +200,7 @@ func (a *app) incidentCmd() *cobra.Command {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
 				consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}, a.clk, a.log)
-				subjects := subject.New(svc.store, svc.objects, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
+				subjects := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
 				var hashes []string
 				var assets []store.Asset
 				var err error

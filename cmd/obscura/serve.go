@@ -119,7 +119,7 @@ func (a *app) serve(ctx context.Context) error {
 		Jobs:        queue,
 		PublicURL:   publicURL,
 		Consents:    consents,
-		Subjects:    subject.New(svc.store, svc.objects, consents, svc.keys, tokens, a.clk, 10*time.Minute),
+		Subjects:    subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute),
 		Audit:       svc.audit,
 		AuditReader: svc.store,
 		Kill:        kill,

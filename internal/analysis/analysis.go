@@ -448,3 +448,16 @@ func (p Purger) Shred(ctx context.Context, tenant, subject, purpose string) (int
 	}
 	return n, nil
 }
+
+// PurgingObjects is the sealed object store with Shred routed through a
+// Purger, for subject erasure: erasing a subject ("*") also removes its
+// result records and face-tag drafts and tags.
+type PurgingObjects struct {
+	*sealed.Store
+	Purger Purger
+}
+
+// Shred implements the erasure's shredder.
+func (o PurgingObjects) Shred(ctx context.Context, tenant, subject, purpose string) (int, error) {
+	return o.Purger.Shred(ctx, tenant, subject, purpose)
+}

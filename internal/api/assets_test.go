@@ -58,7 +58,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	up := upload.New(upload.DefaultConfig(), st, k.Objects, kr, upload.NewCodec(kr.TokenAEAD()), clk)
 	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: k.Dir, client: &http.Client{}}
 	cs := consent.New(st, kr, analysis.Purger{Objects: k.Objects, Results: st, Faces: st}, clk, log)
-	subjects := subject.New(st, k.Objects, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
+	subjects := subject.New(st, analysis.PurgingObjects{Store: k.Objects, Purger: analysis.Purger{Objects: k.Objects, Results: st, Faces: st}}, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
 	signer, err := kr.TenantSigner(ctx, "", "audit")
 	if err != nil {
 		t.Fatal(err)

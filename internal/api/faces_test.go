@@ -239,3 +239,34 @@ func TestFaceSuggestionLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// TestEraseSubjectRemovesDerivedRecords: erasing a subject takes its
+// analysis result records, face-tag drafts and tags with it.
+func TestEraseSubjectRemovesDerivedRecords(t *testing.T) {
+	e := newUploadEnv(t)
+	id := e.uploadPhoto(t, "a", "frank", "sample6.jpg")
+	e.grant(t, "a", "frank", "tagging", "face_recognition")
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["tags"]}`)); code != 200 {
+		t.Fatalf("analyze: %d %s", code, b)
+	}
+	fs := e.suggest(t, id)
+	if len(fs) == 0 {
+		t.Fatal("no faces in sample6")
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+fs[0].SuggestionID+"/accept", e.keys["a"], "application/json", []byte(`{"person":"Gail"}`)); code != 200 {
+		t.Fatalf("accept: %d %s", code, b)
+	}
+	h := e.api.d.Keys.HashID("subject", "frank")
+	if code, _, b := e.req(t, "DELETE", e.srv.URL+"/v1/subjects/frank", e.keys["a"], "", nil); code != 200 && code != 204 {
+		t.Fatalf("erase: %d %s", code, b)
+	}
+	if recs, _ := e.st.Results(t.Context(), "ten_a", id); len(recs) != 0 {
+		t.Errorf("%d result records survived erasure", len(recs))
+	}
+	if gs, _ := e.st.Suggestions(t.Context(), "ten_a", h); len(gs) != 0 {
+		t.Errorf("%d drafts survived erasure", len(gs))
+	}
+	if tags, _ := e.st.FaceTags(t.Context(), "ten_a", h, ""); len(tags) != 0 {
+		t.Errorf("%d face tags survived erasure", len(tags))
+	}
+}
