@@ -89,9 +89,9 @@ func (a *app) serve(ctx context.Context) error {
 	defer alerts.Wait()
 	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
 	analyses := analysis.New(analysis.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
-		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log})
+		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log, Retention: analysis.Retention{Analysis: a.cfg.RetainAnalysis}})
 	faceTags := faces.New(faces.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
-		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log})
+		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})

@@ -49,6 +49,12 @@ type Config struct {
 	RateLimits guard.Limits `yaml:"rate_limits"`
 	// AlertWebhook receives alerts as JSON signed with OBSCURA_ALERT_SECRET.
 	AlertWebhook string `yaml:"alert_webhook"`
+	// RetainAnalysis is how long analysis results are kept (retention
+	// class "analysis").
+	RetainAnalysis time.Duration `yaml:"retain_analysis"`
+	// SuggestionTTL is how long a face-tag suggestion (a draft holding a
+	// face embedding) waits for accept or reject before it is deleted.
+	SuggestionTTL time.Duration `yaml:"suggestion_ttl"`
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
@@ -70,6 +76,8 @@ var Settings = []Setting{
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
 	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
+	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
+	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
 }
 
@@ -84,6 +92,8 @@ func Default() Config {
 		RateLimits:      guard.DefaultLimits(),
 		KMS:             "local",
 		Blob:            "fs",
+		RetainAnalysis:  30 * 24 * time.Hour,
+		SuggestionTTL:   time.Hour,
 	}
 }
 
@@ -147,6 +157,10 @@ func (c *Config) Set(flag, value string) error {
 		c.AlertWebhook = value
 	case "public-url":
 		c.PublicURL = strings.TrimRight(value, "/")
+	case "retain-analysis":
+		return dur(&c.RetainAnalysis)
+	case "suggestion-ttl":
+		return dur(&c.SuggestionTTL)
 	case "vision-threads":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 || n > 256 {

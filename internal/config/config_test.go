@@ -97,3 +97,16 @@ func TestRateLimitsFromFile(t *testing.T) {
 		t.Errorf("tenant override = %+v", got)
 	}
 }
+
+func TestRetentionSettings(t *testing.T) {
+	c := Default()
+	if c.RetainAnalysis != 30*24*time.Hour || c.SuggestionTTL != time.Hour {
+		t.Errorf("defaults %v %v", c.RetainAnalysis, c.SuggestionTTL)
+	}
+	if err := c.Set("retain-analysis", "48h"); err != nil || c.RetainAnalysis != 48*time.Hour {
+		t.Errorf("retain-analysis: %v %v", c.RetainAnalysis, err)
+	}
+	if err := c.Set("suggestion-ttl", "later"); !errors.Is(err, fault.Invalid) {
+		t.Errorf("bad ttl accepted: %v", err)
+	}
+}
