@@ -87,6 +87,8 @@ var kindTable = map[fault.Kind]errorRule{
 	fault.Unsupported:     {http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"},
 	fault.ConsentRequired: {http.StatusForbidden, "consent_required", "Consent required"},
 	fault.KeyRevoked:      {http.StatusForbidden, "key_revoked", "Key version revoked"},
+	fault.InputRejected:   {http.StatusUnprocessableEntity, "input_rejected", "Input rejected"},
+	fault.Blocked:         {http.StatusForbidden, "key_blocked", "API key blocked"},
 	fault.Other:           {http.StatusInternalServerError, "internal", "Internal error"},
 }
 

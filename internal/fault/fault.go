@@ -35,6 +35,8 @@ const (
 	Unsupported                 // unsupported media type or format version
 	ConsentRequired             // the purpose needs consent the subject has not given
 	KeyRevoked                  // the key version needed is revoked, destroyed or below the minimum
+	InputRejected               // the input looks adversarial (feature squeezing) and was not analysed
+	Blocked                     // the API key is blocked (suspected model extraction)
 )
 
 var kindNames = [...]string{
@@ -51,6 +53,8 @@ var kindNames = [...]string{
 	Unsupported:     "unsupported",
 	ConsentRequired: "consent required",
 	KeyRevoked:      "key revoked",
+	InputRejected:   "input rejected",
+	Blocked:         "blocked",
 }
 
 // String returns the kind's lowercase name.
