@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/faces"
@@ -25,6 +26,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -88,9 +90,19 @@ func (a *app) serve(ctx context.Context) error {
 	alerts := alert.New(acfg, svc.store, a.clk, a.log)
 	defer alerts.Wait()
 	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
-	analyses := analysis.New(analysis.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
+	extraction := guard.NewExtraction(guard.DefaultExtraction, a.clk, func(f guard.Flag) {
+		sev := "warning"
+		if f.State == guard.StateBlocked {
+			sev = "critical"
+		}
+		alerts.Raise(ctx, store.Alert{Rule: alert.RuleExtraction, Severity: sev, TenantID: f.Tenant, Detail: f.Detail()})
+		if err := svc.audit.Append(ctx, audit.Entry{Action: "guard.extraction", Tenant: f.Tenant, Actor: f.Key, Result: f.State, Detail: f.Detail()}); err != nil {
+			a.log.Error("audit extraction flag", "component", "serve", "err", err)
+		}
+	})
+	analyses := analysis.New(analysis.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
 		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log, Retention: analysis.Retention{Analysis: a.cfg.RetainAnalysis}})
-	faceTags := faces.New(faces.Deps{Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
+	faceTags := faces.New(faces.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},

@@ -34,6 +34,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // Purposes maps each feature to the consent purpose it needs.
@@ -71,7 +72,14 @@ var DefaultRetention = Retention{Analysis: 30 * 24 * time.Hour}
 var ErrFeature = fault.New(fault.Invalid, "unknown or repeated feature (choose from faces, tags, sensitive, text)")
 
 type engine interface {
-	Analyze(ctx context.Context, data []byte, features []string) (*vision.Result, error)
+	Decode(data []byte) (*picture.Picture, error)
+	AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*vision.Result, error)
+}
+
+// inferenceGuard is the extraction watcher (package guard).
+type inferenceGuard interface {
+	Check(tenant, key string) error
+	Observe(tenant, key string, thumb []float32, class string) string
 }
 
 type assets interface {
@@ -108,6 +116,8 @@ type Service struct {
 	clk     clock.Clock
 	ret     Retention
 	log     *slog.Logger
+	guard   inferenceGuard
+	thumb   func(*picture.Picture) []float32
 }
 
 // Deps are the Service's collaborators.
@@ -122,6 +132,10 @@ type Deps struct {
 	Clock     clock.Clock
 	Retention Retention
 	Log       *slog.Logger
+	// Guard, when set, watches each API key's queries for model
+	// extraction; Thumbnail is the query representation it compares.
+	Guard     inferenceGuard
+	Thumbnail func(*picture.Picture) []float32
 }
 
 // New returns a Service.
@@ -130,7 +144,8 @@ func New(d Deps) *Service {
 		d.Retention = DefaultRetention
 	}
 	return &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, gate: d.Consent, results: d.Results,
-		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis")}
+		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis"),
+		guard: d.Guard, thumb: d.Thumbnail}
 }
 
 // Tag is a hardened tag.
@@ -243,9 +258,14 @@ func newID() string {
 // Check is the admission check of an asynchronous analysis: the features
 // are valid, the asset is the tenant's, and its subject has consented to
 // every feature's purpose now (the job checks again when it runs).
-func (s *Service) Check(ctx context.Context, tenant, assetID string, features []string) error {
+func (s *Service) Check(ctx context.Context, tenant, key, assetID string, features []string) error {
 	if err := CheckFeatures(features); err != nil {
 		return err
+	}
+	if s.guard != nil && key != "" {
+		if err := s.guard.Check(tenant, key); err != nil {
+			return err
+		}
 	}
 	a, err := s.assets.Asset(ctx, tenant, assetID)
 	if err != nil {
@@ -262,9 +282,31 @@ func (s *Service) Check(ctx context.Context, tenant, assetID string, features []
 // Analyze runs features on the tenant's asset, stores each feature's
 // hardened result sealed under its purpose, and returns the result.
 func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features []string) (Result, error) {
+	return s.AnalyzeAs(ctx, tenant, "", assetID, features)
+}
+
+// AnalyzeAs is Analyze on behalf of an API key, which the extraction
+// guard checks first and watches afterwards ("" skips the guard, for the
+// operator's own tools).
+func (s *Service) AnalyzeAs(ctx context.Context, tenant, key, assetID string, features []string) (Result, error) {
 	if err := CheckFeatures(features); err != nil {
 		return Result{}, err
 	}
+	if s.guard != nil && key != "" {
+		if err := s.guard.Check(tenant, key); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.AnalyzeQueued(ctx, tenant, key, assetID, features)
+}
+
+// AnalyzeQueued is AnalyzeAs for a job whose key the guard already
+// admitted when it was queued: the query is watched, not checked again.
+func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string, features []string) (Result, error) {
+	if err := CheckFeatures(features); err != nil {
+		return Result{}, err
+	}
+	watch := s.guard != nil && key != ""
 	a, err := s.assets.Asset(ctx, tenant, assetID)
 	if err != nil {
 		return Result{}, err
@@ -279,7 +321,11 @@ func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features 
 		return Result{}, fmt.Errorf("read photo: %w", err)
 	}
 	start := s.clk.Now()
-	raw, err := s.eng.Analyze(ctx, data, features)
+	p, err := s.eng.Decode(data)
+	if err != nil {
+		return Result{}, fmt.Errorf("decode stored photo: %w", err)
+	}
+	raw, err := s.eng.AnalyzePicture(ctx, p, features)
 	if err != nil {
 		if errors.Is(err, vision.ErrFeature) {
 			return Result{}, fault.Wrap(fault.Invalid, "feature", err)
@@ -288,6 +334,9 @@ func (s *Service) Analyze(ctx context.Context, tenant, assetID string, features 
 	}
 	latency := s.clk.Now().Sub(start)
 	out := Harden(a.ID, raw, features)
+	if watch && s.thumb != nil {
+		s.guard.Observe(tenant, key, s.thumb(p), predictedClass(out))
+	}
 	now := s.clk.Now()
 	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)
 	stored := map[string]store.Result{}
@@ -460,4 +509,16 @@ type PurgingObjects struct {
 // Shred implements the erasure's shredder.
 func (o PurgingObjects) Shred(ctx context.Context, tenant, subject, purpose string) (int, error) {
 	return o.Purger.Shred(ctx, tenant, subject, purpose)
+}
+
+// predictedClass is the class PRADA groups a query by: the top tag, else
+// the sensitive-content label, else one class for everything.
+func predictedClass(r Result) string {
+	switch {
+	case len(r.Tags) > 0:
+		return r.Tags[0].Label
+	case r.Sensitive != nil:
+		return r.Sensitive.Label
+	}
+	return "_"
 }

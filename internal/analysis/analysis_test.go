@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"errors"
+	"image"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
 	"github.com/obscuraproject/obscura/internal/vision/nsfw"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 func TestCheckFeatures(t *testing.T) {
@@ -78,7 +80,11 @@ func TestHarden(t *testing.T) {
 // stubEngine stands in for the vision engine in unit tests.
 type stubEngine struct{ onRun func() }
 
-func (e stubEngine) Analyze(ctx context.Context, data []byte, features []string) (*vision.Result, error) {
+func (e stubEngine) Decode(data []byte) (*picture.Picture, error) {
+	return &picture.Picture{RGB: image.NewRGBA(image.Rect(0, 0, 2, 2)), Width: 2, Height: 2, Scale: 1}, nil
+}
+
+func (e stubEngine) AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*vision.Result, error) {
 	if e.onRun != nil {
 		e.onRun()
 	}

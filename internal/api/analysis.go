@@ -15,8 +15,8 @@ import (
 
 // analysisService runs and reads analyses (package analysis).
 type analysisService interface {
-	Check(ctx context.Context, tenant, assetID string, features []string) error
-	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
+	Check(ctx context.Context, tenant, key, assetID string, features []string) error
+	AnalyzeAs(ctx context.Context, tenant, key, assetID string, features []string) (analysis.Result, error)
 	Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error)
 }
 
@@ -76,15 +76,15 @@ func (a *API) registerAnalysis() {
 		Extensions:  map[string]any{"x-obscura-purposes": []string{"face_detection", "tagging", "sensitive_content", "text_detection"}},
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *AnalyzeInput) (*AnalyzeOutput, error) {
-		tenant := principal(ctx).TenantID
+		tenant, key := principal(ctx).TenantID, principal(ctx).KeyID
 		if in.Body.Async {
 			if a.d.Jobs == nil {
 				return nil, a.fail(ctx, fault.New(fault.Unavailable, "asynchronous analysis is not configured"))
 			}
-			if err := a.d.Analysis.Check(ctx, tenant, in.ID, in.Body.Features); err != nil {
+			if err := a.d.Analysis.Check(ctx, tenant, key, in.ID, in.Body.Features); err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, AssetID: in.ID, Features: in.Body.Features, Webhook: in.Body.Webhook})
+			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, Key: key, AssetID: in.ID, Features: in.Body.Features, Webhook: in.Body.Webhook})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
@@ -93,7 +93,7 @@ func (a *API) registerAnalysis() {
 		if in.Body.Webhook != "" {
 			return nil, a.fail(ctx, fault.New(fault.Invalid, "webhook needs async"))
 		}
-		res, err := a.d.Analysis.Analyze(ctx, tenant, in.ID, in.Body.Features)
+		res, err := a.d.Analysis.AnalyzeAs(ctx, tenant, key, in.ID, in.Body.Features)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}

@@ -375,3 +375,56 @@ func TestAsyncWebhook(t *testing.T) {
 		t.Error("tenant b's secret verifies tenant a's webhook")
 	}
 }
+
+// TestExtractionGuardOverHTTP: a key that floods analyze is throttled
+// (429 with Retry-After), then blocked (403 key_blocked), with alerts;
+// another key of the same tenant is unaffected.
+func TestExtractionGuardOverHTTP(t *testing.T) {
+	e := newUploadEnv(t)
+	id := e.uploadPhoto(t, "a", "gina", "sample3.jpg")
+	e.grant(t, "a", "gina", "sensitive_content")
+	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
+	body := []byte(`{"features":["sensitive"]}`)
+	code := 0
+	var h http.Header
+	var b []byte
+	for i := 0; i < 40; i++ {
+		code, h, b = e.req(t, "POST", url, e.keys["a"], "application/json", body)
+		if code != 200 {
+			break
+		}
+	}
+	if code != 429 || codeOf(t, b) != "rate_limited" || h.Get("Retry-After") == "" {
+		t.Fatalf("flood: %d %s (Retry-After %q)", code, b, h.Get("Retry-After"))
+	}
+	// Throttled: one query per interval, and each one still counts.
+	blocked := false
+	for range 10 {
+		e.clk.Advance(11 * time.Second)
+		code, _, b = e.req(t, "POST", url, e.keys["a"], "application/json", body)
+		if code == 403 {
+			blocked = codeOf(t, b) == "key_blocked"
+			break
+		}
+		if code != 200 {
+			t.Fatalf("throttled query after the interval: %d %s", code, b)
+		}
+	}
+	if !blocked {
+		t.Fatalf("key never blocked: %d %s", code, b)
+	}
+	e.clk.Advance(time.Hour)
+	if code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", body); code != 403 || codeOf(t, b) != "key_blocked" {
+		t.Errorf("blocked key an hour later: %d %s", code, b)
+	}
+	alerts, _ := e.st.Alerts(t.Context(), "ten_a", 10)
+	states := map[string]bool{}
+	for _, al := range alerts {
+		if al.Rule == "extraction_suspected" {
+			states[al.Severity] = true
+		}
+	}
+	if !states["throttled"] || !states["blocked"] {
+		t.Errorf("alerts %+v", alerts)
+	}
+}

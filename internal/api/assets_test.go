@@ -30,6 +30,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/testkit"
@@ -37,17 +38,19 @@ import (
 )
 
 type uploadEnv struct {
-	api      *API
-	st       *sqlite.Store
-	auditPub ed25519.PublicKey
-	srv      *httptest.Server
-	clk      *clock.Fake
-	keys     map[string]string // tenant name → admin key
-	dir      string
-	client   *http.Client
-	analysis *analysis.Service
-	faces    *faces.Service
-	jobs     *jobs.Queue
+	api        *API
+	st         *sqlite.Store
+	auditPub   ed25519.PublicKey
+	srv        *httptest.Server
+	clk        *clock.Fake
+	keys       map[string]string // tenant name → admin key
+	dir        string
+	client     *http.Client
+	analysis   *analysis.Service
+	faces      *faces.Service
+	jobs       *jobs.Queue
+	alerts     *alert.Engine
+	extraction *guard.Extraction
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -70,7 +73,15 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		t.Fatal(err)
 	}
 	e.st, e.auditPub = st, signer.PublicKey()
-	e.analysis = analysis.New(analysis.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
+	// The extraction guard with a small volume limit, so a test can reach
+	// it; the PRADA figures are measured in package guard.
+	xcfg := guard.DefaultExtraction
+	xcfg.MaxPerHour, xcfg.BlockAfter = 30, 3
+	e.alerts = alert.New(alert.DefaultConfig(), st, clk, log)
+	e.extraction = guard.NewExtraction(xcfg, clk, func(f guard.Flag) {
+		e.alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleExtraction, Severity: f.State, TenantID: f.Tenant, Detail: f.Detail()})
+	})
+	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
 		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }})
@@ -79,7 +90,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	}
 	t.Cleanup(func() { q.Close(context.Background()) })
 	e.jobs = q
-	e.faces = faces.New(faces.Deps{Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
+	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,

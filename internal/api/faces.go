@@ -12,7 +12,7 @@ import (
 
 // faceService runs face-tag suggestions and keeps galleries (package faces).
 type faceService interface {
-	Suggest(ctx context.Context, tenant, assetID string) ([]faces.FaceSuggestion, error)
+	SuggestAs(ctx context.Context, tenant, key, assetID string) ([]faces.FaceSuggestion, error)
 	Accept(ctx context.Context, tenant, suggestionID, person string) (faces.Accepted, error)
 	Reject(ctx context.Context, tenant, suggestionID string) error
 	People(ctx context.Context, tenant, subjectHash string) ([]faces.PersonInfo, error)
@@ -95,7 +95,7 @@ func (a *API) registerFaces() {
 		Security:    secured(auth.ScopeAnalyze), Metadata: map[string]any{"feature": "faces"},
 		Extensions: map[string]any{"x-obscura-purposes": []string{faces.Purpose}}, Errors: errs,
 	}, func(ctx context.Context, in *AssetIDInput) (*SuggestOutput, error) {
-		fs, err := a.d.Faces.Suggest(ctx, principal(ctx).TenantID, in.ID)
+		fs, err := a.d.Faces.SuggestAs(ctx, principal(ctx).TenantID, principal(ctx).KeyID, in.ID)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -27,7 +29,13 @@ type Problem struct {
 	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the purpose that needs consent"`
 	Errors   []ProblemDetail `json:"errors,omitempty" doc:"Validation failures"`
 	Instance string          `json:"instance,omitempty"`
+
+	headers http.Header
 }
+
+// GetHeaders implements huma.HeadersError: a rate-limited problem carries
+// its Retry-After.
+func (p *Problem) GetHeaders() http.Header { return p.headers }
 
 // ProblemDetail locates one validation failure. The offending value is
 // deliberately not echoed: it may be a subject id or a secret.
@@ -118,7 +126,13 @@ func ProblemFor(err error) *Problem {
 	}
 	var rl *guard.RateLimitedError
 	if errors.As(err, &rl) {
-		return newProblem(kindTable[fault.RateLimited], rl.Why+" exceeded; see Retry-After")
+		why := rl.Why + " exceeded"
+		if strings.HasSuffix(rl.Why, "extraction") {
+			why = rl.Why
+		}
+		p := newProblem(kindTable[fault.RateLimited], why+"; see Retry-After")
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}}
+		return p
 	}
 	var cr *consent.RequiredError
 	if errors.As(err, &cr) {

@@ -100,6 +100,13 @@ type Deps struct {
 	Log       *slog.Logger
 	TTL       time.Duration
 	Threshold float64
+	// Guard, when set, checks and watches each API key's queries for
+	// model extraction; Thumbnail is the query representation it compares.
+	Guard interface {
+		Check(tenant, key string) error
+		Observe(tenant, key string, thumb []float32, class string) string
+	}
+	Thumbnail func(*picture.Picture) []float32
 }
 
 // Service runs suggestions and keeps galleries.
@@ -202,6 +209,18 @@ func (s *Service) record(ctx context.Context, action, tenant, subjectHash, objec
 // Suggest finds the faces of the tenant's asset and proposes, for each, up
 // to MaxCandidates people of the photo subject's own gallery.
 func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSuggestion, error) {
+	return s.SuggestAs(ctx, tenant, "", assetID)
+}
+
+// SuggestAs is Suggest on behalf of an API key, checked and watched by the
+// extraction guard ("" skips it).
+func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([]FaceSuggestion, error) {
+	watch := s.d.Guard != nil && key != ""
+	if watch {
+		if err := s.d.Guard.Check(tenant, key); err != nil {
+			return nil, err
+		}
+	}
 	a, err := s.d.Assets.Asset(ctx, tenant, assetID)
 	if err != nil {
 		return nil, err
@@ -220,6 +239,9 @@ func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSu
 	embs, err := s.d.Engine.Embeddings(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if watch && s.d.Thumbnail != nil {
+		s.d.Guard.Observe(tenant, key, s.d.Thumbnail(p), "faces")
 	}
 	if len(embs) > MaxFaces {
 		embs = embs[:MaxFaces]

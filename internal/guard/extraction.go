@@ -264,4 +264,3 @@ func (e *Extraction) Observe(tenant, key string, thumb []float32, class string) 
 func (f Flag) Detail() string {
 	return fmt.Sprintf("state=%s reason=%s W=%.3f novelty=%.2f queries=%d", f.State, f.Reason, f.W, f.Novelty, f.Queries)
 }
-

@@ -35,6 +35,7 @@ import (
 // AnalyzeArgs is an asynchronous analysis.
 type AnalyzeArgs struct {
 	Tenant   string   `json:"tenant"`
+	Key      string   `json:"key,omitempty"` // the API key id that asked (watched by the extraction guard)
 	AssetID  string   `json:"asset_id"`
 	Features []string `json:"features"`
 	Webhook  string   `json:"webhook,omitempty"`
@@ -50,7 +51,7 @@ type SweepArgs struct{}
 func (SweepArgs) Kind() string { return "retention_sweep" }
 
 type analyzer interface {
-	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
+	AnalyzeQueued(ctx context.Context, tenant, key, assetID string, features []string) (analysis.Result, error)
 }
 
 // Sweeper deletes what its retention schedule says has expired.
@@ -65,9 +66,10 @@ type analyzeWorker struct {
 }
 
 func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) error {
-	_, err := w.a.Analyze(ctx, j.Args.Tenant, j.Args.AssetID, j.Args.Features)
+	_, err := w.a.AnalyzeQueued(ctx, j.Args.Tenant, j.Args.Key, j.Args.AssetID, j.Args.Features)
 	final := err == nil
-	if err != nil && (errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid)) {
+	if err != nil && (errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid) ||
+		errors.Is(err, fault.Blocked) || errors.Is(err, fault.RateLimited) || errors.Is(err, fault.InputRejected)) {
 		// Retrying cannot help: record the refusal and stop.
 		err, final = river.JobCancel(err), true
 	}
