@@ -90,7 +90,11 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	}
 	t.Cleanup(func() { q.Close(context.Background()) })
 	e.jobs = q
-	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
+	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail,
+		Squeezer: guard.NewFaceSqueezer(testEngine(t).FaceEmbedder()),
+		OnAdversarial: func(ctx context.Context, tenant, key string, score float64) {
+			e.alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: "squeeze"})
+		}, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,

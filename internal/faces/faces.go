@@ -37,6 +37,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
@@ -107,6 +108,13 @@ type Deps struct {
 		Observe(tenant, key string, thumb []float32, class string) string
 	}
 	Thumbnail func(*picture.Picture) []float32
+	// Squeezer, when set, screens every face for adversarial perturbation
+	// (feature squeezing) before anything is stored; a flagged photo is
+	// refused with fault.InputRejected and reported to OnAdversarial.
+	Squeezer interface {
+		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
+	}
+	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 }
 
 // Service runs suggestions and keeps galleries.
@@ -242,6 +250,20 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	}
 	if watch && s.d.Thumbnail != nil {
 		s.d.Guard.Observe(tenant, key, s.d.Thumbnail(p), "faces")
+	}
+	if s.d.Squeezer != nil {
+		for _, e := range embs {
+			bad, score, err := s.d.Squeezer.Adversarial(p, e.Face)
+			if err != nil {
+				return nil, err
+			}
+			if bad {
+				if s.d.OnAdversarial != nil {
+					s.d.OnAdversarial(ctx, tenant, key, score)
+				}
+				return nil, fault.New(fault.InputRejected, "a face in this photo looks adversarially perturbed (feature squeezing); it was not analysed")
+			}
+		}
 	}
 	if len(embs) > MaxFaces {
 		embs = embs[:MaxFaces]

@@ -130,6 +130,10 @@ func Open(m models.Manifest, dir string, opt Options) (*Engine, error) {
 	return e, nil
 }
 
+// FaceEmbedder is the loaded face embedder (for the adversarial-input
+// guard, which runs it on squeezed copies of a face).
+func (e *Engine) FaceEmbedder() *faceres.Embedder { return e.emb }
+
 // Close releases the sessions.
 func (e *Engine) Close() error {
 	if e.faces != nil {

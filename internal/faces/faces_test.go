@@ -1,0 +1,72 @@
+package faces
+
+import (
+	"context"
+	"errors"
+	"image"
+	"strings"
+	"testing"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/testkit"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/geom"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+)
+
+type stubEngine struct{}
+
+func (stubEngine) Decode([]byte) (*picture.Picture, error) {
+	return &picture.Picture{RGB: image.NewRGBA(image.Rect(0, 0, 8, 8)), Width: 8, Height: 8, Scale: 1}, nil
+}
+
+func (stubEngine) Embeddings(context.Context, *picture.Picture) ([]vision.Embedding, error) {
+	v := make([]float32, faceres.Dim)
+	v[0] = 1
+	return []vision.Embedding{{Face: blazeface.Face{Box: geom.Rect{X: 1, Y: 1, W: 4, H: 4}, Score: 0.9}, Vector: v}}, nil
+}
+
+type grantAll struct{}
+
+func (grantAll) Require(context.Context, string, string, string) error { return nil }
+
+type flagAll struct{}
+
+func (flagAll) Adversarial(*picture.Picture, blazeface.Face) (bool, float64, error) { return true, 0.5, nil }
+
+// TestSuggestRefusesAdversarialInput: when the squeezer flags a face, the
+// photo is refused with InputRejected, nothing is stored, and the
+// callback hears of it.
+func TestSuggestRefusesAdversarialInput(t *testing.T) {
+	k := testkit.New(t, nil)
+	ctx := context.Background()
+	k.Tenant(t, "ten_a")
+	if err := k.Store.CreateAsset(ctx, store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 8, Height: 8, Size: 1, CreatedAt: k.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	var reported []float64
+	s := New(Deps{Engine: stubEngine{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys,
+		Clock: k.Clock, Log: k.Log, Squeezer: flagAll{},
+		OnAdversarial: func(_ context.Context, _, _ string, score float64) { reported = append(reported, score) }})
+	if _, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); !errors.Is(err, fault.InputRejected) {
+		t.Fatalf("SuggestAs = %v, want InputRejected", err)
+	}
+	if len(reported) != 1 || reported[0] != 0.5 {
+		t.Errorf("reported %v", reported)
+	}
+	if gs, _ := k.Store.Suggestions(ctx, "ten_a", "h"); len(gs) != 0 {
+		t.Errorf("%d drafts stored for a rejected photo", len(gs))
+	}
+	// Without the squeezer the same photo is suggested.
+	s.d.Squeezer = nil
+	if fs, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); err != nil || len(fs) != 1 {
+		t.Errorf("SuggestAs = %v, %v", fs, err)
+	}
+}
