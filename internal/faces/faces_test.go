@@ -36,7 +36,9 @@ func (grantAll) Require(context.Context, string, string, string) error { return 
 
 type flagAll struct{}
 
-func (flagAll) Adversarial(*picture.Picture, blazeface.Face) (bool, float64, error) { return true, 0.5, nil }
+func (flagAll) Adversarial(*picture.Picture, blazeface.Face) (bool, float64, error) {
+	return true, 0.5, nil
+}
 
 // TestSuggestRefusesAdversarialInput: when the squeezer flags a face, the
 // photo is refused with InputRejected, nothing is stored, and the
