@@ -14,7 +14,10 @@ import (
 )
 
 func (a *app) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Verify and read the audit log"}
+	cmd := &cobra.Command{Use: "audit", Short: "Verify, read and export the audit log"}
+	cmd.AddCommand(a.bundleExportCmd("export --from TIME --to TIME --out FILE",
+		"Write a signed audit segment (entries, checkpoints, anchor; verify with obscura incident verify-bundle)",
+		"cli.audit.export", "audit-segment.json"))
 	var from int64
 	verify := &cobra.Command{
 		Use: "verify [--from CHECKPOINT]", Short: "Verify the hash chain and signed checkpoints; names the first bad position", Args: cobra.NoArgs,

@@ -73,42 +73,10 @@ func (a *app) incidentCmd() *cobra.Command {
 			})
 		},
 	}
-	var fromS, toS, out, pubkey string
-	export := &cobra.Command{
-		Use:   "export --from TIME --to TIME --out FILE",
-		Short: "Write a signed forensic bundle (audit segment, checkpoints, kill switches, config digest; no content, no raw ids)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, err1 := time.Parse(time.RFC3339, fromS)
-			to, err2 := time.Parse(time.RFC3339, toS)
-			if err1 != nil || err2 != nil {
-				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
-			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
-				if err != nil {
-					return err
-				}
-				cfg, _ := json.Marshal(a.cfg)
-				b, err := incident.Export(ctx, svc.store, signer, from, to, a.clk.Now(), cfg)
-				if err != nil {
-					return err
-				}
-				data, _ := json.MarshalIndent(b, "", "  ")
-				if err := os.WriteFile(out, append(data, '\n'), 0o600); err != nil {
-					return fault.Wrap(fault.Invalid, "cannot write the bundle", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.forensic.export", Detail: strconv.Itoa(len(b.Entries))}); err != nil {
-					return err
-				}
-				return a.print(map[string]any{"entries": len(b.Entries), "checkpoints": len(b.Checkpoints), "out": out},
-					fmt.Sprintf("wrote %s: %d audit entries, %d checkpoints", out, len(b.Entries), len(b.Checkpoints)))
-			})
-		},
-	}
-	export.Flags().StringVar(&fromS, "from", "", "start (RFC 3339)")
-	export.Flags().StringVar(&toS, "to", "", "end, exclusive (RFC 3339)")
-	export.Flags().StringVar(&out, "out", "forensic-bundle.json", "output file")
+	var fromS, toS, pubkey string
+	export := a.bundleExportCmd("export --from TIME --to TIME --out FILE",
+		"Write a signed forensic bundle (audit segment, checkpoints, kill switches, config digest; no content, no raw ids)",
+		"cli.forensic.export", "forensic-bundle.json")
 	verifyBundle := &cobra.Command{
 		Use:   "verify-bundle FILE [--pubkey KEY.json]",
 		Short: "Verify a forensic bundle's signature, chain segment and checkpoints (offline)",
@@ -293,5 +261,46 @@ func (a *app) incidentCmd() *cobra.Command {
 	revokeKeys.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	revokeKeys.Flags().BoolVar(&rotate, "rotate-kek", false, "also create a new KEK version")
 	cmd.AddCommand(kill, status, export, verifyBundle, auditKey, alerts, purge, revokeKeys)
+	return cmd
+}
+
+// bundleExportCmd writes a signed bundle of the audit segment in a time
+// range (incident export and audit export share it; verify either with
+// obscura incident verify-bundle).
+func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Command {
+	var fromS, toS, out string
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, err1 := time.Parse(time.RFC3339, fromS)
+			to, err2 := time.Parse(time.RFC3339, toS)
+			if err1 != nil || err2 != nil {
+				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
+			}
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+				if err != nil {
+					return err
+				}
+				cfg, _ := json.Marshal(a.cfg)
+				b, err := incident.Export(ctx, svc.store, signer, from, to, a.clk.Now(), cfg)
+				if err != nil {
+					return err
+				}
+				data, _ := json.MarshalIndent(b, "", "  ")
+				if err := os.WriteFile(out, append(data, '\n'), 0o600); err != nil {
+					return fault.Wrap(fault.Invalid, "cannot write the bundle", err)
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: action, Detail: strconv.Itoa(len(b.Entries))}); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"entries": len(b.Entries), "checkpoints": len(b.Checkpoints), "out": out},
+					fmt.Sprintf("wrote %s: %d audit entries, %d checkpoints", out, len(b.Entries), len(b.Checkpoints)))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&fromS, "from", "", "start (RFC 3339)")
+	cmd.Flags().StringVar(&toS, "to", "", "end, exclusive (RFC 3339)")
+	cmd.Flags().StringVar(&out, "out", defaultOut, "output file")
 	return cmd
 }
