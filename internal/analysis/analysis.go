@@ -32,6 +32,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -118,6 +119,10 @@ type Service struct {
 	log     *slog.Logger
 	guard   inferenceGuard
 	thumb   func(*picture.Picture) []float32
+	squeeze interface {
+		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
+	}
+	onAdv func(ctx context.Context, tenant, key string, score float64)
 }
 
 // Deps are the Service's collaborators.
@@ -136,6 +141,13 @@ type Deps struct {
 	// extraction; Thumbnail is the query representation it compares.
 	Guard     inferenceGuard
 	Thumbnail func(*picture.Picture) []float32
+	// Squeezer, when set, screens the faces of a "faces" analysis for
+	// adversarial perturbation; a flagged photo is refused with
+	// fault.InputRejected (nothing stored) and reported to OnAdversarial.
+	Squeezer interface {
+		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
+	}
+	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 }
 
 // New returns a Service.
@@ -145,7 +157,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, gate: d.Consent, results: d.Results,
 		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis"),
-		guard: d.Guard, thumb: d.Thumbnail}
+		guard: d.Guard, thumb: d.Thumbnail, squeeze: d.Squeezer, onAdv: d.OnAdversarial}
 }
 
 // Tag is a hardened tag.
@@ -336,6 +348,20 @@ func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string
 	out := Harden(a.ID, raw, features)
 	if watch && s.thumb != nil {
 		s.guard.Observe(tenant, key, s.thumb(p), predictedClass(out))
+	}
+	if s.squeeze != nil {
+		for _, f := range raw.Faces {
+			bad, score, err := s.squeeze.Adversarial(p, blazeface.Face{Box: f.Box, Score: f.Score})
+			if err != nil {
+				return Result{}, err
+			}
+			if bad {
+				if s.onAdv != nil {
+					s.onAdv(ctx, tenant, key, score)
+				}
+				return Result{}, fault.New(fault.InputRejected, "a face in this photo looks adversarially perturbed (feature squeezing); it was not analysed")
+			}
+		}
 	}
 	now := s.clk.Now()
 	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)

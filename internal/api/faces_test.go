@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"image"
 	"image/jpeg"
+	"image/png"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
@@ -268,5 +273,102 @@ func TestEraseSubjectRemovesDerivedRecords(t *testing.T) {
 	}
 	if tags, _ := e.st.FaceTags(t.Context(), "ten_a", h, ""); len(tags) != 0 {
 		t.Errorf("%d face tags survived erasure", len(tags))
+	}
+}
+
+// TestAdversarialPhotoRejected: a photo whose face was perturbed by a
+// black-box evasion attack on the face embedder (±16 on a tenth of the
+// face's pixel values, kept when they move the embedding most) is refused
+// by both analyze (faces) and suggest with 422 input_rejected, nothing is
+// stored, and adversarial_input alerts are raised. Detection rates are
+// measured in package guard (TestFaceSqueezing).
+func TestAdversarialPhotoRejected(t *testing.T) {
+	e := newUploadEnv(t)
+	eng := testEngine(t)
+	p := visiontest.Picture(t, "sample4.jpg")
+	embs, err := eng.Embeddings(t.Context(), p)
+	if err != nil || len(embs) == 0 {
+		t.Fatalf("faces: %d %v", len(embs), err)
+	}
+	f, orig := embs[0].Face, embs[0].Vector
+	cb := faceres.CropBox(f)
+	crop := image.Rect(int(cb.X/p.Scale), int(cb.Y/p.Scale), int((cb.X+cb.W)/p.Scale), int((cb.Y+cb.H)/p.Scale)).Intersect(p.RGB.Rect)
+	base := slices.Clone(p.RGB.Pix)
+	rng := rand.New(rand.NewPCG(4, 2))
+	best := 1.0
+	for range 40 {
+		cand := slices.Clone(p.RGB.Pix)
+		for y := crop.Min.Y; y < crop.Max.Y; y++ {
+			for x := crop.Min.X; x < crop.Max.X; x++ {
+				for c := range 3 {
+					if rng.IntN(10) == 0 {
+						i := p.RGB.PixOffset(x, y) + c
+						cand[i] = uint8(min(255, max(0, int(base[i])+16*(2*rng.IntN(2)-1))))
+					}
+				}
+			}
+		}
+		q := &picture.Picture{RGB: &image.RGBA{Pix: cand, Stride: p.RGB.Stride, Rect: p.RGB.Rect}, Width: p.Width, Height: p.Height, Scale: p.Scale}
+		v, err := eng.FaceEmbedder().Embed(t.Context(), q, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim := 0.0
+		for i := range v {
+			sim += float64(v[i]) * float64(orig[i])
+		}
+		if sim < best {
+			best = sim
+			copy(p.RGB.Pix, cand)
+		}
+	}
+	t.Logf("attack moved the face's embedding to cosine %.3f", best)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, p.RGB); err != nil {
+		t.Fatal(err)
+	}
+	e.grant(t, "a", "ivy", "face_recognition", "face_detection")
+	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"ivy","content_type":"image/png"}`))
+	if code != 201 {
+		t.Fatalf("create upload: %d %s", code, b)
+	}
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	json.Unmarshal(b, &up)
+	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/png", buf.Bytes())
+	var as struct {
+		AssetID string `json:"asset_id"`
+	}
+	if json.Unmarshal(b, &as); code != 201 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+as.AssetID+"/faces/suggest", e.keys["a"], "", nil); code != 422 || codeOf(t, b) != "input_rejected" {
+		t.Errorf("suggest: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+as.AssetID+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["faces"]}`)); code != 422 || codeOf(t, b) != "input_rejected" {
+		t.Errorf("analyze: %d %s", code, b)
+	}
+	h := e.api.d.Keys.HashID("subject", "ivy")
+	if gs, _ := e.st.Suggestions(t.Context(), "ten_a", h); len(gs) != 0 {
+		t.Errorf("%d drafts stored for a rejected photo", len(gs))
+	}
+	if recs, _ := e.st.Results(t.Context(), "ten_a", as.AssetID); len(recs) != 0 {
+		t.Errorf("%d results stored for a rejected photo", len(recs))
+	}
+	alerts, _ := e.st.Alerts(t.Context(), "ten_a", 10)
+	n := 0
+	for _, al := range alerts {
+		if al.Rule == "adversarial_input" {
+			n++
+		}
+	}
+	if n < 1 {
+		t.Errorf("no adversarial_input alert: %+v", alerts)
+	}
+	// The untouched photo is analysed.
+	clean := e.uploadPhoto(t, "a", "ivy", "sample4.jpg")
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+clean+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["faces"]}`)); code != 200 {
+		t.Errorf("clean photo: %d %s", code, b)
 	}
 }

@@ -116,10 +116,84 @@ func TestFaceSqueezing(t *testing.T) {
 		}
 		t.Logf("face %d: attack moved the embedding to cosine %.3f; squeeze score %.4f", i, cos, sc)
 	}
-	t.Logf("adversarial: %d of %d flagged", caught, n)
+	t.Logf("adversarial at the model input: %d of %d flagged", caught, n)
 	if caught*10 < n*8 {
 		t.Errorf("%d of %d crafted faces flagged, want ≥ 80%%", caught, n)
 	}
+
+	// Attacks on the photo's own pixels (what an uploader controls): the
+	// perturbation is resampled with the crop before the model sees it.
+	pcaught, pn := 0, 0
+	for k, name := range names {
+		p := visiontest.Picture(t, name)
+		fs, err := det.Detect(context.Background(), p)
+		if err != nil || len(fs) == 0 {
+			t.Fatalf("%s: %d faces %v", name, len(fs), err)
+		}
+		for _, variant := range []struct {
+			eps, every, block int
+		}{{16, 10, 1}, {16, 10, 2}, {32, 2, 1}} {
+			if (k+variant.block+variant.every)%2 == 1 {
+				continue // a sample of photo × variant pairs keeps the test short
+			}
+			adv, cos := evadePhoto(t, e, p, fs[0], variant.eps, variant.every, variant.block, 40, rng)
+			flag, sc, err := s.Adversarial(adv, fs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			pn++
+			if flag {
+				pcaught++
+			}
+			t.Logf("%s ±%d every %d block %d: cosine %.3f, squeeze score %.4f, flagged %v", name, variant.eps, variant.every, variant.block, cos, sc, flag)
+		}
+	}
+	t.Logf("adversarial in photo pixels: %d of %d flagged", pcaught, pn)
+	if pcaught*10 < pn*7 {
+		t.Errorf("%d of %d photo-space attacks flagged, want ≥ 70%%", pcaught, pn)
+	}
+}
+
+// evadePhoto is evade on the photo's pixels inside the face's crop:
+// random ±eps changes to one value in every (per block×block pixels).
+func evadePhoto(t *testing.T, e *faceres.Embedder, p *picture.Picture, f blazeface.Face, eps, every, block, steps int, rng *rand.Rand) (*picture.Picture, float64) {
+	orig, err := e.Embed(context.Background(), p, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crop := faceres.CropBox(f)
+	r := image.Rect(int(crop.X/p.Scale), int(crop.Y/p.Scale), int((crop.X+crop.W)/p.Scale), int((crop.Y+crop.H)/p.Scale)).Intersect(p.RGB.Rect)
+	base := slices.Clone(p.RGB.Pix)
+	cur := slices.Clone(base)
+	best := 1.0
+	for range steps {
+		cand := slices.Clone(cur)
+		for y := r.Min.Y; y+block <= r.Max.Y; y += block {
+			for x := r.Min.X; x+block <= r.Max.X; x += block {
+				for c := range 3 {
+					if rng.IntN(every) != 0 {
+						continue
+					}
+					d := eps * (2*rng.IntN(2) - 1)
+					for dy := range block {
+						for dx := range block {
+							o := p.RGB.PixOffset(x+dx, y+dy) + c
+							cand[o] = uint8(min(255, max(0, int(base[o])+d)))
+						}
+					}
+				}
+			}
+		}
+		q := &picture.Picture{RGB: &image.RGBA{Pix: cand, Stride: p.RGB.Stride, Rect: p.RGB.Rect}, Width: p.Width, Height: p.Height, Scale: p.Scale}
+		v, err := e.Embed(context.Background(), q, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := unitCos(orig, v); c < best {
+			best, cur = c, cand
+		}
+	}
+	return &picture.Picture{RGB: &image.RGBA{Pix: cur, Stride: p.RGB.Stride, Rect: p.RGB.Rect}, Width: p.Width, Height: p.Height, Scale: p.Scale}, best
 }
 
 func TestSqueezers(t *testing.T) {
