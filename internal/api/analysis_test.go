@@ -283,7 +283,7 @@ func TestAsyncAnalysis(t *testing.T) {
 		if got.State == "failed" || got.State == "cancelled" {
 			t.Fatalf("job %s", b)
 		}
-		time.Sleep(20 * time.Millisecond) // polling a real queue, not timing an assertion
+		time.Sleep(150 * time.Millisecond) // polling a real queue, not timing an assertion
 	}
 	if got.AssetID != id || !strings.Contains(string(got.Results["faces"]), `"box"`) || !strings.Contains(string(got.Results["tags"]), `"person"`) {
 		t.Errorf("completed job: %+v", got)
@@ -308,7 +308,7 @@ func TestAsyncAnalysis(t *testing.T) {
 		}
 		_, _, b := e.req(t, "GET", jobURL, e.keys["a"], "", nil)
 		json.Unmarshal(b, &j2)
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond)
 	}
 	// The revoke may land before or after the job ran; if after, tagging
 	// was purged with the revocation either way.
