@@ -19,7 +19,7 @@ gov=$(go env GOVERSION); gov=${gov#go}
 
 # Debian packages per mode. Installed when root, else the one apt-get line is printed.
 debs_run=(ca-certificates gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
-debs_test=(ca-certificates gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl)
+debs_test=(ca-certificates chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl)
 need_debs() {
   local missing=()
   for p in "$@"; do

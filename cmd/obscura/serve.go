@@ -29,6 +29,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -148,6 +149,19 @@ func (a *app) serve(ctx context.Context) error {
 		Alerts:      alerts,
 		AlertReader: svc.store,
 	}).Handler()
+	if demoAllowed(a.cfg.Addr) {
+		if err := ensureDemoTenant(ctx, a, svc); err != nil {
+			return err
+		}
+		demo := (&web.Demo{Ingest: uploads, Consent: consents, Analysis: analyses, Photos: uploads, Log: a.log}).Handler()
+		top := http.NewServeMux()
+		top.Handle("/demo", demo)
+		top.Handle("/demo/", demo)
+		top.Handle("/console/static/", demo)
+		top.Handle("/", h)
+		h = top
+		a.log.Info("demo page on /demo (loopback clients only)", "component", "serve")
+	}
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
@@ -181,4 +195,34 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.log.Info("stopped", "component", "serve")
 	return nil
+}
+
+// demoAllowed: the demo page is on by default only when the server
+// listens on a loopback address.
+func demoAllowed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ensureDemoTenant creates the demo tenant once (its API key is never
+// shown: the demo page works in process).
+func ensureDemoTenant(ctx context.Context, a *app, svc *services) error {
+	if _, err := svc.store.Tenant(ctx, web.DemoTenant); err == nil {
+		return nil
+	} else if !errors.Is(err, fault.NotFound) {
+		return err
+	}
+	now := a.clk.Now().UTC()
+	_, rec := auth.Mint(svc.keys, web.DemoTenant, []auth.Scope{auth.ScopeAnalyze}, now)
+	if err := svc.store.CreateTenant(ctx, store.Tenant{ID: web.DemoTenant, Name: "Demo", CreatedAt: now}, rec); err != nil && !errors.Is(err, fault.Conflict) {
+		return fmt.Errorf("create demo tenant: %w", err)
+	}
+	return svc.keys.InitTenant(ctx, web.DemoTenant)
 }

@@ -1,0 +1,260 @@
+// Package web serves Obscura's browser pages from the binary: server-side
+// html/template pages, one embedded stylesheet, no scripts and nothing
+// loaded from elsewhere (a strict Content-Security-Policy says so).
+//
+// This first slice is the demo page (/demo): upload a photo, choose what
+// may be done with it, see faces boxed and tags — so a newcomer sees what
+// Obscura does within a minute of `make run`. It is served only to
+// loopback clients, runs under its own demo tenant with a fresh subject
+// per upload, and goes through the same pipeline as the API: single-use
+// ingest (metadata stripped, encrypted), consent receipts, the consent
+// gate, hardened outputs.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// CSP is the Content-Security-Policy of every page: same-origin styles and
+// images only, no scripts, no framing, forms post only here.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// DemoTenant is the tenant the demo page works under.
+const DemoTenant = "ten_demo"
+
+// maxUpload bounds a demo upload.
+const maxUpload = 25 << 20
+
+type ingester interface {
+	Ingest(ctx context.Context, tenant, subject string, data []byte) (store.Asset, error)
+	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
+}
+
+type granter interface {
+	Grant(ctx context.Context, tenant, subject string, g consent.Grant) (consent.Receipt, error)
+}
+
+type analyzer interface {
+	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
+}
+
+type photoReader interface {
+	Photo(ctx context.Context, a store.Asset) ([]byte, error)
+}
+
+// Demo is the demo page.
+type Demo struct {
+	Ingest   ingester
+	Consent  granter
+	Analysis analyzer
+	Photos   photoReader
+	Log      *slog.Logger
+	tmpl     *template.Template
+}
+
+// purposeChoice is one checkbox of the demo form.
+type purposeChoice struct {
+	Feature, Purpose, Label, Explain string
+}
+
+var choices = []purposeChoice{
+	{"faces", "face_detection", "Find faces", "where faces are, without identifying anyone"},
+	{"tags", "tagging", "Tag objects", "label what is in the photo"},
+	{"sensitive", "sensitive_content", "Check for sensitive content", "nudity or suggestive content"},
+	{"text", "text_detection", "Read text", "signs, captions, notes"},
+}
+
+type page struct {
+	Title    string
+	CSRF     string
+	Error    string
+	Purposes []purposeChoice
+	Result   *analysis.Result
+}
+
+// Handler serves /demo, /demo/analyze, /demo/photo/{id} and the static
+// files under /console/static/.
+func (d *Demo) Handler() http.Handler {
+	d.tmpl = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/demo.html"))
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /demo", d.form)
+	mux.HandleFunc("POST /demo/analyze", d.analyze)
+	mux.HandleFunc("GET /demo/photo/{id}", d.photo)
+	return loopbackOnly(headers(mux))
+}
+
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackOnly refuses every client that is not on this machine.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "the demo is served to this machine only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+const csrfCookie = "obscura_demo_csrf"
+
+func newToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// csrf returns the request's CSRF token, setting a fresh cookie if needed.
+func csrf(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	tok := newToken()
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/demo", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	return tok
+}
+
+func (d *Demo) render(w http.ResponseWriter, status int, p page) {
+	p.Title, p.Purposes = "Demo", choices
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := d.tmpl.ExecuteTemplate(w, "layout", p); err != nil {
+		d.Log.Error("render demo page", "component", "web", "err", err)
+	}
+}
+
+func (d *Demo) form(w http.ResponseWriter, r *http.Request) {
+	d.render(w, http.StatusOK, page{CSRF: csrf(w, r)})
+}
+
+// errMessage is what the page says about an error: stable, no internals.
+func errMessage(err error) string {
+	switch {
+	case errors.Is(err, sanitize.ErrInvalid), errors.Is(err, fault.Unsupported), errors.Is(err, fault.Invalid):
+		return "That file is not a photo Obscura can read (JPEG, PNG, WebP or HEIC)."
+	case errors.Is(err, fault.TooLarge):
+		return "That photo is too large."
+	case errors.Is(err, fault.InputRejected):
+		return "This photo looks deliberately perturbed to fool the models, so it was not analysed."
+	}
+	return "Something went wrong; the server log has the details."
+}
+
+func (d *Demo) analyze(w http.ResponseWriter, r *http.Request) {
+	tok := csrf(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "The upload could not be read (at most 25 MiB)."})
+		return
+	}
+	if sent := r.FormValue("csrf"); subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 || sent == "" {
+		d.render(w, http.StatusForbidden, page{CSRF: tok, Error: "This form has expired; please try again."})
+		return
+	}
+	var features []string
+	for _, f := range r.MultipartForm.Value["feature"] {
+		if slices.ContainsFunc(choices, func(c purposeChoice) bool { return c.Feature == f }) && !slices.Contains(features, f) {
+			features = append(features, f)
+		}
+	}
+	if len(features) == 0 {
+		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose at least one thing Obscura may do."})
+		return
+	}
+	file, _, err := r.FormFile("photo")
+	if err != nil {
+		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose a photo to upload."})
+		return
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, maxUpload+1))
+	if err != nil || len(data) > maxUpload {
+		d.render(w, http.StatusRequestEntityTooLarge, page{CSRF: tok, Error: "That photo is too large."})
+		return
+	}
+	ctx := r.Context()
+	subject := "demo-" + newToken()
+	for _, c := range choices {
+		if slices.Contains(features, c.Feature) {
+			if _, err := d.Consent.Grant(ctx, DemoTenant, subject, consent.Grant{Purpose: c.Purpose, Notice: "demo"}); err != nil {
+				d.fail(w, tok, err)
+				return
+			}
+		}
+	}
+	as, err := d.Ingest.Ingest(ctx, DemoTenant, subject, data)
+	if err != nil {
+		d.fail(w, tok, err)
+		return
+	}
+	res, err := d.Analysis.Analyze(ctx, DemoTenant, as.ID, features)
+	if err != nil {
+		d.fail(w, tok, err)
+		return
+	}
+	d.render(w, http.StatusOK, page{CSRF: tok, Result: &res})
+}
+
+func (d *Demo) fail(w http.ResponseWriter, tok string, err error) {
+	status := http.StatusUnprocessableEntity
+	msg := errMessage(err)
+	if strings.HasPrefix(msg, "Something") {
+		status = http.StatusInternalServerError
+		d.Log.Error("demo", "component", "web", "err", err)
+	}
+	d.render(w, status, page{CSRF: tok, Error: msg})
+}
+
+func (d *Demo) photo(w http.ResponseWriter, r *http.Request) {
+	a, err := d.Ingest.Asset(r.Context(), DemoTenant, r.PathValue("id"))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := d.Photos.Photo(r.Context(), a)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/"+a.Format)
+	w.Write(data)
+}

@@ -1,0 +1,153 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+// Test doubles: the demo's collaborators are exercised for real in e2e
+// (TestDemoPageInBrowser); here only the page's own rules are tested.
+type fakeIngest struct{ data []byte }
+
+func (f *fakeIngest) Ingest(_ context.Context, tenant, subject string, data []byte) (store.Asset, error) {
+	if !bytes.HasPrefix(data, []byte("JPEG")) {
+		return store.Asset{}, sanitize.ErrInvalid
+	}
+	f.data = data
+	return store.Asset{ID: "ast_1", TenantID: tenant, Format: "jpeg", Width: 4, Height: 3}, nil
+}
+
+func (f *fakeIngest) Asset(_ context.Context, tenant, id string) (store.Asset, error) {
+	return store.Asset{ID: id, TenantID: tenant, Format: "jpeg"}, nil
+}
+
+type fakeConsent struct{ purposes []string }
+
+func (f *fakeConsent) Grant(_ context.Context, _, _ string, g consent.Grant) (consent.Receipt, error) {
+	f.purposes = append(f.purposes, g.Purpose)
+	return consent.Receipt{}, nil
+}
+
+type fakeAnalysis struct{ features []string }
+
+func (f *fakeAnalysis) Analyze(_ context.Context, _, id string, features []string) (analysis.Result, error) {
+	f.features = features
+	return analysis.Result{AssetID: id, Width: 4, Height: 3, Faces: []analysis.Face{{}}}, nil
+}
+
+func newDemo() (*Demo, *fakeConsent, *fakeAnalysis) {
+	c, a := &fakeConsent{}, &fakeAnalysis{}
+	return &Demo{Ingest: &fakeIngest{}, Consent: c, Analysis: a, Log: slog.New(slog.DiscardHandler)}, c, a
+}
+
+func get(h http.Handler, path, remote string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", path, nil)
+	r.RemoteAddr = remote
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestDemoIsLoopbackOnlyWithStrictHeaders(t *testing.T) {
+	d, _, _ := newDemo()
+	h := d.Handler()
+	if w := get(h, "/demo", "203.0.113.9:5555"); w.Code != http.StatusForbidden {
+		t.Errorf("remote client: %d", w.Code)
+	}
+	w := get(h, "/demo", "127.0.0.1:5555")
+	if w.Code != 200 {
+		t.Fatalf("loopback: %d", w.Code)
+	}
+	if w.Header().Get("Content-Security-Policy") != CSP || !strings.Contains(CSP, "default-src 'none'") {
+		t.Errorf("CSP %q", w.Header().Get("Content-Security-Policy"))
+	}
+	c := w.Result().Cookies()
+	if len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("CSRF cookie %+v", c)
+	}
+	if w := get(h, "/console/static/style.css", "[::1]:1"); w.Code != 200 || !strings.Contains(w.Body.String(), "color") {
+		t.Errorf("stylesheet: %d", w.Code)
+	}
+}
+
+// TestNoThirdPartyAssets: nothing in the templates or static files points
+// outside this origin, and there is no script at all.
+func TestNoThirdPartyAssets(t *testing.T) {
+	ext := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}|<script`)
+	for _, fsys := range []fs.FS{templateFS, staticFS} {
+		fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, _ := fs.ReadFile(fsys, p)
+			if m := ext.Find(b); m != nil {
+				t.Errorf("%s references %q", p, m)
+			}
+			return nil
+		})
+	}
+}
+
+func post(t *testing.T, h http.Handler, cookie, token string, features []string, photo []byte) *httptest.ResponseRecorder {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", token)
+	for _, f := range features {
+		mw.WriteField("feature", f)
+	}
+	fw, _ := mw.CreateFormFile("photo", "p.jpg")
+	fw.Write(photo)
+	mw.Close()
+	r := httptest.NewRequest("POST", "/demo/analyze", &body)
+	r.RemoteAddr = "127.0.0.1:1"
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: cookie})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestDemoAnalyzeChecksCSRFAndConsent(t *testing.T) {
+	d, c, a := newDemo()
+	h := d.Handler()
+	tok := strings.Repeat("k", 32)
+	if w := post(t, h, tok, "forged-token-forged-token-forged", []string{"faces"}, []byte("JPEG...")); w.Code != http.StatusForbidden {
+		t.Errorf("forged token: %d", w.Code)
+	}
+	if w := post(t, h, "", tok, []string{"faces"}, []byte("JPEG...")); w.Code != http.StatusForbidden {
+		t.Errorf("no cookie: %d", w.Code)
+	}
+	if len(c.purposes) != 0 || a.features != nil {
+		t.Fatalf("a refused form still granted %v / analysed %v", c.purposes, a.features)
+	}
+	if w := post(t, h, tok, tok, nil, []byte("JPEG...")); w.Code != http.StatusBadRequest {
+		t.Errorf("no feature: %d", w.Code)
+	}
+	if w := post(t, h, tok, tok, []string{"faces"}, []byte("not a photo")); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "not a photo Obscura can read") {
+		t.Errorf("bad photo: %d", w.Code)
+	}
+	c.purposes = nil
+	w := post(t, h, tok, tok, []string{"faces", "age", "tags"}, []byte("JPEG..."))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `class="face"`) {
+		t.Fatalf("analyze: %d %s", w.Code, w.Body.String())
+	}
+	// Only known features; each granted its own purpose, nothing else.
+	if strings.Join(a.features, ",") != "faces,tags" || strings.Join(c.purposes, ",") != "face_detection,tagging" {
+		t.Errorf("features %v, purposes %v", a.features, c.purposes)
+	}
+}
