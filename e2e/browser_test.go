@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -137,4 +138,94 @@ func TestDemoPageInBrowser(t *testing.T) {
 		t.Errorf("tags %q: %v", tags, err)
 	}
 	screenshot(t, ctx, "demo-result")
+}
+
+// TestPrivacyCenterInBrowser: the app asks for a privacy link; the
+// subject opens it in chromium, allows tagging and sees the receipt, is
+// asked to confirm the biometric purpose before it is allowed, and erases
+// everything — after which a new link shows no photos; the link works
+// once.
+func TestPrivacyCenterInBrowser(t *testing.T) {
+	data := t.TempDir()
+	tn := createTenant(t, data, "Privacy App")
+	s := startServer(t, data)
+	const subj = "subject-privacy-01"
+	photo, err := os.ReadFile(filepath.Join(models.DefaultDir(os.Getenv), "sample2.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploadAndDownloadFor(t, s, tn.APIKey, subj, photo)
+	link := func() string {
+		code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/privacy-link", tn.APIKey, nil)
+		var out struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(b, &out); code != 201 || !strings.HasPrefix(out.URL, s.base+"/privacy/open/pt1.") {
+			t.Fatalf("privacy link: %d %s", code, b)
+		}
+		return out.URL
+	}
+	ctx := browser(t)
+	text := func(sel string) string {
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("%s: %v (server log: %s)", sel, err, s.logs.String())
+		}
+		return v
+	}
+	first := link()
+	if err := chromedp.Do(ctx, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS("#purposes-h"))); err != nil {
+		t.Fatalf("open link: %v (server log: %s)", err, s.logs.String())
+	}
+	if got := text("#photo-count"); got != "1 photos stored." {
+		t.Errorf("photos: %q", got)
+	}
+	if got := text("#state-tagging"); got != "not allowed" {
+		t.Errorf("tagging before: %q", got)
+	}
+	// Allow tagging: state flips, a receipt appears.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#grant-tagging")), chromedp.WaitVisible(chromedp.CSS("#receipts"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#state-tagging"); got != "allowed" {
+		t.Errorf("tagging after: %q", got)
+	}
+	if got := text("#receipts"); !strings.Contains(got, "grant tagging") || !strings.Contains(got, "via privacy-center") {
+		t.Errorf("receipts %q", got)
+	}
+	screenshot(t, ctx, "privacy-center")
+	// The biometric purpose needs its own confirmation.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#grant-face_recognition")), chromedp.WaitVisible(chromedp.CSS(".error"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#state-face_recognition"); got != "not allowed" {
+		t.Errorf("biometric without confirmation: %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-face_recognition")), chromedp.Click(chromedp.CSS("#grant-face_recognition")),
+		chromedp.WaitVisible(chromedp.CSS("#revoke-face_recognition"))); err != nil {
+		t.Fatal(err)
+	}
+	// Erase everything.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-erase")), chromedp.Click(chromedp.CSS("#erase")), chromedp.WaitVisible(chromedp.CSS("#erased"))); err != nil {
+		t.Fatal(err)
+	}
+	// The first link worked once; a fresh link shows nothing left.
+	if err := chromedp.Do(ctx, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS(".error"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(".error"); !strings.Contains(got, "already used") {
+		t.Errorf("reused link: %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(link()), chromedp.WaitVisible(chromedp.CSS("#photo-count"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#photo-count"); got != "0 photos stored." {
+		t.Errorf("after erase: %q", got)
+	}
+	if got := text("#people-empty"); got == "" {
+		t.Error("gallery not shown empty")
+	}
+	if strings.Contains(s.logs.String(), subj) {
+		t.Error("server log holds the raw subject id")
+	}
 }

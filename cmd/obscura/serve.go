@@ -127,6 +127,9 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Error("stop job queue", "component", "serve", "err", err)
 		}
 	}()
+	subjectsSvc := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute)
+	privacy := &web.Privacy{Tokens: tokens, Store: svc.store, Consents: consents, Subjects: subjectsSvc, Gallery: faceTags,
+		Hash: svc.keys, Now: a.clk.Now, Log: a.log}
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
@@ -141,7 +144,8 @@ func (a *app) serve(ctx context.Context) error {
 		Jobs:        queue,
 		PublicURL:   publicURL,
 		Consents:    consents,
-		Subjects:    subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute),
+		Subjects:    subjectsSvc,
+		Privacy:     privacy,
 		Audit:       svc.audit,
 		AuditReader: svc.store,
 		Kill:        kill,
@@ -149,6 +153,15 @@ func (a *app) serve(ctx context.Context) error {
 		Alerts:      alerts,
 		AlertReader: svc.store,
 	}).Handler()
+	{
+		pages := privacy.Handler()
+		top := http.NewServeMux()
+		top.Handle("/privacy", pages)
+		top.Handle("/privacy/", pages)
+		top.Handle("/console/static/", (&web.Demo{Log: a.log}).Static())
+		top.Handle("/", h)
+		h = top
+	}
 	if demoAllowed(a.cfg.Addr) {
 		if err := ensureDemoTenant(ctx, a, svc); err != nil {
 			return err

@@ -82,6 +82,7 @@ type Deps struct {
 	Analysis    analysisService
 	Faces       faceService
 	Jobs        jobQueue
+	Privacy     privacyLinks
 }
 
 // rateLimiter is what the API needs from the guard.
@@ -150,6 +151,7 @@ func New(d Deps) *API {
 	a.registerAssets()
 	a.registerAnalysis()
 	a.registerFaces()
+	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()
 	a.registerIncident()

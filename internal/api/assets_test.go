@@ -35,6 +35,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 type uploadEnv struct {
@@ -97,13 +98,20 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdv, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
+	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Now: clk.Now, Log: log}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
-		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs})
+		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs,
+		Privacy: privacy})
 	e.api = a
-	e.srv = httptest.NewServer(a.Handler())
+	pages := privacy.Handler()
+	top := http.NewServeMux()
+	top.Handle("/privacy/", pages)
+	top.Handle("/privacy", pages)
+	top.Handle("/", a.Handler())
+	e.srv = httptest.NewServer(top)
 	t.Cleanup(e.srv.Close)
 	a.d.PublicURL = e.srv.URL
 	for _, name := range []string{"a", "b"} {

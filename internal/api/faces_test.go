@@ -372,3 +372,71 @@ func TestAdversarialPhotoRejected(t *testing.T) {
 		t.Errorf("clean photo: %d %s", code, b)
 	}
 }
+
+// TestPrivacyLinkSingleUseAndShortLived: the link opens a session once;
+// reused, expired or forged it is refused, and another tenant's key
+// cannot mint links for this tenant's subjects (links name their tenant).
+func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
+	e := newUploadEnv(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	mint := func() string {
+		code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/jo/privacy-link", e.keys["a"], "", nil)
+		var out struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(b, &out); code != 201 || !strings.Contains(out.URL, "/privacy/open/pt1.") {
+			t.Fatalf("mint: %d %s", code, b)
+		}
+		return out.URL
+	}
+	open := func(url string) *http.Response {
+		res, err := noRedirect.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	u := mint()
+	res := open(u)
+	var session *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "obscura_privacy" {
+			session = c
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || strings.Contains(session.Value, "jo") {
+		t.Fatalf("open: %d %+v", res.StatusCode, session)
+	}
+	if res := open(u); res.StatusCode != http.StatusForbidden {
+		t.Errorf("second use: %d", res.StatusCode)
+	}
+	late := mint()
+	e.clk.Advance(6 * time.Minute)
+	if res := open(late); res.StatusCode != http.StatusForbidden {
+		t.Errorf("expired link: %d", res.StatusCode)
+	}
+	forged := u[:len(u)-4] + "AAAA"
+	if res := open(forged); res.StatusCode != http.StatusForbidden {
+		t.Errorf("forged link: %d", res.StatusCode)
+	}
+	// Without a session the page refuses; the session cookie alone
+	// cannot post a change without the CSRF token.
+	if res := open(e.srv.URL + "/privacy"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no session: %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/privacy/consent", strings.NewReader("purpose=tagging&action=grant"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(session)
+	r2, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusUnauthorized && r2.StatusCode != http.StatusForbidden {
+		t.Errorf("post without CSRF token: %d", r2.StatusCode)
+	}
+	if cs, _ := e.st.Consents(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "jo")); len(cs) != 0 {
+		t.Errorf("a forged post changed consent: %+v", cs)
+	}
+}

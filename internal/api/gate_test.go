@@ -42,6 +42,7 @@ var ungated = map[string]string{
 	"PUT /v1/admin/kill-switch":                         "incident control",
 	"GET /v1/admin/kill-switch":                         "incident control",
 	"GET /v1/admin/alerts":                              "alert metadata",
+	"POST /v1/subjects/{subject}/privacy-link":          "subject right of access (the privacy center)",
 	"GET /v1/tenant/webhook-secret":                     "tenant credential",
 	"GET /v1/jobs/{id}":                                 "job state, and results stored under consent (revocation crypto-shreds them)",
 	"GET /v1/assets/{id}/analysis":                      "reads results stored under consent; revoking a purpose crypto-shreds them",

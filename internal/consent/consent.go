@@ -118,6 +118,12 @@ func (s *Service) record(ctx context.Context, tenant, subjectHash string, r Rece
 
 // Grant records consent and returns its receipt.
 func (s *Service) Grant(ctx context.Context, tenant, subject string, g Grant) (Receipt, error) {
+	return s.GrantHash(ctx, tenant, s.keys.SubjectHash(subject), g, "api")
+}
+
+// GrantHash is Grant for a subject known by its keyed hash; method says
+// where the subject gave it ("api": through the app; "privacy-center").
+func (s *Service) GrantHash(ctx context.Context, tenant, h string, g Grant, method string) (Receipt, error) {
 	p, err := Lookup(g.Purpose)
 	if err != nil {
 		return Receipt{}, err
@@ -129,9 +135,8 @@ func (s *Service) Grant(ctx context.Context, tenant, subject string, g Grant) (R
 	if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(now) {
 		return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
 	}
-	h := s.keys.SubjectHash(subject)
 	r := Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: g.Notice,
-		Action: ActionGrant, Method: "api", Time: stamp(now)}
+		Action: ActionGrant, Method: method, Time: stamp(now)}
 	if !g.ExpiresAt.IsZero() {
 		r.Expires = stamp(g.ExpiresAt)
 	}
@@ -153,11 +158,15 @@ var ErrNoConsent = fault.New(fault.NotFound, "no consent recorded for this purpo
 // If the purge fails the consent stays revoked and the purge is retried by
 // ResumePurges; the error is returned.
 func (s *Service) Revoke(ctx context.Context, tenant, subject, purpose string) (Receipt, error) {
+	return s.RevokeHash(ctx, tenant, s.keys.SubjectHash(subject), purpose, "api")
+}
+
+// RevokeHash is Revoke for a subject known by its keyed hash.
+func (s *Service) RevokeHash(ctx context.Context, tenant, h, purpose, method string) (Receipt, error) {
 	p, err := Lookup(purpose)
 	if err != nil {
 		return Receipt{}, err
 	}
-	h := s.keys.SubjectHash(subject)
 	cur, err := s.st.Consent(ctx, tenant, h, p.Name)
 	if errors.Is(err, fault.NotFound) {
 		return Receipt{}, ErrNoConsent
@@ -179,7 +188,7 @@ func (s *Service) Revoke(ctx context.Context, tenant, subject, purpose string) (
 	} else {
 		now := s.clk.Now()
 		r = Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: cur.Notice,
-			Action: ActionRevoke, Method: "api", Time: stamp(now)}
+			Action: ActionRevoke, Method: method, Time: stamp(now)}
 		if r, err = s.record(ctx, tenant, h, r, store.Consent{Purpose: p.Name, State: store.ConsentRevoked, Notice: cur.Notice, UpdatedAt: now}, true); err != nil {
 			return Receipt{}, err
 		}

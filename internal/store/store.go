@@ -312,6 +312,7 @@ type Store interface {
 	Alerts
 	Results
 	Faces
+	PrivacyLinks
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
@@ -406,4 +407,20 @@ type Faces interface {
 	DeletePersonTags(ctx context.Context, tenantID, subjectHash, personID string) error
 	// DeleteSubjectFaces removes every suggestion and tag of the subject.
 	DeleteSubjectFaces(ctx context.Context, tenantID, subjectHash string) error
+}
+
+// PrivacyLink is a single-use link into a subject's privacy center.
+type PrivacyLink struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	ExpiresAt   time.Time
+}
+
+// PrivacyLinks stores privacy-center links.
+type PrivacyLinks interface {
+	CreatePrivacyLink(ctx context.Context, l PrivacyLink) error
+	// ConsumePrivacyLink marks the link used, exactly once: a second call
+	// (even concurrent) is fault.Conflict; an unknown id fault.NotFound.
+	ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (PrivacyLink, error)
 }

@@ -28,6 +28,8 @@ const (
 	KindUpload   Kind = "ut1"
 	KindDownload Kind = "dt1"
 	KindExport   Kind = "xt1"
+	KindPrivacy  Kind = "pt1" // a single-use link into the privacy center
+	KindSession  Kind = "ps1" // a privacy-center session cookie
 )
 
 // MaxTokenLen bounds what the parser looks at.

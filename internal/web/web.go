@@ -2,7 +2,8 @@
 // html/template pages, one embedded stylesheet, no scripts and nothing
 // loaded from elsewhere (a strict Content-Security-Policy says so).
 //
-// This first slice is the demo page (/demo): upload a photo, choose what
+// Two parts exist: the privacy center (privacy.go) and the demo page
+// (/demo): upload a photo, choose what
 // may be done with it, see faces boxed and tags — so a newcomer sees what
 // Obscura does within a minute of `make run`. It is served only to
 // loopback clients, runs under its own demo tenant with a fresh subject
@@ -97,6 +98,12 @@ type page struct {
 	Result   *analysis.Result
 }
 
+// Static serves the embedded stylesheet under /console/static/.
+func (d *Demo) Static() http.Handler {
+	static, _ := fs.Sub(staticFS, "static")
+	return headers(http.StripPrefix("/console/static/", http.FileServerFS(static)))
+}
+
 // Handler serves /demo, /demo/analyze, /demo/photo/{id} and the static
 // files under /console/static/.
 func (d *Demo) Handler() http.Handler {
@@ -133,7 +140,7 @@ func loopbackOnly(next http.Handler) http.Handler {
 	})
 }
 
-const csrfCookie = "obscura_demo_csrf"
+const csrfCookie = "obscura_csrf"
 
 func newToken() string {
 	b := make([]byte, 24)
@@ -143,13 +150,17 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// csrf returns the request's CSRF token, setting a fresh cookie if needed.
-func csrf(w http.ResponseWriter, r *http.Request) string {
+// csrf returns the demo's CSRF token, setting a fresh cookie if needed.
+func csrf(w http.ResponseWriter, r *http.Request) string { return csrfFor(w, r, "/demo") }
+
+// csrfFor is the double-submit CSRF token of the pages under path: a
+// random cookie (HttpOnly, SameSite=Strict) that each form echoes.
+func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		return c.Value
 	}
 	tok := newToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/demo", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	return tok
 }
 

@@ -996,3 +996,30 @@ func (s *Store) DeleteSubjectFaces(ctx context.Context, tenantID, subjectHash st
 	}
 	return classify("delete subject faces", tx.Commit())
 }
+
+// CreatePrivacyLink implements store.PrivacyLinks.
+func (s *Store) CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO privacy_links(id, tenant_id, subject_hash, expires_at) VALUES (?,?,?,?)`,
+		l.ID, l.TenantID, l.SubjectHash, unix(l.ExpiresAt))
+	return classify("create privacy link", err)
+}
+
+// ConsumePrivacyLink implements store.PrivacyLinks.
+func (s *Store) ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (store.PrivacyLink, error) {
+	l := store.PrivacyLink{ID: id, TenantID: tenantID}
+	var exp int64
+	err := s.w.QueryRowContext(ctx, `UPDATE privacy_links SET used_at = ? WHERE tenant_id = ? AND id = ? AND used_at IS NULL RETURNING subject_hash, expires_at`,
+		unix(at), tenantID, id).Scan(&l.SubjectHash, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		if s.r.QueryRowContext(ctx, `SELECT count(*) FROM privacy_links WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&n); n > 0 {
+			return store.PrivacyLink{}, fault.New(fault.Conflict, "privacy link already used")
+		}
+		return store.PrivacyLink{}, fault.New(fault.NotFound, "privacy link not found")
+	}
+	if err != nil {
+		return store.PrivacyLink{}, classify("consume privacy link", err)
+	}
+	l.ExpiresAt = fromUnix(exp)
+	return l, nil
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsentChain", testConsentChain},
 		{"Results", testResults},
 		{"Faces", testFaces},
+		{"PrivacyLinks", testPrivacyLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -512,4 +513,24 @@ func testFaces(t *testing.T, s store.Store) {
 	if tags, _ := s.FaceTags(ctx, "ten_a", "h", ""); len(tags) != 0 {
 		t.Errorf("tags left: %v", tags)
 	}
+}
+
+func testPrivacyLinks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ten_a")
+	mkTenant(t, s, "ten_b")
+	l := store.PrivacyLink{ID: "pl_1", TenantID: "ten_a", SubjectHash: "h", ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.CreatePrivacyLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ConsumePrivacyLink(ctx, "ten_b", "pl_1", t0)
+	wantKind(t, "other tenant's link", err, fault.NotFound)
+	got, err := s.ConsumePrivacyLink(ctx, "ten_a", "pl_1", t0)
+	if err != nil || got.SubjectHash != "h" || !got.ExpiresAt.Equal(l.ExpiresAt) {
+		t.Fatalf("Consume = %+v, %v", got, err)
+	}
+	_, err = s.ConsumePrivacyLink(ctx, "ten_a", "pl_1", t0)
+	wantKind(t, "second use", err, fault.Conflict)
+	_, err = s.ConsumePrivacyLink(ctx, "ten_a", "pl_nope", t0)
+	wantKind(t, "unknown link", err, fault.NotFound)
 }
