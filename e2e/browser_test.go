@@ -141,10 +141,11 @@ func TestDemoPageInBrowser(t *testing.T) {
 }
 
 // TestPrivacyCenterInBrowser: the app asks for a privacy link; the
-// subject opens it in chromium, allows tagging and sees the receipt, is
-// asked to confirm the biometric purpose before it is allowed, and erases
-// everything — after which a new link shows no photos; the link works
-// once.
+// subject opens it in chromium, sees their photos, the person tagged
+// through the app and the pending face suggestions, rejects one, allows
+// tagging and sees the receipt, revokes face recognition and sees the
+// gallery empty, must confirm before allowing it again, and erases
+// everything — after which a new link shows no photos; a link works once.
 func TestPrivacyCenterInBrowser(t *testing.T) {
 	data := t.TempDir()
 	tn := createTenant(t, data, "Privacy App")
@@ -155,6 +156,38 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	uploadAndDownloadFor(t, s, tn.APIKey, subj, photo)
+	// Through the app: face recognition allowed, a group photo's faces
+	// suggested, one tagged "Nora".
+	if code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/consents", tn.APIKey, []byte(`{"purpose":"face_recognition","notice_version":"1"}`)); code != 201 {
+		t.Fatalf("grant: %d %s", code, b)
+	}
+	group, err := os.ReadFile(filepath.Join(models.DefaultDir(os.Getenv), "sample1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"subject": subj, "content_type": "image/jpeg"})
+	_, b := do(t, "POST", s.base+"/v1/uploads", tn.APIKey, body)
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	json.Unmarshal(b, &up)
+	_, b = do(t, "PUT", up.UploadURL, "", group)
+	var as struct {
+		AssetID string `json:"asset_id"`
+	}
+	json.Unmarshal(b, &as)
+	_, b = do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/faces/suggest", tn.APIKey, nil)
+	var sg struct {
+		Faces []struct {
+			SuggestionID string `json:"suggestion_id"`
+		} `json:"faces"`
+	}
+	if json.Unmarshal(b, &sg); len(sg.Faces) != 3 {
+		t.Fatalf("suggest: %s", b)
+	}
+	if code, b := do(t, "POST", s.base+"/v1/suggestions/"+sg.Faces[0].SuggestionID+"/accept", tn.APIKey, []byte(`{"person":"Nora"}`)); code != 200 {
+		t.Fatalf("accept: %d %s", code, b)
+	}
 	link := func() string {
 		code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/privacy-link", tn.APIKey, nil)
 		var out struct {
@@ -177,9 +210,24 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS("#purposes-h"))); err != nil {
 		t.Fatalf("open link: %v (server log: %s)", err, s.logs.String())
 	}
-	if got := text("#photo-count"); got != "1 photos stored." {
+	if got := text("#photo-count"); got != "2 photos stored." {
 		t.Errorf("photos: %q", got)
 	}
+	if got := text("#people"); !strings.Contains(got, "Nora") || !strings.Contains(got, "(1 faces)") {
+		t.Errorf("gallery: %q", got)
+	}
+	pending, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`))
+	if err != nil || pending != 2 {
+		t.Errorf("%v pending suggestions (%v), want 2", pending, err)
+	}
+	// Reject one suggestion ("Suggest tag for this face?" → not now).
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#pending li:first-child button[value=reject]`)), chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`)); pending != 1 {
+		t.Errorf("%v pending after reject, want 1", pending)
+	}
+	screenshot(t, ctx, "privacy-gallery")
 	if got := text("#state-tagging"); got != "not allowed" {
 		t.Errorf("tagging before: %q", got)
 	}
@@ -194,7 +242,15 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		t.Errorf("receipts %q", got)
 	}
 	screenshot(t, ctx, "privacy-center")
-	// The biometric purpose needs its own confirmation.
+	// Revoking the biometric purpose empties the gallery and forgets the
+	// pending faces.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#revoke-face_recognition")), chromedp.WaitVisible(chromedp.CSS("#people-empty"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#pending-empty"); got == "" {
+		t.Error("pending suggestions survived the revocation")
+	}
+	// Allowing it again needs the explicit confirmation.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#grant-face_recognition")), chromedp.WaitVisible(chromedp.CSS(".error"))); err != nil {
 		t.Fatal(err)
 	}

@@ -56,10 +56,20 @@ type consents interface {
 
 type eraser interface {
 	EraseHash(ctx context.Context, tenant, h string) (subject.Erased, error)
+	Bundle(ctx context.Context, tenant, h string) ([]byte, error)
 }
 
 type gallery interface {
 	People(ctx context.Context, tenant, subjectHash string) ([]faces.PersonInfo, error)
+	Rename(ctx context.Context, tenant, subjectHash, personID, name string) (faces.Person, error)
+	DeletePerson(ctx context.Context, tenant, subjectHash, personID string) error
+	Accept(ctx context.Context, tenant, suggestionID, person string) (faces.Accepted, error)
+	Reject(ctx context.Context, tenant, suggestionID string) error
+}
+
+type drafts interface {
+	Suggestions(ctx context.Context, tenantID, subjectHash string) ([]store.Suggestion, error)
+	Suggestion(ctx context.Context, tenantID, id string) (store.Suggestion, error)
 }
 
 type hasher interface {
@@ -70,6 +80,7 @@ type hasher interface {
 type Privacy struct {
 	Tokens   tokenCodec
 	Store    linkStore
+	Drafts   drafts
 	Consents consents
 	Subjects eraser
 	Gallery  gallery
@@ -101,6 +112,9 @@ func (p *Privacy) Handler() http.Handler {
 	mux.HandleFunc("GET /privacy", p.page)
 	mux.HandleFunc("POST /privacy/consent", p.consent)
 	mux.HandleFunc("POST /privacy/erase", p.erase)
+	mux.HandleFunc("POST /privacy/people", p.people)
+	mux.HandleFunc("POST /privacy/suggestions", p.suggestion)
+	mux.HandleFunc("POST /privacy/export", p.export)
 	return headers(mux)
 }
 
@@ -165,6 +179,7 @@ type privacyPage struct {
 	Consents []consentView
 	Receipts []consent.Receipt
 	People   []faces.PersonInfo
+	Pending  []store.Suggestion
 	Photos   int
 }
 
@@ -215,7 +230,13 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 		p.fail(w, err)
 		return
 	}
-	p.render(w, status, privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts, People: people, Photos: len(assets)})
+	pending, err := p.Drafts.Suggestions(ctx, s.tenant, s.subjectHash)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	p.render(w, status, privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
+		People: people, Pending: pending, Photos: len(assets)})
 }
 
 func (p *Privacy) page(w http.ResponseWriter, r *http.Request) {
@@ -289,4 +310,87 @@ func (p *Privacy) erase(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/privacy", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	p.render(w, http.StatusOK, privacyPage{Erased: true})
+}
+
+// people renames or deletes a person of the subject's gallery.
+func (p *Privacy) people(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.checked(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("person")
+	var err error
+	notice := ""
+	switch r.PostFormValue("action") {
+	case "rename":
+		_, err = p.Gallery.Rename(r.Context(), s.tenant, s.subjectHash, id, r.PostFormValue("name"))
+		notice = "Renamed."
+	case "delete":
+		err = p.Gallery.DeletePerson(r.Context(), s.tenant, s.subjectHash, id)
+		notice = "Deleted, with every face template of that person."
+	default:
+		p.view(w, r, s, http.StatusBadRequest, "", "Unknown action.")
+		return
+	}
+	switch {
+	case errors.Is(err, fault.NotFound):
+		p.view(w, r, s, http.StatusNotFound, "", "No such person in your gallery.")
+	case errors.Is(err, fault.Invalid):
+		p.view(w, r, s, http.StatusBadRequest, "", "A name is 1 to 200 characters.")
+	case err != nil:
+		p.fail(w, err)
+	default:
+		p.view(w, r, s, http.StatusOK, notice, "")
+	}
+}
+
+// suggestion accepts or rejects one of the subject's pending face-tag
+// suggestions.
+func (p *Privacy) suggestion(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.checked(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("suggestion")
+	sg, err := p.Drafts.Suggestion(r.Context(), s.tenant, id)
+	if err != nil || sg.SubjectHash != s.subjectHash {
+		p.view(w, r, s, http.StatusNotFound, "", "That suggestion has expired or is not yours.")
+		return
+	}
+	switch r.PostFormValue("action") {
+	case "accept":
+		_, err = p.Gallery.Accept(r.Context(), s.tenant, id, r.PostFormValue("name"))
+	case "reject":
+		err = p.Gallery.Reject(r.Context(), s.tenant, id)
+	default:
+		p.view(w, r, s, http.StatusBadRequest, "", "Unknown action.")
+		return
+	}
+	switch {
+	case errors.Is(err, fault.Invalid):
+		p.view(w, r, s, http.StatusBadRequest, "", "Give the person a name (1 to 200 characters).")
+	case errors.Is(err, fault.NotFound), errors.Is(err, fault.ConsentRequired):
+		p.view(w, r, s, http.StatusNotFound, "", "That suggestion has expired.")
+	case err != nil:
+		p.fail(w, err)
+	default:
+		p.view(w, r, s, http.StatusOK, "Done.", "")
+	}
+}
+
+// export sends the subject's export bundle (zip: photos, consents,
+// receipts, manifest) as a download.
+func (p *Privacy) export(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.checked(w, r)
+	if !ok {
+		return
+	}
+	b, err := p.Subjects.Bundle(r.Context(), s.tenant, s.subjectHash)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="obscura-export.zip"`)
+	w.Write(b)
 }
