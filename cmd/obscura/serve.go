@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -155,9 +156,19 @@ func (a *app) serve(ctx context.Context) error {
 	}).Handler()
 	{
 		pages := privacy.Handler()
+		console := (&web.Console{Tokens: tokens, Auth: auth.New(svc.store, svc.keys, a.clk), Kill: kill, Store: svc.store, Audit: svc.audit,
+			AuditKey: func(ctx context.Context) (ed25519.PublicKey, error) {
+				s, err := svc.keys.TenantSigner(ctx, "", "audit")
+				if err != nil {
+					return nil, err
+				}
+				return s.PublicKey(), nil
+			}, Now: a.clk.Now, Log: a.log}).Handler()
 		top := http.NewServeMux()
 		top.Handle("/privacy", pages)
 		top.Handle("/privacy/", pages)
+		top.Handle("/console", console)
+		top.Handle("/console/", console)
 		top.Handle("/console/static/", (&web.Demo{Log: a.log}).Static())
 		top.Handle("/", h)
 		h = top

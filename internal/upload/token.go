@@ -30,6 +30,7 @@ const (
 	KindExport   Kind = "xt1"
 	KindPrivacy  Kind = "pt1" // a single-use link into the privacy center
 	KindSession  Kind = "ps1" // a privacy-center session cookie
+	KindOperator Kind = "os1" // an operator-console session cookie
 )
 
 // MaxTokenLen bounds what the parser looks at.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/consent"
@@ -149,5 +150,29 @@ func TestDemoAnalyzeChecksCSRFAndConsent(t *testing.T) {
 	// Only known features; each granted its own purpose, nothing else.
 	if strings.Join(a.features, ",") != "faces,tags" || strings.Join(c.purposes, ",") != "face_detection,tagging" {
 		t.Errorf("features %v, purposes %v", a.features, c.purposes)
+	}
+}
+
+func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
+	c := &Console{Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	h := c.Handler()
+	for _, path := range []string{"/console/kill-switch", "/console/keys/revoke", "/console/verify"} {
+		r := httptest.NewRequest("POST", path, strings.NewReader("on=true&feature=analyze"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("%s without a session: %d", path, w.Code)
+		}
+		if w.Header().Get("Content-Security-Policy") != CSP {
+			t.Errorf("%s: no CSP", path)
+		}
+	}
+	r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("login without CSRF token: %d", w.Code)
 	}
 }
