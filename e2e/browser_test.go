@@ -44,6 +44,25 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// accessible checks the page now in the browser: every visible control is
+// labelled (buttons by their text) and body text contrast is at least
+// 4.5:1 (WCAG AA).
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...document.querySelectorAll('input:not([type=hidden]),select,textarea')].filter(e => !(e.labels && e.labels.length)).length +
+		[...document.querySelectorAll('button')].filter(b => !b.textContent.trim()).length`))
+	if err != nil || unlabelled != 0 {
+		t.Errorf("%s: %v controls without a label (%v)", page, unlabelled, err)
+	}
+	contrast, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => {
+		const lum = c => { const v = c.match(/\d+/g).slice(0,3).map(x => { x = x/255; return x <= 0.03928 ? x/12.92 : Math.pow((x+0.055)/1.055, 2.4) }); return 0.2126*v[0]+0.7152*v[1]+0.0722*v[2] };
+		const s = getComputedStyle(document.body); const a = lum(s.color), b = lum(s.backgroundColor);
+		return (Math.max(a,b)+0.05)/(Math.min(a,b)+0.05) })()`))
+	if err != nil || contrast < 4.5 {
+		t.Errorf("%s: body text contrast %.1f:1 (%v), want ≥ 4.5:1", page, contrast, err)
+	}
+}
+
 // screenshot saves a full-page PNG in the test output dir
 // ($OBSCURA_TEST_OUT, else a temp dir) and, with -update-screens, in
 // docs/img.
@@ -227,12 +246,13 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if pending, _ = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`)); pending != 1 {
 		t.Errorf("%v pending after reject, want 1", pending)
 	}
+	accessible(t, ctx, "privacy center")
 	screenshot(t, ctx, "privacy-gallery")
 	if got := text("#state-tagging"); got != "not allowed" {
 		t.Errorf("tagging before: %q", got)
 	}
 	// Allow tagging: state flips, a receipt appears.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#grant-tagging")), chromedp.WaitVisible(chromedp.CSS("#receipts"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#grant-tagging")), chromedp.WaitVisible(chromedp.CSS("#revoke-tagging"))); err != nil {
 		t.Fatal(err)
 	}
 	if got := text("#state-tagging"); got != "allowed" {
@@ -327,6 +347,7 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#verify-result"))); !strings.HasPrefix(got, "Chain intact") {
 		t.Errorf("verify: %q", got)
 	}
+	accessible(t, ctx, "operator console")
 	screenshot(t, ctx, "operator-console")
 	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#feature"), "analyze"), chromedp.Click(chromedp.CSS("#kill-off")),
 		chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
