@@ -105,20 +105,7 @@ func TestDemoPageInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("demo page: %v (server log: %s)", err, s.logs.String())
 	}
-	// Every visible control has a label (buttons: their text).
-	unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...document.querySelectorAll('input:not([type=hidden]),select,textarea')].filter(e => !(e.labels && e.labels.length)).length +
-		[...document.querySelectorAll('button')].filter(b => !b.textContent.trim()).length`))
-	if err != nil || unlabelled != 0 {
-		t.Errorf("%v controls without a label (%v)", unlabelled, err)
-	}
-	// Body text contrast (WCAG relative luminance).
-	contrast, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => {
-		const lum = c => { const v = c.match(/\d+/g).slice(0,3).map(x => { x = x/255; return x <= 0.03928 ? x/12.92 : Math.pow((x+0.055)/1.055, 2.4) }); return 0.2126*v[0]+0.7152*v[1]+0.0722*v[2] };
-		const s = getComputedStyle(document.body); const a = lum(s.color), b = lum(s.backgroundColor);
-		return (Math.max(a,b)+0.05)/(Math.min(a,b)+0.05) })()`))
-	if err != nil || contrast < 4.5 {
-		t.Errorf("body text contrast %.1f:1 (%v), want ≥ 4.5:1", contrast, err)
-	}
+	accessible(t, ctx, "demo page")
 	// Keyboard: tabbing from the top reaches the file input, the four
 	// checkboxes and the submit button, in that order.
 	var order []string
