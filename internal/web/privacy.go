@@ -150,7 +150,7 @@ func (p *Privacy) open(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, fault.Conflict):
 			msg = "This link was already used. Ask the app for a new one."
 		}
-		p.render(w, http.StatusForbidden, privacyPage{Error: msg, Erased: false, Gone: true})
+		p.render(w, http.StatusForbidden, privacyPage{Error: msg, Gone: true})
 		return
 	}
 	tok, err := p.Tokens.Seal(upload.KindSession, upload.Claims{Tenant: cl.Tenant, Subject: cl.Subject, ID: "ps_" + newToken()[:24],
@@ -175,7 +175,7 @@ type privacyPage struct {
 	Error    string
 	Notice   string
 	Erased   bool
-	Gone     bool
+	Gone     bool // no session: only Error is shown
 	Consents []consentView
 	Receipts []consent.Receipt
 	People   []faces.PersonInfo
@@ -187,9 +187,6 @@ func (p *Privacy) render(w http.ResponseWriter, status int, pg privacyPage) {
 	pg.Title = "Your privacy"
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if pg.Gone {
-		pg.Erased = false
-	}
 	if err := p.tmpl.ExecuteTemplate(w, "layout", pg); err != nil {
 		p.Log.Error("render privacy page", "component", "web", "err", err)
 	}
