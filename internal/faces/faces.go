@@ -112,7 +112,7 @@ type Deps struct {
 	// (feature squeezing) before anything is stored; a flagged photo is
 	// refused with fault.InputRejected and reported to OnAdversarial.
 	Squeezer interface {
-		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
+		AdversarialEmbedded(p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 }
@@ -253,7 +253,7 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	}
 	if s.d.Squeezer != nil {
 		for _, e := range embs {
-			bad, score, err := s.d.Squeezer.Adversarial(p, e.Face)
+			bad, score, err := s.d.Squeezer.AdversarialEmbedded(p, e.Face, e.Vector)
 			if err != nil {
 				return nil, err
 			}

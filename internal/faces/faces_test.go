@@ -36,7 +36,7 @@ func (grantAll) Require(context.Context, string, string, string) error { return 
 
 type flagAll struct{}
 
-func (flagAll) Adversarial(*picture.Picture, blazeface.Face) (bool, float64, error) {
+func (flagAll) AdversarialEmbedded(*picture.Picture, blazeface.Face, []float32) (bool, float64, error) {
 	return true, 0.5, nil
 }
 

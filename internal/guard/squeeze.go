@@ -168,9 +168,18 @@ func squeezeRegion(src *image.RGBA, r image.Rectangle, kind int) *image.RGBA {
 // uploaded pixels is undone there, before the crop is resampled to the
 // model's size (squeezing only the model's input misses it).
 func (s *FaceSqueezer) Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error) {
-	o, err := s.e.Raw(faceres.Input(p, f))
-	if err != nil {
-		return false, 0, fmt.Errorf("squeeze: %w", err)
+	return s.AdversarialEmbedded(p, f, nil)
+}
+
+// AdversarialEmbedded is Adversarial for a face whose embedding the
+// caller already has (emb; nil: computed here), saving one model run.
+func (s *FaceSqueezer) AdversarialEmbedded(p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error) {
+	o := emb
+	if o == nil {
+		var err error
+		if o, err = s.e.Raw(faceres.Input(p, f)); err != nil {
+			return false, 0, fmt.Errorf("squeeze: %w", err)
+		}
 	}
 	scl := 1 / p.Scale
 	cb := faceres.CropBox(f)
