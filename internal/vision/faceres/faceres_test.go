@@ -10,20 +10,27 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
-// TestGolden compares the converted graph with FaceRes on TF.js for the
-// same face crops. Tolerance 1e-3 (scaled; embeddings are O(1)).
-func TestGolden(t *testing.T) {
+// models loads the face detector and the embedder, closed with the test.
+func models(t testing.TB) (*blazeface.Detector, *Embedder) {
+	t.Helper()
 	visiontest.Dir(t)
 	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer det.Close()
+	t.Cleanup(func() { det.Close() })
 	e, err := New(visiontest.Load(t, ModelFile), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return det, e
+}
+
+// TestGolden compares the converted graph with FaceRes on TF.js for the
+// same face crops. Tolerance 1e-3 (scaled; embeddings are O(1)).
+func TestGolden(t *testing.T) {
+	det, e := models(t)
 	for _, name := range []string{"sample2.jpg", "sample3.jpg"} {
 		p := visiontest.Picture(t, name)
 		faces, err := det.Detect(context.Background(), p)
@@ -44,17 +51,7 @@ func TestGolden(t *testing.T) {
 // TestEmbedAllBatches: faces embedded in one batched run (more than
 // MaxBatch, so in two runs) equal the same faces embedded one at a time.
 func TestEmbedAllBatches(t *testing.T) {
-	visiontest.Dir(t)
-	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer det.Close()
-	e, err := New(visiontest.Load(t, ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	det, e := models(t)
 	p := visiontest.Picture(t, "sample5.jpg")
 	faces, err := det.Detect(context.Background(), p)
 	if err != nil || len(faces) < 2 {
@@ -89,11 +86,7 @@ func TestEmbedAllBatches(t *testing.T) {
 }
 
 func BenchmarkEmbed5(b *testing.B) {
-	visiontest.Dir(b)
-	det, _ := blazeface.New(visiontest.Load(b, blazeface.ModelFile), 2)
-	defer det.Close()
-	e, _ := New(visiontest.Load(b, ModelFile), 2)
-	defer e.Close()
+	det, e := models(b)
 	p := visiontest.Picture(b, "sample5.jpg")
 	faces, _ := det.Detect(context.Background(), p)
 	b.Run("one-by-one", func(b *testing.B) {
