@@ -1,7 +1,10 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +81,25 @@ func parseT(h string) int64 {
 		}
 	}
 	return t
+}
+
+// TestSignatureVector pins the signature format (docs/spec/webhook-v1.md).
+func TestSignatureVector(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "webhook-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Secret, Body, Header string
+		Time                 int64
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if got := Sign([]byte(v.Secret), []byte(v.Body), time.Unix(v.Time, 0)); got != v.Header {
+		t.Errorf("Sign = %s, vector %s", got, v.Header)
+	}
+	if err := Verify([]byte(v.Secret), []byte(v.Body), v.Header, time.Unix(v.Time+60, 0), 5*time.Minute); err != nil {
+		t.Errorf("vector does not verify: %v", err)
+	}
 }
