@@ -115,6 +115,7 @@ func (a *app) serve(ctx context.Context) error {
 	faceTags := faces.New(faces.Deps{Guard: extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdversarial, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
+	uploads.WithDerived(analyses, faceTags)
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})

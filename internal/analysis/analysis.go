@@ -464,6 +464,24 @@ func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[strin
 	return out, nil
 }
 
+// ForgetAsset deletes every stored result of one photo: the sealed result
+// first, then its record, so a failure leaves a record a retry finds.
+func (s *Service) ForgetAsset(ctx context.Context, tenant, assetID string) error {
+	recs, err := s.results.Results(ctx, tenant, assetID)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := s.objects.Delete(ctx, sealed.Ref{Tenant: r.TenantID, Subject: r.SubjectHash, Purpose: r.Purpose, Object: r.ID}); err != nil && !errors.Is(err, fault.NotFound) {
+			return fmt.Errorf("delete result: %w", err)
+		}
+		if err := s.results.DeleteResult(ctx, tenant, r.ID); err != nil && !errors.Is(err, fault.NotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 // Sweep deletes results whose retention ended, at most limit per call,
 // recording each deletion in the audit log. It returns how many went.
 func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {

@@ -276,6 +276,79 @@ func TestEraseSubjectRemovesDerivedRecords(t *testing.T) {
 	}
 }
 
+// TestDeletePhotoRemovesWhatWasDerived: deleting a photo deletes its
+// analysis results, pending face-tag drafts, tags and the gallery
+// templates its faces added; the other photo's keep theirs, and the
+// person stays while another photo holds them.
+func TestDeletePhotoRemovesWhatWasDerived(t *testing.T) {
+	e := newUploadEnv(t)
+	e.grant(t, "a", "gina", "tagging", "face_recognition")
+	h := e.api.d.Keys.HashID("subject", "gina")
+	first := e.uploadPhoto(t, "a", "gina", "sample1.jpg")
+	mirror := e.uploadBytes(t, "gina", mirrored(t, "sample1.jpg"))
+	for _, id := range []string{first, mirror} {
+		if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["tags"]}`)); code != 200 {
+			t.Fatalf("analyze: %d %s", code, b)
+		}
+	}
+	fs := e.suggest(t, first)
+	if len(fs) < 2 {
+		t.Fatalf("sample1: %d faces", len(fs))
+	}
+	// Tag one face of the first photo as Ann; leave the others pending.
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+fs[0].SuggestionID+"/accept", e.keys["a"], "application/json", []byte(`{"person":"Ann"}`)); code != 200 {
+		t.Fatalf("accept: %d %s", code, b)
+	}
+	// The same person in the mirror photo: suggested as Ann, accepted.
+	ms := e.suggest(t, mirror)
+	var annInMirror string
+	for _, f := range ms {
+		if len(f.Candidates) > 0 && f.Candidates[0].Person.Name == "Ann" {
+			annInMirror = f.SuggestionID
+		}
+	}
+	if annInMirror == "" {
+		t.Fatalf("Ann not suggested in the mirror: %+v", ms)
+	}
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/suggestions/"+annInMirror+"/accept", e.keys["a"], "application/json", []byte(`{"person":"Ann"}`)); code != 200 {
+		t.Fatalf("accept in mirror: %d %s", code, b)
+	}
+	faces := func() int {
+		t.Helper()
+		ps, err := e.faces.People(t.Context(), "ten_a", h)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("people = %+v, %v", ps, err)
+		}
+		return ps[0].Faces
+	}
+	if n := faces(); n != 2 {
+		t.Fatalf("Ann has %d templates, want 2", n)
+	}
+	if code, _, b := e.req(t, "DELETE", e.srv.URL+"/v1/assets/"+first, e.keys["a"], "", nil); code != 204 {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	if recs, _ := e.st.Results(t.Context(), "ten_a", first); len(recs) != 0 {
+		t.Errorf("%d results survived their photo", len(recs))
+	}
+	gs, ts, _ := e.st.AssetFaces(t.Context(), "ten_a", first)
+	if len(gs)+len(ts) != 0 {
+		t.Errorf("drafts %v and tags %v survived their photo", gs, ts)
+	}
+	if n := faces(); n != 1 {
+		t.Errorf("Ann has %d templates after her first photo went, want 1", n)
+	}
+	// The mirror photo keeps everything of its own.
+	if recs, _ := e.st.Results(t.Context(), "ten_a", mirror); len(recs) != 1 {
+		t.Errorf("the other photo has %d results, want 1", len(recs))
+	}
+	if gs, ts, _ := e.st.AssetFaces(t.Context(), "ten_a", mirror); len(ts) != 1 || len(gs) != len(ms)-1 {
+		t.Errorf("the other photo: %d drafts, %d tags; want %d and 1", len(gs), len(ts), len(ms)-1)
+	}
+	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/assets/"+first+"/analysis", e.keys["a"], "", nil); code != 404 {
+		t.Errorf("analysis of a deleted photo: %d", code)
+	}
+}
+
 // TestAdversarialPhotoRejected: a photo whose face was perturbed by a
 // black-box evasion attack on the face embedder (±16 on a tenth of the
 // face's pixel values, kept when they move the embedding most) is refused

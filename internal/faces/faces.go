@@ -391,11 +391,13 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	if err := s.d.Store.DeleteSuggestion(ctx, tenant, sg.ID); err != nil {
 		return Accepted{}, err
 	}
-	g.Templates = append(g.Templates, Template{ID: newID("tpl_"), Person: p.ID, Vector: vec})
+	// The template takes the tag's id, so deleting the photo finds the
+	// template its face added (ForgetAsset).
+	tag := store.FaceTag{ID: newID("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
+	g.Templates = append(g.Templates, Template{ID: tag.ID, Person: p.ID, Vector: vec})
 	if err := s.save(ctx, tenant, sg.SubjectHash, g); err != nil {
 		return Accepted{}, err
 	}
-	tag := store.FaceTag{ID: newID("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
 	if err := s.d.Store.CreateFaceTag(ctx, tag); err != nil {
 		return Accepted{}, err
 	}
@@ -536,6 +538,69 @@ func deletePerson(ps []Person, id string) []Person {
 		}
 	}
 	return out
+}
+
+// ForgetAsset deletes what face tagging holds about one photo: its pending
+// suggestions (draft embeddings and records), its tags, and the gallery
+// templates those tags added. The people stay, with their other templates.
+// It is idempotent; a failure leaves the records, so a retry finds them.
+func (s *Service) ForgetAsset(ctx context.Context, tenant, assetID string) error {
+	gs, ts, err := s.d.Store.AssetFaces(ctx, tenant, assetID)
+	if err != nil {
+		return err
+	}
+	if len(gs)+len(ts) == 0 {
+		return nil
+	}
+	for _, sg := range gs {
+		if err := s.d.Objects.Delete(ctx, draftRef(sg)); err != nil && !errors.Is(err, fault.NotFound) {
+			return fmt.Errorf("delete draft: %w", err)
+		}
+	}
+	bySubject := map[string]map[string]bool{}
+	for _, t := range ts {
+		if bySubject[t.SubjectHash] == nil {
+			bySubject[t.SubjectHash] = map[string]bool{}
+		}
+		bySubject[t.SubjectHash][t.ID] = true
+	}
+	for h, ids := range bySubject {
+		if err := s.dropTemplates(ctx, tenant, h, ids); err != nil {
+			return err
+		}
+	}
+	if err := s.d.Store.DeleteAssetFaces(ctx, tenant, assetID); err != nil {
+		return err
+	}
+	subjectHash := ""
+	if len(gs) > 0 {
+		subjectHash = gs[0].SubjectHash
+	} else {
+		subjectHash = ts[0].SubjectHash
+	}
+	s.record(ctx, "faces.forget_asset", tenant, subjectHash, assetID)
+	return nil
+}
+
+// dropTemplates removes the templates with the given ids from a gallery.
+func (s *Service) dropTemplates(ctx context.Context, tenant, subjectHash string, ids map[string]bool) error {
+	unlock := s.lock(tenant, subjectHash)
+	defer unlock()
+	g, err := s.load(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	kept := g.Templates[:0]
+	for _, t := range g.Templates {
+		if !ids[t.ID] {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == len(g.Templates) {
+		return nil
+	}
+	g.Templates = kept
+	return s.save(ctx, tenant, subjectHash, g)
 }
 
 // DeletePerson removes a person, their embeddings and their tags.

@@ -407,6 +407,10 @@ type Faces interface {
 	DeletePersonTags(ctx context.Context, tenantID, subjectHash, personID string) error
 	// DeleteSubjectFaces removes every suggestion and tag of the subject.
 	DeleteSubjectFaces(ctx context.Context, tenantID, subjectHash string) error
+	// AssetFaces lists the suggestions and tags of one photo.
+	AssetFaces(ctx context.Context, tenantID, assetID string) ([]Suggestion, []FaceTag, error)
+	// DeleteAssetFaces removes every suggestion and tag of one photo.
+	DeleteAssetFaces(ctx context.Context, tenantID, assetID string) error
 }
 
 // PrivacyLink is a single-use link into a subject's privacy center.

@@ -82,6 +82,20 @@ type Service struct {
 	hash    subjectHasher
 	tokens  *Codec
 	clk     clock.Clock
+	derived []Derived
+}
+
+// Derived is something kept about a photo that must go with it: analysis
+// results, face-tag drafts, tags and the templates they added.
+type Derived interface {
+	ForgetAsset(ctx context.Context, tenant, assetID string) error
+}
+
+// WithDerived makes Delete forget what ds hold about a photo before the
+// photo itself goes. It returns s.
+func (s *Service) WithDerived(ds ...Derived) *Service {
+	s.derived = append(s.derived, ds...)
+	return s
 }
 
 // New returns a Service.
@@ -286,12 +300,19 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, sanitize.
 	return data, sanitize.Format(a.Format), nil
 }
 
-// Delete removes the photo (its data key lives only in the envelope, so it
-// goes with the ciphertext) and then the record.
+// Delete removes what was derived from the photo (see WithDerived), then
+// the photo (its data key lives only in the envelope, so it goes with the
+// ciphertext), then the record. Each step is idempotent and the record
+// goes last, so a failure part way leaves a photo a retry deletes fully.
 func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 	a, err := s.assets.Asset(ctx, tenant, id)
 	if err != nil {
 		return err
+	}
+	for _, d := range s.derived {
+		if err := d.ForgetAsset(ctx, tenant, id); err != nil {
+			return fmt.Errorf("delete what was derived from the photo: %w", err)
+		}
 	}
 	if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Object: a.ID}); err != nil {
 		return fmt.Errorf("delete photo: %w", err)

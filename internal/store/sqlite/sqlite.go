@@ -997,6 +997,49 @@ func (s *Store) DeleteSubjectFaces(ctx context.Context, tenantID, subjectHash st
 	return classify("delete subject faces", tx.Commit())
 }
 
+// AssetFaces implements store.Faces.
+func (s *Store) AssetFaces(ctx context.Context, tenantID, assetID string) ([]store.Suggestion, []store.FaceTag, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
+	if err != nil {
+		return nil, nil, classify("asset suggestions", err)
+	}
+	gs, err := scanSuggestions(rows, "asset suggestions")
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT id, tenant_id, subject_hash, asset_id, person_id, x, y, w, h, created_at FROM face_tags WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
+	if err != nil {
+		return nil, nil, classify("asset face tags", err)
+	}
+	defer rows.Close()
+	var ts []store.FaceTag
+	for rows.Next() {
+		var t store.FaceTag
+		var c int64
+		if err := rows.Scan(&t.ID, &t.TenantID, &t.SubjectHash, &t.AssetID, &t.PersonID, &t.Box.X, &t.Box.Y, &t.Box.W, &t.Box.H, &c); err != nil {
+			return nil, nil, classify("asset face tags", err)
+		}
+		t.CreatedAt = fromUnix(c)
+		ts = append(ts, t)
+	}
+	return gs, ts, classify("asset face tags", rows.Err())
+}
+
+// DeleteAssetFaces implements store.Faces.
+func (s *Store) DeleteAssetFaces(ctx context.Context, tenantID, assetID string) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return classify("delete asset faces", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM suggestions WHERE tenant_id = ? AND asset_id = ?`, `DELETE FROM face_tags WHERE tenant_id = ? AND asset_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, tenantID, assetID); err != nil {
+			return classify("delete asset faces", err)
+		}
+	}
+	return classify("delete asset faces", tx.Commit())
+}
+
 // CreatePrivacyLink implements store.PrivacyLinks.
 func (s *Store) CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO privacy_links(id, tenant_id, subject_hash, expires_at) VALUES (?,?,?,?)`,

@@ -513,6 +513,36 @@ func testFaces(t *testing.T, s store.Store) {
 	if tags, _ := s.FaceTags(ctx, "ten_a", "h", ""); len(tags) != 0 {
 		t.Errorf("tags left: %v", tags)
 	}
+
+	// One photo's faces: listed and deleted without touching another photo's.
+	for _, a := range []string{"ast_1", "ast_2"} {
+		sg := g
+		sg.ID, sg.AssetID = "sug_"+a, a
+		s.CreateSuggestion(ctx, sg)
+		s.CreateFaceTag(ctx, store.FaceTag{ID: "tag_" + a, TenantID: "ten_a", SubjectHash: "h", AssetID: a, PersonID: "per_1", CreatedAt: t0})
+	}
+	gs, ts, err := s.AssetFaces(ctx, "ten_a", "ast_1")
+	if err != nil || len(gs) != 1 || gs[0].ID != "sug_ast_1" || len(ts) != 1 || ts[0].ID != "tag_ast_1" || ts[0].PersonID != "per_1" {
+		t.Fatalf("AssetFaces = %v, %v, %v", gs, ts, err)
+	}
+	if gs, ts, _ := s.AssetFaces(ctx, "ten_b", "ast_1"); len(gs)+len(ts) != 0 {
+		t.Errorf("other tenant sees a photo's faces: %v %v", gs, ts)
+	}
+	if err := s.DeleteAssetFaces(ctx, "ten_b", "ast_1"); err != nil {
+		t.Fatal(err)
+	}
+	if gs, ts, _ := s.AssetFaces(ctx, "ten_a", "ast_1"); len(gs) != 1 || len(ts) != 1 {
+		t.Errorf("another tenant's delete removed faces: %v %v", gs, ts)
+	}
+	if err := s.DeleteAssetFaces(ctx, "ten_a", "ast_1"); err != nil {
+		t.Fatal(err)
+	}
+	if gs, ts, _ := s.AssetFaces(ctx, "ten_a", "ast_1"); len(gs)+len(ts) != 0 {
+		t.Errorf("faces left on the deleted photo: %v %v", gs, ts)
+	}
+	if gs, ts, _ := s.AssetFaces(ctx, "ten_a", "ast_2"); len(gs) != 1 || len(ts) != 1 {
+		t.Errorf("the other photo lost its faces: %v %v", gs, ts)
+	}
 }
 
 func testPrivacyLinks(t *testing.T, s store.Store) {
