@@ -16,10 +16,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -167,47 +166,29 @@ func (a *app) incidentCmd() *cobra.Command {
 				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}, a.clk, a.log)
-				subjects := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk, time.Minute)
-				var hashes []string
-				var assets []store.Asset
+				sc := incident.PurgeScope{Tenant: tenant, From: from, To: to}
+				if purgeSubject != "" {
+					sc.SubjectHash = svc.keys.SubjectHash(purgeSubject)
+				}
+				p := a.purger(svc)
+				var rep incident.PurgeReport
 				var err error
-				switch {
-				case purgeSubject != "":
-					hashes = []string{svc.keys.SubjectHash(purgeSubject)}
-				case !from.IsZero():
-					assets, err = svc.store.TenantAssets(ctx, tenant, from, to)
-				default:
-					hashes, err = svc.store.TenantSubjects(ctx, tenant)
+				if dryRun {
+					rep, err = p.DryRun(ctx, sc)
+				} else {
+					rep, err = p.Run(ctx, sc)
 				}
 				if err != nil {
 					return err
 				}
-				what := fmt.Sprintf("%d subjects (every key, photo, result and consent state), %d photos in range", len(hashes), len(assets))
+				what := fmt.Sprintf("%d subjects (every key, photo, result and consent state), %d photos", rep.Subjects, rep.Photos)
 				if dryRun {
-					return a.print(map[string]any{"dry_run": true, "subjects": len(hashes), "photos": len(assets)}, "dry run: would purge "+what)
+					return a.print(rep, "dry run: would purge "+what)
 				}
-				deleted := 0
-				for _, h := range hashes {
-					e, err := subjects.EraseHash(ctx, tenant, h)
-					if err != nil {
-						return fmt.Errorf("purge stopped (run again to finish): %w", err)
-					}
-					deleted += e.ObjectsDeleted
-				}
-				for _, as := range assets {
-					if err := svc.objects.Delete(ctx, sealed.Ref{Tenant: tenant, Subject: as.SubjectHash, Object: as.ID}); err != nil {
-						return fmt.Errorf("purge stopped (run again to finish): %w", err)
-					}
-					if err := svc.store.DeleteAsset(ctx, tenant, as.ID); err != nil {
-						return fmt.Errorf("purge stopped (run again to finish): %w", err)
-					}
-					deleted++
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.purge", Tenant: tenant, Detail: fmt.Sprintf("subjects=%d photos=%d", len(hashes), len(assets))}); err != nil {
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.purge", Tenant: tenant, Detail: fmt.Sprintf("%s subjects=%d photos=%d", sc.Describe(), rep.Subjects, rep.Photos)}); err != nil {
 					return err
 				}
-				return a.print(map[string]any{"subjects": len(hashes), "photos": len(assets), "objects_deleted": deleted}, "purged "+what)
+				return a.print(rep, "purged "+what)
 			})
 		},
 	}
@@ -303,4 +284,17 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 	cmd.Flags().StringVar(&toS, "to", "", "end, exclusive (RFC 3339)")
 	cmd.Flags().StringVar(&out, "out", defaultOut, "output file")
 	return cmd
+}
+
+// purger wires the incident kit's purge: subject erasure, and photo
+// deletion that takes what was derived from each photo with it.
+func (a *app) purger(svc *services) *incident.Purger {
+	shred := analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}
+	consents := consent.New(svc.store, svc.keys, shred, a.clk, a.log)
+	codec := upload.NewCodec(svc.keys.TokenAEAD())
+	subjects := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: shred}, consents, svc.keys, codec, a.clk, time.Minute)
+	photos := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, codec, a.clk).WithDerived(
+		analysis.New(analysis.Deps{Objects: svc.objects, Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log}),
+		faces.New(faces.Deps{Objects: svc.objects, Store: svc.store, Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log}))
+	return &incident.Purger{Store: svc.store, Subjects: subjects, Photos: photos}
 }

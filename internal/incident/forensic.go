@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
@@ -20,8 +21,14 @@ import (
 // contiguous, signed segment of the audit chain for a time range, the
 // checkpoints that cover it, the kill switches in force and a digest of the
 // configuration. Metadata only: no content, no raw ids, no secrets.
+//
+// A tenant's bundle (Tenant set) holds that tenant's entries in full and
+// every other entry of the segment as a redacted link (its seq and hash
+// only), so the chain still links from end to end without showing another
+// tenant's activity.
 type Bundle struct {
 	Format       string                  `json:"format"`
+	Tenant       string                  `json:"tenant,omitempty"`
 	CreatedAt    string                  `json:"created_at"`
 	From         string                  `json:"from"`
 	To           string                  `json:"to"`
@@ -55,13 +62,39 @@ type bundleSigner interface {
 	PublicKey() ed25519.PublicKey
 }
 
+// RedactedLink stands in a tenant's bundle for another tenant's entry: the
+// entry's seq and chain hash, nothing else.
+type RedactedLink struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
 // Export builds and signs a bundle of audit entries with from ≤ time < to.
 func Export(ctx context.Context, st forensicStore, s bundleSigner, from, to, now time.Time, configJSON []byte) (Bundle, error) {
+	return export(ctx, st, s, "", from, to, now, configJSON)
+}
+
+// ExportTenant builds and signs a tenant's bundle: the tenant's entries
+// with from ≤ time < to, other entries of that segment as redacted links,
+// and only the kill switches that apply to the tenant.
+func ExportTenant(ctx context.Context, st forensicStore, s bundleSigner, tenant string, from, to, now time.Time, configJSON []byte) (Bundle, error) {
+	if tenant == "" {
+		return Bundle{}, fault.New(fault.Invalid, "a tenant bundle needs a tenant")
+	}
+	return export(ctx, st, s, tenant, from, to, now, configJSON)
+}
+
+// AppliesTo reports whether a kill-switch scope concerns the tenant.
+func AppliesTo(scope, tenant string) bool {
+	return scope == "global" || strings.HasPrefix(scope, "feature:") || scope == "tenant:"+tenant || strings.HasPrefix(scope, "tenant:"+tenant+"/")
+}
+
+func export(ctx context.Context, st forensicStore, s bundleSigner, tenant string, from, to, now time.Time, configJSON []byte) (Bundle, error) {
 	if !from.Before(to) {
 		return Bundle{}, fault.New(fault.Invalid, "from must be before to")
 	}
 	sum := sha256.Sum256(configJSON)
-	b := Bundle{Format: BundleFormat, CreatedAt: now.UTC().Format(time.RFC3339Nano), From: from.UTC().Format(time.RFC3339Nano),
+	b := Bundle{Format: BundleFormat, Tenant: tenant, CreatedAt: now.UTC().Format(time.RFC3339Nano), From: from.UTC().Format(time.RFC3339Nano),
 		To: to.UTC().Format(time.RFC3339Nano), ConfigDigest: hex.EncodeToString(sum[:]), Entries: []json.RawMessage{},
 		PublicKey: base64.StdEncoding.EncodeToString(s.PublicKey())}
 	var first, last int64
@@ -75,7 +108,12 @@ func Export(ctx context.Context, st forensicStore, s bundleSigner, from, to, now
 			if first == 0 {
 				first, b.Anchor = r.Seq, prev
 			}
-			b.Entries = append(b.Entries, json.RawMessage(bytes.Clone(r.Body)))
+			if tenant == "" || e.Tenant == tenant {
+				b.Entries = append(b.Entries, json.RawMessage(bytes.Clone(r.Body)))
+			} else {
+				link, _ := json.Marshal(RedactedLink{Seq: r.Seq, Hash: r.Hash})
+				b.Entries = append(b.Entries, link)
+			}
 			last = r.Seq
 		}
 		prev = r.Hash
@@ -94,11 +132,15 @@ func Export(ctx context.Context, st forensicStore, s bundleSigner, from, to, now
 			b.Checkpoints = append(b.Checkpoints, c)
 		}
 	}
-	if b.KillSwitches, err = st.KillSwitches(ctx); err != nil {
+	switches, err := st.KillSwitches(ctx)
+	if err != nil {
 		return Bundle{}, err
 	}
-	if b.KillSwitches == nil {
-		b.KillSwitches = []string{}
+	b.KillSwitches = []string{}
+	for _, sc := range switches {
+		if tenant == "" || AppliesTo(sc, tenant) {
+			b.KillSwitches = append(b.KillSwitches, sc)
+		}
 	}
 	sig, err := s.Sign(b.signingBytes())
 	if err != nil {
@@ -128,6 +170,25 @@ func ParseBundle(data []byte) (Bundle, error) {
 	return b, nil
 }
 
+// redacted reports whether a compacted entry is a redacted link: exactly
+// {"seq":N,"hash":"<64 hex>"}.
+func redacted(raw []byte) (RedactedLink, bool) {
+	var l RedactedLink
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&l) != nil || l.Seq < 1 || len(l.Hash) != 64 {
+		return RedactedLink{}, false
+	}
+	canon, _ := json.Marshal(l)
+	if string(canon) != string(raw) {
+		return RedactedLink{}, false
+	}
+	if _, err := hex.DecodeString(l.Hash); err != nil {
+		return RedactedLink{}, false
+	}
+	return l, true
+}
+
 // VerifyBundle checks the bundle signature (against pin if given, else the
 // embedded key, whose fingerprint the caller should compare out of band),
 // every entry's link within the segment, and every checkpoint. It returns
@@ -154,9 +215,20 @@ func VerifyBundle(b Bundle, pin ed25519.PublicKey) (string, error) {
 			return "", fault.New(fault.Invalid, fmt.Sprintf("entry %d of the bundle is malformed", i))
 		}
 		raw := buf.Bytes()
+		if link, ok := redacted(raw); ok {
+			if b.Tenant == "" || (i > 0 && link.Seq != last+1) {
+				return "", fault.New(fault.Invalid, fmt.Sprintf("entry %d of the bundle is a redacted link out of place", i))
+			}
+			prev, last = link.Hash, link.Seq
+			hashes[link.Seq] = prev
+			continue
+		}
 		var e audit.Entry
 		if err := json.Unmarshal(raw, &e); err != nil || string(e.Encode()) != string(raw) {
 			return "", fault.New(fault.Invalid, fmt.Sprintf("entry %d of the bundle is malformed", i))
+		}
+		if b.Tenant != "" && e.Tenant != b.Tenant {
+			return "", fault.New(fault.Invalid, fmt.Sprintf("audit entry %d belongs to another tenant than the bundle's", e.Seq))
 		}
 		if e.Prev != prev || (i > 0 && e.Seq != last+1) {
 			return "", fault.New(fault.Invalid, fmt.Sprintf("audit entry %d: broken link inside the bundle", e.Seq))

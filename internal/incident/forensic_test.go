@@ -28,6 +28,19 @@ func base64Std(b []byte) string                    { return base64.StdEncoding.E
 
 func buildBundle(t *testing.T) (Bundle, testSigner, time.Time) {
 	t.Helper()
+	st, s, clk := seedChain(t)
+	b, err := Export(context.Background(), st, s, time.Date(2026, 11, 22, 10, 3, 0, 0, time.UTC), time.Date(2026, 11, 22, 10, 9, 0, 0, time.UTC), clk.Now(), []byte(`{"addr":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, s, clk.Now()
+}
+
+// seedChain writes 12 audit entries, one a minute from 10:00, of tenants
+// ten_a and ten_b in turn, with a checkpoint every 3, and sets two kill
+// switches.
+func seedChain(t *testing.T) (*sqlite.Store, testSigner, *clock.Fake) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
 	if err != nil {
@@ -38,18 +51,101 @@ func buildBundle(t *testing.T) (Bundle, testSigner, time.Time) {
 	s := seeded("forensic bundle test signing key")
 	l := audit.New(st, s, clk, slog.New(slog.NewTextHandler(io.Discard, nil)), audit.Options{CheckpointEvery: 3})
 	for i := range 12 {
-		if err := l.Append(ctx, audit.Entry{Action: "put-upload", Tenant: "ten_a", Result: audit.ResultOK, Bytes: int64(i)}); err != nil {
+		if err := l.Append(ctx, audit.Entry{Action: "put-upload", Tenant: []string{"ten_a", "ten_b"}[i%2], Result: audit.ResultOK, Bytes: int64(i)}); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(time.Minute)
 	}
 	l.Close()
 	st.SetKillSwitch(ctx, "feature:uploads", true, clk.Now())
-	b, err := Export(ctx, st, s, time.Date(2026, 11, 22, 10, 3, 0, 0, time.UTC), time.Date(2026, 11, 22, 10, 9, 0, 0, time.UTC), clk.Now(), []byte(`{"addr":"x"}`))
+	st.SetKillSwitch(ctx, "tenant:ten_b", true, clk.Now())
+	return st, s, clk
+}
+
+// TestTenantBundle: a tenant's bundle shows its own entries, only links
+// of the others, and still verifies from end to end; tampering with a
+// link, a foreign entry shown in full, or a link in an installation
+// bundle is caught.
+func TestTenantBundle(t *testing.T) {
+	st, s, clk := seedChain(t)
+	ctx := context.Background()
+	from, to := time.Date(2026, 11, 22, 10, 3, 0, 0, time.UTC), time.Date(2026, 11, 22, 10, 9, 0, 0, time.UTC)
+	b, err := ExportTenant(ctx, st, s, "ten_a", from, to, clk.Now(), []byte(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, s, clk.Now()
+	raw, _ := json.Marshal(b)
+	if strings.Contains(string(raw), "ten_b") {
+		t.Errorf("ten_a's bundle names ten_b: %s", raw)
+	}
+	full, links := 0, 0
+	for _, en := range b.Entries {
+		if _, ok := redacted(en); ok {
+			links++
+		} else {
+			full++
+		}
+	}
+	if full != 3 || links != 3 || len(b.Checkpoints) != 2 || len(b.KillSwitches) != 1 || b.KillSwitches[0] != "feature:uploads" {
+		t.Fatalf("tenant bundle: %d full, %d links, %d checkpoints, switches %v", full, links, len(b.Checkpoints), b.KillSwitches)
+	}
+	parsed, err := ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyBundle(parsed, s.PublicKey()); err != nil {
+		t.Fatalf("valid tenant bundle: %v", err)
+	}
+	resign := func(b *Bundle) {
+		b.Signature = ""
+		sig, _ := s.Sign(b.signingBytes())
+		b.Signature = base64Std(sig)
+	}
+	installation, _, _ := buildBundle(t)
+	tests := []struct {
+		name   string
+		mutate func(b *Bundle)
+	}{
+		{"a link's hash changed", func(b *Bundle) {
+			for i, en := range b.Entries {
+				if l, ok := redacted(en); ok {
+					l.Hash = strings.Repeat("0", 64)
+					b.Entries[i], _ = json.Marshal(l)
+					break
+				}
+			}
+			resign(b)
+		}},
+		{"another tenant's entry in full", func(b *Bundle) {
+			b.Entries = installation.Entries
+			resign(b)
+		}},
+		{"a link in an installation bundle", func(b *Bundle) {
+			b.Tenant = ""
+			resign(b)
+		}},
+		{"a link with a field more", func(b *Bundle) {
+			for i, en := range b.Entries {
+				if _, ok := redacted(en); ok {
+					b.Entries[i] = json.RawMessage(strings.Replace(string(en), `{"seq"`, `{"tenant":"x","seq"`, 1))
+					break
+				}
+			}
+			resign(b)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := ParseBundle(raw)
+			tt.mutate(&c)
+			if _, err := VerifyBundle(c, s.PublicKey()); !errors.Is(err, fault.Invalid) {
+				t.Errorf("err = %v, want invalid", err)
+			}
+		})
+	}
+	if _, err := ExportTenant(ctx, st, s, "", from, to, clk.Now(), nil); !errors.Is(err, fault.Invalid) {
+		t.Errorf("tenant bundle without a tenant: %v", err)
+	}
 }
 
 func TestForensicBundle(t *testing.T) {
