@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -164,7 +165,18 @@ func (a *app) serve(ctx context.Context) error {
 					return nil, err
 				}
 				return s.PublicKey(), nil
-			}, Now: a.clk.Now, Log: a.log}).Handler()
+			},
+			Keys:  svc.keys,
+			Purge: &incident.Purger{Store: svc.store, Subjects: subjectsSvc, Photos: uploads},
+			Forensic: func(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error) {
+				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+				if err != nil {
+					return incident.Bundle{}, err
+				}
+				cfg, _ := json.Marshal(a.cfg)
+				return incident.ExportTenant(ctx, svc.store, signer, tenant, from, to, a.clk.Now(), cfg)
+			},
+			Now: a.clk.Now, Log: a.log}).Handler()
 		top := http.NewServeMux()
 		top.Handle("/privacy", pages)
 		top.Handle("/privacy/", pages)

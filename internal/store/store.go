@@ -273,6 +273,9 @@ type Audit interface {
 	// AuditRange returns up to limit records with seq > after, oldest first;
 	// tenantID "" means every tenant.
 	AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]AuditRecord, error)
+	// AuditTail returns up to limit of the tenant's records ("": every
+	// record) with seq < before (0: no bound), newest first.
+	AuditTail(ctx context.Context, tenantID string, before int64, limit int) ([]AuditRecord, error)
 	// AuditCheckpoints lists every checkpoint, oldest first.
 	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 }

@@ -11,21 +11,29 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
+	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 // The operator console: an app's operator signs in with an admin API key
 // (checked like any API request) and gets a 30-minute session cookie
-// naming the tenant and key. It shows the tenant's kill switches (stop and
-// resume, taking effect at once), API keys (revoke), alerts, and the audit
-// log with a "verify chain" button. Every change is a CSRF-checked form
-// post and is audited like its API counterpart.
+// naming the tenant and key; each request checks that the key is still
+// active, so revoking it ends the session at once. It shows the tenant,
+// its kill switches (stop and resume, taking effect at once), API keys
+// (create, shown once; revoke), key-encryption-key versions (rotate,
+// rewrap, revoke a version), alerts, the audit log with a "verify chain"
+// button, purge with a dry run, and a signed forensic export of the
+// tenant's audit trail. Every change is a CSRF-checked form post and is
+// audited like its API or CLI counterpart.
 
 const operatorCookie = "obscura_operator"
 
@@ -39,10 +47,14 @@ type killSwitches interface {
 }
 
 type consoleStore interface {
+	Tenant(ctx context.Context, id string) (store.Tenant, error)
+	APIKeyForAuth(ctx context.Context, id string) (store.APIKey, error)
+	CreateAPIKey(ctx context.Context, k store.APIKey) error
 	APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)
 	RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error
 	Alerts(ctx context.Context, tenantID string, limit int) ([]store.Alert, error)
 	AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]store.AuditRecord, error)
+	AuditTail(ctx context.Context, tenantID string, before int64, limit int) ([]store.AuditRecord, error)
 	AuditCheckpoints(ctx context.Context) ([]store.AuditCheckpoint, error)
 	AppendAudit(ctx context.Context, build func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error)) error
 }
@@ -50,6 +62,25 @@ type consoleStore interface {
 type auditLog interface {
 	Append(ctx context.Context, e audit.Entry) error
 }
+
+// kekService is the key service's key-encryption-key management.
+type kekService interface {
+	HashID(domain, id string) string
+	SubjectHash(subject string) string
+	Versions(ctx context.Context, tenant string) ([]keyring.VersionInfo, error)
+	Rotate(ctx context.Context, tenant string) (int, error)
+	Rewrap(ctx context.Context, tenant string, progress func(done, total int)) (int, error)
+	RevokeKEK(ctx context.Context, tenant string, version int) error
+}
+
+type purger interface {
+	DryRun(ctx context.Context, sc incident.PurgeScope) (incident.PurgeReport, error)
+	Run(ctx context.Context, sc incident.PurgeScope) (incident.PurgeReport, error)
+}
+
+// RewrapBudget bounds one press of "Rewrap": rewrap is resumable, so a
+// large tenant is finished by pressing again.
+const RewrapBudget = 20 * time.Second
 
 // Console is the operator console.
 type Console struct {
@@ -59,6 +90,10 @@ type Console struct {
 	Store    consoleStore
 	Audit    auditLog
 	AuditKey func(ctx context.Context) (ed25519.PublicKey, error)
+	Keys     kekService
+	Purge    purger
+	// Forensic builds the tenant's signed forensic bundle for [from, to).
+	Forensic func(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error)
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
@@ -73,18 +108,35 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/logout", c.logout)
 	mux.HandleFunc("POST /console/kill-switch", c.killSwitch)
 	mux.HandleFunc("POST /console/keys/revoke", c.revoke)
+	mux.HandleFunc("POST /console/keys/create", c.createKey)
+	mux.HandleFunc("POST /console/kek", c.kek)
 	mux.HandleFunc("POST /console/verify", c.verify)
+	mux.HandleFunc("POST /console/purge", c.purge)
+	mux.HandleFunc("POST /console/forensic", c.forensic)
 	return headers(mux)
 }
 
 type consolePage struct {
 	Title, CSRF, Error, Notice, Tenant, Verify string
+	TenantName, TenantCreated                  string
+	NewKey, NewKeyID                           string
+	Purge                                      string
 	Features                                   []string
+	Scopes                                     []string
 	Active                                     []string
 	Keys                                       []store.APIKey
+	Versions                                   []keyring.VersionInfo
 	Alerts                                     []store.Alert
 	Audit                                      []audit.Entry
+	ExportFrom, ExportTo                       string
+	Older                                      int64 // seq to page back from; 0: no older entries
 }
+
+// AuditPage is how many audit entries the console shows at a time.
+const AuditPage = 30
+
+// formTime is the layout of datetime-local inputs, read as UTC.
+const formTime = "2006-01-02T15:04"
 
 type operator struct{ tenant, key string }
 
@@ -95,6 +147,12 @@ func (c *Console) session(r *http.Request) (operator, bool) {
 	}
 	cl, err := c.Tokens.Open(upload.KindOperator, ck.Value, c.Now())
 	if err != nil {
+		return operator{}, false
+	}
+	// The session lives only as long as its key: revoked or gone, the
+	// session ends with it.
+	k, err := c.Store.APIKeyForAuth(r.Context(), cl.ID)
+	if err != nil || k.Revoked() || k.TenantID != cl.Tenant || !slices.Contains(k.Scopes, string(auth.ScopeAdmin)) {
 		return operator{}, false
 	}
 	return operator{cl.Tenant, cl.ID}, true
@@ -110,34 +168,54 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pg 
 }
 
 func (c *Console) view(w http.ResponseWriter, r *http.Request, op operator, status int, pg consolePage) {
-	ctx := r.Context()
-	pg.Tenant, pg.Features = op.tenant, incident.Features
+	pg.Tenant, pg.Features, pg.Scopes = op.tenant, incident.Features, []string{string(auth.ScopeAdmin), string(auth.ScopeAnalyze), string(auth.ScopeIngest)}
 	for _, a := range c.Kill.Active() {
-		if a == "global" || a == "tenant:"+op.tenant || len(a) > len("tenant:"+op.tenant+"/") && a[:len("tenant:"+op.tenant+"/")] == "tenant:"+op.tenant+"/" {
+		if incident.AppliesTo(a, op.tenant) {
 			pg.Active = append(pg.Active, a)
 		}
 	}
 	slices.Sort(pg.Active)
-	var err error
-	if pg.Keys, err = c.Store.APIKeys(ctx, op.tenant); err == nil {
-		if pg.Alerts, err = c.Store.Alerts(ctx, op.tenant, 20); err == nil {
-			var recs []store.AuditRecord
-			if recs, err = c.Store.AuditRange(ctx, op.tenant, 0, 1000); err == nil {
-				for i := len(recs) - 1; i >= 0 && len(pg.Audit) < 30; i-- {
-					var e audit.Entry
-					if json.Unmarshal(recs[i].Body, &e) == nil {
-						pg.Audit = append(pg.Audit, e)
-					}
-				}
-			}
-		}
-	}
-	if err != nil {
+	now := c.Now().UTC()
+	pg.ExportFrom, pg.ExportTo = now.Add(-24*time.Hour).Format(formTime), now.Add(time.Minute).Format(formTime)
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	if err := c.load(r.Context(), op, before, &pg); err != nil {
 		c.Log.Error("console", "component", "web", "err", err)
 		pg.Error = "Something went wrong; the server log has the details."
 		status = http.StatusInternalServerError
 	}
 	c.render(w, r, status, pg)
+}
+
+// load fills the page with the tenant's records.
+func (c *Console) load(ctx context.Context, op operator, before int64, pg *consolePage) error {
+	t, err := c.Store.Tenant(ctx, op.tenant)
+	if err != nil {
+		return err
+	}
+	pg.TenantName, pg.TenantCreated = t.Name, t.CreatedAt.UTC().Format("2006-01-02 15:04 MST")
+	if pg.Versions, err = c.Keys.Versions(ctx, op.tenant); err != nil {
+		return err
+	}
+	if pg.Keys, err = c.Store.APIKeys(ctx, op.tenant); err != nil {
+		return err
+	}
+	if pg.Alerts, err = c.Store.Alerts(ctx, op.tenant, 20); err != nil {
+		return err
+	}
+	recs, err := c.Store.AuditTail(ctx, op.tenant, before, AuditPage+1)
+	if err != nil {
+		return err
+	}
+	if len(recs) > AuditPage {
+		recs, pg.Older = recs[:AuditPage], recs[AuditPage-1].Seq
+	}
+	for _, rec := range recs {
+		var e audit.Entry
+		if json.Unmarshal(rec.Body, &e) == nil {
+			pg.Audit = append(pg.Audit, e)
+		}
+	}
+	return nil
 }
 
 func (c *Console) page(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +260,12 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) record(ctx context.Context, op operator, action, detail string) {
-	if err := c.Audit.Append(ctx, audit.Entry{Action: action, Tenant: op.tenant, Actor: op.key, Result: audit.ResultOK, Detail: detail}); err != nil {
+	c.recordEntry(ctx, op, audit.Entry{Action: action, Detail: detail})
+}
+
+func (c *Console) recordEntry(ctx context.Context, op operator, e audit.Entry) {
+	e.Tenant, e.Actor, e.Result = op.tenant, op.key, audit.ResultOK
+	if err := c.Audit.Append(ctx, e); err != nil {
 		c.Log.Error("audit console action", "component", "web", "err", err)
 	}
 }
@@ -256,4 +339,195 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	c.record(r.Context(), op, "console.audit.verify", "")
 	c.view(w, r, op, http.StatusOK, consolePage{Verify: msg})
+}
+
+// createKey mints an API key for the operator's tenant and shows it once.
+func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.checked(w, r)
+	if !ok {
+		return
+	}
+	var scopes []auth.Scope
+	for _, v := range r.PostForm["scope"] {
+		sc, err := auth.ParseScope(v)
+		if err != nil {
+			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown scope."})
+			return
+		}
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
+	if len(scopes) == 0 {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose at least one scope for the new key."})
+		return
+	}
+	plain, rec := auth.Mint(c.Keys, op.tenant, scopes, c.Now())
+	if err := c.Store.CreateAPIKey(r.Context(), rec); err != nil {
+		c.Log.Error("create api key", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The key could not be created; the server log has the details."})
+		return
+	}
+	c.record(r.Context(), op, "console.key.create", strings.Join(rec.Scopes, ","))
+	c.view(w, r, op, http.StatusOK, consolePage{NewKey: plain, NewKeyID: rec.ID})
+}
+
+// kek rotates the tenant's key-encryption key, rewraps its data keys
+// under the newest version (bounded by RewrapBudget), or revokes an older
+// version.
+func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.checked(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	switch r.PostFormValue("action") {
+	case "rotate":
+		v, err := c.Keys.Rotate(ctx, op.tenant)
+		if err != nil {
+			c.kekFailed(w, r, op, err)
+			return
+		}
+		c.record(ctx, op, "console.kek.rotate", strconv.Itoa(v))
+		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("New key version %d: new data keys are wrapped under it. Rewrap to move the existing ones.", v)})
+	case "rewrap":
+		rctx, cancel := context.WithTimeout(ctx, RewrapBudget)
+		n, err := c.Keys.Rewrap(rctx, op.tenant, nil)
+		cancel()
+		c.record(ctx, op, "console.kek.rewrap", strconv.Itoa(n))
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Rewrapped %d data keys; more remain. Press Rewrap again to continue.", n)})
+		case err != nil:
+			c.kekFailed(w, r, op, err)
+		default:
+			c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Rewrapped %d data keys; every data key is under the newest version.", n)})
+		}
+	case "revoke":
+		v, err := strconv.Atoi(r.PostFormValue("version"))
+		if err != nil || v < 1 {
+			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose a key version."})
+			return
+		}
+		if r.PostFormValue("confirm") != "yes" {
+			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Tick the box to confirm: data keys still wrapped under that version will no longer open."})
+			return
+		}
+		if err := c.Keys.RevokeKEK(ctx, op.tenant, v); err != nil {
+			c.kekFailed(w, r, op, err)
+			return
+		}
+		c.record(ctx, op, "console.kek.revoke", strconv.Itoa(v))
+		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Key version %d revoked.", v)})
+	default:
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown action."})
+	}
+}
+
+func (c *Console) kekFailed(w http.ResponseWriter, r *http.Request, op operator, err error) {
+	switch {
+	case errors.Is(err, fault.Conflict):
+		c.view(w, r, op, http.StatusConflict, consolePage{Error: "The newest key version cannot be revoked; rotate first."})
+	case errors.Is(err, fault.NotFound):
+		c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such key version."})
+	default:
+		c.Log.Error("key version change", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The key service refused; the server log has the details."})
+	}
+}
+
+// scope reads a purge form: "subject" with a subject id, "range" with
+// from and to (UTC), or "tenant".
+func (c *Console) scope(r *http.Request, tenant string) (incident.PurgeScope, string) {
+	sc := incident.PurgeScope{Tenant: tenant}
+	switch r.PostFormValue("scope") {
+	case "subject":
+		id := strings.TrimSpace(r.PostFormValue("subject"))
+		if id == "" {
+			return sc, "Give the subject id to purge."
+		}
+		sc.SubjectHash = c.Keys.SubjectHash(id)
+	case "range":
+		from, err1 := time.Parse(formTime, r.PostFormValue("from"))
+		to, err2 := time.Parse(formTime, r.PostFormValue("to"))
+		if err1 != nil || err2 != nil || !from.Before(to) {
+			return sc, "Give a time range (UTC), its start before its end."
+		}
+		sc.From, sc.To = from, to
+	case "tenant":
+	default:
+		return sc, "Choose what to purge."
+	}
+	return sc, ""
+}
+
+// purge runs a dry run, or — with the tenant id typed as confirmation —
+// the purge itself.
+func (c *Console) purge(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.checked(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	sc, msg := c.scope(r, op.tenant)
+	if msg != "" {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: msg})
+		return
+	}
+	dry := r.PostFormValue("action") != "purge"
+	if !dry && r.PostFormValue("confirm") != op.tenant {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Type the tenant id to confirm the purge. Nothing was deleted."})
+		return
+	}
+	var rep incident.PurgeReport
+	var err error
+	if dry {
+		rep, err = c.Purge.DryRun(ctx, sc)
+	} else {
+		rep, err = c.Purge.Run(ctx, sc)
+	}
+	action := "console.purge"
+	if dry {
+		action = "console.purge.dry_run"
+	}
+	c.recordEntry(ctx, op, audit.Entry{Action: action, Subject: sc.SubjectHash, Detail: fmt.Sprintf("%s subjects=%d photos=%d", sc.Describe(), rep.Subjects, rep.Photos)})
+	if err != nil {
+		c.Log.Error("purge", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: fmt.Sprintf("The purge stopped after %d subjects and %d photos; run it again to finish. The server log has the details.", rep.Subjects, rep.Photos)})
+		return
+	}
+	text := fmt.Sprintf("Purged %d subjects (every key, photo, result and consent state) and %d photos.", rep.Subjects, rep.Photos)
+	if dry {
+		text = fmt.Sprintf("Dry run: a purge would delete %d subjects (every key, photo, result and consent state) and %d photos. Nothing was deleted.", rep.Subjects, rep.Photos)
+	}
+	c.view(w, r, op, http.StatusOK, consolePage{Purge: text})
+}
+
+// forensic sends the tenant's signed forensic bundle as a download.
+func (c *Console) forensic(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.checked(w, r)
+	if !ok {
+		return
+	}
+	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
+	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
+	if err1 != nil || err2 != nil || !from.Before(to) {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Give a time range (UTC), its start before its end."})
+		return
+	}
+	b, err := c.Forensic(r.Context(), op.tenant, from, to)
+	if err != nil {
+		c.Log.Error("forensic export", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The export failed; the server log has the details."})
+		return
+	}
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The export failed."})
+		return
+	}
+	c.record(r.Context(), op, "console.forensic.export", strconv.Itoa(len(b.Entries)))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="forensic-%s-%s.json"`, op.tenant, c.Now().UTC().Format("20060102T150405Z")))
+	w.Write(append(data, '\n'))
 }

@@ -156,7 +156,7 @@ func TestDemoAnalyzeChecksCSRFAndConsent(t *testing.T) {
 func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 	c := &Console{Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	h := c.Handler()
-	for _, path := range []string{"/console/kill-switch", "/console/keys/revoke", "/console/verify"} {
+	for _, path := range []string{"/console/kill-switch", "/console/keys/revoke", "/console/keys/create", "/console/kek", "/console/verify", "/console/purge", "/console/forensic"} {
 		r := httptest.NewRequest("POST", path, strings.NewReader("on=true&feature=analyze"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		w := httptest.NewRecorder()

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -663,6 +664,31 @@ func (s *Store) AuditRange(ctx context.Context, tenantID string, after int64, li
 		out = append(out, r)
 	}
 	return out, classify("audit range", rows.Err())
+}
+
+// AuditTail implements store.Audit.
+func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, limit int) ([]store.AuditRecord, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []any{before, limit}
+	if tenantID != "" {
+		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, limit}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, classify("audit tail", err)
+	}
+	defer rows.Close()
+	var out []store.AuditRecord
+	for rows.Next() {
+		var r store.AuditRecord
+		if err := rows.Scan(&r.Seq, &r.TenantID, &r.Hash, &r.Body); err != nil {
+			return nil, classify("audit tail", err)
+		}
+		out = append(out, r)
+	}
+	return out, classify("audit tail", rows.Err())
 }
 
 // AuditCheckpoints implements store.Audit.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Results", testResults},
 		{"Faces", testFaces},
 		{"PrivacyLinks", testPrivacyLinks},
+		{"AuditTail", testAuditTail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -563,4 +565,43 @@ func testPrivacyLinks(t *testing.T, s store.Store) {
 	wantKind(t, "second use", err, fault.Conflict)
 	_, err = s.ConsumePrivacyLink(ctx, "ten_a", "pl_nope", t0)
 	wantKind(t, "unknown link", err, fault.NotFound)
+}
+
+func testAuditTail(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	err := s.AppendAudit(ctx, func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error) {
+		var rs []store.AuditRecord
+		for i := range 7 {
+			rs = append(rs, store.AuditRecord{Seq: tipSeq + int64(i) + 1, TenantID: []string{"ten_a", "ten_b"}[i%2], Hash: fmt.Sprintf("h%d", i), Body: []byte("{}")})
+		}
+		return rs, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(rs []store.AuditRecord) string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, fmt.Sprint(r.Seq))
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		tenant string
+		before int64
+		limit  int
+		want   string
+	}{
+		{"", 0, 3, "7,6,5"},
+		{"", 5, 10, "4,3,2,1"},
+		{"ten_a", 0, 10, "7,5,3,1"},
+		{"ten_a", 5, 1, "3"},
+		{"ten_b", 2, 10, ""},
+	}
+	for _, tt := range tests {
+		rs, err := s.AuditTail(ctx, tt.tenant, tt.before, tt.limit)
+		if err != nil || seqs(rs) != tt.want {
+			t.Errorf("AuditTail(%q, %d, %d) = %s, %v; want %s", tt.tenant, tt.before, tt.limit, seqs(rs), err, tt.want)
+		}
+	}
 }
