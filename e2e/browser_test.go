@@ -63,6 +63,50 @@ func accessible(t *testing.T, ctx context.Context, page string) {
 	}
 }
 
+// keyboard checks that tabbing from the top of the page reaches each of
+// the controls with the given ids, in that order, and that focus always
+// lands on something visible.
+func keyboard(t *testing.T, ctx context.Context, page string, ids ...string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0), true`)); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	for range 400 {
+		if next == len(ids) {
+			return
+		}
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement; const r = e.getBoundingClientRect();
+			return (r.width > 0 && r.height > 0 ? "" : "hidden:") + (e.id || e.tagName) })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(state, "hidden:") {
+			t.Errorf("%s: keyboard focus on an invisible element %s", page, state)
+		}
+		if state == ids[next] {
+			next++
+		}
+	}
+	t.Errorf("%s: tabbing reached %v of %v in order", page, ids[:next], ids)
+}
+
+// submit clicks sel, which posts a form, and waits for the answer's
+// notice; the notice of an earlier answer is removed first, so it cannot
+// be mistaken for this one.
+func submit(t *testing.T, ctx context.Context, sel string, before ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll('.notice,.error').forEach(e => e.remove()), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, append(before, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(".notice")))...); err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+}
+
 // screenshot saves a full-page PNG in the test output dir
 // ($OBSCURA_TEST_OUT, else a temp dir) and, with -update-screens, in
 // docs/img.
@@ -161,11 +205,14 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uploadAndDownloadFor(t, s, tn.APIKey, subj, photo)
-	// Through the app: face recognition allowed, a group photo's faces
-	// suggested, one tagged "Nora".
-	if code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/consents", tn.APIKey, []byte(`{"purpose":"face_recognition","notice_version":"1"}`)); code != 201 {
-		t.Fatalf("grant: %d %s", code, b)
+	single := uploadPhotoAs(t, s, tn.APIKey, subj, photo)
+	strangers := uploadPhotoAs(t, s, tn.APIKey, "someone-else", photo)
+	// Through the app: face detection and recognition allowed, a group
+	// photo's faces found and suggested, one tagged "Nora".
+	for _, purpose := range []string{"face_detection", "face_recognition"} {
+		if code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/consents", tn.APIKey, []byte(`{"purpose":"`+purpose+`","notice_version":"1"}`)); code != 201 {
+			t.Fatalf("grant: %d %s", code, b)
+		}
 	}
 	group, err := os.ReadFile(filepath.Join(models.DefaultDir(os.Getenv), "sample1.jpg"))
 	if err != nil {
@@ -182,6 +229,9 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		AssetID string `json:"asset_id"`
 	}
 	json.Unmarshal(b, &as)
+	if code, b := do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/analyze", tn.APIKey, []byte(`{"features":["faces"]}`)); code != 200 {
+		t.Fatalf("analyze: %d %s", code, b)
+	}
 	_, b = do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/faces/suggest", tn.APIKey, nil)
 	var sg struct {
 		Faces []struct {
@@ -216,10 +266,30 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS("#purposes-h"))); err != nil {
 		t.Fatalf("open link: %v (server log: %s)", err, s.logs.String())
 	}
-	if got := text("#photo-count"); got != "2 photos stored." {
+	if got := text("#photo-count"); !strings.HasPrefix(got, "2 photos stored,") {
 		t.Errorf("photos: %q", got)
 	}
-	if got := text("#people"); !strings.Contains(got, "Nora") || !strings.Contains(got, "(1 faces)") {
+	// Each photo with what was derived from it: the group photo's stored
+	// face boxes, its tag and its pending faces; the photo itself shows.
+	if got := text("#photo-" + as.AssetID); !strings.Contains(got, "Faces found: 3") || !strings.Contains(got, "People tagged: Nora.") ||
+		!strings.Contains(got, "2 faces wait for your answer") || !strings.Contains(got, "Kept until") {
+		t.Errorf("group photo: %q", got)
+	}
+	if got := text("#photo-" + single); !strings.Contains(got, "Nothing derived from it is stored.") {
+		t.Errorf("single photo: %q", got)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#photos img').length && [...document.querySelectorAll('#photos img')].every(i => i.complete && i.naturalWidth > 0) ? 1 : 0`)); err != nil || shown != 1 {
+		t.Errorf("photos not shown (%v)", err)
+	}
+	// Delete one photo from the center.
+	submit(t, ctx, "#delete-"+single)
+	if got := text("#photo-count"); !strings.HasPrefix(got, "1 photo stored,") {
+		t.Errorf("after deleting one: %q", got)
+	}
+	if c, _ := do(t, "POST", s.base+"/v1/assets/"+single+"/download", tn.APIKey, nil); c != 404 {
+		t.Errorf("photo deleted in the center still downloads: %d", c)
+	}
+	if got := text("#people"); !strings.Contains(got, "Nora") || !strings.Contains(got, "(1 face)") {
 		t.Errorf("gallery: %q", got)
 	}
 	pending, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`))
@@ -227,13 +297,12 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		t.Errorf("%v pending suggestions (%v), want 2", pending, err)
 	}
 	// Reject one suggestion ("Suggest tag for this face?" → not now).
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#pending li:first-child button[value=reject]`)), chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, ctx, `#pending li:first-child button[value=reject]`)
 	if pending, _ = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`)); pending != 1 {
 		t.Errorf("%v pending after reject, want 1", pending)
 	}
 	accessible(t, ctx, "privacy center")
+	keyboard(t, ctx, "privacy center", "delete-"+as.AssetID, "export", "confirm-erase", "erase")
 	screenshot(t, ctx, "privacy-gallery")
 	if got := text("#state-tagging"); got != "not allowed" {
 		t.Errorf("tagging before: %q", got)
@@ -268,6 +337,16 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#revoke-face_recognition"))); err != nil {
 		t.Fatal(err)
 	}
+	// Another subject's photo is not reachable from this session.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/privacy/photo/"+strangers)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("body"); !strings.Contains(got, "404") {
+		t.Errorf("another subject's photo: %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/privacy"), chromedp.WaitVisible(chromedp.CSS("#erase"))); err != nil {
+		t.Fatal(err)
+	}
 	// Erase everything.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-erase")), chromedp.Click(chromedp.CSS("#erase")), chromedp.WaitVisible(chromedp.CSS("#erased"))); err != nil {
 		t.Fatal(err)
@@ -282,7 +361,7 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(link()), chromedp.WaitVisible(chromedp.CSS("#photo-count"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := text("#photo-count"); got != "0 photos stored." {
+	if got := text("#photo-count"); !strings.HasPrefix(got, "0 photos stored,") {
 		t.Errorf("after erase: %q", got)
 	}
 	if got := text("#people-empty"); got == "" {
@@ -317,10 +396,7 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	if code := analyze(); code != 404 {
 		t.Fatalf("analyze before the switch: %d", code)
 	}
-	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#feature"), "analyze"), chromedp.Click(chromedp.CSS("#kill-on")),
-		chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, ctx, "#kill-on", chromedp.SetValue(chromedp.CSS("#feature"), "analyze"))
 	active, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#kill-active")))
 	if err != nil || !strings.Contains(active, "feature:analyze") {
 		t.Errorf("active switches %q (%v)", active, err)
@@ -334,12 +410,21 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#verify-result"))); !strings.HasPrefix(got, "Chain intact") {
 		t.Errorf("verify: %q", got)
 	}
-	accessible(t, ctx, "operator console")
-	screenshot(t, ctx, "operator-console")
-	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#feature"), "analyze"), chromedp.Click(chromedp.CSS("#kill-off")),
-		chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
+	// A new key is shown once; a dry run counts without deleting.
+	submit(t, ctx, "#create-key", chromedp.Click(chromedp.CSS("#scope-analyze")))
+	if key, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#new-key"))); err != nil || !strings.HasPrefix(key, "obs_") {
+		t.Errorf("new key %q (%v)", key, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#purge-scope-tenant")), chromedp.Click(chromedp.CSS("#purge-dry")), chromedp.WaitVisible(chromedp.CSS("#purge-result"))); err != nil {
 		t.Fatal(err)
 	}
+	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#purge-result"))); !strings.HasPrefix(got, "Dry run: a purge would delete 0 subjects") {
+		t.Errorf("dry run: %q", got)
+	}
+	accessible(t, ctx, "operator console")
+	keyboard(t, ctx, "operator console", "kill-on", "create-key", "kek-rotate", "verify", "purge-dry", "forensic-export")
+	screenshot(t, ctx, "operator-console")
+	submit(t, ctx, "#kill-off", chromedp.SetValue(chromedp.CSS("#feature"), "analyze"))
 	if code := analyze(); code != 404 {
 		t.Errorf("analyze after resuming: %d", code)
 	}

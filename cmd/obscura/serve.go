@@ -132,7 +132,7 @@ func (a *app) serve(ctx context.Context) error {
 	}()
 	subjectsSvc := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute)
 	privacy := &web.Privacy{Tokens: tokens, Store: svc.store, Drafts: svc.store, Consents: consents, Subjects: subjectsSvc, Gallery: faceTags,
-		Hash: svc.keys, Now: a.clk.Now, Log: a.log}
+		Hash: svc.keys, Photos: uploads, Results: analyses, Audit: svc.audit, Now: a.clk.Now, Log: a.log}
 	h := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,

@@ -101,7 +101,7 @@ type Console struct {
 
 // Handler serves /console and its forms.
 func (c *Console) Handler() http.Handler {
-	c.tmpl = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/console.html"))
+	c.tmpl = pageTemplate("templates/console.html")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console", c.page)
 	mux.HandleFunc("POST /console/login", c.login)
@@ -126,6 +126,7 @@ type consolePage struct {
 	Active                                     []string
 	Keys                                       []store.APIKey
 	Versions                                   []keyring.VersionInfo
+	Revocable                                  []int
 	Alerts                                     []store.Alert
 	Audit                                      []audit.Entry
 	ExportFrom, ExportTo                       string
@@ -195,6 +196,11 @@ func (c *Console) load(ctx context.Context, op operator, before int64, pg *conso
 	pg.TenantName, pg.TenantCreated = t.Name, t.CreatedAt.UTC().Format("2006-01-02 15:04 MST")
 	if pg.Versions, err = c.Keys.Versions(ctx, op.tenant); err != nil {
 		return err
+	}
+	for _, v := range pg.Versions {
+		if !v.Primary && v.State == store.KEKActive {
+			pg.Revocable = append(pg.Revocable, v.Version)
+		}
 	}
 	if pg.Keys, err = c.Store.APIKeys(ctx, op.tenant); err != nil {
 		return err

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -46,6 +50,21 @@ type linkStore interface {
 	CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) error
 	ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (store.PrivacyLink, error)
 	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]store.Asset, error)
+	Asset(ctx context.Context, tenantID, id string) (store.Asset, error)
+	Results(ctx context.Context, tenantID, assetID string) ([]store.Result, error)
+	AssetFaces(ctx context.Context, tenantID, assetID string) ([]store.Suggestion, []store.FaceTag, error)
+}
+
+// photoStore reads and deletes a subject's photos (deleting takes what was
+// derived from the photo with it).
+type photoStore interface {
+	Photo(ctx context.Context, a store.Asset) ([]byte, error)
+	Delete(ctx context.Context, tenant, id string) error
+}
+
+// derivedReader opens a photo's stored analysis results, by feature.
+type derivedReader interface {
+	Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error)
 }
 
 type consents interface {
@@ -74,6 +93,7 @@ type drafts interface {
 
 type hasher interface {
 	SubjectHash(subject string) string
+	HashID(domain, id string) string
 }
 
 // Privacy is the privacy center.
@@ -85,6 +105,9 @@ type Privacy struct {
 	Subjects eraser
 	Gallery  gallery
 	Hash     hasher
+	Photos   photoStore
+	Results  derivedReader
+	Audit    auditLog
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
@@ -106,7 +129,7 @@ func (p *Privacy) NewLink(ctx context.Context, tenant, subjectID string) (string
 
 // Handler serves /privacy/open/{token}, /privacy and its forms.
 func (p *Privacy) Handler() http.Handler {
-	p.tmpl = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/privacy.html"))
+	p.tmpl = pageTemplate("templates/privacy.html")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /privacy/open/{token}", p.open)
 	mux.HandleFunc("GET /privacy", p.page)
@@ -115,6 +138,8 @@ func (p *Privacy) Handler() http.Handler {
 	mux.HandleFunc("POST /privacy/people", p.people)
 	mux.HandleFunc("POST /privacy/suggestions", p.suggestion)
 	mux.HandleFunc("POST /privacy/export", p.export)
+	mux.HandleFunc("GET /privacy/photo/{id}", p.photo)
+	mux.HandleFunc("POST /privacy/photos/delete", p.deletePhoto)
 	return headers(mux)
 }
 
@@ -180,7 +205,18 @@ type privacyPage struct {
 	Receipts []consent.Receipt
 	People   []faces.PersonInfo
 	Pending  []store.Suggestion
-	Photos   int
+	Photos   []photoView
+}
+
+// photoView is one of the subject's photos and, in plain words, what
+// Obscura derived from it and keeps.
+type photoView struct {
+	ID, Format, Created string
+	Width, Height       int
+	Size                string
+	Derived             []string
+	Tagged              []string
+	Pending             int
 }
 
 func (p *Privacy) render(w http.ResponseWriter, status int, pg privacyPage) {
@@ -232,8 +268,21 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 		p.fail(w, err)
 		return
 	}
+	names := map[string]string{}
+	for _, pe := range people {
+		names[pe.ID] = pe.Name
+	}
+	photos := make([]photoView, 0, len(assets))
+	for _, a := range assets {
+		pv, err := p.photoView(ctx, a, names)
+		if err != nil {
+			p.fail(w, err)
+			return
+		}
+		photos = append(photos, pv)
+	}
 	p.render(w, status, privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
-		People: people, Pending: pending, Photos: len(assets)})
+		People: people, Pending: pending, Photos: photos})
 }
 
 func (p *Privacy) page(w http.ResponseWriter, r *http.Request) {
@@ -390,4 +439,143 @@ func (p *Privacy) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="obscura-export.zip"`)
 	w.Write(b)
+}
+
+// photoView describes one photo: its record, each stored result in plain
+// words with how long it is kept, the people tagged in it and its pending
+// suggestions.
+func (p *Privacy) photoView(ctx context.Context, a store.Asset, names map[string]string) (photoView, error) {
+	pv := photoView{ID: a.ID, Format: strings.ToUpper(a.Format), Created: a.CreatedAt.UTC().Format("2006-01-02 15:04 MST"),
+		Width: a.Width, Height: a.Height, Size: fmt.Sprintf("%.1f MB", float64(a.Size)/1e6)}
+	recs, err := p.Store.Results(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return pv, err
+	}
+	stored, err := p.Results.Stored(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return pv, err
+	}
+	slices.SortFunc(recs, func(x, y store.Result) int { return strings.Compare(x.Feature, y.Feature) })
+	for _, rec := range recs {
+		if raw, ok := stored[rec.Feature]; ok {
+			pv.Derived = append(pv.Derived, describe(rec.Feature, raw)+" Kept until "+rec.ExpiresAt.UTC().Format("2006-01-02")+".")
+		}
+	}
+	gs, ts, err := p.Store.AssetFaces(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return pv, err
+	}
+	for _, t := range ts {
+		if n, ok := names[t.PersonID]; ok && !slices.Contains(pv.Tagged, n) {
+			pv.Tagged = append(pv.Tagged, n)
+		}
+	}
+	pv.Pending = len(gs)
+	return pv, nil
+}
+
+// describe puts a stored result in plain words. It shows the subject
+// their own data; nothing here is logged.
+func describe(feature string, raw json.RawMessage) string {
+	switch feature {
+	case "tags":
+		var ts []analysis.Tag
+		if json.Unmarshal(raw, &ts) == nil {
+			if len(ts) == 0 {
+				return "Tags: none found."
+			}
+			labels := make([]string, len(ts))
+			for i, t := range ts {
+				labels[i] = t.Label
+			}
+			return "Tags: " + strings.Join(labels, ", ") + "."
+		}
+	case "faces":
+		var fs []analysis.Face
+		if json.Unmarshal(raw, &fs) == nil {
+			return fmt.Sprintf("Faces found: %d (where they are only; not who they are).", len(fs))
+		}
+	case "sensitive":
+		var sv analysis.Sensitive
+		if json.Unmarshal(raw, &sv) == nil {
+			return "Sensitive-content rating: " + sv.Label + "."
+		}
+	case "text":
+		var ls []analysis.TextLine
+		if json.Unmarshal(raw, &ls) == nil {
+			if len(ls) == 0 {
+				return "Text read: none."
+			}
+			quoted := make([]string, 0, 3)
+			for _, l := range ls[:min(3, len(ls))] {
+				t := l.Text
+				if len(t) > 60 {
+					t = strings.ToValidUTF8(t[:60], "") + "…"
+				}
+				quoted = append(quoted, "“"+t+"”")
+			}
+			more := ""
+			if len(ls) > 3 {
+				more = fmt.Sprintf(" and %d more lines", len(ls)-3)
+			}
+			return fmt.Sprintf("Text read: %s%s.", strings.Join(quoted, ", "), more)
+		}
+	}
+	return "A result of " + feature + "."
+}
+
+// ownPhoto returns the session subject's photo, or false.
+func (p *Privacy) ownPhoto(ctx context.Context, s session, id string) (store.Asset, bool) {
+	a, err := p.Store.Asset(ctx, s.tenant, id)
+	if err != nil || subtle.ConstantTimeCompare([]byte(a.SubjectHash), []byte(s.subjectHash)) != 1 {
+		return store.Asset{}, false
+	}
+	return a, true
+}
+
+// photo sends one of the session subject's own photos.
+func (p *Privacy) photo(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.session(r)
+	if !ok {
+		http.Error(w, "session ended", http.StatusUnauthorized)
+		return
+	}
+	a, ok := p.ownPhoto(r.Context(), s, r.PathValue("id"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := p.Photos.Photo(r.Context(), a)
+	if err != nil {
+		p.Log.Error("privacy photo", "component", "web", "err", err)
+		http.Error(w, "photo unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/"+a.Format)
+	w.Write(data)
+}
+
+// deletePhoto deletes one of the subject's photos with what was derived
+// from it.
+func (p *Privacy) deletePhoto(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.checked(w, r)
+	if !ok {
+		return
+	}
+	a, ok := p.ownPhoto(r.Context(), s, r.PostFormValue("photo"))
+	if !ok {
+		p.view(w, r, s, http.StatusNotFound, "", "No such photo of yours.")
+		return
+	}
+	if err := p.Photos.Delete(r.Context(), s.tenant, a.ID); err != nil {
+		p.fail(w, err)
+		return
+	}
+	if p.Audit != nil {
+		if err := p.Audit.Append(r.Context(), audit.Entry{Action: "privacy.photo.delete", Tenant: s.tenant, Subject: s.subjectHash,
+			Object: p.Hash.HashID("asset", a.ID), Result: audit.ResultOK}); err != nil {
+			p.Log.Error("audit privacy photo delete", "component", "web", "err", err)
+		}
+	}
+	p.view(w, r, s, http.StatusOK, "Deleted the photo and everything derived from it.", "")
 }

@@ -26,7 +26,9 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/consent"
@@ -107,7 +109,7 @@ func (d *Demo) Static() http.Handler {
 // Handler serves /demo, /demo/analyze, /demo/photo/{id} and the static
 // files under /console/static/.
 func (d *Demo) Handler() http.Handler {
-	d.tmpl = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/demo.html"))
+	d.tmpl = pageTemplate("templates/demo.html")
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
@@ -148,6 +150,27 @@ func newToken() string {
 		panic(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pageTemplate parses the layout with one page and the helpers pages use.
+func pageTemplate(page string) *template.Template {
+	return template.Must(template.New("layout.html").Funcs(template.FuncMap{
+		// plural is "1 photo", "2 photos".
+		"plural": func(n int, word string) string {
+			if n == 1 {
+				return "1 " + word
+			}
+			return strconv.Itoa(n) + " " + word + "s"
+		},
+		// shortTime shows an RFC 3339 time to the second, in UTC.
+		"shortTime": func(s string) string {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return s
+			}
+			return t.UTC().Format("2006-01-02 15:04:05")
+		},
+	}).ParseFS(templateFS, "templates/layout.html", page))
 }
 
 // csrf returns the demo's CSRF token, setting a fresh cookie if needed.
