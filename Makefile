@@ -17,7 +17,7 @@ export OBSCURA_CACHE := $(CACHE)
 NORACE_PKGS := ./internal/vision/... ./internal/guard/...
 RACE_PKGS = $(shell $(GO) list ./internal/... | grep -v -e /internal/vision -e /internal/guard)
 
-.PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz goldens clean
+.PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz goldens web-vendor clean
 
 run: setup build
 	./bin/obscura serve
@@ -68,6 +68,10 @@ fuzz:
 goldens:
 	cd tools/golden && npm ci --no-audit --no-fund
 	$(GO) test ./internal/vision/... -run Golden -update-golden
+
+# Check the embedded htmx against its pinned npm release (needs npm).
+web-vendor:
+	./scripts/web-vendor.sh
 
 clean:
 	rm -rf bin

@@ -32,16 +32,29 @@ func browser(t *testing.T) context.Context {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
+	// Chromium in a container now and then dies while starting (seen
+	// once here in about ten runs, with crashpad reporting no stack mapping): start it up
+	// to three times, each with a fresh profile, before giving up.
+	var lastErr error
+	for attempt := range 3 {
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		ctx, cancel2 := chromedp.NewContext(actx)
+		if lastErr = chromedp.Do(ctx); lastErr == nil {
+			t.Cleanup(cancel)
+			t.Cleanup(cancel2)
+			ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+			t.Cleanup(cancel3)
+			return ctx
+		}
+		cancel2()
+		cancel()
+		t.Logf("chromium start %d failed: %v", attempt+1, lastErr)
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("chromium did not start: %v", lastErr)
+	return nil
 }
 
 // accessible checks the page now in the browser: every visible control is
@@ -421,8 +434,20 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#purge-result"))); !strings.HasPrefix(got, "Dry run: a purge would delete 0 subjects") {
 		t.Errorf("dry run: %q", got)
 	}
+	// htmx is live (the CSP lets the embedded script run) and a form post
+	// swaps the page in place: a marker set on the window survives it.
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(window.__kept = 1, typeof htmx === "object" ? htmx.version : "none")`)); err != nil || v != "4.0.1" {
+		t.Errorf("htmx %q (%v)", v, err)
+	}
+	submit(t, ctx, "#kek-rotate")
+	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.__kept || 0`)); err != nil || kept != 1 {
+		t.Errorf("the form post reloaded the page instead of swapping it (%v)", err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#versions tbody tr').length`)); n != 2 {
+		t.Errorf("%v key versions after rotate, want 2", n)
+	}
 	accessible(t, ctx, "operator console")
-	keyboard(t, ctx, "operator console", "kill-on", "create-key", "kek-rotate", "verify", "purge-dry", "forensic-export")
+	keyboard(t, ctx, "operator console", "kill-on", "create-key", "kek-rotate", "kek-revoke", "verify", "purge-dry", "forensic-export")
 	screenshot(t, ctx, "operator-console")
 	submit(t, ctx, "#kill-off", chromedp.SetValue(chromedp.CSS("#feature"), "analyze"))
 	if code := analyze(); code != 404 {

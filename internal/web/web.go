@@ -43,9 +43,15 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// CSP is the Content-Security-Policy of every page: same-origin styles and
-// images only, no scripts, no framing, forms post only here.
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// CSP is the Content-Security-Policy of every page: same-origin scripts
+// (only the embedded htmx), requests, styles and images; no inline script
+// or eval (so htmx's hx-on is inert), no framing, forms post only here.
+const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// HtmxSHA256 pins the embedded static/htmx.min.js: htmx.org 4.0.1 from
+// npm (tarball integrity sha512-oF7JgXhDW9UXCy/k1ZYFUQgzu/rm19ORWPSPNL91vPluB2PB9+MV55tyQdH/w7o2EAbTYUG5SDW1R60mdkdqGg==),
+// file dist/htmx.min.js. It only enhances: every page works without it.
+const HtmxSHA256 = "a0abb04f2f45a1f89d1d4844023245537e5e6014c87b144553e0607b4cc32130"
 
 // DemoTenant is the tenant the demo page works under.
 const DemoTenant = "ten_demo"
