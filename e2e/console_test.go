@@ -296,3 +296,111 @@ func mustGet(o *operatorClient, path string) string {
 	_, body := o.get(path)
 	return body
 }
+
+// TestInstallationConsole: `obscura console link` opens, once, a session
+// for the installation operator, who sees every tenant, creates one (its
+// first key shown once, and working), acts on one tenant by naming it,
+// stops a feature everywhere and exports the installation's signed
+// bundle. A tenant's admin can do none of that, whatever its forms say.
+func TestInstallationConsole(t *testing.T) {
+	data := t.TempDir()
+	a := createTenant(t, data, "Alpha App")
+	b := createTenant(t, data, "Beta App")
+	s := startServer(t, data)
+
+	var link struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(obscura(t, data, "console", "link", "--json", "--addr", strings.TrimPrefix(s.base, "http://")), &link); err != nil || !strings.HasPrefix(link.URL, s.base+"/console/open/cl1.") {
+		t.Fatalf("console link %q: %v", link.URL, err)
+	}
+	o := newOperator(t, s)
+	if code, page := o.get(strings.TrimPrefix(link.URL, s.base)); code != 200 || !strings.Contains(page, `id="installation"`) || !strings.Contains(page, a.TenantID) || !strings.Contains(page, b.TenantID) {
+		t.Fatalf("installation overview: %d %s", code, statusText(page))
+	}
+	other := newOperator(t, s)
+	if code, page := other.get(strings.TrimPrefix(link.URL, s.base)); code != 403 || !strings.Contains(page, "already used") {
+		t.Errorf("second use of the link: %d %q", code, statusText(page))
+	}
+
+	// Create a tenant: its first key is shown once and works.
+	if code, _, _ := o.post("/console/tenants", url.Values{"name": {"  "}}); code != 400 {
+		t.Errorf("blank tenant name: %d", code)
+	}
+	code, _, page := o.post("/console/tenants", url.Values{"name": {"Gamma App"}})
+	id := regexp.MustCompile(`id="new-tenant">(ten_[a-z0-9]+)<`).FindStringSubmatch(page)
+	key := regexp.MustCompile(`id="new-key" readonly value="([^"]+)"`).FindStringSubmatch(page)
+	if code != 200 || id == nil || key == nil {
+		t.Fatalf("create tenant: %d %q", code, statusText(page))
+	}
+	if c, body := do(t, "GET", s.base+"/v1/tenant", key[1], nil); c != 200 || !strings.Contains(string(body), id[1]) || !strings.Contains(string(body), "Gamma App") {
+		t.Errorf("the new tenant's key: %d %s", c, body)
+	}
+
+	// Acting on one tenant: the key made lands in the tenant named.
+	if code, page := o.get("/console?tenant=" + b.TenantID); code != 200 || !strings.Contains(page, `<code id="tenant">`+b.TenantID) {
+		t.Fatalf("tenant view: %d", code)
+	}
+	_, _, page = o.post("/console/keys/create", url.Values{"tenant": {b.TenantID}, "scope": {"ingest"}})
+	bKey := regexp.MustCompile(`id="new-key" readonly value="([^"]+)"`).FindStringSubmatch(page)
+	if bKey == nil {
+		t.Fatalf("key for %s: %q", b.TenantID, statusText(page))
+	}
+	if c, body := do(t, "POST", s.base+"/v1/uploads", bKey[1], []byte(`{"subject":"x","content_type":"image/jpeg"}`)); c != 201 {
+		t.Errorf("the key made for beta: %d %s", c, body)
+	}
+	if code, _, _ := o.post("/console/keys/create", url.Values{"scope": {"ingest"}}); code != 400 {
+		t.Errorf("a key with no tenant chosen: %d", code)
+	}
+	if code, _ := o.get("/console?tenant=ten_doesnotexist"); code != 404 {
+		t.Errorf("unknown tenant: %d", code)
+	}
+
+	// Stop analysis everywhere, then resume.
+	analyze := func(key string) int {
+		c, _ := do(t, "POST", s.base+"/v1/assets/ast_nothere/analyze", key, []byte(`{"features":["tags"]}`))
+		return c
+	}
+	o.post("/console/kill-switch", url.Values{"feature": {"analyze"}, "on": {"true"}})
+	if ca, cb := analyze(a.APIKey), analyze(b.APIKey); ca != 503 || cb != 503 {
+		t.Errorf("analysis stopped everywhere: alpha %d, beta %d", ca, cb)
+	}
+	o.post("/console/kill-switch", url.Values{"feature": {"analyze"}, "on": {"false"}})
+	if ca := analyze(a.APIKey); ca != 404 {
+		t.Errorf("after resuming: %d", ca)
+	}
+
+	// The installation's bundle: every entry in full, verifying.
+	now := time.Now().UTC()
+	code, hdr, raw := o.post("/console/forensic", url.Values{"from": {now.Add(-time.Hour).Format("2006-01-02T15:04")}, "to": {now.Add(2 * time.Minute).Format("2006-01-02T15:04")}})
+	if code != 200 || !strings.Contains(hdr.Get("Content-Disposition"), "forensic-installation-") {
+		t.Fatalf("installation export: %d %v", code, hdr)
+	}
+	bundle, err := incident.ParseBundle([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, _ := consent.ParsePublicKey(obscura(t, data, "incident", "audit-key"))
+	if _, err := incident.VerifyBundle(bundle, pin); err != nil || bundle.Tenant != "" || !strings.Contains(raw, a.TenantID) || !strings.Contains(raw, b.TenantID) {
+		t.Errorf("installation bundle (tenant %q): %v", bundle.Tenant, err)
+	}
+
+	// A tenant's admin: no tenants list, no creating tenants, and naming
+	// another tenant in a form acts on its own.
+	ta := newOperator(t, s)
+	ta.login(a.APIKey)
+	if _, page := ta.get("/console?tenant=" + b.TenantID); strings.Contains(page, b.TenantID) || strings.Contains(page, `id="tenants"`) {
+		t.Error("a tenant's admin sees another tenant")
+	}
+	if code, _, _ := ta.post("/console/tenants", url.Values{"name": {"Sneaky"}}); code != 403 {
+		t.Errorf("a tenant's admin creates a tenant: %d", code)
+	}
+	_, _, page = ta.post("/console/keys/create", url.Values{"tenant": {b.TenantID}, "scope": {"ingest"}})
+	sneaky := regexp.MustCompile(`id="new-key" readonly value="([^"]+)"`).FindStringSubmatch(page)
+	if sneaky == nil {
+		t.Fatal("no key made")
+	}
+	if _, body := do(t, "GET", s.base+"/v1/tenant", sneaky[1], nil); !strings.Contains(string(body), a.TenantID) {
+		t.Errorf("a key made by alpha's admin naming beta belongs to: %s", body)
+	}
+}

@@ -174,6 +174,9 @@ func (a *app) serve(ctx context.Context) error {
 					return incident.Bundle{}, err
 				}
 				cfg, _ := json.Marshal(a.cfg)
+				if tenant == "" {
+					return incident.Export(ctx, svc.store, signer, from, to, a.clk.Now(), cfg)
+				}
 				return incident.ExportTenant(ctx, svc.store, signer, tenant, from, to, a.clk.Now(), cfg)
 			},
 			Now: a.clk.Now, Log: a.log}).Handler()

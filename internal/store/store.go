@@ -83,6 +83,8 @@ type Tenants interface {
 	CreateTenant(ctx context.Context, t Tenant, first APIKey) error
 	// Tenant returns the tenant or fault.NotFound.
 	Tenant(ctx context.Context, id string) (Tenant, error)
+	// Tenants lists every tenant, oldest first.
+	Tenants(ctx context.Context) ([]Tenant, error)
 	// SetMinKEKVersion sets the lowest KEK version usable for unwrapping.
 	SetMinKEKVersion(ctx context.Context, tenantID string, v int) error
 }
@@ -316,6 +318,7 @@ type Store interface {
 	Results
 	Faces
 	PrivacyLinks
+	ConsoleLinks
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
@@ -425,6 +428,16 @@ type PrivacyLink struct {
 }
 
 // PrivacyLinks stores privacy-center links.
+// ConsoleLinks stores the single-use links that open an installation
+// operator's console session (issued by `obscura console link`).
+type ConsoleLinks interface {
+	CreateConsoleLink(ctx context.Context, id string, expires time.Time) error
+	// ConsumeConsoleLink marks the link used, exactly once, and returns
+	// its expiry: a second call (even concurrent) is fault.Conflict; an
+	// unknown id fault.NotFound.
+	ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error)
+}
+
 type PrivacyLinks interface {
 	CreatePrivacyLink(ctx context.Context, l PrivacyLink) error
 	// ConsumePrivacyLink marks the link used, exactly once: a second call

@@ -25,12 +25,13 @@ type Kind string
 
 // Token kinds.
 const (
-	KindUpload   Kind = "ut1"
-	KindDownload Kind = "dt1"
-	KindExport   Kind = "xt1"
-	KindPrivacy  Kind = "pt1" // a single-use link into the privacy center
-	KindSession  Kind = "ps1" // a privacy-center session cookie
-	KindOperator Kind = "os1" // an operator-console session cookie
+	KindUpload      Kind = "ut1"
+	KindDownload    Kind = "dt1"
+	KindExport      Kind = "xt1"
+	KindPrivacy     Kind = "pt1" // a single-use link into the privacy center
+	KindSession     Kind = "ps1" // a privacy-center session cookie
+	KindOperator    Kind = "os1" // an operator-console session cookie
+	KindConsoleLink Kind = "cl1" // a single-use link into an installation operator's console
 )
 
 // MaxTokenLen bounds what the parser looks at.

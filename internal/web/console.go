@@ -21,6 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/tenant"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -48,6 +49,10 @@ type killSwitches interface {
 
 type consoleStore interface {
 	Tenant(ctx context.Context, id string) (store.Tenant, error)
+	Tenants(ctx context.Context) ([]store.Tenant, error)
+	CreateTenant(ctx context.Context, t store.Tenant, first store.APIKey) error
+	CreateConsoleLink(ctx context.Context, id string, expires time.Time) error
+	ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error)
 	APIKeyForAuth(ctx context.Context, id string) (store.APIKey, error)
 	CreateAPIKey(ctx context.Context, k store.APIKey) error
 	APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)
@@ -66,6 +71,7 @@ type auditLog interface {
 // kekService is the key service's key-encryption-key management.
 type kekService interface {
 	HashID(domain, id string) string
+	InitTenant(ctx context.Context, tenant string) error
 	SubjectHash(subject string) string
 	Versions(ctx context.Context, tenant string) ([]keyring.VersionInfo, error)
 	Rotate(ctx context.Context, tenant string) (int, error)
@@ -92,7 +98,8 @@ type Console struct {
 	AuditKey func(ctx context.Context) (ed25519.PublicKey, error)
 	Keys     kekService
 	Purge    purger
-	// Forensic builds the tenant's signed forensic bundle for [from, to).
+	// Forensic builds the signed forensic bundle of [from, to): the
+	// tenant's, or ("") the installation's.
 	Forensic func(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error)
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -105,6 +112,8 @@ func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console", c.page)
 	mux.HandleFunc("POST /console/login", c.login)
+	mux.HandleFunc("GET /console/open/{token}", c.open)
+	mux.HandleFunc("POST /console/tenants", c.createTenant)
 	mux.HandleFunc("POST /console/logout", c.logout)
 	mux.HandleFunc("POST /console/kill-switch", c.killSwitch)
 	mux.HandleFunc("POST /console/keys/revoke", c.revoke)
@@ -118,6 +127,9 @@ func (c *Console) Handler() http.Handler {
 
 type consolePage struct {
 	Title, CSRF, Error, Notice, Tenant, Verify string
+	Installation                               bool           // an installation operator's session
+	Tenants                                    []store.Tenant // the installation overview's
+	NewTenant                                  string
 	TenantName, TenantCreated                  string
 	NewKey, NewKeyID                           string
 	Purge                                      string
@@ -139,7 +151,39 @@ const AuditPage = 30
 // formTime is the layout of datetime-local inputs, read as UTC.
 const formTime = "2006-01-02T15:04"
 
-type operator struct{ tenant, key string }
+// operator is who a console request acts as: an app's admin key, bound
+// to its tenant; or an installation operator (signed in through a link
+// from `obscura console link`), who sees every tenant and acts on the one
+// a request names.
+type operator struct {
+	tenant, key  string
+	installation bool
+}
+
+// installationTenant is the tid of console-link and installation-session
+// tokens: no tenant id looks like it (tenant ids are "ten_…").
+const installationTenant = "*"
+
+// ConsoleLinkTTL is how long a console link can be opened.
+const ConsoleLinkTTL = 5 * time.Minute
+
+// IssueConsoleLink returns a single-use token for /console/open/{token}
+// that starts an installation operator's session (CLI: obscura console
+// link), and its link id (the session's actor in the audit log).
+func IssueConsoleLink(ctx context.Context, codec tokenCodec, st interface {
+	CreateConsoleLink(ctx context.Context, id string, expires time.Time) error
+}, now time.Time) (token, id string, expires time.Time, err error) {
+	id = "cl_" + newToken()[:24]
+	expires = time.Unix(now.Add(ConsoleLinkTTL).Unix(), 0).UTC()
+	token, err = codec.Seal(upload.KindConsoleLink, upload.Claims{Tenant: installationTenant, ID: id, Expires: expires.Unix(), Issued: now.Unix()})
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	if err := st.CreateConsoleLink(ctx, id, expires); err != nil {
+		return "", "", time.Time{}, err
+	}
+	return token, id, expires, nil
+}
 
 func (c *Console) session(r *http.Request) (operator, bool) {
 	ck, err := r.Cookie(operatorCookie)
@@ -150,13 +194,93 @@ func (c *Console) session(r *http.Request) (operator, bool) {
 	if err != nil {
 		return operator{}, false
 	}
+	if cl.Tenant == installationTenant {
+		// Only a consumed console link makes such a session.
+		return operator{key: cl.ID, installation: true}, strings.HasPrefix(cl.ID, "cl_")
+	}
 	// The session lives only as long as its key: revoked or gone, the
 	// session ends with it.
 	k, err := c.Store.APIKeyForAuth(r.Context(), cl.ID)
 	if err != nil || k.Revoked() || k.TenantID != cl.Tenant || !slices.Contains(k.Scopes, string(auth.ScopeAdmin)) {
 		return operator{}, false
 	}
-	return operator{cl.Tenant, cl.ID}, true
+	return operator{tenant: cl.Tenant, key: cl.ID}, true
+}
+
+// scoped binds an installation operator's request to the tenant it names
+// (query or form field "tenant"); an app's admin stays on its own tenant
+// whatever the request says.
+func (c *Console) scoped(r *http.Request, op operator) (operator, bool) {
+	if !op.installation {
+		return op, true
+	}
+	t := r.FormValue("tenant")
+	if t == "" {
+		return op, true
+	}
+	if _, err := c.Store.Tenant(r.Context(), t); err != nil {
+		return op, false
+	}
+	op.tenant = t
+	return op, true
+}
+
+// open redeems a console link, once, for an installation operator's session.
+func (c *Console) open(w http.ResponseWriter, r *http.Request) {
+	now := c.Now()
+	cl, err := c.Tokens.Open(upload.KindConsoleLink, r.PathValue("token"), now)
+	if err == nil && cl.Tenant != installationTenant {
+		err = upload.ErrTokenInvalid
+	}
+	if err == nil {
+		_, err = c.Store.ConsumeConsoleLink(r.Context(), cl.ID, now)
+	}
+	if err != nil {
+		msg := "This link is not valid. Run obscura console link for a new one."
+		switch {
+		case errors.Is(err, fault.Expired):
+			msg = "This link has expired. Run obscura console link for a new one."
+		case errors.Is(err, fault.Conflict):
+			msg = "This link was already used. Run obscura console link for a new one."
+		}
+		c.render(w, r, http.StatusForbidden, consolePage{Error: msg})
+		return
+	}
+	tok, err := c.Tokens.Seal(upload.KindOperator, upload.Claims{Tenant: installationTenant, ID: cl.ID, Expires: now.Add(SessionTTL).Unix(), Issued: now.Unix()})
+	if err != nil {
+		c.render(w, r, http.StatusInternalServerError, consolePage{Error: "Something went wrong."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+	c.record(r.Context(), operator{key: cl.ID, installation: true}, "console.login", "installation")
+	http.Redirect(w, r, "/console", http.StatusSeeOther)
+}
+
+// createTenant makes a tenant (installation operators only) and shows its
+// first admin key once.
+func (c *Console) createTenant(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.checked(w, r)
+	if !ok {
+		return
+	}
+	if !op.installation {
+		c.view(w, r, op, http.StatusForbidden, consolePage{Error: "Only an installation operator creates tenants."})
+		return
+	}
+	t, plain, err := tenant.Create(r.Context(), c.Store, c.Keys, r.PostFormValue("name"), c.Now())
+	if errors.Is(err, fault.Invalid) {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "A tenant name is 1 to 100 characters."})
+		return
+	}
+	if err != nil {
+		c.Log.Error("create tenant", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The tenant could not be created; the server log has the details."})
+		return
+	}
+	c.recordEntry(r.Context(), op, audit.Entry{Action: "console.tenant.create", Tenant: t.ID})
+	op.tenant = ""
+	c.view(w, r, op, http.StatusOK, consolePage{NewTenant: t.ID, NewKey: plain})
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pg consolePage) {
@@ -171,15 +295,20 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pg 
 func (c *Console) view(w http.ResponseWriter, r *http.Request, op operator, status int, pg consolePage) {
 	pg.Tenant, pg.Features, pg.Scopes = op.tenant, incident.Features, []string{string(auth.ScopeAdmin), string(auth.ScopeAnalyze), string(auth.ScopeIngest)}
 	for _, a := range c.Kill.Active() {
-		if incident.AppliesTo(a, op.tenant) {
+		if op.tenant == "" || incident.AppliesTo(a, op.tenant) {
 			pg.Active = append(pg.Active, a)
 		}
 	}
 	slices.Sort(pg.Active)
 	now := c.Now().UTC()
 	pg.ExportFrom, pg.ExportTo = now.Add(-24*time.Hour).Format(formTime), now.Add(time.Minute).Format(formTime)
+	pg.Installation = op.installation
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	if err := c.load(r.Context(), op, before, &pg); err != nil {
+	load := c.load
+	if op.tenant == "" {
+		load = c.loadInstallation
+	}
+	if err := load(r.Context(), op, before, &pg); err != nil {
 		c.Log.Error("console", "component", "web", "err", err)
 		pg.Error = "Something went wrong; the server log has the details."
 		status = http.StatusInternalServerError
@@ -208,7 +337,26 @@ func (c *Console) load(ctx context.Context, op operator, before int64, pg *conso
 	if pg.Alerts, err = c.Store.Alerts(ctx, op.tenant, 20); err != nil {
 		return err
 	}
-	recs, err := c.Store.AuditTail(ctx, op.tenant, before, AuditPage+1)
+	return c.loadAudit(ctx, op.tenant, before, pg)
+}
+
+// loadInstallation fills the installation overview: every tenant, and
+// the alerts and audit entries of all of them.
+func (c *Console) loadInstallation(ctx context.Context, _ operator, before int64, pg *consolePage) error {
+	var err error
+	if pg.Tenants, err = c.Store.Tenants(ctx); err != nil {
+		return err
+	}
+	if pg.Alerts, err = c.Store.Alerts(ctx, "", 50); err != nil {
+		return err
+	}
+	return c.loadAudit(ctx, "", before, pg)
+}
+
+// loadAudit fills a page of the audit browser: entries of the tenant
+// ("": all) before seq before (0: the newest).
+func (c *Console) loadAudit(ctx context.Context, tenant string, before int64, pg *consolePage) error {
+	recs, err := c.Store.AuditTail(ctx, tenant, before, AuditPage+1)
 	if err != nil {
 		return err
 	}
@@ -226,6 +374,10 @@ func (c *Console) load(ctx context.Context, op operator, before int64, pg *conso
 
 func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 	if op, ok := c.session(r); ok {
+		if op, ok = c.scoped(r, op); !ok {
+			c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such tenant."})
+			return
+		}
 		c.view(w, r, op, http.StatusOK, consolePage{})
 		return
 	}
@@ -256,7 +408,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
-	c.record(r.Context(), operator{p.TenantID, p.KeyID}, "console.login", "")
+	c.record(r.Context(), operator{tenant: p.TenantID, key: p.KeyID}, "console.login", "")
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
@@ -287,7 +439,21 @@ func (c *Console) checked(w http.ResponseWriter, r *http.Request) (operator, boo
 		c.view(w, r, op, http.StatusForbidden, consolePage{Error: "This form has expired; please try again."})
 		return operator{}, false
 	}
+	if op, ok = c.scoped(r, op); !ok {
+		c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such tenant."})
+		return operator{}, false
+	}
 	return op, true
+}
+
+// tenantChosen reports whether the request acts on a tenant, answering
+// the installation operator who has not chosen one.
+func (c *Console) tenantChosen(w http.ResponseWriter, r *http.Request, op operator) bool {
+	if op.tenant == "" {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose a tenant first."})
+		return false
+	}
+	return true
 }
 
 func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
@@ -312,6 +478,9 @@ func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 	op, ok := c.checked(w, r)
 	if !ok {
+		return
+	}
+	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	id := r.PostFormValue("id")
@@ -353,6 +522,9 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !c.tenantChosen(w, r, op) {
+		return
+	}
 	var scopes []auth.Scope
 	for _, v := range r.PostForm["scope"] {
 		sc, err := auth.ParseScope(v)
@@ -384,6 +556,9 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
 	op, ok := c.checked(w, r)
 	if !ok {
+		return
+	}
+	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	ctx := r.Context()
@@ -474,6 +649,9 @@ func (c *Console) purge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !c.tenantChosen(w, r, op) {
+		return
+	}
 	ctx := r.Context()
 	sc, msg := c.scope(r, op.tenant)
 	if msg != "" {
@@ -534,6 +712,10 @@ func (c *Console) forensic(w http.ResponseWriter, r *http.Request) {
 	}
 	c.record(r.Context(), op, "console.forensic.export", strconv.Itoa(len(b.Entries)))
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="forensic-%s-%s.json"`, op.tenant, c.Now().UTC().Format("20060102T150405Z")))
+	name := op.tenant
+	if name == "" {
+		name = "installation"
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="forensic-%s-%s.json"`, name, c.Now().UTC().Format("20060102T150405Z")))
 	w.Write(append(data, '\n'))
 }

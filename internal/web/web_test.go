@@ -5,6 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/upload"
+	aeadsubtle "github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"io/fs"
 	"log/slog"
 	"mime/multipart"
@@ -200,5 +204,102 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("login without CSRF token: %d", w.Code)
+	}
+}
+
+// fakeLinks is the console-link table of a test: single use, like the store.
+type fakeLinks struct{ used map[string]bool }
+
+func (f *fakeLinks) CreateConsoleLink(_ context.Context, id string, _ time.Time) error {
+	f.used[id] = false
+	return nil
+}
+
+func (f *fakeLinks) ConsumeConsoleLink(_ context.Context, id string, _ time.Time) (time.Time, error) {
+	used, ok := f.used[id]
+	switch {
+	case !ok:
+		return time.Time{}, fault.New(fault.NotFound, "no link")
+	case used:
+		return time.Time{}, fault.New(fault.Conflict, "used")
+	}
+	f.used[id] = true
+	return time.Time{}, nil
+}
+
+type fakeAudit struct{ entries []audit.Entry }
+
+func (f *fakeAudit) Append(_ context.Context, e audit.Entry) error {
+	f.entries = append(f.entries, e)
+	return nil
+}
+
+// linkConsoleStore is a console store is only console links; enough to
+// open links (a real store is used by e2e TestInstallationConsole).
+type linkConsoleStore struct {
+	consoleStore
+	links *fakeLinks
+}
+
+func (s linkConsoleStore) CreateConsoleLink(ctx context.Context, id string, t time.Time) error {
+	return s.links.CreateConsoleLink(ctx, id, t)
+}
+
+func (s linkConsoleStore) ConsumeConsoleLink(ctx context.Context, id string, t time.Time) (time.Time, error) {
+	return s.links.ConsumeConsoleLink(ctx, id, t)
+}
+
+func TestConsoleLinkSingleUseShortLivedAndOnlyForTheInstallation(t *testing.T) {
+	a, err := aeadsubtle.NewAESGCM(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := upload.NewCodec(a)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	links := &fakeLinks{used: map[string]bool{}}
+	al := &fakeAudit{}
+	c := &Console{Tokens: codec, Store: linkConsoleStore{links: links}, Audit: al, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	h := c.Handler()
+	// open returns the status, the operator-session cookies set, and the page.
+	open := func(tok string) (int, []*http.Cookie, string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/console/open/"+tok, nil))
+		var session []*http.Cookie
+		for _, c := range w.Result().Cookies() {
+			if c.Name == operatorCookie {
+				session = append(session, c)
+			}
+		}
+		return w.Code, session, w.Body.String()
+	}
+	tok, _, exp, err := IssueConsoleLink(context.Background(), codec, links, now)
+	if err != nil || !exp.Equal(now.Add(ConsoleLinkTTL)) || !strings.HasPrefix(tok, "cl1.") {
+		t.Fatalf("IssueConsoleLink = %q, %v, %v", tok, exp, err)
+	}
+	if code, cookies, _ := open(tok); code != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("first open: %d %+v", code, cookies)
+	}
+	if len(al.entries) != 1 || al.entries[0].Action != "console.login" || al.entries[0].Detail != "installation" || !strings.HasPrefix(al.entries[0].Actor, "cl_") {
+		t.Errorf("audit %+v", al.entries)
+	}
+	if code, cookies, body := open(tok); code != http.StatusForbidden || len(cookies) != 0 || !strings.Contains(body, "already used") {
+		t.Errorf("second open: %d %v", code, cookies)
+	}
+	late, _, _, _ := IssueConsoleLink(context.Background(), codec, links, now)
+	now = now.Add(ConsoleLinkTTL)
+	if code, cookies, body := open(late); code != http.StatusForbidden || len(cookies) != 0 || !strings.Contains(body, "expired") {
+		t.Errorf("expired link: %d %v", code, cookies)
+	}
+	// A token of another kind, or a tenant's, opens nothing.
+	priv, _ := codec.Seal(upload.KindPrivacy, upload.Claims{Tenant: "*", ID: "cl_x", Expires: now.Add(time.Minute).Unix()})
+	tenantLink, _ := codec.Seal(upload.KindConsoleLink, upload.Claims{Tenant: "ten_a", ID: "cl_y", Expires: now.Add(time.Minute).Unix()})
+	links.used["cl_y"] = false
+	for name, tk := range map[string]string{"privacy link": priv, "tenant's link": tenantLink, "garbage": "cl1.AAAA"} {
+		if code, cookies, _ := open(tk); code != http.StatusForbidden || len(cookies) != 0 {
+			t.Errorf("%s: %d %v", name, code, cookies)
+		}
+	}
+	if links.used["cl_y"] {
+		t.Error("a tenant's console link was consumed")
 	}
 }

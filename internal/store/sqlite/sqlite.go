@@ -167,6 +167,26 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	return t, nil
 }
 
+// Tenants implements store.Tenants.
+func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, min_kek_version FROM tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, classify("tenants", err)
+	}
+	defer rows.Close()
+	var out []store.Tenant
+	for rows.Next() {
+		var t store.Tenant
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &created, &t.MinKEKVersion); err != nil {
+			return nil, classify("tenants", err)
+		}
+		t.CreatedAt = fromUnix(created)
+		out = append(out, t)
+	}
+	return out, classify("tenants", rows.Err())
+}
+
 // SetMinKEKVersion implements store.Tenants.
 func (s *Store) SetMinKEKVersion(ctx context.Context, tenantID string, v int) error {
 	return s.execOne(ctx, "set min kek version", `UPDATE tenants SET min_kek_version = ? WHERE id = ?`, v, tenantID)
@@ -1071,6 +1091,29 @@ func (s *Store) CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) erro
 	_, err := s.w.ExecContext(ctx, `INSERT INTO privacy_links(id, tenant_id, subject_hash, expires_at) VALUES (?,?,?,?)`,
 		l.ID, l.TenantID, l.SubjectHash, unix(l.ExpiresAt))
 	return classify("create privacy link", err)
+}
+
+// CreateConsoleLink implements store.ConsoleLinks.
+func (s *Store) CreateConsoleLink(ctx context.Context, id string, expires time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO console_links(id, expires_at) VALUES (?,?)`, id, unix(expires))
+	return classify("create console link", err)
+}
+
+// ConsumeConsoleLink implements store.ConsoleLinks.
+func (s *Store) ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error) {
+	var exp int64
+	err := s.w.QueryRowContext(ctx, `UPDATE console_links SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING expires_at`, unix(at), id).Scan(&exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		if s.r.QueryRowContext(ctx, `SELECT count(*) FROM console_links WHERE id = ?`, id).Scan(&n); n > 0 {
+			return time.Time{}, fault.New(fault.Conflict, "console link already used")
+		}
+		return time.Time{}, fault.New(fault.NotFound, "console link not found")
+	}
+	if err != nil {
+		return time.Time{}, classify("consume console link", err)
+	}
+	return fromUnix(exp), nil
 }
 
 // ConsumePrivacyLink implements store.PrivacyLinks.

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Faces", testFaces},
 		{"PrivacyLinks", testPrivacyLinks},
 		{"AuditTail", testAuditTail},
+		{"ConsoleLinksAndTenants", testConsoleLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -604,4 +605,27 @@ func testAuditTail(t *testing.T, s store.Store) {
 			t.Errorf("AuditTail(%q, %d, %d) = %s, %v; want %s", tt.tenant, tt.before, tt.limit, seqs(rs), err, tt.want)
 		}
 	}
+}
+
+func testConsoleLinks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ten_b")
+	mkTenant(t, s, "ten_a")
+	ts, err := s.Tenants(ctx)
+	if err != nil || len(ts) != 2 || ts[0].ID != "ten_a" || ts[1].Name != "app ten_b" {
+		t.Fatalf("Tenants = %+v, %v", ts, err)
+	}
+	exp := t0.Add(5 * time.Minute)
+	if err := s.CreateConsoleLink(ctx, "cl_1", exp); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "duplicate link", s.CreateConsoleLink(ctx, "cl_1", exp), fault.Conflict)
+	got, err := s.ConsumeConsoleLink(ctx, "cl_1", t0)
+	if err != nil || !got.Equal(exp) {
+		t.Fatalf("Consume = %v, %v", got, err)
+	}
+	_, err = s.ConsumeConsoleLink(ctx, "cl_1", t0)
+	wantKind(t, "second use", err, fault.Conflict)
+	_, err = s.ConsumeConsoleLink(ctx, "cl_nope", t0)
+	wantKind(t, "unknown link", err, fault.NotFound)
 }

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/web"
+)
+
+func (a *app) consoleCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "console", Short: "The web operator console"}
+	var addr string
+	link := &cobra.Command{
+		Use:   "link [--addr HOST:PORT]",
+		Short: "Print a single-use link (5 minutes) that opens the operator console for the whole installation",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				tok, id, exp, err := web.IssueConsoleLink(ctx, upload.NewCodec(svc.keys.TokenAEAD()), svc.store, a.clk.Now())
+				if err != nil {
+					return err
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.console.link", Actor: id}); err != nil {
+					return err
+				}
+				if addr == "" {
+					addr = a.cfg.Addr
+				}
+				url := "http://" + consoleHost(addr) + "/console/open/" + tok
+				return a.print(map[string]any{"url": url, "expires_at": exp},
+					fmt.Sprintf("%s\n(single use; expires %s; it signs in as the installation operator: keep it to yourself)", url, exp.Format("15:04:05 MST")))
+			})
+		},
+	}
+	link.Flags().StringVar(&addr, "addr", "", "the server's address, for the link (default: the configured listen address)")
+	cmd.AddCommand(link)
+	return cmd
+}
+
+// consoleHost is where a browser on this machine reaches the server
+// listening on addr.
+func consoleHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,10 @@
+-- +goose Up
+-- Single-use links that open an installation operator's console session.
+CREATE TABLE console_links (
+    id         TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT;
+
+-- +goose Down
+DROP TABLE console_links;
