@@ -427,7 +427,6 @@ type PrivacyLink struct {
 	ExpiresAt   time.Time
 }
 
-// PrivacyLinks stores privacy-center links.
 // ConsoleLinks stores the single-use links that open an installation
 // operator's console session (issued by `obscura console link`).
 type ConsoleLinks interface {
@@ -438,6 +437,7 @@ type ConsoleLinks interface {
 	ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error)
 }
 
+// PrivacyLinks stores privacy-center links.
 type PrivacyLinks interface {
 	CreatePrivacyLink(ctx context.Context, l PrivacyLink) error
 	// ConsumePrivacyLink marks the link used, exactly once: a second call
