@@ -453,4 +453,28 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	if code := analyze(); code != 404 {
 		t.Errorf("analyze after resuming: %d", code)
 	}
+	// The installation operator, through a console link, sees every tenant.
+	var link struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(obscura(t, data, "console", "link", "--json", "--addr", strings.TrimPrefix(s.base, "http://")), &link); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(link.URL), chromedp.WaitVisible(chromedp.CSS("#tenants"))); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, ctx, "#create-tenant", chromedp.SendKeys(chromedp.CSS("#tenant-name-new"), "Second App"))
+	if rows, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#tenants tbody tr').length`)); rows != 3 { // Ops App, the loopback demo tenant, Second App
+		t.Errorf("%v tenants listed, want 3", rows)
+	}
+	// The key is not shown again (and the screenshot holds none).
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/console"), chromedp.WaitVisible(chromedp.CSS("#tenants"))); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#new-key').length`)); n != 0 {
+		t.Error("the new tenant's key is shown a second time")
+	}
+	accessible(t, ctx, "installation console")
+	keyboard(t, ctx, "installation console", "create-tenant", "kill-on", "verify", "forensic-export")
+	screenshot(t, ctx, "installation-console")
 }
