@@ -325,6 +325,10 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err != nil || pending != 2 {
 		t.Errorf("%v pending suggestions (%v), want 2", pending, err)
 	}
+	// Each pending face is shown cropped from its photo.
+	if crops, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending svg.face-crop image[href^="/privacy/photo/"]').length`)); crops != 2 {
+		t.Errorf("%v face crops, want 2", crops)
+	}
 	// Reject one suggestion ("Suggest tag for this face?" → not now).
 	submit(t, ctx, `#pending li:first-child button[value=reject]`)
 	if pending, _ = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#pending li').length`)); pending != 1 {

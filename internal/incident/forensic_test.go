@@ -209,6 +209,7 @@ func TestForensicBundle(t *testing.T) {
 
 func FuzzVerifyBundle(f *testing.F) {
 	f.Add([]byte(`{"format":"obscura-forensic-v1","entries":[],"checkpoints":[],"kill_switches":[]}`))
+	f.Add([]byte(`{"format":"obscura-forensic-v1","tenant":"ten_a","entries":[{"seq":1,"hash":"` + strings.Repeat("ab", 32) + `"},{"v":1,"seq":2,"time":"2026-11-22T10:00:00Z","action":"x","tenant":"ten_a","result":"ok","prev_hash":"` + strings.Repeat("ab", 32) + `"}],"checkpoints":[],"kill_switches":[]}`))
 	pub := seeded("forensic bundle test signing key").PublicKey()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ParseBundle(data)

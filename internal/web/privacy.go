@@ -204,8 +204,18 @@ type privacyPage struct {
 	Consents []consentView
 	Receipts []consent.Receipt
 	People   []faces.PersonInfo
-	Pending  []store.Suggestion
+	Pending  []pendingView
 	Photos   []photoView
+}
+
+// pendingView is a face waiting for the subject's answer, with what is
+// needed to show just that face: the photo's size and the face's box,
+// widened by half on each side (an SVG viewBox: no inline style).
+type pendingView struct {
+	ID, AssetID string
+	Width       int
+	Height      int
+	X, Y, W, H  int
 }
 
 // photoView is one of the subject's photos and, in plain words, what
@@ -272,6 +282,18 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 	for _, pe := range people {
 		names[pe.ID] = pe.Name
 	}
+	sizes := map[string]store.Asset{}
+	for _, a := range assets {
+		sizes[a.ID] = a
+	}
+	pv := make([]pendingView, 0, len(pending))
+	for _, sg := range pending {
+		a := sizes[sg.AssetID]
+		m := sg.Box.W / 2
+		x, y := max(0, sg.Box.X-m), max(0, sg.Box.Y-m)
+		pv = append(pv, pendingView{ID: sg.ID, AssetID: sg.AssetID, Width: a.Width, Height: a.Height, X: x, Y: y,
+			W: min(a.Width, sg.Box.X+sg.Box.W+m) - x, H: min(a.Height, sg.Box.Y+sg.Box.H+m) - y})
+	}
 	photos := make([]photoView, 0, len(assets))
 	for _, a := range assets {
 		pv, err := p.photoView(ctx, a, names)
@@ -282,7 +304,7 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 		photos = append(photos, pv)
 	}
 	p.render(w, status, privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
-		People: people, Pending: pending, Photos: photos})
+		People: people, Pending: pv, Photos: photos})
 }
 
 func (p *Privacy) page(w http.ResponseWriter, r *http.Request) {
