@@ -106,7 +106,7 @@ type page struct {
 	Result   *analysis.Result
 }
 
-// Static serves the embedded stylesheet under /console/static/.
+// Static serves the embedded stylesheet and htmx under /console/static/.
 func (d *Demo) Static() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	return headers(http.StripPrefix("/console/static/", http.FileServerFS(static)))
