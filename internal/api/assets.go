@@ -123,7 +123,7 @@ func (a *API) registerAssets() {
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "delete-asset", Method: http.MethodDelete, Path: "/v1/assets/{id}", Tags: []string{"assets"},
-		Summary: "Delete an asset: ciphertext (with its data key) and record", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an asset and everything derived from it (results, face drafts, tags, the gallery templates its faces added), then its ciphertext (with its data key) and record", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *AssetIDInput) (*struct{}, error) {
 		return nil, a.fail(ctx, a.d.Uploads.Delete(ctx, principal(ctx).TenantID, in.ID))
