@@ -385,6 +385,12 @@ func TestInstallationConsole(t *testing.T) {
 		t.Errorf("installation bundle (tenant %q): %v", bundle.Tenant, err)
 	}
 
+	// obscura console sign-out ends the session at once.
+	obscura(t, data, "console", "sign-out")
+	if _, page := o.get("/console"); !strings.Contains(page, `id="login"`) || strings.Contains(page, `id="tenants"`) {
+		t.Error("an installation session outlived console sign-out")
+	}
+
 	// A tenant's admin: no tenants list, no creating tenants, and naming
 	// another tenant in a form acts on its own.
 	ta := newOperator(t, s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +39,24 @@ func (a *app) consoleCmd() *cobra.Command {
 		},
 	}
 	link.Flags().StringVar(&addr, "addr", "", "the server's address, for the link (default: the configured listen address)")
-	cmd.AddCommand(link)
+	signOut := &cobra.Command{
+		Use:   "sign-out",
+		Short: "End every installation operator's console session at once, and void unused console links",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+				n, err := svc.store.RevokeConsoleLinks(ctx, a.clk.Now())
+				if err != nil {
+					return err
+				}
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.console.sign_out", Detail: strconv.Itoa(n)}); err != nil {
+					return err
+				}
+				return a.print(map[string]any{"revoked": n}, fmt.Sprintf("revoked %d console links and the sessions they opened", n))
+			})
+		},
+	}
+	cmd.AddCommand(link, signOut)
 	return cmd
 }
 

@@ -435,6 +435,12 @@ type ConsoleLinks interface {
 	// its expiry: a second call (even concurrent) is fault.Conflict; an
 	// unknown id fault.NotFound.
 	ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error)
+	// ConsoleLinkLive reports whether the link was used and not revoked
+	// since: whether the session it opened may go on.
+	ConsoleLinkLive(ctx context.Context, id string) (bool, error)
+	// RevokeConsoleLinks revokes every link, used or not, and returns how
+	// many were still live or unused.
+	RevokeConsoleLinks(ctx context.Context, at time.Time) (int, error)
 }
 
 // PrivacyLinks stores privacy-center links.

@@ -53,6 +53,7 @@ type consoleStore interface {
 	CreateTenant(ctx context.Context, t store.Tenant, first store.APIKey) error
 	CreateConsoleLink(ctx context.Context, id string, expires time.Time) error
 	ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error)
+	ConsoleLinkLive(ctx context.Context, id string) (bool, error)
 	APIKeyForAuth(ctx context.Context, id string) (store.APIKey, error)
 	CreateAPIKey(ctx context.Context, k store.APIKey) error
 	APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)
@@ -195,8 +196,10 @@ func (c *Console) session(r *http.Request) (operator, bool) {
 		return operator{}, false
 	}
 	if cl.Tenant == installationTenant {
-		// Only a consumed console link makes such a session.
-		return operator{key: cl.ID, installation: true}, strings.HasPrefix(cl.ID, "cl_")
+		// Only a consumed console link makes such a session, and it lives
+		// only while that link is not revoked (obscura console sign-out).
+		live, err := c.Store.ConsoleLinkLive(r.Context(), cl.ID)
+		return operator{key: cl.ID, installation: true}, err == nil && live && strings.HasPrefix(cl.ID, "cl_")
 	}
 	// The session lives only as long as its key: revoked or gone, the
 	// session ends with it.
@@ -241,7 +244,7 @@ func (c *Console) open(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, fault.Expired):
 			msg = "This link has expired. Run obscura console link for a new one."
 		case errors.Is(err, fault.Conflict):
-			msg = "This link was already used. Run obscura console link for a new one."
+			msg = "This link was already used (or revoked). Run obscura console link for a new one."
 		}
 		c.render(w, r, http.StatusForbidden, consolePage{Error: msg})
 		return

@@ -245,6 +245,10 @@ func (s linkConsoleStore) CreateConsoleLink(ctx context.Context, id string, t ti
 	return s.links.CreateConsoleLink(ctx, id, t)
 }
 
+func (s linkConsoleStore) ConsoleLinkLive(_ context.Context, id string) (bool, error) {
+	return s.links.used[id], nil
+}
+
 func (s linkConsoleStore) ConsumeConsoleLink(ctx context.Context, id string, t time.Time) (time.Time, error) {
 	return s.links.ConsumeConsoleLink(ctx, id, t)
 }

@@ -1102,11 +1102,11 @@ func (s *Store) CreateConsoleLink(ctx context.Context, id string, expires time.T
 // ConsumeConsoleLink implements store.ConsoleLinks.
 func (s *Store) ConsumeConsoleLink(ctx context.Context, id string, at time.Time) (time.Time, error) {
 	var exp int64
-	err := s.w.QueryRowContext(ctx, `UPDATE console_links SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING expires_at`, unix(at), id).Scan(&exp)
+	err := s.w.QueryRowContext(ctx, `UPDATE console_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL RETURNING expires_at`, unix(at), id).Scan(&exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if s.r.QueryRowContext(ctx, `SELECT count(*) FROM console_links WHERE id = ?`, id).Scan(&n); n > 0 {
-			return time.Time{}, fault.New(fault.Conflict, "console link already used")
+			return time.Time{}, fault.New(fault.Conflict, "console link already used or revoked")
 		}
 		return time.Time{}, fault.New(fault.NotFound, "console link not found")
 	}
@@ -1114,6 +1114,23 @@ func (s *Store) ConsumeConsoleLink(ctx context.Context, id string, at time.Time)
 		return time.Time{}, classify("consume console link", err)
 	}
 	return fromUnix(exp), nil
+}
+
+// ConsoleLinkLive implements store.ConsoleLinks.
+func (s *Store) ConsoleLinkLive(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM console_links WHERE id = ? AND used_at IS NOT NULL AND revoked_at IS NULL`, id).Scan(&n)
+	return n == 1, classify("console link live", err)
+}
+
+// RevokeConsoleLinks implements store.ConsoleLinks.
+func (s *Store) RevokeConsoleLinks(ctx context.Context, at time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE console_links SET revoked_at = ? WHERE revoked_at IS NULL`, unix(at))
+	if err != nil {
+		return 0, classify("revoke console links", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // ConsumePrivacyLink implements store.PrivacyLinks.

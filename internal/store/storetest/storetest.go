@@ -628,4 +628,23 @@ func testConsoleLinks(t *testing.T, s store.Store) {
 	wantKind(t, "second use", err, fault.Conflict)
 	_, err = s.ConsumeConsoleLink(ctx, "cl_nope", t0)
 	wantKind(t, "unknown link", err, fault.NotFound)
+
+	// Live: used and not revoked. Revoking ends used and unused links.
+	s.CreateConsoleLink(ctx, "cl_2", exp)
+	for id, want := range map[string]bool{"cl_1": true, "cl_2": false, "cl_nope": false} {
+		if live, err := s.ConsoleLinkLive(ctx, id); err != nil || live != want {
+			t.Errorf("ConsoleLinkLive(%s) = %v, %v; want %v", id, live, err, want)
+		}
+	}
+	if n, err := s.RevokeConsoleLinks(ctx, t0); err != nil || n != 2 {
+		t.Fatalf("RevokeConsoleLinks = %d, %v", n, err)
+	}
+	if live, _ := s.ConsoleLinkLive(ctx, "cl_1"); live {
+		t.Error("a revoked link's session is live")
+	}
+	_, err = s.ConsumeConsoleLink(ctx, "cl_2", t0)
+	wantKind(t, "revoked unused link", err, fault.Conflict)
+	if n, _ := s.RevokeConsoleLinks(ctx, t0); n != 0 {
+		t.Errorf("revoking twice counted %d", n)
+	}
 }

@@ -3,7 +3,8 @@
 CREATE TABLE console_links (
     id         TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL,
-    used_at    INTEGER
+    used_at    INTEGER,
+    revoked_at INTEGER -- set by `obscura console sign-out`: the session it opened ends
 ) STRICT;
 
 -- +goose Down
