@@ -315,7 +315,10 @@ func TestInstallationConsole(t *testing.T) {
 		t.Fatalf("console link %q: %v", link.URL, err)
 	}
 	o := newOperator(t, s)
-	if code, page := o.get(strings.TrimPrefix(link.URL, s.base)); code != 200 || !strings.Contains(page, `id="installation"`) || !strings.Contains(page, a.TenantID) || !strings.Contains(page, b.TenantID) {
+	if code, page := o.get(strings.TrimPrefix(link.URL, s.base)); code != 200 || !strings.Contains(page, `id="continue"`) {
+		t.Fatalf("opening the link: %d %s", code, page)
+	}
+	if code, page := o.get("/console"); code != 200 || !strings.Contains(page, `id="installation"`) || !strings.Contains(page, a.TenantID) || !strings.Contains(page, b.TenantID) {
 		t.Fatalf("installation overview: %d %s", code, statusText(page))
 	}
 	other := newOperator(t, s)

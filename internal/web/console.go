@@ -257,7 +257,7 @@ func (c *Console) open(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
 	c.record(r.Context(), operator{key: cl.ID, installation: true}, "console.login", "installation")
-	http.Redirect(w, r, "/console", http.StatusSeeOther)
+	signedIn(w, "Operator console", "/console")
 }
 
 // createTenant makes a tenant (installation operators only) and shows its

@@ -186,7 +186,7 @@ func (p *Privacy) open(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/privacy", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
-	http.Redirect(w, r, "/privacy", http.StatusSeeOther)
+	signedIn(w, "Your privacy", "/privacy")
 }
 
 type consentView struct {

@@ -158,6 +158,18 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+var continueTmpl = template.Must(template.ParseFS(templateFS, "templates/continue.html"))
+
+// signedIn answers a link that has just set a session cookie with a page
+// that moves on to next by itself. Not a redirect: a link opened from
+// another site (the app's) makes the redirect a cross-site navigation, on
+// which the browser does not send a SameSite=Strict cookie; this page's
+// own navigation is same-site, so the cookie goes along.
+func signedIn(w http.ResponseWriter, title, next string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	continueTmpl.ExecuteTemplate(w, "continue", struct{ Title, Next string }{title, next})
+}
+
 // pageTemplate parses the layout with one page and the helpers pages use.
 func pageTemplate(page string) *template.Template {
 	return template.Must(template.New("layout.html").Funcs(template.FuncMap{

@@ -280,7 +280,7 @@ func TestConsoleLinkSingleUseShortLivedAndOnlyForTheInstallation(t *testing.T) {
 	if err != nil || !exp.Equal(now.Add(ConsoleLinkTTL)) || !strings.HasPrefix(tok, "cl1.") {
 		t.Fatalf("IssueConsoleLink = %q, %v, %v", tok, exp, err)
 	}
-	if code, cookies, _ := open(tok); code != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+	if code, cookies, body := open(tok); code != http.StatusOK || !strings.Contains(body, `<meta http-equiv="refresh" content="0;url=/console">`) || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
 		t.Fatalf("first open: %d %+v", code, cookies)
 	}
 	if len(al.entries) != 1 || al.entries[0].Action != "console.login" || al.entries[0].Detail != "installation" || !strings.HasPrefix(al.entries[0].Actor, "cl_") {
