@@ -3,11 +3,15 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"github.com/obscuraproject/obscura/internal/web"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"slices"
 	"sort"
 	"strings"
@@ -513,5 +517,59 @@ func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
 	}
 	if cs, _ := e.st.Consents(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "jo")); len(cs) != 0 {
 		t.Errorf("a forged post changed consent: %+v", cs)
+	}
+}
+
+// TestPrivacyCenterPagesPhotos: a subject with more photos than a page
+// sees the newest PhotosPerPage first, the total, and a link to the rest;
+// each photo's image is served only to its own subject's session.
+func TestPrivacyCenterPagesPhotos(t *testing.T) {
+	e := newUploadEnv(t)
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range web.PhotosPerPage + 2 {
+		ids = append(ids, e.uploadBytes(t, "kim", buf.Bytes()))
+		e.clk.Advance(time.Second)
+	}
+	other := e.uploadBytes(t, "lee", buf.Bytes())
+	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/kim/privacy-link", e.keys["a"], "", nil)
+	var link struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(b, &link); code != 201 {
+		t.Fatalf("link: %d %s", code, b)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(path string) (int, string) {
+		t.Helper()
+		res, err := c.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	get(strings.TrimPrefix(link.URL, e.srv.URL))
+	_, first := get("/privacy")
+	rows := func(page string) int { return strings.Count(page, `class="photo-row"`) }
+	if !strings.Contains(first, fmt.Sprintf("%d photos stored", len(ids))) || rows(first) != web.PhotosPerPage ||
+		!strings.Contains(first, `id="photo-`+ids[len(ids)-1]+`"`) || strings.Contains(first, `id="photo-`+ids[0]+`"`) || !strings.Contains(first, "page=2") {
+		t.Errorf("first page: %d rows", rows(first))
+	}
+	_, second := get("/privacy?page=2")
+	if rows(second) != 2 || !strings.Contains(second, `id="photo-`+ids[0]+`"`) || !strings.Contains(second, `id="photos-newer"`) {
+		t.Errorf("second page: %d rows", rows(second))
+	}
+	if code, body := get("/privacy/photo/" + ids[0]); code != 200 || !strings.HasPrefix(body, "\xff\xd8") {
+		t.Errorf("own photo: %d", code)
+	}
+	if code, _ := get("/privacy/photo/" + other); code != 404 {
+		t.Errorf("another subject's photo: %d", code)
 	}
 }

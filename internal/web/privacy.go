@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,7 +207,14 @@ type privacyPage struct {
 	People   []faces.PersonInfo
 	Pending  []pendingView
 	Photos   []photoView
+	// PhotoCount is every photo's; Photos is one page of them, newest
+	// first, with the numbers of the pages around it (0: none).
+	PhotoCount           int
+	NewerPage, OlderPage int
 }
+
+// PhotosPerPage is how many photos the privacy center shows at a time.
+const PhotosPerPage = 20
 
 // pendingView is a face waiting for the subject's answer, with what is
 // needed to show just that face: the photo's size and the face's box,
@@ -286,25 +294,39 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 	for _, a := range assets {
 		sizes[a.ID] = a
 	}
-	pv := make([]pendingView, 0, len(pending))
+	faces := make([]pendingView, 0, len(pending))
 	for _, sg := range pending {
 		a := sizes[sg.AssetID]
 		m := sg.Box.W / 2
 		x, y := max(0, sg.Box.X-m), max(0, sg.Box.Y-m)
-		pv = append(pv, pendingView{ID: sg.ID, AssetID: sg.AssetID, Width: a.Width, Height: a.Height, X: x, Y: y,
+		faces = append(faces, pendingView{ID: sg.ID, AssetID: sg.AssetID, Width: a.Width, Height: a.Height, X: x, Y: y,
 			W: min(a.Width, sg.Box.X+sg.Box.W+m) - x, H: min(a.Height, sg.Box.Y+sg.Box.H+m) - y})
 	}
-	photos := make([]photoView, 0, len(assets))
-	for _, a := range assets {
-		pv, err := p.photoView(ctx, a, names)
+	// Newest first, a page at a time: each photo's results are opened to
+	// describe them, so a page is bounded however many photos there are.
+	slices.Reverse(assets)
+	pages := max(1, (len(assets)+PhotosPerPage-1)/PhotosPerPage)
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = min(max(page, 1), pages)
+	shown := assets[(page-1)*PhotosPerPage : min(len(assets), page*PhotosPerPage)]
+	photos := make([]photoView, 0, len(shown))
+	for _, a := range shown {
+		v, err := p.photoView(ctx, a, names)
 		if err != nil {
 			p.fail(w, err)
 			return
 		}
-		photos = append(photos, pv)
+		photos = append(photos, v)
 	}
-	p.render(w, status, privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
-		People: people, Pending: pv, Photos: photos})
+	pg := privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
+		People: people, Pending: faces, Photos: photos, PhotoCount: len(assets)}
+	if page > 1 {
+		pg.NewerPage = page - 1
+	}
+	if page < pages {
+		pg.OlderPage = page + 1
+	}
+	p.render(w, status, pg)
 }
 
 func (p *Privacy) page(w http.ResponseWriter, r *http.Request) {
