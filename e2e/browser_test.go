@@ -307,8 +307,17 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if got := text("#photo-" + single); !strings.Contains(got, "Nothing derived from it is stored.") {
 		t.Errorf("single photo: %q", got)
 	}
-	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#photos img').length && [...document.querySelectorAll('#photos img')].every(i => i.complete && i.naturalWidth > 0) ? 1 : 0`)); err != nil || shown != 1 {
-		t.Errorf("photos not shown (%v)", err)
+	// The photos load (lazily: scrolled into view first).
+	shown := 0.0
+	for i := 0; i < 50 && shown != 1; i++ {
+		if shown, err = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('#photos').scrollIntoView(),
+			document.querySelectorAll('#photos img').length && [...document.querySelectorAll('#photos img')].every(i => i.complete && i.naturalWidth > 0) ? 1 : 0`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if shown != 1 {
+		t.Error("the photos are not shown")
 	}
 	// Delete one photo from the center.
 	submit(t, ctx, "#delete-"+single)

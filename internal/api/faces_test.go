@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/web"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -21,6 +20,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 type suggestedFace struct {
