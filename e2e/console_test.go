@@ -308,6 +308,11 @@ func TestInstallationConsole(t *testing.T) {
 	b := createTenant(t, data, "Beta App")
 	s := startServer(t, data)
 
+	// A refused sign-in is audited (never the key typed).
+	intruder := newOperator(t, s)
+	if code, _, _ := intruder.post("/console/login", url.Values{"key": {"obs_guessing_" + strings.Repeat("x", 40)}}); code != 401 {
+		t.Errorf("bad key: %d", code)
+	}
 	var link struct {
 		URL string `json:"url"`
 	}
@@ -320,6 +325,9 @@ func TestInstallationConsole(t *testing.T) {
 	}
 	if code, page := o.get("/console"); code != 200 || !strings.Contains(page, `id="installation"`) || !strings.Contains(page, a.TenantID) || !strings.Contains(page, b.TenantID) {
 		t.Fatalf("installation overview: %d %s", code, statusText(page))
+	}
+	if _, page := o.get("/console"); !regexp.MustCompile(`<td>console.login</td><td><code></code></td><td>denied</td><td>unauthenticated</td>`).MatchString(page) || strings.Contains(page, "obs_guessing") {
+		t.Error("the refused sign-in is not in the audit log as denied (or the key typed is)")
 	}
 	other := newOperator(t, s)
 	if code, page := other.get(strings.TrimPrefix(link.URL, s.base)); code != 403 || !strings.Contains(page, "already used") {

@@ -158,7 +158,7 @@ func (a *app) serve(ctx context.Context) error {
 	}).Handler()
 	{
 		pages := privacy.Handler()
-		console := (&web.Console{Tokens: tokens, Auth: auth.New(svc.store, svc.keys, a.clk), Kill: kill, Store: svc.store, Audit: svc.audit,
+		console := (&web.Console{Tokens: tokens, Auth: auth.New(svc.store, svc.keys, a.clk), Kill: kill, Store: svc.store, Audit: svc.audit, Alerts: alerts,
 			AuditKey: func(ctx context.Context) (ed25519.PublicKey, error) {
 				s, err := svc.keys.TenantSigner(ctx, "", "audit")
 				if err != nil {

@@ -91,11 +91,15 @@ const RewrapBudget = 20 * time.Second
 
 // Console is the operator console.
 type Console struct {
-	Tokens   tokenCodec
-	Auth     authenticator
-	Kill     killSwitches
-	Store    consoleStore
-	Audit    auditLog
+	Tokens tokenCodec
+	Auth   authenticator
+	Kill   killSwitches
+	Store  consoleStore
+	Audit  auditLog
+	// Alerts, when set, sees refused sign-ins (failed_auth_burst).
+	Alerts interface {
+		Observe(ctx context.Context, e audit.Entry)
+	}
 	AuditKey func(ctx context.Context) (ed25519.PublicKey, error)
 	Keys     kekService
 	Purge    purger
@@ -400,6 +404,18 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := c.Auth.Authenticate(r.Context(), "Bearer "+r.PostFormValue("key"))
 	if err != nil || !p.Has(auth.ScopeAdmin) {
+		// Audited and counted like a refused API request, so a burst of
+		// them raises failed_auth_burst; the key itself is never recorded.
+		e := audit.Entry{Action: "console.login", Result: audit.ResultDenied, Code: "unauthenticated"}
+		if err == nil {
+			e.Tenant, e.Actor, e.Code = p.TenantID, p.KeyID, "forbidden"
+		}
+		if aerr := c.Audit.Append(r.Context(), e); aerr != nil {
+			c.Log.Error("audit console login", "component", "web", "err", aerr)
+		}
+		if c.Alerts != nil {
+			c.Alerts.Observe(r.Context(), e)
+		}
 		c.render(w, r, http.StatusUnauthorized, consolePage{Error: "That is not a valid admin API key."})
 		return
 	}
