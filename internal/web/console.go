@@ -35,6 +35,12 @@ import (
 // button, purge with a dry run, and a signed forensic export of the
 // tenant's audit trail. Every change is a CSRF-checked form post and is
 // audited like its API or CLI counterpart.
+//
+// The installation operator signs in through a single-use link from
+// `obscura console link` (their session lives while that link is not
+// revoked by `obscura console sign-out`): they see every tenant, create
+// tenants, act on one tenant by naming it, and use the kill switches,
+// alerts, audit log and forensic export of the whole installation.
 
 const operatorCookie = "obscura_operator"
 
