@@ -230,6 +230,20 @@ func TestOperatorConsoleWithoutJavaScript(t *testing.T) {
 	if c, _, _ := o.post("/console/purge", url.Values{"scope": {"range"}, "from": {"2026-01-02T00:00"}, "to": {"2026-01-01T00:00"}, "action": {"dry-run"}}); c != 400 {
 		t.Errorf("backwards range: %d", c)
 	}
+	// A time range: the photos uploaded in it go (victor's), nothing else.
+	hour := time.Now().UTC().Truncate(time.Minute)
+	rng := url.Values{"scope": {"range"}, "from": {hour.Add(-time.Hour).Format("2006-01-02T15:04")}, "to": {hour.Add(2 * time.Minute).Format("2006-01-02T15:04")}, "action": {"dry-run"}}
+	if _, _, body = o.post("/console/purge", rng); !strings.Contains(statusText(body), "0 subjects (every key, photo, result and consent state) and 1 photos") {
+		t.Errorf("range dry run: %q", statusText(body))
+	}
+	rng.Set("action", "purge")
+	rng.Set("confirm", tn.TenantID)
+	if _, _, body = o.post("/console/purge", rng); !strings.Contains(statusText(body), "Purged 0 subjects") || !strings.Contains(statusText(body), "and 1 photos") {
+		t.Errorf("range purge: %q", statusText(body))
+	}
+	if c, _ := do(t, "POST", s.base+"/v1/assets/"+victor+"/download", tn.APIKey, nil); c != 404 {
+		t.Errorf("photo in the purged range: %d", c)
+	}
 
 	// The audit browser pages back through more than a page of entries.
 	for range 30 {
