@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -188,6 +189,9 @@ func (a *app) serve(ctx context.Context) error {
 		top.Handle("/console/static/", (&web.Demo{Log: a.log}).Static())
 		top.Handle("/", h)
 		h = top
+		if strings.HasPrefix(publicURL, "https://") {
+			h = web.BehindHTTPS(h)
+		}
 	}
 	if demoAllowed(a.cfg.Addr) {
 		if err := ensureDemoTenant(ctx, a, svc); err != nil {

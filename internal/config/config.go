@@ -41,8 +41,10 @@ type Config struct {
 	// s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&tls=false][&region=R]
 	// with credentials from OBSCURA_S3_ACCESS_KEY and OBSCURA_S3_SECRET_KEY.
 	Blob string `yaml:"blob"`
-	// PublicURL is the base URL clients use to reach this server (upload and
-	// download URLs point there). Default: http://<addr>.
+	// PublicURL is the base URL clients use to reach this server (upload,
+	// download, privacy links point there). Default: http://<addr>. An
+	// https:// URL (a TLS-terminating proxy in front) makes the web pages'
+	// cookies Secure.
 	PublicURL string `yaml:"public_url"`
 	// RateLimits are per-key token buckets by operation class, per-tenant
 	// and per-key overrides, and per-tenant daily quotas (file only).

@@ -265,7 +265,7 @@ func (c *Console) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
 	c.record(r.Context(), operator{key: cl.ID, installation: true}, "console.login", "installation")
 	signedIn(w, "Operator console", "/console")
 }
@@ -432,7 +432,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
 	c.record(r.Context(), operator{tenant: p.TenantID, key: p.KeyID}, "console.login", "")
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }

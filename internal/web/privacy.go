@@ -186,7 +186,7 @@ func (p *Privacy) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/privacy", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
 	signedIn(w, "Your privacy", "/privacy")
 }
 

@@ -191,6 +191,22 @@ func pageTemplate(page string) *template.Template {
 	}).ParseFS(templateFS, "templates/layout.html", page))
 }
 
+type httpsKey struct{}
+
+// BehindHTTPS marks every request as one that reached its client over
+// HTTPS — a TLS-terminating proxy in front, the public URL https:// — so
+// the pages' cookies are Secure although this server speaks plain HTTP.
+func BehindHTTPS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), httpsKey{}, true)))
+	})
+}
+
+// secure reports whether the request's cookies must be Secure.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || r.Context().Value(httpsKey{}) != nil
+}
+
 // csrf returns the demo's CSRF token, setting a fresh cookie if needed.
 func csrf(w http.ResponseWriter, r *http.Request) string { return csrfFor(w, r, "/demo") }
 
@@ -201,7 +217,7 @@ func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
 		return c.Value
 	}
 	tok := newToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
 	return tok
 }
 

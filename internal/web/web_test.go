@@ -307,3 +307,21 @@ func TestConsoleLinkSingleUseShortLivedAndOnlyForTheInstallation(t *testing.T) {
 		t.Error("a tenant's console link was consumed")
 	}
 }
+
+// TestCookiesSecureBehindHTTPS: behind a TLS-terminating proxy (public
+// URL https://) the pages' cookies are Secure; on plain HTTP they are not
+// (the browser would drop them).
+func TestCookiesSecureBehindHTTPS(t *testing.T) {
+	c := &Console{Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	for _, tt := range []struct {
+		h    http.Handler
+		want bool
+	}{{c.Handler(), false}, {BehindHTTPS(c.Handler()), true}} {
+		w := httptest.NewRecorder()
+		tt.h.ServeHTTP(w, httptest.NewRequest("GET", "/console", nil))
+		cs := w.Result().Cookies()
+		if len(cs) != 1 || cs[0].Name != csrfCookie || cs[0].Secure != tt.want {
+			t.Errorf("cookies %+v, want Secure=%v", cs, tt.want)
+		}
+	}
+}
