@@ -373,17 +373,23 @@ func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string
 		}
 		stored[f] = rec
 	}
-	// Consent may have been revoked while the model ran: its purge cannot
-	// have seen what was stored after it. Check again; if it is gone,
-	// delete what this call stored and refuse.
+	// Consent may have been revoked, or the photo deleted, while the model
+	// ran: the purge cannot have seen what was stored after it. Check
+	// again; if either is gone, delete what this call stored and refuse.
+	drop := func(err error) (Result, error) {
+		for _, rec := range stored {
+			_ = s.objects.Delete(ctx, sealed.Ref{Tenant: rec.TenantID, Subject: rec.SubjectHash, Purpose: rec.Purpose, Object: rec.ID})
+			_ = s.results.DeleteResult(ctx, rec.TenantID, rec.ID)
+		}
+		return Result{}, err
+	}
 	for _, f := range features {
 		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			for _, rec := range stored {
-				_ = s.objects.Delete(ctx, sealed.Ref{Tenant: rec.TenantID, Subject: rec.SubjectHash, Purpose: rec.Purpose, Object: rec.ID})
-				_ = s.results.DeleteResult(ctx, rec.TenantID, rec.ID)
-			}
-			return Result{}, err
+			return drop(err)
 		}
+	}
+	if _, err := s.assets.Asset(ctx, tenant, a.ID); err != nil {
+		return drop(err)
 	}
 	for _, f := range features {
 		if s.audit != nil {

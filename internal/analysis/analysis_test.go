@@ -138,3 +138,34 @@ func TestRevocationDuringAnalysis(t *testing.T) {
 		t.Errorf("%d results stored", len(recs))
 	}
 }
+
+// TestPhotoDeletedDuringAnalysis: a photo deleted while the model runs
+// must not leave a result of it behind.
+func TestPhotoDeletedDuringAnalysis(t *testing.T) {
+	k := testkit.New(t, nil)
+	ctx := context.Background()
+	k.Tenant(t, "ten_a")
+	as := store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 2, Height: 2, Size: 3, CreatedAt: k.Clock.Now()}
+	if err := k.Store.CreateAsset(ctx, as); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("jpg")); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{Engine: stubEngine{onRun: func() {
+		if err := k.Store.DeleteAsset(ctx, "ten_a", "ast_1"); err != nil {
+			t.Error(err)
+		}
+	}}, Assets: k.Store, Objects: k.Objects, Consent: &flipGate{}, Results: k.Store, Hash: k.Keys, Clock: k.Clock, Log: k.Log})
+	if _, err := s.Analyze(ctx, "ten_a", "ast_1", []string{"tags"}); !errors.Is(err, fault.NotFound) {
+		t.Fatalf("Analyze = %v, want NotFound", err)
+	}
+	if recs, _ := k.Store.Results(ctx, "ten_a", "ast_1"); len(recs) != 0 {
+		t.Errorf("%d results stored for a deleted photo", len(recs))
+	}
+	n := 0
+	k.Blobs.List(ctx, "t/ten_a/s/h/tagging/", func(string) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d result objects left under tagging", n)
+	}
+}
