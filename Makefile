@@ -48,8 +48,9 @@ unit:
 	$(GO) test -count=1 -timeout 10m $(NORACE_PKGS)
 	$(GO) test -count=1 -timeout 10m . ./cmd/...
 
+# The browser tests leave their screenshots in test-output/ (git-ignored).
 e2e:
-	$(GO) test -count=1 -timeout 10m ./e2e/...
+	OBSCURA_TEST_OUT=$(CURDIR)/test-output $(GO) test -count=1 -timeout 10m ./e2e/...
 
 bench: build
 	./bin/obscura bench
