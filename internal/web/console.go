@@ -468,6 +468,15 @@ func (c *Console) checked(w http.ResponseWriter, r *http.Request) (operator, boo
 		c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such tenant."})
 		return operator{}, false
 	}
+	// As in the API: the intent is durable in the audit log before
+	// anything changes, or nothing changes.
+	intent := audit.Entry{Action: "console." + strings.ReplaceAll(strings.TrimPrefix(r.URL.Path, "/console/"), "/", ".") + ".intent",
+		Tenant: op.tenant, Actor: op.key, Result: audit.ResultOK}
+	if err := c.Audit.Append(r.Context(), intent); err != nil {
+		c.Log.Error("audit console intent", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusServiceUnavailable, consolePage{Error: "The audit log is unavailable, so nothing was changed. Try again shortly."})
+		return operator{}, false
+	}
 	return op, true
 }
 

@@ -611,15 +611,18 @@ func (p *Privacy) deletePhoto(w http.ResponseWriter, r *http.Request) {
 		p.view(w, r, s, http.StatusNotFound, "", "No such photo of yours.")
 		return
 	}
-	if err := p.Photos.Delete(r.Context(), s.tenant, a.ID); err != nil {
-		p.fail(w, err)
-		return
-	}
+	// Audited before it happens: if the audit log cannot take it, the
+	// photo stays.
 	if p.Audit != nil {
 		if err := p.Audit.Append(r.Context(), audit.Entry{Action: "privacy.photo.delete", Tenant: s.tenant, Subject: s.subjectHash,
 			Object: p.Hash.HashID("asset", a.ID), Result: audit.ResultOK}); err != nil {
-			p.Log.Error("audit privacy photo delete", "component", "web", "err", err)
+			p.fail(w, fmt.Errorf("audit privacy photo delete: %w", err))
+			return
 		}
+	}
+	if err := p.Photos.Delete(r.Context(), s.tenant, a.ID); err != nil {
+		p.fail(w, err)
+		return
 	}
 	p.view(w, r, s, http.StatusOK, "Deleted the photo and everything derived from it.", "")
 }

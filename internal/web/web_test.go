@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/audit"
-	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/upload"
-	aeadsubtle "github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"io/fs"
 	"log/slog"
 	"mime/multipart"
@@ -19,10 +16,15 @@ import (
 	"testing"
 	"time"
 
+	aeadsubtle "github.com/tink-crypto/tink-go/v2/aead/subtle"
+
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 // Test doubles: the demo's collaborators are exercised for real in e2e
@@ -323,5 +325,73 @@ func TestCookiesSecureBehindHTTPS(t *testing.T) {
 		if len(cs) != 1 || cs[0].Name != csrfCookie || cs[0].Secure != tt.want {
 			t.Errorf("cookies %+v, want Secure=%v", cs, tt.want)
 		}
+	}
+}
+
+func (s linkConsoleStore) Tenants(context.Context) ([]store.Tenant, error) { return nil, nil }
+func (s linkConsoleStore) Alerts(context.Context, string, int) ([]store.Alert, error) {
+	return nil, nil
+}
+func (s linkConsoleStore) AuditTail(context.Context, string, int64, int) ([]store.AuditRecord, error) {
+	return nil, nil
+}
+
+// failingAudit refuses appends once down is set.
+type failingAudit struct {
+	fakeAudit
+	down bool
+}
+
+func (f *failingAudit) Append(ctx context.Context, e audit.Entry) error {
+	if f.down {
+		return errors.New("audit store down")
+	}
+	return f.fakeAudit.Append(ctx, e)
+}
+
+type countingKill struct{ sets int }
+
+func (k *countingKill) Set(context.Context, string, string, bool) (string, error) {
+	k.sets++
+	return "global", nil
+}
+func (k *countingKill) Active() []string { return nil }
+
+// TestConsoleChangesNothingUnaudited: when the audit log cannot take the
+// intent, a console change is refused with 503 and not made.
+func TestConsoleChangesNothingUnaudited(t *testing.T) {
+	a, _ := aeadsubtle.NewAESGCM(bytes.Repeat([]byte{9}, 32))
+	codec := upload.NewCodec(a)
+	links := &fakeLinks{used: map[string]bool{}}
+	al, kill := &failingAudit{}, &countingKill{}
+	c := &Console{Tokens: codec, Store: linkConsoleStore{links: links}, Audit: al, Kill: kill, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	h := c.Handler()
+	tok, _, _, _ := IssueConsoleLink(context.Background(), codec, links, time.Now())
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/console/open/"+tok, nil))
+	var session *http.Cookie
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == operatorCookie {
+			session = ck
+		}
+	}
+	if session == nil {
+		t.Fatal("no session")
+	}
+	post := func() int {
+		r := httptest.NewRequest("POST", "/console/kill-switch", strings.NewReader("csrf="+strings.Repeat("c", 32)+"&on=true"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(session)
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: strings.Repeat("c", 32)})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	if code := post(); code != 200 || kill.sets != 1 {
+		t.Fatalf("with the audit log up: %d, %d sets", code, kill.sets)
+	}
+	al.down = true
+	if code := post(); code != http.StatusServiceUnavailable || kill.sets != 1 {
+		t.Errorf("with the audit log down: %d, %d sets (want 503, still 1)", code, kill.sets)
 	}
 }
