@@ -255,13 +255,39 @@ func TestOperatorConsoleWithoutJavaScript(t *testing.T) {
 		t.Fatal("no link to older audit entries")
 	}
 	_, page = o.get("/console?before=" + older[1])
-	first := regexp.MustCompile(`<tr><td>(\d+)</td>`).FindStringSubmatch(page)
+	first := regexp.MustCompile(`<tr><td>(\d+)</td>`).FindStringSubmatch(regexp.MustCompile(`(?s)<table id="audit">.*?</table>`).FindString(page))
 	if n, _ := strconv.Atoi(first[1]); first == nil || n >= mustAtoi(older[1]) {
 		t.Errorf("older page starts at %v, want below %s", first, older[1])
 	}
+	// Paging back to the start shows every entry once, newest first, and
+	// every console change with its intent before it.
+	var seqs []int
+	all := ""
+	for path, pages := "/console", 0; path != "" && pages < 50; pages++ {
+		_, page := o.get(path)
+		table := regexp.MustCompile(`(?s)<table id="audit">.*?</table>`).FindString(page)
+		all += table
+		for _, m := range regexp.MustCompile(`<tr><td>(\d+)</td>`).FindAllStringSubmatch(table, -1) {
+			seqs = append(seqs, mustAtoi(m[1]))
+		}
+		path = ""
+		if m := regexp.MustCompile(`href="(/console\?before=\d+)#audit-h"`).FindStringSubmatch(page); m != nil {
+			path = m[1]
+		}
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] >= seqs[i-1] {
+			t.Fatalf("audit pages not strictly newest first at %d: %d then %d", i, seqs[i-1], seqs[i])
+		}
+	}
 	for _, action := range []string{"console.key.create", "console.key.revoke", "console.kek.rotate", "console.kek.rewrap", "console.kek.revoke", "console.purge.dry_run", "console.purge"} {
-		if !strings.Contains(page, "<td>"+action+"</td>") && !strings.Contains(mustGet(o, "/console"), "<td>"+action+"</td>") {
+		if !strings.Contains(all, "<td>"+action+"</td>") {
 			t.Errorf("no audit entry %s in the browser", action)
+		}
+	}
+	for _, intent := range []string{"console.keys.create.intent", "console.kek.intent", "console.purge.intent"} {
+		if !strings.Contains(all, "<td>"+intent+"</td>") {
+			t.Errorf("no intent entry %s", intent)
 		}
 	}
 
@@ -306,10 +332,6 @@ func mustAtoi(s string) int {
 	return n
 }
 
-func mustGet(o *operatorClient, path string) string {
-	_, body := o.get(path)
-	return body
-}
 
 // TestInstallationConsole: `obscura console link` opens, once, a session
 // for the installation operator, who sees every tenant, creates one (its
