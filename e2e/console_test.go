@@ -332,7 +332,6 @@ func mustAtoi(s string) int {
 	return n
 }
 
-
 // TestInstallationConsole: `obscura console link` opens, once, a session
 // for the installation operator, who sees every tenant, creates one (its
 // first key shown once, and working), acts on one tenant by naming it,
