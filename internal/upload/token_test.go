@@ -58,6 +58,12 @@ func TestTokenVectors(t *testing.T) {
 			{Name: "empty", Kind: KindUpload, Token: "", Now: 1795000030, Error: "ErrTokenInvalid"},
 			{Name: "oversized", Kind: KindUpload, Token: "ut1." + strings.Repeat("A", MaxTokenLen), Now: 1795000030, Error: "ErrTokenInvalid"},
 		}
+		// A console link: tid "*" (the installation); it is no operator session.
+		link := Claims{V: 1, Tenant: "*", ID: "cl_vector", Expires: 1795000300, Issued: 1795000000}
+		cl1, _ := c.Seal(KindConsoleLink, link)
+		vs = append(vs,
+			tokenVector{Name: "console_link", Kind: KindConsoleLink, Token: cl1, Now: 1795000030, Claims: link},
+			tokenVector{Name: "console_link_as_operator_session", Kind: KindOperator, Token: "os1." + strings.TrimPrefix(cl1, "cl1."), Now: 1795000030, Error: "ErrTokenInvalid"})
 		b, _ := json.MarshalIndent(vs, "", "  ")
 		os.WriteFile(file, append(b, '\n'), 0o644)
 	}
