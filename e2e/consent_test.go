@@ -218,31 +218,9 @@ func jpegPhoto(t *testing.T) []byte {
 // uploadAndDownloadFor is uploadAndDownload for a given subject.
 func uploadAndDownloadFor(t *testing.T, s *server, key, subj string, data []byte) []byte {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"subject": subj, "content_type": "image/jpeg"})
-	code, b := do(t, "POST", s.base+"/v1/uploads", key, body)
-	if code != 201 {
-		t.Fatalf("create upload: %d %s", code, b)
-	}
-	var up struct {
-		UploadURL string `json:"upload_url"`
-	}
-	json.Unmarshal(b, &up)
-	code, b = do(t, "PUT", up.UploadURL, "", data)
-	if code != 201 {
-		t.Fatalf("PUT: %d %s", code, b)
-	}
-	var asset struct {
-		AssetID string `json:"asset_id"`
-	}
-	json.Unmarshal(b, &asset)
-	_, b = do(t, "POST", s.base+"/v1/assets/"+asset.AssetID+"/download", key, nil)
-	var dl struct {
-		DownloadURL string `json:"download_url"`
-	}
-	json.Unmarshal(b, &dl)
-	code, got := do(t, "GET", dl.DownloadURL, "", nil)
-	if code != 200 {
-		t.Fatalf("download: %d", code)
+	got := download(t, s, key, uploadPhotoAs(t, s, key, subj, data))
+	if got == nil {
+		t.Fatal("download failed")
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(got)); err != nil {
 		t.Fatal(err)

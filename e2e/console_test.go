@@ -101,19 +101,29 @@ func uploadPhotoAs(t *testing.T, s *server, key, subj string, data []byte) strin
 	return asset.AssetID
 }
 
-// downloadable reports whether the asset's bytes still come back.
-func downloadable(t *testing.T, s *server, key, id string) bool {
+// download fetches the asset's bytes through a single-use download URL,
+// or nil if the asset no longer opens.
+func download(t *testing.T, s *server, key, id string) []byte {
 	t.Helper()
 	code, b := do(t, "POST", s.base+"/v1/assets/"+id+"/download", key, nil)
 	if code != 200 {
-		return false
+		return nil
 	}
 	var dl struct {
 		DownloadURL string `json:"download_url"`
 	}
 	json.Unmarshal(b, &dl)
-	code, _ = do(t, "GET", dl.DownloadURL, "", nil)
-	return code == 200
+	code, got := do(t, "GET", dl.DownloadURL, "", nil)
+	if code != 200 {
+		return nil
+	}
+	return got
+}
+
+// downloadable reports whether the asset's bytes still come back.
+func downloadable(t *testing.T, s *server, key, id string) bool {
+	t.Helper()
+	return download(t, s, key, id) != nil
 }
 
 // TestOperatorConsoleWithoutJavaScript drives every operator-console

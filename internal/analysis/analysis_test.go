@@ -101,9 +101,9 @@ func (g *flipGate) Require(ctx context.Context, tenant, subjectHash, purpose str
 	return nil
 }
 
-// TestRevocationDuringAnalysis: consent revoked (and purged) while the
-// model runs must not leave a result stored after the purge.
-func TestRevocationDuringAnalysis(t *testing.T) {
+// withPhoto is a kit with tenant ten_a holding photo ast_1 of subject "h".
+func withPhoto(t *testing.T) *testkit.Kit {
+	t.Helper()
 	k := testkit.New(t, nil)
 	ctx := context.Background()
 	k.Tenant(t, "ten_a")
@@ -114,6 +114,14 @@ func TestRevocationDuringAnalysis(t *testing.T) {
 	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("jpg")); err != nil {
 		t.Fatal(err)
 	}
+	return k
+}
+
+// TestRevocationDuringAnalysis: consent revoked (and purged) while the
+// model runs must not leave a result stored after the purge.
+func TestRevocationDuringAnalysis(t *testing.T) {
+	k := withPhoto(t)
+	ctx := context.Background()
 	g := &flipGate{}
 	s := New(Deps{Engine: stubEngine{onRun: func() { g.revoked = true }}, Assets: k.Store, Objects: k.Objects, Consent: g,
 		Results: k.Store, Hash: k.Keys, Clock: k.Clock, Log: k.Log})
@@ -142,16 +150,8 @@ func TestRevocationDuringAnalysis(t *testing.T) {
 // TestPhotoDeletedDuringAnalysis: a photo deleted while the model runs
 // must not leave a result of it behind.
 func TestPhotoDeletedDuringAnalysis(t *testing.T) {
-	k := testkit.New(t, nil)
+	k := withPhoto(t)
 	ctx := context.Background()
-	k.Tenant(t, "ten_a")
-	as := store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 2, Height: 2, Size: 3, CreatedAt: k.Clock.Now()}
-	if err := k.Store.CreateAsset(ctx, as); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("jpg")); err != nil {
-		t.Fatal(err)
-	}
 	s := New(Deps{Engine: stubEngine{onRun: func() {
 		if err := k.Store.DeleteAsset(ctx, "ten_a", "ast_1"); err != nil {
 			t.Error(err)

@@ -480,14 +480,23 @@ func (c *Console) checked(w http.ResponseWriter, r *http.Request) (operator, boo
 	return op, true
 }
 
-// tenantChosen reports whether the request acts on a tenant, answering
+// checkedTenant is checked for changes that act on one tenant: it answers
 // the installation operator who has not chosen one.
-func (c *Console) tenantChosen(w http.ResponseWriter, r *http.Request, op operator) bool {
-	if op.tenant == "" {
+func (c *Console) checkedTenant(w http.ResponseWriter, r *http.Request) (operator, bool) {
+	op, ok := c.checked(w, r)
+	if ok && op.tenant == "" {
 		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose a tenant first."})
-		return false
+		return operator{}, false
 	}
-	return true
+	return op, ok
+}
+
+// formRange reads a form's "from" and "to" (datetime-local, read as UTC),
+// from before to.
+func formRange(r *http.Request) (from, to time.Time, ok bool) {
+	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
+	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
+	return from, to, err1 == nil && err2 == nil && from.Before(to)
 }
 
 func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
@@ -510,11 +519,8 @@ func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
+	op, ok := c.checkedTenant(w, r)
 	if !ok {
-		return
-	}
-	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	id := r.PostFormValue("id")
@@ -552,11 +558,8 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
 
 // createKey mints an API key for the operator's tenant and shows it once.
 func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
+	op, ok := c.checkedTenant(w, r)
 	if !ok {
-		return
-	}
-	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	var scopes []auth.Scope
@@ -588,11 +591,8 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 // under the newest version (bounded by RewrapBudget), or revokes an older
 // version.
 func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
+	op, ok := c.checkedTenant(w, r)
 	if !ok {
-		return
-	}
-	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	ctx := r.Context()
@@ -663,9 +663,8 @@ func (c *Console) scope(r *http.Request, tenant string) (incident.PurgeScope, st
 		}
 		sc.SubjectHash = c.Keys.SubjectHash(id)
 	case "range":
-		from, err1 := time.Parse(formTime, r.PostFormValue("from"))
-		to, err2 := time.Parse(formTime, r.PostFormValue("to"))
-		if err1 != nil || err2 != nil || !from.Before(to) {
+		from, to, ok := formRange(r)
+		if !ok {
 			return sc, "Give a time range (UTC), its start before its end."
 		}
 		sc.From, sc.To = from, to
@@ -679,11 +678,8 @@ func (c *Console) scope(r *http.Request, tenant string) (incident.PurgeScope, st
 // purge runs a dry run, or — with the tenant id typed as confirmation —
 // the purge itself.
 func (c *Console) purge(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
+	op, ok := c.checkedTenant(w, r)
 	if !ok {
-		return
-	}
-	if !c.tenantChosen(w, r, op) {
 		return
 	}
 	ctx := r.Context()
@@ -727,9 +723,8 @@ func (c *Console) forensic(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
-	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
-	if err1 != nil || err2 != nil || !from.Before(to) {
+	from, to, ok := formRange(r)
+	if !ok {
 		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Give a time range (UTC), its start before its end."})
 		return
 	}
