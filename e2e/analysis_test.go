@@ -26,24 +26,8 @@ func TestAnalysisAgainstRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	const subj = "subject-e2e-7f3a"
-	body, _ := json.Marshal(map[string]string{"subject": subj, "content_type": "image/jpeg"})
-	code, b := do(t, "POST", s.base+"/v1/uploads", tn.APIKey, body)
-	if code != 201 {
-		t.Fatalf("create upload: %d %s", code, b)
-	}
-	var up struct {
-		UploadURL string `json:"upload_url"`
-	}
-	json.Unmarshal(b, &up)
-	code, b = do(t, "PUT", up.UploadURL, "", photo)
-	if code != 201 {
-		t.Fatalf("PUT: %d %s", code, b)
-	}
-	var as struct {
-		AssetID string `json:"asset_id"`
-	}
-	json.Unmarshal(b, &as)
-	analyze := s.base + "/v1/assets/" + as.AssetID + "/analyze"
+	assetID := uploadPhotoAs(t, s, tn.APIKey, subj, photo)
+	analyze := s.base + "/v1/assets/" + assetID + "/analyze"
 
 	if code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["faces","tags"]}`)); code != 403 || !strings.Contains(string(b), `"code":"consent_required"`) {
 		t.Fatalf("without consent: %d %s", code, b)
@@ -53,7 +37,7 @@ func TestAnalysisAgainstRealServer(t *testing.T) {
 			t.Fatalf("grant %s: %d %s", p, code, b)
 		}
 	}
-	code, b = do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["faces","tags"]}`))
+	code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["faces","tags"]}`))
 	var res struct {
 		Faces []any `json:"faces"`
 		Tags  []struct {
@@ -84,7 +68,7 @@ func TestAnalysisAgainstRealServer(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	code, b = do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/faces/suggest", tn.APIKey, nil)
+	code, b = do(t, "POST", s.base+"/v1/assets/"+assetID+"/faces/suggest", tn.APIKey, nil)
 	var sg struct {
 		Faces []struct {
 			SuggestionID string `json:"suggestion_id"`

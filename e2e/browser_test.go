@@ -247,21 +247,11 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]string{"subject": subj, "content_type": "image/jpeg"})
-	_, b := do(t, "POST", s.base+"/v1/uploads", tn.APIKey, body)
-	var up struct {
-		UploadURL string `json:"upload_url"`
-	}
-	json.Unmarshal(b, &up)
-	_, b = do(t, "PUT", up.UploadURL, "", group)
-	var as struct {
-		AssetID string `json:"asset_id"`
-	}
-	json.Unmarshal(b, &as)
-	if code, b := do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/analyze", tn.APIKey, []byte(`{"features":["faces"]}`)); code != 200 {
+	groupID := uploadPhotoAs(t, s, tn.APIKey, subj, group)
+	if code, b := do(t, "POST", s.base+"/v1/assets/"+groupID+"/analyze", tn.APIKey, []byte(`{"features":["faces"]}`)); code != 200 {
 		t.Fatalf("analyze: %d %s", code, b)
 	}
-	_, b = do(t, "POST", s.base+"/v1/assets/"+as.AssetID+"/faces/suggest", tn.APIKey, nil)
+	_, b := do(t, "POST", s.base+"/v1/assets/"+groupID+"/faces/suggest", tn.APIKey, nil)
 	var sg struct {
 		Faces []struct {
 			SuggestionID string `json:"suggestion_id"`
@@ -300,7 +290,7 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 	}
 	// Each photo with what was derived from it: the group photo's stored
 	// face boxes, its tag and its pending faces; the photo itself shows.
-	if got := text("#photo-" + as.AssetID); !strings.Contains(got, "Faces found: 3") || !strings.Contains(got, "People tagged: Nora.") ||
+	if got := text("#photo-" + groupID); !strings.Contains(got, "Faces found: 3") || !strings.Contains(got, "People tagged: Nora.") ||
 		!strings.Contains(got, "2 faces wait for your answer") || !strings.Contains(got, "Kept until") {
 		t.Errorf("group photo: %q", got)
 	}
@@ -344,7 +334,7 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 		t.Errorf("%v pending after reject, want 1", pending)
 	}
 	accessible(t, ctx, "privacy center")
-	keyboard(t, ctx, "privacy center", "delete-"+as.AssetID, "export", "confirm-erase", "erase")
+	keyboard(t, ctx, "privacy center", "delete-"+groupID, "export", "confirm-erase", "erase")
 	screenshot(t, ctx, "privacy-gallery")
 	if got := text("#state-tagging"); got != "not allowed" {
 		t.Errorf("tagging before: %q", got)
