@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
@@ -442,9 +443,16 @@ func (s *Service) store(ctx context.Context, a store.Asset, feature string, v an
 	return rec, nil
 }
 
-// Stored returns the tenant's stored (unexpired) results for an asset,
-// decrypted, one entry per feature.
-func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error) {
+// StoredResult is one stored, unexpired result of a photo, decrypted.
+type StoredResult struct {
+	Feature   string
+	ExpiresAt time.Time
+	Body      json.RawMessage
+}
+
+// StoredResults returns the tenant's stored (unexpired) results for an
+// asset, decrypted, by feature name.
+func (s *Service) StoredResults(ctx context.Context, tenant, assetID string) ([]StoredResult, error) {
 	if _, err := s.assets.Asset(ctx, tenant, assetID); err != nil {
 		return nil, err
 	}
@@ -452,7 +460,7 @@ func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]json.RawMessage{}
+	var out []StoredResult
 	now := s.clk.Now()
 	for _, r := range recs {
 		if !now.Before(r.ExpiresAt) {
@@ -465,7 +473,22 @@ func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[strin
 			}
 			return nil, err
 		}
-		out[r.Feature] = b
+		out = append(out, StoredResult{Feature: r.Feature, ExpiresAt: r.ExpiresAt, Body: b})
+	}
+	slices.SortFunc(out, func(x, y StoredResult) int { return strings.Compare(x.Feature, y.Feature) })
+	return out, nil
+}
+
+// Stored returns the tenant's stored (unexpired) results for an asset,
+// decrypted, one entry per feature.
+func (s *Service) Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error) {
+	rs, err := s.StoredResults(ctx, tenant, assetID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(rs))
+	for _, r := range rs {
+		out[r.Feature] = r.Body
 	}
 	return out, nil
 }

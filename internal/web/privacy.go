@@ -52,8 +52,7 @@ type linkStore interface {
 	ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (store.PrivacyLink, error)
 	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]store.Asset, error)
 	Asset(ctx context.Context, tenantID, id string) (store.Asset, error)
-	Results(ctx context.Context, tenantID, assetID string) ([]store.Result, error)
-	AssetFaces(ctx context.Context, tenantID, assetID string) ([]store.Suggestion, []store.FaceTag, error)
+	FaceTags(ctx context.Context, tenantID, subjectHash, personID string) ([]store.FaceTag, error)
 }
 
 // photoStore reads and deletes a subject's photos (deleting takes what was
@@ -65,7 +64,7 @@ type photoStore interface {
 
 // derivedReader opens a photo's stored analysis results, by feature.
 type derivedReader interface {
-	Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error)
+	StoredResults(ctx context.Context, tenant, assetID string) ([]analysis.StoredResult, error)
 }
 
 type consents interface {
@@ -294,8 +293,21 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 	for _, a := range assets {
 		sizes[a.ID] = a
 	}
+	// Tags and pending faces by photo, read once for the whole page.
+	tags, err := p.Store.FaceTags(ctx, s.tenant, s.subjectHash, "")
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	tagged, waiting := map[string][]string{}, map[string]int{}
+	for _, t := range tags {
+		if n, ok := names[t.PersonID]; ok && !slices.Contains(tagged[t.AssetID], n) {
+			tagged[t.AssetID] = append(tagged[t.AssetID], n)
+		}
+	}
 	faces := make([]pendingView, 0, len(pending))
 	for _, sg := range pending {
+		waiting[sg.AssetID]++
 		a := sizes[sg.AssetID]
 		m := sg.Box.W / 2
 		x, y := max(0, sg.Box.X-m), max(0, sg.Box.Y-m)
@@ -311,11 +323,12 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 	shown := assets[(page-1)*PhotosPerPage : min(len(assets), page*PhotosPerPage)]
 	photos := make([]photoView, 0, len(shown))
 	for _, a := range shown {
-		v, err := p.photoView(ctx, a, names)
+		v, err := p.photoView(ctx, a)
 		if err != nil {
 			p.fail(w, err)
 			return
 		}
+		v.Tagged, v.Pending = tagged[a.ID], waiting[a.ID]
 		photos = append(photos, v)
 	}
 	pg := privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
@@ -485,36 +498,18 @@ func (p *Privacy) export(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// photoView describes one photo: its record, each stored result in plain
-// words with how long it is kept, the people tagged in it and its pending
-// suggestions.
-func (p *Privacy) photoView(ctx context.Context, a store.Asset, names map[string]string) (photoView, error) {
+// photoView describes one photo: its record and each stored result in
+// plain words, with how long it is kept.
+func (p *Privacy) photoView(ctx context.Context, a store.Asset) (photoView, error) {
 	pv := photoView{ID: a.ID, Format: strings.ToUpper(a.Format), Created: a.CreatedAt.UTC().Format("2006-01-02 15:04 MST"),
 		Width: a.Width, Height: a.Height, Size: fmt.Sprintf("%.1f MB", float64(a.Size)/1e6)}
-	recs, err := p.Store.Results(ctx, a.TenantID, a.ID)
+	stored, err := p.Results.StoredResults(ctx, a.TenantID, a.ID)
 	if err != nil {
 		return pv, err
 	}
-	stored, err := p.Results.Stored(ctx, a.TenantID, a.ID)
-	if err != nil {
-		return pv, err
+	for _, r := range stored {
+		pv.Derived = append(pv.Derived, describe(r.Feature, r.Body)+" Kept until "+r.ExpiresAt.UTC().Format("2006-01-02")+".")
 	}
-	slices.SortFunc(recs, func(x, y store.Result) int { return strings.Compare(x.Feature, y.Feature) })
-	for _, rec := range recs {
-		if raw, ok := stored[rec.Feature]; ok {
-			pv.Derived = append(pv.Derived, describe(rec.Feature, raw)+" Kept until "+rec.ExpiresAt.UTC().Format("2006-01-02")+".")
-		}
-	}
-	gs, ts, err := p.Store.AssetFaces(ctx, a.TenantID, a.ID)
-	if err != nil {
-		return pv, err
-	}
-	for _, t := range ts {
-		if n, ok := names[t.PersonID]; ok && !slices.Contains(pv.Tagged, n) {
-			pv.Tagged = append(pv.Tagged, n)
-		}
-	}
-	pv.Pending = len(gs)
 	return pv, nil
 }
 
