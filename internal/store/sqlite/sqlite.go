@@ -670,20 +670,7 @@ func (s *Store) AuditRange(ctx context.Context, tenantID string, after int64, li
 	if tenantID != "" {
 		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{tenantID, after, limit}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, classify("audit range", err)
-	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
-		var r store.AuditRecord
-		if err := rows.Scan(&r.Seq, &r.TenantID, &r.Hash, &r.Body); err != nil {
-			return nil, classify("audit range", err)
-		}
-		out = append(out, r)
-	}
-	return out, classify("audit range", rows.Err())
+	return s.auditRecords(ctx, "audit range", q, args...)
 }
 
 // AuditTail implements store.Audit.
@@ -695,20 +682,25 @@ func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, li
 	if tenantID != "" {
 		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, limit}
 	}
+	return s.auditRecords(ctx, "audit tail", q, args...)
+}
+
+// auditRecords runs an audit query selecting seq, tenant_id, hash, body.
+func (s *Store) auditRecords(ctx context.Context, op, q string, args ...any) ([]store.AuditRecord, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, classify("audit tail", err)
+		return nil, classify(op, err)
 	}
 	defer rows.Close()
 	var out []store.AuditRecord
 	for rows.Next() {
 		var r store.AuditRecord
 		if err := rows.Scan(&r.Seq, &r.TenantID, &r.Hash, &r.Body); err != nil {
-			return nil, classify("audit tail", err)
+			return nil, classify(op, err)
 		}
 		out = append(out, r)
 	}
-	return out, classify("audit tail", rows.Err())
+	return out, classify(op, rows.Err())
 }
 
 // AuditCheckpoints implements store.Audit.
