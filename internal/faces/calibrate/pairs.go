@@ -80,3 +80,36 @@ func Complement(faces []Face, fold map[string]bool) map[string]bool {
 	}
 	return out
 }
+
+// SelfPairs scores each variant face against originals, for data with one
+// photo per person: a variant and the original of its own photo are a
+// genuine pair (the same face, degraded), a variant and another person's
+// original an impostor pair. variant "" gives the originals' impostor
+// pairs only.
+func SelfPairs(faces []Face, variant string) Scores {
+	var orig, q []Face
+	for _, f := range faces {
+		if f.Variant == "" {
+			orig = append(orig, f)
+		}
+		if f.Variant == variant {
+			q = append(q, f)
+		}
+	}
+	var s Scores
+	for i, a := range q {
+		for j, b := range orig {
+			if variant == "" && j <= i {
+				continue
+			}
+			v := Similarity(a.Vector, b.Vector)
+			switch {
+			case a.Person != b.Person:
+				s.Impostor = append(s.Impostor, v)
+			case variant != "" && a.Photo == b.Photo:
+				s.Genuine = append(s.Genuine, v)
+			}
+		}
+	}
+	return s
+}
