@@ -58,7 +58,9 @@ func (stubJobs) EnqueueAnalyze(context.Context, jobs.AnalyzeArgs) (jobs.Job, err
 
 type stubUploads struct{ uploadService }
 
-func (stubUploads) TokenTenant(token string) (string, error) { return strings.TrimPrefix(token, "tok-"), nil }
+func (stubUploads) TokenTenant(token string) (string, error) {
+	return strings.TrimPrefix(token, "tok-"), nil
+}
 
 func (stubUploads) Accept(_ context.Context, token string, _ int64, body io.Reader) (store.Asset, error) {
 	io.Copy(io.Discard, body)
