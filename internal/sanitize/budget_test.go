@@ -144,4 +144,3 @@ func TestOrientFastPathsMatchGeneric(t *testing.T) {
 
 // rgbaOf hides the concrete type so Orient takes its generic path.
 type rgbaOf struct{ image.Image }
-
