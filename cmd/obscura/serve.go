@@ -93,7 +93,8 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	alerts := alert.New(acfg, svc.store, a.clk, a.log)
 	defer alerts.Wait()
-	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
+	analysisGate, decodeGate := a.admissionGates()
+	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk).WithDecodeGate(decodeGate)
 	extraction := guard.NewExtraction(guard.DefaultExtraction, a.clk, func(f guard.Flag) {
 		sev := "warning"
 		if f.State == guard.StateBlocked {
@@ -119,7 +120,7 @@ func (a *app) serve(ctx context.Context) error {
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
 	uploads.WithDerived(analyses, faceTags)
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
-		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
+		Analyzer: gatedAnalyzer{analyses, analysisGate}, Sweepers: []jobs.Sweeper{analyses, faceTags},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
 	if err != nil {
 		return err
@@ -154,6 +155,7 @@ func (a *app) serve(ctx context.Context) error {
 		AuditReader: svc.store,
 		Kill:        kill,
 		Limiter:     guard.NewLimiter(a.cfg.RateLimits, a.clk),
+		Admission:   analysisGate,
 		Alerts:      alerts,
 		AlertReader: svc.store,
 	}).Handler()
