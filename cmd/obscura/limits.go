@@ -22,7 +22,7 @@ func (a *app) admissionGates() (analyses, decodes *guard.Gate) {
 		n = max(1, runtime.NumCPU()/2)
 	}
 	analyses = guard.NewGate("analysis", guard.GateConfig{Capacity: int64(n), MaxQueue: a.cfg.AnalysisQueue,
-		MaxWait: 15 * time.Second, RetryAfter: 2 * time.Second})
+		MaxWait: 10 * time.Second, RetryAfter: 2 * time.Second})
 	decodes = guard.NewGate("decode", guard.GateConfig{Capacity: int64(a.cfg.DecodeMegapixels), MaxQueue: a.cfg.DecodeQueue,
 		MaxWait: time.Minute, RetryAfter: 5 * time.Second}).OnIdle(guard.FreeIdleMemory(heldMemoryRelease))
 	return analyses, decodes
