@@ -94,6 +94,11 @@ func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine)
 		g.Close()
 		return nil, err
 	}
+	// The kill switches fail closed until read once (serve's Start does it).
+	if err := g.Kill.Refresh(ctx); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
