@@ -1,4 +1,4 @@
-package main
+package wire
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/guard"
 )
 
@@ -14,16 +15,16 @@ import (
 const heldMemoryRelease = 256 << 20
 
 // admissionGates builds the analysis gate (concurrent analyses, bounded
-// queue) and the decode gate (megapixels decoded at once, bounded queue)
-// from the configuration.
-func (a *app) admissionGates() (analyses, decodes *guard.Gate) {
-	n := a.cfg.AnalysisConcurrency
+// queue) and the decode gate (megapixels of uploads decoded at once,
+// bounded queue) from the configuration.
+func admissionGates(cfg config.Config) (analyses, decodes *guard.Gate) {
+	n := cfg.AnalysisConcurrency
 	if n <= 0 {
 		n = max(1, runtime.NumCPU()/2)
 	}
-	analyses = guard.NewGate("analysis", guard.GateConfig{Capacity: int64(n), MaxQueue: a.cfg.AnalysisQueue,
+	analyses = guard.NewGate("analysis", guard.GateConfig{Capacity: int64(n), MaxQueue: cfg.AnalysisQueue,
 		MaxWait: 10 * time.Second, RetryAfter: 2 * time.Second})
-	decodes = guard.NewGate("decode", guard.GateConfig{Capacity: int64(a.cfg.DecodeMegapixels), MaxQueue: a.cfg.DecodeQueue,
+	decodes = guard.NewGate("decode", guard.GateConfig{Capacity: int64(max(1, cfg.DecodeMegapixels)), MaxQueue: cfg.DecodeQueue,
 		MaxWait: time.Minute, RetryAfter: 5 * time.Second}).OnIdle(guard.FreeIdleMemory(heldMemoryRelease))
 	return analyses, decodes
 }
