@@ -15,9 +15,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/perf"
 )
 
-// loadTarget prepares a server for perf.RunLoad: keys per kind of
+// limitsLoadTarget prepares a server for perf.RunLoad: keys per kind of
 // traffic, a consented, uploaded sample photo.
-func loadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
+func limitsLoadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
 	t.Helper()
 	key := func(scope string) string {
 		code, _, _, b := limitsDo(t, "POST", s.base+"/v1/keys", admin, []byte(`{"scopes":["`+scope+`"]}`))
@@ -71,7 +71,7 @@ func TestLoadShedding(t *testing.T) {
 		data := t.TempDir()
 		tn := createTenant(t, data, "Load App")
 		s := limitsServer(t, data, env...)
-		target := loadTarget(t, s, tn.APIKey)
+		target := limitsLoadTarget(t, s, tn.APIKey)
 		stats, err := perf.RunLoad(context.Background(), target, mix)
 		if err != nil {
 			t.Fatal(err)

@@ -153,8 +153,8 @@ func TestSecurityLimitsRateClasses(t *testing.T) {
 	}
 }
 
-// procStatus reads VmRSS and VmHWM (peak RSS) of a process, in MB.
-func procStatus(t *testing.T, pid int) (rss, hwm int) {
+// limitsProcStatus reads VmRSS and VmHWM (peak RSS) of a process, in MB.
+func limitsProcStatus(t *testing.T, pid int) (rss, hwm int) {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -187,7 +187,7 @@ func TestSecurityLimitsUploadAmplification(t *testing.T) {
 	pid := s.cmd.Process.Pid
 	png, jpg := sanitizetest.PNG(7000, 7000, 6), sanitizetest.JPEG(7000, 7000, 6)
 	t.Logf("crafted PNG %d bytes, JPEG %d bytes", len(png), len(jpg))
-	rss0, _ := procStatus(t, pid)
+	rss0, _ := limitsProcStatus(t, pid)
 
 	put := func(file []byte, ctype string) (time.Duration, int, string) {
 		url := limitsUploadURL(t, s, tn.APIKey, ctype)
@@ -215,26 +215,26 @@ func TestSecurityLimitsUploadAmplification(t *testing.T) {
 	}
 
 	d, code, c := put(png, "image/png")
-	rss, hwm := procStatus(t, pid)
+	rss, hwm := limitsProcStatus(t, pid)
 	t.Logf("PNG once: %v → %d %s; RSS %d MB (start %d), peak %d MB", d.Round(time.Millisecond), code, c, rss, rss0, hwm)
 	if code != 422 || c != "image_too_large" {
 		t.Errorf("16-bit 49 MP PNG bomb: %d %s, want 422 image_too_large", code, c)
 	}
 	d4, codes := four(png, "image/png")
-	rss, hwm = procStatus(t, pid)
+	rss, hwm = limitsProcStatus(t, pid)
 	t.Logf("PNG ×4 at once: %v → %v; RSS %d MB, peak %d MB", d4.Round(time.Millisecond), codes, rss, hwm)
 	if hwm-rss0 > 200 {
 		t.Errorf("PNG bombs raised peak RSS by %d MB; refused from the header they should cost nothing", hwm-rss0)
 	}
 
 	d, code, c = put(jpg, "image/jpeg")
-	rss, hwm1 := procStatus(t, pid)
+	rss, hwm1 := limitsProcStatus(t, pid)
 	t.Logf("JPEG once: %v → %d %s; RSS %d MB, peak %d MB", d.Round(time.Millisecond), code, c, rss, hwm1)
 	if code != 201 {
 		t.Errorf("8-bit 49 MP JPEG (within the documented limits): %d %s, want 201", code, c)
 	}
 	d4, codes = four(jpg, "image/jpeg")
-	rss, hwm4 := procStatus(t, pid)
+	rss, hwm4 := limitsProcStatus(t, pid)
 	t.Logf("JPEG ×4 at once: %v → %v; RSS %d MB, peak %d MB", d4.Round(time.Millisecond), codes, rss, hwm4)
 	for _, code := range codes {
 		if code != 201 {
@@ -250,7 +250,7 @@ func TestSecurityLimitsUploadAmplification(t *testing.T) {
 	var settled int
 	for range 20 {
 		time.Sleep(250 * time.Millisecond)
-		if settled, _ = procStatus(t, pid); settled-rss0 < 150 {
+		if settled, _ = limitsProcStatus(t, pid); settled-rss0 < 150 {
 			break
 		}
 	}
