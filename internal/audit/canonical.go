@@ -157,3 +157,28 @@ func Decode(body []byte) (Entry, error) {
 	}
 	return e, nil
 }
+
+// DecodeEmbedded is Decode for a body copied into another JSON document
+// by an encoder that escapes <, >, &, U+2028 and U+2029 inside strings
+// (Go's encoding/json does, as in forensic bundles): the body must equal
+// the canonical encoding up to those escapes. It returns the entry and its
+// canonical body, which is what the chain hash covers.
+func DecodeEmbedded(body []byte) (Entry, []byte, error) {
+	var e Entry
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return Entry{}, nil, fmt.Errorf("decode audit entry: %w", err)
+	}
+	canon, err := e.Encode()
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	var a, b bytes.Buffer
+	json.HTMLEscape(&a, canon)
+	json.HTMLEscape(&b, body)
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		return Entry{}, nil, fmt.Errorf("decode audit entry: not the canonical audit-v%d encoding", e.V)
+	}
+	return e, canon, nil
+}
