@@ -41,6 +41,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -92,6 +93,7 @@ type Graph struct {
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
+	Operator     *operator.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -143,6 +145,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, analysis.PurgingObjects{Store: g.Objects, Purger: shred}, g.Consents, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
 	return g, nil
 }
 
@@ -215,6 +218,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
+		Operator:    g.Operator,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
@@ -229,7 +233,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
