@@ -104,15 +104,18 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Error("audit extraction flag", "component", "serve", "err", err)
 		}
 	})
-	squeezer := guard.NewFaceSqueezer(eng.FaceEmbedder())
+	if err := extraction.Restore(ctx, svc.store); err != nil {
+		return err
+	}
+	squeezer := guard.NewFaceSqueezer()
 	onAdversarial := func(ctx context.Context, tenant, key string, score float64) {
-		detail := fmt.Sprintf("squeeze=%.4f threshold=%.3f", score, guard.DefaultFaceSqueezeThreshold)
+		detail := fmt.Sprintf("squeeze=%.4f", score)
 		alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})
-		if err := svc.audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "rejected", Detail: detail}); err != nil {
+		if err := svc.audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 			a.log.Error("audit adversarial input", "component", "serve", "err", err)
 		}
 	}
-	analyses := analysis.New(analysis.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Squeezer: squeezer, OnAdversarial: onAdversarial, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
+	analyses := analysis.New(analysis.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
 		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log, Retention: analysis.Retention{Analysis: a.cfg.RetainAnalysis}})
 	faceTags := faces.New(faces.Deps{Guard: extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdversarial, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
