@@ -51,7 +51,6 @@ func TestExtractionThrottleAndVolume(t *testing.T) {
 	}
 }
 
-
 // memStates is a test double of the state store.
 type memStates struct{ m map[string]store.GuardState }
 
