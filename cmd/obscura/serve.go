@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -86,8 +87,15 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go kill.Run(ctx, time.Second)
+	outbound, err := egress.NewPolicy(a.cfg.EgressAllow)
+	if err != nil {
+		return fault.Wrap(fault.Invalid, "egress-allow", err)
+	}
 	acfg := alert.DefaultConfig()
-	acfg.Webhook, acfg.Secret = a.cfg.AlertWebhook, []byte(a.getenv("OBSCURA_ALERT_SECRET"))
+	acfg.Webhook, acfg.Secret, acfg.Egress = a.cfg.AlertWebhook, []byte(a.getenv("OBSCURA_ALERT_SECRET")), outbound
+	if acfg.Webhook != "" && outbound.CheckURL(acfg.Webhook) != nil {
+		return fault.New(fault.Invalid, "alert webhook must be https to a public address (or on egress-allow)")
+	}
 	if acfg.Webhook != "" && len(acfg.Secret) < 16 {
 		return fault.New(fault.Invalid, "alert webhook needs OBSCURA_ALERT_SECRET of at least 16 bytes")
 	}
@@ -120,7 +128,7 @@ func (a *app) serve(ctx context.Context) error {
 	uploads.WithDerived(analyses, faceTags)
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
-		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
+		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }, Egress: outbound})
 	if err != nil {
 		return err
 	}

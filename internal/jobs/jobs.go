@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/fault"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -120,6 +121,9 @@ type Options struct {
 	WebhookSecret func(tenant string) []byte
 	// Now is the clock webhook signatures are dated by (default time.Now).
 	Now func() time.Time
+	// Egress decides which addresses webhooks may reach (default: public
+	// addresses only; see internal/egress).
+	Egress *egress.Policy
 }
 
 // Queue is the job queue.
@@ -127,6 +131,7 @@ type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	run    bool
+	egress *egress.Policy
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -156,7 +161,10 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.SweepEvery == 0 {
 		o.SweepEvery = time.Minute
 	}
-	qq := &Queue{db: db, run: o.StartWorker}
+	if o.Egress == nil {
+		o.Egress, _ = egress.NewPolicy(nil)
+	}
+	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -170,7 +178,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
 		}
 		if o.WebhookSecret != nil {
-			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Now})
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: o.Egress.Client(10 * time.Second), now: o.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws
@@ -219,7 +227,7 @@ func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, erro
 		return Job{}, err
 	}
 	if args.Webhook != "" {
-		if err := CheckWebhookURL(args.Webhook); err != nil {
+		if err := q.egress.CheckURL(args.Webhook); err != nil {
 			return Job{}, err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,33 +17,23 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/egress"
 )
 
 // SignatureHeader carries a webhook's signature:
 // "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
 const SignatureHeader = "Obscura-Signature"
 
-// ErrWebhookURL reports a webhook URL Obscura will not call.
-var ErrWebhookURL = fault.New(fault.Invalid, "webhook must be an https URL (or http to a loopback address)")
+// ErrWebhookURL reports a webhook URL Obscura will not call (see
+// internal/egress for the rules). It is egress.ErrURL.
+var ErrWebhookURL = egress.ErrURL
 
-// CheckWebhookURL accepts https URLs, and http only to loopback hosts
-// (a developer's machine). Credentials in the URL are refused.
+// CheckWebhookURL checks a webhook URL against the default egress policy:
+// https to a public address; no credentials. Queue.EnqueueAnalyze checks
+// against the queue's configured policy instead.
 func CheckWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || len(raw) > 2000 {
-		return ErrWebhookURL
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		h := u.Hostname()
-		if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || h == "localhost" {
-			return nil
-		}
-	}
-	return ErrWebhookURL
+	p, _ := egress.NewPolicy(nil)
+	return p.CheckURL(raw)
 }
 
 // Sign returns the signature header value for body at time t.
@@ -130,7 +119,18 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, Sign(w.secret(j.Args.Tenant), body, w.now()))
 	resp, err := w.client.Do(req)
+	if egress.Refused(err) {
+		// The address is not allowed (it may have been re-pointed since the
+		// URL was accepted): retrying cannot help.
+		return river.JobCancel(errors.New("webhook delivery: address not allowed"))
+	}
 	if err != nil {
+		// *url.Error carries the URL, query secrets included: keep only
+		// the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("webhook delivery: %w", err)
 	}
 	resp.Body.Close()
@@ -138,12 +138,6 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 		return fmt.Errorf("webhook answered %d", resp.StatusCode)
 	}
 	return nil
-}
-
-// webhookClient does not follow redirects (a redirect could point the
-// delivery somewhere the URL check did not see).
-func webhookClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // webhookAttempts bounds delivery retries (River backs off between them).
