@@ -20,6 +20,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/redact"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -112,7 +113,9 @@ func (a *app) resolve(fs *pflag.FlagSet) error {
 	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
 		return err
 	}
-	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	// Every record, from Obscura or a library (the job queue logs job
+	// arguments, webhook URLs included), passes the redacting handler.
+	a.log = slog.New(redact.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
 	return nil
 }
 

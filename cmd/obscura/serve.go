@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -219,6 +221,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log.SetOutput(slog.NewLogLogger(a.log.Handler(), slog.LevelInfo).Writer()) // libraries using package log
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -226,7 +229,7 @@ func (a *app) serve(ctx context.Context) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn), // net/http errors, redacted
 	}
 	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "version", version)
 	errc := make(chan error, 1)
