@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,7 +132,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/verify", c.verify)
 	mux.HandleFunc("POST /console/purge", c.purge)
 	mux.HandleFunc("POST /console/forensic", c.forensic)
-	return headers(mux)
+	return originChecked(headers(mux))
 }
 
 type consolePage struct {
@@ -398,10 +397,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // formOK checks the CSRF double submit of a form post.
-func formOK(r *http.Request) bool {
-	ck, err := r.Cookie(csrfCookie)
-	return err == nil && r.ParseForm() == nil && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(ck.Value)) == 1
-}
+func formOK(r *http.Request) bool { return csrfOK(r) }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if !formOK(r) {
