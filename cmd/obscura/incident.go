@@ -15,6 +15,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -158,7 +159,7 @@ func (a *app) incidentCmd() *cobra.Command {
 				var err1, err2 error
 				from, err1 = time.Parse(time.RFC3339, fromS)
 				to, err2 = time.Parse(time.RFC3339, toS)
-				if err1 != nil || err2 != nil || !from.Before(to) || purgeSubject != "" {
+				if err1 != nil || err2 != nil || !from.Before(to) || !clock.InRange(from) || !clock.InRange(to) || purgeSubject != "" {
 					return fault.New(fault.Invalid, "--from and --to are RFC 3339 times, from before to, and exclude --subject")
 				}
 			}
@@ -255,8 +256,8 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from, err1 := time.Parse(time.RFC3339, fromS)
 			to, err2 := time.Parse(time.RFC3339, toS)
-			if err1 != nil || err2 != nil {
-				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
+			if err1 != nil || err2 != nil || !clock.InRange(from) || !clock.InRange(to) {
+				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times between 1970 and 2200, e.g. 2026-11-22T10:00:00Z")
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
 				signer, err := svc.keys.TenantSigner(ctx, "", "audit")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
@@ -492,7 +493,7 @@ func (c *Console) checkedTenant(w http.ResponseWriter, r *http.Request) (operato
 func formRange(r *http.Request) (from, to time.Time, ok bool) {
 	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
 	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
-	return from, to, err1 == nil && err2 == nil && from.Before(to)
+	return from, to, err1 == nil && err2 == nil && from.Before(to) && clock.InRange(from) && clock.InRange(to)
 }
 
 func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
