@@ -60,14 +60,14 @@ func (a *app) importCmd() *cobra.Command {
 			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
 				var queue *jobs.Queue
 				if features != nil {
-					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log})
+					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log, IDKey: jobIDKey(svc.keys)})
 					if err != nil {
 						return err
 					}
 					defer q.Close(ctx)
 					queue = q
 				}
-				var queued []int64
+				var queued []string
 				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
@@ -151,7 +151,7 @@ func (a *app) importCmd() *cobra.Command {
 					return err
 				}
 				if queued == nil {
-					queued = []int64{}
+					queued = []string{}
 				}
 				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips, "jobs": queued}, b.String())
 			})

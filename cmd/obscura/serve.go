@@ -130,7 +130,8 @@ func (a *app) serve(ctx context.Context) error {
 	uploads.WithDerived(analyses, faceTags)
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
-		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }, Egress: outbound})
+		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }, Egress: outbound,
+		IDKey: jobIDKey(svc.keys)})
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func (a *app) serve(ctx context.Context) error {
 	subjectsSvc := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute)
 	privacy := &web.Privacy{Tokens: tokens, Store: svc.store, Drafts: svc.store, Consents: consents, Subjects: subjectsSvc, Gallery: faceTags,
 		Hash: svc.keys, Photos: uploads, Results: analyses, Audit: svc.audit, Now: a.clk.Now, Log: a.log}
-	h := api.New(api.Deps{
+	apiSvc := api.New(api.Deps{
 		Store:       svc.store,
 		Keys:        svc.keys,
 		Auth:        auth.New(svc.store, svc.keys, a.clk),
@@ -166,7 +167,23 @@ func (a *app) serve(ctx context.Context) error {
 		Limiter:     guard.NewLimiter(a.cfg.RateLimits, a.clk),
 		Alerts:      alerts,
 		AlertReader: svc.store,
-	}).Handler()
+		// /metrics: a bearer token (a secret: environment only) and/or
+		// its own listen address.
+		MetricsToken:     a.getenv("OBSCURA_METRICS_TOKEN"),
+		MetricsElsewhere: a.cfg.MetricsAddr != "",
+	})
+	h := apiSvc.Handler()
+	if a.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: apiSvc.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		a.log.Info("metrics on a separate listener", "component", "serve", "addr", mln.Addr().String())
+	}
 	{
 		pages := privacy.Handler()
 		console := (&web.Console{Tokens: tokens, Auth: auth.New(svc.store, svc.keys, a.clk), Kill: kill, Store: svc.store, Audit: svc.audit, Alerts: alerts,

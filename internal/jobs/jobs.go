@@ -124,6 +124,9 @@ type Options struct {
 	// Egress decides which addresses webhooks may reach (default: public
 	// addresses only; see internal/egress).
 	Egress *egress.Policy
+	// IDKey keys the public job ids (see id.go); serve derives it from the
+	// keyring so ids survive restarts. Nil: a random key for this process.
+	IDKey []byte
 }
 
 // Queue is the job queue.
@@ -132,6 +135,7 @@ type Queue struct {
 	client *river.Client[*sql.Tx]
 	run    bool
 	egress *egress.Policy
+	ids    *idCodec
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -164,7 +168,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.Egress == nil {
 		o.Egress, _ = egress.NewPolicy(nil)
 	}
-	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress}
+	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress, ids: newIDCodec(o.IDKey)}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -213,7 +217,7 @@ func (q *Queue) Close(ctx context.Context) error {
 
 // Job is what the API reports of a job.
 type Job struct {
-	ID       int64     `json:"id"`
+	ID       string    `json:"id" doc:"Opaque job id (job_…)"`
 	State    string    `json:"state" doc:"queued, running, completed, failed or cancelled"`
 	AssetID  string    `json:"asset_id"`
 	Features []string  `json:"features"`
@@ -235,12 +239,21 @@ func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, erro
 	if err != nil {
 		return Job{}, fmt.Errorf("enqueue: %w", err)
 	}
-	return jobOf(res.Job, args), nil
+	return q.jobOf(res.Job, args), nil
 }
 
 // Get returns the tenant's analysis job, or fault.NotFound (also for
 // another tenant's job).
-func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
+func (q *Queue) Get(ctx context.Context, tenant string, public string) (Job, error) {
+	id, ok := q.ids.decode(tenant, public)
+	if !ok {
+		return Job{}, fault.New(fault.NotFound, "job not found")
+	}
+	return q.get(ctx, tenant, id)
+}
+
+// get is Get by River id.
+func (q *Queue) get(ctx context.Context, tenant string, id int64) (Job, error) {
 	row, err := q.client.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return Job{}, fault.New(fault.NotFound, "job not found")
@@ -252,11 +265,11 @@ func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
 	if row.Kind != (AnalyzeArgs{}).Kind() || unmarshal(row.EncodedArgs, &args) != nil || args.Tenant != tenant {
 		return Job{}, fault.New(fault.NotFound, "job not found")
 	}
-	return jobOf(row, args), nil
+	return q.jobOf(row, args), nil
 }
 
-func jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
-	j := Job{ID: row.ID, AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
+func (q *Queue) jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
+	j := Job{ID: q.ids.encode(args.Tenant, row.ID), AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
 	switch row.State {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable:
 		j.State = "queued"

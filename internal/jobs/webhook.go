@@ -88,7 +88,7 @@ func (WebhookArgs) Kind() string { return "webhook" }
 // Notification is a webhook body: which job finished, how. It carries no
 // results: the app fetches them with GET /v1/jobs/{id}, authenticated.
 type Notification struct {
-	JobID    int64    `json:"job_id"`
+	JobID    string   `json:"job_id"`
 	AssetID  string   `json:"asset_id"`
 	State    string   `json:"state"`
 	Features []string `json:"features"`
@@ -104,7 +104,7 @@ type webhookWorker struct {
 }
 
 func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) error {
-	job, err := w.q.Get(ctx, j.Args.Tenant, j.Args.JobID)
+	job, err := w.q.get(ctx, j.Args.Tenant, j.Args.JobID)
 	if err != nil {
 		return river.JobCancel(err)
 	}
