@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -190,12 +191,16 @@ func contains(s []string, v string) bool {
 
 // MetricsHandler serves the Prometheus metrics. With a token (Deps.
 // MetricsToken) it requires "Authorization: Bearer <token>".
-func (a *API) MetricsHandler() http.Handler {
-	h := promhttp.HandlerFor(a.d.Registry, promhttp.HandlerOpts{})
-	if a.d.MetricsToken == "" {
+func (a *API) MetricsHandler() http.Handler { return MetricsHandler(a.d.Registry, a.d.MetricsToken) }
+
+// MetricsHandler serves reg's metrics; with a non-empty token it requires
+// "Authorization: Bearer <token>" (401 otherwise).
+func MetricsHandler(reg *prometheus.Registry, token string) http.Handler {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if token == "" {
 		return h
 	}
-	want := []byte("Bearer " + a.d.MetricsToken)
+	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
