@@ -194,11 +194,31 @@ func sameOrigin(r *http.Request) bool {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return false
+		}
+		public, _ := r.Context().Value(publicOriginKey{}).(string)
+		if !strings.EqualFold(u.Host, r.Host) && !strings.EqualFold(u.Scheme+"://"+u.Host, public) {
 			return false
 		}
 	}
 	return true
+}
+
+type publicOriginKey struct{}
+
+// PublicOrigin lets form posts from publicURL's origin through the origin
+// check as well as posts naming the request's own Host: behind a reverse
+// proxy that rewrites Host, the browser's Origin is the public URL's.
+func PublicOrigin(publicURL string, next http.Handler) http.Handler {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return next
+	}
+	origin := u.Scheme + "://" + u.Host
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), publicOriginKey{}, origin)))
+	})
 }
 
 // originChecked refuses every state-changing request (any method but GET

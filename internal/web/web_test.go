@@ -521,3 +521,24 @@ func TestDemoChecksHostHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicOriginBehindProxy: behind a proxy that rewrites Host, a post
+// from the public URL's origin passes; another origin still does not.
+func TestPublicOriginBehindProxy(t *testing.T) {
+	au := &countingAuth{}
+	h := PublicOrigin("https://photos.example.com", (&Console{Auth: au, Audit: &fakeAudit{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}).Handler())
+	tok := strings.Repeat("k", 32)
+	for origin, want := range map[string]bool{"https://photos.example.com": true, "https://evil.example": false, "http://photos.example.com": false} {
+		r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x&csrf="+tok))
+		r.Host = "127.0.0.1:8787"
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", origin)
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+		before := au.calls
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := au.calls > before; got != want {
+			t.Errorf("origin %s: reached sign-in %v, want %v (%d)", origin, got, want, w.Code)
+		}
+	}
+}

@@ -274,7 +274,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	top.Handle("/console/", console)
 	top.Handle("/console/static/", (&web.Demo{Log: log}).Static())
 	top.Handle("/", apiHandler)
-	var out http.Handler = top
+	var out http.Handler = web.PublicOrigin(h.PublicURL, top)
 	if strings.HasPrefix(h.PublicURL, "https://") {
 		out = web.BehindHTTPS(out)
 	}
