@@ -128,6 +128,7 @@ func TestServeDoneWhen(t *testing.T) {
 		TenantID string `json:"tenant_id"`
 		APIKey   string `json:"api_key"`
 	}
+	obscura(t, data, "init")
 	out := obscura(t, data, "tenant", "create", "E2E App", "--json")
 	if err := json.Unmarshal(out, &created); err != nil || created.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)
@@ -211,6 +212,7 @@ type tenant struct {
 func createTenant(t *testing.T, data, name string) tenant {
 	t.Helper()
 	var tn tenant
+	obscura(t, data, "init") // idempotent; the CLI never creates an installation by itself
 	out := obscura(t, data, "tenant", "create", name, "--json")
 	if err := json.Unmarshal(out, &tn); err != nil || tn.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)

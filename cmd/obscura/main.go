@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,9 @@ type app struct {
 	getenv     func(string) string
 	log        *slog.Logger
 	clk        clock.Clock
+	// install lets open create an installation in an empty data dir
+	// (serve, init); every other command needs an existing one.
+	install bool
 }
 
 // run executes the CLI and returns the exit code. Errors are one line on stderr.
@@ -72,7 +76,7 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.resolve(cmd.Flags())
+			return a.resolve(cmd.Flags(), cmd.Name() == "serve")
 		},
 	}
 	pf := root.PersistentFlags()
@@ -80,12 +84,15 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd())
 	return root
 }
 
-// resolve applies file, env and explicitly set flags, in that order.
-func (a *app) resolve(fs *pflag.FlagSet) error {
+// resolve applies file, env and explicitly set flags, in that order. The
+// server logs at the configured level; a one-shot command's stderr carries
+// only warnings (errors with --json, whose stdout is only JSON) unless a
+// level was asked for with --log-level, OBSCURA_LOG_LEVEL or the file.
+func (a *app) resolve(fs *pflag.FlagSet, server bool) error {
 	if a.configFile == "" {
 		a.configFile = a.getenv("OBSCURA_CONFIG")
 	}
@@ -111,6 +118,14 @@ func (a *app) resolve(fs *pflag.FlagSet) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
 		return err
+	}
+	asked := fs.Changed("log-level") || a.getenv("OBSCURA_LOG_LEVEL") != "" || a.cfg.LogLevel != config.Default().LogLevel
+	switch {
+	case server || asked:
+	case a.jsonOut:
+		level = slog.LevelError
+	default:
+		level = max(level, slog.LevelWarn)
 	}
 	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
@@ -146,18 +161,23 @@ func (a *app) record(ctx context.Context, svc *services, e audit.Entry) error {
 	return nil
 }
 
-// open opens the data dir, the store and the local key service.
+// open opens the data dir, the store and the local key service. Only
+// serve and init (a.install) may create an installation; the root key is
+// loaded before the store is opened, so a new key is only ever generated
+// into an empty data dir.
 func (a *app) open(ctx context.Context) (*services, error) {
+	if err := a.checkInstallation(a.install); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(a.cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, a.cfg.Data+"/obscura.db")
+	root, err := a.rootKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	root, err := a.rootKey(ctx)
+	st, err := sqlite.Open(ctx, filepath.Join(a.cfg.Data, dbFile))
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	kr, err := keyring.New(ctx, root, st, a.clk, a.log, keyring.Options{CacheTTL: a.cfg.KEKCacheTTL})

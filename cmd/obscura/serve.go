@@ -59,6 +59,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("vision engine: %w", err)
 	}
 	defer eng.Close()
+	a.install = true
 	svc, err := a.open(ctx)
 	if err != nil {
 		return err

@@ -40,15 +40,16 @@ func New(t testing.TB, log *slog.Logger) *Kit {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	dir := t.TempDir()
+	// The root key first: it is generated only into an empty data dir.
+	root, err := keyring.LocalRoot(dir, "", log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	root, err := keyring.LocalRoot(dir, "", log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 	kr, err := keyring.New(ctx, root, st, clk, log, keyring.Options{})
 	if err != nil {
