@@ -94,7 +94,9 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	alerts := alert.New(acfg, svc.store, a.clk, a.log)
 	defer alerts.Wait()
-	uploads := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, tokens, a.clk)
+	ucfg := upload.DefaultConfig()
+	ucfg.OrphanGrace = a.cfg.OrphanGrace
+	uploads := upload.New(ucfg, svc.store, svc.objects, svc.keys, tokens, a.clk)
 	extraction := guard.NewExtraction(guard.DefaultExtraction, a.clk, func(f guard.Flag) {
 		sev := "warning"
 		if f.State == guard.StateBlocked {
@@ -120,7 +122,8 @@ func (a *app) serve(ctx context.Context) error {
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
 	uploads.WithDerived(analyses, faceTags)
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
-		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
+		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags, uploads},
+		JobTimeout: a.cfg.JobTimeout, RescueAfter: a.cfg.JobRescueAfter,
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
 	if err != nil {
 		return err

@@ -157,10 +157,15 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	p := s.path(key)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing was there, nothing to make durable
+	} else if err != nil {
 		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
 	}
-	return syncDir(filepath.Dir(p))
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
+	}
+	return nil
 }
 
 // List implements blob.Lister.
