@@ -64,3 +64,15 @@ func (a *app) initCmd() *cobra.Command {
 		},
 	}
 }
+
+// writeProbes are the readiness checks that the store and the blob
+// directory can be written now (issue 17.2: a full disk makes /readyz 503
+// until there is room again). A blob store without a probe (S3) is left to
+// its own health.
+func (a *app) writeProbes(svc *services) []func(context.Context) error {
+	probes := []func(context.Context) error{func(ctx context.Context) error { return svc.store.ProbeWrite(ctx, a.clk.Now()) }}
+	if p, ok := svc.blobs.(interface{ Probe(context.Context) error }); ok {
+		probes = append(probes, p.Probe)
+	}
+	return probes
+}

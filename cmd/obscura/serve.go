@@ -160,6 +160,7 @@ func (a *app) serve(ctx context.Context) error {
 		Limiter:     guard.NewLimiter(a.cfg.RateLimits, a.clk),
 		Alerts:      alerts,
 		AlertReader: svc.store,
+		Ready:       a.writeProbes(svc),
 	}).Handler()
 	{
 		pages := privacy.Handler()

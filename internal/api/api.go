@@ -83,6 +83,9 @@ type Deps struct {
 	Faces       faceService
 	Jobs        jobQueue
 	Privacy     privacyLinks
+	// Ready are extra readiness checks (write probes of the store and the
+	// blob directory); /readyz answers 503 while any fails.
+	Ready []func(ctx context.Context) error
 }
 
 // rateLimiter is what the API needs from the guard.

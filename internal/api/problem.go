@@ -81,6 +81,12 @@ var sentinelTable = []struct {
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 }
 
+// storageFull answers a write refused because the disk or the store is full.
+var storageFull = errorRule{http.StatusServiceUnavailable, "storage_full", "Storage full"}
+
+// StorageFullRetryAfter is the Retry-After (seconds) of storage_full.
+const StorageFullRetryAfter = 30
+
 // kindTable maps error kinds to public codes when no sentinel matched.
 var kindTable = map[fault.Kind]errorRule{
 	fault.Invalid:         {http.StatusBadRequest, "invalid_request", "Invalid request"},
@@ -134,6 +140,13 @@ func ProblemFor(err error) *Problem {
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}}
 		return p
 	}
+	if fault.IsStorageFull(err) {
+		// Before the kinds: a full disk is a fault the client can retry
+		// once space is made, not an internal error (issue 17.2).
+		p := newProblem(storageFull, "storage is full; retry later")
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(StorageFullRetryAfter)}}
+		return p
+	}
 	var cr *consent.RequiredError
 	if errors.As(err, &cr) {
 		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+cr.Purpose)
@@ -179,6 +192,9 @@ func hookHumaErrors() {
 
 // writeProblem writes p to a plain net/http response.
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	for k, v := range p.headers {
+		w.Header()[k] = v
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)

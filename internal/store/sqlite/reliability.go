@@ -82,3 +82,11 @@ func (s *Store) ClearPendingAsset(ctx context.Context, tenantID, id string) erro
 	_, err := s.w.ExecContext(ctx, `DELETE FROM pending_assets WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	return classify("clear pending asset", err)
 }
+
+// ProbeWrite checks that the database can be written now (a full disk, a
+// read-only file or a lost lock fail it) by rewriting one row of
+// write_probe. Readiness checks call it.
+func (s *Store) ProbeWrite(ctx context.Context, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO write_probe(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at`, unix(at))
+	return classify("write probe", err)
+}

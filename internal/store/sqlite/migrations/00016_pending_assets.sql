@@ -10,5 +10,12 @@ CREATE TABLE pending_assets (
 ) STRICT;
 CREATE INDEX pending_assets_created ON pending_assets(created_at);
 
+-- One row rewritten by readiness checks: can the store be written now?
+CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+) STRICT;
+
 -- +goose Down
+DROP TABLE write_probe;
 DROP TABLE pending_assets;
