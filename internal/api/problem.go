@@ -26,7 +26,8 @@ type Problem struct {
 	Status   int             `json:"status" doc:"HTTP status code"`
 	Detail   string          `json:"detail,omitempty" doc:"Explanation of this occurrence"`
 	Code     string          `json:"code" doc:"Stable machine-readable error code"`
-	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the purpose that needs consent"`
+	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the (first) purpose that needs consent"`
+	Purposes []string        `json:"purposes,omitempty" doc:"For consent_required: every purpose of the request that needs consent"`
 	Errors   []ProblemDetail `json:"errors,omitempty" doc:"Validation failures"`
 	Instance string          `json:"instance,omitempty"`
 
@@ -149,8 +150,9 @@ func ProblemFor(err error) *Problem {
 	}
 	var cr *consent.RequiredError
 	if errors.As(err, &cr) {
-		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+cr.Purpose)
-		p.Purpose = cr.Purpose
+		missing := cr.Missing()
+		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+strings.Join(missing, ", "))
+		p.Purpose, p.Purposes = cr.Purpose, missing
 		return p
 	}
 	for _, row := range sentinelTable {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -120,5 +121,21 @@ func TestProblemForStorageFull(t *testing.T) {
 	}
 	if p := ProblemFor(fault.Wrap(fault.Unavailable, "blob store unavailable", syscall.EIO)); p.Code != "unavailable" {
 		t.Errorf("EIO: %s, want unavailable", p.Code)
+	}
+}
+
+// notice_version has no default: a grant without it is refused with
+// invalid_request naming the field (issue 17.11), and nothing is recorded.
+func TestGrantWithoutNoticeVersion(t *testing.T) {
+	e := newUploadEnv(t)
+	url := e.srv.URL + "/v1/subjects/alice/consents"
+	code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", []byte(`{"purpose":"tagging"}`))
+	var p Problem
+	json.Unmarshal(b, &p)
+	if code != 422 || p.Code != "invalid_request" || len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "notice_version") {
+		t.Errorf("grant without notice_version: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "GET", url, e.keys["a"], "", nil); code != 200 || strings.Contains(string(b), `"tagging"`) {
+		t.Errorf("consents after the refused grant: %d %s", code, b)
 	}
 }
