@@ -225,7 +225,7 @@ func (a *app) serve(ctx context.Context) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          nil,
 	}
-	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "version", version)
+	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "data", a.cfg.Data, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
