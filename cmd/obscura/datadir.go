@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // dbFile is the installation's metadata database inside the data dir: its
@@ -48,7 +49,7 @@ func (a *app) initCmd() *cobra.Command {
 			_, err := os.Stat(filepath.Join(a.cfg.Data, dbFile))
 			existed := err == nil
 			a.install = true
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+			return a.withServices(cmd, func(ctx context.Context, _ *wire.Graph) error {
 				state := "created"
 				if existed {
 					state = "existing"
@@ -65,14 +66,3 @@ func (a *app) initCmd() *cobra.Command {
 	}
 }
 
-// writeProbes are the readiness checks that the store and the blob
-// directory can be written now (issue 17.2: a full disk makes /readyz 503
-// until there is room again). A blob store without a probe (S3) is left to
-// its own health.
-func (a *app) writeProbes(svc *services) []func(context.Context) error {
-	probes := []func(context.Context) error{func(ctx context.Context) error { return svc.store.ProbeWrite(ctx, a.clk.Now()) }}
-	if p, ok := svc.blobs.(interface{ Probe(context.Context) error }); ok {
-		probes = append(probes, p.Probe)
-	}
-	return probes
-}

@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"strconv"
 	"strings"
 
+	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/wire"
+
 	"github.com/spf13/cobra"
 
-	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 )
+
+// cliActor is who acts in the operator service for a CLI command.
+var cliActor = operator.By{Channel: operator.ChannelCLI, Actor: "cli"}
 
 func (a *app) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys and key-encryption-key versions"}
@@ -25,20 +29,13 @@ func (a *app) keysCmd() *cobra.Command {
 			if len(scopes) == 0 {
 				return fault.New(fault.Invalid, "at least one --scope is required (admin, analyze, ingest)")
 			}
-			var ss []auth.Scope
-			for _, s := range scopes {
-				sc, err := auth.ParseScope(s)
-				if err != nil {
-					return err
-				}
-				ss = append(ss, sc)
+			ss, err := operator.Scopes(scopes)
+			if err != nil {
+				return err
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				plain, rec := auth.Mint(svc.keys, tenant, ss, a.clk.Now())
-				if err := svc.store.CreateAPIKey(ctx, rec); err != nil {
-					return fmt.Errorf("create key: %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.create", Tenant: tenant, Detail: strings.Join(rec.Scopes, ",")}); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				plain, rec, err := svc.Operator.CreateKey(ctx, cliActor, tenant, ss)
+				if err != nil {
 					return err
 				}
 				return a.print(map[string]any{"key_id": rec.ID, "api_key": plain, "scopes": rec.Scopes},
@@ -66,23 +63,17 @@ func (a *app) keysCmd() *cobra.Command {
 			}
 			defer svc.Close()
 			if len(args) == 1 {
-				k, err := svc.store.APIKeyForAuth(ctx, args[0])
+				k, err := svc.Store.APIKeyForAuth(ctx, args[0])
 				if err != nil {
 					return fmt.Errorf("api key %s: %w", args[0], err)
 				}
-				if err := svc.store.RevokeAPIKey(ctx, k.TenantID, k.ID, a.clk.Now()); err != nil {
-					return err
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.revoke", Tenant: k.TenantID}); err != nil {
+				if _, err := svc.Operator.RevokeKey(ctx, cliActor, k.TenantID, k.ID); err != nil {
 					return err
 				}
 				return a.print(map[string]string{"revoked": k.ID}, "revoked "+k.ID)
 			}
-			if err := svc.keys.RevokeKEK(ctx, tenant, version); err != nil {
+			if err := svc.Operator.RevokeKEK(ctx, cliActor, tenant, version); err != nil {
 				return fmt.Errorf("revoke key version %d: %w", version, err)
-			}
-			if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.revoke", Tenant: tenant, Detail: strconv.Itoa(version)}); err != nil {
-				return err
 			}
 			return a.print(map[string]any{"tenant_id": tenant, "revoked_version": version}, fmt.Sprintf("revoked key version %d", version))
 		},
@@ -93,11 +84,11 @@ func (a *app) keysCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list --tenant ID", Short: "List a tenant's API keys", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				ks, err := svc.store.APIKeys(ctx, tenant)
+				ks, err := svc.Store.APIKeys(ctx, tenant)
 				if err != nil {
 					return err
 				}
@@ -129,13 +120,10 @@ func (a *app) kekCmds() []*cobra.Command {
 	rotate := &cobra.Command{
 		Use: "rotate --tenant ID", Short: "Create a new KEK version; new writes use it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				v, err := svc.keys.Rotate(ctx, tenant)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				v, err := svc.Operator.RotateKEK(ctx, cliActor, tenant)
 				if err != nil {
 					return fmt.Errorf("rotate: %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rotate", Tenant: tenant, Detail: strconv.Itoa(v)}); err != nil {
-					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
 			})
@@ -144,15 +132,12 @@ func (a *app) kekCmds() []*cobra.Command {
 	rewrap := &cobra.Command{
 		Use: "rewrap --tenant ID", Short: "Re-wrap keys under the newest KEK version (resumable)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				bar := newProgress(a.stderr, "rewrap")
-				n, err := svc.keys.Rewrap(ctx, tenant, bar.update)
+				n, err := svc.Operator.Rewrap(ctx, cliActor, tenant, bar.update)
 				bar.finish()
 				if err != nil {
 					return fmt.Errorf("rewrap (run again to resume): %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rewrap", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
-					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
 			})
@@ -161,8 +146,8 @@ func (a *app) kekCmds() []*cobra.Command {
 	versions := &cobra.Command{
 		Use: "versions --tenant ID", Short: "List KEK versions", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				vs, err := svc.keys.Versions(ctx, tenant)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				vs, err := svc.Keys.Versions(ctx, tenant)
 				if err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
@@ -181,11 +166,8 @@ func (a *app) kekCmds() []*cobra.Command {
 			if err != nil {
 				return fault.New(fault.Invalid, "N must be a number")
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				if err := svc.keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
-					return err
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.min_version", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				if err := svc.Operator.SetMinVersion(ctx, cliActor, tenant, n); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "min_version": n}, fmt.Sprintf("minimum decryption version %d", n))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/tenant"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -27,8 +28,8 @@ func (a *app) tenantCmd() *cobra.Command {
 		Short: "Create a tenant and print its first API key (every scope) once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				t, plain, err := tenant.Create(ctx, svc.store, svc.keys, args[0], a.clk.Now())
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				t, plain, err := tenant.Create(ctx, svc.Store, svc.Keys, args[0], a.clk.Now())
 				if err != nil {
 					return err
 				}
@@ -45,8 +46,8 @@ func (a *app) tenantCmd() *cobra.Command {
 		Short: "List the installation's tenants (id, name, created)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				ts, err := svc.store.Tenants(ctx)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				ts, err := svc.Store.Tenants(ctx)
 				if err != nil {
 					return err
 				}

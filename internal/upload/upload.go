@@ -92,6 +92,7 @@ type Service struct {
 	tokens  *Codec
 	clk     clock.Clock
 	derived []Derived
+	decodes decodeGate
 }
 
 // Derived is something kept about a photo that must go with it: analysis
@@ -260,7 +261,7 @@ func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byt
 // mark. A crash between the blob write and the commit leaves a mark that
 // Sweep turns into a deleted orphan after the grace period.
 func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID string, data []byte) (store.Asset, error) {
-	res, err := sanitize.Sanitize(data, s.cfg.Limits)
+	res, err := sanitize.Sanitize(data, s.limits(ctx))
 	if err != nil {
 		return store.Asset{}, err
 	}

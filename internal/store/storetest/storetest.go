@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditTail", testAuditTail},
 		{"ConsoleLinksAndTenants", testConsoleLinks},
 		{"PendingAssetsAndCommit", testPendingAssets},
+		{"GuardStates", testGuardStates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
