@@ -65,4 +65,3 @@ func (a *app) initCmd() *cobra.Command {
 		},
 	}
 }
-
