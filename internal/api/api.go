@@ -28,6 +28,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -88,6 +89,21 @@ type Deps struct {
 	Faces       faceService
 	Jobs        jobQueue
 	Privacy     privacyLinks
+	// Operator performs the operator actions (API keys, kill switch),
+	// audited as every channel audits them; nil leaves those routes out.
+	Operator operatorActions
+}
+
+// operatorActions is what the API needs from the operator service.
+type operatorActions interface {
+	CreateKey(ctx context.Context, by operator.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
+	RevokeKey(ctx context.Context, by operator.By, tenant, id string) (store.APIKey, error)
+	SetKillSwitch(ctx context.Context, by operator.By, tenant, feature string, on bool) (string, error)
+}
+
+// by is the operator-service actor of an authenticated API request.
+func by(ctx context.Context) operator.By {
+	return operator.By{Channel: operator.ChannelAPI, Actor: principal(ctx).KeyID}
 }
 
 // rateLimiter is what the API needs from the guard.

@@ -41,6 +41,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -92,6 +93,7 @@ type Graph struct {
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
+	Operator     *operator.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -126,13 +128,18 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.AnalysisGate, g.DecodeGate = admissionGates(cfg)
 	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
+	// Throttled and blocked keys stay so across restarts.
+	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
+		g.Close()
+		return nil, err
+	}
 
 	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
 		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
 	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
 	if eng := o.Engine; eng != nil {
-		squeezer := guard.NewFaceSqueezer(eng.FaceEmbedder())
-		ad.Guard, ad.Thumbnail, ad.Squeezer, ad.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
+		squeezer := guard.NewFaceSqueezer()
+		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
@@ -143,6 +150,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, analysis.PurgingObjects{Store: g.Objects, Purger: shred}, g.Consents, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
 	return g, nil
 }
 
@@ -215,6 +223,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
+		Operator:    g.Operator,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
@@ -229,7 +238,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
@@ -310,9 +319,9 @@ func (g *Graph) onExtractionFlag(f guard.Flag) {
 
 // onAdversarial raises an alert and audits an input the squeezer rejected.
 func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score float64) {
-	detail := fmt.Sprintf("squeeze=%.4f threshold=%.3f", score, guard.DefaultFaceSqueezeThreshold)
+	detail := fmt.Sprintf("squeeze=%.4f", score)
 	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})
-	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "rejected", Detail: detail}); err != nil {
+	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
 }
