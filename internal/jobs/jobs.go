@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -76,7 +77,7 @@ func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) err
 	if final && j.Args.Webhook != "" {
 		// Notify once the job's state is final; delivery retries on its own.
 		if _, ierr := w.q.client.Insert(ctx, WebhookArgs{Tenant: j.Args.Tenant, JobID: j.ID, URL: j.Args.Webhook},
-			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: time.Now().Add(time.Second)}); ierr != nil {
+			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: w.q.clk.Now().Add(time.Second)}); ierr != nil {
 			return fmt.Errorf("queue webhook: %w", ierr)
 		}
 	}
@@ -118,8 +119,9 @@ type Options struct {
 	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
 	// WebhookSecret returns a tenant's webhook signing secret.
 	WebhookSecret func(tenant string) []byte
-	// Now is the clock webhook signatures are dated by (default time.Now).
-	Now func() time.Time
+	// Clock dates webhook signatures and schedules follow-up jobs
+	// (default the system clock).
+	Clock clock.Clock
 }
 
 // Queue is the job queue.
@@ -127,6 +129,7 @@ type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	run    bool
+	clk    clock.Clock
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -157,9 +160,10 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 		o.SweepEvery = time.Minute
 	}
 	qq := &Queue{db: db, run: o.StartWorker}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.System{}
 	}
+	qq.clk = o.Clock
 	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery}
 	if o.PollEvery > 0 && o.PollEvery < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.PollEvery
@@ -170,7 +174,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
 		}
 		if o.WebhookSecret != nil {
-			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Now})
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Clock.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws
