@@ -220,6 +220,13 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, error) {
 	return data, nil
 }
 
+// TokenTenant returns the tenant an export download token was issued for
+// (for the audit entry of the download), without using the token.
+func (s *Service) TokenTenant(token string) (string, error) {
+	cl, err := s.tokens.Open(upload.KindExport, token, s.clk.Now())
+	return cl.Tenant, err
+}
+
 // Erased reports what an erase removed.
 type Erased struct {
 	ObjectsDeleted int `json:"objects_deleted"`
