@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"slices"
@@ -32,7 +33,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
-	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -80,7 +80,7 @@ type engine interface {
 // inferenceGuard is the extraction watcher (package guard).
 type inferenceGuard interface {
 	Check(tenant, key string) error
-	Observe(tenant, key string, thumb []float32, class string) string
+	Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 }
 
 type assets interface {
@@ -118,11 +118,7 @@ type Service struct {
 	ret     Retention
 	log     *slog.Logger
 	guard   inferenceGuard
-	thumb   func(*picture.Picture) []float32
-	squeeze interface {
-		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
-	}
-	onAdv func(ctx context.Context, tenant, key string, score float64)
+	thumb   func(*image.RGBA) []float32
 }
 
 // Deps are the Service's collaborators.
@@ -139,15 +135,11 @@ type Deps struct {
 	Log       *slog.Logger
 	// Guard, when set, watches each API key's queries for model
 	// extraction; Thumbnail is the query representation it compares.
-	Guard     inferenceGuard
-	Thumbnail func(*picture.Picture) []float32
-	// Squeezer, when set, screens the faces of a "faces" analysis for
-	// adversarial perturbation; a flagged photo is refused with
-	// fault.InputRejected (nothing stored) and reported to OnAdversarial.
-	Squeezer interface {
-		Adversarial(p *picture.Picture, f blazeface.Face) (bool, float64, error)
-	}
-	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
+	Guard inferenceGuard
+	// No feature of an analysis uses the face embedder ("faces" is
+	// detection only), so the adversarial-input guard does not screen it
+	// (package faces does, before embeddings are stored or matched).
+	Thumbnail func(*image.RGBA) []float32
 }
 
 // New returns a Service.
@@ -157,7 +149,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, gate: d.Consent, results: d.Results,
 		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis"),
-		guard: d.Guard, thumb: d.Thumbnail, squeeze: d.Squeezer, onAdv: d.OnAdversarial}
+		guard: d.Guard, thumb: d.Thumbnail}
 }
 
 // Tag is a hardened tag.
@@ -337,21 +329,7 @@ func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string
 	latency := s.clk.Now().Sub(start)
 	out := Harden(a.ID, raw, features)
 	if watch && s.thumb != nil {
-		s.guard.Observe(tenant, key, s.thumb(p), predictedClass(out))
-	}
-	if s.squeeze != nil {
-		for _, f := range raw.Faces {
-			bad, score, err := s.squeeze.Adversarial(p, blazeface.Face{Box: f.Box, Score: f.Score})
-			if err != nil {
-				return Result{}, err
-			}
-			if bad {
-				if s.onAdv != nil {
-					s.onAdv(ctx, tenant, key, score)
-				}
-				return Result{}, fault.New(fault.InputRejected, "a face in this photo looks adversarially perturbed (feature squeezing); it was not analysed")
-			}
-		}
+		s.guard.Observe(ctx, tenant, key, s.thumb(p.RGB), predictedClass(out))
 	}
 	now := s.clk.Now()
 	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)

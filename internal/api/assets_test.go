@@ -83,11 +83,11 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.extraction = guard.NewExtraction(xcfg, clk, func(f guard.Flag) {
 		e.alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleExtraction, Severity: f.State, TenantID: f.Tenant, Detail: f.Detail()})
 	})
-	squeezer := guard.NewFaceSqueezer(testEngine(t).FaceEmbedder())
+	squeezer := guard.NewFaceSqueezer()
 	onAdv := func(ctx context.Context, tenant, key string, score float64) {
 		e.alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: "squeeze"})
 	}
-	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Squeezer: squeezer, OnAdversarial: onAdv, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
+	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
 		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }})

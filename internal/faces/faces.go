@@ -21,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -32,6 +33,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -63,6 +65,7 @@ var (
 type engine interface {
 	Decode(data []byte) (*picture.Picture, error)
 	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+	FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe
 }
 
 type assets interface {
@@ -104,14 +107,16 @@ type Deps struct {
 	// model extraction; Thumbnail is the query representation it compares.
 	Guard interface {
 		Check(tenant, key string) error
-		Observe(tenant, key string, thumb []float32, class string) string
+		Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 	}
-	Thumbnail func(*picture.Picture) []float32
+	Thumbnail func(*image.RGBA) []float32
 	// Squeezer, when set, screens every face for adversarial perturbation
-	// (feature squeezing) before anything is stored; a flagged photo is
-	// refused with fault.InputRejected and reported to OnAdversarial.
+	// (feature squeezing) before its embedding is stored or matched: a
+	// suspicious face gets no suggestion and nothing about it is stored;
+	// it is reported to OnAdversarial. The photo is never refused for it,
+	// and its other faces go on.
 	Squeezer interface {
-		AdversarialEmbedded(p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error)
+		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 }
@@ -238,21 +243,24 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 		return nil, err
 	}
 	if watch && s.d.Thumbnail != nil {
-		s.d.Guard.Observe(tenant, key, s.d.Thumbnail(p), "faces")
+		s.d.Guard.Observe(ctx, tenant, key, s.d.Thumbnail(p.RGB), "faces")
 	}
 	if s.d.Squeezer != nil {
+		kept := embs[:0]
 		for _, e := range embs {
-			bad, score, err := s.d.Squeezer.AdversarialEmbedded(p, e.Face, e.Vector)
+			v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, e.Face), e.Vector)
 			if err != nil {
 				return nil, err
 			}
-			if bad {
+			if v.Suspicious {
 				if s.d.OnAdversarial != nil {
-					s.d.OnAdversarial(ctx, tenant, key, score)
+					s.d.OnAdversarial(ctx, tenant, key, v.Score)
 				}
-				return nil, fault.New(fault.InputRejected, "a face in this photo looks adversarially perturbed (feature squeezing); it was not analysed")
+				continue
 			}
+			kept = append(kept, e)
 		}
+		embs = kept
 	}
 	if len(embs) > MaxFaces {
 		embs = embs[:MaxFaces]

@@ -2,12 +2,11 @@ package faces
 
 import (
 	"context"
-	"errors"
 	"image"
 	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
@@ -34,16 +33,28 @@ type grantAll struct{}
 
 func (grantAll) Require(context.Context, string, string, string) error { return nil }
 
-type flagAll struct{}
-
-func (flagAll) AdversarialEmbedded(*picture.Picture, blazeface.Face, []float32) (bool, float64, error) {
-	return true, 0.5, nil
+func (stubEngine) FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe {
+	return stubProbe{p}
 }
 
-// TestSuggestRefusesAdversarialInput: when the squeezer flags a face, the
-// photo is refused with InputRejected, nothing is stored, and the
-// callback hears of it.
-func TestSuggestRefusesAdversarialInput(t *testing.T) {
+type stubProbe struct{ p *picture.Picture }
+
+func (q stubProbe) Photo() *image.RGBA      { return q.p.RGB }
+func (q stubProbe) Region() image.Rectangle { return q.p.RGB.Rect }
+func (q stubProbe) Embed(context.Context, *image.RGBA) ([]float32, error) {
+	return []float32{1}, nil
+}
+
+type flagAll struct{}
+
+func (flagAll) Check(context.Context, guard.FaceProbe, []float32) (guard.Verdict, error) {
+	return guard.Verdict{Suspicious: true, Score: 0.5, Threshold: 0.1}, nil
+}
+
+// TestSuggestWithholdsAdversarialFace: when the squeezer flags a face, the
+// photo is not refused, but that face gets no suggestion, nothing about it
+// is stored, and the callback hears of it.
+func TestSuggestWithholdsAdversarialFace(t *testing.T) {
 	k := testkit.New(t, nil)
 	ctx := context.Background()
 	k.Tenant(t, "ten_a")
@@ -57,14 +68,14 @@ func TestSuggestRefusesAdversarialInput(t *testing.T) {
 	s := New(Deps{Engine: stubEngine{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys,
 		Clock: k.Clock, Log: k.Log, Squeezer: flagAll{},
 		OnAdversarial: func(_ context.Context, _, _ string, score float64) { reported = append(reported, score) }})
-	if _, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); !errors.Is(err, fault.InputRejected) {
-		t.Fatalf("SuggestAs = %v, want InputRejected", err)
+	if fs, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); err != nil || len(fs) != 0 {
+		t.Fatalf("SuggestAs = %v, %v; want no suggestion and no error", fs, err)
 	}
 	if len(reported) != 1 || reported[0] != 0.5 {
 		t.Errorf("reported %v", reported)
 	}
 	if gs, _ := k.Store.Suggestions(ctx, "ten_a", "h"); len(gs) != 0 {
-		t.Errorf("%d drafts stored for a rejected photo", len(gs))
+		t.Errorf("%d drafts stored for a withheld face", len(gs))
 	}
 	// Without the squeezer the same photo is suggested.
 	s.d.Squeezer = nil

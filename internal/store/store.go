@@ -305,6 +305,24 @@ type Alerts interface {
 	Alerts(ctx context.Context, tenantID string, limit int) ([]Alert, error)
 }
 
+// GuardState is an API key's extraction-guard state when it is not ok:
+// "throttled" or "blocked". Detail holds numbers and fixed words only.
+type GuardState struct {
+	TenantID string
+	KeyID    string
+	State    string
+	Detail   string
+	Since    time.Time
+}
+
+// GuardStates keeps the extraction guard's key states across restarts.
+type GuardStates interface {
+	// SetGuardState records a key's state, replacing an earlier one.
+	SetGuardState(ctx context.Context, s GuardState) error
+	// GuardStates lists every recorded key state.
+	GuardStates(ctx context.Context) ([]GuardState, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Tenants
@@ -319,6 +337,7 @@ type Store interface {
 	Faces
 	PrivacyLinks
 	ConsoleLinks
+	GuardStates
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

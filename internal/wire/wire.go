@@ -89,7 +89,11 @@ type Graph struct {
 	Faces      *faces.Service
 	Subjects   *subject.Service
 	Purger     *incident.Purger
-	Operator   *operator.Service
+	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
+	// DecodeGate bounds the megapixels of uploads decoded at once.
+	AnalysisGate *guard.Gate
+	DecodeGate   *guard.Gate
+	Operator     *operator.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -121,15 +125,21 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
 	}
-	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk)
+	g.AnalysisGate, g.DecodeGate = admissionGates(cfg)
+	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
+	// Throttled and blocked keys stay so across restarts.
+	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
+		g.Close()
+		return nil, err
+	}
 
 	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
 		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
 	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
 	if eng := o.Engine; eng != nil {
-		squeezer := guard.NewFaceSqueezer(eng.FaceEmbedder())
-		ad.Guard, ad.Thumbnail, ad.Squeezer, ad.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
+		squeezer := guard.NewFaceSqueezer()
+		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
@@ -172,7 +182,7 @@ func (g *Graph) Start(ctx context.Context) error {
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
-		Analyzer: g.Analyses, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces},
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
 }
 
@@ -218,6 +228,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		AuditReader: g.Store,
 		Kill:        g.Kill,
 		Limiter:     guard.NewLimiter(g.Config.RateLimits, clk),
+		Admission:   g.AnalysisGate,
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 	}
@@ -308,9 +319,9 @@ func (g *Graph) onExtractionFlag(f guard.Flag) {
 
 // onAdversarial raises an alert and audits an input the squeezer rejected.
 func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score float64) {
-	detail := fmt.Sprintf("squeeze=%.4f threshold=%.3f", score, guard.DefaultFaceSqueezeThreshold)
+	detail := fmt.Sprintf("squeeze=%.4f", score)
 	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})
-	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "rejected", Detail: detail}); err != nil {
+	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
 }

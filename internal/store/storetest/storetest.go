@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PrivacyLinks", testPrivacyLinks},
 		{"AuditTail", testAuditTail},
 		{"ConsoleLinksAndTenants", testConsoleLinks},
+		{"GuardStates", testGuardStates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
