@@ -10,7 +10,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
-	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -45,7 +45,8 @@ func (a *API) auditOps(ctx huma.Context, next func(huma.Context)) {
 
 // ErrAuditUnavailable refuses a state-changing request whose intent could
 // not be audited: nothing changes without a trace.
-var ErrAuditUnavailable = fault.New(fault.Unavailable, "audit log unavailable; nothing was changed")
+// It is the operator service's error, so every channel refuses alike.
+var ErrAuditUnavailable = operator.ErrAuditUnavailable
 
 // auditIntent runs after authentication: for state-changing operations it
 // durably records the intent before the handler acts, and refuses the

@@ -100,6 +100,11 @@ var kindTable = map[fault.Kind]errorRule{
 	fault.Other:           {http.StatusInternalServerError, "internal", "Internal error"},
 }
 
+// overloaded is load shedding (guard.OverloadedError): the analysis or
+// decode queue is full. Unlike 429 rate_limited it is about the server,
+// not the caller's key.
+var overloaded = errorRule{http.StatusServiceUnavailable, "overloaded", "Overloaded"}
+
 // statusTable names the problems huma itself raises (validation, routing).
 var statusTable = map[int]errorRule{
 	http.StatusBadRequest:            kindTable[fault.Invalid],
@@ -132,6 +137,12 @@ func ProblemFor(err error) *Problem {
 		}
 		p := newProblem(kindTable[fault.RateLimited], why+"; see Retry-After")
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}}
+		return p
+	}
+	var ov *guard.OverloadedError
+	if errors.As(err, &ov) {
+		p := newProblem(overloaded, "the server is at capacity ("+ov.Gate+"); see Retry-After")
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(ov.RetryAfterSeconds())}}
 		return p
 	}
 	var cr *consent.RequiredError
@@ -179,6 +190,9 @@ func hookHumaErrors() {
 
 // writeProblem writes p to a plain net/http response.
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	for k, v := range p.headers {
+		w.Header()[k] = v
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)

@@ -60,6 +60,19 @@ type Config struct {
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
+	// AnalysisConcurrency is how many analyses (synchronous, face-tag
+	// suggestions and queued jobs together) run at once; 0 picks
+	// max(1, CPUs/2).
+	AnalysisConcurrency int `yaml:"analysis_concurrency"`
+	// AnalysisQueue is how many synchronous analyses may wait for a slot;
+	// one more is refused with 503 overloaded and Retry-After.
+	AnalysisQueue int `yaml:"analysis_queue"`
+	// DecodeMegapixels bounds the megapixels of uploads being decoded at
+	// once (a larger photo decodes alone); later decodes wait.
+	DecodeMegapixels int `yaml:"decode_megapixels"`
+	// DecodeQueue is how many uploads may wait to decode; one more is
+	// refused with 503 overloaded and Retry-After.
+	DecodeQueue int `yaml:"decode_queue"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -81,21 +94,28 @@ var Settings = []Setting{
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
+	{"analysis-concurrency", "OBSCURA_ANALYSIS_CONCURRENCY", "analyses running at once (0: max(1, CPUs/2))"},
+	{"analysis-queue", "OBSCURA_ANALYSIS_QUEUE", "synchronous analyses that may wait before 503 overloaded"},
+	{"decode-megapixels", "OBSCURA_DECODE_MEGAPIXELS", "megapixels of uploads decoded at once"},
+	{"decode-queue", "OBSCURA_DECODE_QUEUE", "uploads that may wait to decode before 503 overloaded"},
 }
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8787",
-		Data:            DefaultDataDir(),
-		LogLevel:        "info",
-		KEKCacheTTL:     5 * time.Minute,
-		ShutdownTimeout: 15 * time.Second,
-		RateLimits:      guard.DefaultLimits(),
-		KMS:             "local",
-		Blob:            "fs",
-		RetainAnalysis:  30 * 24 * time.Hour,
-		SuggestionTTL:   time.Hour,
+		Addr:             "127.0.0.1:8787",
+		Data:             DefaultDataDir(),
+		LogLevel:         "info",
+		KEKCacheTTL:      5 * time.Minute,
+		ShutdownTimeout:  15 * time.Second,
+		RateLimits:       guard.DefaultLimits(),
+		KMS:              "local",
+		Blob:             "fs",
+		RetainAnalysis:   30 * 24 * time.Hour,
+		SuggestionTTL:    time.Hour,
+		AnalysisQueue:    8,
+		DecodeMegapixels: 64,
+		DecodeQueue:      32,
 	}
 }
 
@@ -135,6 +155,14 @@ func (c *Config) Set(flag, value string) error {
 		*dst = d
 		return nil
 	}
+	count := func(dst *int, least int) error {
+		n, err := strconv.Atoi(value)
+		if err != nil || n < least || n > 100_000 {
+			return fault.New(fault.Invalid, fmt.Sprintf("%s: %q is not a count (%d..100000)", flag, value, least))
+		}
+		*dst = n
+		return nil
+	}
 	switch flag {
 	case "addr":
 		c.Addr = value
@@ -169,6 +197,14 @@ func (c *Config) Set(flag, value string) error {
 			return fault.New(fault.Invalid, fmt.Sprintf("vision-threads: %q is not a thread count (0..256)", value))
 		}
 		c.VisionThreads = n
+	case "analysis-concurrency":
+		return count(&c.AnalysisConcurrency, 0)
+	case "analysis-queue":
+		return count(&c.AnalysisQueue, 0)
+	case "decode-megapixels":
+		return count(&c.DecodeMegapixels, 1)
+	case "decode-queue":
+		return count(&c.DecodeQueue, 0)
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

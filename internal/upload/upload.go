@@ -83,6 +83,7 @@ type Service struct {
 	tokens  *Codec
 	clk     clock.Clock
 	derived []Derived
+	decodes decodeGate
 }
 
 // Derived is something kept about a photo that must go with it: analysis
@@ -234,7 +235,7 @@ func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byt
 }
 
 func (s *Service) ingest(ctx context.Context, tenant, subjectHash string, data []byte) (store.Asset, error) {
-	res, err := sanitize.Sanitize(data, s.cfg.Limits)
+	res, err := sanitize.Sanitize(data, s.limits(ctx))
 	if err != nil {
 		return store.Asset{}, err
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -88,6 +89,11 @@ type Graph struct {
 	Faces      *faces.Service
 	Subjects   *subject.Service
 	Purger     *incident.Purger
+	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
+	// DecodeGate bounds the megapixels of uploads decoded at once.
+	AnalysisGate *guard.Gate
+	DecodeGate   *guard.Gate
+	Operator     *operator.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -119,7 +125,8 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
 	}
-	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk)
+	g.AnalysisGate, g.DecodeGate = admissionGates(cfg)
+	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
 	// Throttled and blocked keys stay so across restarts.
 	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
@@ -143,6 +150,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, analysis.PurgingObjects{Store: g.Objects, Purger: shred}, g.Consents, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
 	return g, nil
 }
 
@@ -174,7 +182,7 @@ func (g *Graph) Start(ctx context.Context) error {
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
-		Analyzer: g.Analyses, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces},
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
 }
 
@@ -215,10 +223,12 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
+		Operator:    g.Operator,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
 		Limiter:     guard.NewLimiter(g.Config.RateLimits, clk),
+		Admission:   g.AnalysisGate,
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 	}
@@ -228,7 +238,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
