@@ -96,6 +96,9 @@ type Deps struct {
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
 	// its own listen address through MetricsHandler).
 	MetricsElsewhere bool
+	// Ready are extra readiness checks (write probes of the store and the
+	// blob directory); /readyz answers 503 while any fails.
+	Ready []func(ctx context.Context) error
 }
 
 // operatorActions is what the API needs from the operator service.
