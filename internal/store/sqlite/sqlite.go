@@ -49,6 +49,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -125,7 +128,9 @@ func classify(op string, err error) error {
 		switch se.Code() & 0xff {
 		case sqlite3lib.SQLITE_CONSTRAINT:
 			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
-		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_CANTOPEN:
+		case sqlite3lib.SQLITE_FULL:
+			return fault.Wrap(fault.Unavailable, "storage is full", fmt.Errorf("%s: %w: %w", op, fault.ErrStorageFull, err))
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_CANTOPEN:
 			return fault.Wrap(fault.Unavailable, "store unavailable", fmt.Errorf("%s: %w", op, err))
 		}
 	}
