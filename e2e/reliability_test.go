@@ -93,12 +93,14 @@ func countRows(t *testing.T, data, query string) int {
 	return n
 }
 
-// countBlobs counts the ciphertext objects under the data dir.
+// countBlobs counts the photos' ciphertext objects under the data dir
+// (t/<tenant>/s/<subject>/_/ast_…; analysis results live under their
+// purpose's segment and are not counted).
 func countBlobs(t *testing.T, data string) int {
 	t.Helper()
 	n := 0
 	filepath.WalkDir(filepath.Join(data, "blobs", "objects"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && filepath.Base(filepath.Dir(p)) == "_" && strings.HasPrefix(d.Name(), "ast_") {
 			n++
 		}
 		return nil
