@@ -19,8 +19,6 @@ package consent
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,6 +30,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -138,15 +137,7 @@ type Grant struct {
 	ExpiresAt time.Time // zero: no expiry
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newReceiptID() string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "rcpt_" + b32.EncodeToString(b)
-}
+func newReceiptID() string { return ident.New("rcpt_") }
 
 func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 

@@ -183,7 +183,7 @@ func (g *Graph) Start(ctx context.Context) error {
 // Queue opens the job queue on the same database; with worker it also runs
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
-	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
+	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
 		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces, g.Uploads},
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
