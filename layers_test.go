@@ -22,7 +22,7 @@ var layers = []struct {
 	packages []string
 }{
 	{"base", []string{"internal/fault", "internal/clock", "internal/ident", "internal/hooksig", "internal/store",
-		"internal/vision/geom", "internal/vision/onnxgraph"}},
+		"internal/vision/geom", "internal/models/convert/onnxgraph"}},
 	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
 		"internal/sanitize", "internal/models", "internal/guard", "internal/config", "internal/store/sqlite",
 		"internal/store/storetest", "internal/vision"}},
