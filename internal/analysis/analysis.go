@@ -28,6 +28,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
@@ -265,12 +266,16 @@ func (s *Service) Check(ctx context.Context, tenant, key, assetID string, featur
 	if err != nil {
 		return err
 	}
-	for _, f := range features {
-		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			return err
-		}
+	return consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features))
+}
+
+// purposesOf maps features to their purposes, in order.
+func purposesOf(features []string) []string {
+	ps := make([]string, len(features))
+	for i, f := range features {
+		ps[i] = Purposes[f]
 	}
-	return nil
+	return ps
 }
 
 // Analyze runs features on the tenant's asset, stores each feature's
@@ -305,10 +310,8 @@ func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string
 	if err != nil {
 		return Result{}, err
 	}
-	for _, f := range features {
-		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			return Result{}, err
-		}
+	if err := consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features)); err != nil {
+		return Result{}, err
 	}
 	data, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, MaxPhotoBytes)
 	if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -84,6 +86,9 @@ func (a *API) intent(ctx context.Context, e audit.Entry) error {
 	defer cancel()
 	if err := a.d.Audit.Append(actx, e); err != nil {
 		a.log.Error("AUDIT APPEND FAILED; request refused", "action", e.Action, "err", err)
+		if fault.IsStorageFull(err) {
+			return fmt.Errorf("%w: %w", ErrAuditUnavailable, fault.ErrStorageFull)
+		}
 		return ErrAuditUnavailable
 	}
 	return nil
