@@ -21,7 +21,7 @@ var layers = []struct {
 	name     string
 	packages []string
 }{
-	{"base", []string{"internal/fault", "internal/clock", "internal/ident", "internal/hooksig", "internal/store",
+	{"base", []string{"internal/fault", "internal/clock", "internal/ident", "internal/hooksig", "internal/store", "internal/samples",
 		"internal/vision/geom", "internal/models/convert/onnxgraph"}},
 	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
 		"internal/sanitize", "internal/models", "internal/guard", "internal/config", "internal/store/sqlite",
