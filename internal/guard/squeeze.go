@@ -27,7 +27,7 @@ import (
 // over a 600-pixel face it removes nothing of note. The threshold is
 // therefore a function of the face region's side (Threshold), set
 // from a measurement on real photos and their degraded variants
-// (docs/sensitive.md, "Adversarial faces"). A perturbation strong enough to
+// (docs/guards.md). A perturbation strong enough to
 // move an embedding is also undone by the squeezers at every size, which
 // the attack suite checks at the sizes an attacker can choose.
 //

@@ -295,6 +295,9 @@ func TestExtractionAttack(t *testing.T) {
 			}
 		}
 		t.Logf("T-RND λ=%d: throttled after %d queries, blocked after %d", lambda, flaggedAt, blockedAt)
+		for _, f := range flags {
+			t.Logf("  %s", f.Detail())
+		}
 		if flaggedAt == 0 || flaggedAt > 100 {
 			t.Errorf("T-RND λ=%d: throttled after %d queries, want within 100", lambda, flaggedAt)
 		}
