@@ -217,7 +217,19 @@ func (e *Extraction) W(tenant, key string) float64 {
 	if s == nil || len(s.dists) < e.cfg.MinDistances {
 		return 1
 	}
-	return ShapiroWilk(s.dists)
+	return ShapiroWilk(logs(s.dists))
+}
+
+// logs is the distances on a log scale: natural distances are skewed
+// (bounded below by the repeat distance, with a long tail of unlike
+// photos) and close to log-normal, while an extraction attack's steps
+// pile up at one size whatever the scale.
+func logs(d []float64) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = math.Log(max(v, 1e-6))
+	}
+	return out
 }
 
 func dist(a, b []float32) float64 {
@@ -315,7 +327,7 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 	var flag *Flag
 	w := 1.0
 	if len(s.dists) >= e.cfg.MinDistances {
-		w = ShapiroWilk(s.dists)
+		w = ShapiroWilk(logs(s.dists))
 	}
 	reason := ""
 	switch {

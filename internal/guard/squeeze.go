@@ -78,7 +78,7 @@ type Verdict struct {
 // the largest score·(side/100)² was 0.045, so Scale = 0.05 flags none of
 // them; Floor is the largest score of a face of 112 px or more there
 // (0.028) with a margin; Cap keeps the tiniest faces checkable. Measured
-// on data the fit did not see: TestFaceSqueezeBenign (docs/sensitive.md).
+// on data the fit did not see: TestFaceSqueezeBenign (docs/guards.md).
 const (
 	DefaultSqueezeScale = 0.05
 	DefaultSqueezeFloor = 0.03
