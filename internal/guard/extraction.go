@@ -27,7 +27,13 @@ import (
 //
 // Queries are compared as 32×32 grey thumbnails scaled to 0..1 (PRADA
 // compares inputs in input space; a thumbnail is a bounded, pixel-free
-// stand-in: it is kept in memory only, never stored or logged).
+// stand-in: it is kept in memory only, never stored or logged). A repeat
+// of an earlier query (closer than RepeatDistance: a retry, a
+// re-analysis, a re-encoded upload) adds nothing to D. The unit is the API
+// key, not key and subject: the key holder names subjects, so per-subject
+// streams could be split at will. Throttled and blocked states are
+// written to the store (Restore) and survive restarts; only revoking the
+// key lifts them.
 
 // ExtractionConfig tunes the watcher.
 type ExtractionConfig struct {
@@ -53,12 +59,16 @@ type ExtractionConfig struct {
 	RepeatDistance float64
 }
 
-// DefaultExtraction is sized for one app on one machine; Delta and
-// MinDistances are the values TestExtractionSimulation measures against.
+// DefaultExtraction is sized for one app on one machine. Delta,
+// MinDistances and RepeatDistance are the values the benign-traffic suite
+// and the T-RND attack in package guardeval measure against
+// (docs/guards.md): RepeatDistance sits above the distance of a photo's
+// re-encodes and resizes to itself (mostly 0.05–0.2) and below a T-RND
+// step of ±16 levels (≥ 0.185); MaxGrowing bounds the per-query cost.
 var DefaultExtraction = ExtractionConfig{
 	MinDistances:   50,
 	Window:         400,
-	Delta:          0.90,
+	Delta:          0.88,
 	MaxGrowing:     500,
 	MaxPerHour:     20000,
 	ThrottleEvery:  10 * time.Second,
@@ -217,19 +227,7 @@ func (e *Extraction) W(tenant, key string) float64 {
 	if s == nil || len(s.dists) < e.cfg.MinDistances {
 		return 1
 	}
-	return ShapiroWilk(logs(s.dists))
-}
-
-// logs is the distances on a log scale: natural distances are skewed
-// (bounded below by the repeat distance, with a long tail of unlike
-// photos) and close to log-normal, while an extraction attack's steps
-// pile up at one size whatever the scale.
-func logs(d []float64) []float64 {
-	out := make([]float64, len(d))
-	for i, v := range d {
-		out[i] = math.Log(max(v, 1e-6))
-	}
-	return out
+	return ShapiroWilk(s.dists)
 }
 
 func dist(a, b []float32) float64 {
@@ -327,7 +325,7 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 	var flag *Flag
 	w := 1.0
 	if len(s.dists) >= e.cfg.MinDistances {
-		w = ShapiroWilk(logs(s.dists))
+		w = ShapiroWilk(s.dists)
 	}
 	reason := ""
 	switch {
