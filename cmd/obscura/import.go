@@ -61,7 +61,7 @@ func (a *app) importCmd() *cobra.Command {
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				var queue *jobs.Queue
 				if features != nil {
-					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log})
+					q, err := svc.Queue(ctx, false)
 					if err != nil {
 						return err
 					}

@@ -15,21 +15,17 @@ package alert
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/hooksig"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -174,13 +170,9 @@ func detail(n, base float64) string {
 	return fmt.Sprintf("count=%.0f/min baseline=%.1f/min", n, base)
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
 // Raise records an alert in the store and the log and sends it to the webhook.
 func (e *Engine) Raise(ctx context.Context, a store.Alert) {
-	rb := make([]byte, 10)
-	rand.Read(rb)
-	a.ID, a.Time = "alt_"+b32.EncodeToString(rb), e.clk.Now().UTC()
+	a.ID, a.Time = ident.Sized("alt_", 10), e.clk.Now().UTC()
 	if err := e.st.CreateAlert(context.WithoutCancel(ctx), a); err != nil {
 		e.log.Error("store alert", "rule", a.Rule, "err", err)
 	}
@@ -204,16 +196,6 @@ type Payload struct {
 	Detail   string    `json:"detail"`
 }
 
-// Sign returns the X-Obscura-Signature header value for body at t:
-// "t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
-func Sign(secret, body []byte, t time.Time) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // send posts the alert, retrying with backoff (1 s, 2 s, 4 s) on failure.
 func (e *Engine) send(a store.Alert) {
 	body, _ := json.Marshal(Payload{ID: a.ID, Time: a.Time, Rule: a.Rule, Severity: a.Severity, Tenant: a.TenantID, Detail: a.Detail})
@@ -224,7 +206,7 @@ func (e *Engine) send(a store.Alert) {
 	for attempt := 1; attempt <= 4; attempt++ {
 		req, _ := http.NewRequest(http.MethodPost, e.cfg.Webhook, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Obscura-Signature", Sign(e.cfg.Secret, body, time.Now()))
+		req.Header.Set("X-Obscura-Signature", hooksig.Sign(e.cfg.Secret, body, e.clk.Now()))
 		res, err := e.client.Do(req)
 		if err == nil {
 			res.Body.Close()
@@ -235,7 +217,7 @@ func (e *Engine) send(a store.Alert) {
 		}
 		e.log.Warn("alert webhook failed", "attempt", attempt, "err", err)
 		if attempt < 4 {
-			time.Sleep(backoff)
+			clock.Sleep(context.Background(), e.clk, backoff)
 			backoff *= 2
 		}
 	}

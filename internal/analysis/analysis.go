@@ -16,8 +16,6 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +28,9 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -250,16 +250,6 @@ func Harden(assetID string, r *vision.Result, features []string) Result {
 	return out
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newID() string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "res_" + b32.EncodeToString(b)
-}
-
 // Check is the admission check of an asynchronous analysis: the features
 // are valid, the asset is the tenant's, and its subject has consented to
 // every feature's purpose now (the job checks again when it runs).
@@ -276,12 +266,16 @@ func (s *Service) Check(ctx context.Context, tenant, key, assetID string, featur
 	if err != nil {
 		return err
 	}
-	for _, f := range features {
-		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			return err
-		}
+	return consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features))
+}
+
+// purposesOf maps features to their purposes, in order.
+func purposesOf(features []string) []string {
+	ps := make([]string, len(features))
+	for i, f := range features {
+		ps[i] = Purposes[f]
 	}
-	return nil
+	return ps
 }
 
 // Analyze runs features on the tenant's asset, stores each feature's
@@ -316,10 +310,8 @@ func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string
 	if err != nil {
 		return Result{}, err
 	}
-	for _, f := range features {
-		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			return Result{}, err
-		}
+	if err := consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features)); err != nil {
+		return Result{}, err
 	}
 	data, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, MaxPhotoBytes)
 	if err != nil {
@@ -400,7 +392,7 @@ func (s *Service) store(ctx context.Context, a store.Asset, feature string, v an
 	if err != nil {
 		return store.Result{}, err
 	}
-	rec := store.Result{ID: newID(), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
+	rec := store.Result{ID: ident.New("res_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
 		Purpose: Purposes[feature], Retention: ClassAnalysis, CreatedAt: now, ExpiresAt: expires}
 	ref := sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: rec.ID}
 	// Ciphertext first, then the record: a crash between leaves an

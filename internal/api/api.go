@@ -92,6 +92,9 @@ type Deps struct {
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
+	// Ready are extra readiness checks (write probes of the store and the
+	// blob directory); /readyz answers 503 while any fails.
+	Ready []func(ctx context.Context) error
 }
 
 // operatorActions is what the API needs from the operator service.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -40,6 +42,9 @@ func (a *API) auditOps(ctx huma.Context, next func(huma.Context)) {
 		e.Object = a.d.Keys.HashID("audit-object", id)
 	}
 	e.Purpose = ctx.Param("purpose")
+	if e.Purpose == "" {
+		e.Purpose = h.purpose
+	}
 	a.finishEntry(ctx.Context(), &e, ctx.Status())
 }
 
@@ -81,6 +86,9 @@ func (a *API) intent(ctx context.Context, e audit.Entry) error {
 	defer cancel()
 	if err := a.d.Audit.Append(actx, e); err != nil {
 		a.log.Error("AUDIT APPEND FAILED; request refused", "action", e.Action, "err", err)
+		if fault.IsStorageFull(err) {
+			return fmt.Errorf("%w: %w", ErrAuditUnavailable, fault.ErrStorageFull)
+		}
 		return ErrAuditUnavailable
 	}
 	return nil
@@ -88,7 +96,7 @@ func (a *API) intent(ctx context.Context, e audit.Entry) error {
 
 // auditHolder collects, during a request, what the audit entry needs from
 // inner layers: the authenticated tenant and key, and the problem code.
-type auditHolder struct{ tenant, actor, code string }
+type auditHolder struct{ tenant, actor, code, purpose string }
 
 type auditHolderKey struct{}
 

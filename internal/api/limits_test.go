@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -304,4 +305,19 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatal("condition not reached")
+}
+
+// Load shedding is 503 overloaded with Retry-After, wherever it is raised
+// (also wrapped, as the upload pipeline returns it), never 503 unavailable.
+func TestOverloadedProblem(t *testing.T) {
+	err := fmt.Errorf("sanitize: %w", &guard.OverloadedError{Gate: "decode", RetryAfter: 4500 * time.Millisecond})
+	p := ProblemFor(err)
+	if p.Status != http.StatusServiceUnavailable || p.Code != "overloaded" || p.GetHeaders().Get("Retry-After") != "5" {
+		t.Errorf("got %d %s Retry-After %q, want 503 overloaded 5", p.Status, p.Code, p.GetHeaders().Get("Retry-After"))
+	}
+	w := httptest.NewRecorder()
+	writeProblem(w, p)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
+		t.Errorf("plain handler wrote %d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
 }

@@ -60,6 +60,14 @@ type Config struct {
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
+	// OrphanGrace is how long a photo's ciphertext may exist without its
+	// record before the sweeper deletes it (a crash between the two).
+	OrphanGrace time.Duration `yaml:"orphan_grace"`
+	// JobTimeout bounds one run of an asynchronous analysis; JobRescueAfter
+	// is when a job still "running" (its worker crashed) is retried. It must
+	// exceed JobTimeout.
+	JobTimeout     time.Duration `yaml:"job_timeout"`
+	JobRescueAfter time.Duration `yaml:"job_rescue_after"`
 	// AnalysisConcurrency is how many analyses (synchronous, face-tag
 	// suggestions and queued jobs together) run at once; 0 picks
 	// max(1, CPUs/2).
@@ -94,6 +102,9 @@ var Settings = []Setting{
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
+	{"orphan-grace", "OBSCURA_ORPHAN_GRACE", "age after which a photo blob without its record (a crash) is swept"},
+	{"job-timeout", "OBSCURA_JOB_TIMEOUT", "time limit of one asynchronous analysis run"},
+	{"job-rescue-after", "OBSCURA_JOB_RESCUE_AFTER", "when a job left running by a crashed worker is retried (> job timeout)"},
 	{"analysis-concurrency", "OBSCURA_ANALYSIS_CONCURRENCY", "analyses running at once (0: max(1, CPUs/2))"},
 	{"analysis-queue", "OBSCURA_ANALYSIS_QUEUE", "synchronous analyses that may wait before 503 overloaded"},
 	{"decode-megapixels", "OBSCURA_DECODE_MEGAPIXELS", "megapixels of uploads decoded at once"},
@@ -116,6 +127,13 @@ func Default() Config {
 		AnalysisQueue:    8,
 		DecodeMegapixels: 64,
 		DecodeQueue:      32,
+		OrphanGrace:      10 * time.Minute,
+		// An analysis of every feature takes seconds (docs/text.md: OCR is
+		// the slowest, about a second per text-heavy photo on 2 threads);
+		// 2 min leaves room for a saturated machine, and a crashed worker's
+		// job is retried 3 min after it started.
+		JobTimeout:     2 * time.Minute,
+		JobRescueAfter: 3 * time.Minute,
 	}
 }
 
@@ -191,6 +209,12 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.RetainAnalysis)
 	case "suggestion-ttl":
 		return dur(&c.SuggestionTTL)
+	case "orphan-grace":
+		return dur(&c.OrphanGrace)
+	case "job-timeout":
+		return dur(&c.JobTimeout)
+	case "job-rescue-after":
+		return dur(&c.JobRescueAfter)
 	case "vision-threads":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 || n > 256 {

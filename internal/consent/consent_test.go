@@ -293,6 +293,26 @@ func FuzzParseAndVerify(f *testing.F) {
 	})
 }
 
+// RequireEach names every purpose without consent, in the order asked,
+// once each; with all granted it passes.
+func TestRequireEachNamesEveryMissingPurpose(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := f.kr.SubjectHash("alice")
+	if _, err := f.svc.Grant(ctx, "ten_a", "alice", Grant{Purpose: "tagging", Notice: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	err := RequireEach(ctx, f.svc, "ten_a", h, []string{"face_detection", "tagging", "text_detection", "face_detection"})
+	var re *RequiredError
+	if !errors.As(err, &re) || !errors.Is(err, fault.ConsentRequired) || re.Purpose != "face_detection" ||
+		strings.Join(re.Missing(), ",") != "face_detection,text_detection" {
+		t.Fatalf("RequireEach = %v (%+v), want both missing purposes named", err, re)
+	}
+	if err := RequireEach(ctx, f.svc, "ten_a", h, []string{"tagging"}); err != nil {
+		t.Errorf("all granted: %v", err)
+	}
+}
+
 // TestParseReceiptsIsStrict: member names are matched exactly (Go's decoder
 // alone would accept "Purpose" for "purpose"), unknown and duplicate members
 // are rejected.

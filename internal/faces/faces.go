@@ -18,8 +18,6 @@ package faces
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,6 +34,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -153,16 +152,6 @@ func (s *Service) lock(tenant, subjectHash string) func() {
 	s.mu.Unlock()
 	m.Lock()
 	return m.Unlock
-}
-
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newID(prefix string) string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + b32.EncodeToString(b)
 }
 
 func galleryRef(tenant, subjectHash string) sealed.Ref {
@@ -285,7 +274,7 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	var drafts []store.Suggestion
 	for _, e := range embs {
 		b := e.Face.Box.Round()
-		sg := store.Suggestion{ID: newID("sug_"), TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: a.ID,
+		sg := store.Suggestion{ID: ident.New("sug_"), TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: a.ID,
 			Box:       store.Box{X: int(b.X), Y: int(b.Y), W: int(b.W), H: int(b.H)},
 			CreatedAt: now, ExpiresAt: now.Add(s.d.TTL).UTC().Truncate(time.Second)}
 		// The draft embedding first, then its record: a crash between
@@ -389,7 +378,7 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 		if len(g.People) >= MaxPeople {
 			return Accepted{}, ErrFull
 		}
-		p = Person{ID: newID("per_"), Name: strings.TrimSpace(person)}
+		p = Person{ID: ident.New("per_"), Name: strings.TrimSpace(person)}
 		g.People = append(g.People, p)
 	}
 	if len(g.Templates) >= MaxTemplates {
@@ -401,7 +390,7 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	}
 	// The template takes the tag's id, so deleting the photo finds the
 	// template its face added (ForgetAsset).
-	tag := store.FaceTag{ID: newID("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
+	tag := store.FaceTag{ID: ident.New("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
 	g.Templates = append(g.Templates, Template{ID: tag.ID, Person: p.ID, Vector: vec})
 	if err := s.save(ctx, tenant, sg.SubjectHash, g); err != nil {
 		return Accepted{}, err

@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -222,4 +223,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatal("condition not reached")
+}
+
+// A flood from many client addresses does not evict a key's bucket (which
+// would refill it).
+func TestAddressFloodKeepsKeyBuckets(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	l := NewLimiter(DefaultLimits(), clk)
+	for range 20 {
+		l.Allow("t", "k", ClassAnalyze)
+	}
+	for i := range 100_001 {
+		l.AllowAddr(fmt.Sprint("2001:db8::", i), ClassUpload)
+	}
+	if err := l.Allow("t", "k", ClassAnalyze); err == nil {
+		t.Error("key bucket refilled after an address flood")
+	}
 }

@@ -115,15 +115,20 @@ type Limiter struct {
 	lim     Limits
 	clk     clock.Clock
 	buckets *lru.Cache[bucketKey, *rate.Limiter]
+	// addrs holds the per-address buckets apart, so a flood from many
+	// addresses cannot evict (and so refill) keys' and tenants' buckets.
+	addrs *lru.Cache[bucketKey, *rate.Limiter]
 
 	mu     sync.Mutex
 	quotas map[bucketKey]*quota // key = tenant, class
 }
 
-// NewLimiter returns a Limiter; it remembers at most 100 000 keys' buckets.
+// NewLimiter returns a Limiter; it remembers at most 100 000 key and
+// tenant buckets and, apart, 100 000 client addresses' buckets.
 func NewLimiter(lim Limits, clk clock.Clock) *Limiter {
 	c, _ := lru.New[bucketKey, *rate.Limiter](100_000)
-	return &Limiter{lim: lim, clk: clk, buckets: c, quotas: map[bucketKey]*quota{}}
+	a, _ := lru.New[bucketKey, *rate.Limiter](100_000)
+	return &Limiter{lim: lim, clk: clk, buckets: c, addrs: a, quotas: map[bucketKey]*quota{}}
 }
 
 func (l *Limiter) limitFor(tenant, key, class string) (Limit, bool) {
@@ -151,11 +156,15 @@ func (l *Limiter) tenantLimitFor(tenant, class string) (Limit, bool) {
 
 // bucket returns the bucket bk, created with lim if new.
 func (l *Limiter) bucket(bk bucketKey, lim Limit, now time.Time) *rate.Limiter {
-	b, ok := l.buckets.Get(bk)
+	cache := l.buckets
+	if bk.scope == "a" {
+		cache = l.addrs
+	}
+	b, ok := cache.Get(bk)
 	if !ok {
 		b = rate.NewLimiter(rate.Limit(lim.PerSecond), lim.Burst)
 		b.SetLimitAt(now, rate.Limit(lim.PerSecond))
-		l.buckets.Add(bk, b)
+		cache.Add(bk, b)
 	}
 	return b
 }

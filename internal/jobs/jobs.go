@@ -11,6 +11,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -27,6 +28,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -76,7 +78,7 @@ func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) err
 	if final && j.Args.Webhook != "" {
 		// Notify once the job's state is final; delivery retries on its own.
 		if _, ierr := w.q.client.Insert(ctx, WebhookArgs{Tenant: j.Args.Tenant, JobID: j.ID, URL: j.Args.Webhook},
-			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: time.Now().Add(time.Second)}); ierr != nil {
+			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: w.q.clk.Now().Add(time.Second)}); ierr != nil {
 			return fmt.Errorf("queue webhook: %w", ierr)
 		}
 	}
@@ -118,8 +120,15 @@ type Options struct {
 	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
 	// WebhookSecret returns a tenant's webhook signing secret.
 	WebhookSecret func(tenant string) []byte
-	// Now is the clock webhook signatures are dated by (default time.Now).
-	Now func() time.Time
+	// JobTimeout cancels one run of a job (default 2 min). RescueAfter is
+	// how long a job may stay "running" before it is presumed orphaned by a
+	// crashed worker and retried (default 3 min; must exceed JobTimeout).
+	// River's rescuer checks every 30 s and once when the queue starts.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
+	// Clock dates webhook signatures and schedules follow-up jobs
+	// (default the system clock).
+	Clock clock.Clock
 }
 
 // Queue is the job queue.
@@ -127,6 +136,7 @@ type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	run    bool
+	clk    clock.Clock
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -157,10 +167,17 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 		o.SweepEvery = time.Minute
 	}
 	qq := &Queue{db: db, run: o.StartWorker}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.System{}
 	}
-	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery}
+	qq.clk = o.Clock
+	o.JobTimeout = cmp.Or(o.JobTimeout, 2*time.Minute)
+	o.RescueAfter = cmp.Or(o.RescueAfter, 3*time.Minute)
+	if o.RescueAfter <= o.JobTimeout {
+		db.Close()
+		return nil, fault.New(fault.Invalid, fmt.Sprintf("job rescue delay (%s) must exceed the job timeout (%s)", o.RescueAfter, o.JobTimeout))
+	}
+	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery, JobTimeout: o.JobTimeout, RescueStuckJobsAfter: o.RescueAfter}
 	if o.PollEvery > 0 && o.PollEvery < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.PollEvery
 	}
@@ -170,7 +187,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
 		}
 		if o.WebhookSecret != nil {
-			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Now})
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Clock.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws

@@ -3,22 +3,17 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/hooksig"
 )
 
 // SignatureHeader carries a webhook's signature:
@@ -47,44 +42,13 @@ func CheckWebhookURL(raw string) error {
 	return ErrWebhookURL
 }
 
-// Sign returns the signature header value for body at time t.
-func Sign(secret, body []byte, t time.Time) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// ErrSignature reports a webhook whose signature does not verify.
-var ErrSignature = errors.New("webhook signature invalid or too old")
-
-// Verify checks a signature header over body: a valid HMAC, made within
-// tolerance of now (replays of old deliveries fail).
-func Verify(secret, body []byte, header string, now time.Time, tolerance time.Duration) error {
-	var ts, sig string
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sig == "" {
-		return ErrSignature
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return ErrSignature
-	}
-	want := Sign(secret, body, time.Unix(sec, 0))
-	if !hmac.Equal([]byte(want), []byte("t="+ts+",v1="+sig)) {
-		return ErrSignature
-	}
-	return nil
-}
+// Sign, Verify and ErrSignature are the webhook signature
+// (docs/spec/webhook-v1.md), one implementation in internal/hooksig.
+var (
+	Sign         = hooksig.Sign
+	Verify       = hooksig.Verify
+	ErrSignature = hooksig.ErrSignature
+)
 
 // WebhookArgs is the delivery of a finished job's notification.
 type WebhookArgs struct {

@@ -6,8 +6,6 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -32,11 +31,7 @@ type keyService interface {
 
 // NewID returns a fresh random tenant id ("ten_" and 20 base32 letters).
 func NewID() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "ten_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	return ident.Sized("ten_", 12)
 }
 
 // Create makes a tenant named name and returns it with its first API key

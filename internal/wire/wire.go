@@ -126,7 +126,9 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
 	}
 	g.AnalysisGate, g.DecodeGate = admissionGates(cfg)
-	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
+	ucfg := upload.DefaultConfig()
+	ucfg.OrphanGrace = cfg.OrphanGrace
+	g.Uploads = upload.New(ucfg, g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
 	// Throttled and blocked keys stay so across restarts.
 	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
@@ -181,8 +183,9 @@ func (g *Graph) Start(ctx context.Context) error {
 // Queue opens the job queue on the same database; with worker it also runs
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
-	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
-		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces},
+	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces, g.Uploads},
+		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
 }
 
@@ -231,6 +234,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Admission:   g.AnalysisGate,
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
+		Ready:       g.writeProbes(),
 	}
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
@@ -324,4 +328,16 @@ func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score flo
 	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
+}
+
+// writeProbes are the readiness checks that the store and the blob
+// directory can be written now (issue 17.2: a full disk makes /readyz 503
+// until there is room again, without a restart). A blob store without a
+// probe (S3) is left to its own health.
+func (g *Graph) writeProbes() []func(context.Context) error {
+	probes := []func(context.Context) error{func(ctx context.Context) error { return g.Store.ProbeWrite(ctx, g.Clock.Now()) }}
+	if p, ok := g.Blobs.(interface{ Probe(context.Context) error }); ok {
+		probes = append(probes, p.Probe)
+	}
+	return probes
 }
