@@ -68,7 +68,7 @@ type ExtractionConfig struct {
 var DefaultExtraction = ExtractionConfig{
 	MinDistances:   50,
 	Window:         400,
-	Delta:          0.88,
+	Delta:          0.90,
 	MaxGrowing:     500,
 	MaxPerHour:     20000,
 	ThrottleEvery:  10 * time.Second,
