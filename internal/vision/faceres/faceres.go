@@ -38,7 +38,7 @@ const Dim = 1024
 // Threshold is the cosine similarity at or above which two faces are the
 // same person. Chosen on the annotated sample photos (22 people; 66
 // same-person pairs from re-captures, 231 different-person pairs;
-// internal/vision/faceid TestVerification): same-person similarities were
+// internal/models/convert/faceid TestVerification): same-person similarities were
 // ≥ 0.828, different-person ≤ 0.741; the threshold sits in that gap,
 // slightly towards the different-person side so that a re-capture under
 // harsher conditions still matches. Accuracy on that set: 100%.
