@@ -57,6 +57,19 @@ type ExtractionConfig struct {
 	// repeats an earlier one (retries, re-analysis, re-encodes): it counts
 	// towards volume but not towards the distribution.
 	RepeatDistance float64
+	// VariantDistance is the distance between Coarse signatures below
+	// which a query that is not a repeat is another version of an earlier
+	// query (a resized or re-encoded copy, or a perturbed sample): it
+	// counts towards volume and towards its family, not towards the
+	// distribution.
+	VariantDistance float64
+	// FamilyDistance is the distance between Coarse signatures below
+	// which a query joins the family of the earlier one (a near copy: a
+	// version, or a perturbed sample from it).
+	FamilyDistance float64
+	// MaxVariants is how many versions one family (a photo and its
+	// variants) may have before the key is flagged ("variants").
+	MaxVariants int
 }
 
 // DefaultExtraction is sized for one app on one machine. Delta,
@@ -66,14 +79,17 @@ type ExtractionConfig struct {
 // re-encodes and resizes to itself (mostly 0.05–0.2) and below a T-RND
 // step of ±16 levels (≥ 0.185); MaxGrowing bounds the per-query cost.
 var DefaultExtraction = ExtractionConfig{
-	MinDistances:   50,
-	Window:         400,
-	Delta:          0.90,
-	MaxGrowing:     500,
-	MaxPerHour:     20000,
-	ThrottleEvery:  10 * time.Second,
-	BlockAfter:     20,
-	RepeatDistance: 0.15,
+	MinDistances:    50,
+	Window:          400,
+	Delta:           0.90,
+	MaxGrowing:      500,
+	MaxPerHour:      20000,
+	ThrottleEvery:   10 * time.Second,
+	BlockAfter:      20,
+	RepeatDistance:  0.15,
+	VariantDistance: 0.07,
+	FamilyDistance:  0.25,
+	MaxVariants:     12,
 }
 
 // Key states.
@@ -155,7 +171,21 @@ func cover(n int) [][]share {
 	return out
 }
 
+// family is a photo and the versions of it a key has sent.
+type family struct{ _ byte }
+
+// familyWindow is how many recent versions a family's size is counted
+// over.
+const familyWindow = 200
+
+type version struct {
+	sig []float32
+	fam *family
+}
+
 type stream struct {
+	versions []version // recent queries' Coarse signatures
+	maxFam   int       // the largest family's size
 	growing  map[string][][]float32
 	seen     [][]float32 // recent queries that did not grow G, for repeats
 	dists    []float64   // minimum distances, newest last
@@ -255,6 +285,23 @@ func meanStd(v []float64) (float64, float64) {
 	return m, math.Sqrt(s / float64(len(v)))
 }
 
+// skew is the sample skewness of v: positive when a bulk of small values
+// has a tail of large ones (an attack's small steps from a few seeds),
+// negative when the tail runs towards small values (natural photos, a few
+// of which happen to be close to an earlier one).
+func skew(v []float64) float64 {
+	m, sd := meanStd(v)
+	if sd == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		z := (x - m) / sd
+		s += z * z * z
+	}
+	return s / float64(len(v))
+}
+
 // Observe records one query of key: its thumbnail and the class the model
 // predicted for it. It returns the key's state after the query. A change
 // of state is written to the state store (Restore) before it is
@@ -292,7 +339,46 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 			}
 			repeat = dist(thumb, y) < e.cfg.RepeatDistance
 		}
-		if !repeat {
+		variant := false
+		if !repeat && e.cfg.VariantDistance > 0 {
+			sig := Coarse(thumb)
+			var fam *family
+			best := max(e.cfg.VariantDistance, e.cfg.FamilyDistance)
+			for _, v := range s.versions {
+				if d := dist(sig, v.sig); d < best {
+					best, fam = d, v.fam
+				}
+			}
+			if fam != nil {
+				variant = best < e.cfg.VariantDistance
+				// The family's size among the recent versions: an app
+				// revisits a photo now and then, a perturbation attack
+				// grows its few families with every query.
+				n := 1
+				for _, v := range s.versions[max(0, len(s.versions)-familyWindow):] {
+					if v.fam == fam {
+						n++
+					}
+				}
+				s.maxFam = max(s.maxFam, n)
+			} else {
+				fam = &family{}
+			}
+			s.versions = append(s.versions, version{sig, fam})
+			if len(s.versions) > e.cfg.MaxGrowing {
+				s.versions = s.versions[1:]
+			}
+		}
+		if variant {
+			// A version of an earlier photo joins G, so that a later
+			// step from it is measured from it, not from the photo.
+			g = append(g, thumb)
+			if len(g) > e.cfg.MaxGrowing {
+				g = g[1:]
+			}
+			s.growing[class] = g
+		}
+		if !repeat && !variant {
 			s.dists = append(s.dists, dmin)
 			if len(s.dists) > e.cfg.Window {
 				s.dists = s.dists[len(s.dists)-e.cfg.Window:]
@@ -329,8 +415,10 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 	}
 	reason := ""
 	switch {
-	case len(s.dists) >= e.cfg.MinDistances && w < e.cfg.Delta:
+	case len(s.dists) >= e.cfg.MinDistances && w < e.cfg.Delta && skew(s.dists) > 0:
 		reason = "distribution"
+	case e.cfg.MaxVariants > 0 && s.maxFam > e.cfg.MaxVariants:
+		reason = "variants"
 	case e.cfg.MaxPerHour > 0 && s.perHour > e.cfg.MaxPerHour:
 		reason = "volume"
 	}
@@ -411,3 +499,19 @@ func (e *Extraction) Restore(ctx context.Context, st stateStore) error {
 func (f Flag) Detail() string {
 	return fmt.Sprintf("state=%s reason=%s W=%.3f novelty=%.2f queries=%d", f.State, f.Reason, f.W, f.Novelty, f.Queries)
 }
+
+// Coarse pools a 32×32 thumbnail to 8×8 cells (4×4 means): the
+// signature by which a re-encoded or resized copy of a photo is
+// recognised as a version of it.
+func Coarse(thumb []float32) []float32 {
+	const k = thumbSide / coarseSide
+	out := make([]float32, coarseSide*coarseSide)
+	for y := range thumbSide {
+		for x := range thumbSide {
+			out[(y/k)*coarseSide+x/k] += thumb[y*thumbSide+x] / (k * k)
+		}
+	}
+	return out
+}
+
+const coarseSide = 8
