@@ -21,9 +21,12 @@ import (
 // stops looking like the roughly normal distribution natural inputs give.
 // Per API key the watcher keeps PRADA's growing sets G_c, the minimum
 // distances D, and flags the key when D's Shapiro–Wilk W falls below
-// Delta. Two more signals: volume (queries per hour above MaxPerHour) and
-// novelty (the share of queries far enough from all earlier ones to grow
-// G), reported with every flag.
+// Delta and D is right-skewed (natural photos' minimum distances tail
+// towards small values, an attack's steps from a few seeds towards large
+// ones). More signals: families (more than MaxVariants near copies of one
+// photo among the recent versions: a perturbation attack), volume
+// (queries per hour above MaxPerHour) and novelty (the share of queries
+// far enough from all earlier ones to grow G), reported with every flag.
 //
 // Queries are compared as 32×32 grey thumbnails scaled to 0..1 (PRADA
 // compares inputs in input space; a thumbnail is a bounded, pixel-free
@@ -77,7 +80,11 @@ type ExtractionConfig struct {
 // and the T-RND attack in package guardeval measure against
 // (docs/guards.md): RepeatDistance sits above the distance of a photo's
 // re-encodes and resizes to itself (mostly 0.05–0.2) and below a T-RND
-// step of ±16 levels (≥ 0.185); MaxGrowing bounds the per-query cost.
+// step of ±16 levels (≥ 0.185); VariantDistance (0.07) sits above the
+// Coarse distance of re-encodes and resizes (≤ 0.056) and below distinct
+// photos' (≥ 0.18); FamilyDistance and MaxVariants catch T-RND at λ 16–64
+// within 100 queries without flagging the suite; MaxGrowing bounds the
+// per-query cost.
 var DefaultExtraction = ExtractionConfig{
 	MinDistances:    50,
 	Window:          400,
