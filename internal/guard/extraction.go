@@ -330,6 +330,10 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 	if len(g) == 0 {
 		s.growing[class] = [][]float32{thumb}
 		grew = true
+		if e.cfg.VariantDistance > 0 {
+			// The first photo of a class starts a family like any other.
+			s.versions = append(s.versions, version{Coarse(thumb), &family{}})
+		}
 	} else {
 		dmin := math.Inf(1)
 		for _, y := range g {

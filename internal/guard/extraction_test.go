@@ -174,3 +174,61 @@ func TestThumbnail(t *testing.T) {
 		t.Errorf("empty image: %d values", len(got))
 	}
 }
+
+// TestExtractionFamilies: versions of one photo (within VariantDistance
+// on the Coarse signature, beyond the repeat distance) add nothing to D
+// and are tolerated up to MaxVariants; one more flags the key with
+// reason "variants". The same count spread over distinct photos does not.
+func TestExtractionFamilies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	photo := func() []float32 {
+		v := make([]float32, thumbSide*thumbSide)
+		for i := range v {
+			v[i] = rng.Float32()
+		}
+		return v
+	}
+	// version: fine ±0.03 per cell (≈ 0.96 apart, well beyond the repeat
+	// distance) that averages out on the 8×8 signature.
+	version := func(p []float32) []float32 {
+		v := make([]float32, len(p))
+		for i := range p {
+			v[i] = p[i] + 0.03*float32(2*rng.IntN(2)-1)
+		}
+		return v
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	var flags []Flag
+	x := NewExtraction(DefaultExtraction, clk, func(f Flag) { flags = append(flags, f) })
+	ctx := context.Background()
+	p := photo()
+	x.Observe(ctx, "t", "k", p, "_")
+	for i := range DefaultExtraction.MaxVariants - 1 {
+		if d := dist(p, version(p)); d < DefaultExtraction.RepeatDistance {
+			t.Fatalf("version %d is a repeat (%.3f)", i, d)
+		}
+		x.Observe(ctx, "t", "k", version(p), "_")
+	}
+	if len(flags) != 0 || x.W("t", "k") != 1 {
+		t.Fatalf("%d versions of one photo: flags %+v, W %.3f", DefaultExtraction.MaxVariants, flags, x.W("t", "k"))
+	}
+	x.Observe(ctx, "t", "k", version(p), "_")
+	if len(flags) != 1 || flags[0].Reason != "variants" || x.State("t", "k") != StateThrottled {
+		t.Fatalf("%d versions of one photo: flags %+v", DefaultExtraction.MaxVariants+1, flags)
+	}
+	// Distinct photos: no family grows.
+	y := NewExtraction(DefaultExtraction, clk, func(f Flag) { t.Errorf("distinct photos flagged: %s", f.Detail()) })
+	for range 3 * DefaultExtraction.MaxVariants {
+		y.Observe(ctx, "t", "k", photo(), "_")
+	}
+}
+
+// TestSkew: the distribution test only flags a right-skewed D.
+func TestSkew(t *testing.T) {
+	if s := skew([]float64{1, 1, 1, 1, 1, 1, 1, 9}); s <= 0 {
+		t.Errorf("small steps and one seed: skew %.2f, want > 0", s)
+	}
+	if s := skew([]float64{9, 9, 9, 9, 9, 9, 9, 1}); s >= 0 {
+		t.Errorf("photos and one near copy: skew %.2f, want < 0", s)
+	}
+}
