@@ -3,7 +3,7 @@
 //
 // A suggestion is a draft: the faces found in a photo, each with up to
 // three candidate people from the subject's gallery whose best similarity
-// reaches the threshold measured in the vision issue (faceres.Threshold).
+// reaches the calibrated suggest threshold (SuggestThreshold, docs/faces.md).
 // The face's embedding waits sealed under the subject's face_recognition
 // scope key until the subject accepts (the embedding joins that person's
 // gallery and the tag persists), rejects, or the draft's TTL passes (the
@@ -38,6 +38,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -135,7 +136,7 @@ func New(d Deps) *Service {
 		d.TTL = DefaultTTL
 	}
 	if d.Threshold == 0 {
-		d.Threshold = faceres.Threshold
+		d.Threshold = SuggestThreshold
 	}
 	return &Service{d: d, log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
 }
@@ -248,7 +249,10 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	if s.d.Squeezer != nil {
 		kept := embs[:0]
 		for _, e := range embs {
-			v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, e.Face), e.Vector)
+			// nil: the probe reads the guard's model (FaceRes), not the
+			// identity embedder's (arcface since issue 15), so the squeezer
+			// computes the unsqueezed embedding itself.
+			v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, e.Face), nil)
 			if err != nil {
 				return nil, err
 			}
@@ -264,6 +268,11 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	}
 	if len(embs) > MaxFaces {
 		embs = embs[:MaxFaces]
+	}
+	// Templates of an older model are re-embedded from their photos, a
+	// bounded number per call (Reembed); until then they are not matched.
+	if _, err := s.Reembed(ctx, tenant, a.SubjectHash, ReembedPerCall); err != nil {
+		s.log.Warn("re-embedding older face templates failed", "err", err)
 	}
 	g, err := s.load(ctx, tenant, a.SubjectHash)
 	if err != nil {
@@ -318,10 +327,12 @@ func vectorBytes(v []float32) []byte {
 }
 
 func bytesVector(b []byte) ([]float32, error) {
-	if len(b) != 4*faceres.Dim {
+	// A draft is the current model's (arcface) or, made before the
+	// upgrade, FaceRes's; the gallery keeps each template's model.
+	if len(b) != 4*faceres.Dim && len(b) != 4*arcface.Dim {
 		return nil, fmt.Errorf("%w: draft embedding of %d bytes", ErrGallery, len(b))
 	}
-	v := make([]float32, faceres.Dim)
+	v := make([]float32, len(b)/4)
 	for i := range v {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
