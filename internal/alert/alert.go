@@ -16,14 +16,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/hooksig"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -57,6 +60,9 @@ type Config struct {
 	Secret  []byte
 	// RetryBase is the first webhook retry delay (doubling; default 1 s).
 	RetryBase time.Duration
+	// Egress decides which addresses the webhook may reach (default:
+	// public addresses only; see internal/egress).
+	Egress *egress.Policy
 }
 
 // DefaultConfig: floors sized for one app on one machine.
@@ -97,7 +103,10 @@ type Engine struct {
 
 // New returns an Engine.
 func New(cfg Config, st alertStore, clk clock.Clock, log *slog.Logger) *Engine {
-	return &Engine{cfg: cfg, st: st, clk: clk, log: log.With("component", "alert"), client: &http.Client{Timeout: 5 * time.Second},
+	if cfg.Egress == nil {
+		cfg.Egress, _ = egress.NewPolicy(nil)
+	}
+	return &Engine{cfg: cfg, st: st, clk: clk, log: log.With("component", "alert"), client: cfg.Egress.Client(5 * time.Second),
 		counters: map[string]*counter{}, authBad: map[string]int64{}}
 }
 
@@ -208,6 +217,14 @@ func (e *Engine) send(a store.Alert) {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Obscura-Signature", hooksig.Sign(e.cfg.Secret, body, e.clk.Now()))
 		res, err := e.client.Do(req)
+		if egress.Refused(err) {
+			e.log.Error("alert webhook address not allowed; not retrying")
+			return
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error repeats the URL, which may carry a secret
+		}
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode < 300 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/hooksig"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -123,6 +124,7 @@ func TestWebhookSignedWithRetries(t *testing.T) {
 	defer srv.Close()
 	cfg := DefaultConfig()
 	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL, secret, 5*time.Millisecond
+	cfg.Egress, _ = egress.NewPolicy([]string{"127.0.0.1"})
 	e, _, _ := newEngine(cfg)
 	e.Raise(context.Background(), store.Alert{Rule: RuleAuditBroken, Severity: "critical", Detail: "seq=12"})
 	e.Wait()
@@ -136,6 +138,23 @@ func TestWebhookSignedWithRetries(t *testing.T) {
 	}
 	if hooksig.Sign(secret, []byte("x"), time.Unix(1, 0)) == hooksig.Sign([]byte("other"), []byte("x"), time.Unix(1, 0)) {
 		t.Error("signature does not depend on the secret")
+	}
+}
+
+// TestWebhookRefusesInternalAddress: with the default egress policy the
+// alert webhook never reaches a loopback receiver (SSRF), and does not
+// retry.
+func TestWebhookRefusesInternalAddress(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL+"/?token=SECRET-ALERT-MARKER", []byte("webhook-secret"), time.Millisecond
+	e, _, _ := newEngine(cfg)
+	e.Raise(context.Background(), store.Alert{Rule: RuleAuditBroken, Severity: "critical", Detail: "seq=12"})
+	e.Wait()
+	if n := calls.Load(); n != 0 {
+		t.Errorf("loopback webhook reached %d times", n)
 	}
 }
 
@@ -158,6 +177,7 @@ func TestWebhookOnInjectedClock(t *testing.T) {
 	defer srv.Close()
 	cfg := DefaultConfig()
 	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL, []byte("webhook-secret"), 30*time.Second
+	cfg.Egress, _ = egress.NewPolicy([]string{"127.0.0.1"})
 	e, _, clk := newEngine(cfg)
 	start := clk.Now().Unix()
 	began := time.Now()

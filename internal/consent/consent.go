@@ -176,8 +176,15 @@ func (s *Service) GrantHash(ctx context.Context, tenant, h string, g Grant, meth
 		return Receipt{}, fault.New(fault.Invalid, "notice_version must be 1 to 64 characters")
 	}
 	now := s.clk.Now()
-	if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(now) {
-		return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
+	if !g.ExpiresAt.IsZero() {
+		if !clock.InRange(g.ExpiresAt) {
+			return Receipt{}, fault.New(fault.Invalid, "expires_at must be before "+clock.MaxTime.Format(time.DateOnly))
+		}
+		// The receipt states the expiry to the second; store exactly that.
+		g.ExpiresAt = g.ExpiresAt.UTC().Truncate(time.Second)
+		if !g.ExpiresAt.After(now) {
+			return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
+		}
 	}
 	r := Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: g.Notice,
 		Action: ActionGrant, Method: method, Time: stamp(now)}

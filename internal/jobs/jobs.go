@@ -29,6 +29,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/fault"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -129,6 +130,12 @@ type Options struct {
 	// Clock dates webhook signatures and schedules follow-up jobs
 	// (default the system clock).
 	Clock clock.Clock
+	// Egress decides which addresses webhooks may reach (default: public
+	// addresses only; see internal/egress).
+	Egress *egress.Policy
+	// IDKey keys the public job ids (see id.go); serve derives it from the
+	// keyring so ids survive restarts. Nil: a random key for this process.
+	IDKey []byte
 }
 
 // Queue is the job queue.
@@ -136,6 +143,8 @@ type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	run    bool
+	egress *egress.Policy
+	ids    *idCodec
 	clk    clock.Clock
 }
 
@@ -166,7 +175,10 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.SweepEvery == 0 {
 		o.SweepEvery = time.Minute
 	}
-	qq := &Queue{db: db, run: o.StartWorker}
+	if o.Egress == nil {
+		o.Egress, _ = egress.NewPolicy(nil)
+	}
+	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress, ids: newIDCodec(o.IDKey)}
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
@@ -187,7 +199,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
 		}
 		if o.WebhookSecret != nil {
-			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Clock.Now})
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: o.Egress.Client(10 * time.Second), now: o.Clock.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws
@@ -222,7 +234,7 @@ func (q *Queue) Close(ctx context.Context) error {
 
 // Job is what the API reports of a job.
 type Job struct {
-	ID       int64     `json:"id"`
+	ID       string    `json:"id" doc:"Opaque job id (job_…)"`
 	State    string    `json:"state" doc:"queued, running, completed, failed or cancelled"`
 	AssetID  string    `json:"asset_id"`
 	Features []string  `json:"features"`
@@ -236,7 +248,7 @@ func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, erro
 		return Job{}, err
 	}
 	if args.Webhook != "" {
-		if err := CheckWebhookURL(args.Webhook); err != nil {
+		if err := q.egress.CheckURL(args.Webhook); err != nil {
 			return Job{}, err
 		}
 	}
@@ -244,12 +256,21 @@ func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, erro
 	if err != nil {
 		return Job{}, fmt.Errorf("enqueue: %w", err)
 	}
-	return jobOf(res.Job, args), nil
+	return q.jobOf(res.Job, args), nil
 }
 
 // Get returns the tenant's analysis job, or fault.NotFound (also for
 // another tenant's job).
-func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
+func (q *Queue) Get(ctx context.Context, tenant string, public string) (Job, error) {
+	id, ok := q.ids.decode(tenant, public)
+	if !ok {
+		return Job{}, fault.New(fault.NotFound, "job not found")
+	}
+	return q.get(ctx, tenant, id)
+}
+
+// get is Get by River id.
+func (q *Queue) get(ctx context.Context, tenant string, id int64) (Job, error) {
 	row, err := q.client.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return Job{}, fault.New(fault.NotFound, "job not found")
@@ -261,11 +282,11 @@ func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
 	if row.Kind != (AnalyzeArgs{}).Kind() || unmarshal(row.EncodedArgs, &args) != nil || args.Tenant != tenant {
 		return Job{}, fault.New(fault.NotFound, "job not found")
 	}
-	return jobOf(row, args), nil
+	return q.jobOf(row, args), nil
 }
 
-func jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
-	j := Job{ID: row.ID, AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
+func (q *Queue) jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
+	j := Job{ID: q.ids.encode(args.Tenant, row.ID), AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
 	switch row.State {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable:
 		j.State = "queued"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -41,6 +42,13 @@ func Create(ctx context.Context, st records, keys keyService, name string, now t
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > MaxName || !utf8.ValidString(name) {
 		return store.Tenant{}, "", fault.New(fault.Invalid, fmt.Sprintf("tenant name must be 1 to %d characters of UTF-8", MaxName))
+	}
+	for _, r := range name {
+		// Control characters (C0, DEL, C1) and bidi overrides make names
+		// that forge log lines or display as something else.
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return store.Tenant{}, "", fault.New(fault.Invalid, "tenant name must not contain control characters")
+		}
 	}
 	t := store.Tenant{ID: NewID(), Name: name, CreatedAt: now.UTC()}
 	plain, rec := auth.Mint(keys, t.ID, auth.AllScopes, t.CreatedAt)
