@@ -21,10 +21,10 @@ var layers = []struct {
 	name     string
 	packages []string
 }{
-	{"base", []string{"internal/fault", "internal/clock", "internal/ident", "internal/hooksig", "internal/store", "internal/samples", "internal/redact",
+	{"base", []string{"internal/fault", "internal/clock", "internal/ident", "internal/hooksig", "internal/redact", "internal/store", "internal/samples",
 		"internal/vision/geom", "internal/models/convert/onnxgraph"}},
-	{"mechanisms", []string{"internal/envelope", "internal/egress", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
-		"internal/sanitize", "internal/models", "internal/guard", "internal/config", "internal/store/sqlite",
+	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
+		"internal/sanitize", "internal/models", "internal/guard", "internal/egress", "internal/config", "internal/store/sqlite",
 		"internal/store/storetest", "internal/vision"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
