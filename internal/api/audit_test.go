@@ -37,6 +37,9 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	var ex struct {
 		DownloadURL string `json:"download_url"`
 	}
+	if code != 202 && code != 200 && code != 201 {
+		t.Fatalf("export: %d %s", code, b)
+	}
 	json.Unmarshal(b, &ex)
 	if code, _, _ := e.req(t, "GET", ex.DownloadURL, "", "", nil); code != 200 {
 		t.Fatalf("export download: %d", code)
