@@ -36,8 +36,15 @@ func testEngine(t *testing.T) *vision.Engine {
 // uploadPhoto stores a pinned sample photo for subject and returns its asset id.
 func (e *uploadEnv) uploadPhoto(t *testing.T, tenant, subject, sample string) string {
 	t.Helper()
+	return e.uploadAs(t, tenant, subject, "image/jpeg", visiontest.Load(t, sample))
+}
+
+// uploadAs stores an image of content type ctype for subject under tenant's
+// key and returns its asset id.
+func (e *uploadEnv) uploadAs(t *testing.T, tenant, subject, ctype string, data []byte) string {
+	t.Helper()
 	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys[tenant], "application/json",
-		[]byte(`{"subject":"`+subject+`","content_type":"image/jpeg"}`))
+		[]byte(`{"subject":"`+subject+`","content_type":"`+ctype+`"}`))
 	if code != 201 {
 		t.Fatalf("create upload: %d %s", code, b)
 	}
@@ -45,7 +52,7 @@ func (e *uploadEnv) uploadPhoto(t *testing.T, tenant, subject, sample string) st
 		UploadURL string `json:"upload_url"`
 	}
 	json.Unmarshal(b, &up)
-	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/jpeg", visiontest.Load(t, sample))
+	code, _, b = e.req(t, "PUT", up.UploadURL, "", ctype, data)
 	if code != 201 {
 		t.Fatalf("upload: %d %s", code, b)
 	}
