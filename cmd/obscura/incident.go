@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
@@ -289,12 +290,14 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 // purger wires the incident kit's purge: subject erasure, and photo
 // deletion that takes what was derived from each photo with it.
 func (a *app) purger(svc *services) *incident.Purger {
-	shred := analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}
-	consents := consent.New(svc.store, svc.keys, shred, a.clk, a.log)
+	reg := derived.New(svc.objects, svc.store, a.clk)
+	consents := consent.New(svc.store, svc.keys, reg, a.clk, a.log)
 	codec := upload.NewCodec(svc.keys.TokenAEAD())
-	subjects := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: shred}, consents, svc.keys, codec, a.clk, time.Minute)
-	photos := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, codec, a.clk).WithDerived(
+	subjects := subject.New(svc.store, svc.objects, reg, svc.keys, codec, a.clk, time.Minute)
+	photos := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, codec, a.clk).WithDerived(registerKinds(reg,
+		svc,
 		analysis.New(analysis.Deps{Objects: svc.objects, Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log}),
-		faces.New(faces.Deps{Objects: svc.objects, Store: svc.store, Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log}))
+		faces.New(faces.Deps{Objects: svc.objects, Store: svc.store, Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log}),
+		consents))
 	return &incident.Purger{Store: svc.store, Subjects: subjects, Photos: photos}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -70,15 +71,11 @@ func (a *app) serve(ctx context.Context) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.cfg.Addr
 	}
-	consents := consent.New(svc.store, svc.keys, analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}, a.clk, a.log)
+	kinds := derived.New(svc.objects, svc.store, a.clk)
+	consents := consent.New(svc.store, svc.keys, kinds, a.clk, a.log)
 	if a.getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		consents.AfterRevokeRecorded = func() { os.Exit(86) }
-	}
-	if n, err := consents.ResumePurges(ctx); err != nil {
-		return fmt.Errorf("resume interrupted purges: %w", err)
-	} else if n > 0 {
-		a.log.Warn("finished purges interrupted by a previous crash", "component", "serve", "count", n)
 	}
 	tokens := upload.NewCodec(svc.keys.TokenAEAD())
 	kill := incident.NewSwitches(svc.store, a.clk, a.log)
@@ -112,14 +109,24 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Error("audit adversarial input", "component", "serve", "err", err)
 		}
 	}
-	analyses := analysis.New(analysis.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Squeezer: squeezer, OnAdversarial: onAdversarial, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
+	analyses := analysis.New(analysis.Deps{Guard: extraction, Thumbnail: guard.Thumbnail, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents,
 		Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log, Retention: analysis.Retention{Analysis: a.cfg.RetainAnalysis}})
 	faceTags := faces.New(faces.Deps{Guard: extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdversarial, Engine: eng, Assets: uploads, Objects: svc.objects, Consent: consents, Store: svc.store,
 		Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log, TTL: a.cfg.SuggestionTTL})
-	uploads.WithDerived(analyses, faceTags)
+	uploads.WithDerived(registerKinds(kinds, svc, analyses, faceTags, consents))
+	if n, err := kinds.Resume(ctx); err != nil {
+		return fmt.Errorf("resume interrupted forgets: %w", err)
+	} else if n > 0 {
+		a.log.Warn("finished forgets interrupted by a previous crash", "component", "serve", "count", n)
+	}
+	if n, err := consents.ResumePurges(ctx); err != nil {
+		return fmt.Errorf("resume interrupted purges: %w", err)
+	} else if n > 0 {
+		a.log.Warn("finished purges interrupted by a previous crash", "component", "serve", "count", n)
+	}
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
-		Analyzer: analyses, Sweepers: []jobs.Sweeper{analyses, faceTags},
+		Analyzer: analyses, Sweepers: []jobs.Sweeper{kinds},
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
 	if err != nil {
 		return err
@@ -131,7 +138,7 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Error("stop job queue", "component", "serve", "err", err)
 		}
 	}()
-	subjectsSvc := subject.New(svc.store, analysis.PurgingObjects{Store: svc.objects, Purger: analysis.Purger{Objects: svc.objects, Results: svc.store, Faces: svc.store}}, consents, svc.keys, tokens, a.clk, 10*time.Minute)
+	subjectsSvc := subject.New(svc.store, svc.objects, kinds, svc.keys, tokens, a.clk, 10*time.Minute)
 	privacy := &web.Privacy{Tokens: tokens, Store: svc.store, Drafts: svc.store, Consents: consents, Subjects: subjectsSvc, Gallery: faceTags,
 		Hash: svc.keys, Photos: uploads, Results: analyses, Audit: svc.audit, Now: a.clk.Now, Log: a.log}
 	h := api.New(api.Deps{

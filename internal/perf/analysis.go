@@ -19,6 +19,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -64,13 +65,16 @@ func NewAnalysisEnv(ctx context.Context, dir string, eng *vision.Engine, photo [
 	if err != nil {
 		return nil, err
 	}
-	cs := consent.New(b.st, b.kr, analysis.Purger{Objects: b.objects, Results: b.st}, clk, log)
+	reg := derived.New(b.objects, b.st, clk)
+	cs := consent.New(b.st, b.kr, reg, clk, log)
 	for _, p := range []string{"face_detection", "tagging", "sensitive_content"} {
 		if _, err := cs.Grant(ctx, "ten_bench", "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
 			return nil, err
 		}
 	}
 	an := analysis.New(analysis.Deps{Engine: eng, Assets: up, Objects: b.objects, Consent: cs, Results: b.st, Audit: al, Hash: b.kr, Clock: clk, Log: log})
+	reg.Register(an, cs, upload.Photos{Records: b.st, Objects: b.objects})
+	up.WithDerived(reg)
 	h := api.New(api.Deps{Store: b.st, Keys: b.kr, Auth: auth.New(b.st, b.kr, clk), Clock: clk, Log: log,
 		Registry: prometheus.NewRegistry(), Version: "bench", Audit: al, AuditReader: b.st, Uploads: up, Consents: cs, Analysis: an,
 		Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 1e9, Burst: 1e9}, "analyze": {PerSecond: 1e9, Burst: 1e9}}}, clk)}).Handler()
