@@ -155,3 +155,57 @@ func TestPhotoDeletedDuringAnalysis(t *testing.T) {
 		t.Errorf("%d result objects left under tagging", n)
 	}
 }
+
+// purposeGate refuses the purposes in revoked.
+type purposeGate struct{ revoked map[string]bool }
+
+func (g *purposeGate) Require(ctx context.Context, tenant, subjectHash, purpose string) error {
+	if g.revoked[purpose] {
+		return fault.New(fault.ConsentRequired, "revoked")
+	}
+	return nil
+}
+
+// TestRevocationRacingMultiFeatureAnalysis is issue 16 finding 9: a
+// revocation of one purpose racing an analysis of several features takes
+// back only what that run stored under the revoked purpose; the other
+// features' results stay (before the fix the run deleted all it stored,
+// and the earlier results it had replaced were gone with them).
+func TestRevocationRacingMultiFeatureAnalysis(t *testing.T) {
+	k := withPhoto(t)
+	ctx := context.Background()
+	g := &purposeGate{revoked: map[string]bool{}}
+	s := New(Deps{Engine: stubEngine{}, Assets: k.Store, Objects: k.Objects, Consent: g, Results: k.Store, Hash: k.Keys, Clock: k.Clock, Log: k.Log})
+	if _, err := s.Analyze(ctx, "ten_a", "ast_1", []string{"tags", "text"}); err != nil {
+		t.Fatal(err)
+	}
+	s.eng = stubEngine{onRun: func() { g.revoked["tagging"] = true }}
+	if _, err := s.Analyze(ctx, "ten_a", "ast_1", []string{"tags", "text"}); !errors.Is(err, fault.ConsentRequired) {
+		t.Fatalf("Analyze = %v, want ConsentRequired", err)
+	}
+	recs, _ := k.Store.Results(ctx, "ten_a", "ast_1")
+	byFeature := map[string]int{}
+	for _, r := range recs {
+		byFeature[r.Feature]++
+	}
+	if byFeature["text"] != 1 {
+		t.Errorf("text results = %d, want 1: the revocation of tagging took text_detection's result", byFeature["text"])
+	}
+	if byFeature["tags"] != 0 {
+		t.Errorf("tags results = %d, want 0 after tagging was revoked during the run", byFeature["tags"])
+	}
+	stored, err := s.Stored(ctx, "ten_a", "ast_1")
+	if err != nil || stored["text"] == nil {
+		t.Errorf("the kept text result does not open: %v %v", stored, err)
+	}
+	n := 0
+	k.Blobs.List(ctx, "t/ten_a/s/h/text_detection/", func(string) error { n++; return nil })
+	if n != 1 {
+		t.Errorf("%d sealed text results, want exactly 1 (the replaced one deleted)", n)
+	}
+	n = 0
+	k.Blobs.List(ctx, "t/ten_a/s/h/tagging/", func(string) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d sealed tag results left under the revoked purpose", n)
+	}
+}
