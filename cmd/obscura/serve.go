@@ -126,7 +126,9 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Warn("finished purges interrupted by a previous crash", "component", "serve", "count", n)
 	}
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
-		Analyzer: analyses, Sweepers: []jobs.Sweeper{kinds},
+		Analyzer: analyses, Sweepers: []jobs.Sweeper{kinds}, SweepEvery: a.cfg.SweepEvery,
+		Code: func(err error) string { return api.ProblemFor(err).Code },
+		Kill: func(tenant string) error { return kill.Check(tenant, "analyze") },
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
 	if err != nil {
 		return err

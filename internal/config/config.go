@@ -57,6 +57,9 @@ type Config struct {
 	// SuggestionTTL is how long a face-tag suggestion (a draft holding a
 	// face embedding) waits for accept or reject before it is deleted.
 	SuggestionTTL time.Duration `yaml:"suggestion_ttl"`
+	// SweepEvery is how often the job queue runs the retention, TTL and
+	// consent-expiry sweeps (an expired grant is purged within it).
+	SweepEvery time.Duration `yaml:"sweep_every"`
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
@@ -80,6 +83,7 @@ var Settings = []Setting{
 	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
+	{"sweep-every", "OBSCURA_SWEEP_EVERY", "how often retention, TTL and consent-expiry sweeps run"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
 }
 
@@ -96,6 +100,7 @@ func Default() Config {
 		Blob:            "fs",
 		RetainAnalysis:  30 * 24 * time.Hour,
 		SuggestionTTL:   time.Hour,
+		SweepEvery:      time.Minute,
 	}
 }
 
@@ -163,6 +168,13 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.RetainAnalysis)
 	case "suggestion-ttl":
 		return dur(&c.SuggestionTTL)
+	case "sweep-every":
+		if err := dur(&c.SweepEvery); err != nil {
+			return err
+		}
+		if c.SweepEvery < time.Second {
+			return fault.New(fault.Invalid, fmt.Sprintf("sweep-every: %q is below 1s", value))
+		}
 	case "vision-threads":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 || n > 256 {
