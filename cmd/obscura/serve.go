@@ -127,8 +127,8 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	queue, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{StartWorker: true, Log: a.log,
 		Analyzer: analyses, Sweepers: []jobs.Sweeper{kinds}, SweepEvery: a.cfg.SweepEvery,
-		Code: func(err error) string { return api.ProblemFor(err).Code },
-		Kill: func(tenant string) error { return kill.Check(tenant, "analyze") },
+		Code:          func(err error) string { return api.ProblemFor(err).Code },
+		Kill:          func(tenant string) error { return kill.Check(tenant, "analyze") },
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(svc.keys, t)) }})
 	if err != nil {
 		return err
