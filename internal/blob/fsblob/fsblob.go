@@ -157,7 +157,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	p := s.path(key)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+		return nil // already gone (its directory may be too): nothing to sync
+	} else if err != nil {
 		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
 	}
 	return syncDir(filepath.Dir(p))
