@@ -216,7 +216,8 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, error) {
 	return data, nil
 }
 
-// Erased reports what an erase removed.
+// Erased reports what an erase removed: the records and objects every
+// kind of the derived-data registry held about the subject.
 type Erased struct {
 	ObjectsDeleted int `json:"objects_deleted"`
 }
