@@ -11,6 +11,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 func (a *app) auditCmd() *cobra.Command {
@@ -22,16 +23,16 @@ func (a *app) auditCmd() *cobra.Command {
 	verify := &cobra.Command{
 		Use: "verify [--from CHECKPOINT]", Short: "Verify the hash chain and signed checkpoints; names the first bad position", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				signer, err := svc.Keys.TenantSigner(ctx, "", "audit")
 				if err != nil {
 					return err
 				}
-				rep, err := audit.Verify(ctx, svc.store, signer.PublicKey(), from)
+				rep, err := audit.Verify(ctx, svc.Store, signer.PublicKey(), from)
 				if err != nil {
 					var p *audit.Problem
 					if errors.As(err, &p) {
-						alert.New(alert.DefaultConfig(), svc.store, a.clk, a.log).Raise(ctx,
+						svc.Alerts.Raise(ctx,
 							store.Alert{Rule: alert.RuleAuditBroken, Severity: "critical", Detail: fmt.Sprintf("seq=%d", p.Seq)})
 						return fmt.Errorf("AUDIT CHAIN BROKEN at entry %d: %s", p.Seq, p.Reason)
 					}
@@ -47,8 +48,8 @@ func (a *app) auditCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list [--tenant ID] [--from SEQ] [--limit N]", Short: "Print audit entries (metadata only)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				es, next, err := audit.Page(ctx, svc.store, tenant, from, limit)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				es, next, err := audit.Page(ctx, svc.Store, tenant, from, limit)
 				if err != nil {
 					return err
 				}

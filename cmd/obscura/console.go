@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/audit"
-	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 func (a *app) consoleCmd() *cobra.Command {
@@ -21,8 +21,8 @@ func (a *app) consoleCmd() *cobra.Command {
 		Short: "Print a single-use link (5 minutes) that opens the operator console for the whole installation",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				tok, id, exp, err := web.IssueConsoleLink(ctx, upload.NewCodec(svc.keys.TokenAEAD()), svc.store, a.clk.Now())
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				tok, id, exp, err := web.IssueConsoleLink(ctx, svc.Tokens, svc.Store, a.clk.Now())
 				if err != nil {
 					return err
 				}
@@ -44,8 +44,8 @@ func (a *app) consoleCmd() *cobra.Command {
 		Short: "End every installation operator's console session at once, and void unused console links",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				n, err := svc.store.RevokeConsoleLinks(ctx, a.clk.Now())
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				n, err := svc.Store.RevokeConsoleLinks(ctx, a.clk.Now())
 				if err != nil {
 					return err
 				}

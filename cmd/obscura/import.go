@@ -21,6 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // importCmd imports a folder through the same pipeline as uploads. A journal
@@ -57,7 +58,7 @@ func (a *app) importCmd() *cobra.Command {
 					return err
 				}
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				var queue *jobs.Queue
 				if features != nil {
 					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log})
@@ -68,10 +69,10 @@ func (a *app) importCmd() *cobra.Command {
 					queue = q
 				}
 				var queued []int64
-				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				ing := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, upload.NewCodec(svc.keys.TokenAEAD()), a.clk)
+				ing := svc.Uploads
 
 				journalPath := filepath.Join(a.cfg.Data, "import.journal")
 				done := map[string]bool{}
@@ -103,7 +104,7 @@ func (a *app) importCmd() *cobra.Command {
 						continue
 					}
 					sum := sha256.Sum256(data)
-					mark := svc.keys.HashID("import", tenant+"\x00"+svc.keys.SubjectHash(subject)+"\x00"+hex.EncodeToString(sum[:]))
+					mark := svc.Keys.HashID("import", tenant+"\x00"+svc.Keys.SubjectHash(subject)+"\x00"+hex.EncodeToString(sum[:]))
 					if done[mark] {
 						already++
 						continue
@@ -147,7 +148,7 @@ func (a *app) importCmd() *cobra.Command {
 				if skips == nil {
 					skips = []skipped{}
 				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.import", Tenant: tenant, Subject: svc.keys.SubjectHash(subject), Detail: strconv.Itoa(imported)}); err != nil {
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.import", Tenant: tenant, Subject: svc.Keys.SubjectHash(subject), Detail: strconv.Itoa(imported)}); err != nil {
 					return err
 				}
 				if queued == nil {

@@ -13,15 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/consent"
-	"github.com/obscuraproject/obscura/internal/derived"
-	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
-	"github.com/obscuraproject/obscura/internal/subject"
-	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 func (a *app) incidentCmd() *cobra.Command {
@@ -35,13 +31,13 @@ func (a *app) incidentCmd() *cobra.Command {
 			if args[0] != "on" && args[0] != "off" {
 				return fault.New(fault.Invalid, "say on or off")
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				if tenant != "" {
-					if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+					if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 						return fmt.Errorf("tenant %s: %w", tenant, err)
 					}
 				}
-				sw := incident.NewSwitches(svc.store, a.clk, a.log)
+				sw := svc.Kill
 				sc, err := sw.Set(ctx, tenant, feature, args[0] == "on")
 				if err != nil {
 					return err
@@ -59,8 +55,8 @@ func (a *app) incidentCmd() *cobra.Command {
 	status := &cobra.Command{
 		Use: "status", Short: "Kill switches in force", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				sw := incident.NewSwitches(svc.store, a.clk, a.log)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				sw := svc.Kill
 				if err := sw.Refresh(ctx); err != nil {
 					return err
 				}
@@ -116,8 +112,8 @@ func (a *app) incidentCmd() *cobra.Command {
 	auditKey := &cobra.Command{
 		Use: "audit-key", Short: "Print the installation's audit signing public key (to pin bundles)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				signer, err := svc.Keys.TenantSigner(ctx, "", "audit")
 				if err != nil {
 					return err
 				}
@@ -128,8 +124,8 @@ func (a *app) incidentCmd() *cobra.Command {
 	alerts := &cobra.Command{
 		Use: "alerts", Short: "Recent alerts of every tenant, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				as, err := svc.store.Alerts(ctx, "", 100)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				as, err := svc.Store.Alerts(ctx, "", 100)
 				if err != nil {
 					return err
 				}
@@ -163,15 +159,15 @@ func (a *app) incidentCmd() *cobra.Command {
 					return fault.New(fault.Invalid, "--from and --to are RFC 3339 times, from before to, and exclude --subject")
 				}
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
 				sc := incident.PurgeScope{Tenant: tenant, From: from, To: to}
 				if purgeSubject != "" {
-					sc.SubjectHash = svc.keys.SubjectHash(purgeSubject)
+					sc.SubjectHash = svc.Keys.SubjectHash(purgeSubject)
 				}
-				p := a.purger(svc)
+				p := svc.Purger
 				var rep incident.PurgeReport
 				var err error
 				if dryRun {
@@ -207,12 +203,12 @@ func (a *app) incidentCmd() *cobra.Command {
 			if tenant == "" {
 				return fault.New(fault.Invalid, "--tenant is required")
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				ks, err := svc.store.APIKeys(ctx, tenant)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				ks, err := svc.Store.APIKeys(ctx, tenant)
 				if err != nil {
 					return err
 				}
-				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
 				n := 0
@@ -220,7 +216,7 @@ func (a *app) incidentCmd() *cobra.Command {
 					if k.Revoked() {
 						continue
 					}
-					if err := svc.store.RevokeAPIKey(ctx, tenant, k.ID, a.clk.Now()); err != nil {
+					if err := svc.Store.RevokeAPIKey(ctx, tenant, k.ID, a.clk.Now()); err != nil {
 						return err
 					}
 					n++
@@ -228,7 +224,7 @@ func (a *app) incidentCmd() *cobra.Command {
 				text := fmt.Sprintf("revoked %d API keys", n)
 				v := 0
 				if rotate {
-					if v, err = svc.keys.Rotate(ctx, tenant); err != nil {
+					if v, err = svc.Keys.Rotate(ctx, tenant); err != nil {
 						return err
 					}
 					text += fmt.Sprintf("; new KEK version %d (run obscura keys rewrap, then revoke the old version)", v)
@@ -259,13 +255,13 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 			if err1 != nil || err2 != nil {
 				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				signer, err := svc.keys.TenantSigner(ctx, "", "audit")
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				signer, err := svc.Keys.TenantSigner(ctx, "", "audit")
 				if err != nil {
 					return err
 				}
 				cfg, _ := json.Marshal(a.cfg)
-				b, err := incident.Export(ctx, svc.store, signer, from, to, a.clk.Now(), cfg)
+				b, err := incident.Export(ctx, svc.Store, signer, from, to, a.clk.Now(), cfg)
 				if err != nil {
 					return err
 				}
@@ -285,19 +281,4 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 	cmd.Flags().StringVar(&toS, "to", "", "end, exclusive (RFC 3339)")
 	cmd.Flags().StringVar(&out, "out", defaultOut, "output file")
 	return cmd
-}
-
-// purger wires the incident kit's purge: subject erasure, and photo
-// deletion that takes what was derived from each photo with it.
-func (a *app) purger(svc *services) *incident.Purger {
-	reg := derived.New(svc.objects, svc.store, a.clk)
-	consents := consent.New(svc.store, svc.keys, reg, a.clk, a.log)
-	codec := upload.NewCodec(svc.keys.TokenAEAD())
-	subjects := subject.New(svc.store, svc.objects, reg, svc.keys, codec, a.clk, time.Minute)
-	photos := upload.New(upload.DefaultConfig(), svc.store, svc.objects, svc.keys, codec, a.clk).WithDerived(registerKinds(reg,
-		svc,
-		analysis.New(analysis.Deps{Objects: svc.objects, Results: svc.store, Audit: svc.audit, Hash: svc.keys, Clock: a.clk, Log: a.log}),
-		faces.New(faces.Deps{Objects: svc.objects, Store: svc.store, Hash: svc.keys, Audit: svc.audit, Clock: a.clk, Log: a.log}),
-		consents))
-	return &incident.Purger{Store: svc.store, Subjects: subjects, Photos: photos}
 }

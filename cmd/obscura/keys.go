@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"strconv"
 	"strings"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/wire"
 
 	"github.com/spf13/cobra"
 
@@ -33,9 +35,9 @@ func (a *app) keysCmd() *cobra.Command {
 				}
 				ss = append(ss, sc)
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				plain, rec := auth.Mint(svc.keys, tenant, ss, a.clk.Now())
-				if err := svc.store.CreateAPIKey(ctx, rec); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				plain, rec := auth.Mint(svc.Keys, tenant, ss, a.clk.Now())
+				if err := svc.Store.CreateAPIKey(ctx, rec); err != nil {
 					return fmt.Errorf("create key: %w", err)
 				}
 				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.create", Tenant: tenant, Detail: strings.Join(rec.Scopes, ",")}); err != nil {
@@ -66,11 +68,11 @@ func (a *app) keysCmd() *cobra.Command {
 			}
 			defer svc.Close()
 			if len(args) == 1 {
-				k, err := svc.store.APIKeyForAuth(ctx, args[0])
+				k, err := svc.Store.APIKeyForAuth(ctx, args[0])
 				if err != nil {
 					return fmt.Errorf("api key %s: %w", args[0], err)
 				}
-				if err := svc.store.RevokeAPIKey(ctx, k.TenantID, k.ID, a.clk.Now()); err != nil {
+				if err := svc.Store.RevokeAPIKey(ctx, k.TenantID, k.ID, a.clk.Now()); err != nil {
 					return err
 				}
 				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.revoke", Tenant: k.TenantID}); err != nil {
@@ -78,7 +80,7 @@ func (a *app) keysCmd() *cobra.Command {
 				}
 				return a.print(map[string]string{"revoked": k.ID}, "revoked "+k.ID)
 			}
-			if err := svc.keys.RevokeKEK(ctx, tenant, version); err != nil {
+			if err := svc.Keys.RevokeKEK(ctx, tenant, version); err != nil {
 				return fmt.Errorf("revoke key version %d: %w", version, err)
 			}
 			if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.revoke", Tenant: tenant, Detail: strconv.Itoa(version)}); err != nil {
@@ -93,11 +95,11 @@ func (a *app) keysCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list --tenant ID", Short: "List a tenant's API keys", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				if _, err := svc.store.Tenant(ctx, tenant); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				ks, err := svc.store.APIKeys(ctx, tenant)
+				ks, err := svc.Store.APIKeys(ctx, tenant)
 				if err != nil {
 					return err
 				}
@@ -129,8 +131,8 @@ func (a *app) kekCmds() []*cobra.Command {
 	rotate := &cobra.Command{
 		Use: "rotate --tenant ID", Short: "Create a new KEK version; new writes use it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				v, err := svc.keys.Rotate(ctx, tenant)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				v, err := svc.Keys.Rotate(ctx, tenant)
 				if err != nil {
 					return fmt.Errorf("rotate: %w", err)
 				}
@@ -144,9 +146,9 @@ func (a *app) kekCmds() []*cobra.Command {
 	rewrap := &cobra.Command{
 		Use: "rewrap --tenant ID", Short: "Re-wrap keys under the newest KEK version (resumable)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				bar := newProgress(a.stderr, "rewrap")
-				n, err := svc.keys.Rewrap(ctx, tenant, bar.update)
+				n, err := svc.Keys.Rewrap(ctx, tenant, bar.update)
 				bar.finish()
 				if err != nil {
 					return fmt.Errorf("rewrap (run again to resume): %w", err)
@@ -161,8 +163,8 @@ func (a *app) kekCmds() []*cobra.Command {
 	versions := &cobra.Command{
 		Use: "versions --tenant ID", Short: "List KEK versions", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				vs, err := svc.keys.Versions(ctx, tenant)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				vs, err := svc.Keys.Versions(ctx, tenant)
 				if err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
@@ -181,8 +183,8 @@ func (a *app) kekCmds() []*cobra.Command {
 			if err != nil {
 				return fault.New(fault.Invalid, "N must be a number")
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				if err := svc.keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				if err := svc.Keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
 					return err
 				}
 				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.min_version", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {

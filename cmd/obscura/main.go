@@ -16,12 +16,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/obscuraproject/obscura/internal/audit"
-	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
-	"github.com/obscuraproject/obscura/internal/keyring"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -116,67 +114,29 @@ func (a *app) resolve(fs *pflag.FlagSet) error {
 	return nil
 }
 
-// services are the opened store and key service.
-type services struct {
-	store   *sqlite.Store
-	keys    *keyring.Keyring
-	blobs   blob.Store
-	objects *sealed.Store
-	audit   *audit.Log
-}
-
-// Close flushes the audit log and closes the store.
-func (s *services) Close() error {
-	s.audit.Close()
-	return s.store.Close()
-}
-
 // record appends a CLI action to the audit log (actor "cli"). A failed
 // append fails the command: operator actions must leave a trace.
-func (a *app) record(ctx context.Context, svc *services, e audit.Entry) error {
+func (a *app) record(ctx context.Context, svc *wire.Graph, e audit.Entry) error {
 	if e.Actor == "" {
 		e.Actor = "cli"
 	}
 	if e.Result == "" {
 		e.Result = audit.ResultOK
 	}
-	if err := svc.audit.Append(ctx, e); err != nil {
+	if err := svc.Audit.Append(ctx, e); err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
 	return nil
 }
 
-// open opens the data dir, the store and the local key service.
-func (a *app) open(ctx context.Context) (*services, error) {
-	if err := os.MkdirAll(a.cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	st, err := sqlite.Open(ctx, a.cfg.Data+"/obscura.db")
-	if err != nil {
-		return nil, err
-	}
-	root, err := a.rootKey(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	kr, err := keyring.New(ctx, root, st, a.clk, a.log, keyring.Options{CacheTTL: a.cfg.KEKCacheTTL})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	blobs, err := a.blobStore(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	signer, err := kr.TenantSigner(ctx, "", "audit")
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	al := audit.New(st, signer, a.clk, a.log, audit.Options{})
-	return &services{store: st, keys: kr, blobs: blobs, objects: sealed.New(blobs, kr), audit: al}, nil
+// open builds the object graph (without the models) in the composition root.
+func (a *app) open(ctx context.Context) (*wire.Graph, error) {
+	return a.openWith(ctx, nil)
+}
+
+// openWith builds the object graph with the vision engine eng (nil: none).
+func (a *app) openWith(ctx context.Context, eng *vision.Engine) (*wire.Graph, error) {
+	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng})
 }
 
 // printJSONOrText writes v as JSON with --json, else the text.
@@ -198,7 +158,7 @@ func (a *app) versionCmd() *cobra.Command {
 }
 
 // withServices opens the data dir, runs fn and closes everything.
-func (a *app) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc *services) error) error {
+func (a *app) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc *wire.Graph) error) error {
 	ctx := cmd.Context()
 	svc, err := a.open(ctx)
 	if err != nil {

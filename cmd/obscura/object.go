@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"os"
 	"regexp"
 	"strconv"
+
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/wire"
 
 	"github.com/spf13/cobra"
 
@@ -46,13 +48,13 @@ func (a *app) objectCmd() *cobra.Command {
 				return fault.Wrap(fault.Invalid, "cannot open input file", err)
 			}
 			defer f.Close()
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				r.Subject = svc.keys.SubjectHash(subject)
-				n, err := svc.objects.Put(ctx, r, f)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				r.Subject = svc.Keys.SubjectHash(subject)
+				n, err := svc.Objects.Put(ctx, r, f)
 				if err != nil {
 					return fmt.Errorf("put: %w", err)
 				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.put", Tenant: tenant, Subject: r.Subject, Object: svc.keys.HashID("audit-object", id), Purpose: purpose, Bytes: n}); err != nil {
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.put", Tenant: tenant, Subject: r.Subject, Object: svc.Keys.HashID("audit-object", id), Purpose: purpose, Bytes: n}); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"id": id, "bytes": n}, fmt.Sprintf("stored %s (%d bytes, encrypted)", id, n))
@@ -66,9 +68,9 @@ func (a *app) objectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				r.Subject = svc.keys.SubjectHash(subject)
-				b, err := svc.objects.ReadAll(ctx, r, 1<<30)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				r.Subject = svc.Keys.SubjectHash(subject)
+				b, err := svc.Objects.ReadAll(ctx, r, 1<<30)
 				if err != nil {
 					return fmt.Errorf("get: %w", err)
 				}
@@ -87,12 +89,12 @@ func (a *app) objectCmd() *cobra.Command {
 			if all {
 				scope = "*"
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				n, err := svc.objects.Shred(ctx, tenant, svc.keys.SubjectHash(subject), scope)
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				n, err := svc.Objects.Shred(ctx, tenant, svc.Keys.SubjectHash(subject), scope)
 				if err != nil {
 					return fmt.Errorf("shred (run again to finish): %w", err)
 				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.shred", Tenant: tenant, Subject: svc.keys.SubjectHash(subject), Purpose: scope, Detail: strconv.Itoa(n)}); err != nil {
+				if err := a.record(ctx, svc, audit.Entry{Action: "cli.object.shred", Tenant: tenant, Subject: svc.Keys.SubjectHash(subject), Purpose: scope, Detail: strconv.Itoa(n)}); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"deleted": n}, fmt.Sprintf("shredded: key destroyed, %d objects deleted", n))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/tenant"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -25,8 +26,8 @@ func (a *app) tenantCmd() *cobra.Command {
 		Short: "Create a tenant and print its first API key (every scope) once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *services) error {
-				t, plain, err := tenant.Create(ctx, svc.store, svc.keys, args[0], a.clk.Now())
+			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				t, plain, err := tenant.Create(ctx, svc.Store, svc.Keys, args[0], a.clk.Now())
 				if err != nil {
 					return err
 				}

@@ -162,7 +162,7 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 	if np > MaxPeople {
 		return nil, fmt.Errorf("%w: %d people", ErrGallery, np)
 	}
-	seen := map[string]bool{}
+	seen := map[string]bool{} // person ids
 	for range np {
 		p := Person{ID: r.id()}
 		p.Name = string(r.take(r.u16()))
@@ -179,16 +179,17 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 	if nt > MaxTemplates || (r.err == nil && nt*(g.Dim*4+4) > len(r.b)) {
 		return nil, fmt.Errorf("%w: %d templates", ErrGallery, nt)
 	}
+	seenT := map[string]bool{} // template ids: a namespace of their own
 	for range nt {
 		t := Template{ID: r.id(), Person: r.id()}
 		raw := r.take(4 * g.Dim)
 		if r.err != nil {
 			return nil, r.err
 		}
-		if !seen[t.Person] || seen["t:"+t.ID] {
+		if !seen[t.Person] || seenT[t.ID] {
 			return nil, fmt.Errorf("%w: template %d", ErrGallery, len(g.Templates))
 		}
-		seen["t:"+t.ID] = true
+		seenT[t.ID] = true
 		t.Vector = make([]float32, g.Dim)
 		for i := range t.Vector {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))

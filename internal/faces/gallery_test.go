@@ -107,7 +107,31 @@ func FuzzUnmarshalGallery(f *testing.F) {
 		if !bytes.Equal(g.Marshal(), b) {
 			t.Fatalf("accepted bytes do not round-trip")
 		}
+		people := map[string]bool{}
+		for _, p := range g.People {
+			people[p.ID] = true
+		}
+		for _, tp := range g.Templates {
+			if !people[tp.Person] {
+				t.Fatalf("template %q of unlisted person %q accepted", tp.ID, tp.Person)
+			}
+		}
 	})
+}
+
+// TestGalleryIDNamespaces is the regression for person and template ids
+// sharing one seen-map: a template could name another template ("t:"+id)
+// as its person, and a person id "t:x" refused a template "x".
+func TestGalleryIDNamespaces(t *testing.T) {
+	orphan := sampleGallery()
+	orphan.Templates = append(orphan.Templates, Template{ID: "tpl_4", Person: "t:tpl_1", Vector: []float32{1, 0, 0}})
+	if _, err := UnmarshalGallery(orphan.Marshal()); !errors.Is(err, ErrGallery) {
+		t.Errorf("template of a template id: err = %v, want ErrGallery", err)
+	}
+	ok := &Gallery{Dim: 3, People: []Person{{ID: "t:x", Name: "X"}}, Templates: []Template{{ID: "x", Person: "t:x", Vector: []float32{1, 0, 0}}}}
+	if _, err := UnmarshalGallery(ok.Marshal()); err != nil {
+		t.Errorf("person t:x with template x: %v", err)
+	}
 }
 
 func BenchmarkMatch(b *testing.B) {

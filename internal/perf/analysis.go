@@ -4,35 +4,25 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/obscuraproject/obscura/internal/analysis"
-	"github.com/obscuraproject/obscura/internal/api"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
-	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
-	"github.com/obscuraproject/obscura/internal/derived"
-	"github.com/obscuraproject/obscura/internal/guard"
-	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
-// AnalysisEnv compares an analysis through the HTTP API (authentication,
-// rate limit, audit, consent gate, decrypting the stored photo, the
-// models, hardening, sealing each feature's result) with the same
+// AnalysisEnv compares an analysis through the HTTP API of the graph serve
+// builds (authentication, rate limit, kill switch, audit, consent gate,
+// decrypting the stored photo, the extraction guard, the models, feature
+// squeezing, hardening, sealing each feature's result) with the same
 // analysis called in process on the same photo bytes (decode and models
 // only).
 type AnalysisEnv struct {
-	b       *benchServices
-	audit   *audit.Log
+	g       *wire.Graph
 	eng     *vision.Engine
 	handler http.Handler
 	key     string
@@ -45,47 +35,39 @@ var AnalysisFeatures = []string{vision.Faces, vision.Tags, vision.Sensitive}
 
 // NewAnalysisEnv wires the stack in dir with the vision engine eng.
 func NewAnalysisEnv(ctx context.Context, dir string, eng *vision.Engine, photo []byte) (*AnalysisEnv, error) {
-	b, err := newBenchServices(ctx, dir, "analysis.db")
+	b, err := newBenchServices(ctx, dir, "analysis", eng)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	clk := clock.System{}
-	key, rec := auth.Mint(b.kr, "ten_bench", auth.AllScopes, time.Now())
-	if err := b.st.CreateAPIKey(ctx, rec); err != nil {
+	e, err := analysisEnv(ctx, b, eng, photo)
+	if err != nil {
+		b.Close()
+	}
+	return e, err
+}
+
+func analysisEnv(ctx context.Context, b *wire.Graph, eng *vision.Engine, photo []byte) (*AnalysisEnv, error) {
+	key, rec := auth.Mint(b.Keys, benchTenant, auth.AllScopes, time.Now())
+	if err := b.Store.CreateAPIKey(ctx, rec); err != nil {
 		return nil, err
 	}
-	signer, err := b.kr.TenantSigner(ctx, "", "audit")
+	as, err := b.Uploads.Ingest(ctx, benchTenant, "bench-subject", photo)
 	if err != nil {
 		return nil, err
 	}
-	al := audit.New(b.st, signer, clk, log, audit.Options{})
-	up := upload.New(upload.DefaultConfig(), b.st, b.objects, b.kr, upload.NewCodec(b.kr.TokenAEAD()), clk)
-	as, err := up.Ingest(ctx, "ten_bench", "bench-subject", photo)
-	if err != nil {
-		return nil, err
-	}
-	reg := derived.New(b.objects, b.st, clk)
-	cs := consent.New(b.st, b.kr, reg, clk, log)
 	for _, p := range []string{"face_detection", "tagging", "sensitive_content"} {
-		if _, err := cs.Grant(ctx, "ten_bench", "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
+		if _, err := b.Consents.Grant(ctx, benchTenant, "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
 			return nil, err
 		}
 	}
-	an := analysis.New(analysis.Deps{Engine: eng, Assets: up, Objects: b.objects, Consent: cs, Results: b.st, Audit: al, Hash: b.kr, Clock: clk, Log: log})
-	reg.Register(an, cs, upload.Photos{Records: b.st, Objects: b.objects})
-	up.WithDerived(reg)
-	h := api.New(api.Deps{Store: b.st, Keys: b.kr, Auth: auth.New(b.st, b.kr, clk), Clock: clk, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "bench", Audit: al, AuditReader: b.st, Uploads: up, Consents: cs, Analysis: an,
-		Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 1e9, Burst: 1e9}, "analyze": {PerSecond: 1e9, Burst: 1e9}}}, clk)}).Handler()
+	h := b.Handler(wire.HTTP{Version: "bench"})
 	// The photo as stored (sanitized): what the in-process path analyses too.
-	return &AnalysisEnv{b: b, audit: al, eng: eng, handler: h, key: key, asset: as.ID, photo: photo}, nil
+	return &AnalysisEnv{g: b, eng: eng, handler: h, key: key, asset: as.ID, photo: photo}, nil
 }
 
 // Close flushes the audit log and closes the store.
 func (e *AnalysisEnv) Close() error {
-	e.audit.Close()
-	return e.b.st.Close()
+	return e.g.Close()
 }
 
 // HTTP runs one analysis through the API.

@@ -3,21 +3,14 @@ package perf
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/obscuraproject/obscura/internal/api"
-	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
-	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // APIEnv compares the full API stack — recovery, logging, metrics, security
@@ -25,8 +18,7 @@ import (
 // lookup), rate limiting and a durable audit append — with a bare net/http
 // handler writing the same JSON, both called in process.
 type APIEnv struct {
-	b     *benchServices
-	audit *audit.Log
+	g     *wire.Graph
 	stack http.Handler
 	bare  http.Handler
 	key   string
@@ -34,35 +26,27 @@ type APIEnv struct {
 
 // NewAPIEnv wires the stack in dir.
 func NewAPIEnv(ctx context.Context, dir string) (*APIEnv, error) {
-	b, err := newBenchServices(ctx, dir, "api.db")
+	b, err := newBenchServices(ctx, dir, "api", nil)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	key, rec := auth.Mint(b.kr, "ten_bench", auth.AllScopes, time.Now())
-	if err := b.st.CreateAPIKey(ctx, rec); err != nil {
+	key, rec := auth.Mint(b.Keys, benchTenant, auth.AllScopes, time.Now())
+	if err := b.Store.CreateAPIKey(ctx, rec); err != nil {
+		b.Close()
 		return nil, err
 	}
-	signer, err := b.kr.TenantSigner(ctx, "", "audit")
-	if err != nil {
-		return nil, err
-	}
-	al := audit.New(b.st, signer, clock.System{}, log, audit.Options{})
-	stack := api.New(api.Deps{Store: b.st, Keys: b.kr, Auth: auth.New(b.st, b.kr, clock.System{}), Clock: clock.System{}, Log: log,
-		Registry: prometheus.NewRegistry(), Version: "bench", Audit: al, AuditReader: b.st,
-		Limiter: guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 1e9, Burst: 1e9}}}, clock.System{})}).Handler()
+	stack := b.Handler(wire.HTTP{Version: "bench"})
 	body := []byte(`{"tenant_id":"ten_bench","name":"bench","created_at":"2026-11-22T00:00:00Z"}` + "\n")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	})
-	return &APIEnv{b: b, audit: al, stack: stack, bare: bare, key: key}, nil
+	return &APIEnv{g: b, stack: stack, bare: bare, key: key}, nil
 }
 
 // Close flushes the audit log and closes the store.
 func (e *APIEnv) Close() error {
-	e.audit.Close()
-	return e.b.st.Close()
+	return e.g.Close()
 }
 
 func (e *APIEnv) serve(h http.Handler) error {

@@ -10,9 +10,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // Photo12MP returns a 4000×3000 JPEG with an EXIF block (orientation o, a GPS
@@ -47,22 +46,21 @@ func Photo12MP(o uint16) []byte {
 
 // IngestEnv measures the upload pipeline.
 type IngestEnv struct {
-	st  *sqlite.Store
+	g   *wire.Graph
 	svc *upload.Service
 }
 
 // NewIngestEnv builds a throwaway pipeline in dir.
 func NewIngestEnv(ctx context.Context, dir string) (*IngestEnv, error) {
-	b, err := newBenchServices(ctx, dir, "ingest.db")
+	b, err := newBenchServices(ctx, dir, "ingest", nil)
 	if err != nil {
 		return nil, err
 	}
-	svc := upload.New(upload.DefaultConfig(), b.st, b.objects, b.kr, upload.NewCodec(b.kr.TokenAEAD()), clock.System{})
-	return &IngestEnv{st: b.st, svc: svc}, nil
+	return &IngestEnv{g: b, svc: b.Uploads}, nil
 }
 
 // Close releases the environment.
-func (e *IngestEnv) Close() error { return e.st.Close() }
+func (e *IngestEnv) Close() error { return e.g.Close() }
 
 // IngestCases: the pipeline for an upright photo (lossless metadata strip),
 // for a sideways one (decode, rotate, re-encode), and the baseline: stdlib

@@ -15,19 +15,19 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/config"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // Sizes are the object sizes the storage benchmark measures.
@@ -60,52 +60,51 @@ func (c Bench) Op(b *testing.B) {
 // StorageEnv holds what the storage cases need.
 type StorageEnv struct {
 	dir     string
-	objects *sealed.Store
-	st      *sqlite.Store
+	g       *wire.Graph
 	subject string
 	gcm     cipher.AEAD
 }
 
-// benchServices are a throwaway store, key service, tenant and encrypted
-// object store in dir: the real components, as serve wires them.
-type benchServices struct {
-	st      *sqlite.Store
-	kr      *keyring.Keyring
-	objects *sealed.Store
-}
+// benchTenant is the tenant every benchmark works in.
+const benchTenant = "ten_bench"
 
-func newBenchServices(ctx context.Context, dir, dbName string) (*benchServices, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, dbName))
-	if err != nil {
-		return nil, err
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	root, err := keyring.LocalRoot(dir, keyring.GenerateMasterKey(), log)
-	if err != nil {
-		return nil, err
-	}
-	kr, err := keyring.New(ctx, root, st, clock.System{}, log, keyring.Options{})
+// unlimited lets a benchmark client through every rate class.
+var unlimited = guard.Limits{Classes: map[string]guard.Limit{
+	"api": {PerSecond: 1e9, Burst: 1e9}, "analyze": {PerSecond: 1e9, Burst: 1e9}}}
+
+// newBenchServices builds the object graph in dir/name through the
+// composition root, as serve builds it (with the vision engine eng, or
+// none), and creates the benchmark tenant with its first KEK.
+func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine) (*wire.Graph, error) {
+	cfg := config.Default()
+	cfg.Data = filepath.Join(dir, name)
+	cfg.RateLimits = unlimited
+	log := slog.New(slog.DiscardHandler)
+	g, err := wire.Open(ctx, wire.Options{Config: cfg, Clock: clock.System{}, Log: log, Engine: eng})
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	if err := st.CreateTenant(ctx, store.Tenant{ID: "ten_bench", Name: "bench", CreatedAt: now},
-		store.APIKey{ID: "key_bench", TenantID: "ten_bench", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: benchTenant, Name: "bench", CreatedAt: now},
+		store.APIKey{ID: "key_bench", TenantID: benchTenant, SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+		g.Close()
 		return nil, err
 	}
-	if err := kr.InitTenant(ctx, "ten_bench"); err != nil {
+	if err := g.Keys.InitTenant(ctx, benchTenant); err != nil {
+		g.Close()
 		return nil, err
 	}
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs-"+dbName))
-	if err != nil {
+	// The kill switches fail closed until read once (serve's Start does it).
+	if err := g.Kill.Refresh(ctx); err != nil {
+		g.Close()
 		return nil, err
 	}
-	return &benchServices{st: st, kr: kr, objects: sealed.New(blobs, kr)}, nil
+	return g, nil
 }
 
 // NewStorageEnv creates a throwaway store, key service and blob dir in dir.
 func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
-	b, err := newBenchServices(ctx, dir, "storage.db")
+	b, err := newBenchServices(ctx, dir, "storage", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +112,11 @@ func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
 	rand.Read(k)
 	blk, _ := aes.NewCipher(k)
 	gcm, _ := cipher.NewGCM(blk)
-	return &StorageEnv{dir: dir, objects: b.objects, st: b.st, subject: b.kr.SubjectHash("bench-subject"), gcm: gcm}, nil
+	return &StorageEnv{dir: dir, g: b, subject: b.Keys.SubjectHash("bench-subject"), gcm: gcm}, nil
 }
 
 // Close releases the environment.
-func (e *StorageEnv) Close() error { return e.st.Close() }
+func (e *StorageEnv) Close() error { return e.g.Close() }
 
 const chunk = 1 << 20 // raw GCM works in 1 MiB chunks, like the envelope's segments
 
@@ -135,7 +134,7 @@ func (e *StorageEnv) StorageCases(ctx context.Context, size int) []Bench {
 		sealed1 = append(sealed1, e.gcm.Seal(nil, nonce, data[off:min(off+chunk, size)], nil))
 	}
 	putSealed := func() error {
-		_, err := e.objects.Put(ctx, ref, bytes.NewReader(data))
+		_, err := e.g.Objects.Put(ctx, ref, bytes.NewReader(data))
 		return err
 	}
 	times := func(f func() error) func(n int) error {
@@ -158,7 +157,7 @@ func (e *StorageEnv) StorageCases(ctx context.Context, size int) []Bench {
 		})},
 		{Name: "put/raw-file", Size: size, Run: times(func() error { return rawWrite(rawPath, data) })},
 		{Name: "get/sealed", Size: size, Setup: putSealed, Run: times(func() error {
-			got, err := e.objects.ReadAll(ctx, ref, int64(size))
+			got, err := e.g.Objects.ReadAll(ctx, ref, int64(size))
 			if err == nil && len(got) != size {
 				err = fmt.Errorf("read %d bytes, want %d", len(got), size)
 			}

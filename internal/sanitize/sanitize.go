@@ -150,17 +150,58 @@ func Sanitize(data []byte, lim Limits) (res Result, err error) {
 
 // JPEG ----------------------------------------------------------------------
 
-// jpegKeep reports whether a marker segment is needed to render the image.
-func jpegKeep(marker byte, payload []byte) bool {
-	switch {
-	case marker == 0xDB, marker == 0xC4, marker == 0xDD, marker == 0xCC: // DQT DHT DRI DAC
-		return true
-	case marker >= 0xC0 && marker <= 0xCF: // SOFn
-		return true
-	case marker == 0xEE: // APP14 "Adobe": colour transform, no personal data
-		return bytes.HasPrefix(payload, []byte("Adobe"))
+// jpegCanonical returns the segment to keep for marker m with payload, or
+// nil to drop it. Kept segments carry no free bytes: each is checked to be
+// exactly what its parsed fields encode (no trailing bytes, reserved values
+// in range), and APP14 "Adobe" is rebuilt from its one field the decoder
+// reads (the colour transform). Everything else — APP0–APP15 (JFIF, EXIF,
+// XMP, ICC, IPTC, MPF…), COM, DAC, unknown markers — is dropped.
+func jpegCanonical(m byte, payload []byte) ([]byte, error) {
+	bad := func(what string) ([]byte, error) {
+		return nil, fmt.Errorf("jpeg: %s segment %02x: %w", what, m, ErrInvalid)
 	}
-	return false // APP0–APP15 (JFIF, EXIF, XMP, ICC, IPTC, MPF…), COM, unknown
+	switch {
+	case m == 0xDB: // DQT: (Pq<<4|Tq, 64 or 128 bytes)+
+		for p := payload; len(p) > 0; {
+			pq, tq := p[0]>>4, p[0]&0x0F
+			n := 1 + 64*(1+int(pq))
+			if pq > 1 || tq > 3 || len(p) < n {
+				return bad("quantization")
+			}
+			p = p[n:]
+		}
+	case m == 0xC4: // DHT: (Tc<<4|Th, 16 counts, symbols)+
+		for p := payload; len(p) > 0; {
+			if len(p) < 17 || p[0]>>4 > 1 || p[0]&0x0F > 3 {
+				return bad("huffman")
+			}
+			n := 17
+			for _, c := range p[1:17] {
+				n += int(c)
+			}
+			if len(p) < n {
+				return bad("huffman")
+			}
+			p = p[n:]
+		}
+	case m == 0xDD: // DRI: the restart interval
+		if len(payload) != 2 {
+			return bad("restart")
+		}
+	case m >= 0xC0 && m <= 0xCF && m != 0xC8 && m != 0xCC: // SOFn: P Y X Nf (C H|V Tq)*Nf
+		if len(payload) < 6 || len(payload) != 6+3*int(payload[5]) {
+			return bad("frame")
+		}
+	case m == 0xEE: // APP14 "Adobe": version, flags0, flags1, transform
+		if len(payload) < 12 || !bytes.HasPrefix(payload, []byte("Adobe")) || payload[11] > 2 {
+			return nil, nil
+		}
+		return append([]byte{0xFF, 0xEE, 0x00, 0x0E}, "Adobe\x00\x64\x00\x00\x00\x00"+string(payload[11:12])...), nil
+	default:
+		return nil, nil
+	}
+	seg := []byte{0xFF, m, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	return append(seg, payload...), nil
 }
 
 func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
@@ -216,6 +257,10 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 			if w == 0 {
 				return Result{}, fmt.Errorf("jpeg: scan before frame: %w", ErrInvalid)
 			}
+			// Ns (Cs Td|Ta)*Ns Ss Se Ah|Al: exactly, so the header carries no free bytes.
+			if len(payload) < 1 || len(payload) != 4+2*int(payload[0]) {
+				return Result{}, fmt.Errorf("jpeg: scan header length: %w", ErrInvalid)
+			}
 			sawSOS = true
 			start := p
 			for {
@@ -231,9 +276,11 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 			out = append(out, data[start:p]...)
 			continue
 		}
-		if jpegKeep(m, payload) {
-			out = append(out, seg...)
+		keep, err := jpegCanonical(m, payload)
+		if err != nil {
+			return Result{}, err
 		}
+		out = append(out, keep...)
 	}
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(out))
 	if err != nil {
@@ -363,8 +410,7 @@ func sanitizeWebP(data []byte, lim Limits) (Result, error) {
 			if body[0]&0x02 != 0 {
 				return Result{}, fmt.Errorf("animated webp: %w", ErrUnsupported)
 			}
-			w := 1 + int(body[4]) | int(body[5])<<8 | int(body[6])<<16
-			h := 1 + int(body[7]) | int(body[8])<<8 | int(body[9])<<16
+			w, h := vp8xCanvas(body)
 			if err := checkDims(w, h, lim); err != nil {
 				return Result{}, err
 			}
@@ -402,6 +448,14 @@ func sanitizeWebP(data []byte, lim Limits) (Result, error) {
 		return Result{}, fmt.Errorf("webp: %v: %w", err, ErrInvalid)
 	}
 	return encodePNG(orient(img, orientation), orientation)
+}
+
+// vp8xCanvas reads the canvas size of a VP8X chunk body (at least 10
+// bytes): two 24-bit little-endian fields holding width−1 and height−1.
+func vp8xCanvas(body []byte) (w, h int) {
+	w = 1 + (int(body[4]) | int(body[5])<<8 | int(body[6])<<16)
+	h = 1 + (int(body[7]) | int(body[8])<<8 | int(body[9])<<16)
+	return w, h
 }
 
 // HEIC ----------------------------------------------------------------------

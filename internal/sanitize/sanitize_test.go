@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/image/webp"
 )
 
 // testImage is w×h with distinct corner colours: TL red, TR green, BL blue, BR white.
@@ -412,8 +414,17 @@ func FuzzSanitize(f *testing.F) {
 	png.Encode(&pngBuf, testImage(8, 8))
 	f.Add(pngBuf.Bytes())
 	f.Add([]byte("RIFF\x16\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x09\x00\x00"))
+	// VP8X canvas 512×4096 (read as 256×3840 before the precedence fix,
+	// which passed the pixel limit): must be refused as too large.
+	f.Add([]byte("RIFF\x16\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x00\x00\x00\x00\xff\x01\x00\xff\x0f\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Sanitize(data, Limits{MaxPixels: 1 << 20})
+		// The pixel limit holds against an independent reading of the
+		// header (x/image/webp reads the VP8X canvas on its own).
+		if cfg, cerr := webp.DecodeConfig(bytes.NewReader(data)); cerr == nil && len(data) > 15 && string(data[12:16]) == "VP8X" &&
+			int64(cfg.Width)*int64(cfg.Height) > 1<<20 && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("%d×%d canvas: err = %v, want ErrTooLarge", cfg.Width, cfg.Height, err)
+		}
 		if err != nil {
 			return
 		}
@@ -491,4 +502,76 @@ func FuzzOrientation(f *testing.F) {
 			t.Fatalf("orientation %d out of range", o)
 		}
 	})
+}
+
+// TestAPP14RewrittenCanonically is the regression for APP14 "Adobe"
+// segments being copied verbatim: bytes after the prefix (a planted marker
+// in the flags and past the 12 parsed bytes) survived sanitizing.
+func TestAPP14RewrittenCanonically(t *testing.T) {
+	j := jpegBytes(t, testImage(16, 8))
+	canonical := segment(0xEE, []byte("Adobe\x00\x64\x00\x00\x00\x00\x01"))
+	for name, tc := range map[string]struct {
+		payload string
+		want    []byte // the APP14 segment in the output; nil: none
+	}{
+		"marker in flags and tail": {"Adobe\x00\x65SECR\x01SECRET-APP14-MARKER", canonical},
+		"canonical":                {"Adobe\x00\x64\x00\x00\x00\x00\x01", canonical},
+		"short":                    {"AdobeSECRET", nil},
+		"bad transform":            {"Adobe\x00\x64\x00\x00\x00\x00\x07SECRET", nil},
+		"not adobe":                {"SECRET-APP14-MARKER", nil},
+	} {
+		in := append(append(append([]byte{}, j[:2]...), segment(0xEE, []byte(tc.payload))...), j[2:]...)
+		res, err := Sanitize(in, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if bytes.Contains(res.Data, []byte("SEC")) {
+			t.Errorf("%s: planted bytes survived", name)
+		}
+		has := bytes.Contains(res.Data, []byte{0xFF, 0xEE})
+		if tc.want == nil && has {
+			t.Errorf("%s: APP14 kept", name)
+		}
+		if tc.want != nil && !bytes.Contains(res.Data, tc.want) {
+			t.Errorf("%s: canonical APP14 missing", name)
+		}
+		if _, err := jpeg.Decode(bytes.NewReader(res.Data)); err != nil {
+			t.Errorf("%s: output does not decode: %v", name, err)
+		}
+	}
+}
+
+// TestKeptSegmentsCarryNoFreeBytes: a kept table or frame segment with
+// bytes past what its fields encode is refused rather than copied.
+func TestKeptSegmentsCarryNoFreeBytes(t *testing.T) {
+	j := jpegBytes(t, testImage(16, 8))
+	for name, seg := range map[string][]byte{
+		"DRI with tail": segment(0xDD, []byte("\x00\x00SECRET")),
+		"DQT with tail": segment(0xDB, append(make([]byte, 65), "SECRET"...)),
+		"DHT with tail": segment(0xC4, append(make([]byte, 17), "SECRET"...)),
+		"DQT bad Tq":    segment(0xDB, append([]byte{0x07}, make([]byte, 64)...)),
+		"DHT bad class": segment(0xC4, append([]byte{0x20}, make([]byte, 16)...)),
+	} {
+		in := append(append(append([]byte{}, j[:2]...), seg...), j[2:]...)
+		if _, err := Sanitize(in, DefaultLimits); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+// TestVP8XCanvas is the regression for `1 + int(b4) | int(b5)<<8 | …`,
+// which Go parses as (1+b4) | …: a 512-pixel width read as 256.
+func TestVP8XCanvas(t *testing.T) {
+	for _, tc := range []struct {
+		body [10]byte
+		w, h int
+	}{
+		{[10]byte{4: 0xFF, 5: 0x01, 7: 0xFF, 8: 0x0F}, 512, 4096},
+		{[10]byte{4: 8, 7: 8}, 9, 9},
+		{[10]byte{4: 0xFF, 5: 0xFF, 6: 0xFF, 7: 0, 8: 0, 9: 0}, 1 << 24, 1},
+	} {
+		if w, h := vp8xCanvas(tc.body[:]); w != tc.w || h != tc.h {
+			t.Errorf("vp8xCanvas(% x) = %d×%d, want %d×%d", tc.body, w, h, tc.w, tc.h)
+		}
+	}
 }

@@ -8,57 +8,49 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/auth"
-	"github.com/obscuraproject/obscura/internal/blob/fsblob"
+	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/wire/core"
 )
 
-// Kit is a set of real components in a temp dir.
+// Kit is a set of real components in a temp dir: the storage core the
+// composition root (internal/wire/core) opens for the server. (The whole
+// graph, internal/wire, imports the packages whose tests use the kit.)
 type Kit struct {
 	Dir     string
 	Store   *sqlite.Store
 	Keys    *keyring.Keyring
 	Clock   *clock.Fake
 	Log     *slog.Logger
-	Blobs   *fsblob.Store
+	Blobs   blob.Store
 	Objects *sealed.Store
 }
 
 // New builds a Kit whose logs go to log (nil: discarded).
 func New(t testing.TB, log *slog.Logger) *Kit {
 	t.Helper()
-	ctx := context.Background()
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	root, err := keyring.LocalRoot(dir, "", log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := config.Default()
+	cfg.Data = dir
 	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
-	kr, err := keyring.New(ctx, root, st, clk, log, keyring.Options{})
+	g, err := core.Open(context.Background(), core.Options{Config: cfg, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Kit{Dir: dir, Store: st, Keys: kr, Clock: clk, Log: log, Blobs: blobs, Objects: sealed.New(blobs, kr)}
+	t.Cleanup(func() { g.Close() })
+	return &Kit{Dir: dir, Store: g.Store, Keys: g.Keys, Clock: clk, Log: log, Blobs: g.Blobs, Objects: g.Objects}
 }
 
 // Tenant creates tenant id with a first API key of scopes (all if none) and

@@ -49,6 +49,23 @@ func (b *builder) weight(name string, rank int) tfjs.Weight {
 	return w
 }
 
+// konst adds a float initializer, or records a format error when the
+// weight's length does not match dims (onnxgraph.Const panics on that, and
+// the weights come from a file).
+func (b *builder) konst(hint string, dims []int64, data []float32) string {
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	if n != int64(len(data)) {
+		if b.err == nil {
+			b.err = fmt.Errorf("faceid: weight %s: %d values for shape %v: %w", hint, len(data), dims, tfjs.ErrFormat)
+		}
+		return hint
+	}
+	return b.g.Const(hint, dims, data)
+}
+
 // conv is face-api's convLayer: conv + bias, then ×scale.weights +
 // scale.biases, then optionally ReLU. size is the input's spatial side.
 func (b *builder) conv(x, name string, size, stride int, relu, valid bool) (string, int, int) {
@@ -74,10 +91,10 @@ func (b *builder) conv(x, name string, size, stride int, relu, valid bool) (stri
 		attrs = append(attrs, onnxgraph.S("auto_pad", "SAME_UPPER"))
 		out = (size + stride - 1) / stride
 	}
-	y := b.g.Op("Conv", name, []string{x, b.g.Const(name+"/w", []int64{int64(cout), int64(cin), int64(kh), int64(kw)}, wt), b.g.Const(name+"/b", []int64{int64(cout)}, bias.F)}, attrs...)
+	y := b.g.Op("Conv", name, []string{x, b.konst(name+"/w", []int64{int64(cout), int64(cin), int64(kh), int64(kw)}, wt), b.konst(name+"/b", []int64{int64(cout)}, bias.F)}, attrs...)
 	sw, sb := b.weight(name+"/scale/weights", 1), b.weight(name+"/scale/biases", 1)
-	y = b.g.Op("Mul", name+"/scale", []string{y, b.g.Const(name+"/sw", []int64{int64(cout), 1, 1}, sw.F)})
-	y = b.g.Op("Add", name+"/shift", []string{y, b.g.Const(name+"/sb", []int64{int64(cout), 1, 1}, sb.F)})
+	y = b.g.Op("Mul", name+"/scale", []string{y, b.konst(name+"/sw", []int64{int64(cout), 1, 1}, sw.F)})
+	y = b.g.Op("Add", name+"/shift", []string{y, b.konst(name+"/sb", []int64{int64(cout), 1, 1}, sb.F)})
 	if relu {
 		y = b.g.Op("Relu", name+"/relu", []string{y})
 	}
@@ -136,7 +153,7 @@ func (b *builder) build() ([]byte, error) {
 	}
 	x = g.Op("ReduceMean", "gap", []string{x}, onnxgraph.Ints("axes", 2, 3), onnxgraph.Int("keepdims", 0))
 	fc := b.weight("fc", 2)
-	x = g.Op("MatMul", "fc", []string{x, g.Const("fc_w", toInt64(fc.Shape), fc.F)})
+	x = g.Op("MatMul", "fc", []string{x, b.konst("fc_w", toInt64(fc.Shape), fc.F)})
 	g.Output(g.Rename(x, "descriptor"))
 	if b.err != nil {
 		return nil, b.err

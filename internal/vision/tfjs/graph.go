@@ -282,12 +282,16 @@ func constInts(v val) ([]int64, error) {
 	return out, nil
 }
 
-// nchwAxis maps an NHWC axis of a rank-4 tensor to its NCHW axis.
-func nchwAxis(a int64) int64 {
+// nchwAxis maps an NHWC axis of a rank-4 tensor to its NCHW axis. An axis
+// outside [-4, 4) is a format error: it comes from the model file.
+func nchwAxis(a int64) (int64, error) {
 	if a < 0 {
 		a += 4
 	}
-	return [4]int64{0, 2, 3, 1}[a]
+	if a < 0 || a > 3 {
+		return 0, fmt.Errorf("%w: axis %d of a rank-4 tensor", ErrFormat, a)
+	}
+	return [4]int64{0, 2, 3, 1}[a], nil
 }
 
 func (c *graphConv) convert(n *tfNode) (val, error) {
@@ -392,7 +396,9 @@ func (c *graphConv) convert(n *tfNode) (val, error) {
 		for ax := range r {
 			to := int64(ax)
 			if in[0].nchw {
-				to = nchwAxis(int64(ax))
+				if to, err = nchwAxis(int64(ax)); err != nil {
+					return val{}, err
+				}
 			}
 			pads[to], pads[int64(r)+to] = p[2*ax], p[2*ax+1]
 		}
@@ -445,7 +451,9 @@ func (c *graphConv) convert(n *tfNode) (val, error) {
 			names = append(names, x)
 		}
 		if nchw {
-			axis = nchwAxis(axis)
+			if axis, err = nchwAxis(axis); err != nil {
+				return val{}, err
+			}
 		}
 		return val{name: c.g.Op("Concat", "", names, onnxgraph.Int("axis", axis)), rank: parts[0].rank, nchw: nchw}, nil
 	case "Mean":
@@ -462,7 +470,9 @@ func (c *graphConv) convert(n *tfNode) (val, error) {
 			x = c.plain(in[0])
 		} else if in[0].nchw {
 			for i := range axes {
-				axes[i] = nchwAxis(axes[i])
+				if axes[i], err = nchwAxis(axes[i]); err != nil {
+					return val{}, err
+				}
 			}
 		}
 		k := int64(0)

@@ -68,9 +68,48 @@ func TestConvertGraphRefusesWhatItCannotConvert(t *testing.T) {
 	}
 }
 
+// knownOps is every TF.js operation ConvertGraph converts.
+var knownOps = []string{"Const", "Placeholder", "Identity", "Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative",
+	"Relu", "Relu6", "Sigmoid", "Tanh", "Elu", "LeakyRelu", "Add", "AddV2", "Sub", "Mul", "RealDiv", "Maximum", "Minimum",
+	"MaxPool", "AvgPool", "Pad", "PadV2", "Reshape", "ConcatV2", "Mean", "ResizeBilinear", "ResizeNearestNeighbor"}
+
+// opModel is a graph model whose output y applies op to an NHWC
+// placeholder x and a one-element constant c of dtype.
+func opModel(op, dtype string) []byte {
+	inputs := `["x","c"]`
+	if op == "ConcatV2" {
+		inputs = `["x","x","c"]`
+	}
+	return []byte(`{"format":"graph-model","modelTopology":{"node":[` +
+		`{"name":"x","op":"Placeholder","attr":{"shape":{"shape":{"dim":[{"size":"1"},{"size":"4"},{"size":"4"},{"size":"3"}]}}}},` +
+		`{"name":"c","op":"Const"},` +
+		`{"name":"y","op":"` + op + `","input":` + inputs + `,"attr":{"keep_dims":{"b":true},"padding":{"s":"U0FNRQ=="},"strides":{"list":{"i":["1","1","1","1"]}},"ksize":{"list":{"i":["1","2","2","1"]}}}}]},` +
+		`"weightsManifest":[{"weights":[{"name":"c","shape":[1],"dtype":"` + dtype + `"}]}]}`)
+}
+
+// TestConvertGraphRefusesOutOfRangeAxis is the regression for an axis read
+// from the model indexing a 4-element table unchecked (it panicked).
+func TestConvertGraphRefusesOutOfRangeAxis(t *testing.T) {
+	nine := binary.LittleEndian.AppendUint32(nil, 9)
+	for _, op := range []string{"ConcatV2", "Mean"} {
+		_, err := ConvertGraph("t", opModel(op, "int32"), nine, []Output{{Node: "y", Name: "out"}})
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s with axis 9: err = %v, want ErrFormat", op, err)
+		}
+	}
+}
+
 func FuzzConvertGraph(f *testing.F) {
 	f.Add([]byte(`{"format":"graph-model","modelTopology":{"node":[{"name":"x","op":"Placeholder","attr":{"shape":{"shape":{"dim":[{"size":"1"},{"size":"4"},{"size":"4"},{"size":"3"}]}}}},{"name":"y","op":"Relu","input":["x"]}]},"weightsManifest":[]}`), []byte{})
 	f.Add([]byte(`{"format":"graph-model","modelTopology":{"node":[{"name":"x","op":"Placeholder","attr":{"shape":{"shape":{"dim":[{"size":"1"},{"size":"2"},{"size":"2"},{"size":"1"}]}}}},{"name":"w","op":"Const"},{"name":"y","op":"Conv2D","input":["x","w"],"attr":{"strides":{"list":{"i":["1","1","1","1"]}},"padding":{"s":"U0FNRQ=="}}}]},"weightsManifest":[{"weights":[{"name":"w","shape":[1,1,1,1],"dtype":"float32"}]}]}`), []byte{0, 0, 128, 63})
+	// Seeds naming every operation the converter knows, each applied to an
+	// NHWC image and a one-element constant, so the fuzzer starts inside
+	// every branch of convert rather than at the JSON syntax.
+	for _, op := range knownOps {
+		for _, dtype := range []string{"int32", "float32"} {
+			f.Add(opModel(op, dtype), binary.LittleEndian.AppendUint32(nil, 1))
+		}
+	}
 	f.Fuzz(func(t *testing.T, model, shards []byte) {
 		// Must not panic or hang; errors are fine.
 		ConvertGraph("fuzz", model, shards, []Output{{Node: "y", Name: "out"}})

@@ -1,4 +1,4 @@
-package main
+package wire
 
 import (
 	"archive/zip"
@@ -31,12 +31,12 @@ import (
 )
 
 // The derived-data registry's test: it enumerates the kinds serve
-// registers (registerKinds) and proves, for each, that every path —
+// registers (RegisterKinds) and proves, for each, that every path —
 // photo deletion, revocation, expiry, erasure, operator purge, retention
 // and TTL sweeps — leaves nothing of what the path covers (records,
 // sealed blobs, gallery templates), that export includes it, and that a
 // forget interrupted part way is finished by Resume. A kind added to
-// registerKinds that this test does not seed or expect fails it.
+// RegisterKinds that this test does not seed or expect fails it.
 
 // exportPrefix is where each kind's data lands in an export bundle.
 var exportPrefix = map[string]string{
@@ -114,8 +114,7 @@ func newRegistryEnv(t *testing.T) *registryEnv {
 		Hash: k.Keys, Clock: k.Clock, Log: k.Log, Retention: analysis.Retention{Analysis: 24 * time.Hour}})
 	e.faces = faces.New(faces.Deps{Engine: stubVision{}, Assets: e.uploads, Objects: k.Objects, Consent: e.consents, Store: k.Store,
 		Hash: k.Keys, Clock: k.Clock, Log: k.Log, TTL: time.Hour})
-	svc := &services{store: k.Store, keys: k.Keys, blobs: k.Blobs, objects: k.Objects}
-	e.uploads.WithDerived(registerKinds(e.reg, svc, e.analyses, e.faces, e.consents))
+	e.uploads.WithDerived(RegisterKinds(e.reg, k.Store, k.Objects, e.analyses, e.faces, e.consents))
 	e.subjects = subject.New(k.Store, k.Objects, e.reg, k.Keys, codec, k.Clock, time.Minute)
 	e.purge = &incident.Purger{Store: k.Store, Subjects: e.subjects, Photos: e.uploads}
 	for _, ten := range []string{"ten_a", "ten_b"} {

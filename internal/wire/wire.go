@@ -1,0 +1,335 @@
+// Package wire is Obscura's one composition root: it builds the object graph
+// from configuration. `obscura serve`, every other CLI command, the
+// benchmarks (internal/perf) and the test kit (internal/testkit) all build
+// their components here, so each collaborator is constructed in one place
+// and the graph a test or a benchmark measures is the graph the server runs.
+//
+// Read it top to bottom: Open builds the storage core (store, key service,
+// blobs, encrypted objects, audit log) and then every service on it, in
+// dependency order; Start runs what a long-lived process runs once; Queue
+// opens the job queue; Handler assembles the HTTP surface.
+//
+// A new component is added in Open (or Handler, for an HTTP surface), as a
+// field of Graph, and nowhere else.
+package wire
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/obscuraproject/obscura/internal/alert"
+	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/config"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/faces"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/incident"
+	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/subject"
+	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/wire/core"
+)
+
+// DBFile is the SQLite database's name inside the data directory.
+const DBFile = core.DBFile
+
+// Options are what the caller resolves before the graph is built.
+type Options struct {
+	// Config is the resolved configuration (defaults < file < env < flags).
+	Config config.Config
+	// Getenv reads the secrets that never live in Config:
+	// OBSCURA_MASTER_KEY, VAULT_ADDR, VAULT_TOKEN, OBSCURA_S3_ACCESS_KEY,
+	// OBSCURA_S3_SECRET_KEY, OBSCURA_ALERT_SECRET and the test hook
+	// OBSCURA_TEST_CRASH_POINT. Nil reads nothing.
+	Getenv func(string) string
+	// Clock is the time every component reads (nil: the system clock).
+	Clock clock.Clock
+	// Log receives structured logs; each component scopes it.
+	Log *slog.Logger
+	// Engine runs the models. Nil builds the graph without analysis and
+	// suggestions (what CLI commands that only store, forget or purge
+	// need); the services that forget derived data are still there.
+	Engine *vision.Engine
+}
+
+// Graph is the built object graph. Fields are set by Open in this order.
+type Graph struct {
+	// The storage core: configuration, clock, log, store, key service,
+	// blobs, encrypted objects, audit log.
+	*core.Core
+
+	// Services on the core.
+	Tokens   *upload.Codec
+	Kill     *incident.Switches
+	Alerts   *alert.Engine
+	Consents *consent.Service
+	// Kinds is the derived-data registry: every kind of data kept about a
+	// subject, which deletion, revocation, expiry, erasure, purges,
+	// sweeps and export go through.
+	Kinds      *derived.Registry
+	Uploads    *upload.Service
+	Extraction *guard.Extraction
+	Analyses   *analysis.Service
+	Faces      *faces.Service
+	Subjects   *subject.Service
+	Purger     *incident.Purger
+}
+
+// Open builds the graph. Close it when done.
+func Open(ctx context.Context, o Options) (*Graph, error) {
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	c, err := core.Open(ctx, core.Options{Config: o.Config, Getenv: o.Getenv, Clock: o.Clock, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	cfg, clk, log := c.Config, c.Clock, c.Log
+	g := &Graph{Core: c}
+
+	g.Tokens = upload.NewCodec(g.Keys.TokenAEAD())
+	g.Kill = incident.NewSwitches(g.Store, clk, log)
+	acfg := alert.DefaultConfig()
+	acfg.Webhook, acfg.Secret = cfg.AlertWebhook, []byte(o.Getenv("OBSCURA_ALERT_SECRET"))
+	if acfg.Webhook != "" && len(acfg.Secret) < 16 {
+		g.Close()
+		return nil, fault.New(fault.Invalid, "alert webhook needs OBSCURA_ALERT_SECRET of at least 16 bytes")
+	}
+	g.Alerts = alert.New(acfg, g.Store, clk, log)
+
+	// What revocation and expiry purge, through the registry (its kinds
+	// are registered below, once built).
+	g.Kinds = derived.New(g.Objects, g.Store, clk)
+	g.Consents = consent.New(g.Store, g.Keys, g.Kinds, clk, log)
+	if o.Getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
+		// Test hook for the crash-resumption test: die like kill -9 would.
+		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
+	}
+	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk)
+	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
+
+	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
+		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
+	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
+	if eng := o.Engine; eng != nil {
+		squeezer := guard.NewFaceSqueezer(eng.FaceEmbedder())
+		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
+		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
+		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
+		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
+	}
+	g.Analyses = analysis.New(ad)
+	g.Faces = faces.New(fd)
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents))
+
+	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
+	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
+	return g, nil
+}
+
+// RegisterKinds registers every kind of data kept about a subject with the
+// derived-data registry, in the order forgets run them: what is derived
+// from photos first, the photos last. A new generator's kind goes here
+// (and into the kinds table of docs/architecture.md and derived_test.go).
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service) *derived.Registry {
+	return reg.Register(an, fs, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+}
+
+// Close waits for alert deliveries, flushes the audit log and closes the store.
+func (g *Graph) Close() error {
+	if g.Alerts != nil {
+		g.Alerts.Wait()
+	}
+	return g.Core.Close()
+}
+
+// Start runs what a long-lived process runs once before serving: it
+// finishes purges a crash interrupted and loads the kill switches, then
+// keeps them fresh until ctx ends.
+func (g *Graph) Start(ctx context.Context) error {
+	if n, err := g.Kinds.Resume(ctx); err != nil {
+		return fmt.Errorf("resume interrupted forgets: %w", err)
+	} else if n > 0 {
+		g.Log.Warn("finished forgets interrupted by a previous crash", "component", "wire", "count", n)
+	}
+	if n, err := g.Consents.ResumePurges(ctx); err != nil {
+		return fmt.Errorf("resume interrupted purges: %w", err)
+	} else if n > 0 {
+		g.Log.Warn("finished purges interrupted by a previous crash", "component", "wire", "count", n)
+	}
+	if err := g.Kill.Refresh(ctx); err != nil {
+		return fmt.Errorf("read kill switches: %w", err)
+	}
+	go g.Kill.Run(ctx, time.Second)
+	return nil
+}
+
+// Queue opens the job queue on the same database; with worker it also runs
+// the analysis workers and the periodic sweeps in this process.
+func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
+	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
+		Analyzer: g.Analyses, Sweepers: []jobs.Sweeper{g.Kinds}, SweepEvery: g.Config.SweepEvery,
+		Code:          func(err error) string { return api.ProblemFor(err).Code },
+		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
+		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
+}
+
+// HTTP are the parts of the HTTP surface only the caller knows.
+type HTTP struct {
+	Registry  *prometheus.Registry // metrics (nil: a fresh registry)
+	Version   string
+	PublicURL string      // base URL of links (default http://<addr>)
+	Jobs      *jobs.Queue // nil: asynchronous analysis is unavailable
+	// Demo mounts the in-process demo page (loopback listeners only).
+	Demo bool
+}
+
+// Handler assembles the HTTP surface: the /v1 API, the privacy center, the
+// operator console and, with h.Demo, the demo page.
+func (g *Graph) Handler(h HTTP) http.Handler {
+	if h.Registry == nil {
+		h.Registry = prometheus.NewRegistry()
+	}
+	if h.PublicURL == "" {
+		h.PublicURL = "http://" + g.Config.Addr
+	}
+	clk, log := g.Clock, g.Log
+	privacy := &web.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
+		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Audit: g.Audit, Now: clk.Now, Log: log}
+	deps := api.Deps{
+		Store:       g.Store,
+		Keys:        g.Keys,
+		Auth:        auth.New(g.Store, g.Keys, clk),
+		Clock:       clk,
+		Log:         log,
+		Registry:    h.Registry,
+		Version:     h.Version,
+		Uploads:     g.Uploads,
+		Analysis:    g.Analyses,
+		Faces:       g.Faces,
+		PublicURL:   h.PublicURL,
+		Consents:    g.Consents,
+		Subjects:    g.Subjects,
+		Privacy:     privacy,
+		Audit:       g.Audit,
+		AuditReader: g.Store,
+		Kill:        g.Kill,
+		Limiter:     guard.NewLimiter(g.Config.RateLimits, clk),
+		Alerts:      g.Alerts,
+		AlertReader: g.Store,
+	}
+	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
+		deps.Jobs = h.Jobs
+	}
+	apiHandler := api.New(deps).Handler()
+	pages := privacy.Handler()
+	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
+		AuditKey: g.auditKey, Keys: g.Keys, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+	top := http.NewServeMux()
+	top.Handle("/privacy", pages)
+	top.Handle("/privacy/", pages)
+	top.Handle("/console", console)
+	top.Handle("/console/", console)
+	top.Handle("/console/static/", (&web.Demo{Log: log}).Static())
+	top.Handle("/", apiHandler)
+	var out http.Handler = top
+	if strings.HasPrefix(h.PublicURL, "https://") {
+		out = web.BehindHTTPS(out)
+	}
+	if h.Demo {
+		demo := (&web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log}).Handler()
+		mux := http.NewServeMux()
+		mux.Handle("/demo", demo)
+		mux.Handle("/demo/", demo)
+		mux.Handle("/console/static/", demo)
+		mux.Handle("/", out)
+		out = mux
+	}
+	return out
+}
+
+// EnsureDemoTenant creates the demo tenant once (its API key is never
+// shown: the demo page works in process).
+func (g *Graph) EnsureDemoTenant(ctx context.Context) error {
+	if _, err := g.Store.Tenant(ctx, web.DemoTenant); err == nil {
+		return nil
+	} else if !errors.Is(err, fault.NotFound) {
+		return err
+	}
+	now := g.Clock.Now().UTC()
+	_, rec := auth.Mint(g.Keys, web.DemoTenant, []auth.Scope{auth.ScopeAnalyze}, now)
+	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: web.DemoTenant, Name: "Demo", CreatedAt: now}, rec); err != nil && !errors.Is(err, fault.Conflict) {
+		return fmt.Errorf("create demo tenant: %w", err)
+	}
+	return g.Keys.InitTenant(ctx, web.DemoTenant)
+}
+
+// auditKey is the installation's audit signing public key.
+func (g *Graph) auditKey(ctx context.Context) (ed25519.PublicKey, error) {
+	s, err := g.Keys.TenantSigner(ctx, "", "audit")
+	if err != nil {
+		return nil, err
+	}
+	return s.PublicKey(), nil
+}
+
+// forensic builds the signed forensic bundle of [from, to): the tenant's,
+// or ("") the installation's.
+func (g *Graph) forensic(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error) {
+	signer, err := g.Keys.TenantSigner(ctx, "", "audit")
+	if err != nil {
+		return incident.Bundle{}, err
+	}
+	cfg, err := json.Marshal(g.Config)
+	if err != nil {
+		return incident.Bundle{}, fmt.Errorf("encode configuration: %w", err)
+	}
+	if tenant == "" {
+		return incident.Export(ctx, g.Store, signer, from, to, g.Clock.Now(), cfg)
+	}
+	return incident.ExportTenant(ctx, g.Store, signer, tenant, from, to, g.Clock.Now(), cfg)
+}
+
+// onExtractionFlag raises an alert and audits a model-extraction flag.
+func (g *Graph) onExtractionFlag(f guard.Flag) {
+	ctx := context.Background()
+	sev := "warning"
+	if f.State == guard.StateBlocked {
+		sev = "critical"
+	}
+	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleExtraction, Severity: sev, TenantID: f.Tenant, Detail: f.Detail()})
+	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.extraction", Tenant: f.Tenant, Actor: f.Key, Result: f.State, Detail: f.Detail()}); err != nil {
+		g.Log.Error("audit extraction flag", "component", "wire", "err", err)
+	}
+}
+
+// onAdversarial raises an alert and audits a face the squeezer flagged (its
+// embedding was neither stored nor matched).
+func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score float64) {
+	detail := fmt.Sprintf("squeeze=%.4f threshold=%.3f", score, guard.DefaultFaceSqueezeThreshold)
+	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})
+	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
+		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
+	}
+}
