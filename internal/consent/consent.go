@@ -74,6 +74,9 @@ type Service struct {
 	// AfterRevokeRecorded, if set, runs after a revocation is committed and
 	// before its purge: the crash test's hook to kill the process there.
 	AfterRevokeRecorded func()
+	// OnExpired, if set, hears of each expired grant once its purpose is
+	// purged (the composition root audits it).
+	OnExpired func(ctx context.Context, tenant, subjectHash, purpose string)
 }
 
 // New returns a Service.
@@ -245,6 +248,9 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 			return i, fmt.Errorf("consent expired, purge pending: %w", err)
 		}
 		s.log.Info("consent expired and purged", "purpose", c.Purpose)
+		if s.OnExpired != nil {
+			s.OnExpired(ctx, c.TenantID, c.SubjectHash, c.Purpose)
+		}
 	}
 	return len(cs), nil
 }

@@ -419,6 +419,8 @@ func TestConsentExpiryPurges(t *testing.T) {
 	if got := e.held(t, "ten_a"); got["results"] == 0 || got["faces"] == 0 {
 		t.Fatalf("before expiry: %v", got)
 	}
+	var heard []string
+	e.consents.OnExpired = func(_ context.Context, tenant, _, purpose string) { heard = append(heard, tenant+"/"+purpose) }
 	e.k.Clock.Advance(10 * time.Minute)
 	n, err := e.reg.Sweep(ctx, 100) // the job queue's periodic sweep
 	if err != nil || n < len(purposesUsed) {
@@ -427,6 +429,9 @@ func TestConsentExpiryPurges(t *testing.T) {
 	got := e.held(t, "ten_a")
 	if got["results"] != 0 || got["faces"] != 0 {
 		t.Errorf("after expiry: %v; want no results and no gallery, drafts or tags", got)
+	}
+	if len(heard) != len(purposesUsed) {
+		t.Errorf("expiries reported for audit: %v, want one per purpose", heard)
 	}
 	for _, p := range purposesUsed {
 		if n := e.blobs(t, "ten_a", p); n != 0 {

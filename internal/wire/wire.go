@@ -122,6 +122,11 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	// are registered below, once built).
 	g.Kinds = derived.New(g.Objects, g.Store, clk)
 	g.Consents = consent.New(g.Store, g.Keys, g.Kinds, clk, log)
+	g.Consents.OnExpired = func(ctx context.Context, tenant, subjectHash, purpose string) {
+		if err := g.Audit.Append(ctx, audit.Entry{Action: "consent.expired", Tenant: tenant, Subject: subjectHash, Purpose: purpose, Result: audit.ResultOK}); err != nil {
+			log.Error("audit consent expiry", "component", "wire", "err", err)
+		}
+	}
 	if o.Getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
