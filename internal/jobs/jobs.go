@@ -248,7 +248,7 @@ func (q *Queue) Close(ctx context.Context) error {
 // Job is what the API reports of a job.
 type Job struct {
 	ID       int64     `json:"id"`
-	State    string    `json:"state" doc:"queued, running, completed, failed or cancelled"`
+	State    string    `json:"state" doc:"queued, running, completed or failed (a refusal fails the job with the code the synchronous call would answer)"`
 	AssetID  string    `json:"asset_id"`
 	Features []string  `json:"features"`
 	Created  time.Time `json:"created_at"`
