@@ -79,7 +79,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startServer(t *testing.T, data string) *server {
+// startServer starts `obscura serve` on data with extra environment
+// variables (KEY=VALUE) and waits for /healthz.
+func startServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -88,7 +90,7 @@ func startServer(t *testing.T, data string) *server {
 	addr := freeAddr(t)
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr)
-	s.cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	s.cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -128,6 +130,7 @@ func TestServeDoneWhen(t *testing.T) {
 		TenantID string `json:"tenant_id"`
 		APIKey   string `json:"api_key"`
 	}
+	obscura(t, data, "init")
 	out := obscura(t, data, "tenant", "create", "E2E App", "--json")
 	if err := json.Unmarshal(out, &created); err != nil || created.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)
@@ -211,6 +214,7 @@ type tenant struct {
 func createTenant(t *testing.T, data, name string) tenant {
 	t.Helper()
 	var tn tenant
+	obscura(t, data, "init") // idempotent; the CLI never creates an installation by itself
 	out := obscura(t, data, "tenant", "create", name, "--json")
 	if err := json.Unmarshal(out, &tn); err != nil || tn.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)

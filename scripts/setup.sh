@@ -18,8 +18,8 @@ gov=$(go env GOVERSION); gov=${gov#go}
 [ "$(printf '%s\n1.26\n' "${gov%.*}" | sort -V | head -1)" = "1.26" ] || die "Go $gov is too old; need >= 1.26"
 
 # Debian packages per mode. Installed when root, else the one apt-get line is printed.
-debs_run=(ca-certificates gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
-debs_test=(ca-certificates chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl)
+debs_run=(ca-certificates curl jq gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
+debs_test=(ca-certificates curl jq chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl)
 need_debs() {
   local missing=()
   for p in "$@"; do
@@ -59,7 +59,7 @@ case $mode in
     fetch_models
     data=${OBSCURA_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/obscura}
     mkdir -p "$data" && chmod 700 "$data"
-    say "data dir: $data (master key is created there on first start unless OBSCURA_MASTER_KEY is set)"
+    say "data dir: $data (the server and the CLI share it; master key created there on first start unless OBSCURA_MASTER_KEY is set)"
     ;;
   test)
     need_debs "${debs_test[@]}"

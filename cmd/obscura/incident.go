@@ -38,11 +38,8 @@ func (a *app) incidentCmd() *cobra.Command {
 					}
 				}
 				sw := svc.Kill
-				sc, err := sw.Set(ctx, tenant, feature, args[0] == "on")
+				sc, err := svc.Operator.SetKillSwitch(ctx, cliActor, tenant, feature, args[0] == "on")
 				if err != nil {
-					return err
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kill_switch." + args[0], Tenant: tenant, Detail: sc}); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"scope": sc, "on": args[0] == "on", "active": sw.Active()},
@@ -204,33 +201,20 @@ func (a *app) incidentCmd() *cobra.Command {
 				return fault.New(fault.Invalid, "--tenant is required")
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				ks, err := svc.Store.APIKeys(ctx, tenant)
-				if err != nil {
-					return err
-				}
 				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
-				n := 0
-				for _, k := range ks {
-					if k.Revoked() {
-						continue
-					}
-					if err := svc.Store.RevokeAPIKey(ctx, tenant, k.ID, a.clk.Now()); err != nil {
-						return err
-					}
-					n++
+				n, err := svc.Operator.RevokeAllKeys(ctx, cliActor, tenant)
+				if err != nil {
+					return err
 				}
 				text := fmt.Sprintf("revoked %d API keys", n)
 				v := 0
 				if rotate {
-					if v, err = svc.Keys.Rotate(ctx, tenant); err != nil {
+					if v, err = svc.Operator.RotateKEK(ctx, cliActor, tenant); err != nil {
 						return err
 					}
 					text += fmt.Sprintf("; new KEK version %d (run obscura keys rewrap, then revoke the old version)", v)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.incident.revoke_keys", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
-					return err
 				}
 				return a.print(map[string]any{"revoked": n, "kek_version": v}, text)
 			})

@@ -6,14 +6,16 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/wire"
 
 	"github.com/spf13/cobra"
 
-	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 )
+
+// cliActor is who acts in the operator service for a CLI command.
+var cliActor = operator.By{Channel: operator.ChannelCLI, Actor: "cli"}
 
 func (a *app) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys and key-encryption-key versions"}
@@ -27,20 +29,13 @@ func (a *app) keysCmd() *cobra.Command {
 			if len(scopes) == 0 {
 				return fault.New(fault.Invalid, "at least one --scope is required (admin, analyze, ingest)")
 			}
-			var ss []auth.Scope
-			for _, s := range scopes {
-				sc, err := auth.ParseScope(s)
-				if err != nil {
-					return err
-				}
-				ss = append(ss, sc)
+			ss, err := operator.Scopes(scopes)
+			if err != nil {
+				return err
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				plain, rec := auth.Mint(svc.Keys, tenant, ss, a.clk.Now())
-				if err := svc.Store.CreateAPIKey(ctx, rec); err != nil {
-					return fmt.Errorf("create key: %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.create", Tenant: tenant, Detail: strings.Join(rec.Scopes, ",")}); err != nil {
+				plain, rec, err := svc.Operator.CreateKey(ctx, cliActor, tenant, ss)
+				if err != nil {
 					return err
 				}
 				return a.print(map[string]any{"key_id": rec.ID, "api_key": plain, "scopes": rec.Scopes},
@@ -72,19 +67,13 @@ func (a *app) keysCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("api key %s: %w", args[0], err)
 				}
-				if err := svc.Store.RevokeAPIKey(ctx, k.TenantID, k.ID, a.clk.Now()); err != nil {
-					return err
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.apikey.revoke", Tenant: k.TenantID}); err != nil {
+				if _, err := svc.Operator.RevokeKey(ctx, cliActor, k.TenantID, k.ID); err != nil {
 					return err
 				}
 				return a.print(map[string]string{"revoked": k.ID}, "revoked "+k.ID)
 			}
-			if err := svc.Keys.RevokeKEK(ctx, tenant, version); err != nil {
+			if err := svc.Operator.RevokeKEK(ctx, cliActor, tenant, version); err != nil {
 				return fmt.Errorf("revoke key version %d: %w", version, err)
-			}
-			if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.revoke", Tenant: tenant, Detail: strconv.Itoa(version)}); err != nil {
-				return err
 			}
 			return a.print(map[string]any{"tenant_id": tenant, "revoked_version": version}, fmt.Sprintf("revoked key version %d", version))
 		},
@@ -132,12 +121,9 @@ func (a *app) kekCmds() []*cobra.Command {
 		Use: "rotate --tenant ID", Short: "Create a new KEK version; new writes use it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				v, err := svc.Keys.Rotate(ctx, tenant)
+				v, err := svc.Operator.RotateKEK(ctx, cliActor, tenant)
 				if err != nil {
 					return fmt.Errorf("rotate: %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rotate", Tenant: tenant, Detail: strconv.Itoa(v)}); err != nil {
-					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
 			})
@@ -148,13 +134,10 @@ func (a *app) kekCmds() []*cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				bar := newProgress(a.stderr, "rewrap")
-				n, err := svc.Keys.Rewrap(ctx, tenant, bar.update)
+				n, err := svc.Operator.Rewrap(ctx, cliActor, tenant, bar.update)
 				bar.finish()
 				if err != nil {
 					return fmt.Errorf("rewrap (run again to resume): %w", err)
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.rewrap", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
-					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
 			})
@@ -184,10 +167,7 @@ func (a *app) kekCmds() []*cobra.Command {
 				return fault.New(fault.Invalid, "N must be a number")
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if err := svc.Keys.SetMinDecryptionVersion(ctx, tenant, n); err != nil {
-					return err
-				}
-				if err := a.record(ctx, svc, audit.Entry{Action: "cli.kek.min_version", Tenant: tenant, Detail: strconv.Itoa(n)}); err != nil {
+				if err := svc.Operator.SetMinVersion(ctx, cliActor, tenant, n); err != nil {
 					return err
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "min_version": n}, fmt.Sprintf("minimum decryption version %d", n))

@@ -39,6 +39,9 @@ type app struct {
 	getenv     func(string) string
 	log        *slog.Logger
 	clk        clock.Clock
+	// install lets open create an installation in an empty data dir
+	// (serve, init); every other command needs an existing one.
+	install bool
 }
 
 // run executes the CLI and returns the exit code. Errors are one line on stderr.
@@ -70,7 +73,7 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.resolve(cmd.Flags())
+			return a.resolve(cmd.Flags(), cmd.Name() == "serve")
 		},
 	}
 	pf := root.PersistentFlags()
@@ -78,12 +81,15 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd())
 	return root
 }
 
-// resolve applies file, env and explicitly set flags, in that order.
-func (a *app) resolve(fs *pflag.FlagSet) error {
+// resolve applies file, env and explicitly set flags, in that order. The
+// server logs at the configured level; a one-shot command's stderr carries
+// only warnings (errors with --json, whose stdout is only JSON) unless a
+// level was asked for with --log-level, OBSCURA_LOG_LEVEL or the file.
+func (a *app) resolve(fs *pflag.FlagSet, server bool) error {
 	if a.configFile == "" {
 		a.configFile = a.getenv("OBSCURA_CONFIG")
 	}
@@ -110,6 +116,14 @@ func (a *app) resolve(fs *pflag.FlagSet) error {
 	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
 		return err
 	}
+	asked := fs.Changed("log-level") || a.getenv("OBSCURA_LOG_LEVEL") != "" || a.cfg.LogLevel != config.Default().LogLevel
+	switch {
+	case server || asked:
+	case a.jsonOut:
+		level = slog.LevelError
+	default:
+		level = max(level, slog.LevelWarn)
+	}
 	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
 }
@@ -135,7 +149,11 @@ func (a *app) open(ctx context.Context) (*wire.Graph, error) {
 }
 
 // openWith builds the object graph with the vision engine eng (nil: none).
+// Only serve and init (a.install) may create an installation.
 func (a *app) openWith(ctx context.Context, eng *vision.Engine) (*wire.Graph, error) {
+	if err := a.checkInstallation(a.install); err != nil {
+		return nil, err
+	}
 	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng})
 }
 

@@ -41,6 +41,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("vision engine: %w", err)
 	}
 	defer eng.Close()
+	a.install = true
 	g, err := a.openWith(ctx, eng)
 	if err != nil {
 		return err
@@ -86,7 +87,7 @@ func (a *app) serve(ctx context.Context) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          nil,
 	}
-	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "version", version)
+	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "data", a.cfg.Data, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"slices"
@@ -80,7 +81,7 @@ type engine interface {
 // inferenceGuard is the extraction watcher (package guard).
 type inferenceGuard interface {
 	Check(tenant, key string) error
-	Observe(tenant, key string, thumb []float32, class string) string
+	Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 }
 
 type assets interface {
@@ -133,8 +134,11 @@ type Deps struct {
 	Log       *slog.Logger
 	// Guard, when set, watches each API key's queries for model
 	// extraction; Thumbnail is the query representation it compares.
-	Guard     inferenceGuard
-	Thumbnail func(*picture.Picture) []float32
+	Guard inferenceGuard
+	// No feature of an analysis uses the face embedder ("faces" is
+	// detection only), so the adversarial-input guard does not screen it
+	// (package faces does, before embeddings are stored or matched).
+	Thumbnail func(*image.RGBA) []float32
 }
 
 // New returns a Service.

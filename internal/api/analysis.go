@@ -10,6 +10,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/jobs"
 )
 
@@ -72,9 +73,9 @@ func (a *API) registerAnalysis() {
 		Summary:     "Analyze a stored photo (faces, tags, sensitive content, text) under the subject's consent",
 		Description: "Outputs are hardened: top 5 tags above 0.35, confidences rounded to two decimals, no logits, never an embedding. Each feature's result is stored encrypted under its purpose's key with retention class `analysis`.",
 		Security:    secured(auth.ScopeAnalyze),
-		Metadata:    map[string]any{"feature": "analyze"},
+		Metadata:    map[string]any{"feature": "analyze", "rate_class": guard.ClassAnalyze},
 		Extensions:  map[string]any{"x-obscura-purposes": []string{"face_detection", "tagging", "sensitive_content", "text_detection"}},
-		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity},
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *AnalyzeInput) (*AnalyzeOutput, error) {
 		tenant, key := principal(ctx).TenantID, principal(ctx).KeyID
 		if in.Body.Async {
@@ -93,6 +94,11 @@ func (a *API) registerAnalysis() {
 		if in.Body.Webhook != "" {
 			return nil, a.fail(ctx, fault.New(fault.Invalid, "webhook needs async"))
 		}
+		release, err := a.admit(ctx)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		defer release()
 		res, err := a.d.Analysis.AnalyzeAs(ctx, tenant, key, in.ID, in.Body.Features)
 		if err != nil {
 			return nil, a.fail(ctx, err)

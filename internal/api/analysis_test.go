@@ -88,9 +88,12 @@ func TestAnalyzeConsentHardeningStorageAndRetention(t *testing.T) {
 	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
 	body := []byte(`{"features":["faces","tags","sensitive","text"]}`)
 
-	// No consent: refused, naming the first purpose missing; nothing stored.
+	// No consent: refused, naming every purpose missing (issue 17.11); nothing stored.
 	code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", body)
-	if code != http.StatusForbidden || codeOf(t, b) != "consent_required" || !strings.Contains(string(b), "face_detection") {
+	var refusal Problem
+	json.Unmarshal(b, &refusal)
+	if code != http.StatusForbidden || refusal.Code != "consent_required" || refusal.Purpose != "face_detection" ||
+		strings.Join(refusal.Purposes, ",") != "face_detection,tagging,sensitive_content,text_detection" {
 		t.Fatalf("without consent: %d %s", code, b)
 	}
 	// Some purposes granted, one missing: still refused, for the missing one.

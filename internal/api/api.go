@@ -11,7 +11,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +28,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -74,8 +74,14 @@ type Deps struct {
 	AuditReader auditReader
 	// Kill is the incident kill switch; nil means none.
 	Kill killSwitch
-	// Limiter rate-limits authenticated operations per key; nil means none.
+	// Limiter rate-limits authenticated operations per key and per tenant
+	// (by the operation's rate class), and uploads per tenant and per
+	// client address; nil means none.
 	Limiter rateLimiter
+	// Admission bounds concurrent synchronous analyses (analyze, face-tag
+	// suggestions) with a queue; a full queue answers 503 overloaded. Nil
+	// admits everything.
+	Admission admission
 	// Alerts observes every audited operation; AlertReader serves GET /v1/admin/alerts.
 	Alerts      alertSink
 	AlertReader alertReader
@@ -83,11 +89,44 @@ type Deps struct {
 	Faces       faceService
 	Jobs        jobQueue
 	Privacy     privacyLinks
+	// Operator performs the operator actions (API keys, kill switch),
+	// audited as every channel audits them; nil leaves those routes out.
+	Operator operatorActions
+	// Ready are extra readiness checks (write probes of the store and the
+	// blob directory); /readyz answers 503 while any fails.
+	Ready []func(ctx context.Context) error
+}
+
+// operatorActions is what the API needs from the operator service.
+type operatorActions interface {
+	CreateKey(ctx context.Context, by operator.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
+	RevokeKey(ctx context.Context, by operator.By, tenant, id string) (store.APIKey, error)
+	SetKillSwitch(ctx context.Context, by operator.By, tenant, feature string, on bool) (string, error)
+}
+
+// by is the operator-service actor of an authenticated API request.
+func by(ctx context.Context) operator.By {
+	return operator.By{Channel: operator.ChannelAPI, Actor: principal(ctx).KeyID}
 }
 
 // rateLimiter is what the API needs from the guard.
 type rateLimiter interface {
 	Allow(tenant, key, class string) error
+	AllowAddr(addr, class string) error
+}
+
+// admission is what the API needs from an admission gate (guard.Gate).
+type admission interface {
+	Admit(ctx context.Context, n int64) (func(), error)
+}
+
+// admit holds one unit of the analysis admission gate for the duration of
+// an expensive operation; release it when done.
+func (a *API) admit(ctx context.Context) (func(), error) {
+	if a.d.Admission == nil {
+		return func() {}, nil
+	}
+	return a.d.Admission.Admit(ctx, 1)
 }
 
 // killSwitch is what the API needs from the incident kill switch.
@@ -212,27 +251,29 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, principalCtxKey{}, p))
 }
 
-// rateLimit applies the per-key limit of the operation's class (operation
-// metadata "rate_class", default "api") to authenticated operations.
+// rateLimit applies the per-key and tenant-wide limits of the operation's
+// class (operation metadata "rate_class", default "api") to authenticated
+// operations.
 func (a *API) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	p := principal(ctx.Context())
 	if a.d.Limiter == nil || p.KeyID == "" {
 		next(ctx)
 		return
 	}
-	class, _ := ctx.Operation().Metadata["rate_class"].(string)
-	if class == "" {
-		class = "api"
-	}
-	if err := a.d.Limiter.Allow(p.TenantID, p.KeyID, class); err != nil {
-		var rl *guard.RateLimitedError
-		if errors.As(err, &rl) {
-			ctx.SetHeader("Retry-After", strconv.Itoa(rl.RetryAfterSeconds()))
-		}
+	if err := a.d.Limiter.Allow(p.TenantID, p.KeyID, rateClass(ctx.Operation())); err != nil {
 		a.writeErr(ctx, err)
 		return
 	}
 	next(ctx)
+}
+
+// rateClass is an operation's rate class: metadata "rate_class", or
+// guard.ClassAPI.
+func rateClass(op *huma.Operation) string {
+	if class, _ := op.Metadata["rate_class"].(string); class != "" {
+		return class
+	}
+	return guard.ClassAPI
 }
 
 // killSwitch refuses operations whose feature (operation metadata
@@ -256,6 +297,9 @@ func principal(ctx context.Context) auth.Principal {
 
 func (a *API) writeErr(ctx huma.Context, err error) {
 	p := a.problem(ctx.Context(), err)
+	for k, v := range p.headers {
+		ctx.SetHeader(k, v[0])
+	}
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	if err := jsonEncode(ctx.BodyWriter(), p); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/testkit"
 )
@@ -53,7 +54,8 @@ func newEnv(t *testing.T) *env {
 	logs := &bytes.Buffer{}
 	k := testkit.New(t, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ks := &downableKeys{Keyring: k.Keys}
-	a := New(Deps{Store: k.Store, Keys: ks, Auth: auth.New(k.Store, k.Keys, k.Clock), Clock: k.Clock, Log: k.Log, Registry: prometheus.NewRegistry(), Version: "test"})
+	a := New(Deps{Store: k.Store, Keys: ks, Auth: auth.New(k.Store, k.Keys, k.Clock), Clock: k.Clock, Log: k.Log, Registry: prometheus.NewRegistry(), Version: "test",
+		Operator: operator.New(k.Store, k.Keys, nil, k.Audit, k.Clock, k.Log)})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, st: k.Store, kr: k.Keys, logs: logs, keysvc: ks, tenants: map[string]tenantCreds{}}

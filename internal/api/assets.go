@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -147,6 +149,7 @@ func (a *API) registerAssets() {
 			"201": {Description: "Stored", Content: map[string]*huma.MediaType{"application/json": {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflectType[AssetInfo](), true, "")}}},
 			"401": problem("token_invalid"), "409": problem("token_used"), "410": problem("token_expired"),
 			"413": problem("too_large"), "415": problem("unsupported_type"), "422": problem("image_too_large or image_invalid"),
+			"429": problem("rate_limited (per tenant or per client address; Retry-After)"), "503": problem("overloaded (decode queue full; Retry-After), kill_switch, unavailable"),
 		},
 	})
 	a.huma.OpenAPI().AddOperation(&huma.Operation{
@@ -162,6 +165,20 @@ func (a *API) registerAssets() {
 
 func intPtr(i int) *int { return &i }
 
+// limitAddr applies the per-client-address limit of class to a request
+// that carries no API key. The address is the TCP peer: behind a reverse
+// proxy every client shares the proxy's address, so limit there too.
+func (a *API) limitAddr(r *http.Request, class string) error {
+	if a.d.Limiter == nil {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return a.d.Limiter.AllowAddr(host, class)
+}
+
 // auditPlain records a request to one of the token (no API key) routes.
 func (a *API) auditPlain(ctx context.Context, action string, start time.Time, e audit.Entry, err error) {
 	e.Action, e.LatencyUS = action, a.d.Clock.Now().Sub(start).Microseconds()
@@ -176,9 +193,18 @@ func (a *API) auditPlain(ctx context.Context, action string, start time.Time, e 
 func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
 	start := a.d.Clock.Now()
 	var asset store.Asset
-	tenant, err := a.d.Uploads.TokenTenant(r.PathValue("token"))
+	var tenant string
+	err := a.limitAddr(r, guard.ClassUpload)
+	if err == nil {
+		tenant, err = a.d.Uploads.TokenTenant(r.PathValue("token"))
+	}
 	if err == nil && a.d.Kill != nil {
 		err = a.d.Kill.Check(tenant, "uploads")
+	}
+	if err == nil && a.d.Limiter != nil {
+		// Per tenant (from the token): upload URLs are cheap to mint, and
+		// every upload is decoded.
+		err = a.d.Limiter.Allow(tenant, "", guard.ClassUpload)
 	}
 	if err == nil {
 		err = a.intent(r.Context(), audit.Entry{Action: "put-upload.intent", Tenant: tenant, Result: audit.ResultOK})

@@ -31,6 +31,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -84,7 +85,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.extraction = guard.NewExtraction(xcfg, clk, func(f guard.Flag) {
 		e.alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleExtraction, Severity: f.State, TenantID: f.Tenant, Detail: f.Detail()})
 	})
-	squeezer := guard.NewFaceSqueezer(testEngine(t).FaceEmbedder())
+	squeezer := guard.NewFaceSqueezer()
 	onAdv := func(ctx context.Context, tenant, key string, score float64) {
 		e.alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: "squeeze"})
 	}
@@ -107,7 +108,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
 		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs,
-		Privacy: privacy})
+		Privacy: privacy, Operator: operator.New(st, kr, kill, al, clk, log)})
 	e.api = a
 	pages := privacy.Handler()
 	top := http.NewServeMux()

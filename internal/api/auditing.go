@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -45,7 +47,8 @@ func (a *API) auditOps(ctx huma.Context, next func(huma.Context)) {
 
 // ErrAuditUnavailable refuses a state-changing request whose intent could
 // not be audited: nothing changes without a trace.
-var ErrAuditUnavailable = fault.New(fault.Unavailable, "audit log unavailable; nothing was changed")
+// It is the operator service's error, so every channel refuses alike.
+var ErrAuditUnavailable = operator.ErrAuditUnavailable
 
 // auditIntent runs after authentication: for state-changing operations it
 // durably records the intent before the handler acts, and refuses the
@@ -80,6 +83,9 @@ func (a *API) intent(ctx context.Context, e audit.Entry) error {
 	defer cancel()
 	if err := a.d.Audit.Append(actx, e); err != nil {
 		a.log.Error("AUDIT APPEND FAILED; request refused", "action", e.Action, "err", err)
+		if fault.IsStorageFull(err) {
+			return fmt.Errorf("%w: %w", ErrAuditUnavailable, fault.ErrStorageFull)
+		}
 		return ErrAuditUnavailable
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/faces"
+	"github.com/obscuraproject/obscura/internal/guard"
 )
 
 // faceService runs face-tag suggestions and keeps galleries (package faces).
@@ -92,9 +93,14 @@ func (a *API) registerFaces() {
 		OperationID: "suggest-faces", Method: http.MethodPost, Path: "/v1/assets/{id}/faces/suggest", Tags: []string{"faces"},
 		Summary:     "Suggest who the faces in a photo are, from the subject's own gallery",
 		Description: "Needs the subject's face_recognition consent. Up to 3 candidates per face, best first, none for a new person. Each face is a draft (default TTL 1 h) until accepted or rejected.",
-		Security:    secured(auth.ScopeAnalyze), Metadata: map[string]any{"feature": "faces"},
-		Extensions: map[string]any{"x-obscura-purposes": []string{faces.Purpose}}, Errors: errs,
+		Security:    secured(auth.ScopeAnalyze), Metadata: map[string]any{"feature": "faces", "rate_class": guard.ClassAnalyze},
+		Extensions: map[string]any{"x-obscura-purposes": []string{faces.Purpose}}, Errors: append(errs, http.StatusTooManyRequests, http.StatusServiceUnavailable),
 	}, func(ctx context.Context, in *AssetIDInput) (*SuggestOutput, error) {
+		release, err := a.admit(ctx)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		defer release()
 		fs, err := a.d.Faces.SuggestAs(ctx, principal(ctx).TenantID, principal(ctx).KeyID, in.ID)
 		if err != nil {
 			return nil, a.fail(ctx, err)

@@ -26,7 +26,7 @@ type KillSwitchOutput struct {
 }
 
 func (a *API) registerIncident() {
-	if a.d.Kill == nil {
+	if a.d.Kill == nil || a.d.Operator == nil {
 		return
 	}
 	mine := func(ctx context.Context) *KillSwitchOutput {
@@ -45,7 +45,7 @@ func (a *API) registerIncident() {
 		Summary:  "Stop (or resume) processing for this tenant, or one feature of it; global switches are CLI-only",
 		Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *KillSwitchInput) (*KillSwitchOutput, error) {
-		if _, err := a.d.Kill.Set(ctx, principal(ctx).TenantID, in.Body.Feature, in.Body.On); err != nil {
+		if _, err := a.d.Operator.SetKillSwitch(ctx, by(ctx), principal(ctx).TenantID, in.Body.Feature, in.Body.On); err != nil {
 			return nil, a.fail(ctx, err)
 		}
 		return mine(ctx), nil

@@ -26,7 +26,8 @@ type Problem struct {
 	Status   int             `json:"status" doc:"HTTP status code"`
 	Detail   string          `json:"detail,omitempty" doc:"Explanation of this occurrence"`
 	Code     string          `json:"code" doc:"Stable machine-readable error code"`
-	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the purpose that needs consent"`
+	Purpose  string          `json:"purpose,omitempty" doc:"For consent_required: the (first) purpose that needs consent"`
+	Purposes []string        `json:"purposes,omitempty" doc:"For consent_required: every purpose of the request that needs consent"`
 	Errors   []ProblemDetail `json:"errors,omitempty" doc:"Validation failures"`
 	Instance string          `json:"instance,omitempty"`
 
@@ -81,6 +82,12 @@ var sentinelTable = []struct {
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 }
 
+// storageFull answers a write refused because the disk or the store is full.
+var storageFull = errorRule{http.StatusServiceUnavailable, "storage_full", "Storage full"}
+
+// StorageFullRetryAfter is the Retry-After (seconds) of storage_full.
+const StorageFullRetryAfter = 30
+
 // kindTable maps error kinds to public codes when no sentinel matched.
 var kindTable = map[fault.Kind]errorRule{
 	fault.Invalid:         {http.StatusBadRequest, "invalid_request", "Invalid request"},
@@ -99,6 +106,11 @@ var kindTable = map[fault.Kind]errorRule{
 	fault.Blocked:         {http.StatusForbidden, "key_blocked", "API key blocked"},
 	fault.Other:           {http.StatusInternalServerError, "internal", "Internal error"},
 }
+
+// overloaded is load shedding (guard.OverloadedError): the analysis or
+// decode queue is full. Unlike 429 rate_limited it is about the server,
+// not the caller's key.
+var overloaded = errorRule{http.StatusServiceUnavailable, "overloaded", "Overloaded"}
 
 // statusTable names the problems huma itself raises (validation, routing).
 var statusTable = map[int]errorRule{
@@ -134,10 +146,24 @@ func ProblemFor(err error) *Problem {
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}}
 		return p
 	}
+	var ov *guard.OverloadedError
+	if errors.As(err, &ov) {
+		p := newProblem(overloaded, "the server is at capacity ("+ov.Gate+"); see Retry-After")
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(ov.RetryAfterSeconds())}}
+		return p
+	}
+	if fault.IsStorageFull(err) {
+		// Before the kinds: a full disk is a fault the client can retry
+		// once space is made, not an internal error (issue 17.2).
+		p := newProblem(storageFull, "storage is full; retry later")
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(StorageFullRetryAfter)}}
+		return p
+	}
 	var cr *consent.RequiredError
 	if errors.As(err, &cr) {
-		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+cr.Purpose)
-		p.Purpose = cr.Purpose
+		missing := cr.Missing()
+		p := newProblem(kindTable[fault.ConsentRequired], "the subject has not consented to "+strings.Join(missing, ", "))
+		p.Purpose, p.Purposes = cr.Purpose, missing
 		return p
 	}
 	for _, row := range sentinelTable {
@@ -179,6 +205,9 @@ func hookHumaErrors() {
 
 // writeProblem writes p to a plain net/http response.
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	for k, v := range p.headers {
+		w.Header()[k] = v
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)

@@ -30,7 +30,7 @@ func (a *API) registerSystem() {
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"system"},
-		Summary: "Readiness: the store and the key service are usable",
+		Summary: "Readiness: the store and the key service are usable, and the store and the blob directory can be written",
 		Errors:  []int{http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
 		if err := a.d.Store.Ping(ctx); err != nil {
@@ -38,6 +38,11 @@ func (a *API) registerSystem() {
 		}
 		if err := a.d.Keys.Ping(ctx); err != nil {
 			return nil, a.fail(ctx, err)
+		}
+		for _, probe := range a.d.Ready {
+			if err := probe(ctx); err != nil {
+				return nil, a.fail(ctx, err)
+			}
 		}
 		out := &HealthOutput{}
 		out.Body.Status = "ready"

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -103,27 +104,6 @@ func (a *API) registerTenant() {
 		return out, nil
 	})
 	huma.Register(a.huma, huma.Operation{
-		OperationID: "create-key", Method: http.MethodPost, Path: "/v1/keys", Tags: []string{"tenant"},
-		Summary: "Create an API key", Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
-	}, func(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
-		var scopes []auth.Scope
-		for _, s := range in.Body.Scopes {
-			sc, err := auth.ParseScope(s)
-			if err != nil {
-				return nil, a.fail(ctx, err)
-			}
-			scopes = append(scopes, sc)
-		}
-		plain, rec := auth.Mint(a.d.Keys, principal(ctx).TenantID, scopes, a.d.Clock.Now())
-		if err := a.d.Store.CreateAPIKey(ctx, rec); err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		out := &CreateKeyOutput{}
-		out.Body.KeyInfo, out.Body.APIKey = keyInfo(rec), plain
-		return out, nil
-	})
-	huma.Register(a.huma, huma.Operation{
 		OperationID: "get-key", Method: http.MethodGet, Path: "/v1/keys/{id}", Tags: []string{"tenant"},
 		Summary: "One API key's metadata", Security: secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
@@ -134,16 +114,32 @@ func (a *API) registerTenant() {
 		}
 		return &KeyOutput{Body: keyInfo(k)}, nil
 	})
+	if a.d.Operator == nil {
+		return
+	}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "create-key", Method: http.MethodPost, Path: "/v1/keys", Tags: []string{"tenant"},
+		Summary: "Create an API key", Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
+		scopes, err := operator.Scopes(in.Body.Scopes)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		plain, rec, err := a.d.Operator.CreateKey(ctx, by(ctx), principal(ctx).TenantID, scopes)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &CreateKeyOutput{}
+		out.Body.KeyInfo, out.Body.APIKey = keyInfo(rec), plain
+		return out, nil
+	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "revoke-key", Method: http.MethodDelete, Path: "/v1/keys/{id}", Tags: []string{"tenant"},
 		Summary: "Revoke an API key", Security: secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *KeyIDInput) (*KeyOutput, error) {
-		tenant := principal(ctx).TenantID
-		if err := a.d.Store.RevokeAPIKey(ctx, tenant, in.ID, a.d.Clock.Now()); err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		k, err := a.d.Store.APIKey(ctx, tenant, in.ID)
+		k, err := a.d.Operator.RevokeKey(ctx, by(ctx), principal(ctx).TenantID, in.ID)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}

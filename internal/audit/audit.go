@@ -65,16 +65,14 @@ const (
 	ResultError  = "error"
 )
 
-// Encode is the canonical encoding an entry's hash covers.
-func (e Entry) Encode() []byte {
-	b, _ := json.Marshal(e)
-	return b
-}
+// HashOf is the chain hash of an encoded audit-v1 entry.
+func HashOf(encoded []byte) string { return HashOfVersion(V1, encoded) }
 
-// HashOf is the chain hash of an encoded entry.
-func HashOf(encoded []byte) string {
+// HashOfVersion is the chain hash of an encoded entry of version v:
+// hex(SHA-256("obscura-audit-v<v>\n" ‖ body)).
+func HashOfVersion(v int, encoded []byte) string {
 	h := sha256.New()
-	h.Write([]byte("obscura-audit-v1\n"))
+	h.Write([]byte(hashDomain(v)))
 	h.Write(encoded)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -234,9 +232,12 @@ func (l *Log) commit(batch []request, force bool) error {
 		for _, r := range batch {
 			e := r.e
 			seq++
-			e.V, e.Seq, e.Time, e.Prev = 1, seq, now.Format(time.RFC3339Nano), prev
-			body := e.Encode()
-			prev = HashOf(body)
+			e.V, e.Seq, e.Time, e.Prev = V2, seq, now.Format(time.RFC3339Nano), prev
+			body, err := e.Encode()
+			if err != nil {
+				return nil, nil, fault.Wrap(fault.Invalid, "audit entry cannot be encoded", err)
+			}
+			prev = HashOfVersion(V2, body)
 			recs = append(recs, store.AuditRecord{Seq: seq, TenantID: e.Tenant, Hash: prev, Body: body})
 		}
 		needCP := (len(batch) > 0 && seq/l.every > tip/l.every) || (force && seq > lastCP && seq > 0)
@@ -308,6 +309,7 @@ func Verify(ctx context.Context, st auditStore, pub ed25519.PublicKey, from int6
 		seq, prev = start.Seq, start.Hash
 	}
 	rep.From = seq
+	version := V1
 	for {
 		recs, err := st.AuditRange(ctx, "", seq, 1000)
 		if err != nil {
@@ -321,11 +323,17 @@ func Verify(ctx context.Context, st auditStore, pub ed25519.PublicKey, from int6
 			if r.Seq != want {
 				return rep, &Problem{Seq: want, Reason: fmt.Sprintf("missing (next stored entry is %d)", r.Seq)}
 			}
-			var e Entry
-			if err := json.Unmarshal(r.Body, &e); err != nil || e.V != 1 || e.Seq != r.Seq || string(e.Encode()) != string(r.Body) {
+			e, err := Decode(r.Body)
+			if err != nil || e.Seq != r.Seq {
 				return rep, &Problem{Seq: r.Seq, Reason: "malformed or non-canonical entry"}
 			}
-			if HashOf(r.Body) != r.Hash {
+			// Versions never go back: once a v2 entry is in the chain, a v1
+			// entry after it is a forgery (v1's encoding is Go-specific).
+			if e.V < version {
+				return rep, &Problem{Seq: r.Seq, Reason: fmt.Sprintf("audit-v%d entry after an audit-v%d entry", e.V, version)}
+			}
+			version = e.V
+			if HashOfVersion(e.V, r.Body) != r.Hash {
 				return rep, &Problem{Seq: r.Seq, Reason: "modified (content does not match its hash)"}
 			}
 			if e.Prev != prev {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,7 +156,7 @@ func TestTamperDetection(t *testing.T) {
 				db, _ := sql.Open("sqlite", "file:"+path)
 				db.QueryRow(`SELECT body FROM audit WHERE seq = 8`).Scan(&body)
 				nb := strings.Replace(string(body), `"bytes":8`, `"bytes":80`, 1)
-				if _, err := db.Exec(`UPDATE audit SET body = ?, hash = ? WHERE seq = 8`, []byte(nb), HashOf([]byte(nb))); err != nil {
+				if _, err := db.Exec(`UPDATE audit SET body = ?, hash = ? WHERE seq = 8`, []byte(nb), HashOfVersion(V2, []byte(nb))); err != nil {
 					t.Fatal(err)
 				}
 				db.Close()
@@ -170,8 +169,9 @@ func TestTamperDetection(t *testing.T) {
 				db.Exec(`UPDATE audit SET seq = seq - 999 WHERE seq >= 1006`)
 				var prev string
 				db.QueryRow(`SELECT hash FROM audit WHERE seq = 5`).Scan(&prev)
-				e := Entry{V: 1, Seq: 6, Time: "2026-11-22T00:00:00Z", Action: "apikey.create", Tenant: "ten_a", Result: ResultOK, Prev: prev}
-				db.Exec(`INSERT INTO audit(seq, tenant_id, hash, body) VALUES (6, 'ten_a', ?, ?)`, HashOf(e.Encode()), e.Encode())
+				e := Entry{V: V2, Seq: 6, Time: "2026-11-22T00:00:00Z", Action: "apikey.create", Tenant: "ten_a", Result: ResultOK, Prev: prev}
+				body, _ := e.Encode()
+				db.Exec(`INSERT INTO audit(seq, tenant_id, hash, body) VALUES (6, 'ten_a', ?, ?)`, HashOfVersion(V2, body), body)
 				db.Close()
 				st, _ = sqlite.Open(context.Background(), path)
 			}
@@ -297,9 +297,12 @@ func (m *memStore) AuditCheckpoints(context.Context) ([]store.AuditCheckpoint, e
 // panic, and must never accept a chain whose bodies were not produced by the
 // canonical encoder with correct links.
 func FuzzVerify(f *testing.F) {
-	e1 := Entry{V: 1, Seq: 1, Time: "2026-11-22T00:00:00Z", Action: "x", Result: ResultOK}
-	b1 := e1.Encode()
+	e1 := Entry{V: V1, Seq: 1, Time: "2026-11-22T00:00:00Z", Action: "x", Result: ResultOK}
+	b1, _ := e1.Encode()
 	f.Add(b1, HashOf(b1), []byte(`{"v":1,"seq":2}`), "00")
+	e2 := Entry{V: V2, Seq: 1, Time: "2026-11-22T00:00:00Z", Action: "x", Result: ResultOK, Detail: "\u2028\b"}
+	b2, _ := e2.Encode()
+	f.Add(b2, HashOfVersion(V2, b2), []byte(`{"action":"y","prev_hash":"","result":"ok","seq":2,"time":"t","v":2}`), "00")
 	f.Fuzz(func(t *testing.T, body1 []byte, hash1 string, body2 []byte, hash2 string) {
 		m := &memStore{recs: []store.AuditRecord{{Seq: 1, Hash: hash1, Body: body1}, {Seq: 2, Hash: hash2, Body: body2}}}
 		_, pub := fixedKey()
@@ -308,8 +311,8 @@ func FuzzVerify(f *testing.F) {
 			return
 		}
 		// Accepted: both bodies are canonical, hashed and linked.
-		var e Entry
-		if json.Unmarshal(body2, &e) != nil || string(e.Encode()) != string(body2) || HashOf(body2) != hash2 || e.Prev != hash1 || rep.Entries != 2 {
+		e, derr := Decode(body2)
+		if derr != nil || HashOfVersion(e.V, body2) != hash2 || e.Prev != hash1 || rep.Entries != 2 {
 			t.Fatalf("accepted a bad chain: %+v", rep)
 		}
 	})

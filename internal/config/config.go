@@ -63,6 +63,27 @@ type Config struct {
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
+	// OrphanGrace is how long a photo's ciphertext may exist without its
+	// record before the sweeper deletes it (a crash between the two).
+	OrphanGrace time.Duration `yaml:"orphan_grace"`
+	// JobTimeout bounds one run of an asynchronous analysis; JobRescueAfter
+	// is when a job still "running" (its worker crashed) is retried. It must
+	// exceed JobTimeout.
+	JobTimeout     time.Duration `yaml:"job_timeout"`
+	JobRescueAfter time.Duration `yaml:"job_rescue_after"`
+	// AnalysisConcurrency is how many analyses (synchronous, face-tag
+	// suggestions and queued jobs together) run at once; 0 picks
+	// max(1, CPUs/2).
+	AnalysisConcurrency int `yaml:"analysis_concurrency"`
+	// AnalysisQueue is how many synchronous analyses may wait for a slot;
+	// one more is refused with 503 overloaded and Retry-After.
+	AnalysisQueue int `yaml:"analysis_queue"`
+	// DecodeMegapixels bounds the megapixels of uploads being decoded at
+	// once (a larger photo decodes alone); later decodes wait.
+	DecodeMegapixels int `yaml:"decode_megapixels"`
+	// DecodeQueue is how many uploads may wait to decode; one more is
+	// refused with 503 overloaded and Retry-After.
+	DecodeQueue int `yaml:"decode_queue"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -85,22 +106,39 @@ var Settings = []Setting{
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
 	{"sweep-every", "OBSCURA_SWEEP_EVERY", "how often retention, TTL and consent-expiry sweeps run"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
+	{"orphan-grace", "OBSCURA_ORPHAN_GRACE", "age after which a photo blob without its record (a crash) is swept"},
+	{"job-timeout", "OBSCURA_JOB_TIMEOUT", "time limit of one asynchronous analysis run"},
+	{"job-rescue-after", "OBSCURA_JOB_RESCUE_AFTER", "when a job left running by a crashed worker is retried (> job timeout)"},
+	{"analysis-concurrency", "OBSCURA_ANALYSIS_CONCURRENCY", "analyses running at once (0: max(1, CPUs/2))"},
+	{"analysis-queue", "OBSCURA_ANALYSIS_QUEUE", "synchronous analyses that may wait before 503 overloaded"},
+	{"decode-megapixels", "OBSCURA_DECODE_MEGAPIXELS", "megapixels of uploads decoded at once"},
+	{"decode-queue", "OBSCURA_DECODE_QUEUE", "uploads that may wait to decode before 503 overloaded"},
 }
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8787",
-		Data:            DefaultDataDir(),
-		LogLevel:        "info",
-		KEKCacheTTL:     5 * time.Minute,
-		ShutdownTimeout: 15 * time.Second,
-		RateLimits:      guard.DefaultLimits(),
-		KMS:             "local",
-		Blob:            "fs",
-		RetainAnalysis:  30 * 24 * time.Hour,
-		SuggestionTTL:   time.Hour,
-		SweepEvery:      time.Minute,
+		Addr:             "127.0.0.1:8787",
+		Data:             DefaultDataDir(),
+		LogLevel:         "info",
+		KEKCacheTTL:      5 * time.Minute,
+		ShutdownTimeout:  15 * time.Second,
+		RateLimits:       guard.DefaultLimits(),
+		KMS:              "local",
+		Blob:             "fs",
+		RetainAnalysis:   30 * 24 * time.Hour,
+		SuggestionTTL:    time.Hour,
+		AnalysisQueue:    8,
+		DecodeMegapixels: 64,
+		DecodeQueue:      32,
+		OrphanGrace:      10 * time.Minute,
+		SweepEvery:       time.Minute,
+		// An analysis of every feature takes seconds (docs/text.md: OCR is
+		// the slowest, about a second per text-heavy photo on 2 threads);
+		// 2 min leaves room for a saturated machine, and a crashed worker's
+		// job is retried 3 min after it started.
+		JobTimeout:     2 * time.Minute,
+		JobRescueAfter: 3 * time.Minute,
 	}
 }
 
@@ -140,6 +178,14 @@ func (c *Config) Set(flag, value string) error {
 		*dst = d
 		return nil
 	}
+	count := func(dst *int, least int) error {
+		n, err := strconv.Atoi(value)
+		if err != nil || n < least || n > 100_000 {
+			return fault.New(fault.Invalid, fmt.Sprintf("%s: %q is not a count (%d..100000)", flag, value, least))
+		}
+		*dst = n
+		return nil
+	}
 	switch flag {
 	case "addr":
 		c.Addr = value
@@ -175,12 +221,26 @@ func (c *Config) Set(flag, value string) error {
 		if c.SweepEvery < time.Second {
 			return fault.New(fault.Invalid, fmt.Sprintf("sweep-every: %q is below 1s", value))
 		}
+	case "orphan-grace":
+		return dur(&c.OrphanGrace)
+	case "job-timeout":
+		return dur(&c.JobTimeout)
+	case "job-rescue-after":
+		return dur(&c.JobRescueAfter)
 	case "vision-threads":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 || n > 256 {
 			return fault.New(fault.Invalid, fmt.Sprintf("vision-threads: %q is not a thread count (0..256)", value))
 		}
 		c.VisionThreads = n
+	case "analysis-concurrency":
+		return count(&c.AnalysisConcurrency, 0)
+	case "analysis-queue":
+		return count(&c.AnalysisQueue, 0)
+	case "decode-megapixels":
+		return count(&c.DecodeMegapixels, 1)
+	case "decode-queue":
+		return count(&c.DecodeQueue, 0)
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

@@ -110,3 +110,31 @@ func TestRetentionSettings(t *testing.T) {
 		t.Errorf("bad ttl accepted: %v", err)
 	}
 }
+
+func TestLoadLimits(t *testing.T) {
+	c := Default()
+	if c.AnalysisQueue != 8 || c.DecodeMegapixels != 64 || c.DecodeQueue != 32 || c.AnalysisConcurrency != 0 {
+		t.Errorf("defaults %+v", c)
+	}
+	env := map[string]string{"OBSCURA_ANALYSIS_CONCURRENCY": "3", "OBSCURA_ANALYSIS_QUEUE": "0", "OBSCURA_DECODE_MEGAPIXELS": "100", "OBSCURA_DECODE_QUEUE": "5"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.AnalysisConcurrency != 3 || c.AnalysisQueue != 0 || c.DecodeMegapixels != 100 || c.DecodeQueue != 5 {
+		t.Errorf("from env: %+v", c)
+	}
+	for _, bad := range [][2]string{{"decode-megapixels", "0"}, {"analysis-queue", "-1"}, {"decode-queue", "lots"}} {
+		if err := c.Set(bad[0], bad[1]); !errors.Is(err, fault.Invalid) {
+			t.Errorf("%s=%s: %v, want Invalid", bad[0], bad[1], err)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "limits.yaml")
+	os.WriteFile(p, []byte("decode_megapixels: 48\nrate_limits:\n  tenant_wide:\n    analyze: {per_second: 5, burst: 6}\n  addresses:\n    upload: {per_second: 1, burst: 2}\n"), 0o600)
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if c.DecodeMegapixels != 48 || c.RateLimits.TenantWide["analyze"].Burst != 6 || c.RateLimits.Addresses["upload"].Burst != 2 ||
+		c.RateLimits.TenantWide["api"].Burst != 200 {
+		t.Errorf("from file: %+v", c.RateLimits)
+	}
+}

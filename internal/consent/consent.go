@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -35,10 +37,61 @@ import (
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
-// RequiredError is the gate's refusal: the subject has not consented to Purpose.
-type RequiredError struct{ Purpose string }
+// RequiredError is the gate's refusal: the subject has not consented to
+// Purpose. When several purposes were asked for at once (RequireEach),
+// Purposes names every one that is missing, in the order asked, and
+// Purpose is the first of them.
+type RequiredError struct {
+	Purpose  string
+	Purposes []string
+}
 
-func (e *RequiredError) Error() string { return "consent required for " + e.Purpose }
+func (e *RequiredError) Error() string {
+	if len(e.Purposes) > 1 {
+		return "consent required for " + strings.Join(e.Purposes, ", ")
+	}
+	return "consent required for " + e.Purpose
+}
+
+// Missing returns every purpose the refusal names.
+func (e *RequiredError) Missing() []string {
+	if len(e.Purposes) > 0 {
+		return e.Purposes
+	}
+	return []string{e.Purpose}
+}
+
+// Requirer is the one-purpose gate (Service.Require).
+type Requirer interface {
+	Require(ctx context.Context, tenant, subjectHash, purpose string) error
+}
+
+// RequireEach runs the gate for each purpose and refuses with one
+// RequiredError naming every purpose that lacks consent, so a client learns
+// in one answer all it must ask the subject for. Any other error (the store
+// is down) is returned at once: the gate still fails closed.
+func RequireEach(ctx context.Context, gate Requirer, tenant, subjectHash string, purposes []string) error {
+	var missing []string
+	for _, p := range purposes {
+		err := gate.Require(ctx, tenant, subjectHash, p)
+		var re *RequiredError
+		switch {
+		case err == nil:
+		case errors.As(err, &re):
+			for _, m := range re.Missing() {
+				if !slices.Contains(missing, m) {
+					missing = append(missing, m)
+				}
+			}
+		default:
+			return err
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &RequiredError{Purpose: missing[0], Purposes: missing}
+}
 
 // Is makes errors.Is(err, fault.ConsentRequired) true.
 func (e *RequiredError) Is(target error) bool { return target == fault.ConsentRequired }

@@ -292,3 +292,66 @@ func FuzzParseAndVerify(f *testing.F) {
 		}
 	})
 }
+
+// RequireEach names every purpose without consent, in the order asked,
+// once each; with all granted it passes.
+func TestRequireEachNamesEveryMissingPurpose(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := f.kr.SubjectHash("alice")
+	if _, err := f.svc.Grant(ctx, "ten_a", "alice", Grant{Purpose: "tagging", Notice: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	err := RequireEach(ctx, f.svc, "ten_a", h, []string{"face_detection", "tagging", "text_detection", "face_detection"})
+	var re *RequiredError
+	if !errors.As(err, &re) || !errors.Is(err, fault.ConsentRequired) || re.Purpose != "face_detection" ||
+		strings.Join(re.Missing(), ",") != "face_detection,text_detection" {
+		t.Fatalf("RequireEach = %v (%+v), want both missing purposes named", err, re)
+	}
+	if err := RequireEach(ctx, f.svc, "ten_a", h, []string{"tagging"}); err != nil {
+		t.Errorf("all granted: %v", err)
+	}
+}
+
+// TestParseReceiptsIsStrict: member names are matched exactly (Go's decoder
+// alone would accept "Purpose" for "purpose"), unknown and duplicate members
+// are rejected.
+func TestParseReceiptsIsStrict(t *testing.T) {
+	const ok = `{"v":1,"receipt_id":"rcpt_1","tenant":"t","subject_hash":"s","purpose":"tagging","notice_version":"v1","action":"grant","method":"api","time":"2026-11-22T10:00:00Z","prev_hash":"","signature":""}`
+	if _, err := ParseReceipts([]byte("[" + ok + "]")); err != nil {
+		t.Fatalf("well-formed receipt rejected: %v", err)
+	}
+	tests := []struct{ name, in string }{
+		{"other case", strings.Replace(ok, `"purpose"`, `"Purpose"`, 1)},
+		{"unknown member", strings.Replace(ok, `{"v":1`, `{"v":1,"admin":true`, 1)},
+		{"duplicate member", strings.Replace(ok, `"purpose":"tagging"`, `"purpose":"analytics","purpose":"tagging"`, 1)},
+		{"not an object", `[1]`},
+		{"wrapper in other case", `{"Receipts":[` + ok + `]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			if !strings.HasPrefix(in, "[") && !strings.HasPrefix(in, `{"Receipts"`) {
+				in = "[" + in + "]"
+			}
+			if _, err := ParseReceipts([]byte(in)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("accepted: %v", err)
+			}
+		})
+	}
+}
+
+// TestSigningBytesEscaping pins the exact string escaping the signature
+// covers (docs/spec/consent-receipt-v1.md), for non-ASCII and control
+// characters where RFC 8259 allows several forms.
+func TestSigningBytesEscaping(t *testing.T) {
+	r := Receipt{Version: 1, ID: "rcpt_x", Tenant: "t", Subject: "s", Purpose: "tagging",
+		Notice: "caf\u00e9 <&> \u2028\u2029 \b\f\n\r\t\x01\x1f\x7f \"/\\ \U0001F600", Action: ActionGrant, Method: "api", Time: "2026-11-22T10:00:00Z"}
+	want := "obscura-consent-receipt-v1\n" +
+		`{"v":1,"receipt_id":"rcpt_x","tenant":"t","subject_hash":"s","purpose":"tagging",` +
+		`"notice_version":"café \u003c\u0026\u003e \u2028\u2029 \b\f\n\r\t\u0001\u001f` + "\x7f" + ` \"/\\ ` + "\U0001F600" + `",` +
+		`"action":"grant","method":"api","time":"2026-11-22T10:00:00Z","prev_hash":""}`
+	if got := string(r.SigningBytes()); got != want {
+		t.Errorf("signing bytes\n got %q\nwant %q", got, want)
+	}
+}

@@ -118,21 +118,70 @@ func ParseReceipts(data []byte) ([]Receipt, error) {
 		var wrapper struct {
 			Receipts json.RawMessage `json:"receipts"`
 		}
+		// The response as served: "consents" beside "receipts", names exact.
+		if err := exactMembers(data, map[string]bool{"receipts": true, "consents": true}); err != nil {
+			return nil, fmt.Errorf("receipts file: %v: %w", err, ErrMalformed)
+		}
 		if err := json.Unmarshal(data, &wrapper); err != nil || wrapper.Receipts == nil {
 			return nil, fmt.Errorf("no receipts array: %w", ErrMalformed)
 		}
 		data = wrapper.Receipts
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var rs []Receipt
-	if err := dec.Decode(&rs); err != nil {
+	var raws []json.RawMessage
+	if err := dec.Decode(&raws); err != nil {
 		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("trailing data: %w", ErrMalformed)
 	}
+	rs := make([]Receipt, 0, len(raws))
+	for i, raw := range raws {
+		// encoding/json matches member names case-insensitively and keeps
+		// the last of duplicates; the spec allows neither.
+		if err := exactMembers(raw, receiptMembers); err != nil {
+			return nil, fmt.Errorf("receipt %d: %v: %w", i, err, ErrMalformed)
+		}
+		var r Receipt
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("receipt %d: %v: %w", i, err, ErrMalformed)
+		}
+		rs = append(rs, r)
+	}
 	return rs, nil
+}
+
+// receiptMembers are the member names a receipt may have, exactly.
+var receiptMembers = map[string]bool{"v": true, "receipt_id": true, "tenant": true, "subject_hash": true, "purpose": true,
+	"notice_version": true, "action": true, "method": true, "time": true, "expires": true, "prev_hash": true, "signature": true}
+
+// exactMembers checks that raw is a JSON object whose member names are all
+// in allowed, spelled exactly, each at most once.
+func exactMembers(raw []byte, allowed map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("not an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := t.(string)
+		if !allowed[name] {
+			return fmt.Errorf("unknown member %q", name)
+		}
+		if seen[name] {
+			return fmt.Errorf("duplicate member %q", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PublicKeyDoc is the tenant's receipt-signing key as served by

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -36,6 +37,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -67,6 +69,7 @@ var (
 type engine interface {
 	Decode(data []byte) (*picture.Picture, error)
 	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+	FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe
 }
 
 type assets interface {
@@ -108,15 +111,15 @@ type Deps struct {
 	// model extraction; Thumbnail is the query representation it compares.
 	Guard interface {
 		Check(tenant, key string) error
-		Observe(tenant, key string, thumb []float32, class string) string
+		Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 	}
-	Thumbnail func(*picture.Picture) []float32
+	Thumbnail func(*image.RGBA) []float32
 	// Squeezer, when set, screens every face for adversarial perturbation
 	// (feature squeezing) before anything is stored: a flagged face gets
 	// no suggestion (its embedding is neither stored nor matched) and is
 	// reported to OnAdversarial; the photo's other faces are suggested.
 	Squeezer interface {
-		AdversarialEmbedded(p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error)
+		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 }
@@ -146,10 +149,16 @@ func New(d Deps) *Service {
 	if d.Guard != nil {
 		pd.Guard = d.Guard
 	}
-	if d.Squeezer != nil {
-		pd.Screen = d.Squeezer.AdversarialEmbedded
+	s := &Service{d: d, log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
+	pd.Screen = func(ctx context.Context, p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error) {
+		if s.d.Squeezer == nil {
+			return false, 0, nil
+		}
+		v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, f), emb)
+		return v.Suspicious, v.Score, err
 	}
-	return &Service{d: d, run: pipeline.New(pd), log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
+	s.run = pipeline.New(pd)
+	return s
 }
 
 // lock serialises gallery updates of one subject in this process.

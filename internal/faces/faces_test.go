@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
@@ -32,28 +33,28 @@ type grantAll struct{}
 
 func (grantAll) Require(context.Context, string, string, string) error { return nil }
 
-// flagFirst flags the face at X=1 (the first of twoFaces) only.
-type flagFirst struct{}
-
-func (flagFirst) AdversarialEmbedded(_ *picture.Picture, f blazeface.Face, _ []float32) (bool, float64, error) {
-	return f.Box.X == 1, 0.5, nil
+func (stubEngine) FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe {
+	return stubProbe{p}
 }
 
-type twoFaces struct{ stubEngine }
+type stubProbe struct{ p *picture.Picture }
 
-func (twoFaces) Embeddings(context.Context, *picture.Picture) ([]vision.Embedding, error) {
-	v := make([]float32, faceres.Dim)
-	v[0] = 1
-	return []vision.Embedding{{Face: blazeface.Face{Box: geom.Rect{X: 1, Y: 1, W: 4, H: 4}, Score: 0.9}, Vector: v},
-		{Face: blazeface.Face{Box: geom.Rect{X: 3, Y: 2, W: 4, H: 4}, Score: 0.9}, Vector: v}}, nil
+func (q stubProbe) Photo() *image.RGBA      { return q.p.RGB }
+func (q stubProbe) Region() image.Rectangle { return q.p.RGB.Rect }
+func (q stubProbe) Embed(context.Context, *image.RGBA) ([]float32, error) {
+	return []float32{1}, nil
 }
 
-// TestSuggestWithholdsSuspiciousFaces: the guard policy of the consented
-// run. A face the squeezer flags is analysed but gets no suggestion (no
-// draft embedding is stored, nothing is matched), the callback (the
-// alert) hears of it, and the photo's other faces are suggested: a face
-// score never refuses the request.
-func TestSuggestWithholdsSuspiciousFaces(t *testing.T) {
+type flagAll struct{}
+
+func (flagAll) Check(context.Context, guard.FaceProbe, []float32) (guard.Verdict, error) {
+	return guard.Verdict{Suspicious: true, Score: 0.5, Threshold: 0.1}, nil
+}
+
+// TestSuggestWithholdsAdversarialFace: when the squeezer flags a face, the
+// photo is not refused, but that face gets no suggestion, nothing about it
+// is stored, and the callback hears of it.
+func TestSuggestWithholdsAdversarialFace(t *testing.T) {
 	k := testkit.New(t, nil)
 	ctx := context.Background()
 	k.Tenant(t, "ten_a")
@@ -64,31 +65,21 @@ func TestSuggestWithholdsSuspiciousFaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reported []float64
-	s := New(Deps{Engine: twoFaces{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys,
-		Clock: k.Clock, Log: k.Log, Squeezer: flagFirst{},
+	s := New(Deps{Engine: stubEngine{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys,
+		Clock: k.Clock, Log: k.Log, Squeezer: flagAll{},
 		OnAdversarial: func(_ context.Context, _, _ string, score float64) { reported = append(reported, score) }})
-	fs, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1")
-	if err != nil {
-		t.Fatalf("SuggestAs = %v; a suspicious face must not refuse the photo", err)
-	}
-	if len(fs) != 1 || fs[0].Box.X != 3 {
-		t.Errorf("suggestions %+v: want only the unflagged face (x=3)", fs)
+	if fs, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); err != nil || len(fs) != 0 {
+		t.Fatalf("SuggestAs = %v, %v; want no suggestion and no error", fs, err)
 	}
 	if len(reported) != 1 || reported[0] != 0.5 {
 		t.Errorf("reported %v", reported)
 	}
-	gs, _ := k.Store.Suggestions(ctx, "ten_a", "h")
-	if len(gs) != 1 || gs[0].Box.X != 3 {
-		t.Errorf("drafts stored %+v: the flagged face's embedding must not be stored", gs)
+	if gs, _ := k.Store.Suggestions(ctx, "ten_a", "h"); len(gs) != 0 {
+		t.Errorf("%d drafts stored for a withheld face", len(gs))
 	}
-	n := 0
-	k.Blobs.List(ctx, "t/ten_a/s/h/face_recognition/", func(string) error { n++; return nil })
-	if n != 1 {
-		t.Errorf("%d sealed draft embeddings, want 1", n)
-	}
-	// Without the squeezer both faces are suggested.
-	s2 := New(Deps{Engine: twoFaces{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys, Clock: k.Clock, Log: k.Log})
-	if fs, err := s2.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); err != nil || len(fs) != 2 {
+	// Without the squeezer the same photo is suggested.
+	s.d.Squeezer = nil
+	if fs, err := s.SuggestAs(ctx, "ten_a", "key_1", "ast_1"); err != nil || len(fs) != 1 {
 		t.Errorf("SuggestAs = %v, %v", fs, err)
 	}
 }

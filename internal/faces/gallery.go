@@ -212,8 +212,8 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 // Candidate is a person a face may be, with the best similarity of the
 // face to that person's templates.
 type Candidate struct {
-	Person Person
-	Score  float64
+	Person Person  `json:"person"`
+	Score  float64 `json:"score"`
 }
 
 // Match ranks the gallery's people for a unit embedding: each person's

@@ -1,14 +1,17 @@
 package guard
 
 import (
+	"context"
 	"fmt"
+	"image"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/store"
 )
 
 // Model-extraction detection after PRADA (Juuti, Szyller, Marchal and
@@ -44,18 +47,23 @@ type ExtractionConfig struct {
 	// BlockAfter is how many more flagged queries a throttled key may
 	// make before it is blocked.
 	BlockAfter int
+	// RepeatDistance is the thumbnail distance below which a query
+	// repeats an earlier one (retries, re-analysis, re-encodes): it counts
+	// towards volume but not towards the distribution.
+	RepeatDistance float64
 }
 
 // DefaultExtraction is sized for one app on one machine; Delta and
 // MinDistances are the values TestExtractionSimulation measures against.
 var DefaultExtraction = ExtractionConfig{
-	MinDistances:  50,
-	Window:        400,
-	Delta:         0.90,
-	MaxGrowing:    2000,
-	MaxPerHour:    20000,
-	ThrottleEvery: 10 * time.Second,
-	BlockAfter:    20,
+	MinDistances:   50,
+	Window:         400,
+	Delta:          0.90,
+	MaxGrowing:     2000,
+	MaxPerHour:     20000,
+	ThrottleEvery:  10 * time.Second,
+	BlockAfter:     20,
+	RepeatDistance: 0.5,
 }
 
 // Key states.
@@ -77,18 +85,70 @@ type Flag struct {
 
 const thumbSide = 32
 
-// Thumbnail is the query representation: 32×32 grey, 0..1.
-func Thumbnail(p *picture.Picture) []float32 {
+// Thumbnail is the query representation: the whole image averaged down
+// (or spread up) to 32×32 grey cells, 0..1, each cell the area-weighted
+// mean of the pixels it covers. Area averaging (not point sampling) makes
+// it stable under what apps do to a photo — re-encoding, resizing,
+// screenshots — so a repeat of a photo lands next to it.
+func Thumbnail(img *image.RGBA) []float32 {
 	out := make([]float32, thumbSide*thumbSide)
-	picture.Resize(p.RGB, p.RGB.Rect, thumbSide, thumbSide, func(x, y int, r, g, b float32) {
-		out[y*thumbSide+x] = (0.299*r + 0.587*g + 0.114*b) / 255
-	})
+	r := img.Rect
+	if r.Empty() {
+		return out
+	}
+	w, h := r.Dx(), r.Dy()
+	xs, ys := cover(w), cover(h)
+	var rowSum [thumbSide]float64
+	var acc [thumbSide * thumbSide]float64
+	for y := range h {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+		rowSum = [thumbSide]float64{}
+		for x := range w {
+			g := 0.299*float64(row[4*x]) + 0.587*float64(row[4*x+1]) + 0.114*float64(row[4*x+2])
+			for _, c := range xs[x] {
+				rowSum[c.cell] += g * c.w
+			}
+		}
+		for _, cy := range ys[y] {
+			for cx, v := range rowSum {
+				acc[cy.cell*thumbSide+cx] += v * cy.w
+			}
+		}
+	}
+	// Every cell is covered by exactly (w/32)·(h/32) pixel area.
+	area := float64(w) * float64(h) / (thumbSide * thumbSide)
+	for i, v := range acc {
+		out[i] = float32(v / area / 255)
+	}
+	return out
+}
+
+type share struct {
+	cell int
+	w    float64
+}
+
+// cover maps each of n source pixels along an axis to the thumbnail cells
+// it overlaps, with the overlap's length in source pixels.
+func cover(n int) [][]share {
+	out := make([][]share, n)
+	k := float64(thumbSide) / float64(n) // cells per source pixel
+	for i := range out {
+		lo, hi := float64(i)*k, float64(i+1)*k
+		for c := int(lo); c < thumbSide && float64(c) < hi; c++ {
+			ov := math.Min(hi, float64(c+1)) - math.Max(lo, float64(c))
+			if ov > 0 {
+				out[i] = append(out[i], share{c, ov / k})
+			}
+		}
+	}
 	return out
 }
 
 type stream struct {
 	growing  map[string][][]float32
-	dists    []float64 // minimum distances, newest last
+	seen     [][]float32 // recent queries that did not grow G, for repeats
+	dists    []float64   // minimum distances, newest last
 	classD   map[string][]float64
 	grew     []bool // per recent query: did it grow G
 	queries  int
@@ -104,14 +164,17 @@ type Extraction struct {
 	cfg    ExtractionConfig
 	clk    clock.Clock
 	notify func(Flag)
+	log    *slog.Logger
 	mu     sync.Mutex
 	keys   map[string]*stream
+	states stateStore
 }
 
 // NewExtraction returns a watcher; notify is called (outside the lock)
-// whenever a key is throttled or blocked.
+// whenever a key is throttled or blocked. Its state lives in memory until
+// Restore gives it a store.
 func NewExtraction(cfg ExtractionConfig, clk clock.Clock, notify func(Flag)) *Extraction {
-	return &Extraction{cfg: cfg, clk: clk, notify: notify, keys: map[string]*stream{}}
+	return &Extraction{cfg: cfg, clk: clk, notify: notify, log: slog.Default().With("component", "guard"), keys: map[string]*stream{}}
 }
 
 // Check is called before an inference: nil, or why the key may not query.
@@ -145,6 +208,18 @@ func (e *Extraction) State(tenant, key string) string {
 	return StateOK
 }
 
+// W is the Shapiro–Wilk statistic of a key's current minimum distances
+// (1 before MinDistances of them).
+func (e *Extraction) W(tenant, key string) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.keys[tenant+"/"+key]
+	if s == nil || len(s.dists) < e.cfg.MinDistances {
+		return 1
+	}
+	return ShapiroWilk(s.dists)
+}
+
 func dist(a, b []float32) float64 {
 	s := 0.0
 	for i := range a {
@@ -171,8 +246,10 @@ func meanStd(v []float64) (float64, float64) {
 }
 
 // Observe records one query of key: its thumbnail and the class the model
-// predicted for it. It returns the key's state after the query.
-func (e *Extraction) Observe(tenant, key string, thumb []float32, class string) string {
+// predicted for it. It returns the key's state after the query. A change
+// of state is written to the state store (Restore) before it is
+// returned.
+func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string {
 	e.mu.Lock()
 	s := e.keys[tenant+"/"+key]
 	if s == nil {
@@ -194,23 +271,41 @@ func (e *Extraction) Observe(tenant, key string, thumb []float32, class string) 
 		for _, y := range g {
 			dmin = math.Min(dmin, dist(thumb, y))
 		}
-		s.dists = append(s.dists, dmin)
-		if len(s.dists) > e.cfg.Window {
-			s.dists = s.dists[len(s.dists)-e.cfg.Window:]
+		// A repeat of an earlier query (a retry, a re-analysis, the same
+		// photo re-encoded or resized) teaches an attacker nothing new
+		// about the model: it counts towards volume only. Earlier queries
+		// that did not grow G are remembered apart for this.
+		repeat := dmin < e.cfg.RepeatDistance
+		for _, y := range s.seen {
+			if repeat {
+				break
+			}
+			repeat = dist(thumb, y) < e.cfg.RepeatDistance
 		}
-		m, sd := meanStd(s.classD[class])
-		if dmin > m-sd {
-			g = append(g, thumb)
-			if len(g) > e.cfg.MaxGrowing {
-				g = g[1:]
+		if !repeat {
+			s.dists = append(s.dists, dmin)
+			if len(s.dists) > e.cfg.Window {
+				s.dists = s.dists[len(s.dists)-e.cfg.Window:]
 			}
-			s.growing[class] = g
-			cd := append(s.classD[class], dmin)
-			if len(cd) > e.cfg.Window {
-				cd = cd[1:]
+			m, sd := meanStd(s.classD[class])
+			if dmin > m-sd {
+				g = append(g, thumb)
+				if len(g) > e.cfg.MaxGrowing {
+					g = g[1:]
+				}
+				s.growing[class] = g
+				cd := append(s.classD[class], dmin)
+				if len(cd) > e.cfg.Window {
+					cd = cd[1:]
+				}
+				s.classD[class] = cd
+				grew = true
+			} else {
+				s.seen = append(s.seen, thumb)
+				if len(s.seen) > e.cfg.MaxGrowing {
+					s.seen = s.seen[1:]
+				}
 			}
-			s.classD[class] = cd
-			grew = true
 		}
 	}
 	s.grew = append(s.grew, grew)
@@ -253,11 +348,53 @@ func (e *Extraction) Observe(tenant, key string, thumb []float32, class string) 
 		flag.Novelty = float64(n) / float64(len(s.grew))
 	}
 	state := s.state
+	st := e.states
 	e.mu.Unlock()
-	if flag != nil && e.notify != nil {
-		e.notify(*flag)
+	if flag != nil {
+		if st != nil {
+			gs := store.GuardState{TenantID: tenant, KeyID: key, State: flag.State, Detail: flag.Detail(), Since: e.clk.Now().UTC()}
+			if err := st.SetGuardState(ctx, gs); err != nil {
+				// The state holds in this process; it is lost on restart.
+				e.log.ErrorContext(ctx, "extraction guard: persist key state", "state", flag.State, "err", err)
+			}
+		}
+		if e.notify != nil {
+			e.notify(*flag)
+		}
 	}
 	return state
+}
+
+// stateStore keeps keys' states across restarts (store.GuardStates).
+type stateStore interface {
+	SetGuardState(ctx context.Context, s store.GuardState) error
+	GuardStates(ctx context.Context) ([]store.GuardState, error)
+}
+
+// Restore loads the throttled and blocked keys from st and writes every
+// later change of state to it, so that a restart lifts nothing. States
+// are lifted only by revoking the key (a new key starts clean).
+func (e *Extraction) Restore(ctx context.Context, st stateStore) error {
+	all, err := st.GuardStates(ctx)
+	if err != nil {
+		return fmt.Errorf("extraction guard: load key states: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.states = st
+	for _, gs := range all {
+		if gs.State != StateThrottled && gs.State != StateBlocked {
+			continue
+		}
+		k := gs.TenantID + "/" + gs.KeyID
+		s := e.keys[k]
+		if s == nil {
+			s = &stream{growing: map[string][][]float32{}, classD: map[string][]float64{}}
+			e.keys[k] = s
+		}
+		s.state = gs.State
+	}
+	return nil
 }
 
 // Detail renders a flag for alerts and audit: numbers and fixed words only.

@@ -1,11 +1,18 @@
 // Package guard protects the API from abuse: per-key token-bucket rate
-// limits per class of operation and per-tenant daily quotas, all on the
-// injected clock. A refused request gets 429 rate_limited with Retry-After.
+// limits per class of operation, tenant-wide buckets per class (so minting
+// more keys does not multiply a tenant's throughput), per-client-address
+// buckets for the routes that carry no API key, and per-tenant daily quotas,
+// all on the injected clock. A refused request gets 429 rate_limited with
+// Retry-After. Admission gates (admission.go) bound concurrent expensive
+// work — analyses, image decodes — with a queue, and shed load with
+// 503 overloaded when the queue is full.
 //
-// Protects against: one key (or a stolen one) flooding the service or
-// scraping the models; one tenant starving the others. Does not protect
-// against: distributed floods below the per-key limits (put a proxy in
-// front), or limits across several API nodes (state is per process).
+// Protects against: one key (or a stolen one, or many keys of one tenant)
+// flooding the service or scraping the models; one tenant starving the
+// others; a burst of expensive requests starving cheap ones. Does not
+// protect against: distributed floods from many addresses below the
+// per-address limits (put a proxy in front), or limits across several API
+// nodes (state is per process).
 package guard
 
 import (
@@ -31,6 +38,14 @@ type Limit struct {
 type Limits struct {
 	// Classes are per-key limits by operation class ("analyze", "api", …).
 	Classes map[string]Limit `yaml:"classes" json:"classes"`
+	// TenantWide are limits by class shared by every key of a tenant (and,
+	// for class "upload", every upload URL of the tenant). A per-tenant
+	// override in Tenants raises a tenant's tenant-wide limit to at least
+	// the override.
+	TenantWide map[string]Limit `yaml:"tenant_wide" json:"tenant_wide"`
+	// Addresses are limits by class per client address, for requests that
+	// carry no API key (class "upload": PUT /v1/upload/{token}).
+	Addresses map[string]Limit `yaml:"addresses" json:"addresses"`
 	// TenantDaily caps requests per tenant per UTC day in a class (0: none).
 	TenantDaily map[string]int64 `yaml:"tenant_daily" json:"tenant_daily"`
 	// Tenants overrides Classes for every key of a tenant.
@@ -39,12 +54,32 @@ type Limits struct {
 	Keys map[string]map[string]Limit `yaml:"keys" json:"keys"`
 }
 
+// Rate classes. Every operation belongs to one (operation metadata
+// "rate_class"; default ClassAPI).
+const (
+	// ClassAPI is every cheap operation.
+	ClassAPI = "api"
+	// ClassAnalyze is every operation that runs the models (analyze,
+	// face-tag suggestions): the class the extraction defence relies on.
+	ClassAnalyze = "analyze"
+	// ClassUpload is PUT /v1/upload/{token}: limited per tenant (from the
+	// token) and per client address.
+	ClassUpload = "upload"
+)
+
 // DefaultLimits are sized for one app on one machine: inference is
-// expensive (10/s, burst 20 per key), everything else cheap.
+// expensive (10/s, burst 20 per key; 20/s, burst 40 per tenant), everything
+// else cheap (50/s, burst 100 per key; 100/s, burst 200 per tenant).
+// Uploads are decoded and re-encoded, so a tenant may send 20/s (burst 40)
+// and one client address 10/s (burst 20): far above what one phone app's
+// users upload to one machine, far below what it takes to fill the CPU
+// with decodes.
 func DefaultLimits() Limits {
 	return Limits{
-		Classes:     map[string]Limit{"analyze": {10, 20}, "api": {50, 100}},
-		TenantDaily: map[string]int64{"analyze": 200_000},
+		Classes:     map[string]Limit{ClassAnalyze: {10, 20}, ClassAPI: {50, 100}},
+		TenantWide:  map[string]Limit{ClassAnalyze: {20, 40}, ClassAPI: {100, 200}, ClassUpload: {20, 40}},
+		Addresses:   map[string]Limit{ClassUpload: {10, 20}},
+		TenantDaily: map[string]int64{ClassAnalyze: 200_000},
 	}
 }
 
@@ -66,7 +101,9 @@ func (e *RateLimitedError) RetryAfterSeconds() int {
 	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
 }
 
-type bucketKey struct{ key, class string }
+// bucketKey names a bucket: scope is "k" (API key), "t" (tenant-wide) or
+// "a" (client address).
+type bucketKey struct{ scope, key, class string }
 
 type quota struct {
 	day   int64
@@ -78,15 +115,20 @@ type Limiter struct {
 	lim     Limits
 	clk     clock.Clock
 	buckets *lru.Cache[bucketKey, *rate.Limiter]
+	// addrs holds the per-address buckets apart, so a flood from many
+	// addresses cannot evict (and so refill) keys' and tenants' buckets.
+	addrs *lru.Cache[bucketKey, *rate.Limiter]
 
 	mu     sync.Mutex
 	quotas map[bucketKey]*quota // key = tenant, class
 }
 
-// NewLimiter returns a Limiter; it remembers at most 100 000 keys' buckets.
+// NewLimiter returns a Limiter; it remembers at most 100 000 key and
+// tenant buckets and, apart, 100 000 client addresses' buckets.
 func NewLimiter(lim Limits, clk clock.Clock) *Limiter {
 	c, _ := lru.New[bucketKey, *rate.Limiter](100_000)
-	return &Limiter{lim: lim, clk: clk, buckets: c, quotas: map[bucketKey]*quota{}}
+	a, _ := lru.New[bucketKey, *rate.Limiter](100_000)
+	return &Limiter{lim: lim, clk: clk, buckets: c, addrs: a, quotas: map[bucketKey]*quota{}}
 }
 
 func (l *Limiter) limitFor(tenant, key, class string) (Limit, bool) {
@@ -99,34 +141,99 @@ func (l *Limiter) limitFor(tenant, key, class string) (Limit, bool) {
 	return lim, ok
 }
 
-// Allow takes one token for (tenant, key, class) or returns a *RateLimitedError.
-func (l *Limiter) Allow(tenant, key, class string) error {
-	now := l.clk.Now()
-	if lim, ok := l.limitFor(tenant, key, class); ok {
-		bk := bucketKey{key, class}
-		b, ok := l.buckets.Get(bk)
-		if !ok {
-			b = rate.NewLimiter(rate.Limit(lim.PerSecond), lim.Burst)
-			b.SetLimitAt(now, rate.Limit(lim.PerSecond))
-			l.buckets.Add(bk, b)
-		}
-		r := b.ReserveN(now, 1)
-		if !r.OK() {
-			return &RateLimitedError{RetryAfter: time.Second, Why: "rate limit"}
-		}
-		if d := r.DelayFrom(now); d > 0 {
+// tenantLimitFor is the tenant-wide limit of a class: TenantWide, raised
+// to a per-tenant override when that is higher.
+func (l *Limiter) tenantLimitFor(tenant, class string) (Limit, bool) {
+	lim, ok := l.lim.TenantWide[class]
+	if !ok {
+		return Limit{}, false
+	}
+	if over, ok := l.lim.Tenants[tenant][class]; ok {
+		lim.PerSecond, lim.Burst = max(lim.PerSecond, over.PerSecond), max(lim.Burst, over.Burst)
+	}
+	return lim, true
+}
+
+// bucket returns the bucket bk, created with lim if new.
+func (l *Limiter) bucket(bk bucketKey, lim Limit, now time.Time) *rate.Limiter {
+	cache := l.buckets
+	if bk.scope == "a" {
+		cache = l.addrs
+	}
+	b, ok := cache.Get(bk)
+	if !ok {
+		b = rate.NewLimiter(rate.Limit(lim.PerSecond), lim.Burst)
+		b.SetLimitAt(now, rate.Limit(lim.PerSecond))
+		cache.Add(bk, b)
+	}
+	return b
+}
+
+// take reserves one token from each bucket, all or none: a request refused
+// by one bucket consumes nothing from the others.
+func take(now time.Time, bs []*rate.Limiter, why []string) error {
+	rs := make([]*rate.Reservation, 0, len(bs))
+	cancel := func() {
+		for _, r := range rs {
 			r.CancelAt(now)
-			return &RateLimitedError{RetryAfter: d, Why: "rate limit"}
 		}
 	}
+	for i, b := range bs {
+		r := b.ReserveN(now, 1)
+		if !r.OK() {
+			cancel()
+			return &RateLimitedError{RetryAfter: time.Second, Why: why[i]}
+		}
+		rs = append(rs, r)
+		if d := r.DelayFrom(now); d > 0 {
+			cancel()
+			return &RateLimitedError{RetryAfter: d, Why: why[i]}
+		}
+	}
+	return nil
+}
+
+// Allow takes one token for (tenant, key, class) — from the key's bucket
+// and from the tenant-wide bucket of the class — or returns a
+// *RateLimitedError. An empty key skips the per-key bucket (requests
+// authorized by a token rather than an API key).
+func (l *Limiter) Allow(tenant, key, class string) error {
+	now := l.clk.Now()
+	var bs []*rate.Limiter
+	var why []string
+	if lim, ok := l.limitFor(tenant, key, class); ok && key != "" {
+		bs, why = append(bs, l.bucket(bucketKey{"k", key, class}, lim, now)), append(why, "rate limit")
+	}
+	if lim, ok := l.tenantLimitFor(tenant, class); ok && tenant != "" {
+		bs, why = append(bs, l.bucket(bucketKey{"t", tenant, class}, lim, now)), append(why, "tenant rate limit")
+	}
+	if err := take(now, bs, why); err != nil {
+		return err
+	}
+	return l.quota(now, tenant, class)
+}
+
+// AllowAddr takes one token for a client address in a class (Addresses),
+// or returns a *RateLimitedError.
+func (l *Limiter) AllowAddr(addr, class string) error {
+	lim, ok := l.lim.Addresses[class]
+	if !ok {
+		return nil
+	}
+	now := l.clk.Now()
+	return take(now, []*rate.Limiter{l.bucket(bucketKey{"a", addr, class}, lim, now)}, []string{"address rate limit"})
+}
+
+// quota counts one request against the tenant's daily quota of the class.
+func (l *Limiter) quota(now time.Time, tenant, class string) error {
 	if max := l.lim.TenantDaily[class]; max > 0 {
 		day := now.UTC().Unix() / 86400
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		q := l.quotas[bucketKey{tenant, class}]
+		q := l.quotas[bucketKey{"t", tenant, class}]
 		if q == nil || q.day != day {
 			q = &quota{day: day}
-			l.quotas[bucketKey{tenant, class}] = q
+			l.quotas[bucketKey{"t", tenant, class}] = q
 		}
 		if q.count >= max {
 			next := time.Unix((day+1)*86400, 0)

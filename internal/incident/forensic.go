@@ -223,8 +223,8 @@ func VerifyBundle(b Bundle, pin ed25519.PublicKey) (string, error) {
 			hashes[link.Seq] = prev
 			continue
 		}
-		var e audit.Entry
-		if err := json.Unmarshal(raw, &e); err != nil || string(e.Encode()) != string(raw) {
+		e, canon, err := audit.DecodeEmbedded(raw)
+		if err != nil {
 			return "", fault.New(fault.Invalid, fmt.Sprintf("entry %d of the bundle is malformed", i))
 		}
 		if b.Tenant != "" && e.Tenant != b.Tenant {
@@ -233,7 +233,7 @@ func VerifyBundle(b Bundle, pin ed25519.PublicKey) (string, error) {
 		if e.Prev != prev || (i > 0 && e.Seq != last+1) {
 			return "", fault.New(fault.Invalid, fmt.Sprintf("audit entry %d: broken link inside the bundle", e.Seq))
 		}
-		prev, last = audit.HashOf(raw), e.Seq
+		prev, last = audit.HashOfVersion(e.V, canon), e.Seq
 		hashes[e.Seq] = prev
 	}
 	for _, c := range b.Checkpoints {

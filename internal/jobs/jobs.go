@@ -11,6 +11,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -158,6 +159,12 @@ type Options struct {
 	// Kill, when set, is checked before each queued analysis runs: an
 	// error (the kill switch is on for the tenant) refuses the job.
 	Kill func(tenant string) error
+	// JobTimeout cancels one run of a job (default 2 min). RescueAfter is
+	// how long a job may stay "running" before it is presumed orphaned by a
+	// crashed worker and retried (default 3 min; must exceed JobTimeout).
+	// River's rescuer checks every 30 s and once when the queue starts.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
 }
 
 // Queue is the job queue.
@@ -198,7 +205,13 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery}
+	o.JobTimeout = cmp.Or(o.JobTimeout, 2*time.Minute)
+	o.RescueAfter = cmp.Or(o.RescueAfter, 3*time.Minute)
+	if o.RescueAfter <= o.JobTimeout {
+		db.Close()
+		return nil, fault.New(fault.Invalid, fmt.Sprintf("job rescue delay (%s) must exceed the job timeout (%s)", o.RescueAfter, o.JobTimeout))
+	}
+	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery, JobTimeout: o.JobTimeout, RescueStuckJobsAfter: o.RescueAfter}
 	if o.PollEvery > 0 && o.PollEvery < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.PollEvery
 	}

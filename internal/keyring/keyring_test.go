@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,15 +53,16 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
+	// The root key first: it is generated only into an empty data dir.
+	local, err := LocalRoot(dir, "", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	local, err := LocalRoot(dir, "", quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := &switchableRoot{AEAD: local}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	kr, err := New(ctx, root, st, clk, quiet, Options{CacheTTL: time.Minute})
@@ -310,6 +312,46 @@ func TestLocalRoot(t *testing.T) {
 			_, err := LocalRoot(d, env, quiet)
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("err = %v, want %v", err, tt.kind)
+			}
+		})
+	}
+}
+
+// A data dir that holds data but lost its master key is refused, naming
+// the file, and no key is generated; an empty or missing dir gets one.
+func TestLocalRootMissingKey(t *testing.T) {
+	tests := []struct {
+		name    string
+		prep    func(dir string)
+		wantErr bool
+	}{
+		{"missing dir", func(d string) { os.Remove(d) }, false},
+		{"empty dir", func(string) {}, false},
+		{"only lost+found and a torn key temp file", func(d string) {
+			os.Mkdir(filepath.Join(d, "lost+found"), 0o700)
+			os.WriteFile(filepath.Join(d, ".master.key-123"), []byte("x"), 0o600)
+		}, false},
+		{"database without key", func(d string) { os.WriteFile(filepath.Join(d, "obscura.db"), []byte("x"), 0o600) }, true},
+		{"blobs without key", func(d string) { os.MkdirAll(filepath.Join(d, "blobs", "objects"), 0o700) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			os.Mkdir(dir, 0o700)
+			tt.prep(dir)
+			_, err := LocalRoot(dir, "", quiet)
+			_, statErr := os.Stat(filepath.Join(dir, MasterKeyFile))
+			if tt.wantErr {
+				if !errors.Is(err, ErrMasterKeyMissing) || !strings.Contains(err.Error(), filepath.Join(dir, MasterKeyFile)) {
+					t.Errorf("err = %v, want ErrMasterKeyMissing naming the file", err)
+				}
+				if statErr == nil {
+					t.Error("a master key was generated into a data dir that holds data")
+				}
+				return
+			}
+			if err != nil || statErr != nil {
+				t.Errorf("LocalRoot = %v, key file: %v; want a new key", err, statErr)
 			}
 		})
 	}

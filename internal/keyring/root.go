@@ -18,11 +18,22 @@ import (
 // MasterKeyFile is the name of the local master key file in the data dir.
 const MasterKeyFile = "master.key"
 
+// ErrMasterKeyMissing: the data directory already holds data but has no
+// master key file (and OBSCURA_MASTER_KEY is not set). A new key could not
+// decrypt anything stored there, so none is generated: the operator must
+// restore the key from a backup or point at the right data directory.
+var ErrMasterKeyMissing = fault.New(fault.Unavailable, "master key missing")
+
 // LocalRoot returns the root AEAD of the local key service: AES-256-GCM
 // under a 32-byte master key. The key comes from envKey (base64, e.g. the
 // OBSCURA_MASTER_KEY variable) if set, else from <dataDir>/master.key, which
-// must be mode 0600; if neither exists, a new key is generated into the file
-// and a loud warning is logged, because losing that file loses all data.
+// must be mode 0600.
+//
+// A new key is generated into the file (with a loud warning, because losing
+// that file loses all data) only when the data directory is empty or does
+// not exist. A data directory that holds anything else but no key file is
+// refused with ErrMasterKeyMissing naming the file: replacing a lost key
+// would only make every stored object undecryptable for good.
 func LocalRoot(dataDir, envKey string, log *slog.Logger) (tink.AEAD, error) {
 	var key []byte
 	var err error
@@ -35,7 +46,14 @@ func LocalRoot(dataDir, envKey string, log *slog.Logger) (tink.AEAD, error) {
 		path := filepath.Join(dataDir, MasterKeyFile)
 		key, err = readKeyFile(path)
 		if os.IsNotExist(err) {
-			key, err = generateKeyFile(path)
+			var empty bool
+			if empty, err = emptyDir(dataDir); err == nil && !empty {
+				return nil, fmt.Errorf("%s does not exist but %s holds data: restore the master key from your backup "+
+					"(or set OBSCURA_MASTER_KEY); a new key could not decrypt what is stored: %w", path, dataDir, ErrMasterKeyMissing)
+			}
+			if err == nil {
+				key, err = generateKeyFile(path)
+			}
 			if err == nil {
 				log.Warn("GENERATED A NEW MASTER KEY: back it up now; without it every stored object is unrecoverable",
 					"component", "keyring", "file", path)
@@ -48,6 +66,25 @@ func LocalRoot(dataDir, envKey string, log *slog.Logger) (tink.AEAD, error) {
 	a, err := subtle.NewAESGCM(key)
 	clear(key)
 	return a, err
+}
+
+// emptyDir reports whether dir is missing or holds nothing but leftovers of
+// an interrupted key generation (and a filesystem's lost+found).
+func emptyDir(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read data dir: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == "lost+found" || strings.HasPrefix(e.Name(), ".master.key-") {
+			continue
+		}
+		return false, nil
+	}
+	return true, nil
 }
 
 func decodeKey(s string) ([]byte, error) {

@@ -33,10 +33,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -98,7 +101,7 @@ type Generator interface {
 // Guard is the extraction watcher (package guard).
 type Guard interface {
 	Check(tenant, key string) error
-	Observe(tenant, key string, thumb []float32, class string) string
+	Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 }
 
 type assets interface {
@@ -132,10 +135,10 @@ type Deps struct {
 	// Guard, when set, checks and watches each API key's queries for
 	// model extraction; Thumbnail is the query representation it compares.
 	Guard     Guard
-	Thumbnail func(*picture.Picture) []float32
+	Thumbnail func(*image.RGBA) []float32
 	// Screen, when set, is the adversarial-input guard's per-face verdict
 	// (feature squeezing on the face embedder).
-	Screen func(p *picture.Picture, f blazeface.Face, emb []float32) (suspicious bool, score float64, err error)
+	Screen func(ctx context.Context, p *picture.Picture, f blazeface.Face, emb []float32) (suspicious bool, score float64, err error)
 	// OnSuspicious hears of each suspicious face (the alert).
 	OnSuspicious func(ctx context.Context, tenant, key string, score float64)
 }
@@ -162,13 +165,10 @@ func (r *Runner) Admit(ctx context.Context, req Request, purposes []string) erro
 	return r.require(ctx, a, purposes)
 }
 
+// require checks every purpose; a refusal names every purpose that lacks
+// consent (consent.RequireEach).
 func (r *Runner) require(ctx context.Context, a store.Asset, purposes []string) error {
-	for _, p := range purposes {
-		if err := r.d.Consent.Require(ctx, a.TenantID, a.SubjectHash, p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return consent.RequireEach(ctx, r.d.Consent, a.TenantID, a.SubjectHash, purposes)
 }
 
 // Run runs g on the request's photo in the order the package documents,
@@ -204,11 +204,11 @@ func (r *Runner) Run(ctx context.Context, req Request, g Generator) (Output, err
 	}
 	latency := r.d.Clock.Now().Sub(start)
 	if watch && r.d.Thumbnail != nil {
-		r.d.Guard.Observe(req.Tenant, req.Key, r.d.Thumbnail(p), out.Class())
+		r.d.Guard.Observe(ctx, req.Tenant, req.Key, r.d.Thumbnail(p.RGB), out.Class())
 	}
 	if r.d.Screen != nil {
 		for i, f := range out.Faces() {
-			bad, score, err := r.d.Screen(p, f.Face, f.Vector)
+			bad, score, err := r.d.Screen(ctx, p, f.Face, f.Vector)
 			if err != nil {
 				return nil, fmt.Errorf("screen face: %w", err)
 			}
@@ -244,13 +244,25 @@ func (r *Runner) Run(ctx context.Context, req Request, g Generator) (Output, err
 func (r *Runner) settle(ctx context.Context, a store.Asset, purposes []string, stored []Stored) error {
 	refused := map[string]bool{}
 	var first error
+	var missing []string
 	for _, p := range purposes {
-		if err := r.d.Consent.Require(ctx, a.TenantID, a.SubjectHash, p); err != nil {
-			refused[p] = true
-			if first == nil {
-				first = err
-			}
+		err := r.d.Consent.Require(ctx, a.TenantID, a.SubjectHash, p)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, fault.ConsentRequired):
+			missing = append(missing, p)
+		case first == nil:
+			first = err // the store is down: fail closed, take back all of it
 		}
+		refused[p] = true
+	}
+	if first != nil {
+		for _, p := range purposes {
+			refused[p] = true
+		}
+	} else if len(missing) > 0 {
+		first = &consent.RequiredError{Purpose: missing[0], Purposes: missing}
 	}
 	if _, err := r.d.Assets.Asset(ctx, a.TenantID, a.ID); err != nil {
 		first = err

@@ -58,7 +58,7 @@ func (w *world) Decode([]byte) (*picture.Picture, error) {
 
 func (w *world) Check(_, _ string) error { w.log("guard.check"); return nil }
 
-func (w *world) Observe(_, _ string, _ []float32, class string) string {
+func (w *world) Observe(_ context.Context, _, _ string, _ []float32, class string) string {
 	w.log("guard.observe:" + class)
 	return ""
 }
@@ -123,8 +123,8 @@ func (o *out) Audit(store.Asset) []audit.Entry {
 func newWorld() (*world, *Runner) {
 	w := &world{revoked: map[string]bool{}, stored: map[string]bool{}}
 	r := New(Deps{Decoder: w, Assets: w, Photos: w, Consent: w, Audit: w, Clock: clock.NewFake(time.Unix(0, 0)), Guard: w,
-		Thumbnail: func(*picture.Picture) []float32 { return nil },
-		Screen: func(_ *picture.Picture, f blazeface.Face, _ []float32) (bool, float64, error) {
+		Thumbnail: func(*image.RGBA) []float32 { return nil },
+		Screen: func(_ context.Context, _ *picture.Picture, f blazeface.Face, _ []float32) (bool, float64, error) {
 			w.log("screen")
 			return f.Box.X == 2, 0.5, nil
 		},

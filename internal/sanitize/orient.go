@@ -64,9 +64,21 @@ func orient(img image.Image, o int) image.Image {
 		cr, _, _ := rotatePlane(o, yc.Cr, cw, ch, yc.CStride)
 		return &image.YCbCr{Y: y, Cb: cb, Cr: cr, YStride: dw, CStride: dcw, SubsampleRatio: yc.SubsampleRatio, Rect: image.Rect(0, 0, dw, dh)}
 	}
+	// Grey (and 8-bit RGBA) images are rotated in place of their own type:
+	// no conversion, no second full-size copy (finding 16.2: a 49 MP grey
+	// JPEG took 22 s through the generic path below).
+	if g, ok := img.(*image.Gray); ok && g.Rect.Min == (image.Point{}) {
+		pix, dw, dh := rotatePlane(o, g.Pix, g.Rect.Dx(), g.Rect.Dy(), g.Stride)
+		return &image.Gray{Pix: pix, Stride: dw, Rect: image.Rect(0, 0, dw, dh)}
+	}
 	b := img.Bounds()
-	src := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	var src *image.NRGBA
+	if n, ok := img.(*image.NRGBA); ok && b.Min == (image.Point{}) {
+		src = n
+	} else {
+		src = image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	}
 	w, h := b.Dx(), b.Dy()
 	dw, dh := w, h
 	if o >= 5 {

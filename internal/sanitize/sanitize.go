@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 
@@ -75,11 +76,20 @@ var (
 type Limits struct {
 	// MaxPixels is the largest width×height accepted (checked before decoding).
 	MaxPixels int64
+	// MaxDecodeBytes bounds width × height × bytes per pixel (bit depth
+	// and channels, from the header); 0 means DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
+	// Admit, if set, is called with the pixel count before any image is
+	// fully decoded, and its release function after the decoded pixels
+	// are no longer needed: a gate bounding decodes in flight (see
+	// guard.Gate). An error stops the sanitizing.
+	Admit func(pixels int64) (release func(), err error)
 }
 
 // DefaultLimits accept up to 50 megapixels (a 12 MP phone photo is far below;
-// a decompression bomb of 50 000 × 50 000 is far above).
-var DefaultLimits = Limits{MaxPixels: 50_000_000}
+// a decompression bomb of 50 000 × 50 000 is far above) and 200 MB of
+// decoded pixels.
+var DefaultLimits = Limits{MaxPixels: 50_000_000, MaxDecodeBytes: DefaultMaxDecodeBytes}
 
 // Result is a sanitized image.
 type Result struct {
@@ -286,10 +296,18 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("jpeg: %v: %w", err, ErrInvalid)
 	}
+	if err := lim.checkBudget(cfg); err != nil {
+		return Result{}, err
+	}
 	res := Result{Format: JPEG, Width: cfg.Width, Height: cfg.Height, Data: out, Orientation: orientation}
 	if orientation == 1 {
 		return res, nil
 	}
+	release, err := lim.admit(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, fmt.Errorf("jpeg: %v: %w", err, ErrInvalid)
@@ -357,9 +375,17 @@ func sanitizePNG(data []byte, lim Limits) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("png: %v: %w", err, ErrInvalid)
 	}
+	if err := lim.checkBudget(cfg); err != nil {
+		return Result{}, err
+	}
 	if orientation == 1 {
 		return Result{Format: PNG, Width: cfg.Width, Height: cfg.Height, Data: out, Orientation: 1}, nil
 	}
+	release, err := lim.admit(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	img, err := png.Decode(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, fmt.Errorf("png: %v: %w", err, ErrInvalid)
@@ -439,9 +465,17 @@ func sanitizeWebP(data []byte, lim Limits) (Result, error) {
 	if err := checkDims(cfg.Width, cfg.Height, lim); err != nil {
 		return Result{}, err
 	}
+	if err := lim.checkBudget(cfg); err != nil {
+		return Result{}, err
+	}
 	if orientation == 1 {
 		return Result{Format: WebP, Width: cfg.Width, Height: cfg.Height, Data: out, Orientation: 1}, nil
 	}
+	release, err := lim.admit(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	// No WebP encoder in the standard library: oriented WebP is stored as PNG.
 	img, err := webp.Decode(bytes.NewReader(out))
 	if err != nil {
@@ -468,6 +502,15 @@ func sanitizeHEIC(data []byte, lim Limits) (Result, error) {
 	if err := checkDims(cfg.Width, cfg.Height, lim); err != nil {
 		return Result{}, err
 	}
+	cfg.ColorModel = color.RGBAModel // libheif's output
+	if err := lim.checkBudget(cfg); err != nil {
+		return Result{}, err
+	}
+	release, err := lim.admit(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	img, err := heic.Decode(bytes.NewReader(data))
 	if err != nil {
 		return Result{}, fmt.Errorf("heic: %v: %w", err, ErrInvalid)

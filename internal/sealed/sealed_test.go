@@ -62,15 +62,16 @@ type fixture struct {
 func openFixture(t testing.TB, dir, masterKey string) *fixture {
 	t.Helper()
 	ctx := context.Background()
+	// The root key first: it is generated only into an empty data dir.
+	local, err := keyring.LocalRoot(dir, masterKey, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	local, err := keyring.LocalRoot(dir, masterKey, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := &switchRoot{AEAD: local}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	kr, err := keyring.New(ctx, root, st, clk, quiet, keyring.Options{CacheTTL: time.Minute})

@@ -186,6 +186,37 @@ type Assets interface {
 	// TenantSubjects lists every subject hash the tenant holds anything for
 	// (assets, keys, consents).
 	TenantSubjects(ctx context.Context, tenantID string) ([]string, error)
+	PendingAssets
+}
+
+// PendingAsset marks a photo whose ciphertext is being written before its
+// record exists. CommitAsset clears the mark with the record; a mark that
+// outlives a grace period names an orphan blob left by a crash.
+type PendingAsset struct {
+	ID          string
+	TenantID    string
+	SubjectHash string
+	CreatedAt   time.Time
+}
+
+// PendingAssets is the write-ahead side of storing a photo: mark, write the
+// blob, commit; and the sweep of marks a crash left behind.
+type PendingAssets interface {
+	// BeginAsset records p before its blob is written.
+	BeginAsset(ctx context.Context, p PendingAsset) error
+	// CommitAsset atomically stores a's record, clears its pending mark and,
+	// when uploadID is not "", spends that single-use upload: if the upload
+	// was already spent it is fault.Conflict and nothing is stored; an
+	// unknown upload is fault.NotFound.
+	CommitAsset(ctx context.Context, a Asset, uploadID string, at time.Time) error
+	// UploadSpent reports whether the tenant's upload was used (fault.NotFound
+	// if there is no such upload).
+	UploadSpent(ctx context.Context, tenantID, uploadID string) (bool, error)
+	// StalePendingAssets lists up to limit pending marks created before
+	// before, oldest first, across tenants.
+	StalePendingAssets(ctx context.Context, before time.Time, limit int) ([]PendingAsset, error)
+	// ClearPendingAsset removes a pending mark; a missing one is not an error.
+	ClearPendingAsset(ctx context.Context, tenantID, id string) error
 }
 
 // Consent states. Persisted; append only.
@@ -312,6 +343,24 @@ type Alerts interface {
 	Alerts(ctx context.Context, tenantID string, limit int) ([]Alert, error)
 }
 
+// GuardState is an API key's extraction-guard state when it is not ok:
+// "throttled" or "blocked". Detail holds numbers and fixed words only.
+type GuardState struct {
+	TenantID string
+	KeyID    string
+	State    string
+	Detail   string
+	Since    time.Time
+}
+
+// GuardStates keeps the extraction guard's key states across restarts.
+type GuardStates interface {
+	// SetGuardState records a key's state, replacing an earlier one.
+	SetGuardState(ctx context.Context, s GuardState) error
+	// GuardStates lists every recorded key state.
+	GuardStates(ctx context.Context) ([]GuardState, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Tenants
@@ -327,6 +376,7 @@ type Store interface {
 	PrivacyLinks
 	ConsoleLinks
 	Forgets
+	GuardStates
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

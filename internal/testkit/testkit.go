@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -33,6 +34,7 @@ type Kit struct {
 	Log     *slog.Logger
 	Blobs   blob.Store
 	Objects *sealed.Store
+	Audit   *audit.Log
 }
 
 // New builds a Kit whose logs go to log (nil: discarded).
@@ -50,7 +52,7 @@ func New(t testing.TB, log *slog.Logger) *Kit {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	return &Kit{Dir: dir, Store: g.Store, Keys: g.Keys, Clock: clk, Log: log, Blobs: g.Blobs, Objects: g.Objects}
+	return &Kit{Dir: dir, Store: g.Store, Keys: g.Keys, Clock: clk, Log: log, Blobs: g.Blobs, Objects: g.Objects, Audit: g.Audit}
 }
 
 // Tenant creates tenant id with a first API key of scopes (all if none) and

@@ -6,8 +6,10 @@
 // photos and deletes assets.
 //
 // Protects against: reuse of a leaked upload URL (the upload row flips from
-// pending to used in one conditional UPDATE: exactly one request wins, even
-// concurrently); forged or altered URLs (AEAD tokens bound to their kind);
+// pending to used in one conditional UPDATE, in the transaction that records
+// the asset: exactly one request wins, even concurrently, and a request that
+// fails leaves the URL usable); orphan ciphertext after a crash between the
+// blob write and the record (a pending mark written first; Sweep); forged or altered URLs (AEAD tokens bound to their kind);
 // oversized bodies (Content-Length and a hard read limit); lying
 // Content-Types (the bytes decide); decompression bombs (dimensions checked
 // from the header); metadata leaks (allow-list stripping); plaintext at rest.
@@ -40,8 +42,11 @@ var ErrBodyTooLarge = fault.New(fault.TooLarge, "upload is larger than max_bytes
 
 type assetStore interface {
 	CreateUpload(ctx context.Context, u store.Upload) error
-	ConsumeUpload(ctx context.Context, tenantID, id string, at time.Time) error
-	CreateAsset(ctx context.Context, a store.Asset) error
+	UploadSpent(ctx context.Context, tenantID, id string) (bool, error)
+	BeginAsset(ctx context.Context, p store.PendingAsset) error
+	CommitAsset(ctx context.Context, a store.Asset, uploadID string, at time.Time) error
+	StalePendingAssets(ctx context.Context, before time.Time, limit int) ([]store.PendingAsset, error)
+	ClearPendingAsset(ctx context.Context, tenantID, id string) error
 	Asset(ctx context.Context, tenantID, id string) (store.Asset, error)
 	DeleteAsset(ctx context.Context, tenantID, id string) error
 	CreateDownload(ctx context.Context, d store.Download) error
@@ -66,12 +71,16 @@ type Config struct {
 	MaxBytes        int64         // 50 MiB: hard cap for any token
 	DownloadTTL     time.Duration // 60 s
 	Limits          sanitize.Limits
+	// OrphanGrace is how old a pending photo's mark must be before Sweep
+	// deletes its blob (10 min: a commit follows its blob write within
+	// seconds, so an older mark can only be a crash's leftover).
+	OrphanGrace time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{DefaultTTL: 60 * time.Second, MaxTTL: 300 * time.Second, DefaultMaxBytes: 25 << 20, MaxBytes: 50 << 20,
-		DownloadTTL: 60 * time.Second, Limits: sanitize.DefaultLimits}
+		DownloadTTL: 60 * time.Second, Limits: sanitize.DefaultLimits, OrphanGrace: 10 * time.Minute}
 }
 
 // Service runs the ingest pipeline.
@@ -83,6 +92,7 @@ type Service struct {
 	tokens  *Codec
 	clk     clock.Clock
 	derived []Derived
+	decodes decodeGate
 }
 
 // Derived is something kept about a photo that must go with it: the
@@ -184,7 +194,11 @@ func (s *Service) TokenTenant(token string) (string, error) {
 	return cl.Tenant, err
 }
 
-// Accept runs one upload: token, single use, bounded read, then the pipeline.
+// Accept runs one upload: token, bounded read, then the pipeline. The
+// single-use token is spent only by the commit that stores the asset, so a
+// request that fails for any reason (a fault such as a full disk, a bad
+// image) leaves the URL usable for a retry; of concurrent requests with one
+// token exactly one commits, the others get ErrTokenUsed.
 // contentLength is the request's declared length (-1 if unknown).
 func (s *Service) Accept(ctx context.Context, token string, contentLength int64, body io.Reader) (store.Asset, error) {
 	cl, err := s.tokens.Open(KindUpload, token, s.clk.Now())
@@ -192,16 +206,14 @@ func (s *Service) Accept(ctx context.Context, token string, contentLength int64,
 		return store.Asset{}, err
 	}
 	if contentLength > cl.MaxBytes {
-		return store.Asset{}, ErrBodyTooLarge // by header, before the token is spent
+		return store.Asset{}, ErrBodyTooLarge // by header, before any work
 	}
-	if err := s.assets.ConsumeUpload(ctx, cl.Tenant, cl.ID, s.clk.Now()); err != nil {
-		switch {
-		case errors.Is(err, fault.Conflict):
-			return store.Asset{}, ErrTokenUsed
-		case errors.Is(err, fault.NotFound):
-			return store.Asset{}, ErrTokenInvalid
-		}
-		return store.Asset{}, err
+	// A cheap read first, so a replayed URL is refused before its body is
+	// read and processed; the commit below is what enforces single use.
+	if spent, err := s.assets.UploadSpent(ctx, cl.Tenant, cl.ID); err != nil {
+		return store.Asset{}, uploadError(err)
+	} else if spent {
+		return store.Asset{}, ErrTokenUsed
 	}
 	data, err := io.ReadAll(io.LimitReader(body, cl.MaxBytes+1))
 	defer clear(data)
@@ -218,7 +230,18 @@ func (s *Service) Accept(ctx context.Context, token string, contentLength int64,
 	if !slices.Contains(cl.Types, string(f)) {
 		return store.Asset{}, fmt.Errorf("got %s: %w", f, sanitize.ErrUnsupported)
 	}
-	return s.ingest(ctx, cl.Tenant, cl.Subject, data)
+	return s.ingest(ctx, cl.Tenant, cl.Subject, cl.ID, data)
+}
+
+// uploadError maps the store's answer about an upload row to token errors.
+func uploadError(err error) error {
+	switch {
+	case errors.Is(err, fault.Conflict):
+		return ErrTokenUsed
+	case errors.Is(err, fault.NotFound):
+		return ErrTokenInvalid
+	}
+	return err
 }
 
 // Ingest runs the pipeline for a photo that did not come through an upload
@@ -230,26 +253,74 @@ func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byt
 	if int64(len(data)) > s.cfg.MaxBytes {
 		return store.Asset{}, ErrBodyTooLarge
 	}
-	return s.ingest(ctx, tenant, s.hash.SubjectHash(subject), data)
+	return s.ingest(ctx, tenant, s.hash.SubjectHash(subject), "", data)
 }
 
-func (s *Service) ingest(ctx context.Context, tenant, subjectHash string, data []byte) (store.Asset, error) {
-	res, err := sanitize.Sanitize(data, s.cfg.Limits)
+// ingest sanitizes, marks the photo pending, writes its ciphertext and
+// commits the record (spending uploadID, if any) together with clearing the
+// mark. A crash between the blob write and the commit leaves a mark that
+// Sweep turns into a deleted orphan after the grace period.
+func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID string, data []byte) (store.Asset, error) {
+	res, err := sanitize.Sanitize(data, s.limits(ctx))
 	if err != nil {
 		return store.Asset{}, err
 	}
 	defer clear(res.Data)
+	now := s.clk.Now().UTC()
 	a := store.Asset{ID: newID("ast_"), TenantID: tenant, SubjectHash: subjectHash, Format: string(res.Format),
-		Width: res.Width, Height: res.Height, Size: int64(len(res.Data)), CreatedAt: s.clk.Now().UTC()}
+		Width: res.Width, Height: res.Height, Size: int64(len(res.Data)), CreatedAt: now}
+	if err := s.assets.BeginAsset(ctx, store.PendingAsset{ID: a.ID, TenantID: tenant, SubjectHash: subjectHash, CreatedAt: now}); err != nil {
+		return store.Asset{}, fmt.Errorf("record pending photo: %w", err)
+	}
 	ref := sealed.Ref{Tenant: tenant, Subject: subjectHash, Object: a.ID}
+	abandon := func() {
+		// No record, no blob. If this cleanup fails too, the mark stays
+		// and Sweep finishes it.
+		if s.objects.Delete(ctx, ref) == nil {
+			s.assets.ClearPendingAsset(ctx, tenant, a.ID)
+		}
+	}
 	if _, err := s.objects.Put(ctx, ref, bytes.NewReader(res.Data)); err != nil {
+		abandon()
 		return store.Asset{}, fmt.Errorf("store photo: %w", err)
 	}
-	if err := s.assets.CreateAsset(ctx, a); err != nil {
-		s.objects.Delete(ctx, ref) // no record, no blob
+	if err := s.assets.CommitAsset(ctx, a, uploadID, s.clk.Now()); err != nil {
+		abandon()
+		if uploadID != "" {
+			err = uploadError(err)
+		}
 		return store.Asset{}, fmt.Errorf("record asset: %w", err)
 	}
 	return a, nil
+}
+
+// Sweep deletes up to limit photos whose blob was written but whose record
+// never was (a crash between the two), once their mark is older than the
+// grace period, and returns how many it removed. It implements the job
+// queue's periodic sweep.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	stale, err := s.assets.StalePendingAssets(ctx, s.clk.Now().Add(-s.cfg.OrphanGrace), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range stale {
+		_, err := s.assets.Asset(ctx, p.TenantID, p.ID)
+		switch {
+		case err == nil: // recorded after all: only the mark is left over
+		case errors.Is(err, fault.NotFound):
+			if err := s.objects.Delete(ctx, sealed.Ref{Tenant: p.TenantID, Subject: p.SubjectHash, Object: p.ID}); err != nil {
+				return n, fmt.Errorf("delete orphan photo: %w", err)
+			}
+			n++
+		default:
+			return n, err
+		}
+		if err := s.assets.ClearPendingAsset(ctx, p.TenantID, p.ID); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Asset returns the tenant's asset metadata.

@@ -20,6 +20,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	ops "github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/tenant"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -108,6 +109,9 @@ type Console struct {
 	}
 	AuditKey func(ctx context.Context) (ed25519.PublicKey, error)
 	Keys     kekService
+	// Operator performs key, KEK and kill-switch changes, audited as
+	// every channel audits them.
+	Operator operatorActions
 	Purge    purger
 	// Forensic builds the signed forensic bundle of [from, to): the
 	// tenant's, or ("") the installation's.
@@ -115,6 +119,21 @@ type Console struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
+}
+
+// operatorActions is what the console needs from the operator service.
+type operatorActions interface {
+	CreateKey(ctx context.Context, by ops.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
+	RevokeKey(ctx context.Context, by ops.By, tenant, id string) (store.APIKey, error)
+	RotateKEK(ctx context.Context, by ops.By, tenant string) (int, error)
+	Rewrap(ctx context.Context, by ops.By, tenant string, progress func(done, total int)) (int, error)
+	RevokeKEK(ctx context.Context, by ops.By, tenant string, version int) error
+	SetKillSwitch(ctx context.Context, by ops.By, tenant, feature string, on bool) (string, error)
+}
+
+// by is the operator-service actor of a console session.
+func (op operator) by() ops.By {
+	return ops.By{Channel: ops.ChannelConsole, Actor: op.key}
 }
 
 // Handler serves /console and its forms.
@@ -505,8 +524,11 @@ func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	on := r.PostFormValue("on") == "true"
-	sc, err := c.Kill.Set(r.Context(), op.tenant, r.PostFormValue("feature"), on)
-	if err != nil {
+	sc, err := c.Operator.SetKillSwitch(r.Context(), op.by(), op.tenant, r.PostFormValue("feature"), on)
+	if errors.Is(err, ops.ErrAuditUnavailable) {
+		c.failed(w, r, op, err, "")
+		return
+	} else if err != nil {
 		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown feature."})
 		return
 	}
@@ -514,7 +536,6 @@ func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
 	if on {
 		verb = "stopped"
 	}
-	c.record(r.Context(), op, "console.kill_switch", verb)
 	c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("%s: %s.", sc, verb)})
 }
 
@@ -524,11 +545,10 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("id")
-	if err := c.Store.RevokeAPIKey(r.Context(), op.tenant, id, c.Now()); err != nil {
-		c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such key."})
+	if _, err := c.Operator.RevokeKey(r.Context(), op.by(), op.tenant, id); err != nil {
+		c.failed(w, r, op, err, "No such key.")
 		return
 	}
-	c.record(r.Context(), op, "console.key.revoke", "")
 	c.view(w, r, op, http.StatusOK, consolePage{Notice: "Key " + id + " revoked."})
 }
 
@@ -562,28 +582,20 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var scopes []auth.Scope
-	for _, v := range r.PostForm["scope"] {
-		sc, err := auth.ParseScope(v)
-		if err != nil {
-			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown scope."})
-			return
-		}
-		if !slices.Contains(scopes, sc) {
-			scopes = append(scopes, sc)
-		}
-	}
-	if len(scopes) == 0 {
+	if len(r.PostForm["scope"]) == 0 {
 		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose at least one scope for the new key."})
 		return
 	}
-	plain, rec := auth.Mint(c.Keys, op.tenant, scopes, c.Now())
-	if err := c.Store.CreateAPIKey(r.Context(), rec); err != nil {
-		c.Log.Error("create api key", "component", "web", "err", err)
-		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The key could not be created; the server log has the details."})
+	scopes, err := ops.Scopes(r.PostForm["scope"])
+	if err != nil {
+		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown scope."})
 		return
 	}
-	c.record(r.Context(), op, "console.key.create", strings.Join(rec.Scopes, ","))
+	plain, rec, err := c.Operator.CreateKey(r.Context(), op.by(), op.tenant, scopes)
+	if err != nil {
+		c.failed(w, r, op, err, "")
+		return
+	}
 	c.view(w, r, op, http.StatusOK, consolePage{NewKey: plain, NewKeyID: rec.ID})
 }
 
@@ -598,18 +610,16 @@ func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.PostFormValue("action") {
 	case "rotate":
-		v, err := c.Keys.Rotate(ctx, op.tenant)
+		v, err := c.Operator.RotateKEK(ctx, op.by(), op.tenant)
 		if err != nil {
 			c.kekFailed(w, r, op, err)
 			return
 		}
-		c.record(ctx, op, "console.kek.rotate", strconv.Itoa(v))
 		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("New key version %d: new data keys are wrapped under it. Rewrap to move the existing ones.", v)})
 	case "rewrap":
 		rctx, cancel := context.WithTimeout(ctx, RewrapBudget)
-		n, err := c.Keys.Rewrap(rctx, op.tenant, nil)
+		n, err := c.Operator.Rewrap(rctx, op.by(), op.tenant, nil)
 		cancel()
-		c.record(ctx, op, "console.kek.rewrap", strconv.Itoa(n))
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Rewrapped %d data keys; more remain. Press Rewrap again to continue.", n)})
@@ -628,11 +638,10 @@ func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
 			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Tick the box to confirm: data keys still wrapped under that version will no longer open."})
 			return
 		}
-		if err := c.Keys.RevokeKEK(ctx, op.tenant, v); err != nil {
+		if err := c.Operator.RevokeKEK(ctx, op.by(), op.tenant, v); err != nil {
 			c.kekFailed(w, r, op, err)
 			return
 		}
-		c.record(ctx, op, "console.kek.revoke", strconv.Itoa(v))
 		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Key version %d revoked.", v)})
 	default:
 		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown action."})
@@ -641,6 +650,8 @@ func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) kekFailed(w http.ResponseWriter, r *http.Request, op operator, err error) {
 	switch {
+	case errors.Is(err, ops.ErrAuditUnavailable):
+		c.failed(w, r, op, err, "")
 	case errors.Is(err, fault.Conflict):
 		c.view(w, r, op, http.StatusConflict, consolePage{Error: "The newest key version cannot be revoked; rotate first."})
 	case errors.Is(err, fault.NotFound):
@@ -648,6 +659,25 @@ func (c *Console) kekFailed(w http.ResponseWriter, r *http.Request, op operator,
 	default:
 		c.Log.Error("key version change", "component", "web", "err", err)
 		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The key service refused; the server log has the details."})
+	}
+}
+
+// failed shows an operator action's error: the audit log refusing the
+// intent (503, nothing changed), a missing or invalid target (notFound, when
+// the form names one), or a fault whose details go to the server log.
+func (c *Console) failed(w http.ResponseWriter, r *http.Request, op operator, err error, notFound string) {
+	switch {
+	case errors.Is(err, ops.ErrAuditUnavailable):
+		c.view(w, r, op, http.StatusServiceUnavailable, consolePage{Error: "The audit log is unavailable, so nothing was changed. Try again shortly."})
+	case notFound != "" && (errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid)):
+		status := http.StatusNotFound
+		if errors.Is(err, fault.Invalid) {
+			status = http.StatusBadRequest
+		}
+		c.view(w, r, op, status, consolePage{Error: notFound})
+	default:
+		c.Log.Error("operator action", "component", "web", "err", err)
+		c.view(w, r, op, http.StatusServiceUnavailable, consolePage{Error: "The change could not be made; the server log has the details."})
 	}
 }
 

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/clock"
+	ops "github.com/obscuraproject/obscura/internal/operator"
+
 	aeadsubtle "github.com/tink-crypto/tink-go/v2/aead/subtle"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
@@ -364,7 +367,8 @@ func TestConsoleChangesNothingUnaudited(t *testing.T) {
 	codec := upload.NewCodec(a)
 	links := &fakeLinks{used: map[string]bool{}}
 	al, kill := &failingAudit{}, &countingKill{}
-	c := &Console{Tokens: codec, Store: linkConsoleStore{links: links}, Audit: al, Kill: kill, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	c := &Console{Tokens: codec, Store: linkConsoleStore{links: links}, Audit: al, Kill: kill, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		Operator: ops.New(nil, nil, kill, al, clock.System{}, slog.New(slog.DiscardHandler))}
 	h := c.Handler()
 	tok, _, _, _ := IssueConsoleLink(context.Background(), codec, links, time.Now())
 	w := httptest.NewRecorder()

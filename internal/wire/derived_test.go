@@ -67,6 +67,9 @@ func (stubVision) Embeddings(context.Context, *picture.Picture) ([]vision.Embedd
 	return []vision.Embedding{{Face: blazeface.Face{Box: geom.Rect{X: 1, Y: 1, W: 4, H: 4}, Score: 0.9}, Vector: v}}, nil
 }
 
+// FaceProbe is unused: the registry test screens no face.
+func (stubVision) FaceProbe(*picture.Picture, blazeface.Face) vision.FaceProbe { return nil }
+
 // failOnce is a kind whose first forget of a subject fails: the crash
 // in the middle of a forget.
 type failOnce struct {

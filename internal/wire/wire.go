@@ -42,6 +42,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -94,6 +95,11 @@ type Graph struct {
 	Faces      *faces.Service
 	Subjects   *subject.Service
 	Purger     *incident.Purger
+	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
+	// DecodeGate bounds the megapixels of uploads decoded at once.
+	AnalysisGate *guard.Gate
+	DecodeGate   *guard.Gate
+	Operator     *operator.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -131,14 +137,22 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
 	}
-	g.Uploads = upload.New(upload.DefaultConfig(), g.Store, g.Objects, g.Keys, g.Tokens, clk)
+	g.AnalysisGate, g.DecodeGate = admissionGates(cfg)
+	ucfg := upload.DefaultConfig()
+	ucfg.OrphanGrace = cfg.OrphanGrace
+	g.Uploads = upload.New(ucfg, g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
+	// Throttled and blocked keys stay so across restarts.
+	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
+		g.Close()
+		return nil, err
+	}
 
 	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
 		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
 	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
 	if eng := o.Engine; eng != nil {
-		squeezer := guard.NewFaceSqueezer(eng.FaceEmbedder())
+		squeezer := guard.NewFaceSqueezer()
 		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
@@ -150,6 +164,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
 	return g, nil
 }
 
@@ -194,7 +209,8 @@ func (g *Graph) Start(ctx context.Context) error {
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
-		Analyzer: g.Analyses, Sweepers: []jobs.Sweeper{g.Kinds}, SweepEvery: g.Config.SweepEvery,
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Kinds, g.Uploads}, SweepEvery: g.Config.SweepEvery,
+		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		Code:          func(err error) string { return api.ProblemFor(err).Code },
 		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
@@ -237,12 +253,15 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
+		Operator:    g.Operator,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
 		Limiter:     guard.NewLimiter(g.Config.RateLimits, clk),
+		Admission:   g.AnalysisGate,
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
+		Ready:       g.writeProbes(),
 	}
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
@@ -250,7 +269,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
@@ -332,9 +351,21 @@ func (g *Graph) onExtractionFlag(f guard.Flag) {
 // onAdversarial raises an alert and audits a face the squeezer flagged (its
 // embedding was neither stored nor matched).
 func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score float64) {
-	detail := fmt.Sprintf("squeeze=%.4f threshold=%.3f", score, guard.DefaultFaceSqueezeThreshold)
+	detail := fmt.Sprintf("squeeze=%.4f", score)
 	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})
 	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
+}
+
+// writeProbes are the readiness checks that the store and the blob
+// directory can be written now (issue 17.2: a full disk makes /readyz 503
+// until there is room again, without a restart). A blob store without a
+// probe (S3) is left to its own health.
+func (g *Graph) writeProbes() []func(context.Context) error {
+	probes := []func(context.Context) error{func(ctx context.Context) error { return g.Store.ProbeWrite(ctx, g.Clock.Now()) }}
+	if p, ok := g.Blobs.(interface{ Probe(context.Context) error }); ok {
+		probes = append(probes, p.Probe)
+	}
+	return probes
 }

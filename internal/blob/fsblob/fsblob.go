@@ -90,6 +90,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	buf := copyBufs.Get().(*[]byte)
 	_, err = io.CopyBuffer(f, blob.ContextReader(ctx, r), *buf)
 	copyBufs.Put(buf)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// The file write failed (a full disk: ENOSPC stays in the chain).
+		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
+	}
 	if err != nil {
 		return fmt.Errorf("write blob: %w", err)
 	}
@@ -131,6 +136,31 @@ func (s *Store) mkdirAll(dir string) error {
 	return syncDir(parent)
 }
 
+// Probe checks that the store can be written now: it writes, fsyncs and
+// removes a small temporary file (64 KiB, so a nearly full disk fails too),
+// without touching any object. Readiness checks call it.
+func (s *Store) Probe(ctx context.Context) error {
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	p := filepath.Join(s.tmp, "probe-"+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fault.Wrap(fault.Unavailable, "blob store not writable", err)
+	}
+	defer os.Remove(p)
+	_, err = f.Write(make([]byte, 64<<10))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fault.Wrap(fault.Unavailable, "blob store not writable", err)
+	}
+	return nil
+}
+
 // Get implements blob.Getter.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := blob.ValidKey(key); err != nil {
@@ -158,11 +188,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	p := s.path(key)
 	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
-		return nil // already gone (its directory may be too): nothing to sync
+		return nil // nothing was there, nothing to make durable
 	} else if err != nil {
 		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
 	}
-	return syncDir(filepath.Dir(p))
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return fault.Wrap(fault.Unavailable, "blob store unavailable", err)
+	}
+	return nil
 }
 
 // List implements blob.Lister.

@@ -125,7 +125,9 @@ func classify(op string, err error) error {
 		switch se.Code() & 0xff {
 		case sqlite3lib.SQLITE_CONSTRAINT:
 			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
-		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_CANTOPEN:
+		case sqlite3lib.SQLITE_FULL:
+			return fault.Wrap(fault.Unavailable, "storage is full", fmt.Errorf("%s: %w: %w", op, fault.ErrStorageFull, err))
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_CANTOPEN:
 			return fault.Wrap(fault.Unavailable, "store unavailable", fmt.Errorf("%s: %w", op, err))
 		}
 	}

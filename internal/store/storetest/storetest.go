@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsentExpiry", testConsentExpiry},
 		{"SubjectResults", testSubjectResults},
 		{"PrivacyLinkSessions", testPrivacyLinkSessions},
+		{"PendingAssetsAndCommit", testPendingAssets},
+		{"GuardStates", testGuardStates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -650,5 +652,82 @@ func testConsoleLinks(t *testing.T, s store.Store) {
 	wantKind(t, "revoked unused link", err, fault.Conflict)
 	if n, _ := s.RevokeConsoleLinks(ctx, t0); n != 0 {
 		t.Errorf("revoking twice counted %d", n)
+	}
+}
+
+// testPendingAssets: an upload is spent only by the commit that stores its
+// asset, exactly once under concurrency; a failed commit stores nothing and
+// leaves the upload usable; pending marks go with the commit and age into
+// the sweep list.
+func testPendingAssets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkTenant(t, s, "ta")
+	mkTenant(t, s, "tb")
+	if err := s.CreateUpload(ctx, store.Upload{ID: "up_1", TenantID: "ta", SubjectHash: "h", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if spent, err := s.UploadSpent(ctx, "ta", "up_1"); err != nil || spent {
+		t.Errorf("fresh upload spent = %v, %v", spent, err)
+	}
+	_, err := s.UploadSpent(ctx, "tb", "up_1")
+	wantKind(t, "cross-tenant upload state", err, fault.NotFound)
+	asset := func(id string) store.Asset {
+		return store.Asset{ID: id, TenantID: "ta", SubjectHash: "h", Format: "jpeg", Width: 1, Height: 1, Size: 1, CreatedAt: t0}
+	}
+	wantKind(t, "commit with unknown upload", s.CommitAsset(ctx, asset("ast_x"), "up_x", t0), fault.NotFound)
+	if _, err := s.Asset(ctx, "ta", "ast_x"); !errors.Is(err, fault.NotFound) {
+		t.Errorf("asset of a refused commit was stored: %v", err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		id := fmt.Sprintf("ast_%d", i)
+		if err := s.BeginAsset(ctx, store.PendingAsset{ID: id, TenantID: "ta", SubjectHash: "h", CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- s.CommitAsset(ctx, asset(id), "up_1", t0) }()
+	}
+	wins := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			wins++
+		case !errors.Is(err, fault.Conflict):
+			t.Errorf("concurrent commit: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent commits of one upload succeeded, want exactly 1", wins, n)
+	}
+	if spent, err := s.UploadSpent(ctx, "ta", "up_1"); err != nil || !spent {
+		t.Errorf("committed upload spent = %v, %v", spent, err)
+	}
+	stale, err := s.StalePendingAssets(ctx, t0.Add(time.Second), 100)
+	if err != nil || len(stale) != n-1 {
+		t.Fatalf("stale pending = %d, %v; want the %d losers (the winner's mark went with its commit)", len(stale), err, n-1)
+	}
+	if early, _ := s.StalePendingAssets(ctx, t0, 100); len(early) != 0 {
+		t.Errorf("marks younger than the cutoff listed: %d", len(early))
+	}
+	for _, p := range stale {
+		if _, err := s.Asset(ctx, "ta", p.ID); !errors.Is(err, fault.NotFound) {
+			t.Errorf("losing commit %s stored an asset: %v", p.ID, err)
+		}
+		if err := s.ClearPendingAsset(ctx, p.TenantID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left, _ := s.StalePendingAssets(ctx, t0.Add(time.Hour), 100); len(left) != 0 {
+		t.Errorf("%d marks left after clearing", len(left))
+	}
+	// Without an upload (import): record stored, mark cleared.
+	if err := s.BeginAsset(ctx, store.PendingAsset{ID: "ast_imp", TenantID: "ta", SubjectHash: "h", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitAsset(ctx, asset("ast_imp"), "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.StalePendingAssets(ctx, t0.Add(time.Hour), 100); len(left) != 0 {
+		t.Errorf("import commit left its mark")
 	}
 }

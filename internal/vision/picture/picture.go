@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	_ "image/png" // registers PNG for image.Decode
 	"math"
@@ -39,15 +40,21 @@ var (
 type Options struct {
 	// MaxPixels is the largest width×height accepted (checked before decoding).
 	MaxPixels int64
+	// MaxDecodeBytes bounds the decoded size of images decoded in full
+	// (all but JPEG, which is decoded scaled): width × height × bytes per
+	// pixel from the header (sanitize.DecodedBytes); 0 means
+	// sanitize.DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
 	// MinSide asks for at least this many pixels on the long side; larger
 	// JPEGs are decoded at the smallest DCT scale that keeps it. 0 decodes
 	// in full.
 	MinSide int
 }
 
-// DefaultOptions accept up to 50 MP and decode at ≥ 1280 pixels on the long
-// side: enough for face crops of people at the back of a group photo.
-var DefaultOptions = Options{MaxPixels: 50_000_000, MinSide: 1280}
+// DefaultOptions accept up to 50 MP (and 200 MB of decoded pixels) and
+// decode at ≥ 1280 pixels on the long side: enough for face crops of
+// people at the back of a group photo.
+var DefaultOptions = Options{MaxPixels: 50_000_000, MaxDecodeBytes: sanitize.DefaultMaxDecodeBytes, MinSide: 1280}
 
 // Picture is a decoded, upright image.
 type Picture struct {
@@ -91,6 +98,18 @@ func Decode(data []byte, opt Options) (p *Picture, err error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > opt.MaxPixels {
 		return nil, fmt.Errorf("%dx%d: %w", cfg.Width, cfg.Height, ErrTooLarge)
+	}
+	if f != sanitize.JPEG {
+		if f == sanitize.HEIC {
+			cfg.ColorModel = color.RGBAModel // libheif's output
+		}
+		budget := opt.MaxDecodeBytes
+		if budget <= 0 {
+			budget = sanitize.DefaultMaxDecodeBytes
+		}
+		if n := sanitize.DecodedBytes(cfg); n > budget {
+			return nil, fmt.Errorf("%dx%d decodes to %d MB, over the %d MB budget: %w", cfg.Width, cfg.Height, n/1e6, budget/1e6, ErrTooLarge)
+		}
 	}
 	var rgb *image.RGBA
 	orientation := 1

@@ -90,6 +90,13 @@ func (g *Core) open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// The root key before the store: a new local master key is only ever
+	// generated into an empty data dir (keyring.LocalRoot), so opening the
+	// database first would make every fresh directory look like data.
+	root, err := g.rootKey(ctx)
+	if err != nil {
+		return err
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, DBFile))
 	if err != nil {
 		return err
@@ -97,10 +104,6 @@ func (g *Core) open(ctx context.Context) error {
 	fail := func(err error) error {
 		st.Close()
 		return err
-	}
-	root, err := g.rootKey(ctx)
-	if err != nil {
-		return fail(err)
 	}
 	kr, err := keyring.New(ctx, root, st, g.Clock, g.Log, keyring.Options{CacheTTL: cfg.KEKCacheTTL})
 	if err != nil {

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/perf"
+)
+
+// limitsLoadTarget prepares a server for perf.RunLoad: keys per kind of
+// traffic, a consented, uploaded sample photo.
+func limitsLoadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
+	t.Helper()
+	key := func(scope string) string {
+		code, _, _, b := limitsDo(t, "POST", s.base+"/v1/keys", admin, []byte(`{"scopes":["`+scope+`"]}`))
+		var k struct {
+			APIKey string `json:"api_key"`
+		}
+		if json.Unmarshal(b, &k); code != 201 {
+			t.Fatalf("create key: %d %s", code, b)
+		}
+		return k.APIKey
+	}
+	photo, err := models.Pinned().Load(models.DefaultDir(os.Getenv), "sample1.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subj = "load-subject"
+	for _, p := range []string{"face_detection", "tagging", "sensitive_content"} {
+		if code, _, _, b := limitsDo(t, "POST", s.base+"/v1/subjects/"+subj+"/consents", admin, []byte(`{"purpose":"`+p+`","notice_version":"1"}`)); code != 201 {
+			t.Fatalf("grant %s: %d %s", p, code, b)
+		}
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	img.Set(0, 0, color.White)
+	var small bytes.Buffer
+	jpeg.Encode(&small, img, nil)
+	return perf.LoadTarget{Base: s.base, AnalyzeKey: key("analyze"), ReadKey: key("ingest"), IngestKey: key("ingest"),
+		AssetID: uploadPhotoAs(t, s, admin, subj, photo), Features: perf.AnalysisFeatures, Subject: subj, Upload: small.Bytes()}
+}
+
+// Issue 17.6: analyses saturating the CPU made cheap reads wait seconds
+// (GET p50 2.4 s, p99 9.5 s at 72 req/s). With admission control the
+// analyses beyond the queue are shed (503 overloaded, Retry-After) and
+// reads and uploads stay fast.
+//
+// By default this runs the mix for 6 s against the default configuration
+// and checks that analyses are shed and every read and upload answered.
+// OBSCURA_LOAD=1 runs 10 s against a baseline in the same run (admission
+// effectively off: 64 concurrent analyses, queue 10 000) and then the
+// default, logs both tables (go test -v) and checks the p99 cut.
+func TestLoadShedding(t *testing.T) {
+	full := os.Getenv("OBSCURA_LOAD") == "1"
+	mix := perf.DefaultLoadMix
+	mix.Duration = 6 * time.Second
+	if full {
+		mix.Duration = 10 * time.Second
+	}
+	run := func(name string, env ...string) map[string]perf.EndpointStats {
+		data := t.TempDir()
+		tn := createTenant(t, data, "Load App")
+		s := limitsServer(t, data, env...)
+		target := limitsLoadTarget(t, s, tn.APIKey)
+		stats, err := perf.RunLoad(context.Background(), target, mix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]perf.EndpointStats{}
+		for _, st := range stats {
+			t.Logf("%-9s %s", name, st)
+			by[st.Endpoint] = st
+		}
+		s.cmd.Process.Kill()
+		return by
+	}
+	var base map[string]perf.EndpointStats
+	if full {
+		base = run("baseline", "OBSCURA_ANALYSIS_CONCURRENCY=64", "OBSCURA_ANALYSIS_QUEUE=10000")
+	}
+	got := run("admission")
+	if got["analyze"].Status["503 overloaded"] == 0 {
+		t.Errorf("no analysis was shed under a saturating load: %v", got["analyze"].Status)
+	}
+	if got["analyze"].Status["200"] == 0 {
+		t.Errorf("no analysis completed: %v", got["analyze"].Status)
+	}
+	for _, ep := range []string{"read", "upload"} {
+		st := got[ep]
+		if st.Count == 0 || st.Status["200"]+st.Status["201"] != st.Count {
+			t.Errorf("%s: %v, want every request answered", ep, st.Status)
+		}
+		// The target is p99 ≤ 50 ms on a machine that runs nothing else;
+		// a shared machine (tests run in parallel with other builds)
+		// cannot show that, so the test compares with the baseline of the
+		// same run: shedding must cut the p99 at least fourfold.
+		if full && st.P99ms*4 > base[ep].P99ms {
+			t.Errorf("%s p99 %.1f ms with admission, %.1f ms without: not a fourfold cut", ep, st.P99ms, base[ep].P99ms)
+		}
+	}
+}
