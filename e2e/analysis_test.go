@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,14 +50,14 @@ func TestAnalysisAgainstRealServer(t *testing.T) {
 
 	code, b = do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"],"async":true}`))
 	var job struct {
-		ID int64 `json:"id"`
+		ID string `json:"id"`
 	}
-	if json.Unmarshal(b, &job); code != 202 || job.ID == 0 {
+	if json.Unmarshal(b, &job); code != 202 || !strings.HasPrefix(job.ID, "job_") {
 		t.Fatalf("async: %d %s", code, b)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		code, _, b := s.get(t, "/v1/jobs/"+strconv.FormatInt(job.ID, 10), tn.APIKey)
+		code, _, b := s.get(t, "/v1/jobs/"+job.ID, tn.APIKey)
 		if code == 200 && strings.Contains(string(b), `"state":"completed"`) && strings.Contains(string(b), `"person"`) {
 			break
 		}

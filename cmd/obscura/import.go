@@ -61,14 +61,14 @@ func (a *app) importCmd() *cobra.Command {
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				var queue *jobs.Queue
 				if features != nil {
-					q, err := jobs.Open(ctx, a.cfg.Data+"/obscura.db", jobs.Options{Log: a.log})
+					q, err := svc.Queue(ctx, false)
 					if err != nil {
 						return err
 					}
 					defer q.Close(ctx)
 					queue = q
 				}
-				var queued []int64
+				var queued []string
 				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenant, err)
 				}
@@ -152,7 +152,7 @@ func (a *app) importCmd() *cobra.Command {
 					return err
 				}
 				if queued == nil {
-					queued = []int64{}
+					queued = []string{}
 				}
 				return a.print(map[string]any{"imported": imported, "already": already, "skipped": skips, "jobs": queued}, b.String())
 			})

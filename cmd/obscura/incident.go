@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
@@ -152,7 +153,7 @@ func (a *app) incidentCmd() *cobra.Command {
 				var err1, err2 error
 				from, err1 = time.Parse(time.RFC3339, fromS)
 				to, err2 = time.Parse(time.RFC3339, toS)
-				if err1 != nil || err2 != nil || !from.Before(to) || purgeSubject != "" {
+				if err1 != nil || err2 != nil || !from.Before(to) || !clock.InRange(from) || !clock.InRange(to) || purgeSubject != "" {
 					return fault.New(fault.Invalid, "--from and --to are RFC 3339 times, from before to, and exclude --subject")
 				}
 			}
@@ -236,8 +237,8 @@ func (a *app) bundleExportCmd(use, short, action, defaultOut string) *cobra.Comm
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from, err1 := time.Parse(time.RFC3339, fromS)
 			to, err2 := time.Parse(time.RFC3339, toS)
-			if err1 != nil || err2 != nil {
-				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times, e.g. 2026-11-22T10:00:00Z")
+			if err1 != nil || err2 != nil || !clock.InRange(from) || !clock.InRange(to) {
+				return fault.New(fault.Invalid, "--from and --to must be RFC 3339 times between 1970 and 2200, e.g. 2026-11-22T10:00:00Z")
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				signer, err := svc.Keys.TenantSigner(ctx, "", "audit")

@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
+	"github.com/obscuraproject/obscura/internal/redact"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -124,7 +125,9 @@ func (a *app) resolve(fs *pflag.FlagSet, server bool) error {
 	default:
 		level = max(level, slog.LevelWarn)
 	}
-	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	// Every record, from Obscura or a library (the job queue logs job
+	// errors, webhook URLs included), passes the redacting handler.
+	a.log = slog.New(redact.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -69,7 +71,18 @@ func (a *app) serve(ctx context.Context) error {
 			return err
 		}
 	}
-	h := g.Handler(wire.HTTP{Registry: reg, Version: version, PublicURL: a.cfg.PublicURL, Jobs: queue, Demo: demo})
+	h := g.Handler(wire.HTTP{Registry: reg, Version: version, PublicURL: a.cfg.PublicURL, Jobs: queue, Demo: demo, MetricsElsewhere: a.cfg.MetricsAddr != ""})
+	if a.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: g.MetricsHandler(reg), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		a.log.Info("metrics on a separate listener", "component", "serve", "addr", mln.Addr().String())
+	}
 	if demo {
 		a.log.Info("demo page on /demo (loopback clients only)", "component", "serve")
 	}
@@ -78,6 +91,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log.SetOutput(slog.NewLogLogger(a.log.Handler(), slog.LevelInfo).Writer()) // libraries using package log
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,7 +99,7 @@ func (a *app) serve(ctx context.Context) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn), // net/http errors, redacted
 	}
 	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "data", a.cfg.Data, "version", version)
 	errc := make(chan error, 1)

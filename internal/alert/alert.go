@@ -15,21 +15,20 @@ package alert
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
+	"github.com/obscuraproject/obscura/internal/hooksig"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -61,6 +60,9 @@ type Config struct {
 	Secret  []byte
 	// RetryBase is the first webhook retry delay (doubling; default 1 s).
 	RetryBase time.Duration
+	// Egress decides which addresses the webhook may reach (default:
+	// public addresses only; see internal/egress).
+	Egress *egress.Policy
 }
 
 // DefaultConfig: floors sized for one app on one machine.
@@ -101,7 +103,10 @@ type Engine struct {
 
 // New returns an Engine.
 func New(cfg Config, st alertStore, clk clock.Clock, log *slog.Logger) *Engine {
-	return &Engine{cfg: cfg, st: st, clk: clk, log: log.With("component", "alert"), client: &http.Client{Timeout: 5 * time.Second},
+	if cfg.Egress == nil {
+		cfg.Egress, _ = egress.NewPolicy(nil)
+	}
+	return &Engine{cfg: cfg, st: st, clk: clk, log: log.With("component", "alert"), client: cfg.Egress.Client(5 * time.Second),
 		counters: map[string]*counter{}, authBad: map[string]int64{}}
 }
 
@@ -174,13 +179,9 @@ func detail(n, base float64) string {
 	return fmt.Sprintf("count=%.0f/min baseline=%.1f/min", n, base)
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
 // Raise records an alert in the store and the log and sends it to the webhook.
 func (e *Engine) Raise(ctx context.Context, a store.Alert) {
-	rb := make([]byte, 10)
-	rand.Read(rb)
-	a.ID, a.Time = "alt_"+b32.EncodeToString(rb), e.clk.Now().UTC()
+	a.ID, a.Time = ident.Sized("alt_", 10), e.clk.Now().UTC()
 	if err := e.st.CreateAlert(context.WithoutCancel(ctx), a); err != nil {
 		e.log.Error("store alert", "rule", a.Rule, "err", err)
 	}
@@ -204,16 +205,6 @@ type Payload struct {
 	Detail   string    `json:"detail"`
 }
 
-// Sign returns the X-Obscura-Signature header value for body at t:
-// "t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
-func Sign(secret, body []byte, t time.Time) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // send posts the alert, retrying with backoff (1 s, 2 s, 4 s) on failure.
 func (e *Engine) send(a store.Alert) {
 	body, _ := json.Marshal(Payload{ID: a.ID, Time: a.Time, Rule: a.Rule, Severity: a.Severity, Tenant: a.TenantID, Detail: a.Detail})
@@ -224,8 +215,16 @@ func (e *Engine) send(a store.Alert) {
 	for attempt := 1; attempt <= 4; attempt++ {
 		req, _ := http.NewRequest(http.MethodPost, e.cfg.Webhook, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Obscura-Signature", Sign(e.cfg.Secret, body, time.Now()))
+		req.Header.Set("X-Obscura-Signature", hooksig.Sign(e.cfg.Secret, body, e.clk.Now()))
 		res, err := e.client.Do(req)
+		if egress.Refused(err) {
+			e.log.Error("alert webhook address not allowed; not retrying")
+			return
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error repeats the URL, which may carry a secret
+		}
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode < 300 {
@@ -235,7 +234,7 @@ func (e *Engine) send(a store.Alert) {
 		}
 		e.log.Warn("alert webhook failed", "attempt", attempt, "err", err)
 		if attempt < 4 {
-			time.Sleep(backoff)
+			clock.Sleep(context.Background(), e.clk, backoff)
 			backoff *= 2
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
+	"github.com/obscuraproject/obscura/internal/hooksig"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -109,7 +112,7 @@ func TestWebhookSignedWithRetries(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		sig := r.Header.Get("X-Obscura-Signature")
 		unix, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(sig, ",")[0], "t="), 10, 64)
-		if Sign(secret, body, time.Unix(unix, 0)) != sig {
+		if hooksig.Sign(secret, body, time.Unix(unix, 0)) != sig {
 			t.Errorf("bad signature %q", sig)
 		}
 		if n < 3 {
@@ -121,6 +124,7 @@ func TestWebhookSignedWithRetries(t *testing.T) {
 	defer srv.Close()
 	cfg := DefaultConfig()
 	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL, secret, 5*time.Millisecond
+	cfg.Egress, _ = egress.NewPolicy([]string{"127.0.0.1"})
 	e, _, _ := newEngine(cfg)
 	e.Raise(context.Background(), store.Alert{Rule: RuleAuditBroken, Severity: "critical", Detail: "seq=12"})
 	e.Wait()
@@ -132,7 +136,59 @@ func TestWebhookSignedWithRetries(t *testing.T) {
 	default:
 		t.Fatal("webhook never succeeded")
 	}
-	if Sign(secret, []byte("x"), time.Unix(1, 0)) == Sign([]byte("other"), []byte("x"), time.Unix(1, 0)) {
+	if hooksig.Sign(secret, []byte("x"), time.Unix(1, 0)) == hooksig.Sign([]byte("other"), []byte("x"), time.Unix(1, 0)) {
 		t.Error("signature does not depend on the secret")
+	}
+}
+
+// TestWebhookRefusesInternalAddress: with the default egress policy the
+// alert webhook never reaches a loopback receiver (SSRF), and does not
+// retry.
+func TestWebhookRefusesInternalAddress(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL+"/?token=SECRET-ALERT-MARKER", []byte("webhook-secret"), time.Millisecond
+	e, _, _ := newEngine(cfg)
+	e.Raise(context.Background(), store.Alert{Rule: RuleAuditBroken, Severity: "critical", Detail: "seq=12"})
+	e.Wait()
+	if n := calls.Load(); n != 0 {
+		t.Errorf("loopback webhook reached %d times", n)
+	}
+}
+
+// TestWebhookOnInjectedClock: signatures are dated by the injected clock
+// and the retry backoff waits on it, so a fake clock neither sleeps nor
+// shows the wall time (regression: time.Now and time.Sleep).
+func TestWebhookOnInjectedClock(t *testing.T) {
+	var mu sync.Mutex
+	var stamps []int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		unix, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(r.Header.Get("X-Obscura-Signature"), ",")[0], "t="), 10, 64)
+		mu.Lock()
+		stamps = append(stamps, unix)
+		n := len(stamps)
+		mu.Unlock()
+		if n < 3 {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Webhook, cfg.Secret, cfg.RetryBase = srv.URL, []byte("webhook-secret"), 30*time.Second
+	cfg.Egress, _ = egress.NewPolicy([]string{"127.0.0.1"})
+	e, _, clk := newEngine(cfg)
+	start := clk.Now().Unix()
+	began := time.Now()
+	e.Raise(context.Background(), store.Alert{Rule: RuleAuditBroken, Severity: "critical", Detail: "seq=1"})
+	e.Wait()
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("retries slept in real time: %v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int64{start, start + 30, start + 90}; !slices.Equal(stamps, want) {
+		t.Errorf("signature times %v, want %v (the fake clock's)", stamps, want)
 	}
 }

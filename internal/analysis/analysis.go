@@ -16,8 +16,6 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +30,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -299,16 +298,6 @@ func Harden(assetID string, r *vision.Result, features []string) Result {
 	return out
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newID() string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "res_" + b32.EncodeToString(b)
-}
-
 func purposesOf(features []string) []string {
 	ps := make([]string, len(features))
 	for i, f := range features {
@@ -447,7 +436,7 @@ func (s *Service) store(ctx context.Context, a store.Asset, feature string, v an
 	if err != nil {
 		return pipeline.Stored{}, err
 	}
-	rec := store.Result{ID: newID(), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
+	rec := store.Result{ID: ident.New("res_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
 		Purpose: Purposes[feature], Retention: ClassAnalysis, CreatedAt: now, ExpiresAt: expires}
 	ref := sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: rec.ID}
 	// Ciphertext first, then the record: a crash between leaves an

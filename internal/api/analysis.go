@@ -24,7 +24,7 @@ type analysisService interface {
 // jobQueue queues asynchronous analyses (package jobs).
 type jobQueue interface {
 	EnqueueAnalyze(ctx context.Context, args jobs.AnalyzeArgs) (jobs.Job, error)
-	Get(ctx context.Context, tenant string, id int64) (jobs.Job, error)
+	Get(ctx context.Context, tenant, id string) (jobs.Job, error)
 }
 
 // AnalyzeInput is the analyze request.
@@ -45,7 +45,7 @@ type AnalyzeOutput struct {
 
 // JobInput names a job.
 type JobInput struct {
-	ID int64 `path:"id" minimum:"1"`
+	ID string `path:"id" maxLength:"40" doc:"Opaque job id (job_…)"`
 }
 
 // JobOutput is a job and, once completed, the stored results.

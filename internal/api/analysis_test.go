@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -260,14 +259,14 @@ func TestAsyncAnalysis(t *testing.T) {
 		t.Fatalf("async: %d %s", code, b)
 	}
 	var job struct {
-		ID    int64  `json:"id"`
+		ID    string `json:"id"`
 		State string `json:"state"`
 	}
 	json.Unmarshal(b, &job)
-	if job.ID == 0 || job.State != "queued" {
+	if !strings.HasPrefix(job.ID, "job_") || job.State != "queued" {
 		t.Fatalf("job %s", b)
 	}
-	jobURL := e.srv.URL + "/v1/jobs/" + strconv.FormatInt(job.ID, 10)
+	jobURL := e.srv.URL + "/v1/jobs/" + job.ID
 	var got struct {
 		State   string                     `json:"state"`
 		AssetID string                     `json:"asset_id"`
@@ -303,7 +302,7 @@ func TestAsyncAnalysis(t *testing.T) {
 	}
 	json.Unmarshal(b, &job)
 	e.req(t, "DELETE", e.srv.URL+"/v1/subjects/dora/consents/tagging", e.keys["a"], "", nil)
-	jobURL = e.srv.URL + "/v1/jobs/" + strconv.FormatInt(job.ID, 10)
+	jobURL = e.srv.URL + "/v1/jobs/" + job.ID
 	var j2 struct{ State, Error string }
 	deadline = time.Now().Add(30 * time.Second)
 	for j2.State != "failed" && j2.State != "completed" {

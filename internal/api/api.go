@@ -22,7 +22,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -92,6 +91,11 @@ type Deps struct {
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
+	// MetricsToken, if set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics off this handler (it is served on
+	// its own listen address through MetricsHandler).
+	MetricsElsewhere bool
 	// Ready are extra readiness checks (write probes of the store and the
 	// blob directory); /readyz answers 503 while any fails.
 	Ready []func(ctx context.Context) error
@@ -183,6 +187,11 @@ func New(d Deps) *API {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
+	for name, f := range cfg.Formats {
+		if name == "application/json" || name == "json" {
+			cfg.Formats[name] = strictJSONFormat(f)
+		}
+	}
 	a.huma = humago.New(a.mux, cfg)
 	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch, a.auditIntent)
 	a.registerSystem()
@@ -195,10 +204,10 @@ func New(d Deps) *API {
 	a.registerAudit()
 	a.registerIncident()
 	a.registerAlerts()
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(kindTable[fault.NotFound], "no such route"))
-	})
+	if !d.MetricsElsewhere {
+		a.mux.Handle("GET /metrics", a.MetricsHandler())
+	}
+	a.mux.HandleFunc("/", a.noRoute)
 	return a
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
@@ -92,7 +93,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
-		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }})
+		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }, Egress: loopbackEgress(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,4 +331,14 @@ func TestConcurrentPutsExactlyOneWins(t *testing.T) {
 	if count[201] != 1 || count[409] != n-1 {
 		t.Errorf("status counts %v, want one 201 and %d 409", count, n-1)
 	}
+}
+
+// loopbackEgress allow-lists loopback, where the tests' webhook receivers
+// listen (production allows public addresses only).
+func loopbackEgress(t testing.TB) *egress.Policy {
+	p, err := egress.NewPolicy([]string{"127.0.0.0/8", "::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

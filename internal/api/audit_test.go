@@ -29,6 +29,15 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	json.Unmarshal(b, &asset)
 	e.req(t, "PUT", up.UploadURL, "", "image/jpeg", photo(t, 16, 16)) // replay: denied
 	e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/consents", e.keys["a"], "application/json", []byte(`{"purpose":"tagging","notice_version":"v1"}`))
+	// The subject's export, downloaded with its token (no API key).
+	code, _, b = e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/export", e.keys["a"], "", nil)
+	var ex struct {
+		DownloadURL string `json:"download_url"`
+	}
+	json.Unmarshal(b, &ex)
+	if code, _, _ := e.req(t, "GET", ex.DownloadURL, "", "", nil); code != 200 {
+		t.Fatalf("export download: %d", code)
+	}
 	e.req(t, "GET", e.srv.URL+"/v1/assets/"+asset.AssetID, e.keys["b"], "", nil) // cross-tenant probe
 
 	// Let the group commit land, then read through the API.
@@ -58,6 +67,14 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 		if _, ok := actions[want]; !ok {
 			t.Errorf("no %s entry in %v", want, page.Entries)
 		}
+	}
+	// Regression: the download had no tenant (so no tenant saw it) and the
+	// grant no purpose (it is in the body, not the path).
+	if en, ok := actions["get-export/ok"]; !ok || en.Tenant != "ten_a" {
+		t.Errorf("export download entry lacks the tenant: %+v", en)
+	}
+	if en := actions["grant-consent/ok"]; en.Purpose != "tagging" {
+		t.Errorf("consent grant entry lacks the purpose: %+v", en)
 	}
 	if en := actions["grant-consent/ok"]; en.Subject == "" || en.Subject == subj || en.Actor == "" {
 		t.Errorf("consent entry lacks hashed subject or actor: %+v", en)

@@ -42,6 +42,9 @@ func (a *API) auditOps(ctx huma.Context, next func(huma.Context)) {
 		e.Object = a.d.Keys.HashID("audit-object", id)
 	}
 	e.Purpose = ctx.Param("purpose")
+	if e.Purpose == "" {
+		e.Purpose = h.purpose
+	}
 	a.finishEntry(ctx.Context(), &e, ctx.Status())
 }
 
@@ -93,7 +96,7 @@ func (a *API) intent(ctx context.Context, e audit.Entry) error {
 
 // auditHolder collects, during a request, what the audit entry needs from
 // inner layers: the authenticated tenant and key, and the problem code.
-type auditHolder struct{ tenant, actor, code string }
+type auditHolder struct{ tenant, actor, code, purpose string }
 
 type auditHolderKey struct{}
 

@@ -27,6 +27,7 @@ type consentService interface {
 type subjectService interface {
 	Export(ctx context.Context, tenant, subject string) (string, time.Time, error)
 	Download(ctx context.Context, token string) ([]byte, error)
+	TokenTenant(token string) (string, error)
 	Erase(ctx context.Context, tenant, subject string) (subject.Erased, error)
 }
 
@@ -104,6 +105,9 @@ func (a *API) registerConsent() {
 		g := consent.Grant{Purpose: in.Body.Purpose, Notice: in.Body.NoticeVersion}
 		if in.Body.ExpiresAt != nil {
 			g.ExpiresAt = *in.Body.ExpiresAt
+		}
+		if h := holderFrom(ctx); h != nil {
+			h.purpose = in.Body.Purpose // the purpose is in the body, not the path
 		}
 		r, err := a.d.Consents.Grant(ctx, principal(ctx).TenantID, in.Subject, g)
 		if err != nil {
@@ -183,8 +187,9 @@ func (a *API) registerConsent() {
 	})
 	a.mux.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
 		start := a.d.Clock.Now()
+		tenant, _ := a.d.Subjects.TokenTenant(r.PathValue("token")) // "" for a token that does not open
 		data, err := a.d.Subjects.Download(r.Context(), r.PathValue("token"))
-		a.auditPlain(r.Context(), "get-export", start, audit.Entry{Bytes: int64(len(data))}, err)
+		a.auditPlain(r.Context(), "get-export", start, audit.Entry{Tenant: tenant, Bytes: int64(len(data))}, err)
 		if err != nil {
 			writeProblem(w, a.problem(r.Context(), err))
 			return

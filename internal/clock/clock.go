@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -18,6 +19,29 @@ type System struct{}
 // Now returns time.Now().
 func (System) Now() time.Time { return time.Now() }
 
+// Sleep waits d, or until ctx ends.
+func (System) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Sleep waits d on clk: a clock that can sleep (System, Fake) does; any
+// other sleeps in real time. It returns early with ctx's error.
+func Sleep(ctx context.Context, clk Clock, d time.Duration) error {
+	if s, ok := clk.(interface {
+		Sleep(context.Context, time.Duration) error
+	}); ok {
+		return s.Sleep(ctx, d)
+	}
+	return System{}.Sleep(ctx, d)
+}
+
 // Fake is a manually advanced clock for tests. It is safe for concurrent use.
 type Fake struct {
 	mu  sync.Mutex
@@ -32,6 +56,16 @@ func (f *Fake) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.now
+}
+
+// Sleep advances the fake time by d and returns at once, so code that
+// backs off does not make tests wait.
+func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.Advance(d)
+	return nil
 }
 
 // Advance moves the fake time forward by d.

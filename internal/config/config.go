@@ -51,6 +51,14 @@ type Config struct {
 	RateLimits guard.Limits `yaml:"rate_limits"`
 	// AlertWebhook receives alerts as JSON signed with OBSCURA_ALERT_SECRET.
 	AlertWebhook string `yaml:"alert_webhook"`
+	// EgressAllow lists address prefixes (CIDR or single addresses) that
+	// outbound webhooks may reach although they are not public — for
+	// development only (e.g. 127.0.0.1/32). Empty: public addresses only.
+	EgressAllow []string `yaml:"egress_allow"`
+	// MetricsAddr, if set, serves /metrics on its own listen address (e.g.
+	// 127.0.0.1:9787) and not on Addr. A bearer token for /metrics comes
+	// only from OBSCURA_METRICS_TOKEN (a secret, never from the file).
+	MetricsAddr string `yaml:"metrics_addr"`
 	// RetainAnalysis is how long analysis results are kept (retention
 	// class "analysis").
 	RetainAnalysis time.Duration `yaml:"retain_analysis"`
@@ -102,6 +110,8 @@ var Settings = []Setting{
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
 	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
+	{"egress-allow", "OBSCURA_EGRESS_ALLOW", "comma-separated non-public prefixes webhooks may reach (development only)"},
+	{"metrics-addr", "OBSCURA_METRICS_ADDR", "serve /metrics on this separate listen address instead of addr"},
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
 	{"sweep-every", "OBSCURA_SWEEP_EVERY", "how often retention, TTL and consent-expiry sweeps run"},
@@ -208,6 +218,16 @@ func (c *Config) Set(flag, value string) error {
 		c.Blob = value
 	case "alert-webhook":
 		c.AlertWebhook = value
+	case "egress-allow":
+		var list []string
+		for _, a := range strings.Split(value, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				list = append(list, a)
+			}
+		}
+		c.EgressAllow = list
+	case "metrics-addr":
+		c.MetricsAddr = value
 	case "public-url":
 		c.PublicURL = strings.TrimRight(value, "/")
 	case "retain-analysis":

@@ -19,8 +19,6 @@ package consent
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -33,6 +31,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -144,15 +143,7 @@ type Grant struct {
 	ExpiresAt time.Time // zero: no expiry
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newReceiptID() string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "rcpt_" + b32.EncodeToString(b)
-}
+func newReceiptID() string { return ident.New("rcpt_") }
 
 func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
@@ -191,8 +182,15 @@ func (s *Service) GrantHash(ctx context.Context, tenant, h string, g Grant, meth
 		return Receipt{}, fault.New(fault.Invalid, "notice_version must be 1 to 64 characters")
 	}
 	now := s.clk.Now()
-	if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(now) {
-		return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
+	if !g.ExpiresAt.IsZero() {
+		if !clock.InRange(g.ExpiresAt) {
+			return Receipt{}, fault.New(fault.Invalid, "expires_at must be before "+clock.MaxTime.Format(time.DateOnly))
+		}
+		// The receipt states the expiry to the second; store exactly that.
+		g.ExpiresAt = g.ExpiresAt.UTC().Truncate(time.Second)
+		if !g.ExpiresAt.After(now) {
+			return Receipt{}, fault.New(fault.Invalid, "expires_at must be in the future")
+		}
 	}
 	r := Receipt{Version: 1, ID: newReceiptID(), Tenant: tenant, Subject: h, Purpose: p.Name, Notice: g.Notice,
 		Action: ActionGrant, Method: method, Time: stamp(now)}

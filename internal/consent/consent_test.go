@@ -293,6 +293,32 @@ func FuzzParseAndVerify(f *testing.F) {
 	})
 }
 
+// TestGrantExpiryStoredAsSigned is the regression for dates past 2262
+// wrapping in the store (expires_at 9999-12-31 was stored as 1816 while the
+// receipt said 9999), and for sub-second expiries the receipt rounds: the
+// stored state and the signed receipt must say the same instant.
+func TestGrantExpiryStoredAsSigned(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, far := range []time.Time{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(2262, 4, 12, 0, 0, 0, 0, time.UTC), clock.MaxTime.Add(time.Second)} {
+		if _, err := f.svc.Grant(ctx, "ten_a", "zoe", Grant{Purpose: "tagging", Notice: "v1", ExpiresAt: far}); !errors.Is(err, fault.Invalid) {
+			t.Errorf("expires_at %s: err = %v, want Invalid", far, err)
+		}
+	}
+	exp := f.clk.Now().Add(48*time.Hour + 700*time.Millisecond)
+	r, err := f.svc.Grant(ctx, "ten_a", "zoe", Grant{Purpose: "tagging", Notice: "v1", ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, _, err := f.svc.List(ctx, "ten_a", "zoe")
+	if err != nil || len(states) != 1 || states[0].ExpiresAt == nil {
+		t.Fatalf("states %+v, %v", states, err)
+	}
+	if got := states[0].ExpiresAt.UTC().Format(time.RFC3339Nano); got != r.Expires {
+		t.Errorf("stored expiry %s, receipt says %s", got, r.Expires)
+	}
+}
+
 // RequireEach names every purpose without consent, in the order asked,
 // once each; with all granted it passes.
 func TestRequireEachNamesEveryMissingPurpose(t *testing.T) {

@@ -18,8 +18,6 @@ package faces
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -38,6 +36,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -175,16 +174,6 @@ func (s *Service) lock(tenant, subjectHash string) func() {
 	return m.Unlock
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newID(prefix string) string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + b32.EncodeToString(b)
-}
-
 func galleryRef(tenant, subjectHash string) sealed.Ref {
 	return sealed.Ref{Tenant: tenant, Subject: subjectHash, Purpose: Purpose, Object: "gallery"}
 }
@@ -314,7 +303,7 @@ func (o *suggestion) Store(ctx context.Context, a store.Asset, now time.Time) ([
 			continue // suspicious: analysed, not stored, not matched
 		}
 		b := e.Face.Box.Round()
-		sg := store.Suggestion{ID: newID("sug_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID,
+		sg := store.Suggestion{ID: ident.New("sug_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID,
 			Box:       store.Box{X: int(b.X), Y: int(b.Y), W: int(b.W), H: int(b.H)},
 			CreatedAt: now, ExpiresAt: now.Add(s.d.TTL).UTC().Truncate(time.Second)}
 		// The draft embedding first, then its record: a crash between
@@ -419,7 +408,7 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 		if len(g.People) >= MaxPeople {
 			return Accepted{}, ErrFull
 		}
-		p = Person{ID: newID("per_"), Name: strings.TrimSpace(person)}
+		p = Person{ID: ident.New("per_"), Name: strings.TrimSpace(person)}
 		g.People = append(g.People, p)
 	}
 	if len(g.Templates) >= MaxTemplates {
@@ -431,7 +420,7 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	}
 	// The template takes the tag's id, so deleting the photo finds the
 	// template its face added (ForgetAsset).
-	tag := store.FaceTag{ID: newID("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
+	tag := store.FaceTag{ID: ident.New("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
 	g.Templates = append(g.Templates, Template{ID: tag.ID, Person: p.ID, Vector: vec})
 	if err := s.save(ctx, tenant, sg.SubjectHash, g); err != nil {
 		return Accepted{}, err

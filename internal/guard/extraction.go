@@ -58,12 +58,12 @@ type ExtractionConfig struct {
 var DefaultExtraction = ExtractionConfig{
 	MinDistances:   50,
 	Window:         400,
-	Delta:          0.90,
-	MaxGrowing:     2000,
+	Delta:          0.85,
+	MaxGrowing:     500,
 	MaxPerHour:     20000,
 	ThrottleEvery:  10 * time.Second,
 	BlockAfter:     20,
-	RepeatDistance: 0.5,
+	RepeatDistance: 0.15,
 }
 
 // Key states.

@@ -28,6 +28,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/fault"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -100,7 +102,7 @@ func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) err
 	if final && j.Args.Webhook != "" {
 		// Notify once the job's state is final; delivery retries on its own.
 		if _, ierr := w.q.client.Insert(ctx, WebhookArgs{Tenant: j.Args.Tenant, JobID: j.ID, URL: j.Args.Webhook},
-			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: time.Now().Add(time.Second)}); ierr != nil {
+			&river.InsertOpts{MaxAttempts: webhookAttempts, ScheduledAt: w.q.clk.Now().Add(time.Second)}); ierr != nil {
 			return fmt.Errorf("queue webhook: %w", ierr)
 		}
 	}
@@ -151,8 +153,6 @@ type Options struct {
 	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
 	// WebhookSecret returns a tenant's webhook signing secret.
 	WebhookSecret func(tenant string) []byte
-	// Now is the clock webhook signatures are dated by (default time.Now).
-	Now func() time.Time
 	// Code maps a job's error to the stable code the synchronous API
 	// would answer with (the API's error table); default: by fault kind.
 	Code func(error) string
@@ -165,6 +165,15 @@ type Options struct {
 	// River's rescuer checks every 30 s and once when the queue starts.
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Clock dates webhook signatures and schedules follow-up jobs
+	// (default the system clock).
+	Clock clock.Clock
+	// Egress decides which addresses webhooks may reach (default: public
+	// addresses only; see internal/egress).
+	Egress *egress.Policy
+	// IDKey keys the public job ids (see id.go); serve derives it from the
+	// keyring so ids survive restarts. Nil: a random key for this process.
+	IDKey []byte
 }
 
 // Queue is the job queue.
@@ -172,6 +181,9 @@ type Queue struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	run    bool
+	egress *egress.Policy
+	ids    *idCodec
+	clk    clock.Clock
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -201,10 +213,14 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.SweepEvery == 0 {
 		o.SweepEvery = time.Minute
 	}
-	qq := &Queue{db: db, run: o.StartWorker}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Egress == nil {
+		o.Egress, _ = egress.NewPolicy(nil)
 	}
+	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress, ids: newIDCodec(o.IDKey)}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	qq.clk = o.Clock
 	o.JobTimeout = cmp.Or(o.JobTimeout, 2*time.Minute)
 	o.RescueAfter = cmp.Or(o.RescueAfter, 3*time.Minute)
 	if o.RescueAfter <= o.JobTimeout {
@@ -225,7 +241,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq, code: code, kill: o.Kill})
 		}
 		if o.WebhookSecret != nil {
-			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: webhookClient(), now: o.Now})
+			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: o.Egress.Client(10 * time.Second), now: o.Clock.Now})
 		}
 		river.AddWorker(ws, &sweepWorker{ss: o.Sweepers, log: o.Log.With("component", "jobs")})
 		cfg.Workers = ws
@@ -260,7 +276,7 @@ func (q *Queue) Close(ctx context.Context) error {
 
 // Job is what the API reports of a job.
 type Job struct {
-	ID       int64     `json:"id"`
+	ID       string    `json:"id" doc:"Opaque job id (job_…)"`
 	State    string    `json:"state" doc:"queued, running, completed or failed (a refusal fails the job with the code the synchronous call would answer)"`
 	AssetID  string    `json:"asset_id"`
 	Features []string  `json:"features"`
@@ -272,7 +288,7 @@ type Job struct {
 // (analysis.Service.Check, which validates the features) and returns the job.
 func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, error) {
 	if args.Webhook != "" {
-		if err := CheckWebhookURL(args.Webhook); err != nil {
+		if err := q.egress.CheckURL(args.Webhook); err != nil {
 			return Job{}, err
 		}
 	}
@@ -280,12 +296,21 @@ func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, erro
 	if err != nil {
 		return Job{}, fmt.Errorf("enqueue: %w", err)
 	}
-	return jobOf(res.Job, args), nil
+	return q.jobOf(res.Job, args), nil
 }
 
 // Get returns the tenant's analysis job, or fault.NotFound (also for
 // another tenant's job).
-func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
+func (q *Queue) Get(ctx context.Context, tenant string, public string) (Job, error) {
+	id, ok := q.ids.decode(tenant, public)
+	if !ok {
+		return Job{}, fault.New(fault.NotFound, "job not found")
+	}
+	return q.get(ctx, tenant, id)
+}
+
+// get is Get by River id.
+func (q *Queue) get(ctx context.Context, tenant string, id int64) (Job, error) {
 	row, err := q.client.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return Job{}, fault.New(fault.NotFound, "job not found")
@@ -297,11 +322,11 @@ func (q *Queue) Get(ctx context.Context, tenant string, id int64) (Job, error) {
 	if row.Kind != (AnalyzeArgs{}).Kind() || unmarshal(row.EncodedArgs, &args) != nil || args.Tenant != tenant {
 		return Job{}, fault.New(fault.NotFound, "job not found")
 	}
-	return jobOf(row, args), nil
+	return q.jobOf(row, args), nil
 }
 
-func jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
-	j := Job{ID: row.ID, AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
+func (q *Queue) jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
+	j := Job{ID: q.ids.encode(args.Tenant, row.ID), AssetID: args.AssetID, Features: args.Features, Created: row.CreatedAt.UTC()}
 	switch row.State {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable:
 		j.State = "queued"

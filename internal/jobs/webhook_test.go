@@ -43,9 +43,12 @@ func TestSignAndVerify(t *testing.T) {
 func TestCheckWebhookURL(t *testing.T) {
 	for u, ok := range map[string]bool{
 		"https://app.example/hooks/obscura": true,
-		"http://127.0.0.1:8080/hook":        true,
-		"http://[::1]/hook":                 true,
-		"http://localhost:3000/x":           true,
+		"http://127.0.0.1:8080/hook":        false, // loopback needs the egress allow-list
+		"http://[::1]/hook":                 false,
+		"http://localhost:3000/x":           false,
+		"https://127.0.0.1/hook":            false,
+		"https://[::ffff:10.0.0.1]/hook":    false,
+		"https://169.254.169.254/latest":    false,
 		"http://app.example/hook":           false,
 		"http://169.254.169.254/latest":     false,
 		"https://user:pw@app.example/":      false,

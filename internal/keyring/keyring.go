@@ -42,6 +42,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -388,14 +389,6 @@ func scopeAAD(s Scope, id string) []byte {
 	return b
 }
 
-func newID(prefix string) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + b32.EncodeToString(b[:])
-}
-
 // ScopeKey returns the id and an AEAD for the scope's key, creating the key
 // (wrapped under the tenant's primary KEK) if it does not exist.
 func (k *Keyring) ScopeKey(ctx context.Context, s Scope) (string, tink.AEAD, error) {
@@ -453,7 +446,7 @@ func (k *Keyring) createScopeKey(ctx context.Context, s Scope) error {
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
-	id := newID("sk_")
+	id := ident.Sized("sk_", 16)
 	wrapped, err := kek.Encrypt(key, scopeAAD(s, id))
 	clear(key)
 	if err != nil {

@@ -15,9 +15,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,6 +26,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -78,8 +77,6 @@ const exportPurpose = "export"
 
 // MaxBundleBytes bounds a bundle kept in memory.
 const MaxBundleBytes = 2 << 30
-
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // Manifest is manifest.json of a bundle.
 type Manifest struct {
@@ -170,9 +167,7 @@ func (s *Service) Export(ctx context.Context, tenant, subject string) (string, t
 		return "", time.Time{}, err
 	}
 	defer clear(bundle)
-	rb := make([]byte, 15)
-	rand.Read(rb)
-	id := "exp_" + b32.EncodeToString(rb)
+	id := ident.New("exp_")
 	if _, err := s.obj.Put(ctx, sealed.Ref{Tenant: tenant, Subject: h, Purpose: exportPurpose, Object: id}, bytes.NewReader(bundle)); err != nil {
 		return "", time.Time{}, err
 	}
@@ -214,6 +209,13 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// TokenTenant returns the tenant an export download token was issued for
+// (for the audit entry of the download), without using the token.
+func (s *Service) TokenTenant(token string) (string, error) {
+	cl, err := s.tokens.Open(upload.KindExport, token, s.clk.Now())
+	return cl.Tenant, err
 }
 
 // Erased reports what an erase removed: the records and objects every

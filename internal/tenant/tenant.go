@@ -6,15 +6,15 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -32,11 +32,7 @@ type keyService interface {
 
 // NewID returns a fresh random tenant id ("ten_" and 20 base32 letters).
 func NewID() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "ten_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	return ident.Sized("ten_", 12)
 }
 
 // Create makes a tenant named name and returns it with its first API key
@@ -46,6 +42,13 @@ func Create(ctx context.Context, st records, keys keyService, name string, now t
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > MaxName || !utf8.ValidString(name) {
 		return store.Tenant{}, "", fault.New(fault.Invalid, fmt.Sprintf("tenant name must be 1 to %d characters of UTF-8", MaxName))
+	}
+	for _, r := range name {
+		// Control characters (C0, DEL, C1) and bidi overrides make names
+		// that forge log lines or display as something else.
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+			return store.Tenant{}, "", fault.New(fault.Invalid, "tenant name must not contain control characters")
+		}
 	}
 	t := store.Tenant{ID: NewID(), Name: name, CreatedAt: now.UTC()}
 	plain, rec := auth.Mint(keys, t.ID, auth.AllScopes, t.CreatedAt)

@@ -46,6 +46,13 @@ func TestCreate(t *testing.T) {
 		{"spaces only", "   ", false},
 		{"too long", strings.Repeat("x", MaxName+1), false},
 		{"not utf-8", "a\xffb", false},
+		// Regression: control characters were accepted.
+		{"newline", "App\nforged log line", false},
+		{"carriage return", "A\rpp", false},
+		{"nul", "App\x00", false},
+		{"escape", "App\x1b[31m", false},
+		{"c1", "A\u0085pp", false},
+		{"bidi override", "App\u202egnp.exe", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,8 +21,6 @@ package upload
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +30,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -113,16 +112,6 @@ func New(cfg Config, assets assetStore, objects objectStore, hash subjectHasher,
 	return &Service{cfg: cfg, assets: assets, objects: objects, hash: hash, tokens: tokens, clk: clk}
 }
 
-var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newID(prefix string) string {
-	b := make([]byte, 15)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + b32.EncodeToString(b)
-}
-
 // Request asks for an upload URL.
 type Request struct {
 	Subject     string
@@ -175,7 +164,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req Request) (Grant
 		return Grant{}, fault.New(fault.Invalid, fmt.Sprintf("ttl must be between 1 and %d seconds", int(s.cfg.MaxTTL/time.Second)))
 	}
 	now := s.clk.Now()
-	u := store.Upload{ID: newID("up_"), TenantID: tenant, SubjectHash: s.hash.SubjectHash(req.Subject), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	u := store.Upload{ID: ident.New("up_"), TenantID: tenant, SubjectHash: s.hash.SubjectHash(req.Subject), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	tok, err := s.tokens.Seal(KindUpload, Claims{Tenant: tenant, Subject: u.SubjectHash, ID: u.ID, MaxBytes: maxBytes,
 		Types: []string{string(f)}, Expires: u.ExpiresAt.Unix(), Issued: now.Unix()})
 	if err != nil {
@@ -267,7 +256,7 @@ func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID stri
 	}
 	defer clear(res.Data)
 	now := s.clk.Now().UTC()
-	a := store.Asset{ID: newID("ast_"), TenantID: tenant, SubjectHash: subjectHash, Format: string(res.Format),
+	a := store.Asset{ID: ident.New("ast_"), TenantID: tenant, SubjectHash: subjectHash, Format: string(res.Format),
 		Width: res.Width, Height: res.Height, Size: int64(len(res.Data)), CreatedAt: now}
 	if err := s.assets.BeginAsset(ctx, store.PendingAsset{ID: a.ID, TenantID: tenant, SubjectHash: subjectHash, CreatedAt: now}); err != nil {
 		return store.Asset{}, fmt.Errorf("record pending photo: %w", err)
@@ -334,7 +323,7 @@ func (s *Service) NewDownload(ctx context.Context, tenant, id string) (string, t
 		return "", time.Time{}, err
 	}
 	now := s.clk.Now()
-	d := store.Download{ID: newID("dl_"), TenantID: tenant, AssetID: id, ExpiresAt: now.Add(s.cfg.DownloadTTL)}
+	d := store.Download{ID: ident.New("dl_"), TenantID: tenant, AssetID: id, ExpiresAt: now.Add(s.cfg.DownloadTTL)}
 	tok, err := s.tokens.Seal(KindDownload, Claims{Tenant: tenant, ID: d.ID, Asset: id, Expires: d.ExpiresAt.Unix(), Issued: now.Unix()})
 	if err != nil {
 		return "", time.Time{}, err

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
@@ -152,7 +152,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/verify", c.verify)
 	mux.HandleFunc("POST /console/purge", c.purge)
 	mux.HandleFunc("POST /console/forensic", c.forensic)
-	return headers(mux)
+	return originChecked(headers(mux))
 }
 
 type consolePage struct {
@@ -417,10 +417,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // formOK checks the CSRF double submit of a form post.
-func formOK(r *http.Request) bool {
-	ck, err := r.Cookie(csrfCookie)
-	return err == nil && r.ParseForm() == nil && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(ck.Value)) == 1
-}
+func formOK(r *http.Request) bool { return csrfOK(r) }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if !formOK(r) {
@@ -515,7 +512,7 @@ func (c *Console) checkedTenant(w http.ResponseWriter, r *http.Request) (operato
 func formRange(r *http.Request) (from, to time.Time, ok bool) {
 	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
 	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
-	return from, to, err1 == nil && err2 == nil && from.Before(to)
+	return from, to, err1 == nil && err2 == nil && from.Before(to) && clock.InRange(from) && clock.InRange(to)
 }
 
 func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {

@@ -143,7 +143,7 @@ func (p *Privacy) Handler() http.Handler {
 	mux.HandleFunc("POST /privacy/export", p.export)
 	mux.HandleFunc("GET /privacy/photo/{id}", p.photo)
 	mux.HandleFunc("POST /privacy/photos/delete", p.deletePhoto)
-	return headers(mux)
+	return originChecked(headers(mux))
 }
 
 // RevokeLinks revokes every privacy-center link of the tenant's subject,
@@ -383,8 +383,7 @@ func (p *Privacy) checked(w http.ResponseWriter, r *http.Request) (session, bool
 		p.render(w, http.StatusUnauthorized, privacyPage{Error: "Your session has ended. Open the privacy link from the app again.", Gone: true})
 		return session{}, false
 	}
-	c, cerr := r.Cookie(csrfCookie)
-	if err := r.ParseForm(); err != nil || cerr != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(c.Value)) != 1 {
+	if !csrfOK(r) {
 		p.view(w, r, s, http.StatusForbidden, "", "This form has expired; please try again.")
 		return session{}, false
 	}

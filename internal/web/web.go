@@ -10,6 +10,14 @@
 // per upload, and goes through the same pipeline as the API: single-use
 // ingest (metadata stripped, encrypted), consent receipts, the consent
 // gate, hardened outputs.
+//
+// Every state-changing form checks a double-submit CSRF token (a random
+// cookie of fixed length, echoed by the form) and, on every POST, the
+// browser's Origin and Sec-Fetch-Site headers. The demo additionally needs
+// a loopback Host header (against DNS rebinding) and no proxy headers:
+// behind a reverse proxy it is refused, since the proxy connects from
+// loopback on behalf of remote clients (a proxy that strips those headers
+// and rewrites Host to localhost would expose it; do not do that).
 package web
 
 import (
@@ -25,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,12 +126,13 @@ func (d *Demo) Static() http.Handler {
 func (d *Demo) Handler() http.Handler {
 	d.tmpl = pageTemplate("templates/demo.html")
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /demo", d.form)
 	mux.HandleFunc("POST /demo/analyze", d.analyze)
 	mux.HandleFunc("GET /demo/photo/{id}", d.photo)
-	return loopbackOnly(headers(mux))
+	top := http.NewServeMux()
+	top.Handle("GET /console/static/", d.Static()) // public assets, for every client
+	top.Handle("/", loopbackOnly(originChecked(headers(mux))))
+	return top
 }
 
 func headers(next http.Handler) http.Handler {
@@ -136,17 +146,106 @@ func headers(next http.Handler) http.Handler {
 	})
 }
 
-// loopbackOnly refuses every client that is not on this machine.
+// loopbackOnly refuses every client that is not on this machine: the
+// connection must come from a loopback address, the Host header must name
+// the loopback (localhost, 127.0.0.0/8, [::1], any port) — a DNS-rebinding
+// page on another name that resolves to 127.0.0.1 sends its own name —
+// and the request must not have passed a proxy (Forwarded, X-Forwarded-For,
+// X-Real-IP): a reverse proxy on this machine connects from loopback on
+// behalf of remote clients.
 func loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		ip := net.ParseIP(host)
+		proxied := r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Real-IP") != ""
+		if err != nil || ip == nil || !ip.IsLoopback() || !LoopbackHost(r.Host) || proxied {
 			http.Error(w, "the demo is served to this machine only", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// LoopbackHost reports whether a Host header value (name or address, with
+// an optional port) names this machine's loopback interface.
+func LoopbackHost(hostport string) bool {
+	h := hostport
+	if sh, _, err := net.SplitHostPort(hostport); err == nil {
+		h = sh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin reports whether a request comes from this site's own pages,
+// by the headers browsers set on every form post: Sec-Fetch-Site must be
+// same-origin (or none: typed by the user), and Origin, when present, must
+// name this host. A request carrying neither (not a current browser) is
+// left to the CSRF token.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return false
+		}
+		public, _ := r.Context().Value(publicOriginKey{}).(string)
+		if !strings.EqualFold(u.Host, r.Host) && !strings.EqualFold(u.Scheme+"://"+u.Host, public) {
+			return false
+		}
+	}
+	return true
+}
+
+type publicOriginKey struct{}
+
+// PublicOrigin lets form posts from publicURL's origin through the origin
+// check as well as posts naming the request's own Host: behind a reverse
+// proxy that rewrites Host, the browser's Origin is the public URL's.
+func PublicOrigin(publicURL string, next http.Handler) http.Handler {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return next
+	}
+	origin := u.Scheme + "://" + u.Host
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), publicOriginKey{}, origin)))
+	})
+}
+
+// originChecked refuses every state-changing request (any method but GET
+// and HEAD) that does not come from this site's own pages (sameOrigin).
+func originChecked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
+			http.Error(w, "cross-origin form posts are refused", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrfOK checks a form post's double-submit token: a cookie of the length
+// newToken makes and an equal form field. An empty or short cookie never
+// matches, even with an equally empty field.
+func csrfOK(r *http.Request) bool {
+	ck, err := r.Cookie(csrfCookie)
+	if err != nil || len(ck.Value) < csrfTokenLen || r.ParseForm() != nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(ck.Value)) == 1
+}
+
+// csrfTokenLen is the length of newToken's output (24 random bytes, base64).
+const csrfTokenLen = 32
 
 const csrfCookie = "obscura_csrf"
 
@@ -213,7 +312,7 @@ func csrf(w http.ResponseWriter, r *http.Request) string { return csrfFor(w, r, 
 // csrfFor is the double-submit CSRF token of the pages under path: a
 // random cookie (HttpOnly, SameSite=Strict) that each form echoes.
 func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= csrfTokenLen {
 		return c.Value
 	}
 	tok := newToken()

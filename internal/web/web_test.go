@@ -23,6 +23,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/sanitize"
@@ -67,7 +68,7 @@ func newDemo() (*Demo, *fakeConsent, *fakeAnalysis) {
 
 func get(h http.Handler, path, remote string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest("GET", path, nil)
-	r.RemoteAddr = remote
+	r.RemoteAddr, r.Host = remote, "127.0.0.1:8787"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
@@ -148,7 +149,7 @@ func post(t *testing.T, h http.Handler, cookie, token string, features []string,
 	fw.Write(photo)
 	mw.Close()
 	r := httptest.NewRequest("POST", "/demo/analyze", &body)
-	r.RemoteAddr = "127.0.0.1:1"
+	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
 	r.Header.Set("Content-Type", mw.FormDataContentType())
 	if cookie != "" {
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: cookie})
@@ -397,5 +398,147 @@ func TestConsoleChangesNothingUnaudited(t *testing.T) {
 	al.down = true
 	if code := post(); code != http.StatusServiceUnavailable || kill.sets != 1 {
 		t.Errorf("with the audit log down: %d, %d sets (want 503, still 1)", code, kill.sets)
+	}
+}
+
+// countingAuth counts sign-in attempts that got past the form checks.
+type countingAuth struct{ calls int }
+
+func (a *countingAuth) Authenticate(context.Context, string) (auth.Principal, error) {
+	a.calls++
+	return auth.Principal{}, fault.New(fault.Unauthenticated, "no")
+}
+
+// TestCSRFEmptyCookieAndField is the regression for an empty CSRF cookie
+// with an empty form field passing the double-submit check on
+// /console/login (and every other form).
+func TestCSRFEmptyCookieAndField(t *testing.T) {
+	au := &countingAuth{}
+	c := &Console{Auth: au, Audit: &fakeAudit{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	h := c.Handler()
+	for name, tc := range map[string]struct{ cookie, field string }{
+		"empty both":   {"", ""},
+		"short both":   {"abc", "abc"},
+		"empty cookie": {"", strings.Repeat("c", 32)},
+	} {
+		r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x&csrf="+tc.field))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Cookie", csrfCookie+"="+tc.cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, w.Code)
+		}
+	}
+	if au.calls != 0 {
+		t.Errorf("%d sign-ins reached the authenticator", au.calls)
+	}
+}
+
+// TestFormsRefuseCrossOrigin: every state-changing form of the console,
+// the privacy center and the demo refuses a post whose Origin or
+// Sec-Fetch-Site says it came from another site, even with a valid token.
+func TestFormsRefuseCrossOrigin(t *testing.T) {
+	au := &countingAuth{}
+	d, _, a := newDemo()
+	handlers := map[string]http.Handler{
+		"/console/login":  (&Console{Auth: au, Audit: &fakeAudit{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}).Handler(),
+		"/console/logout": (&Console{Log: slog.New(slog.DiscardHandler), Now: time.Now}).Handler(),
+		"/privacy/erase":  (&Privacy{Log: slog.New(slog.DiscardHandler)}).Handler(),
+		"/demo/analyze":   d.Handler(),
+	}
+	tok := strings.Repeat("k", 32)
+	for path, h := range handlers {
+		for name, hdr := range map[string][2]string{
+			"evil origin":     {"Origin", "https://evil.example"},
+			"null origin":     {"Origin", "null"},
+			"other port":      {"Origin", "http://localhost:9999"},
+			"cross-site":      {"Sec-Fetch-Site", "cross-site"},
+			"same-site other": {"Sec-Fetch-Site", "same-site"},
+		} {
+			r := httptest.NewRequest("POST", path, strings.NewReader("key=obs_x&feature=tags&csrf="+tok))
+			r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+			r.Header.Set(hdr[0], hdr[1])
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", path, name, w.Code)
+			}
+			if w.Result().Header.Get("Set-Cookie") != "" && path == "/console/logout" {
+				t.Errorf("%s %s: cookie changed", path, name)
+			}
+		}
+	}
+	if au.calls != 0 || a.features != nil {
+		t.Errorf("refused posts still acted: %d sign-ins, analysed %v", au.calls, a.features)
+	}
+	// The same post from this origin gets past the origin check.
+	r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x&csrf="+tok))
+	r.Host = "localhost:8787"
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "http://localhost:8787")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+	w := httptest.NewRecorder()
+	handlers["/console/login"].ServeHTTP(w, r)
+	if au.calls != 1 {
+		t.Errorf("same-origin sign-in: %d, authenticator calls %d", w.Code, au.calls)
+	}
+}
+
+// TestDemoChecksHostHeader is the regression for /demo trusting only the
+// client address: a DNS-rebinding page (its own name resolving to
+// 127.0.0.1) and a reverse proxy on this machine both connect from
+// loopback.
+func TestDemoChecksHostHeader(t *testing.T) {
+	d, _, _ := newDemo()
+	h := d.Handler()
+	for name, tc := range map[string]struct {
+		host   string
+		header [2]string
+		want   int
+	}{
+		"localhost":       {"localhost:8787", [2]string{}, 200},
+		"ipv4":            {"127.0.0.1:8787", [2]string{}, 200},
+		"ipv6":            {"[::1]:8787", [2]string{}, 200},
+		"rebinding name":  {"attacker.example:8787", [2]string{}, 403},
+		"lookalike":       {"localhost.attacker.example", [2]string{}, 403},
+		"public address":  {"203.0.113.9:8787", [2]string{}, 403},
+		"proxied":         {"localhost:8787", [2]string{"X-Forwarded-For", "198.51.100.7"}, 403},
+		"proxied rfc7239": {"localhost:8787", [2]string{"Forwarded", "for=198.51.100.7"}, 403},
+	} {
+		r := httptest.NewRequest("GET", "/demo", nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:5555", tc.host
+		if tc.header[0] != "" {
+			r.Header.Set(tc.header[0], tc.header[1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", name, w.Code, tc.want)
+		}
+	}
+}
+
+// TestPublicOriginBehindProxy: behind a proxy that rewrites Host, a post
+// from the public URL's origin passes; another origin still does not.
+func TestPublicOriginBehindProxy(t *testing.T) {
+	au := &countingAuth{}
+	h := PublicOrigin("https://photos.example.com", (&Console{Auth: au, Audit: &fakeAudit{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}).Handler())
+	tok := strings.Repeat("k", 32)
+	for origin, want := range map[string]bool{"https://photos.example.com": true, "https://evil.example": false, "http://photos.example.com": false} {
+		r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x&csrf="+tok))
+		r.Host = "127.0.0.1:8787"
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", origin)
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+		before := au.calls
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := au.calls > before; got != want {
+			t.Errorf("origin %s: reached sign-in %v, want %v (%d)", origin, got, want, w.Code)
+		}
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -61,8 +62,8 @@ type Options struct {
 	Config config.Config
 	// Getenv reads the secrets that never live in Config:
 	// OBSCURA_MASTER_KEY, VAULT_ADDR, VAULT_TOKEN, OBSCURA_S3_ACCESS_KEY,
-	// OBSCURA_S3_SECRET_KEY, OBSCURA_ALERT_SECRET and the test hook
-	// OBSCURA_TEST_CRASH_POINT. Nil reads nothing.
+	// OBSCURA_S3_SECRET_KEY, OBSCURA_ALERT_SECRET, OBSCURA_METRICS_TOKEN
+	// and the test hook OBSCURA_TEST_CRASH_POINT. Nil reads nothing.
 	Getenv func(string) string
 	// Clock is the time every component reads (nil: the system clock).
 	Clock clock.Clock
@@ -79,6 +80,12 @@ type Graph struct {
 	// The storage core: configuration, clock, log, store, key service,
 	// blobs, encrypted objects, audit log.
 	*core.Core
+
+	// Egress is the policy of every outbound request to a URL a tenant or
+	// operator supplied (job and alert webhooks).
+	Egress *egress.Policy
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 
 	// Services on the core.
 	Tokens   *upload.Codec
@@ -116,8 +123,17 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Tokens = upload.NewCodec(g.Keys.TokenAEAD())
 	g.Kill = incident.NewSwitches(g.Store, clk, log)
+	if g.Egress, err = egress.NewPolicy(cfg.EgressAllow); err != nil {
+		g.Close()
+		return nil, fault.Wrap(fault.Invalid, "egress-allow", err)
+	}
+	g.MetricsToken = o.Getenv("OBSCURA_METRICS_TOKEN")
 	acfg := alert.DefaultConfig()
-	acfg.Webhook, acfg.Secret = cfg.AlertWebhook, []byte(o.Getenv("OBSCURA_ALERT_SECRET"))
+	acfg.Webhook, acfg.Secret, acfg.Egress = cfg.AlertWebhook, []byte(o.Getenv("OBSCURA_ALERT_SECRET")), g.Egress
+	if acfg.Webhook != "" && g.Egress.CheckURL(acfg.Webhook) != nil {
+		g.Close()
+		return nil, fault.New(fault.Invalid, "alert webhook must be https to a public address (or on egress-allow)")
+	}
 	if acfg.Webhook != "" && len(acfg.Secret) < 16 {
 		g.Close()
 		return nil, fault.New(fault.Invalid, "alert webhook needs OBSCURA_ALERT_SECRET of at least 16 bytes")
@@ -208,13 +224,19 @@ func (g *Graph) Start(ctx context.Context) error {
 // Queue opens the job queue on the same database; with worker it also runs
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
-	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log,
+	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
 		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Kinds, g.Uploads}, SweepEvery: g.Config.SweepEvery,
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		Code:          func(err error) string { return api.ProblemFor(err).Code },
 		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
-		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) }})
+		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) },
+		Egress:        g.Egress, IDKey: g.jobIDKey()})
 }
+
+// jobIDKey keys the queue's public job ids (internal/jobs id.go): derived
+// from the keyring, so ids printed by `obscura import` and answered by
+// `obscura serve` agree and survive restarts.
+func (g *Graph) jobIDKey() []byte { return []byte(g.Keys.HashID("job-id", "installation")) }
 
 // HTTP are the parts of the HTTP surface only the caller knows.
 type HTTP struct {
@@ -224,6 +246,9 @@ type HTTP struct {
 	Jobs      *jobs.Queue // nil: asynchronous analysis is unavailable
 	// Demo mounts the in-process demo page (loopback listeners only).
 	Demo bool
+	// MetricsElsewhere leaves /metrics off this handler: the caller serves
+	// MetricsHandler on its own listener (config metrics_addr).
+	MetricsElsewhere bool
 }
 
 // Handler assembles the HTTP surface: the /v1 API, the privacy center, the
@@ -262,6 +287,9 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 		Ready:       g.writeProbes(),
+		// /metrics: a bearer token and/or its own listener.
+		MetricsToken:     g.MetricsToken,
+		MetricsElsewhere: h.MetricsElsewhere,
 	}
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
@@ -277,7 +305,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	top.Handle("/console/", console)
 	top.Handle("/console/static/", (&web.Demo{Log: log}).Static())
 	top.Handle("/", apiHandler)
-	var out http.Handler = top
+	var out http.Handler = web.PublicOrigin(h.PublicURL, top)
 	if strings.HasPrefix(h.PublicURL, "https://") {
 		out = web.BehindHTTPS(out)
 	}
@@ -291,6 +319,12 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		out = mux
 	}
 	return out
+}
+
+// MetricsHandler serves /metrics alone (for its own listener), behind the
+// bearer token when one is set.
+func (g *Graph) MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return api.MetricsHandler(reg, g.MetricsToken)
 }
 
 // EnsureDemoTenant creates the demo tenant once (its API key is never

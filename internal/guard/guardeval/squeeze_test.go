@@ -3,6 +3,7 @@ package guardeval
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
@@ -152,4 +153,150 @@ func TestExploreAttacks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFaceSqueezeBenign re-measures the adversarial-input guard's false
+// flags on natural faces the threshold was not fitted on: the pinned
+// sample photos (group photos, 22 people) and their degraded variants
+// (JPEG 90 and 40, downscaled to 960–320 px, greyscale, a half-size PNG).
+func TestFaceSqueezeBenign(t *testing.T) {
+	m := loadModels(t)
+	s := guard.NewFaceSqueezer()
+	ctx := context.Background()
+	names, _ := visiontest.Faces(t)
+	n, flagged := 0, 0
+	worst := 0.0 // the highest score as a share of its threshold
+	for _, name := range names {
+		raw := visiontest.Load(t, name)
+		src := visiontest.Picture(t, name)
+		vs, err := Variants(src.RGB, []int{960, 640, 480, 320})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range append(vs, Variant{Name: "orig", Data: raw}) {
+			p := decode(t, v.Data)
+			fs, err := m.det.Detect(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				vd, err := s.Check(ctx, m.emb.Probe(p, f), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				worst = max(worst, vd.Score/vd.Threshold)
+				if vd.Suspicious {
+					flagged++
+					t.Logf("%s %s: face of %d px flagged, score %.4f > %.4f", name, v.Name, vd.Side, vd.Score, vd.Threshold)
+				}
+			}
+		}
+	}
+	t.Logf("natural faces: %d of %d flagged (%.2f%%); highest score %.2f× its threshold", flagged, n, 100*float64(flagged)/float64(n), worst)
+	if n < 150 {
+		t.Errorf("only %d faces measured", n)
+	}
+	if flagged*200 > n {
+		t.Errorf("%d of %d natural faces flagged, want ≤ 0.5%%", flagged, n)
+	}
+}
+
+// TestFaceSqueezeAttacks re-measures detection of black-box evasion
+// attacks on the photo's own pixels, crafted at the photo's size and on
+// downscaled copies (an attacker who shrinks the photo to reach the
+// larger thresholds of small faces), and the same attacks re-encoded
+// (JPEG 85) or downscaled after crafting. An attack counts as effective
+// when it moves the face's embedding below cosine 0.8 to the original
+// (weaker ones do not change whom a face matches); every effective attack
+// or copy of one is checked.
+func TestFaceSqueezeAttacks(t *testing.T) {
+	m := loadModels(t)
+	s := guard.NewFaceSqueezer()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 9))
+	const effective = 0.8
+	caught, total := 0, 0
+	check := func(what string, p *picture.Picture, f blazeface.Face, orig []float32) {
+		probe := m.emb.Probe(p, f)
+		e, err := probe.Embed(ctx, p.RGB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cos := cosine(orig, e)
+		v, err := s.Check(ctx, probe, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cos >= effective {
+			t.Logf("%s: cosine %.3f, not effective (score %.4f, threshold %.4f)", what, cos, v.Score, v.Threshold)
+			return
+		}
+		total++
+		if v.Suspicious {
+			caught++
+		}
+		t.Logf("%s: face %d px, cosine %.3f, score %.4f, threshold %.4f, caught %v", what, v.Side, cos, v.Score, v.Threshold, v.Suspicious)
+	}
+	for _, name := range []string{"sample2.jpg", "sample4.jpg"} {
+		full := visiontest.Picture(t, name)
+		for _, long := range []int{0, 640, 400} {
+			p := full
+			if long > 0 {
+				p = decode(t, encodeJPEG(t, Scale(full.RGB, float64(long)/float64(full.RGB.Rect.Dx())), 90))
+			}
+			fs, err := m.det.Detect(ctx, p)
+			if err != nil || len(fs) == 0 {
+				t.Fatalf("%s at %d: %d faces, %v", name, long, len(fs), err)
+			}
+			f := fs[0]
+			for _, a := range []attack{{16, 10, 1, 30}, {16, 10, 2, 30}, {32, 2, 1, 30}} {
+				probe := m.emb.Probe(p, f)
+				orig, err := probe.Embed(ctx, p.RGB)
+				if err != nil {
+					t.Fatal(err)
+				}
+				adv, _ := a.run(t, probe, rng)
+				what := fmt.Sprintf("%s long %d ±%d every %d block %d", name, long, a.eps, a.every, a.block)
+				q := &picture.Picture{RGB: adv, Width: p.Width, Height: p.Height, Scale: p.Scale}
+				check(what, q, f, orig)
+				check(what+" re-encoded", decode(t, encodeJPEG(t, adv, 85)), f, orig)
+				if long == 0 {
+					// Shrunk after crafting: the face moves, so find it again.
+					small := decode(t, encodeJPEG(t, Scale(adv, 0.5), 90))
+					ref := decode(t, encodeJPEG(t, Scale(p.RGB, 0.5), 90))
+					if fs2, err := m.det.Detect(ctx, ref); err == nil && len(fs2) > 0 {
+						half := f
+						half.Box.X, half.Box.Y, half.Box.W, half.Box.H = f.Box.X/2, f.Box.Y/2, f.Box.W/2, f.Box.H/2
+						g := nearest(fs2, half)
+						o2, err := m.emb.Probe(ref, g).Embed(ctx, ref.RGB)
+						if err != nil {
+							t.Fatal(err)
+						}
+						check(what+" shrunk", small, g, o2)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("effective attacks caught: %d of %d", caught, total)
+	if total < 10 {
+		t.Errorf("only %d effective attacks", total)
+	}
+	if caught*10 < total*8 {
+		t.Errorf("%d of %d effective attacks caught, want ≥ 80%%", caught, total)
+	}
+}
+
+// nearest is the face of fs whose box centre is closest to f's.
+func nearest(fs []blazeface.Face, f blazeface.Face) blazeface.Face {
+	best, bd := fs[0], math.Inf(1)
+	for _, g := range fs {
+		dx := g.Box.X + g.Box.W/2 - f.Box.X - f.Box.W/2
+		dy := g.Box.Y + g.Box.H/2 - f.Box.Y - f.Box.H/2
+		if d := dx*dx + dy*dy; d < bd {
+			best, bd = g, d
+		}
+	}
+	return best
 }

@@ -229,9 +229,8 @@ func TestExtractionBenignTraffic(t *testing.T) {
 	l := loadLibrary(t, rng)
 	ctx := context.Background()
 	for name, qs := range scenarios(t, l, rng) {
-		for _, rep := range []float64{0.05, 0.15, 0.3} {
+		{
 			cfg := guard.DefaultExtraction
-			cfg.RepeatDistance = rep
 			clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 			var flags []guard.Flag
 			x := guard.NewExtraction(cfg, clk, func(f guard.Flag) { flags = append(flags, f) })
@@ -241,7 +240,7 @@ func TestExtractionBenignTraffic(t *testing.T) {
 				x.Observe(ctx, "ten", "key", q.thumb, q.class)
 				minW = min(minW, x.W("ten", "key"))
 			}
-			t.Logf("%s rep=%.2f: %d queries, %d flags, lowest W %.3f", name, rep, len(qs), len(flags), minW)
+			t.Logf("%s: %d queries, %d flags, lowest W %.3f (Delta %.2f)", name, len(qs), len(flags), minW, cfg.Delta)
 			if len(flags) > 0 {
 				t.Errorf("%s: flagged: %+v", name, flags[0])
 			}
@@ -261,7 +260,7 @@ func TestExtractionAttack(t *testing.T) {
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(3, 4))
 	l := loadLibrary(t, rng)
-	for _, lambda := range []int{8, 25, 64} {
+	for _, lambda := range []int{16, 25, 64} {
 		clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 		var flags []guard.Flag
 		x := guard.NewExtraction(guard.DefaultExtraction, clk, func(f guard.Flag) { flags = append(flags, f) })

@@ -102,6 +102,58 @@ func TestCalibrateBenign(t *testing.T) {
 		}
 		return nil
 	})
-	_ = context.Background
-	_ = visiontest.Dir
+}
+
+// TestBenignRates re-measures the decision rule's false labels on the
+// benign images the repository carries: the six sample group photos with
+// their degraded variants (part of the calibration set: 1 explicit and 10
+// suggestive of 42 through this path, 6 and 23 at the former cut-offs),
+// and rendered text documents, which the calibration did not see. (Memes
+// and signs are drawn over the sample photos and inherit their ratings.)
+func TestBenignRates(t *testing.T) {
+	c := classifier(t)
+	names, _ := visiontest.Faces(t)
+	rate := func(p *picture.Picture) Rating {
+		r, err := c.Classify(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	count := map[string]int{}
+	n := 0
+	for _, name := range names {
+		raw := visiontest.Load(t, name)
+		src := visiontest.Picture(t, name)
+		for _, v := range append(benignVariants(t, src.RGB), benignVariant{"orig", raw}) {
+			p, err := picture.Decode(v.data, picture.DefaultOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rate(p)
+			n++
+			count[r.Label]++
+			if r.Label != Safe {
+				t.Logf("%s %s: %s (porn+hentai %.2f, sexy %.2f)", name, v.name, r.Label, r.Scores["porn"]+r.Scores["hentai"], r.Scores["sexy"])
+			}
+		}
+	}
+	t.Logf("group photos and variants: %d images, %d explicit, %d suggestive", n, count[Explicit], count[Suggestive])
+	if count[Explicit] > 1 || count[Suggestive] > 10 {
+		t.Errorf("%d explicit and %d suggestive of %d benign group-photo images, measured 1 and 10", count[Explicit], count[Suggestive], n)
+	}
+	textFlagged := 0
+	for i := range 9 {
+		st := visiontest.Document
+		a := i * 2 % len(visiontest.Sentences)
+		p, _ := visiontest.RenderText(t, []string{visiontest.Sentences[a], visiontest.Sentences[(a+5)%len(visiontest.Sentences)]}, st, float64(20+4*i), names[i%len(names)])
+		if r := rate(p); r.Label != Safe {
+			textFlagged++
+			t.Logf("text document %d: %s %v", i, r.Label, r.Scores)
+		}
+	}
+	t.Logf("text documents: %d of 9 not safe", textFlagged)
+	if textFlagged > 0 {
+		t.Errorf("%d of 9 text documents not safe", textFlagged)
+	}
 }

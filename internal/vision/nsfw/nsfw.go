@@ -9,9 +9,11 @@
 // drawing, hentai, neutral, porn and sexy.
 //
 // Obscura adds one decided label (Decide), so apps need not invent their
-// own cut-offs: "explicit" when porn + hentai ≥ 0.5, else "suggestive" when
-// porn + hentai + sexy ≥ 0.5, else "safe". A drawing is safe unless the
-// explicit classes say otherwise. docs/sensitive.md explains the choice.
+// own cut-offs: "explicit" when porn + hentai ≥ 0.9, else "suggestive" when
+// porn + hentai ≥ 0.6 or porn + hentai + sexy ≥ 0.95, else "safe". A
+// drawing is safe unless the explicit classes say otherwise. The cut-offs
+// were set from a measurement of false labels on benign photos;
+// docs/sensitive.md gives it and the trade-off.
 package nsfw
 
 import (
@@ -40,10 +42,19 @@ const (
 	Explicit   = "explicit"
 )
 
-// Cut-offs of the decided label, over summed class probabilities.
+// Cut-offs of the decided label, over summed class probabilities. Set on
+// benign photos (LFW10's 100 portraits and the six sample group photos,
+// each with JPEG 90/40, 640 and 320 px, greyscale and half-size PNG
+// variants: 542 images, none explicit or suggestive). At the former 0.5
+// cut-offs 6 of the 42 group-photo images were explicit and 23
+// suggestive; at these, 1 and 9–10 (all of them downscaled or
+// bare-shouldered night-out photos, on which nsfwjs is weakest), and no
+// portrait is either. The price: an image the model finds only moderately sexy (sexy
+// 0.5–0.9 with little porn) is now safe. TestBenignRates re-measures it.
 const (
-	ExplicitAt   = 0.5 // porn + hentai
-	SuggestiveAt = 0.5 // porn + hentai + sexy
+	ExplicitAt         = 0.9  // porn + hentai
+	SuggestiveExplicit = 0.6  // porn + hentai
+	SuggestiveAt       = 0.95 // porn + hentai + sexy
 )
 
 // Rating is the model's verdict on one image: the decided label and the
@@ -63,7 +74,7 @@ func Decide(p [5]float32) Rating {
 	switch {
 	case explicit >= ExplicitAt:
 		r.Label = Explicit
-	case explicit+float64(p[4]) >= SuggestiveAt:
+	case explicit >= SuggestiveExplicit, explicit+float64(p[4]) >= SuggestiveAt:
 		r.Label = Suggestive
 	}
 	return r

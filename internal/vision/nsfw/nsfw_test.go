@@ -131,12 +131,16 @@ func TestDecide(t *testing.T) {
 	}{
 		{"neutral", [5]float32{0.05, 0.01, 0.9, 0.02, 0.02}, Safe},
 		{"drawing", [5]float32{0.9, 0.05, 0.03, 0.01, 0.01}, Safe},
-		{"sexy", [5]float32{0.0, 0.0, 0.45, 0.05, 0.5}, Suggestive},
-		{"mixed just below", [5]float32{0.01, 0.1, 0.5, 0.2, 0.19}, Safe},
-		{"mixed suggestive", [5]float32{0.0, 0.1, 0.4, 0.2, 0.3}, Suggestive},
-		{"porn", [5]float32{0.0, 0.0, 0.1, 0.8, 0.1}, Explicit},
-		{"hentai", [5]float32{0.3, 0.6, 0.05, 0.0, 0.05}, Explicit},
-		{"split explicit", [5]float32{0.0, 0.25, 0.25, 0.25, 0.25}, Explicit},
+		{"sexy", [5]float32{0.0, 0.0, 0.02, 0.01, 0.97}, Suggestive},
+		{"moderately sexy", [5]float32{0.0, 0.0, 0.45, 0.05, 0.5}, Safe},
+		{"group photo, sexy 0.40", [5]float32{0.02, 0.01, 0.45, 0.12, 0.40}, Safe},
+		{"mixed just below", [5]float32{0.01, 0.1, 0.05, 0.49, 0.35}, Safe},
+		{"mixed suggestive", [5]float32{0.0, 0.1, 0.03, 0.4, 0.47}, Suggestive},
+		{"porn leaning", [5]float32{0.0, 0.0, 0.3, 0.65, 0.05}, Suggestive},
+		{"porn", [5]float32{0.0, 0.0, 0.04, 0.91, 0.05}, Explicit},
+		{"porn just below", [5]float32{0.0, 0.0, 0.05, 0.89, 0.06}, Suggestive},
+		{"hentai", [5]float32{0.03, 0.92, 0.05, 0.0, 0.0}, Explicit},
+		{"split explicit", [5]float32{0.0, 0.46, 0.04, 0.46, 0.04}, Explicit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -207,6 +207,26 @@ func FuzzModuleJSON(f *testing.F) {
 func FuzzConvertLayers(f *testing.F) {
 	f.Add([]byte(tinyModel), tinyWeights)
 	f.Add([]byte(`{"modelTopology":{"model_config":{"class_name":"Model","config":{"layers":[{"name":"in","class_name":"InputLayer","config":{"batch_input_shape":[null,1,1,1]},"inbound_nodes":[]}],"output_layers":[["in",0,0]]}}}}`), []byte{})
+	// Seeds naming every layer class the converter knows, each fed by an
+	// input layer and backed by the weights it reads, so the fuzzer starts
+	// inside every branch.
+	for _, class := range []string{"Dropout", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "ReLU", "Add", "AveragePooling2D", "MaxPooling2D", "Flatten", "Dense"} {
+		cfg := `{"filters":1,"kernel_size":[1,1],"strides":[1,1],"padding":"same","activation":"relu","use_bias":true,"units":1,"pool_size":[1,1],"axis":-1,"epsilon":0.001,"max_value":6,"rate":0.5}`
+		inbound := `[[["in",0,0,{}]]]`
+		switch class {
+		case "ZeroPadding2D":
+			cfg = `{"padding":[[1,1],[1,1]]}`
+		case "Add":
+			inbound = `[[["in",0,0,{}],["in",0,0,{}]]]`
+		}
+		model := `{"modelTopology":{"model_config":{"class_name":"Model","config":{"layers":[` +
+			`{"name":"in","class_name":"InputLayer","config":{"batch_input_shape":[null,2,2,1]},"inbound_nodes":[]},` +
+			`{"name":"out","class_name":"` + class + `","config":` + cfg + `,"inbound_nodes":` + inbound + `}],"output_layers":[["out",0,0]]}}},` +
+			`"weightsManifest":[{"paths":["x"],"weights":[` +
+			`{"name":"out/kernel","shape":[1,1,1,1],"dtype":"float32"},{"name":"out/depthwise_kernel","shape":[1,1,1,1],"dtype":"float32"},{"name":"out/bias","shape":[1],"dtype":"float32"},` +
+			`{"name":"out/gamma","shape":[1],"dtype":"float32"},{"name":"out/beta","shape":[1],"dtype":"float32"},{"name":"out/moving_mean","shape":[1],"dtype":"float32"},{"name":"out/moving_variance","shape":[1],"dtype":"float32"}]}]}`
+		f.Add([]byte(model), make([]byte, 7*4))
+	}
 	f.Fuzz(func(t *testing.T, model, weights []byte) {
 		_, err := ConvertLayers("fuzz", model, weights, "out")
 		if err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) {
