@@ -93,12 +93,14 @@ func countRows(t *testing.T, data, query string) int {
 	return n
 }
 
-// countBlobs counts the ciphertext objects under the data dir.
+// countBlobs counts the photos' ciphertext objects under the data dir
+// (t/<tenant>/s/<subject>/_/ast_…; analysis results live under their
+// purpose's segment and are not counted).
 func countBlobs(t *testing.T, data string) int {
 	t.Helper()
 	n := 0
 	filepath.WalkDir(filepath.Join(data, "blobs", "objects"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && filepath.Base(filepath.Dir(p)) == "_" && strings.HasPrefix(d.Name(), "ast_") {
 			n++
 		}
 		return nil
@@ -253,4 +255,81 @@ func queueUntilRunning(t *testing.T, s *server, key string, photo []byte) []stri
 	}
 	t.Fatal("no queued analysis was seen running")
 	return nil
+}
+
+// Issues 17.2 and 17.3 on a real full disk: the data directory on a small
+// tmpfs, filled up while the server runs. A PUT answers 503 storage_full
+// with Retry-After (not 500), /readyz is 503; once space is freed /readyz
+// recovers without a restart and the same upload URL works. Needs root
+// (mount); skipped otherwise.
+func TestDiskFullOnTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	os.Mkdir(data, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	tn := createTenant(t, data, "Full Disk")
+	s := startServer(t, data)
+	photo := jpegPhoto(t)
+	body, _ := json.Marshal(map[string]string{"subject": "full-disk", "content_type": "image/jpeg"})
+	code, b := do(t, "POST", s.base+"/v1/uploads", tn.APIKey, body)
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	if json.Unmarshal(b, &up); code != 201 {
+		t.Fatalf("create upload: %d %s", code, b)
+	}
+
+	filler := filepath.Join(data, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 256<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+
+	req, _ := http.NewRequest("PUT", up.UploadURL, bytes.NewReader(photo))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Code string `json:"code"`
+	}
+	json.NewDecoder(res.Body).Decode(&p)
+	res.Body.Close()
+	if res.StatusCode != 503 || p.Code != "storage_full" || res.Header.Get("Retry-After") == "" {
+		t.Errorf("PUT on a full disk: %d %q Retry-After=%q", res.StatusCode, p.Code, res.Header.Get("Retry-After"))
+	}
+	if code, _, b := s.get(t, "/readyz", ""); code != 503 || !strings.Contains(string(b), "storage_full") {
+		t.Errorf("/readyz on a full disk: %d %s", code, b)
+	}
+
+	os.Remove(filler)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _, b := s.get(t, "/readyz", "")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after space was freed: %d %s", code, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, b := do(t, "PUT", up.UploadURL, "", photo); code != 201 {
+		t.Errorf("retry of the same upload URL after space was freed: %d %s", code, b)
+	}
+	if strings.Contains(s.logs.String(), `"code":"internal"`) {
+		t.Error("a full disk was logged as an internal error")
+	}
 }

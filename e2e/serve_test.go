@@ -96,7 +96,9 @@ func startServer(t *testing.T, data string, env ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
+	// Model loading dominates start-up; on a saturated 2-core machine it
+	// has taken over 20 s.
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := http.Get(s.base + "/healthz"); err == nil {
 			res.Body.Close()

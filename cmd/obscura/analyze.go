@@ -205,6 +205,6 @@ func (a *app) facesCmd() *cobra.Command {
 		},
 	}
 	compare.Flags().StringVar(&pairs, "pairs", "", "file of tab-separated image pairs, one per line")
-	cmd.AddCommand(compare)
+	cmd.AddCommand(compare, a.calibrateCmd())
 	return cmd
 }

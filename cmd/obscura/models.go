@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/vision/faceid"
-	"github.com/obscuraproject/obscura/internal/vision/tfjs"
+	"github.com/obscuraproject/obscura/internal/models/convert/faceid"
+	"github.com/obscuraproject/obscura/internal/models/convert/tfjs"
 )
 
 // converters are the tools the manifest's derived files name.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
@@ -158,7 +159,7 @@ func TestFaceSuggestionLifecycle(t *testing.T) {
 	}
 	for i, f := range ms {
 		want := names[2-i]
-		if len(f.Candidates) == 0 || f.Candidates[0].Person.Name != want || f.Candidates[0].Score < 0.78 || len(f.Candidates) > 3 {
+		if len(f.Candidates) == 0 || f.Candidates[0].Person.Name != want || f.Candidates[0].Score < faces.SuggestThreshold || len(f.Candidates) > 3 {
 			t.Errorf("mirrored face %d: candidates %+v, want %s first", i, f.Candidates, want)
 		}
 		t.Logf("mirrored face %d: %+v", i, f.Candidates)
@@ -368,7 +369,13 @@ func TestAdversarialFaceWithheld(t *testing.T) {
 	if err != nil || len(embs) == 0 {
 		t.Fatalf("faces: %d %v", len(embs), err)
 	}
-	f, orig := embs[0].Face, embs[0].Vector
+	// The attack targets the guard's model (FaceRes), whose embedding the
+	// squeezer compares; Embeddings gives the identity model's.
+	f := embs[0].Face
+	orig, err := eng.FaceEmbedder().Embed(t.Context(), p, f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cb := faceres.CropBox(f)
 	crop := image.Rect(int(cb.X/p.Scale), int(cb.Y/p.Scale), int((cb.X+cb.W)/p.Scale), int((cb.Y+cb.H)/p.Scale)).Intersect(p.RGB.Rect)
 	base := slices.Clone(p.RGB.Pix)

@@ -3,7 +3,7 @@
 //
 // A suggestion is a draft: the faces found in a photo, each with up to
 // three candidate people from the subject's gallery whose best similarity
-// reaches the threshold measured in the vision issue (faceres.Threshold).
+// reaches the calibrated suggest threshold (SuggestThreshold, docs/faces.md).
 // The face's embedding waits sealed under the subject's face_recognition
 // scope key until the subject accepts (the embedding joins that person's
 // gallery and the tag persists), rejects, or the draft's TTL passes (the
@@ -41,6 +41,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -138,7 +139,7 @@ func New(d Deps) *Service {
 		d.TTL = DefaultTTL
 	}
 	if d.Threshold == 0 {
-		d.Threshold = faceres.Threshold
+		d.Threshold = SuggestThreshold
 	}
 	pd := pipeline.Deps{Decoder: d.Engine, Assets: d.Assets, Photos: d.Objects, Consent: d.Consent, Clock: d.Clock,
 		Thumbnail: d.Thumbnail, OnSuspicious: d.OnAdversarial}
@@ -153,7 +154,10 @@ func New(d Deps) *Service {
 		if s.d.Squeezer == nil {
 			return false, 0, nil
 		}
-		v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, f), emb)
+		// nil: the probe reads the guard's model (FaceRes), not the
+		// identity embedder's (arcface since issue 15), so the squeezer
+		// computes the unsqueezed embedding itself.
+		v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, f), nil)
 		return v.Suspicious, v.Score, err
 	}
 	s.run = pipeline.New(pd)
@@ -294,6 +298,11 @@ func (o *suggestion) Store(ctx context.Context, a store.Asset, now time.Time) ([
 		}
 		return errors.Join(errs...)
 	}
+	// Templates of an older model are re-embedded from their photos, a
+	// bounded number per call (Reembed); until then they are not matched.
+	if _, err := s.Reembed(ctx, a.TenantID, a.SubjectHash, ReembedPerCall); err != nil {
+		s.log.Warn("re-embedding older face templates failed", "err", err)
+	}
 	g, err := s.load(ctx, a.TenantID, a.SubjectHash)
 	if err != nil {
 		return nil, err
@@ -348,10 +357,12 @@ func vectorBytes(v []float32) []byte {
 }
 
 func bytesVector(b []byte) ([]float32, error) {
-	if len(b) != 4*faceres.Dim {
+	// A draft is the current model's (arcface) or, made before the
+	// upgrade, FaceRes's; the gallery keeps each template's model.
+	if len(b) != 4*faceres.Dim && len(b) != 4*arcface.Dim {
 		return nil, fmt.Errorf("%w: draft embedding of %d bytes", ErrGallery, len(b))
 	}
-	v := make([]float32, faceres.Dim)
+	v := make([]float32, len(b)/4)
 	for i := range v {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
 )
 
 // ErrGallery reports a gallery encoding this package cannot read.
@@ -28,20 +32,63 @@ type Person struct {
 	Name string `json:"name"`
 }
 
-// Template is one accepted face embedding of a person.
+// Template is one accepted face embedding of a person, with the model that
+// computed it: embeddings of different models are never compared.
 type Template struct {
 	ID     string
 	Person string
+	// Model is the embedder's model id ("" means ModelOf(Vector)).
+	Model  string
 	Vector []float32
+}
+
+// ModelOf is the model id of an embedding from its length, for embeddings
+// that do not carry one (drafts, version-1 galleries): 512 values are the
+// current embedder's (arcface.ModelID), 1024 FaceRes's (faceres.ModelID,
+// the only model of version-1 galleries); any other length names itself.
+func ModelOf(v []float32) string {
+	switch len(v) {
+	case arcface.Dim:
+		return arcface.ModelID
+	case faceres.Dim:
+		return faceres.ModelID
+	}
+	return "dim" + strconv.Itoa(len(v))
+}
+
+// CurrentModel is the model new templates come from (the engine's face
+// embedder). Templates of another model are not matched; they are
+// re-embedded from their sealed photos or dropped (Service.Reembed).
+const CurrentModel = arcface.ModelID
+
+func (t Template) model() string {
+	if t.Model != "" {
+		return t.Model
+	}
+	return ModelOf(t.Vector)
 }
 
 // Gallery is a subject's people and their face templates. It is biometric
 // data: it exists only decrypted in memory, sealed at rest under the
 // subject's face_recognition scope key.
 type Gallery struct {
+	// Dim is the embedding length of a version-1 gallery (where every
+	// template had it); version 2 records each template's own length and
+	// model, and ignores Dim.
 	Dim       int
 	People    []Person
 	Templates []Template
+}
+
+// Stale counts the templates of a model other than CurrentModel.
+func (g *Gallery) Stale() int {
+	n := 0
+	for _, t := range g.Templates {
+		if t.model() != CurrentModel {
+			n++
+		}
+	}
+	return n
 }
 
 // Person returns the person with id or name (ids first), or false.
@@ -70,11 +117,11 @@ func (g *Gallery) Count(personID string) int {
 	return n
 }
 
-// Marshal encodes the gallery (docs/spec/gallery-v1.md).
+// Marshal encodes the gallery, always as version 2
+// (docs/spec/gallery-v2.md).
 func (g *Gallery) Marshal() []byte {
 	b := append([]byte{}, galleryMagic[:]...)
-	b = append(b, 1)
-	b = binary.LittleEndian.AppendUint16(b, uint16(g.Dim))
+	b = append(b, 2)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(g.People)))
 	for _, p := range g.People {
 		b = appendStr8(b, p.ID)
@@ -85,6 +132,8 @@ func (g *Gallery) Marshal() []byte {
 	for _, t := range g.Templates {
 		b = appendStr8(b, t.ID)
 		b = appendStr8(b, t.Person)
+		b = appendStr8(b, t.model())
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(t.Vector)))
 		for _, v := range t.Vector {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
@@ -143,20 +192,29 @@ func (r *reader) id() string {
 	return string(r.take(n))
 }
 
-// UnmarshalGallery decodes and validates a gallery: known version, bounded
-// counts, unique ids, every template of a listed person, finite unit-ish
-// vectors of the declared dimension, no trailing bytes.
+// maxDim bounds an embedding's length.
+const maxDim = 4096
+
+// UnmarshalGallery decodes and validates a gallery of version 1 (FaceRes
+// templates; docs/spec/gallery-v1.md) or 2 (each template with its model;
+// docs/spec/gallery-v2.md): known version, bounded counts, unique ids,
+// every template of a listed person, a model id of printable ASCII, finite
+// unit-ish vectors of the declared dimension, no trailing bytes.
 func UnmarshalGallery(b []byte) (*Gallery, error) {
 	r := &reader{b: b}
 	if m := r.take(4); r.err != nil || [4]byte(m) != galleryMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrGallery)
 	}
-	if v := r.u8(); v != 1 {
-		return nil, fmt.Errorf("%w: version %d", ErrGallery, v)
+	version := r.u8()
+	if r.err == nil && version != 1 && version != 2 {
+		return nil, fmt.Errorf("%w: version %d", ErrGallery, version)
 	}
-	g := &Gallery{Dim: r.u16()}
-	if r.err == nil && (g.Dim == 0 || g.Dim > 4096) {
-		return nil, fmt.Errorf("%w: dimension %d", ErrGallery, g.Dim)
+	g := &Gallery{}
+	if version == 1 {
+		g.Dim = r.u16()
+		if r.err == nil && (g.Dim == 0 || g.Dim > maxDim) {
+			return nil, fmt.Errorf("%w: dimension %d", ErrGallery, g.Dim)
+		}
 	}
 	np := r.u32()
 	if np > MaxPeople {
@@ -176,13 +234,27 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 		g.People = append(g.People, p)
 	}
 	nt := r.u32()
-	if nt > MaxTemplates || (r.err == nil && nt*(g.Dim*4+4) > len(r.b)) {
+	// Each template takes at least 4 bytes of ids (v1: plus its vector;
+	// v2: plus 4 for model and dimension and 4 per value).
+	minT := g.Dim*4 + 4
+	if version == 2 {
+		minT = 12
+	}
+	if nt > MaxTemplates || (r.err == nil && nt*minT > len(r.b)) {
 		return nil, fmt.Errorf("%w: %d templates", ErrGallery, nt)
 	}
 	seenT := map[string]bool{} // template ids: a namespace of their own
 	for range nt {
 		t := Template{ID: r.id(), Person: r.id()}
-		raw := r.take(4 * g.Dim)
+		dim := g.Dim
+		if version == 2 {
+			t.Model = r.id()
+			dim = r.u16()
+			if r.err == nil && (dim == 0 || dim > maxDim || !printable(t.Model)) {
+				return nil, fmt.Errorf("%w: template %d model or dimension", ErrGallery, len(g.Templates))
+			}
+		}
+		raw := r.take(4 * dim)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -190,13 +262,16 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 			return nil, fmt.Errorf("%w: template %d", ErrGallery, len(g.Templates))
 		}
 		seenT[t.ID] = true
-		t.Vector = make([]float32, g.Dim)
+		t.Vector = make([]float32, dim)
 		for i := range t.Vector {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v > 1 || v < -1 {
 				return nil, fmt.Errorf("%w: template %d value out of range", ErrGallery, len(g.Templates))
 			}
 			t.Vector[i] = v
+		}
+		if version == 1 {
+			t.Model = ModelOf(t.Vector)
 		}
 		g.Templates = append(g.Templates, t)
 	}
@@ -209,6 +284,15 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 	return g, nil
 }
 
+func printable(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // Candidate is a person a face may be, with the best similarity of the
 // face to that person's templates.
 type Candidate struct {
@@ -218,12 +302,22 @@ type Candidate struct {
 
 // Match ranks the gallery's people for a unit embedding: each person's
 // best cosine similarity, those at or above threshold, best first, at most
-// k. Only this gallery is searched: there is no cross-subject index.
+// k. Only templates of the query's model (ModelOf(v)) are compared: a
+// similarity across two models' embedding spaces means nothing. Only this
+// gallery is searched: there is no cross-subject index.
 func (g *Gallery) Match(v []float32, threshold float64, k int) []Candidate {
+	return g.MatchModel(ModelOf(v), v, threshold, k)
+}
+
+// MatchModel is Match for an embedding of the named model.
+func (g *Gallery) MatchModel(model string, v []float32, threshold float64, k int) []Candidate {
 	best := map[string]float64{}
 	for _, t := range g.Templates {
+		if t.model() != model || len(t.Vector) != len(v) {
+			continue
+		}
 		var s float32
-		for i, x := range t.Vector[:min(len(t.Vector), len(v))] {
+		for i, x := range t.Vector {
 			s += x * v[i]
 		}
 		if sc := float64(s); sc >= threshold && sc > best[t.Person] {
@@ -250,3 +344,12 @@ func (g *Gallery) Match(v []float32, threshold float64, k int) []Candidate {
 	}
 	return out
 }
+
+// Operating points of the face embedder (package arcface, whose doc gives
+// their provenance): a face-tag suggestion names a person whose best
+// template reaches SuggestThreshold; `faces compare` answers "match" at
+// CompareThreshold.
+const (
+	SuggestThreshold = arcface.SuggestThreshold
+	CompareThreshold = arcface.CompareThreshold
+)

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/gallery-v1.bin")
+var update = flag.Bool("update", false, "rewrite testdata/gallery-v2.bin")
 
 func sampleGallery() *Gallery {
 	return &Gallery{Dim: 3,
@@ -23,9 +23,9 @@ func sampleGallery() *Gallery {
 		}}
 }
 
-// TestGalleryVector pins the on-disk encoding (docs/spec/gallery-v1.md).
+// TestGalleryVector pins the on-disk encoding (docs/spec/gallery-v2.md).
 func TestGalleryVector(t *testing.T) {
-	path := filepath.Join("testdata", "gallery-v1.bin")
+	path := filepath.Join("testdata", "gallery-v2.bin")
 	got := sampleGallery().Marshal()
 	if *update {
 		os.WriteFile(path, got, 0o644)
@@ -46,17 +46,73 @@ func TestGalleryVector(t *testing.T) {
 	}
 }
 
+// TestGalleryV1Migrates: a version-1 gallery (written before templates
+// carried their model) still decodes; its templates are FaceRes's (by
+// length) and it re-encodes as version 2 with the same content.
+func TestGalleryV1Migrates(t *testing.T) {
+	v1, err := os.ReadFile(filepath.Join("testdata", "gallery-v1.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := UnmarshalGallery(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(g.Marshal(), sampleGallery().Marshal()) {
+		t.Errorf("v1 gallery re-encodes differently: %+v", g)
+	}
+	for _, tp := range g.Templates {
+		if tp.Model != "dim3" {
+			t.Errorf("template %s model %q, want by length", tp.ID, tp.Model)
+		}
+	}
+	real := &Gallery{Dim: 1024, People: []Person{{ID: "per_a", Name: "A"}}, Templates: []Template{{ID: "tag_1", Person: "per_a", Vector: make([]float32, 1024)}}}
+	if got := ModelOf(real.Templates[0].Vector); got != "faceres-hse-1024" {
+		t.Errorf("1024-d model %q", got)
+	}
+	if real.Stale() != 1 {
+		t.Errorf("a FaceRes template is not stale")
+	}
+}
+
+// TestMatchSkipsOtherModels: templates of another model are never compared
+// with the query, even with equal lengths (a regression test for mixing
+// FaceRes and ArcFace spaces).
+func TestMatchSkipsOtherModels(t *testing.T) {
+	g := &Gallery{People: []Person{{ID: "per_a", Name: "A"}, {ID: "per_b", Name: "B"}},
+		Templates: []Template{
+			{ID: "t1", Person: "per_a", Model: "old", Vector: []float32{1, 0, 0}},
+			{ID: "t2", Person: "per_b", Model: "new", Vector: []float32{0, 1, 0}},
+			{ID: "t3", Person: "per_b", Vector: []float32{1, 0}},
+		}}
+	if got := g.MatchModel("new", []float32{1, 0, 0}, 0.1, 3); len(got) != 0 {
+		t.Errorf("matched across models: %+v", got)
+	}
+	if got := g.MatchModel("old", []float32{1, 0, 0}, 0.5, 3); len(got) != 1 || got[0].Person.ID != "per_a" {
+		t.Errorf("same model: %+v", got)
+	}
+	// Unlabelled templates take their model from their length.
+	if got := g.Match([]float32{1, 0, 0}, 0.5, 3); len(got) != 0 {
+		t.Errorf("a 3-d query matched a labelled template of another model: %+v", got)
+	}
+	if got := g.Match([]float32{1, 0}, 0.5, 3); len(got) != 1 || got[0].Person.ID != "per_b" {
+		t.Errorf("a 2-d query: %+v", got)
+	}
+}
+
 func TestUnmarshalGalleryRejects(t *testing.T) {
 	good := sampleGallery().Marshal()
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte{}, good...)) }
 	tests := map[string][]byte{
-		"empty":      nil,
-		"bad magic":  mut(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version 2":  mut(func(b []byte) []byte { b[4] = 2; return b }),
-		"zero dim":   mut(func(b []byte) []byte { b[5], b[6] = 0, 0; return b }),
-		"truncated":  good[:len(good)-1],
-		"trailing":   append(append([]byte{}, good...), 0),
-		"huge count": mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[7:], 1<<30); return b }),
+		"empty":              nil,
+		"bad magic":          mut(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version 3":          mut(func(b []byte) []byte { b[4] = 3; return b }),
+		"version 1 zero dim": []byte("OBGL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+		"zero dim":           (&Gallery{People: []Person{{ID: "per_a", Name: "A"}}, Templates: []Template{{ID: "t", Person: "per_a", Model: "m"}}}).Marshal(),
+		"model with space":   (&Gallery{People: []Person{{ID: "per_a", Name: "A"}}, Templates: []Template{{ID: "t", Person: "per_a", Model: "a b", Vector: []float32{1}}}}).Marshal(),
+		"truncated":          good[:len(good)-1],
+		"trailing":           append(append([]byte{}, good...), 0),
+		"huge count":         mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[5:], 1<<30); return b }),
 		"NaN value": mut(func(b []byte) []byte {
 			binary.LittleEndian.PutUint32(b[len(b)-4:], math.Float32bits(float32(math.NaN())))
 			return b
@@ -96,6 +152,9 @@ func TestMatch(t *testing.T) {
 func FuzzUnmarshalGallery(f *testing.F) {
 	f.Add(sampleGallery().Marshal())
 	f.Add([]byte("OBGL\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	if v1, err := os.ReadFile(filepath.Join("testdata", "gallery-v1.bin")); err == nil {
+		f.Add(v1)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g, err := UnmarshalGallery(b)
 		if err != nil {
@@ -104,8 +163,15 @@ func FuzzUnmarshalGallery(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(g.Marshal(), b) {
+		// Version 2 round-trips exactly; version 1 becomes version 2 with
+		// the same content.
+		out := g.Marshal()
+		if b[4] == 2 && !bytes.Equal(out, b) {
 			t.Fatalf("accepted bytes do not round-trip")
+		}
+		g2, err := UnmarshalGallery(out)
+		if err != nil || !bytes.Equal(g2.Marshal(), out) {
+			t.Fatalf("re-encoded gallery does not decode to itself: %v", err)
 		}
 		people := map[string]bool{}
 		for _, p := range g.People {

@@ -74,7 +74,8 @@ type Gate struct {
 	used    int64
 	queued  int // Admit callers waiting (Wait callers are not counted)
 	waiters list.List
-	onIdle  func()
+	onIdle  func(peak int64)
+	peak    int64 // most units in use since the gate was last idle
 }
 
 // NewGate returns a gate named name (used in errors and metrics).
@@ -89,9 +90,10 @@ func NewGate(name string, cfg GateConfig) *Gate {
 }
 
 // OnIdle sets a function called (in its own goroutine) whenever the last
-// running unit is released, e.g. to return memory to the OS after a burst
-// of large decodes. It returns g.
-func (g *Gate) OnIdle(f func()) *Gate {
+// running unit is released, with the most units that were in use since the
+// gate was last idle, e.g. to return memory to the OS after a burst of
+// large decodes. It returns g.
+func (g *Gate) OnIdle(f func(peak int64)) *Gate {
 	g.onIdle = f
 	return g
 }
@@ -121,6 +123,7 @@ func (g *Gate) acquire(ctx context.Context, n int64, bounded bool) (func(), erro
 	g.mu.Lock()
 	if g.used+n <= g.cfg.Capacity && g.waiters.Len() == 0 {
 		g.used += n
+		g.peak = max(g.peak, g.used)
 		g.mu.Unlock()
 		return g.releaser(n), nil
 	}
@@ -176,6 +179,7 @@ func (g *Gate) wake() {
 			return
 		}
 		g.used += w.n
+		g.peak = max(g.peak, g.used)
 		g.waiters.Remove(e)
 		close(w.ready)
 	}
@@ -189,22 +193,30 @@ func (g *Gate) releaser(n int64) func() {
 			g.used -= n
 			g.wake()
 			idle := g.used == 0 && g.onIdle != nil
+			peak := g.peak
+			if g.used == 0 {
+				g.peak = 0
+			}
 			g.mu.Unlock()
 			if idle {
-				go g.onIdle()
+				go g.onIdle(peak)
 			}
 		})
 	}
 }
 
-// FreeIdleMemory returns a function for Gate.OnIdle that collects garbage
-// and gives freed heap memory back to the operating system when the Go
-// runtime holds more than threshold bytes from the OS (after a burst of
-// large decodes it would otherwise keep them, and the process's RSS stays
-// at its peak). Below the threshold it costs one runtime/metrics read.
-func FreeIdleMemory(threshold uint64) func() {
+// FreeIdleMemory returns a function for Gate.OnIdle that, after a burst
+// that used at least minPeak units, collects garbage and gives freed heap
+// memory back to the operating system when the Go runtime holds more than
+// threshold bytes from the OS (after large decodes it would otherwise keep
+// them, and the process's RSS stays near its peak). After smaller bursts
+// it does nothing; below the threshold it costs one runtime/metrics read.
+func FreeIdleMemory(minPeak int64, threshold uint64) func(peak int64) {
 	var mu sync.Mutex
-	return func() {
+	return func(peak int64) {
+		if peak < minPeak {
+			return
+		}
 		if !mu.TryLock() {
 			return // one release at a time is enough
 		}

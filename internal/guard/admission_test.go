@@ -168,12 +168,16 @@ func TestGateWeightsAndTimeouts(t *testing.T) {
 		t.Errorf("cancelled wait: %v", err)
 	}
 	idle := make(chan struct{}, 1)
-	g.OnIdle(func() { idle <- struct{}{} })
+	var idlePeak int64
+	g.OnIdle(func(peak int64) { idle <- struct{}{}; idlePeak = peak })
 	big()
 	select {
 	case <-idle:
 	case <-time.After(5 * time.Second):
 		t.Error("OnIdle not called after the last release")
+	}
+	if idlePeak != 100 {
+		t.Errorf("OnIdle peak %d, want 100", idlePeak)
 	}
 	// Weighted: 60 + 30 run together, a following 20 waits.
 	a, _ := g.Admit(ctx, 60)
@@ -207,7 +211,7 @@ func TestFreeIdleMemory(t *testing.T) {
 	runtime.KeepAlive(buf)
 	buf = nil
 	before := HeldMemory()
-	FreeIdleMemory(64 << 20)()
+	FreeIdleMemory(10, 64<<20)(10)
 	after := HeldMemory()
 	if before-after < 150<<20 {
 		t.Errorf("held %d MiB before, %d MiB after: the 200 MiB buffer was not returned", before>>20, after>>20)

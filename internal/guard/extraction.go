@@ -27,7 +27,13 @@ import (
 //
 // Queries are compared as 32×32 grey thumbnails scaled to 0..1 (PRADA
 // compares inputs in input space; a thumbnail is a bounded, pixel-free
-// stand-in: it is kept in memory only, never stored or logged).
+// stand-in: it is kept in memory only, never stored or logged). A repeat
+// of an earlier query (closer than RepeatDistance: a retry, a
+// re-analysis, a re-encoded upload) adds nothing to D. The unit is the API
+// key, not key and subject: the key holder names subjects, so per-subject
+// streams could be split at will. Throttled and blocked states are
+// written to the store (Restore) and survive restarts; only revoking the
+// key lifts them.
 
 // ExtractionConfig tunes the watcher.
 type ExtractionConfig struct {
@@ -53,12 +59,16 @@ type ExtractionConfig struct {
 	RepeatDistance float64
 }
 
-// DefaultExtraction is sized for one app on one machine; Delta and
-// MinDistances are the values TestExtractionSimulation measures against.
+// DefaultExtraction is sized for one app on one machine. Delta,
+// MinDistances and RepeatDistance are the values the benign-traffic suite
+// and the T-RND attack in package guardeval measure against
+// (docs/guards.md): RepeatDistance sits above the distance of a photo's
+// re-encodes and resizes to itself (mostly 0.05–0.2) and below a T-RND
+// step of ±16 levels (≥ 0.185); MaxGrowing bounds the per-query cost.
 var DefaultExtraction = ExtractionConfig{
 	MinDistances:   50,
 	Window:         400,
-	Delta:          0.85,
+	Delta:          0.90,
 	MaxGrowing:     500,
 	MaxPerHour:     20000,
 	ThrottleEvery:  10 * time.Second,

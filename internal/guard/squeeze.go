@@ -27,7 +27,7 @@ import (
 // over a 600-pixel face it removes nothing of note. The threshold is
 // therefore a function of the face region's side (Threshold), set
 // from a measurement on real photos and their degraded variants
-// (docs/sensitive.md, "Adversarial faces"). A perturbation strong enough to
+// (docs/guards.md). A perturbation strong enough to
 // move an embedding is also undone by the squeezers at every size, which
 // the attack suite checks at the sizes an attacker can choose.
 //
@@ -78,7 +78,7 @@ type Verdict struct {
 // the largest score·(side/100)² was 0.045, so Scale = 0.05 flags none of
 // them; Floor is the largest score of a face of 112 px or more there
 // (0.028) with a margin; Cap keeps the tiniest faces checkable. Measured
-// on data the fit did not see: TestFaceSqueezeBenign (docs/sensitive.md).
+// on data the fit did not see: TestFaceSqueezeBenign (docs/guards.md).
 const (
 	DefaultSqueezeScale = 0.05
 	DefaultSqueezeFloor = 0.03

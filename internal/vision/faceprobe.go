@@ -19,7 +19,8 @@ type FaceProbe interface {
 	Embed(ctx context.Context, img *image.RGBA) ([]float32, error)
 }
 
-// FaceProbe is the probe of face f of p through the engine's embedder.
+// FaceProbe is the probe of face f of p through the guard's embedder
+// (FaceRes; identity embeddings come from package arcface).
 func (e *Engine) FaceProbe(p *picture.Picture, f blazeface.Face) FaceProbe {
 	return e.emb.Probe(p, f)
 }

@@ -6,8 +6,10 @@
 // Features: faces (BlazeFace boxes, scores, keypoints), tags (CenterNet
 // COCO labels), sensitive (nsfwjs's five classes and a decided label),
 // text (PP-OCRv4 finds lines, Tesseract reads them; docs/text.md says why
-// this pair). Face embeddings (FaceRes) are computed only by the methods
-// that need them (Compare, Embeddings) and never appear in a Result.
+// this pair). Identity embeddings (package arcface, aligned by the
+// detector's keypoints) are computed only by the methods that need them
+// (Compare, Embeddings, Largest) and never appear in a Result; FaceRes is
+// loaded only for the adversarial-input guard (FaceEmbedder).
 // Obscura does not infer age, gender, ethnicity or emotion: no such model
 // is loaded, and the FaceRes graph is cut before the heads its package
 // ships for them.
@@ -22,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
@@ -70,7 +73,8 @@ type Options struct {
 type Engine struct {
 	opt   Options
 	faces *blazeface.Detector
-	emb   *faceres.Embedder
+	emb   *faceres.Embedder // the adversarial-input guard's model
+	ident *arcface.Embedder // identity embeddings (Compare, Embeddings)
 	objs  *centernet.Detector
 	nsfw  *nsfw.Classifier
 	lines *ppocr.Detector
@@ -98,6 +102,12 @@ func Open(m models.Manifest, dir string, opt Options) (*Engine, error) {
 	}
 	if err == nil {
 		e.emb, err = faceres.New(b, opt.Threads)
+	}
+	if err == nil {
+		b, err = load(arcface.ModelFile)
+	}
+	if err == nil {
+		e.ident, err = arcface.New(b, opt.Threads)
 	}
 	if err == nil {
 		b, err = load(centernet.ModelFile)
@@ -138,6 +148,9 @@ func (e *Engine) FaceEmbedder() *faceres.Embedder { return e.emb }
 func (e *Engine) Close() error {
 	if e.faces != nil {
 		e.faces.Close()
+	}
+	if e.ident != nil {
+		e.ident.Close()
 	}
 	if e.emb != nil {
 		e.emb.Close()
@@ -352,7 +365,7 @@ func (e *Engine) Embeddings(ctx context.Context, p *picture.Picture) ([]Embeddin
 	}
 	out := make([]Embedding, 0, len(fs))
 	for _, f := range fs {
-		v, err := e.emb.Embed(ctx, p, f)
+		v, err := e.ident.Embed(ctx, p, f)
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +393,7 @@ func (e *Engine) Largest(ctx context.Context, data []byte) ([]float32, error) {
 			big = f
 		}
 	}
-	return e.emb.Embed(ctx, p, big)
+	return e.ident.Embed(ctx, p, big)
 }
 
 // Match is a face comparison.
@@ -399,9 +412,9 @@ func Similarity(a, b []float32) float64 {
 	return s
 }
 
-// Compare compares two embeddings against the measured threshold
-// (faceres.Threshold).
+// Compare compares two embeddings against the calibrated compare
+// threshold (arcface.CompareThreshold, docs/faces.md).
 func Compare(a, b []float32) Match {
 	s := Similarity(a, b)
-	return Match{Similarity: round2(s), Threshold: faceres.Threshold, Match: s >= faceres.Threshold}
+	return Match{Similarity: round2(s), Threshold: arcface.CompareThreshold, Match: s >= arcface.CompareThreshold}
 }

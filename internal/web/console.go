@@ -3,9 +3,7 @@ package web
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -20,7 +18,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
-	ops "github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/tenant"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -49,11 +46,6 @@ type authenticator interface {
 	Authenticate(ctx context.Context, header string) (auth.Principal, error)
 }
 
-type killSwitches interface {
-	Set(ctx context.Context, tenant, feature string, on bool) (string, error)
-	Active() []string
-}
-
 type consoleStore interface {
 	Tenant(ctx context.Context, id string) (store.Tenant, error)
 	Tenants(ctx context.Context) ([]store.Tenant, error)
@@ -75,26 +67,6 @@ type consoleStore interface {
 type auditLog interface {
 	Append(ctx context.Context, e audit.Entry) error
 }
-
-// kekService is the key service's key-encryption-key management.
-type kekService interface {
-	HashID(domain, id string) string
-	InitTenant(ctx context.Context, tenant string) error
-	SubjectHash(subject string) string
-	Versions(ctx context.Context, tenant string) ([]keyring.VersionInfo, error)
-	Rotate(ctx context.Context, tenant string) (int, error)
-	Rewrap(ctx context.Context, tenant string, progress func(done, total int)) (int, error)
-	RevokeKEK(ctx context.Context, tenant string, version int) error
-}
-
-type purger interface {
-	DryRun(ctx context.Context, sc incident.PurgeScope) (incident.PurgeReport, error)
-	Run(ctx context.Context, sc incident.PurgeScope) (incident.PurgeReport, error)
-}
-
-// RewrapBudget bounds one press of "Rewrap": rewrap is resumable, so a
-// large tenant is finished by pressing again.
-const RewrapBudget = 20 * time.Second
 
 // Console is the operator console.
 type Console struct {
@@ -119,21 +91,6 @@ type Console struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
-}
-
-// operatorActions is what the console needs from the operator service.
-type operatorActions interface {
-	CreateKey(ctx context.Context, by ops.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
-	RevokeKey(ctx context.Context, by ops.By, tenant, id string) (store.APIKey, error)
-	RotateKEK(ctx context.Context, by ops.By, tenant string) (int, error)
-	Rewrap(ctx context.Context, by ops.By, tenant string, progress func(done, total int)) (int, error)
-	RevokeKEK(ctx context.Context, by ops.By, tenant string, version int) error
-	SetKillSwitch(ctx context.Context, by ops.By, tenant, feature string, on bool) (string, error)
-}
-
-// by is the operator-service actor of a console session.
-func (op operator) by() ops.By {
-	return ops.By{Channel: ops.ChannelConsole, Actor: op.key}
 }
 
 // Handler serves /console and its forms.
@@ -174,9 +131,6 @@ type consolePage struct {
 	ExportFrom, ExportTo                       string
 	Older                                      int64 // seq to page back from; 0: no older entries
 }
-
-// AuditPage is how many audit entries the console shows at a time.
-const AuditPage = 30
 
 // formTime is the layout of datetime-local inputs, read as UTC.
 const formTime = "2006-01-02T15:04"
@@ -385,25 +339,6 @@ func (c *Console) loadInstallation(ctx context.Context, _ operator, before int64
 	return c.loadAudit(ctx, "", before, pg)
 }
 
-// loadAudit fills a page of the audit browser: entries of the tenant
-// ("": all) before seq before (0: the newest).
-func (c *Console) loadAudit(ctx context.Context, tenant string, before int64, pg *consolePage) error {
-	recs, err := c.Store.AuditTail(ctx, tenant, before, AuditPage+1)
-	if err != nil {
-		return err
-	}
-	if len(recs) > AuditPage {
-		recs, pg.Older = recs[:AuditPage], recs[AuditPage-1].Seq
-	}
-	for _, rec := range recs {
-		var e audit.Entry
-		if json.Unmarshal(rec.Body, &e) == nil {
-			pg.Audit = append(pg.Audit, e)
-		}
-	}
-	return nil
-}
-
 func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 	if op, ok := c.session(r); ok {
 		if op, ok = c.scoped(r, op); !ok {
@@ -513,265 +448,4 @@ func formRange(r *http.Request) (from, to time.Time, ok bool) {
 	from, err1 := time.Parse(formTime, r.PostFormValue("from"))
 	to, err2 := time.Parse(formTime, r.PostFormValue("to"))
 	return from, to, err1 == nil && err2 == nil && from.Before(to) && clock.InRange(from) && clock.InRange(to)
-}
-
-func (c *Console) killSwitch(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
-	if !ok {
-		return
-	}
-	on := r.PostFormValue("on") == "true"
-	sc, err := c.Operator.SetKillSwitch(r.Context(), op.by(), op.tenant, r.PostFormValue("feature"), on)
-	if errors.Is(err, ops.ErrAuditUnavailable) {
-		c.failed(w, r, op, err, "")
-		return
-	} else if err != nil {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown feature."})
-		return
-	}
-	verb := "resumed"
-	if on {
-		verb = "stopped"
-	}
-	c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("%s: %s.", sc, verb)})
-}
-
-func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checkedTenant(w, r)
-	if !ok {
-		return
-	}
-	id := r.PostFormValue("id")
-	if _, err := c.Operator.RevokeKey(r.Context(), op.by(), op.tenant, id); err != nil {
-		c.failed(w, r, op, err, "No such key.")
-		return
-	}
-	c.view(w, r, op, http.StatusOK, consolePage{Notice: "Key " + id + " revoked."})
-}
-
-func (c *Console) verify(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
-	if !ok {
-		return
-	}
-	pub, err := c.AuditKey(r.Context())
-	msg := ""
-	if err == nil {
-		var rep audit.Report
-		rep, err = audit.Verify(r.Context(), c.Store, pub, 0)
-		if err == nil {
-			msg = fmt.Sprintf("Chain intact: %d entries, %d signed checkpoints, head %d.", rep.Entries, rep.Checkpoints, rep.Head)
-		} else if errors.Is(err, audit.ErrTampered) {
-			msg, err = "Chain BROKEN: "+err.Error(), nil
-		}
-	}
-	if err != nil {
-		c.Log.Error("verify audit chain", "component", "web", "err", err)
-		msg = "Verification could not run; the server log has the details."
-	}
-	c.record(r.Context(), op, "console.audit.verify", "")
-	c.view(w, r, op, http.StatusOK, consolePage{Verify: msg})
-}
-
-// createKey mints an API key for the operator's tenant and shows it once.
-func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checkedTenant(w, r)
-	if !ok {
-		return
-	}
-	if len(r.PostForm["scope"]) == 0 {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose at least one scope for the new key."})
-		return
-	}
-	scopes, err := ops.Scopes(r.PostForm["scope"])
-	if err != nil {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown scope."})
-		return
-	}
-	plain, rec, err := c.Operator.CreateKey(r.Context(), op.by(), op.tenant, scopes)
-	if err != nil {
-		c.failed(w, r, op, err, "")
-		return
-	}
-	c.view(w, r, op, http.StatusOK, consolePage{NewKey: plain, NewKeyID: rec.ID})
-}
-
-// kek rotates the tenant's key-encryption key, rewraps its data keys
-// under the newest version (bounded by RewrapBudget), or revokes an older
-// version.
-func (c *Console) kek(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checkedTenant(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	switch r.PostFormValue("action") {
-	case "rotate":
-		v, err := c.Operator.RotateKEK(ctx, op.by(), op.tenant)
-		if err != nil {
-			c.kekFailed(w, r, op, err)
-			return
-		}
-		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("New key version %d: new data keys are wrapped under it. Rewrap to move the existing ones.", v)})
-	case "rewrap":
-		rctx, cancel := context.WithTimeout(ctx, RewrapBudget)
-		n, err := c.Operator.Rewrap(rctx, op.by(), op.tenant, nil)
-		cancel()
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Rewrapped %d data keys; more remain. Press Rewrap again to continue.", n)})
-		case err != nil:
-			c.kekFailed(w, r, op, err)
-		default:
-			c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Rewrapped %d data keys; every data key is under the newest version.", n)})
-		}
-	case "revoke":
-		v, err := strconv.Atoi(r.PostFormValue("version"))
-		if err != nil || v < 1 {
-			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Choose a key version."})
-			return
-		}
-		if r.PostFormValue("confirm") != "yes" {
-			c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Tick the box to confirm: data keys still wrapped under that version will no longer open."})
-			return
-		}
-		if err := c.Operator.RevokeKEK(ctx, op.by(), op.tenant, v); err != nil {
-			c.kekFailed(w, r, op, err)
-			return
-		}
-		c.view(w, r, op, http.StatusOK, consolePage{Notice: fmt.Sprintf("Key version %d revoked.", v)})
-	default:
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Unknown action."})
-	}
-}
-
-func (c *Console) kekFailed(w http.ResponseWriter, r *http.Request, op operator, err error) {
-	switch {
-	case errors.Is(err, ops.ErrAuditUnavailable):
-		c.failed(w, r, op, err, "")
-	case errors.Is(err, fault.Conflict):
-		c.view(w, r, op, http.StatusConflict, consolePage{Error: "The newest key version cannot be revoked; rotate first."})
-	case errors.Is(err, fault.NotFound):
-		c.view(w, r, op, http.StatusNotFound, consolePage{Error: "No such key version."})
-	default:
-		c.Log.Error("key version change", "component", "web", "err", err)
-		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The key service refused; the server log has the details."})
-	}
-}
-
-// failed shows an operator action's error: the audit log refusing the
-// intent (503, nothing changed), a missing or invalid target (notFound, when
-// the form names one), or a fault whose details go to the server log.
-func (c *Console) failed(w http.ResponseWriter, r *http.Request, op operator, err error, notFound string) {
-	switch {
-	case errors.Is(err, ops.ErrAuditUnavailable):
-		c.view(w, r, op, http.StatusServiceUnavailable, consolePage{Error: "The audit log is unavailable, so nothing was changed. Try again shortly."})
-	case notFound != "" && (errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid)):
-		status := http.StatusNotFound
-		if errors.Is(err, fault.Invalid) {
-			status = http.StatusBadRequest
-		}
-		c.view(w, r, op, status, consolePage{Error: notFound})
-	default:
-		c.Log.Error("operator action", "component", "web", "err", err)
-		c.view(w, r, op, http.StatusServiceUnavailable, consolePage{Error: "The change could not be made; the server log has the details."})
-	}
-}
-
-// scope reads a purge form: "subject" with a subject id, "range" with
-// from and to (UTC), or "tenant".
-func (c *Console) scope(r *http.Request, tenant string) (incident.PurgeScope, string) {
-	sc := incident.PurgeScope{Tenant: tenant}
-	switch r.PostFormValue("scope") {
-	case "subject":
-		id := strings.TrimSpace(r.PostFormValue("subject"))
-		if id == "" {
-			return sc, "Give the subject id to purge."
-		}
-		sc.SubjectHash = c.Keys.SubjectHash(id)
-	case "range":
-		from, to, ok := formRange(r)
-		if !ok {
-			return sc, "Give a time range (UTC), its start before its end."
-		}
-		sc.From, sc.To = from, to
-	case "tenant":
-	default:
-		return sc, "Choose what to purge."
-	}
-	return sc, ""
-}
-
-// purge runs a dry run, or — with the tenant id typed as confirmation —
-// the purge itself.
-func (c *Console) purge(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checkedTenant(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	sc, msg := c.scope(r, op.tenant)
-	if msg != "" {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: msg})
-		return
-	}
-	dry := r.PostFormValue("action") != "purge"
-	if !dry && r.PostFormValue("confirm") != op.tenant {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Type the tenant id to confirm the purge. Nothing was deleted."})
-		return
-	}
-	var rep incident.PurgeReport
-	var err error
-	if dry {
-		rep, err = c.Purge.DryRun(ctx, sc)
-	} else {
-		rep, err = c.Purge.Run(ctx, sc)
-	}
-	action := "console.purge"
-	if dry {
-		action = "console.purge.dry_run"
-	}
-	c.recordEntry(ctx, op, audit.Entry{Action: action, Subject: sc.SubjectHash, Detail: fmt.Sprintf("%s subjects=%d photos=%d", sc.Describe(), rep.Subjects, rep.Photos)})
-	if err != nil {
-		c.Log.Error("purge", "component", "web", "err", err)
-		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: fmt.Sprintf("The purge stopped after %d subjects and %d photos; run it again to finish. The server log has the details.", rep.Subjects, rep.Photos)})
-		return
-	}
-	text := fmt.Sprintf("Purged %d subjects (every key, photo, result and consent state) and %d photos.", rep.Subjects, rep.Photos)
-	if dry {
-		text = fmt.Sprintf("Dry run: a purge would delete %d subjects (every key, photo, result and consent state) and %d photos. Nothing was deleted.", rep.Subjects, rep.Photos)
-	}
-	c.view(w, r, op, http.StatusOK, consolePage{Purge: text})
-}
-
-// forensic sends the tenant's signed forensic bundle as a download.
-func (c *Console) forensic(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.checked(w, r)
-	if !ok {
-		return
-	}
-	from, to, ok := formRange(r)
-	if !ok {
-		c.view(w, r, op, http.StatusBadRequest, consolePage{Error: "Give a time range (UTC), its start before its end."})
-		return
-	}
-	b, err := c.Forensic(r.Context(), op.tenant, from, to)
-	if err != nil {
-		c.Log.Error("forensic export", "component", "web", "err", err)
-		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The export failed; the server log has the details."})
-		return
-	}
-	data, err := json.MarshalIndent(b, "", "  ")
-	if err != nil {
-		c.view(w, r, op, http.StatusInternalServerError, consolePage{Error: "The export failed."})
-		return
-	}
-	c.record(r.Context(), op, "console.forensic.export", strconv.Itoa(len(b.Entries)))
-	w.Header().Set("Content-Type", "application/json")
-	name := op.tenant
-	if name == "" {
-		name = "installation"
-	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="forensic-%s-%s.json"`, name, c.Now().UTC().Format("20060102T150405Z")))
-	w.Write(append(data, '\n'))
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/samples"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -113,6 +114,7 @@ type page struct {
 	Error    string
 	Purposes []purposeChoice
 	Result   *analysis.Result
+	Samples  []string // the sample photos the demo offers (package samples)
 }
 
 // Static serves the embedded stylesheet and htmx under /console/static/.
@@ -321,7 +323,7 @@ func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
 }
 
 func (d *Demo) render(w http.ResponseWriter, status int, p page) {
-	p.Title, p.Purposes = "Demo", choices
+	p.Title, p.Purposes, p.Samples = "Demo", choices, samples.Names
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := d.tmpl.ExecuteTemplate(w, "layout", p); err != nil {
@@ -367,13 +369,18 @@ func (d *Demo) analyze(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose at least one thing Obscura may do."})
 		return
 	}
+	var data []byte
 	file, _, err := r.FormFile("photo")
-	if err != nil {
+	switch name := r.FormValue("sample"); {
+	case err == nil:
+		defer file.Close()
+		data, err = io.ReadAll(io.LimitReader(file, maxUpload+1))
+	case slices.Contains(samples.Names, name):
+		data, err = samples.FS.ReadFile(name) // one of the repository's openly licensed photos
+	default:
 		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose a photo to upload."})
 		return
 	}
-	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, maxUpload+1))
 	if err != nil || len(data) > maxUpload {
 		d.render(w, http.StatusRequestEntityTooLarge, page{CSRF: tok, Error: "That photo is too large."})
 		return

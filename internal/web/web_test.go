@@ -26,6 +26,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/samples"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -541,4 +542,47 @@ func TestPublicOriginBehindProxy(t *testing.T) {
 			t.Errorf("origin %s: reached sign-in %v, want %v (%d)", origin, got, want, w.Code)
 		}
 	}
+}
+
+// The demo offers the repository's sample photos (issue 17.12): without a
+// file, the chosen sample is what gets ingested; an unknown name is refused.
+func TestDemoSamplePhoto(t *testing.T) {
+	d, _, _ := newDemo()
+	ing := &sampleIngest{}
+	d.Ingest = ing
+	h := d.Handler()
+	if w := get(h, "/demo", "127.0.0.1:5555"); !strings.Contains(w.Body.String(), "<option>astronaut.jpg</option>") {
+		t.Errorf("demo form offers no sample photo: %s", w.Body.String())
+	}
+	tok := strings.Repeat("k", 32)
+	send := func(sample string) *httptest.ResponseRecorder {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("csrf", tok)
+		mw.WriteField("feature", "faces")
+		mw.WriteField("sample", sample)
+		mw.Close()
+		r := httptest.NewRequest("POST", "/demo/analyze", &body)
+		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := send("../../master.key"); w.Code != http.StatusBadRequest || ing.data != nil {
+		t.Errorf("unknown sample: %d, ingested %d bytes", w.Code, len(ing.data))
+	}
+	want, _ := samples.FS.ReadFile("astronaut.jpg")
+	if w := send("astronaut.jpg"); w.Code != 200 || !bytes.Equal(ing.data, want) {
+		t.Errorf("sample astronaut.jpg: %d, ingested %d bytes, want %d", w.Code, len(ing.data), len(want))
+	}
+}
+
+// sampleIngest records what the demo ingests, whatever the bytes.
+type sampleIngest struct{ fakeIngest }
+
+func (f *sampleIngest) Ingest(_ context.Context, tenant, subject string, data []byte) (store.Asset, error) {
+	f.data = data
+	return store.Asset{ID: "ast_1", TenantID: tenant, Format: "jpeg", Width: 4, Height: 3}, nil
 }

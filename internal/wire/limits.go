@@ -10,9 +10,14 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 )
 
-// heldMemoryRelease is how much memory the Go runtime may keep from the OS
-// after the decode gate goes idle before it is given back (issue 16.2).
-const heldMemoryRelease = 256 << 20
+// When the decode gate goes idle after a burst that decoded at least
+// releaseAfterMegapixels at once, memory the Go runtime holds from the OS
+// beyond heldMemoryRelease is given back (issue 16.2); smaller bursts
+// (ordinary phone photos one at a time) leave it to the runtime.
+const (
+	releaseAfterMegapixels = 24
+	heldMemoryRelease      = 64 << 20
+)
 
 // admissionGates builds the analysis gate (concurrent analyses, bounded
 // queue) and the decode gate (megapixels of uploads decoded at once,
@@ -25,7 +30,7 @@ func admissionGates(cfg config.Config) (analyses, decodes *guard.Gate) {
 	analyses = guard.NewGate("analysis", guard.GateConfig{Capacity: int64(n), MaxQueue: cfg.AnalysisQueue,
 		MaxWait: 10 * time.Second, RetryAfter: 2 * time.Second})
 	decodes = guard.NewGate("decode", guard.GateConfig{Capacity: int64(max(1, cfg.DecodeMegapixels)), MaxQueue: cfg.DecodeQueue,
-		MaxWait: time.Minute, RetryAfter: 5 * time.Second}).OnIdle(guard.FreeIdleMemory(heldMemoryRelease))
+		MaxWait: time.Minute, RetryAfter: 5 * time.Second}).OnIdle(guard.FreeIdleMemory(releaseAfterMegapixels, heldMemoryRelease))
 	return analyses, decodes
 }
 

@@ -5,6 +5,9 @@
 //   node golden.mjs graph  MODEL_DIR/model.json IN.f32 1,256,256,3 OUTDIR node1,node2
 //   node golden.mjs layers MODEL.min.js WEIGHTS.min.js IN.f32 1,224,224,3 OUTDIR
 //   node golden.mjs faceapi MANIFEST.json WEIGHTS.bin IN.f32 1,150,150,3 OUTDIR
+//   node golden.mjs onnx   MODEL.onnx IN.f32 1,3,112,112 OUTDIR
+// (onnx: the model as its npm package runs it, with onnxruntime-web's wasm
+// backend, an independent build from the native runtime Obscura uses.)
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,7 +57,19 @@ if (kind === 'graph') {
   const net = new faceapi.FaceRecognitionNet();
   net.loadFromWeightMap(map);
   write(outDir, 'output', net.forwardInput(await faceapi.toNetInput(readInput(input, shape))));
+} else if (kind === 'onnx') {
+  const ort = require('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  const [model, input, shape, outDir] = args;
+  const b = fs.readFileSync(input);
+  const data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+  const s = await ort.InferenceSession.create(fs.readFileSync(model), { executionProviders: ['wasm'] });
+  const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', data, shape.split(',').map(Number)) });
+  const t = out[s.outputNames[0]];
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'output.f32'), Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  fs.writeFileSync(path.join(outDir, 'output.shape'), t.dims.join(',') + '\n');
 } else {
-  console.error('usage: node golden.mjs graph|layers|faceapi …');
+  console.error('usage: node golden.mjs graph|layers|faceapi|onnx …');
   process.exit(2);
 }

@@ -3,11 +3,19 @@
 // ships it (models/blazeface-back.json + .bin, pinned in the model
 // manifest), converted to ONNX at setup (blazeface.onnx, pinned).
 //
-// Preprocessing, as Human runs it: the whole upright image is resized
-// (stretched) to 256×256 with TF's bilinear resize and scaled to
-// x/127.5 − 0.5. The model has 896 anchors (16×16 cells × 2, then 8×8 × 6);
-// each yields a logit, a box offset and size, and six keypoints (eyes,
-// nose, mouth, ears) in 256-pixel units relative to the anchor centre.
+// Preprocessing letterboxes, as MediaPipe's face detection graph does
+// (ImageToTensorCalculator, keep_aspect_ratio): the whole upright image is
+// resized with TF's bilinear resize so that its longer side is 256 pixels,
+// keeping its aspect ratio, centred in a 256×256 frame whose remaining
+// rows or columns are black, and scaled to x/127.5 − 0.5 (Human's
+// normalisation, which the converted graph was validated with). The model
+// has 896 anchors (16×16 cells × 2, then 8×8 × 6); each yields a logit, a
+// box offset and size, and six keypoints (eyes, nose, mouth, ears) in
+// 256-pixel units relative to the anchor centre. Anchors are decoded in the
+// letterboxed frame, then the padding is removed and one scale maps boxes
+// and keypoints back to photo pixels, so a face's box keeps the face's own
+// proportions (square), not the photo's. (Until issue 15 the input was
+// stretched to 256×256, which gave every box the photo's aspect ratio.)
 // Postprocessing: sigmoid, a score threshold, and non-maximum suppression.
 //
 // It finds faces; it does not identify anyone (package faceres does that,
@@ -81,11 +89,39 @@ func anchors() [][2]float32 {
 	return out
 }
 
-// Input is the preprocessed tensor (NHWC 1×256×256×3) for an image.
+// Letterbox is where an image sits in the model's 256×256 input: its
+// resized size and its offset (the padding on the left and top).
+type Letterbox struct {
+	W, H       int // the image's size inside the frame
+	OffX, OffY int // left and top padding
+}
+
+// Fit is the letterbox of a w×h image: the longer side becomes Size, the
+// other keeps the aspect ratio (at least 1 pixel), centred.
+func Fit(w, h int) Letterbox {
+	lb := Letterbox{W: Size, H: Size}
+	if w >= h {
+		lb.H = max(1, min(Size, int(math.Round(float64(h)*Size/float64(w)))))
+	} else {
+		lb.W = max(1, min(Size, int(math.Round(float64(w)*Size/float64(h)))))
+	}
+	lb.OffX, lb.OffY = (Size-lb.W)/2, (Size-lb.H)/2
+	return lb
+}
+
+// pad is the input value of a letterbox pixel (black, normalised).
+const pad = -0.5
+
+// Input is the preprocessed tensor (NHWC 1×256×256×3) for an image,
+// letterboxed (see the package doc).
 func Input(p *picture.Picture) []float32 {
 	in := make([]float32, Size*Size*3)
-	picture.Resize(p.RGB, p.RGB.Rect, Size, Size, func(x, y int, r, g, b float32) {
-		i := (y*Size + x) * 3
+	for i := range in {
+		in[i] = pad
+	}
+	lb := Fit(p.RGB.Rect.Dx(), p.RGB.Rect.Dy())
+	picture.Resize(p.RGB, p.RGB.Rect, lb.W, lb.H, func(x, y int, r, g, b float32) {
+		i := ((y+lb.OffY)*Size + x + lb.OffX) * 3
 		in[i], in[i+1], in[i+2] = r/127.5-0.5, g/127.5-0.5, b/127.5-0.5
 	})
 	return in
@@ -112,8 +148,12 @@ func (d *Detector) Detect(ctx context.Context, p *picture.Picture) ([]Face, erro
 func (d *Detector) decode(outs []ort.Tensor, p *picture.Picture) []Face {
 	scores := append(append([]float32{}, outs[0].Data...), outs[2].Data...)
 	regs := append(append([]float32{}, outs[1].Data...), outs[3].Data...)
-	sx := float64(p.RGB.Rect.Dx()) / Size * p.Scale
-	sy := float64(p.RGB.Rect.Dy()) / Size * p.Scale
+	// From letterboxed model pixels to full-size photo pixels: remove the
+	// padding, then undo the resize (and the picture's own downscale).
+	lb := Fit(p.RGB.Rect.Dx(), p.RGB.Rect.Dy())
+	sx := float64(p.RGB.Rect.Dx()) / float64(lb.W) * p.Scale
+	sy := float64(p.RGB.Rect.Dy()) / float64(lb.H) * p.Scale
+	ox, oy := float64(lb.OffX), float64(lb.OffY)
 	var cands []Face
 	for i, logit := range scores {
 		score := 1 / (1 + math.Exp(-float64(logit)))
@@ -122,11 +162,11 @@ func (d *Detector) decode(outs []ort.Tensor, p *picture.Picture) []Face {
 		}
 		r := regs[16*i : 16*i+16]
 		a := d.anchors[i]
-		cx, cy := float64(a[0]+r[0]), float64(a[1]+r[1])
+		cx, cy := float64(a[0]+r[0])-ox, float64(a[1]+r[1])-oy
 		w, h := float64(r[2]), float64(r[3])
 		f := Face{Score: score, Box: geom.Rect{X: (cx - w/2) * sx, Y: (cy - h/2) * sy, W: w * sx, H: h * sy}}
 		for k := range 6 {
-			f.Keypoints[k] = geom.Point{X: float64(a[0]+r[4+2*k]) * sx, Y: float64(a[1]+r[5+2*k]) * sy}
+			f.Keypoints[k] = geom.Point{X: (float64(a[0]+r[4+2*k]) - ox) * sx, Y: (float64(a[1]+r[5+2*k]) - oy) * sy}
 		}
 		f.Box = f.Box.Clip(float64(p.Width), float64(p.Height))
 		if f.Box.W > 1 && f.Box.H > 1 {

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/obscuraproject/obscura/internal/vision/align"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
 	"github.com/obscuraproject/obscura/internal/vision/ort"
@@ -35,17 +36,26 @@ const InputSize = 224
 // Dim is the embedding length.
 const Dim = 1024
 
+// ModelID names FaceRes's embedding space in galleries (the model of every
+// version-1 gallery template).
+const ModelID = "faceres-hse-1024"
+
 // Threshold is the cosine similarity at or above which two faces are the
 // same person. Chosen on the annotated sample photos (22 people; 66
 // same-person pairs from re-captures, 231 different-person pairs;
-// internal/vision/faceid TestVerification): same-person similarities were
+// internal/models/convert/faceid TestVerification): same-person similarities were
 // ≥ 0.828, different-person ≤ 0.741; the threshold sits in that gap,
 // slightly towards the different-person side so that a re-capture under
 // harsher conditions still matches. Accuracy on that set: 100%.
 const Threshold = 0.78
 
 // Embedder computes embeddings. It is safe for concurrent use.
-type Embedder struct{ s *ort.Session }
+type Embedder struct {
+	s *ort.Session
+	// Aligned makes Embed and EmbedAll use AlignedInput instead of Input
+	// (measured in docs/faces.md; off by default).
+	Aligned bool
+}
 
 // New creates an embedder from the verified model bytes.
 func New(model []byte, threads int) (*Embedder, error) {
@@ -73,6 +83,18 @@ func Input(p *picture.Picture, f blazeface.Face) []float32 {
 	side := max(1, int(math.Round(b.W/p.Scale)))
 	in := make([]float32, InputSize*InputSize*3)
 	picture.Resize(p.RGB, rect(x0, y0, side), InputSize, InputSize, func(x, y int, r, g, bl float32) {
+		i := (y*InputSize + x) * 3
+		in[i], in[i+1], in[i+2] = bl-103.939, g-116.779, r-123.68
+	})
+	return in
+}
+
+// AlignedInput is Input with the face aligned instead of cropped: the
+// similarity transform that takes the detector's eye, nose and mouth
+// keypoints onto the ArcFace template scaled to 224×224 (package align).
+func AlignedInput(p *picture.Picture, f blazeface.Face) []float32 {
+	in := make([]float32, InputSize*InputSize*3)
+	align.Warp(p, align.ToTemplate(f, InputSize), InputSize, func(x, y int, r, g, bl float32) {
 		i := (y*InputSize + x) * 3
 		in[i], in[i+1], in[i+2] = bl-103.939, g-116.779, r-123.68
 	})
@@ -112,7 +134,11 @@ func (e *Embedder) EmbedAll(ctx context.Context, p *picture.Picture, fs []blazef
 		batch := fs[start:min(start+MaxBatch, len(fs))]
 		in := make([]float32, 0, len(batch)*size)
 		for _, f := range batch {
-			in = append(in, Input(p, f)...)
+			if e.Aligned {
+				in = append(in, AlignedInput(p, f)...)
+			} else {
+				in = append(in, Input(p, f)...)
+			}
 		}
 		raw, _, err := e.s.Run(in, int64(len(batch)), InputSize, InputSize, 3)
 		if err != nil {

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/obscuraproject/obscura/internal/vision/onnxgraph"
-	"github.com/obscuraproject/obscura/internal/vision/tfjs"
+	"github.com/obscuraproject/obscura/internal/models/convert/onnxgraph"
+	"github.com/obscuraproject/obscura/internal/models/convert/tfjs"
 )
 
 // Build assembles the ONNX graph of face-api's face recognition network

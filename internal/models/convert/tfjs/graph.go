@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/obscuraproject/obscura/internal/vision/onnxgraph"
+	"github.com/obscuraproject/obscura/internal/models/convert/onnxgraph"
 )
 
 // Output names a graph-model node to expose as an ONNX output.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/vision/onnxgraph"
+	"github.com/obscuraproject/obscura/internal/models/convert/onnxgraph"
 	"github.com/obscuraproject/obscura/internal/vision/ort"
 )
 

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/obscuraproject/obscura/internal/vision/onnxgraph"
+	"github.com/obscuraproject/obscura/internal/models/convert/onnxgraph"
 )
 
 type kerasLayer struct {

@@ -1,0 +1,115 @@
+package calibrate
+
+import "sort"
+
+// Face is one embedded photo of a labelled person.
+type Face struct {
+	Person  string
+	Photo   string // the original photo's name (variants keep it)
+	Variant string // "" for the original
+	Vector  []float32
+}
+
+// Pairs scores the pairs among faces whose person is in people (nil: all).
+// For the originals (variant ""), every unordered pair of different photos.
+// For a variant, every variant face against the originals of the other
+// photos (a degraded query against an ordinary gallery): the same person
+// is a genuine pair, anyone else an impostor pair.
+func Pairs(faces []Face, variant string, people map[string]bool) Scores {
+	var orig, q []Face
+	for _, f := range faces {
+		if people != nil && !people[f.Person] {
+			continue
+		}
+		if f.Variant == "" {
+			orig = append(orig, f)
+		}
+		if f.Variant == variant {
+			q = append(q, f)
+		}
+	}
+	var s Scores
+	for i, a := range q {
+		for j, b := range orig {
+			if variant == "" && j <= i {
+				continue
+			}
+			if a.Photo == b.Photo && a.Person == b.Person {
+				continue
+			}
+			v := Similarity(a.Vector, b.Vector)
+			if a.Person == b.Person {
+				s.Genuine = append(s.Genuine, v)
+			} else {
+				s.Impostor = append(s.Impostor, v)
+			}
+		}
+	}
+	return s
+}
+
+// Folds splits the people into k folds (sorted names dealt round-robin), so
+// that each person is in exactly one fold.
+func Folds(faces []Face, k int) []map[string]bool {
+	seen := map[string]bool{}
+	var names []string
+	for _, f := range faces {
+		if !seen[f.Person] {
+			seen[f.Person] = true
+			names = append(names, f.Person)
+		}
+	}
+	sort.Strings(names)
+	out := make([]map[string]bool, k)
+	for i := range out {
+		out[i] = map[string]bool{}
+	}
+	for i, n := range names {
+		out[i%k][n] = true
+	}
+	return out
+}
+
+// Complement is every person of faces not in fold.
+func Complement(faces []Face, fold map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range faces {
+		if !fold[f.Person] {
+			out[f.Person] = true
+		}
+	}
+	return out
+}
+
+// SelfPairs scores each variant face against originals, for data with one
+// photo per person: a variant and the original of its own photo are a
+// genuine pair (the same face, degraded), a variant and another person's
+// original an impostor pair. variant "" gives the originals' impostor
+// pairs only.
+func SelfPairs(faces []Face, variant string) Scores {
+	var orig, q []Face
+	for _, f := range faces {
+		if f.Variant == "" {
+			orig = append(orig, f)
+		}
+		if f.Variant == variant {
+			q = append(q, f)
+		}
+	}
+	var s Scores
+	for i, a := range q {
+		for j, b := range orig {
+			if variant == "" && j <= i {
+				continue
+			}
+			v := Similarity(a.Vector, b.Vector)
+			switch {
+			case a.Person != b.Person:
+				s.Impostor = append(s.Impostor, v)
+			case variant != "" && a.Photo == b.Photo:
+				s.Genuine = append(s.Genuine, v)
+			}
+		}
+	}
+	return s
+}
