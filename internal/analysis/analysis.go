@@ -1,16 +1,16 @@
 // Package analysis runs the vision engine on stored assets under consent,
-// hardens what it returns, and keeps results encrypted and on a retention
-// schedule.
+// and keeps results encrypted and on a retention schedule.
 //
-// Every feature passes the consent gate for its purpose before any pixel
-// is decrypted (faces → face_detection, tags → tagging, sensitive →
-// sensitive_content, text → text_detection); a refusal names the purpose
-// and nothing runs. Outputs are hardened against model extraction and
-// inversion (docs/threat-model.md): tags are the top MaxTags above
-// MinTagScore, every confidence is rounded to two decimals, no logits, no
-// embeddings. Each feature's result is sealed under the subject's scope
-// key for that feature's purpose (so revoking the purpose crypto-shreds
-// it) and recorded with its retention class; Sweep deletes what expired.
+// Every analysis is a consented run (package pipeline): each feature
+// passes the consent gate for its purpose before any pixel is decrypted
+// (faces → face_detection, tags → tagging, sensitive → sensitive_content,
+// text → text_detection); a refusal names the purpose and nothing runs.
+// Outputs are the engine's hardened results (package vision owns that
+// contract: top-k tags, rounded confidences, no logits, no embeddings).
+// Each feature's result is sealed under the subject's scope key for that
+// feature's purpose (so revoking the purpose crypto-shreds it) and recorded
+// with its retention class; Sweep deletes what expired. The Service is the
+// "results" kind of the derived-data registry (package derived).
 package analysis
 
 import (
@@ -28,14 +28,13 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/ident"
+	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
-	"github.com/obscuraproject/obscura/internal/vision/centernet"
-	"github.com/obscuraproject/obscura/internal/vision/geom"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
@@ -47,14 +46,14 @@ var Purposes = map[string]string{
 	vision.Text:      "text_detection",
 }
 
-// Output hardening.
+// Output hardening (the figures live with the contract, in package vision).
 const (
 	// MaxTags is how many tags a result carries at most.
-	MaxTags = 5
+	MaxTags = vision.MaxTags
 	// MinTagScore drops weaker tags.
-	MinTagScore = 0.35
+	MinTagScore = vision.MinTagScore
 	// MaxPhotoBytes bounds how much of a stored photo is read.
-	MaxPhotoBytes = 100 << 20
+	MaxPhotoBytes = pipeline.MaxPhotoBytes
 )
 
 // Retention classes.
@@ -111,15 +110,13 @@ type Service struct {
 	eng     engine
 	assets  assets
 	objects objects
-	gate    gate
 	results store.Results
 	audit   auditLog
 	hash    hasher
 	clk     clock.Clock
 	ret     Retention
 	log     *slog.Logger
-	guard   inferenceGuard
-	thumb   func(*image.RGBA) []float32
+	run     *pipeline.Runner
 }
 
 // Deps are the Service's collaborators.
@@ -148,48 +145,124 @@ func New(d Deps) *Service {
 	if d.Retention.Analysis == 0 {
 		d.Retention = DefaultRetention
 	}
-	return &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, gate: d.Consent, results: d.Results,
-		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis"),
-		guard: d.Guard, thumb: d.Thumbnail}
+	s := &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, results: d.Results,
+		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis")}
+	pd := pipeline.Deps{Decoder: d.Engine, Assets: d.Assets, Photos: d.Objects, Consent: d.Consent, Clock: d.Clock, Thumbnail: d.Thumbnail}
+	if d.Audit != nil {
+		pd.Audit = d.Audit
+	}
+	if d.Guard != nil {
+		pd.Guard = d.Guard
+	}
+	s.run = pipeline.New(pd)
+	return s
+}
+
+var _ derived.Kind = (*Service)(nil)
+
+// Name implements derived.Kind.
+func (s *Service) Name() string { return "results" }
+
+// ForgetPurpose implements derived.Kind: the subject's results sealed
+// under purpose (their key is already destroyed) and their records.
+func (s *Service) ForgetPurpose(ctx context.Context, tenant, subjectHash, purpose string) error {
+	return s.forget(ctx, tenant, subjectHash, purpose)
+}
+
+// ForgetSubject implements derived.Kind: every result of the subject.
+func (s *Service) ForgetSubject(ctx context.Context, tenant, subjectHash string) error {
+	return s.forget(ctx, tenant, subjectHash, "*")
+}
+
+func (s *Service) forget(ctx context.Context, tenant, subjectHash, purpose string) error {
+	recs, err := s.results.SubjectResults(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if purpose != "*" && r.Purpose != purpose {
+			continue
+		}
+		if err := s.objects.Delete(ctx, sealed.Ref{Tenant: r.TenantID, Subject: r.SubjectHash, Purpose: r.Purpose, Object: r.ID}); err != nil && !errors.Is(err, fault.NotFound) {
+			return fmt.Errorf("delete result: %w", err)
+		}
+	}
+	if _, err := s.results.DeleteSubjectResults(ctx, tenant, subjectHash, purpose); err != nil {
+		return fmt.Errorf("delete result records: %w", err)
+	}
+	return nil
+}
+
+// Export implements derived.Kind: each stored result, decrypted, as
+// results/<purpose>/<asset_id>/<feature>.json (docs/spec/export-bundle-v1.md).
+func (s *Service) Export(ctx context.Context, tenant, subjectHash string, b derived.Bundle) error {
+	recs, err := s.results.SubjectResults(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		body, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: r.TenantID, Subject: r.SubjectHash, Purpose: r.Purpose, Object: r.ID}, 1<<20)
+		if errors.Is(err, fault.NotFound) {
+			continue // purged with its purpose's key
+		}
+		if err != nil {
+			return fmt.Errorf("export result: %w", err)
+		}
+		doc, err := json.MarshalIndent(ExportedResult{AssetID: r.AssetID, Feature: r.Feature, Purpose: r.Purpose, Retention: r.Retention,
+			CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), Result: body}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := b.Add("results/"+r.Purpose+"/"+r.AssetID+"/"+r.Feature+".json", doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExportedResult is results/<purpose>/<asset_id>/<feature>.json of an
+// export bundle: the record and the result as the API returned it.
+type ExportedResult struct {
+	AssetID   string          `json:"asset_id"`
+	Feature   string          `json:"feature"`
+	Purpose   string          `json:"purpose"`
+	Retention string          `json:"retention"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
+	Result    json.RawMessage `json:"result"`
+}
+
+// Held implements derived.Kind: how many result records the subject has.
+func (s *Service) Held(ctx context.Context, tenant, subjectHash string) (int, error) {
+	recs, err := s.results.SubjectResults(ctx, tenant, subjectHash)
+	return len(recs), err
 }
 
 // Tag is a hardened tag.
-type Tag struct {
-	Label string  `json:"label"`
-	Score float64 `json:"score"`
-}
+type Tag = vision.Tag
 
 // Face is a hardened face: box and score only.
-type Face struct {
-	Box   geom.Rect `json:"box"`
-	Score float64   `json:"score"`
-}
+type Face = vision.Face
 
 // Sensitive is the hardened sensitive-content rating.
-type Sensitive struct {
-	Label  string             `json:"label"`
-	Scores map[string]float64 `json:"scores"`
-}
+type Sensitive = vision.Rating
 
 // TextLine is a hardened line of text.
-type TextLine struct {
-	Text  string    `json:"text"`
-	Box   geom.Rect `json:"box"`
-	Score float64   `json:"score"`
-}
+type TextLine = vision.TextLine
 
-// Result is what the API returns for one analysis. A feature's field is
+// Result is what the API returns for one analysis: the engine's hardened
+// result for the photo, and how long it is kept. A feature's field is
 // present exactly when the feature was requested.
 type Result struct {
-	AssetID   string     `json:"asset_id"`
-	Width     int        `json:"width"`
-	Height    int        `json:"height"`
-	Faces     []Face     `json:"faces,omitzero"`
-	Tags      []Tag      `json:"tags,omitzero"`
-	Sensitive *Sensitive `json:"sensitive,omitzero"`
-	Text      []TextLine `json:"text,omitzero"`
-	Retention string     `json:"retention"`
-	ExpiresAt time.Time  `json:"expires_at"`
+	AssetID   string            `json:"asset_id"`
+	Width     int               `json:"width"`
+	Height    int               `json:"height"`
+	Faces     []vision.Face     `json:"faces,omitzero"`
+	Tags      []vision.Tag      `json:"tags,omitzero"`
+	Sensitive *vision.Rating    `json:"sensitive,omitzero"`
+	Text      []vision.TextLine `json:"text,omitzero"`
+	Retention string            `json:"retention"`
+	ExpiresAt time.Time         `json:"expires_at"`
 }
 
 // CheckFeatures validates a request's feature list: known, non-empty,
@@ -206,76 +279,42 @@ func CheckFeatures(fs []string) error {
 	return nil
 }
 
-// Harden turns an engine result into what may leave Obscura.
+// Harden is the API's view of an engine result (hardened by the engine):
+// the requested features only, each present (possibly empty).
 func Harden(assetID string, r *vision.Result, features []string) Result {
 	out := Result{AssetID: assetID, Width: r.Width, Height: r.Height}
-	round := func(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 	if slices.Contains(features, vision.Faces) {
-		out.Faces = []Face{}
-		for _, f := range r.Faces {
-			out.Faces = append(out.Faces, Face{Box: f.Box.Round(), Score: round(f.Score)})
-		}
+		out.Faces = append([]vision.Face{}, r.Faces...)
 	}
 	if slices.Contains(features, vision.Tags) {
-		out.Tags = []Tag{}
-		tags := slices.Clone(r.Tags)
-		slices.SortStableFunc(tags, func(a, b centernet.Tag) int {
-			switch {
-			case a.Score > b.Score:
-				return -1
-			case a.Score < b.Score:
-				return 1
-			}
-			return 0
-		})
-		for _, t := range tags {
-			if t.Score >= MinTagScore && len(out.Tags) < MaxTags {
-				out.Tags = append(out.Tags, Tag{Label: t.Label, Score: round(t.Score)})
-			}
-		}
+		out.Tags = append([]vision.Tag{}, r.Tags...)
 	}
-	if slices.Contains(features, vision.Sensitive) && r.Sensitive != nil {
-		s := &Sensitive{Label: r.Sensitive.Label, Scores: map[string]float64{}}
-		for k, v := range r.Sensitive.Scores {
-			s.Scores[k] = round(v)
-		}
-		out.Sensitive = s
+	if slices.Contains(features, vision.Sensitive) {
+		out.Sensitive = r.Sensitive
 	}
 	if slices.Contains(features, vision.Text) {
-		out.Text = []TextLine{}
-		for _, t := range r.Text {
-			out.Text = append(out.Text, TextLine{Text: t.Text, Box: t.Box.Round(), Score: round(t.Score)})
-		}
+		out.Text = append([]vision.TextLine{}, r.Text...)
 	}
 	return out
 }
 
-// Check is the admission check of an asynchronous analysis: the features
-// are valid, the asset is the tenant's, and its subject has consented to
-// every feature's purpose now (the job checks again when it runs).
-func (s *Service) Check(ctx context.Context, tenant, key, assetID string, features []string) error {
-	if err := CheckFeatures(features); err != nil {
-		return err
-	}
-	if s.guard != nil && key != "" {
-		if err := s.guard.Check(tenant, key); err != nil {
-			return err
-		}
-	}
-	a, err := s.assets.Asset(ctx, tenant, assetID)
-	if err != nil {
-		return err
-	}
-	return consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features))
-}
-
-// purposesOf maps features to their purposes, in order.
 func purposesOf(features []string) []string {
 	ps := make([]string, len(features))
 	for i, f := range features {
 		ps[i] = Purposes[f]
 	}
 	return ps
+}
+
+// Check is the admission check of an asynchronous analysis: the features
+// are valid, the API key is admitted, the asset is the tenant's, and its
+// subject has consented to every feature's purpose now (the job checks
+// again when it runs). It is the only feature check of the queued path.
+func (s *Service) Check(ctx context.Context, tenant, key, assetID string, features []string) error {
+	if err := CheckFeatures(features); err != nil {
+		return err
+	}
+	return s.run.Admit(ctx, pipeline.Request{Tenant: tenant, Key: key, AssetID: assetID}, purposesOf(features))
 }
 
 // Analyze runs features on the tenant's asset, stores each feature's
@@ -291,86 +330,87 @@ func (s *Service) AnalyzeAs(ctx context.Context, tenant, key, assetID string, fe
 	if err := CheckFeatures(features); err != nil {
 		return Result{}, err
 	}
-	if s.guard != nil && key != "" {
-		if err := s.guard.Check(tenant, key); err != nil {
-			return Result{}, err
-		}
-	}
-	return s.AnalyzeQueued(ctx, tenant, key, assetID, features)
+	return s.analyze(ctx, pipeline.Request{Tenant: tenant, Key: key, AssetID: assetID}, features)
 }
 
-// AnalyzeQueued is AnalyzeAs for a job whose key the guard already
-// admitted when it was queued: the query is watched, not checked again.
+// AnalyzeQueued is AnalyzeAs for a job admitted by Check when it was
+// queued: the features are not checked again, and the key is watched, not
+// checked.
 func (s *Service) AnalyzeQueued(ctx context.Context, tenant, key, assetID string, features []string) (Result, error) {
-	if err := CheckFeatures(features); err != nil {
-		return Result{}, err
+	return s.analyze(ctx, pipeline.Request{Tenant: tenant, Key: key, AssetID: assetID, Queued: true}, features)
+}
+
+func (s *Service) analyze(ctx context.Context, req pipeline.Request, features []string) (Result, error) {
+	for _, f := range features {
+		if _, ok := Purposes[f]; !ok {
+			return Result{}, ErrFeature
+		}
 	}
-	watch := s.guard != nil && key != ""
-	a, err := s.assets.Asset(ctx, tenant, assetID)
+	out, err := s.run.Run(ctx, req, &generator{s: s, features: features})
 	if err != nil {
 		return Result{}, err
 	}
-	if err := consent.RequireEach(ctx, s.gate, tenant, a.SubjectHash, purposesOf(features)); err != nil {
-		return Result{}, err
-	}
-	data, err := s.objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, MaxPhotoBytes)
-	if err != nil {
-		return Result{}, fmt.Errorf("read photo: %w", err)
-	}
-	start := s.clk.Now()
-	p, err := s.eng.Decode(data)
-	if err != nil {
-		return Result{}, fmt.Errorf("decode stored photo: %w", err)
-	}
-	raw, err := s.eng.AnalyzePicture(ctx, p, features)
+	return out.(*output).res, nil
+}
+
+// generator is analysis as a user of the consented run.
+type generator struct {
+	s        *Service
+	features []string
+}
+
+func (g *generator) Purposes() []string { return purposesOf(g.features) }
+
+func (g *generator) Infer(ctx context.Context, a store.Asset, p *picture.Picture) (pipeline.Output, error) {
+	raw, err := g.s.eng.AnalyzePicture(ctx, p, g.features)
 	if err != nil {
 		if errors.Is(err, vision.ErrFeature) {
-			return Result{}, fault.Wrap(fault.Invalid, "feature", err)
+			return nil, fault.Wrap(fault.Invalid, "feature", err)
 		}
-		return Result{}, fmt.Errorf("analyze: %w", err)
+		return nil, fmt.Errorf("analyze: %w", err)
 	}
-	latency := s.clk.Now().Sub(start)
-	out := Harden(a.ID, raw, features)
-	if watch && s.thumb != nil {
-		s.guard.Observe(ctx, tenant, key, s.thumb(p.RGB), predictedClass(out))
-	}
-	now := s.clk.Now()
-	out.Retention, out.ExpiresAt = ClassAnalysis, now.Add(s.ret.Analysis).UTC().Truncate(time.Second)
-	stored := map[string]store.Result{}
-	for _, f := range features {
-		rec, err := s.store(ctx, a, f, part(out, f), now, out.ExpiresAt)
+	return &output{s: g.s, features: g.features, res: Harden(a.ID, raw, g.features)}, nil
+}
+
+// output is one analysis's result, until stored.
+type output struct {
+	s        *Service
+	features []string
+	res      Result
+}
+
+// Class is the class PRADA groups a query by: the top tag, else the
+// sensitive-content label, else one class for everything.
+func (o *output) Class() string { return predictedClass(o.res) }
+
+// Faces is empty: an analysis stores boxes, never embeddings, so no face
+// of it is screened (a face score never refuses tags, sensitive or text).
+func (o *output) Faces() []pipeline.Face { return nil }
+
+func (o *output) Withhold(int) {}
+
+func (o *output) Store(ctx context.Context, a store.Asset, now time.Time) ([]pipeline.Stored, error) {
+	o.res.Retention, o.res.ExpiresAt = ClassAnalysis, now.Add(o.s.ret.Analysis).UTC().Truncate(time.Second)
+	var out []pipeline.Stored
+	for _, f := range o.features {
+		st, err := o.s.store(ctx, a, f, part(o.res, f), now, o.res.ExpiresAt)
 		if err != nil {
-			return Result{}, err
-		}
-		stored[f] = rec
-	}
-	// Consent may have been revoked, or the photo deleted, while the model
-	// ran: the purge cannot have seen what was stored after it. Check
-	// again; if either is gone, delete what this call stored and refuse.
-	drop := func(err error) (Result, error) {
-		for _, rec := range stored {
-			_ = s.objects.Delete(ctx, sealed.Ref{Tenant: rec.TenantID, Subject: rec.SubjectHash, Purpose: rec.Purpose, Object: rec.ID})
-			_ = s.results.DeleteResult(ctx, rec.TenantID, rec.ID)
-		}
-		return Result{}, err
-	}
-	for _, f := range features {
-		if err := s.gate.Require(ctx, tenant, a.SubjectHash, Purposes[f]); err != nil {
-			return drop(err)
-		}
-	}
-	if _, err := s.assets.Asset(ctx, tenant, a.ID); err != nil {
-		return drop(err)
-	}
-	for _, f := range features {
-		if s.audit != nil {
-			if err := s.audit.Append(ctx, audit.Entry{Action: "analysis.run", Tenant: tenant, Subject: a.SubjectHash,
-				Object: s.hash.HashID("asset", a.ID), Purpose: Purposes[f], Result: "ok", Model: f, LatencyUS: latency.Microseconds()}); err != nil {
-				return Result{}, fmt.Errorf("audit: %w", err)
+			for _, x := range out {
+				_ = x.Undo(ctx)
 			}
+			return nil, err
 		}
+		out = append(out, st)
 	}
 	return out, nil
+}
+
+func (o *output) Audit(a store.Asset) []audit.Entry {
+	var es []audit.Entry
+	for _, f := range o.features {
+		es = append(es, audit.Entry{Action: "analysis.run", Object: o.s.hash.HashID("asset", a.ID), Purpose: Purposes[f], Result: "ok", Model: f})
+	}
+	return es
 }
 
 // part is the slice of a result one feature produced (what is stored
@@ -387,10 +427,14 @@ func part(r Result, feature string) any {
 	return r.Text
 }
 
-func (s *Service) store(ctx context.Context, a store.Asset, feature string, v any, now, expires time.Time) (store.Result, error) {
+// store seals and records one feature's result. The earlier result of the
+// same photo and feature it replaces is deleted only when the run stands
+// (Commit): a run taken back for one purpose leaves the other features'
+// results as they were.
+func (s *Service) store(ctx context.Context, a store.Asset, feature string, v any, now, expires time.Time) (pipeline.Stored, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return store.Result{}, err
+		return pipeline.Stored{}, err
 	}
 	rec := store.Result{ID: ident.New("res_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID, Feature: feature,
 		Purpose: Purposes[feature], Retention: ClassAnalysis, CreatedAt: now, ExpiresAt: expires}
@@ -398,19 +442,32 @@ func (s *Service) store(ctx context.Context, a store.Asset, feature string, v an
 	// Ciphertext first, then the record: a crash between leaves an
 	// orphan object under a scope key, never a record without its object.
 	if _, err := s.objects.Put(ctx, ref, bytes.NewReader(body)); err != nil {
-		return store.Result{}, fmt.Errorf("store result: %w", err)
+		return pipeline.Stored{}, fmt.Errorf("store result: %w", err)
 	}
 	old, err := s.results.PutResult(ctx, rec)
 	if err != nil {
 		_ = s.objects.Delete(ctx, ref)
-		return store.Result{}, fmt.Errorf("record result: %w", err)
+		return pipeline.Stored{}, fmt.Errorf("record result: %w", err)
 	}
-	if old != "" {
+	dropOld := func(ctx context.Context) error {
+		if old == "" {
+			return nil
+		}
 		if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Purpose: rec.Purpose, Object: old}); err != nil && !errors.Is(err, fault.NotFound) {
 			s.log.Warn("replaced result not deleted", "err", err)
 		}
+		return nil
 	}
-	return rec, nil
+	return pipeline.Stored{Purpose: rec.Purpose,
+		Undo: func(ctx context.Context) error {
+			_ = s.objects.Delete(ctx, ref)
+			err := s.results.DeleteResult(ctx, rec.TenantID, rec.ID)
+			if errors.Is(err, fault.NotFound) {
+				err = nil
+			}
+			return errors.Join(err, dropOld(ctx))
+		},
+		Commit: dropOld}, nil
 }
 
 // StoredResult is one stored, unexpired result of a photo, decrypted.
@@ -506,52 +563,6 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-type shredder interface {
-	Shred(ctx context.Context, tenant, subject, purpose string) (int, error)
-}
-
-// Purger is what consent revocation and erasure call: it crypto-shreds the
-// subject's objects for a purpose and removes the matching result records,
-// so not even the fact that a result existed outlives the consent.
-type Purger struct {
-	Objects shredder
-	Results store.Results
-	// Faces, when set, loses the subject's face-tag drafts and tags when
-	// face_recognition (or everything) is purged; the gallery and draft
-	// embeddings are sealed under that purpose and go with its key.
-	Faces store.Faces
-}
-
-// Shred implements consent's purger.
-func (p Purger) Shred(ctx context.Context, tenant, subject, purpose string) (int, error) {
-	n, err := p.Objects.Shred(ctx, tenant, subject, purpose)
-	if err != nil {
-		return n, err
-	}
-	if _, err := p.Results.DeleteSubjectResults(ctx, tenant, subject, purpose); err != nil {
-		return n, fmt.Errorf("purge result records: %w", err)
-	}
-	if p.Faces != nil && (purpose == "face_recognition" || purpose == "*") {
-		if err := p.Faces.DeleteSubjectFaces(ctx, tenant, subject); err != nil {
-			return n, fmt.Errorf("purge face tags: %w", err)
-		}
-	}
-	return n, nil
-}
-
-// PurgingObjects is the sealed object store with Shred routed through a
-// Purger, for subject erasure: erasing a subject ("*") also removes its
-// result records and face-tag drafts and tags.
-type PurgingObjects struct {
-	*sealed.Store
-	Purger Purger
-}
-
-// Shred implements the erasure's shredder.
-func (o PurgingObjects) Shred(ctx context.Context, tenant, subject, purpose string) (int, error) {
-	return o.Purger.Shred(ctx, tenant, subject, purpose)
 }
 
 // predictedClass is the class PRADA groups a query by: the top tag, else

@@ -36,8 +36,15 @@ func testEngine(t *testing.T) *vision.Engine {
 // uploadPhoto stores a pinned sample photo for subject and returns its asset id.
 func (e *uploadEnv) uploadPhoto(t *testing.T, tenant, subject, sample string) string {
 	t.Helper()
+	return e.uploadAs(t, tenant, subject, "image/jpeg", visiontest.Load(t, sample))
+}
+
+// uploadAs stores an image of content type ctype for subject under tenant's
+// key and returns its asset id.
+func (e *uploadEnv) uploadAs(t *testing.T, tenant, subject, ctype string, data []byte) string {
+	t.Helper()
 	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys[tenant], "application/json",
-		[]byte(`{"subject":"`+subject+`","content_type":"image/jpeg"}`))
+		[]byte(`{"subject":"`+subject+`","content_type":"`+ctype+`"}`))
 	if code != 201 {
 		t.Fatalf("create upload: %d %s", code, b)
 	}
@@ -45,7 +52,7 @@ func (e *uploadEnv) uploadPhoto(t *testing.T, tenant, subject, sample string) st
 		UploadURL string `json:"upload_url"`
 	}
 	json.Unmarshal(b, &up)
-	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/jpeg", visiontest.Load(t, sample))
+	code, _, b = e.req(t, "PUT", up.UploadURL, "", ctype, data)
 	if code != 201 {
 		t.Fatalf("upload: %d %s", code, b)
 	}
@@ -294,7 +301,8 @@ func TestAsyncAnalysis(t *testing.T) {
 	if code, _, _ := e.req(t, "GET", jobURL, e.keys["b"], "", nil); code != 404 {
 		t.Errorf("other tenant job: %d", code)
 	}
-	// Consent revoked after queueing: the job runs, is refused, and is cancelled.
+	// Consent revoked after queueing: the job runs, is refused, and fails
+	// with the synchronous answer's code.
 	code, _, b = e.req(t, "POST", url, e.keys["a"], "application/json", []byte(`{"features":["tags"],"async":true}`))
 	if code != 202 {
 		t.Fatalf("second async: %d %s", code, b)
@@ -304,7 +312,7 @@ func TestAsyncAnalysis(t *testing.T) {
 	jobURL = e.srv.URL + "/v1/jobs/" + job.ID
 	var j2 struct{ State, Error string }
 	deadline = time.Now().Add(30 * time.Second)
-	for j2.State != "cancelled" && j2.State != "completed" {
+	for j2.State != "failed" && j2.State != "completed" {
 		if time.Now().After(deadline) {
 			t.Fatalf("job not finished: %+v", j2)
 		}
@@ -314,8 +322,8 @@ func TestAsyncAnalysis(t *testing.T) {
 	}
 	// The revoke may land before or after the job ran; if after, tagging
 	// was purged with the revocation either way.
-	if j2.State == "cancelled" && j2.Error != "consent_required" {
-		t.Errorf("cancelled job error %q", j2.Error)
+	if j2.State == "failed" && j2.Error != "consent_required" {
+		t.Errorf("failed job error %q", j2.Error)
 	}
 	if code, _, b := e.req(t, "GET", e.srv.URL+"/v1/assets/"+id+"/analysis", e.keys["a"], "", nil); code != 200 || strings.Contains(string(b), `"tags"`) {
 		t.Errorf("tags outlived revocation: %d %s", code, b)

@@ -26,6 +26,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -63,8 +64,9 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	st, kr, clk, log := k.Store, k.Keys, k.Clock, k.Log
 	up := upload.New(upload.DefaultConfig(), st, k.Objects, kr, upload.NewCodec(kr.TokenAEAD()), clk)
 	e := &uploadEnv{clk: clk, keys: map[string]string{}, dir: k.Dir, client: &http.Client{}}
-	cs := consent.New(st, kr, analysis.Purger{Objects: k.Objects, Results: st, Faces: st}, clk, log)
-	subjects := subject.New(st, analysis.PurgingObjects{Store: k.Objects, Purger: analysis.Purger{Objects: k.Objects, Results: st, Faces: st}}, cs, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
+	kinds := derived.New(k.Objects, st, clk)
+	cs := consent.New(st, kr, kinds, clk, log)
+	subjects := subject.New(st, k.Objects, kinds, kr, upload.NewCodec(kr.TokenAEAD()), clk, time.Minute)
 	signer, err := kr.TenantSigner(ctx, "", "audit")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdv, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
-	up.WithDerived(e.analysis, e.faces)
+	up.WithDerived(kinds.Register(e.analysis, e.faces, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
 	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,

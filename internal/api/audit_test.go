@@ -30,9 +30,15 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	e.req(t, "PUT", up.UploadURL, "", "image/jpeg", photo(t, 16, 16)) // replay: denied
 	e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/consents", e.keys["a"], "application/json", []byte(`{"purpose":"tagging","notice_version":"v1"}`))
 	// The subject's export, downloaded with its token (no API key).
-	_, _, b = e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/export", e.keys["a"], "", nil)
+	code, _, b = e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/export", e.keys["a"], "", nil)
+	if code != 200 {
+		t.Fatalf("export: %d %s", code, b)
+	}
 	var ex struct {
 		DownloadURL string `json:"download_url"`
+	}
+	if code != 202 && code != 200 && code != 201 {
+		t.Fatalf("export: %d %s", code, b)
 	}
 	json.Unmarshal(b, &ex)
 	if code, _, _ := e.req(t, "GET", ex.DownloadURL, "", "", nil); code != 200 {

@@ -53,23 +53,7 @@ func (e *uploadEnv) suggest(t *testing.T, assetID string) []suggestedFace {
 // uploadBytes stores a JPEG for subject and returns its asset id.
 func (e *uploadEnv) uploadBytes(t *testing.T, subject string, jpg []byte) string {
 	t.Helper()
-	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"`+subject+`","content_type":"image/jpeg"}`))
-	if code != 201 {
-		t.Fatalf("create upload: %d %s", code, b)
-	}
-	var up struct {
-		UploadURL string `json:"upload_url"`
-	}
-	json.Unmarshal(b, &up)
-	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/jpeg", jpg)
-	if code != 201 {
-		t.Fatalf("upload: %d %s", code, b)
-	}
-	var as struct {
-		AssetID string `json:"asset_id"`
-	}
-	json.Unmarshal(b, &as)
-	return as.AssetID
+	return e.uploadAs(t, "a", subject, "image/jpeg", jpg)
 }
 
 // mirrored is a sample photo flipped left to right, as a new JPEG: the
@@ -413,22 +397,8 @@ func TestAdversarialFaceWithheld(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.grant(t, "a", "ivy", "face_recognition", "face_detection")
-	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/uploads", e.keys["a"], "application/json", []byte(`{"subject":"ivy","content_type":"image/png"}`))
-	if code != 201 {
-		t.Fatalf("create upload: %d %s", code, b)
-	}
-	var up struct {
-		UploadURL string `json:"upload_url"`
-	}
-	json.Unmarshal(b, &up)
-	code, _, b = e.req(t, "PUT", up.UploadURL, "", "image/png", buf.Bytes())
-	var as struct {
-		AssetID string `json:"asset_id"`
-	}
-	if json.Unmarshal(b, &as); code != 201 {
-		t.Fatalf("upload: %d %s", code, b)
-	}
-	fs := e.suggest(t, as.AssetID)
+	asset := e.uploadAs(t, "a", "ivy", "image/png", buf.Bytes())
+	fs := e.suggest(t, asset)
 	ab := f.Box.Round()
 	for _, sf := range fs {
 		if dx, dy := sf.Box["x"]-int(ab.X), sf.Box["y"]-int(ab.Y); dx*dx+dy*dy < 100 {
@@ -442,7 +412,7 @@ func TestAdversarialFaceWithheld(t *testing.T) {
 	if gs, _ := e.st.Suggestions(t.Context(), "ten_a", h); len(gs) != len(fs) {
 		t.Errorf("%d drafts stored, want %d", len(gs), len(fs))
 	}
-	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+as.AssetID+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["faces"]}`)); code != 200 {
+	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+asset+"/analyze", e.keys["a"], "application/json", []byte(`{"features":["faces"]}`)); code != 200 {
 		t.Errorf("analyze: %d %s", code, b)
 	}
 	alerts, _ := e.st.Alerts(t.Context(), "ten_a", 10)

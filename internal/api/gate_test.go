@@ -43,6 +43,7 @@ var ungated = map[string]string{
 	"GET /v1/admin/kill-switch":                         "incident control",
 	"GET /v1/admin/alerts":                              "alert metadata",
 	"POST /v1/subjects/{subject}/privacy-link":          "subject right of access (the privacy center)",
+	"DELETE /v1/subjects/{subject}/privacy-link":        "ends the subject's privacy-center access (no processing)",
 	"GET /v1/tenant/webhook-secret":                     "tenant credential",
 	"GET /v1/jobs/{id}":                                 "job state, and results stored under consent (revocation crypto-shreds them)",
 	"GET /v1/assets/{id}/analysis":                      "reads results stored under consent; revoking a purpose crypto-shreds them",

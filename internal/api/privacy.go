@@ -13,6 +13,14 @@ import (
 // privacyLinks issues privacy-center links (package web).
 type privacyLinks interface {
 	NewLink(ctx context.Context, tenant, subject string) (string, time.Time, error)
+	RevokeLinks(ctx context.Context, tenant, subject string) (int, error)
+}
+
+// RevokePrivacyLinksOutput counts the links revoked.
+type RevokePrivacyLinksOutput struct {
+	Body struct {
+		Revoked int `json:"revoked" doc:"Links revoked (used or not); their sessions end at once"`
+	}
 }
 
 // PrivacyLinkInput names the subject.
@@ -44,6 +52,20 @@ func (a *API) registerPrivacy() {
 		}
 		out := &PrivacyLinkOutput{}
 		out.Body.URL, out.Body.ExpiresAt = a.d.PublicURL+"/privacy/open/"+tok, exp
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "revoke-privacy-links", Method: http.MethodDelete, Path: "/v1/subjects/{subject}/privacy-link", Tags: []string{"subjects"},
+		Summary:  "Revoke every privacy-center link of the subject; the sessions they opened end",
+		Security: secured(auth.ScopeAdmin),
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
+	}, func(ctx context.Context, in *PrivacyLinkInput) (*RevokePrivacyLinksOutput, error) {
+		n, err := a.d.Privacy.RevokeLinks(ctx, principal(ctx).TenantID, in.Subject)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &RevokePrivacyLinksOutput{}
+		out.Body.Revoked = n
 		return out, nil
 	})
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// SuggestionTTL is how long a face-tag suggestion (a draft holding a
 	// face embedding) waits for accept or reject before it is deleted.
 	SuggestionTTL time.Duration `yaml:"suggestion_ttl"`
+	// SweepEvery is how often the job queue runs the retention, TTL and
+	// consent-expiry sweeps (an expired grant is purged within it).
+	SweepEvery time.Duration `yaml:"sweep_every"`
 	// VisionThreads is ONNX Runtime's intra-op thread count per model
 	// session (and Tesseract's engine pool size); 0 picks min(CPUs, 4).
 	VisionThreads int `yaml:"vision_threads"`
@@ -111,6 +114,7 @@ var Settings = []Setting{
 	{"metrics-addr", "OBSCURA_METRICS_ADDR", "serve /metrics on this separate listen address instead of addr"},
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
+	{"sweep-every", "OBSCURA_SWEEP_EVERY", "how often retention, TTL and consent-expiry sweeps run"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
 	{"orphan-grace", "OBSCURA_ORPHAN_GRACE", "age after which a photo blob without its record (a crash) is swept"},
 	{"job-timeout", "OBSCURA_JOB_TIMEOUT", "time limit of one asynchronous analysis run"},
@@ -138,6 +142,7 @@ func Default() Config {
 		DecodeMegapixels: 64,
 		DecodeQueue:      32,
 		OrphanGrace:      10 * time.Minute,
+		SweepEvery:       time.Minute,
 		// An analysis of every feature takes seconds (docs/text.md: OCR is
 		// the slowest, about a second per text-heavy photo on 2 threads);
 		// 2 min leaves room for a saturated machine, and a crashed worker's
@@ -229,6 +234,13 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.RetainAnalysis)
 	case "suggestion-ttl":
 		return dur(&c.SuggestionTTL)
+	case "sweep-every":
+		if err := dur(&c.SweepEvery); err != nil {
+			return err
+		}
+		if c.SweepEvery < time.Second {
+			return fault.New(fault.Invalid, fmt.Sprintf("sweep-every: %q is below 1s", value))
+		}
 	case "orphan-grace":
 		return dur(&c.OrphanGrace)
 	case "job-timeout":

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/keyring"
@@ -101,6 +102,8 @@ type consentStore interface {
 	Receipts(ctx context.Context, tenantID, subjectHash string) ([]store.ReceiptRecord, error)
 	PendingPurges(ctx context.Context) ([]store.Purge, error)
 	FinishPurge(ctx context.Context, tenantID, subjectHash, purpose string) error
+	ExpireConsents(ctx context.Context, t time.Time, limit int) ([]store.Consent, error)
+	DeleteConsents(ctx context.Context, tenantID, subjectHash string) error
 }
 
 type keys interface {
@@ -123,6 +126,9 @@ type Service struct {
 	// AfterRevokeRecorded, if set, runs after a revocation is committed and
 	// before its purge: the crash test's hook to kill the process there.
 	AfterRevokeRecorded func()
+	// OnExpired, if set, hears of each expired grant once its purpose is
+	// purged (the composition root audits it).
+	OnExpired func(ctx context.Context, tenant, subjectHash, purpose string)
 }
 
 // New returns a Service.
@@ -275,6 +281,69 @@ func (s *Service) ResumePurges(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ps), nil
+}
+
+// Sweep purges consents whose grant expired, exactly like a revocation:
+// each is marked expired with a purge journal entry in one transaction
+// (from then on the gate refuses, as it already did past expires_at),
+// then the purpose's data is purged — biometric templates included —
+// and the entry cleared. At most limit per call; a crash in between is
+// finished by ResumePurges. The job queue runs it periodically.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	cs, err := s.st.ExpireConsents(ctx, s.clk.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	for i, c := range cs {
+		if err := s.runPurge(ctx, c.TenantID, c.SubjectHash, c.Purpose); err != nil {
+			return i, fmt.Errorf("consent expired, purge pending: %w", err)
+		}
+		s.log.Info("consent expired and purged", "purpose", c.Purpose)
+		if s.OnExpired != nil {
+			s.OnExpired(ctx, c.TenantID, c.SubjectHash, c.Purpose)
+		}
+	}
+	return len(cs), nil
+}
+
+// Name implements derived.Kind: consent states (receipts stay after an
+// erasure, holding only the keyed hash, as the proof of what was
+// consented and when).
+func (s *Service) Name() string { return "consents" }
+
+// ForgetAsset implements derived.Kind: consent is not per photo.
+func (s *Service) ForgetAsset(context.Context, string, string) error { return nil }
+
+// ForgetPurpose implements derived.Kind: the state records the revocation
+// or expiry itself, so it stays.
+func (s *Service) ForgetPurpose(context.Context, string, string, string) error { return nil }
+
+// ForgetSubject implements derived.Kind: the subject's consent states.
+func (s *Service) ForgetSubject(ctx context.Context, tenant, subjectHash string) error {
+	return s.st.DeleteConsents(ctx, tenant, subjectHash)
+}
+
+// Export implements derived.Kind: consents.json, the same shapes as
+// GET /v1/subjects/{subject}/consents.
+func (s *Service) Export(ctx context.Context, tenant, subjectHash string, b derived.Bundle) error {
+	states, receipts, err := s.ListByHash(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	if receipts == nil {
+		receipts = []Receipt{}
+	}
+	doc, err := json.MarshalIndent(map[string]any{"consents": states, "receipts": receipts}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return b.Add("consents.json", doc)
+}
+
+// Held implements derived.Kind: the subject's consent states.
+func (s *Service) Held(ctx context.Context, tenant, subjectHash string) (int, error) {
+	cs, err := s.st.Consents(ctx, tenant, subjectHash)
+	return len(cs), err
 }
 
 // Require is the gate: nil only if the subject (by keyed hash) has a granted,

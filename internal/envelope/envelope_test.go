@@ -209,7 +209,8 @@ func TestSealRejects(t *testing.T) {
 	}
 }
 
-func FuzzReadHeader(f *testing.F) {
+// seedVectors adds every vector envelope to f's corpus.
+func seedVectors(f *testing.F) {
 	raw, _ := os.ReadFile(filepath.Join("testdata", "vectors.json"))
 	var vs []vector
 	json.Unmarshal(raw, &vs)
@@ -217,6 +218,10 @@ func FuzzReadHeader(f *testing.F) {
 		ct, _ := hex.DecodeString(v.Envelope)
 		f.Add(ct)
 	}
+}
+
+func FuzzReadHeader(f *testing.F) {
+	seedVectors(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := ReadHeader(bytes.NewReader(data))
 		if err != nil {
@@ -231,13 +236,7 @@ func FuzzReadHeader(f *testing.F) {
 }
 
 func FuzzOpen(f *testing.F) {
-	raw, _ := os.ReadFile(filepath.Join("testdata", "vectors.json"))
-	var vs []vector
-	json.Unmarshal(raw, &vs)
-	for _, v := range vs {
-		ct, _ := hex.DecodeString(v.Envelope)
-		f.Add(ct)
-	}
+	seedVectors(f)
 	key := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 	b := Binding{Tenant: "ten_vectors", Subject: "subjecthash0000000000000000000000", Purpose: "tagging", Object: "ast_0001"}
 	f.Fuzz(func(t *testing.T, data []byte) {

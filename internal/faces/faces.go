@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -32,9 +33,11 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/ident"
+	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -112,10 +115,9 @@ type Deps struct {
 	}
 	Thumbnail func(*image.RGBA) []float32
 	// Squeezer, when set, screens every face for adversarial perturbation
-	// (feature squeezing) before its embedding is stored or matched: a
-	// suspicious face gets no suggestion and nothing about it is stored;
-	// it is reported to OnAdversarial. The photo is never refused for it,
-	// and its other faces go on.
+	// (feature squeezing) before anything is stored: a flagged face gets
+	// no suggestion (its embedding is neither stored nor matched) and is
+	// reported to OnAdversarial; the photo's other faces are suggested.
 	Squeezer interface {
 		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
 	}
@@ -125,6 +127,7 @@ type Deps struct {
 // Service runs suggestions and keeps galleries.
 type Service struct {
 	d     Deps
+	run   *pipeline.Runner
 	log   *slog.Logger
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -138,7 +141,27 @@ func New(d Deps) *Service {
 	if d.Threshold == 0 {
 		d.Threshold = SuggestThreshold
 	}
-	return &Service{d: d, log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
+	pd := pipeline.Deps{Decoder: d.Engine, Assets: d.Assets, Photos: d.Objects, Consent: d.Consent, Clock: d.Clock,
+		Thumbnail: d.Thumbnail, OnSuspicious: d.OnAdversarial}
+	if d.Audit != nil {
+		pd.Audit = d.Audit
+	}
+	if d.Guard != nil {
+		pd.Guard = d.Guard
+	}
+	s := &Service{d: d, log: d.Log.With("component", "faces"), locks: map[string]*sync.Mutex{}}
+	pd.Screen = func(ctx context.Context, p *picture.Picture, f blazeface.Face, emb []float32) (bool, float64, error) {
+		if s.d.Squeezer == nil {
+			return false, 0, nil
+		}
+		// nil: the probe reads the guard's model (FaceRes), not the
+		// identity embedder's (arcface since issue 15), so the squeezer
+		// computes the unsqueezed embedding itself.
+		v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, f), nil)
+		return v.Suspicious, v.Score, err
+	}
+	s.run = pipeline.New(pd)
+	return s
 }
 
 // lock serialises gallery updates of one subject in this process.
@@ -216,84 +239,92 @@ func (s *Service) Suggest(ctx context.Context, tenant, assetID string) ([]FaceSu
 }
 
 // SuggestAs is Suggest on behalf of an API key, checked and watched by the
-// extraction guard ("" skips it).
+// extraction guard ("" skips it). It is a consented run (package
+// pipeline) for face_recognition: a face the adversarial-input guard
+// calls suspicious is neither stored nor matched (no suggestion for it),
+// and the guard's alert is raised; the other faces are suggested.
 func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([]FaceSuggestion, error) {
-	watch := s.d.Guard != nil && key != ""
-	if watch {
-		if err := s.d.Guard.Check(tenant, key); err != nil {
-			return nil, err
-		}
-	}
-	a, err := s.d.Assets.Asset(ctx, tenant, assetID)
+	out, err := s.run.Run(ctx, pipeline.Request{Tenant: tenant, Key: key, AssetID: assetID}, suggestGen{s})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.d.Consent.Require(ctx, tenant, a.SubjectHash, Purpose); err != nil {
-		return nil, err
-	}
-	data, err := s.d.Objects.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: a.SubjectHash, Object: a.ID}, maxPhoto)
-	if err != nil {
-		return nil, fmt.Errorf("read photo: %w", err)
-	}
-	p, err := s.d.Engine.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("decode stored photo: %w", err)
-	}
-	embs, err := s.d.Engine.Embeddings(ctx, p)
+	return out.(*suggestion).out, nil
+}
+
+// suggestGen is face-tag suggestion as a user of the consented run.
+type suggestGen struct{ s *Service }
+
+func (suggestGen) Purposes() []string { return []string{Purpose} }
+
+func (g suggestGen) Infer(ctx context.Context, a store.Asset, p *picture.Picture) (pipeline.Output, error) {
+	embs, err := g.s.d.Engine.Embeddings(ctx, p)
 	if err != nil {
 		return nil, err
-	}
-	if watch && s.d.Thumbnail != nil {
-		s.d.Guard.Observe(ctx, tenant, key, s.d.Thumbnail(p.RGB), "faces")
-	}
-	if s.d.Squeezer != nil {
-		kept := embs[:0]
-		for _, e := range embs {
-			// nil: the probe reads the guard's model (FaceRes), not the
-			// identity embedder's (arcface since issue 15), so the squeezer
-			// computes the unsqueezed embedding itself.
-			v, err := s.d.Squeezer.Check(ctx, s.d.Engine.FaceProbe(p, e.Face), nil)
-			if err != nil {
-				return nil, err
-			}
-			if v.Suspicious {
-				if s.d.OnAdversarial != nil {
-					s.d.OnAdversarial(ctx, tenant, key, v.Score)
-				}
-				continue
-			}
-			kept = append(kept, e)
-		}
-		embs = kept
 	}
 	if len(embs) > MaxFaces {
 		embs = embs[:MaxFaces]
 	}
+	return &suggestion{s: g.s, embs: embs, withheld: make([]bool, len(embs))}, nil
+}
+
+// suggestion is one photo's faces, until stored as drafts.
+type suggestion struct {
+	s        *Service
+	embs     []vision.Embedding
+	withheld []bool
+	out      []FaceSuggestion
+	drafts   []store.Suggestion
+}
+
+func (o *suggestion) Class() string { return "faces" }
+
+func (o *suggestion) Faces() []pipeline.Face {
+	fs := make([]pipeline.Face, len(o.embs))
+	for i, e := range o.embs {
+		fs[i] = pipeline.Face{Face: e.Face, Vector: e.Vector}
+	}
+	return fs
+}
+
+func (o *suggestion) Withhold(i int) { o.withheld[i] = true }
+
+func (o *suggestion) Store(ctx context.Context, a store.Asset, now time.Time) ([]pipeline.Stored, error) {
+	s := o.s
+	o.out = []FaceSuggestion{}
+	undo := func(ctx context.Context) error {
+		var errs []error
+		for _, sg := range o.drafts {
+			errs = append(errs, s.discard(ctx, sg))
+		}
+		return errors.Join(errs...)
+	}
 	// Templates of an older model are re-embedded from their photos, a
 	// bounded number per call (Reembed); until then they are not matched.
-	if _, err := s.Reembed(ctx, tenant, a.SubjectHash, ReembedPerCall); err != nil {
+	if _, err := s.Reembed(ctx, a.TenantID, a.SubjectHash, ReembedPerCall); err != nil {
 		s.log.Warn("re-embedding older face templates failed", "err", err)
 	}
-	g, err := s.load(ctx, tenant, a.SubjectHash)
+	g, err := s.load(ctx, a.TenantID, a.SubjectHash)
 	if err != nil {
 		return nil, err
 	}
-	now := s.d.Clock.Now()
-	out := []FaceSuggestion{}
-	var drafts []store.Suggestion
-	for _, e := range embs {
+	for i, e := range o.embs {
+		if o.withheld[i] {
+			continue // suspicious: analysed, not stored, not matched
+		}
 		b := e.Face.Box.Round()
-		sg := store.Suggestion{ID: ident.New("sug_"), TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: a.ID,
+		sg := store.Suggestion{ID: ident.New("sug_"), TenantID: a.TenantID, SubjectHash: a.SubjectHash, AssetID: a.ID,
 			Box:       store.Box{X: int(b.X), Y: int(b.Y), W: int(b.W), H: int(b.H)},
 			CreatedAt: now, ExpiresAt: now.Add(s.d.TTL).UTC().Truncate(time.Second)}
 		// The draft embedding first, then its record: a crash between
 		// leaves a sealed orphan under the purpose key, never a record
 		// without its embedding.
 		if _, err := s.d.Objects.Put(ctx, draftRef(sg), bytes.NewReader(vectorBytes(e.Vector))); err != nil {
+			_ = undo(ctx)
 			return nil, fmt.Errorf("store draft: %w", err)
 		}
 		if err := s.d.Store.CreateSuggestion(ctx, sg); err != nil {
 			_ = s.d.Objects.Delete(ctx, draftRef(sg))
+			_ = undo(ctx)
 			return nil, err
 		}
 		cands := g.Match(e.Vector, s.d.Threshold, MaxCandidates)
@@ -303,19 +334,18 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 		if cands == nil {
 			cands = []Candidate{}
 		}
-		out = append(out, FaceSuggestion{SuggestionID: sg.ID, Box: sg.Box, Candidates: cands, ExpiresAt: sg.ExpiresAt})
-		drafts = append(drafts, sg)
-		s.record(ctx, "faces.suggest", tenant, a.SubjectHash, sg.ID)
+		o.out = append(o.out, FaceSuggestion{SuggestionID: sg.ID, Box: sg.Box, Candidates: cands, ExpiresAt: sg.ExpiresAt})
+		o.drafts = append(o.drafts, sg)
 	}
-	// A revocation that landed while the model ran purged before these
-	// drafts existed: check again, and take them back if consent is gone.
-	if err := s.d.Consent.Require(ctx, tenant, a.SubjectHash, Purpose); err != nil {
-		for _, sg := range drafts {
-			_ = s.discard(ctx, sg)
-		}
-		return nil, err
+	return []pipeline.Stored{{Purpose: Purpose, Undo: undo}}, nil
+}
+
+func (o *suggestion) Audit(store.Asset) []audit.Entry {
+	es := make([]audit.Entry, 0, len(o.drafts))
+	for _, sg := range o.drafts {
+		es = append(es, audit.Entry{Action: "faces.suggest", Purpose: Purpose, Result: "ok", Object: o.s.d.Hash.HashID("face", sg.ID)})
 	}
-	return out, nil
+	return es
 }
 
 func vectorBytes(v []float32) []byte {
@@ -638,4 +668,116 @@ func (s *Service) DeletePerson(ctx context.Context, tenant, subjectHash, personI
 	}
 	s.record(ctx, "faces.delete_person", tenant, subjectHash, personID)
 	return nil
+}
+
+var _ derived.Kind = (*Service)(nil)
+
+// Name implements derived.Kind.
+func (s *Service) Name() string { return "faces" }
+
+// ForgetPurpose implements derived.Kind: revoking face_recognition
+// forgets the subject's gallery, drafts and tags (their sealed objects'
+// key is already destroyed); other purposes hold nothing here.
+func (s *Service) ForgetPurpose(ctx context.Context, tenant, subjectHash, purpose string) error {
+	if purpose != Purpose {
+		return nil
+	}
+	return s.ForgetSubject(ctx, tenant, subjectHash)
+}
+
+// ForgetSubject implements derived.Kind: the gallery (people and
+// templates), every pending draft with its embedding, and every tag.
+func (s *Service) ForgetSubject(ctx context.Context, tenant, subjectHash string) error {
+	gs, err := s.d.Store.Suggestions(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	for _, sg := range gs {
+		if err := s.d.Objects.Delete(ctx, draftRef(sg)); err != nil && !errors.Is(err, fault.NotFound) {
+			return fmt.Errorf("delete draft: %w", err)
+		}
+	}
+	if err := s.d.Objects.Delete(ctx, galleryRef(tenant, subjectHash)); err != nil && !errors.Is(err, fault.NotFound) {
+		return fmt.Errorf("delete gallery: %w", err)
+	}
+	return s.d.Store.DeleteSubjectFaces(ctx, tenant, subjectHash)
+}
+
+// ExportedGallery is faces/gallery.json of an export bundle: the
+// subject's people with their face counts, accepted tags and pending
+// suggestions. Embeddings are biometric templates that no interface
+// returns; the bundle says how many each person has.
+type ExportedGallery struct {
+	People      []PersonInfo    `json:"people"`
+	Tags        []ExportedTag   `json:"tags"`
+	Suggestions []ExportedDraft `json:"suggestions"`
+}
+
+// ExportedTag is one accepted face tag.
+type ExportedTag struct {
+	ID        string    `json:"id"`
+	AssetID   string    `json:"asset_id"`
+	PersonID  string    `json:"person_id"`
+	Box       store.Box `json:"box"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ExportedDraft is one pending suggestion.
+type ExportedDraft struct {
+	ID        string    `json:"id"`
+	AssetID   string    `json:"asset_id"`
+	Box       store.Box `json:"box"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Export implements derived.Kind: faces/gallery.json.
+func (s *Service) Export(ctx context.Context, tenant, subjectHash string, b derived.Bundle) error {
+	people, err := s.People(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	tags, err := s.d.Store.FaceTags(ctx, tenant, subjectHash, "")
+	if err != nil {
+		return err
+	}
+	gs, err := s.d.Store.Suggestions(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
+	if len(people)+len(tags)+len(gs) == 0 {
+		return nil
+	}
+	eg := ExportedGallery{People: people, Tags: []ExportedTag{}, Suggestions: []ExportedDraft{}}
+	for _, t := range tags {
+		eg.Tags = append(eg.Tags, ExportedTag{ID: t.ID, AssetID: t.AssetID, PersonID: t.PersonID, Box: t.Box, CreatedAt: t.CreatedAt.UTC()})
+	}
+	for _, sg := range gs {
+		eg.Suggestions = append(eg.Suggestions, ExportedDraft{ID: sg.ID, AssetID: sg.AssetID, Box: sg.Box, ExpiresAt: sg.ExpiresAt.UTC()})
+	}
+	doc, err := json.MarshalIndent(eg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return b.Add("faces/gallery.json", doc)
+}
+
+// Held implements derived.Kind: people and templates of the gallery,
+// pending drafts and tags.
+func (s *Service) Held(ctx context.Context, tenant, subjectHash string) (int, error) {
+	g, err := s.load(ctx, tenant, subjectHash)
+	if errors.Is(err, fault.NotFound) {
+		g, err = &Gallery{}, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	gs, err := s.d.Store.Suggestions(ctx, tenant, subjectHash)
+	if err != nil {
+		return 0, err
+	}
+	ts, err := s.d.Store.FaceTags(ctx, tenant, subjectHash, "")
+	if err != nil {
+		return 0, err
+	}
+	return len(g.People) + len(g.Templates) + len(gs) + len(ts), nil
 }

@@ -70,9 +70,10 @@ type photoDeleter interface {
 }
 
 // Purger deletes data in bulk for the incident kit (CLI and operator
-// console). A subject's purge is its erasure: every scope key destroyed
-// first, then ciphertext, then records. A range purge deletes each photo
-// with everything derived from it. Both are idempotent: an interrupted
+// console), through the derived-data registry (package derived): a
+// subject's purge is its erasure (every scope key destroyed first, then
+// every kind forgets the subject); a range purge deletes each photo, and
+// every kind forgets what was derived from it. Both are idempotent: an interrupted
 // purge is finished by running it again.
 type Purger struct {
 	Store    purgeStore

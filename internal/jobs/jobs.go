@@ -64,16 +64,39 @@ type Sweeper interface {
 
 type analyzeWorker struct {
 	river.WorkerDefaults[AnalyzeArgs]
-	a analyzer
-	q *Queue
+	a    analyzer
+	q    *Queue
+	code func(error) string
+	kill func(tenant string) error
+}
+
+// refused reports an error retrying cannot change: the same code as the
+// synchronous answer, final.
+func refused(err error) bool {
+	return errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid) ||
+		errors.Is(err, fault.Blocked) || errors.Is(err, fault.RateLimited) || errors.Is(err, fault.InputRejected) ||
+		errors.Is(err, fault.Unsupported)
 }
 
 func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) error {
-	_, err := w.a.AnalyzeQueued(ctx, j.Args.Tenant, j.Args.Key, j.Args.AssetID, j.Args.Features)
+	var err error
+	killed := false
+	if w.kill != nil {
+		err = w.kill(j.Args.Tenant)
+		killed = err != nil
+	}
+	if !killed {
+		_, err = w.a.AnalyzeQueued(ctx, j.Args.Tenant, j.Args.Key, j.Args.AssetID, j.Args.Features)
+	}
 	final := err == nil
-	if err != nil && (errors.Is(err, fault.ConsentRequired) || errors.Is(err, fault.NotFound) || errors.Is(err, fault.Invalid) ||
-		errors.Is(err, fault.Blocked) || errors.Is(err, fault.RateLimited) || errors.Is(err, fault.InputRejected)) {
-		// Retrying cannot help: record the refusal and stop.
+	if err != nil {
+		// The job's error starts with the stable code the synchronous
+		// answer would carry (the API's error table), so Get reports it.
+		err = codedError{code: w.code(err), err: err}
+	}
+	if err != nil && (killed || refused(err)) {
+		// Retrying cannot help: record the refusal and stop; the job
+		// reads as failed, with the synchronous answer's code.
 		err, final = river.JobCancel(err), true
 	}
 	if final && j.Args.Webhook != "" {
@@ -85,6 +108,15 @@ func (w *analyzeWorker) Work(ctx context.Context, j *river.Job[AnalyzeArgs]) err
 	}
 	return err
 }
+
+// codedError prefixes an error with its stable code: "[code] text".
+type codedError struct {
+	code string
+	err  error
+}
+
+func (e codedError) Error() string { return "[" + e.code + "] " + e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
 
 type sweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
@@ -121,6 +153,12 @@ type Options struct {
 	StartWorker bool // run workers in this process (serve does; a CLI enqueuer does not)
 	// WebhookSecret returns a tenant's webhook signing secret.
 	WebhookSecret func(tenant string) []byte
+	// Code maps a job's error to the stable code the synchronous API
+	// would answer with (the API's error table); default: by fault kind.
+	Code func(error) string
+	// Kill, when set, is checked before each queued analysis runs: an
+	// error (the kill switch is on for the tenant) refuses the job.
+	Kill func(tenant string) error
 	// JobTimeout cancels one run of a job (default 2 min). RescueAfter is
 	// how long a job may stay "running" before it is presumed orphaned by a
 	// crashed worker and retried (default 3 min; must exceed JobTimeout).
@@ -196,7 +234,11 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.StartWorker {
 		ws := river.NewWorkers()
 		if o.Analyzer != nil {
-			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq})
+			code := o.Code
+			if code == nil {
+				code = kindCode
+			}
+			river.AddWorker(ws, &analyzeWorker{a: o.Analyzer, q: qq, code: code, kill: o.Kill})
 		}
 		if o.WebhookSecret != nil {
 			river.AddWorker(ws, &webhookWorker{q: qq, secret: o.WebhookSecret, client: o.Egress.Client(10 * time.Second), now: o.Clock.Now})
@@ -235,18 +277,16 @@ func (q *Queue) Close(ctx context.Context) error {
 // Job is what the API reports of a job.
 type Job struct {
 	ID       string    `json:"id" doc:"Opaque job id (job_…)"`
-	State    string    `json:"state" doc:"queued, running, completed, failed or cancelled"`
+	State    string    `json:"state" doc:"queued, running, completed or failed (a refusal fails the job with the code the synchronous call would answer)"`
 	AssetID  string    `json:"asset_id"`
 	Features []string  `json:"features"`
 	Created  time.Time `json:"created_at"`
 	Error    string    `json:"error,omitempty" doc:"Why the job failed (stable code only)"`
 }
 
-// EnqueueAnalyze queues an analysis and returns the job.
+// EnqueueAnalyze queues an analysis the caller admitted
+// (analysis.Service.Check, which validates the features) and returns the job.
 func (q *Queue) EnqueueAnalyze(ctx context.Context, args AnalyzeArgs) (Job, error) {
-	if err := analysis.CheckFeatures(args.Features); err != nil {
-		return Job{}, err
-	}
 	if args.Webhook != "" {
 		if err := q.egress.CheckURL(args.Webhook); err != nil {
 			return Job{}, err
@@ -294,9 +334,8 @@ func (q *Queue) jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
 		j.State = "running"
 	case rivertype.JobStateCompleted:
 		j.State = "completed"
-	case rivertype.JobStateCancelled:
-		j.State = "cancelled"
-	default:
+	default: // discarded after its retries, or cancelled as refused
+
 		j.State = "failed"
 	}
 	if len(row.Errors) > 0 && j.State != "completed" {
@@ -308,8 +347,14 @@ func (q *Queue) jobOf(row *rivertype.JobRow, args AnalyzeArgs) Job {
 func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // errorCode reduces a job error to a stable code: job errors are kept in
-// River's table, and their text never reaches a client.
+// River's table, and their text never reaches a client. Errors carry
+// their code ("[code] …", possibly inside River's wrapping); older rows are matched by text.
 func errorCode(msg string) string {
+	if i := strings.IndexByte(msg, '['); i >= 0 {
+		if end := strings.IndexByte(msg[i:], ']'); end > 1 && validCode(msg[i+1:i+end]) {
+			return msg[i+1 : i+end]
+		}
+	}
 	switch {
 	case strings.Contains(msg, "consent required"):
 		return "consent_required"
@@ -317,6 +362,31 @@ func errorCode(msg string) string {
 		return "not_found"
 	case strings.Contains(msg, "not a decodable image"), strings.Contains(msg, "too many pixels"):
 		return "bad_image"
+	}
+	return "internal"
+}
+
+// validCode: a stable code is snake_case ASCII.
+func validCode(c string) bool {
+	for _, r := range c {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return c != ""
+}
+
+// kindCode is the default code of an error: its fault kind in snake case.
+func kindCode(err error) string {
+	switch {
+	case errors.Is(err, fault.ConsentRequired):
+		return "consent_required"
+	case errors.Is(err, fault.NotFound):
+		return "not_found"
+	case errors.Is(err, fault.Invalid):
+		return "invalid"
+	case errors.Is(err, fault.InputRejected):
+		return "input_rejected"
 	}
 	return "internal"
 }

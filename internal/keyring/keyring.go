@@ -264,11 +264,7 @@ func (k *Keyring) Rotate(ctx context.Context, tenant string) (int, error) {
 
 // Versions lists the tenant's KEK versions.
 func (k *Keyring) Versions(ctx context.Context, tenant string) ([]VersionInfo, error) {
-	t, err := k.st.Tenant(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := k.st.KEKVersions(ctx, tenant)
+	t, vs, err := k.tenantVersions(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -335,15 +331,24 @@ func (k *Keyring) evict(tenant string) {
 	}
 }
 
+// tenantVersions reads the tenant (for its minimum version) and its KEK versions.
+func (k *Keyring) tenantVersions(ctx context.Context, tenant string) (store.Tenant, []store.KEKVersion, error) {
+	t, err := k.st.Tenant(ctx, tenant)
+	if err != nil {
+		return store.Tenant{}, nil, err
+	}
+	vs, err := k.st.KEKVersions(ctx, tenant)
+	if err != nil {
+		return store.Tenant{}, nil, err
+	}
+	return t, vs, nil
+}
+
 // kek returns the AEAD for a usable KEK version, checking state and minimum
 // version against the store on every call so that a revocation by another
 // process (the CLI) takes effect at once. Only the decrypted keyset is cached.
 func (k *Keyring) kek(ctx context.Context, tenant string, version int) (tink.AEAD, error) {
-	t, err := k.st.Tenant(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := k.st.KEKVersions(ctx, tenant)
+	t, vs, err := k.tenantVersions(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}

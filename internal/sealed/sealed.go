@@ -131,15 +131,20 @@ func (s *Store) Put(ctx context.Context, ref Ref, r io.Reader) (int64, error) {
 	return cr.n, nil
 }
 
-// Get opens the object for streaming. The reader fails with envelope.ErrAuth
-// if the ciphertext was tampered with or truncated; callers must read to EOF
-// before acting on the content. A shredded object is keyring.ErrKeyDestroyed.
-func (s *Store) Get(ctx context.Context, ref Ref) (io.ReadCloser, error) {
+// ciphertext opens the stored blob of ref, still sealed.
+func (s *Store) ciphertext(ctx context.Context, ref Ref) (io.ReadCloser, error) {
 	key, err := ref.key()
 	if err != nil {
 		return nil, err
 	}
-	rc, err := s.blobs.Get(ctx, key)
+	return s.blobs.Get(ctx, key)
+}
+
+// Get opens the object for streaming. The reader fails with envelope.ErrAuth
+// if the ciphertext was tampered with or truncated; callers must read to EOF
+// before acting on the content. A shredded object is keyring.ErrKeyDestroyed.
+func (s *Store) Get(ctx context.Context, ref Ref) (io.ReadCloser, error) {
+	rc, err := s.ciphertext(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +162,7 @@ func (s *Store) Get(ctx context.Context, ref Ref) (io.ReadCloser, error) {
 // ReadAll returns the whole plaintext, or nothing if any part fails to
 // authenticate, or fault.TooLarge beyond limit bytes.
 func (s *Store) ReadAll(ctx context.Context, ref Ref, limit int64) ([]byte, error) {
-	key, err := ref.key()
-	if err != nil {
-		return nil, err
-	}
-	rc, err := s.blobs.Get(ctx, key)
+	rc, err := s.ciphertext(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -223,6 +223,9 @@ type PendingAssets interface {
 const (
 	ConsentGranted = "granted"
 	ConsentRevoked = "revoked"
+	// ConsentExpired is a grant whose expires_at passed and whose purpose
+	// was purged (ExpireConsents); a new grant replaces it.
+	ConsentExpired = "expired"
 )
 
 // Consent is one subject's current consent to one purpose.
@@ -279,6 +282,10 @@ type Consents interface {
 	FinishPurge(ctx context.Context, tenantID, subjectHash, purpose string) error
 	// DeleteConsents removes the subject's consent states (receipts stay).
 	DeleteConsents(ctx context.Context, tenantID, subjectHash string) error
+	// ExpireConsents marks up to limit granted consents of any tenant whose
+	// expiry is at or before t as ConsentExpired and journals a purge of
+	// each (as a revocation does), in one transaction; it returns them.
+	ExpireConsents(ctx context.Context, t time.Time, limit int) ([]Consent, error)
 }
 
 // AuditRecord is one stored audit entry: its canonical encoding and chain hash.
@@ -368,6 +375,7 @@ type Store interface {
 	Faces
 	PrivacyLinks
 	ConsoleLinks
+	Forgets
 	GuardStates
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
@@ -405,6 +413,8 @@ type Results interface {
 	// DeleteSubjectResults removes the subject's records for purpose ("*":
 	// every purpose) and returns how many went.
 	DeleteSubjectResults(ctx context.Context, tenantID, subjectHash, purpose string) (int, error)
+	// SubjectResults lists the subject's result records, by asset and feature.
+	SubjectResults(ctx context.Context, tenantID, subjectHash string) ([]Result, error)
 }
 
 // Box is a face box in whole pixels of the upright photo (JSON as the API
@@ -499,4 +509,42 @@ type PrivacyLinks interface {
 	// ConsumePrivacyLink marks the link used, exactly once: a second call
 	// (even concurrent) is fault.Conflict; an unknown id fault.NotFound.
 	ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (PrivacyLink, error)
+	// PrivacyLinkLive reports whether the tenant's link was used and is
+	// neither revoked nor deleted: whether the session it opened may go on.
+	PrivacyLinkLive(ctx context.Context, tenantID, id string) (bool, error)
+	// RevokePrivacyLinks revokes every link of the subject, used or not,
+	// and returns how many were not yet revoked.
+	RevokePrivacyLinks(ctx context.Context, tenantID, subjectHash string, at time.Time) (int, error)
+	// SubjectPrivacyLinks counts the subject's link records.
+	SubjectPrivacyLinks(ctx context.Context, tenantID, subjectHash string) (int, error)
+	// DeleteSubjectPrivacyLinks removes every link record of the subject.
+	DeleteSubjectPrivacyLinks(ctx context.Context, tenantID, subjectHash string) error
+}
+
+// Forget scopes.
+const (
+	ForgetAsset   = "asset"
+	ForgetPurpose = "purpose"
+	ForgetSubject = "subject"
+)
+
+// Forget is a journal entry of the derived-data registry: forgetting
+// Target (an asset id, or a purpose) or, for ForgetSubject, everything of
+// SubjectHash, started and not yet finished.
+type Forget struct {
+	TenantID    string
+	Scope       string
+	SubjectHash string
+	Target      string
+	CreatedAt   time.Time
+}
+
+// Forgets is the derived-data registry's journal.
+type Forgets interface {
+	// BeginForget journals f (again is not an error).
+	BeginForget(ctx context.Context, f Forget) error
+	// FinishForget removes f from the journal.
+	FinishForget(ctx context.Context, f Forget) error
+	// PendingForgets lists unfinished forgets of every tenant, oldest first.
+	PendingForgets(ctx context.Context) ([]Forget, error)
 }

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/clock"
-	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/sealed"
@@ -33,22 +33,22 @@ import (
 )
 
 type records interface {
-	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]store.Asset, error)
-	DeleteSubjectAssets(ctx context.Context, tenantID, subjectHash string) error
 	CreateDownload(ctx context.Context, d store.Download) error
 	ConsumeDownload(ctx context.Context, tenantID, id string, at time.Time) (store.Download, error)
-	DeleteConsents(ctx context.Context, tenantID, subjectHash string) error
 }
 
 type objects interface {
 	Put(ctx context.Context, ref sealed.Ref, r io.Reader) (int64, error)
 	ReadAll(ctx context.Context, ref sealed.Ref, limit int64) ([]byte, error)
 	Delete(ctx context.Context, ref sealed.Ref) error
-	Shred(ctx context.Context, tenant, subjectHash, purpose string) (int, error)
 }
 
-type consents interface {
-	ListByHash(ctx context.Context, tenant, subjectHash string) ([]consent.State, []consent.Receipt, error)
+// registry is the derived-data registry: every kind of data kept about a
+// subject (package derived).
+type registry interface {
+	ForgetSubject(ctx context.Context, tenant, subjectHash string) error
+	Export(ctx context.Context, tenant, subjectHash string, b derived.Bundle) error
+	Held(ctx context.Context, tenant, subjectHash string) (map[string]int, error)
 }
 
 type hasher interface {
@@ -57,18 +57,19 @@ type hasher interface {
 
 // Service implements export and erase.
 type Service struct {
-	rec      records
-	obj      objects
-	consents consents
-	hash     hasher
-	tokens   *upload.Codec
-	clk      clock.Clock
-	ttl      time.Duration
+	rec    records
+	obj    objects
+	reg    registry
+	hash   hasher
+	tokens *upload.Codec
+	clk    clock.Clock
+	ttl    time.Duration
 }
 
-// New returns a Service; export URLs live for ttl.
-func New(rec records, obj objects, c consents, h hasher, tokens *upload.Codec, clk clock.Clock, ttl time.Duration) *Service {
-	return &Service{rec: rec, obj: obj, consents: c, hash: h, tokens: tokens, clk: clk, ttl: ttl}
+// New returns a Service over the derived-data registry; export URLs live
+// for ttl.
+func New(rec records, obj objects, reg registry, h hasher, tokens *upload.Codec, clk clock.Clock, ttl time.Duration) *Service {
+	return &Service{rec: rec, obj: obj, reg: reg, hash: h, tokens: tokens, clk: clk, ttl: ttl}
 }
 
 // exportPurpose is the scope under which pending bundles are stored.
@@ -94,64 +95,54 @@ type ManifestFile struct {
 }
 
 // PhotoMeta is photos/<id>.json.
-type PhotoMeta struct {
-	AssetID   string    `json:"asset_id"`
-	Format    string    `json:"format"`
-	Width     int       `json:"width"`
-	Height    int       `json:"height"`
-	CreatedAt time.Time `json:"created_at"`
+type PhotoMeta = upload.PhotoMeta
+
+// zipBundle writes files into a zip, dated when the bundle was made, and
+// lists each in the manifest.
+type zipBundle struct {
+	zw *zip.Writer
+	m  *Manifest
 }
 
-var ext = map[string]string{"jpeg": "jpg", "png": "png", "webp": "webp"}
+func (z zipBundle) header(path string) *zip.FileHeader {
+	return &zip.FileHeader{Name: path, Method: zip.Deflate, Modified: z.m.CreatedAt}
+}
 
-// Bundle builds the export bundle for a subject (already hashed).
+// Add implements derived.Bundle.
+func (z zipBundle) Add(path string, data []byte) error {
+	for _, f := range z.m.Files {
+		if f.Path == path {
+			return fmt.Errorf("export: %s written twice", path)
+		}
+	}
+	w, err := z.zw.CreateHeader(z.header(path))
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	z.m.Files = append(z.m.Files, ManifestFile{Path: path, Size: len(data), SHA256: hex.EncodeToString(sum[:])})
+	return nil
+}
+
+// Bundle builds the export bundle for a subject (already hashed): every
+// registered kind of data writes what it holds (consents.json, photos/,
+// results/<purpose>/, faces/…), then manifest.json.
 func (s *Service) Bundle(ctx context.Context, tenant, h string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	m := Manifest{Format: "obscura-export-v1", Tenant: tenant, SubjectHash: h, CreatedAt: s.clk.Now().UTC()}
-	add := func(path string, data []byte) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: zip.Deflate, Modified: m.CreatedAt})
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		m.Files = append(m.Files, ManifestFile{Path: path, Size: len(data), SHA256: hex.EncodeToString(sum[:])})
-		return nil
+	m := &Manifest{Format: "obscura-export-v1", Tenant: tenant, SubjectHash: h, CreatedAt: s.clk.Now().UTC().Truncate(time.Second), Files: []ManifestFile{}}
+	z := zipBundle{zw: zw, m: m}
+	if err := s.reg.Export(ctx, tenant, h, z); err != nil {
+		return nil, err
 	}
-	states, receipts, err := s.consents.ListByHash(ctx, tenant, h)
+	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if receipts == nil {
-		receipts = []consent.Receipt{}
-	}
-	cj, _ := json.MarshalIndent(map[string]any{"consents": states, "receipts": receipts}, "", "  ")
-	if err := add("consents.json", cj); err != nil {
-		return nil, err
-	}
-	assets, err := s.rec.SubjectAssets(ctx, tenant, h)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range assets {
-		data, err := s.obj.ReadAll(ctx, sealed.Ref{Tenant: tenant, Subject: h, Object: a.ID}, MaxBundleBytes)
-		if err != nil {
-			return nil, fmt.Errorf("export photo: %w", err)
-		}
-		meta, _ := json.MarshalIndent(PhotoMeta{AssetID: a.ID, Format: a.Format, Width: a.Width, Height: a.Height, CreatedAt: a.CreatedAt}, "", "  ")
-		if err := add("photos/"+a.ID+"."+ext[a.Format], data); err != nil {
-			return nil, err
-		}
-		clear(data)
-		if err := add("photos/"+a.ID+".json", meta); err != nil {
-			return nil, err
-		}
-	}
-	mj, _ := json.MarshalIndent(m, "", "  ")
-	w, err := zw.Create("manifest.json")
+	w, err := zw.CreateHeader(z.header("manifest.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +218,8 @@ func (s *Service) TokenTenant(token string) (string, error) {
 	return cl.Tenant, err
 }
 
-// Erased reports what an erase removed.
+// Erased reports what an erase removed: the records and objects every
+// kind of the derived-data registry held about the subject.
 type Erased struct {
 	ObjectsDeleted int `json:"objects_deleted"`
 }
@@ -243,17 +235,21 @@ func (s *Service) Erase(ctx context.Context, tenant, subject string) (Erased, er
 	return s.EraseHash(ctx, tenant, s.hash.SubjectHash(subject))
 }
 
-// EraseHash is Erase for a subject known only by its keyed hash (operator purges).
+// EraseHash is Erase for a subject known only by its keyed hash (operator
+// purges): the registry destroys every scope key of the subject, then
+// every kind forgets (journaled: a crash part way is finished at start,
+// and running it again finishes it too).
 func (s *Service) EraseHash(ctx context.Context, tenant, h string) (Erased, error) {
-	n, err := s.obj.Shred(ctx, tenant, h, "*")
+	held, err := s.reg.Held(ctx, tenant, h)
 	if err != nil {
+		return Erased{}, err
+	}
+	if err := s.reg.ForgetSubject(ctx, tenant, h); err != nil {
 		return Erased{}, fmt.Errorf("erase (run again to finish): %w", err)
 	}
-	if err := s.rec.DeleteSubjectAssets(ctx, tenant, h); err != nil {
-		return Erased{}, err
-	}
-	if err := s.rec.DeleteConsents(ctx, tenant, h); err != nil {
-		return Erased{}, err
+	n := 0
+	for _, c := range held {
+		n += c
 	}
 	return Erased{ObjectsDeleted: n}, nil
 }

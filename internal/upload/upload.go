@@ -94,8 +94,8 @@ type Service struct {
 	decodes decodeGate
 }
 
-// Derived is something kept about a photo that must go with it: analysis
-// results, face-tag drafts, tags and the templates they added.
+// Derived is something kept about a photo that must go with it: the
+// derived-data registry (package derived), which knows every kind.
 type Derived interface {
 	ForgetAsset(ctx context.Context, tenant, assetID string) error
 }
@@ -374,10 +374,14 @@ func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 			return fmt.Errorf("delete what was derived from the photo: %w", err)
 		}
 	}
-	if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Object: a.ID}); err != nil {
+	// The registry's photos kind may have deleted the photo already.
+	if err := s.objects.Delete(ctx, sealed.Ref{Tenant: a.TenantID, Subject: a.SubjectHash, Object: a.ID}); err != nil && !errors.Is(err, fault.NotFound) {
 		return fmt.Errorf("delete photo: %w", err)
 	}
-	return s.assets.DeleteAsset(ctx, tenant, id)
+	if err := s.assets.DeleteAsset(ctx, tenant, id); err != nil && !errors.Is(err, fault.NotFound) {
+		return err
+	}
+	return nil
 }
 
 // Photo returns the stored (sanitized) photo of an asset the caller has

@@ -170,10 +170,35 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// Face is a detected face as results report it.
+// The model-output contract: what a model's raw output becomes before
+// anything else in Obscura sees it. Every Result is hardened here, once,
+// against model extraction and inversion (docs/threat-model.md): tags are
+// the top MaxTags at or above MinTagScore, every confidence is rounded to
+// two decimals, boxes to whole pixels; no logits, no embeddings.
+const (
+	// MaxTags is how many tags a result carries at most.
+	MaxTags = 5
+	// MinTagScore drops weaker tags.
+	MinTagScore = 0.35
+)
+
+// Face is a detected face as results report it: box and score only.
 type Face struct {
 	Box   geom.Rect `json:"box"`
 	Score float64   `json:"score"`
+}
+
+// Tag is a hardened object tag.
+type Tag struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// Rating is the hardened sensitive-content rating: the decided label and
+// each class's rounded probability.
+type Rating struct {
+	Label  string             `json:"label"`
+	Scores map[string]float64 `json:"scores"`
 }
 
 // TextLine is a line of text read in an image.
@@ -183,14 +208,55 @@ type TextLine struct {
 	Score float64   `json:"score"`
 }
 
-// Result is one image's analysis. Boxes are in pixels of the upright image.
+// Result is one image's analysis. Boxes are in pixels of the upright
+// image. A feature's field is present (possibly empty) exactly when the
+// feature was requested.
 type Result struct {
-	Width     int             `json:"width"`
-	Height    int             `json:"height"`
-	Faces     []Face          `json:"faces,omitzero"`
-	Tags      []centernet.Tag `json:"tags,omitzero"`
-	Sensitive *nsfw.Rating    `json:"sensitive,omitzero"`
-	Text      []TextLine      `json:"text,omitzero"`
+	Width     int        `json:"width"`
+	Height    int        `json:"height"`
+	Faces     []Face     `json:"faces,omitzero"`
+	Tags      []Tag      `json:"tags,omitzero"`
+	Sensitive *Rating    `json:"sensitive,omitzero"`
+	Text      []TextLine `json:"text,omitzero"`
+}
+
+// HardenTags keeps the top MaxTags tags scoring at least MinTagScore, by
+// score (stable), rounded.
+func HardenTags(ts []centernet.Tag) []Tag {
+	ts = slices.Clone(ts)
+	slices.SortStableFunc(ts, func(a, b centernet.Tag) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	out := []Tag{}
+	for _, t := range ts {
+		if t.Score >= MinTagScore && len(out) < MaxTags {
+			out = append(out, Tag{Label: t.Label, Score: round2(t.Score)})
+		}
+	}
+	return out
+}
+
+// HardenRating rounds a sensitive-content rating.
+func HardenRating(r nsfw.Rating) *Rating {
+	s := &Rating{Label: r.Label, Scores: make(map[string]float64, len(r.Scores))}
+	for k, v := range r.Scores {
+		s.Scores[k] = round2(v)
+	}
+	return s
+}
+
+// HardenFace rounds a detected face.
+func HardenFace(f blazeface.Face) Face { return Face{Box: f.Box.Round(), Score: round2(f.Score)} }
+
+// HardenText rounds a read line.
+func HardenText(text string, box geom.Rect, score float64) TextLine {
+	return TextLine{Text: text, Box: box.Round(), Score: round2(score)}
 }
 
 // CheckFeatures validates a feature list.
@@ -223,7 +289,8 @@ func (e *Engine) Analyze(ctx context.Context, data []byte, features []string) (*
 	return e.AnalyzePicture(ctx, p, features)
 }
 
-// AnalyzePicture runs the requested features on a decoded picture.
+// AnalyzePicture runs the requested features on a decoded picture and
+// returns the hardened Result.
 func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*Result, error) {
 	res := &Result{Width: p.Width, Height: p.Height}
 	if slices.Contains(features, Faces) {
@@ -233,7 +300,7 @@ func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, feature
 		}
 		res.Faces = []Face{}
 		for _, f := range fs {
-			res.Faces = append(res.Faces, Face{Box: f.Box.Round(), Score: round2(f.Score)})
+			res.Faces = append(res.Faces, HardenFace(f))
 		}
 	}
 	if slices.Contains(features, Tags) {
@@ -241,20 +308,14 @@ func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, feature
 		if err != nil {
 			return nil, err
 		}
-		res.Tags = []centernet.Tag{}
-		for _, t := range centernet.Tags(objs) {
-			res.Tags = append(res.Tags, centernet.Tag{Label: t.Label, Score: round2(t.Score)})
-		}
+		res.Tags = HardenTags(centernet.Tags(objs))
 	}
 	if slices.Contains(features, Sensitive) {
 		r, err := e.nsfw.Classify(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range r.Scores {
-			r.Scores[k] = round2(v)
-		}
-		res.Sensitive = &r
+		res.Sensitive = HardenRating(r)
 	}
 	if slices.Contains(features, Text) {
 		lines, err := e.ReadText(ctx, p)
@@ -282,7 +343,7 @@ func (e *Engine) ReadText(ctx context.Context, p *picture.Picture) ([]TextLine, 
 		if t.Text == "" || t.Score < MinTextScore {
 			continue
 		}
-		out = append(out, TextLine{Text: t.Text, Box: l.Box.Round(), Score: round2(t.Score)})
+		out = append(out, HardenText(t.Text, l.Box, t.Score))
 	}
 	return out, nil
 }

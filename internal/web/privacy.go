@@ -32,7 +32,8 @@ import (
 // biometric purpose needs its own explicit confirmation), the receipts,
 // the photos and face gallery, and "erase everything". Every state change
 // is a CSRF-checked form post; pages are scriptless under the same CSP as
-// the demo.
+// the demo. A session ends when its subject is erased or the app revokes
+// the subject's links (DELETE /v1/subjects/{subject}/privacy-link).
 
 // Lifetimes.
 const (
@@ -50,6 +51,8 @@ type tokenCodec interface {
 type linkStore interface {
 	CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) error
 	ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (store.PrivacyLink, error)
+	PrivacyLinkLive(ctx context.Context, tenantID, id string) (bool, error)
+	RevokePrivacyLinks(ctx context.Context, tenantID, subjectHash string, at time.Time) (int, error)
 	SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]store.Asset, error)
 	Asset(ctx context.Context, tenantID, id string) (store.Asset, error)
 	FaceTags(ctx context.Context, tenantID, subjectHash, personID string) ([]store.FaceTag, error)
@@ -143,8 +146,21 @@ func (p *Privacy) Handler() http.Handler {
 	return originChecked(headers(mux))
 }
 
+// RevokeLinks revokes every privacy-center link of the tenant's subject,
+// used or not: the sessions they opened end at their next request.
+func (p *Privacy) RevokeLinks(ctx context.Context, tenant, subjectID string) (int, error) {
+	if err := upload.ValidSubject(subjectID); err != nil {
+		return 0, err
+	}
+	return p.Store.RevokePrivacyLinks(ctx, tenant, p.Hash.SubjectHash(subjectID), p.Now())
+}
+
 type session struct{ tenant, subjectHash string }
 
+// session returns the request's session: a valid session token whose
+// link is still live. The link's record goes when its subject is erased
+// (the registry's privacy_links kind) and is marked when the app revokes
+// it, so either ends the session at once.
 func (p *Privacy) session(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -152,6 +168,14 @@ func (p *Privacy) session(r *http.Request) (session, bool) {
 	}
 	cl, err := p.Tokens.Open(upload.KindSession, c.Value, p.Now())
 	if err != nil || cl.Subject == "" {
+		return session{}, false
+	}
+	live, err := p.Store.PrivacyLinkLive(r.Context(), cl.Tenant, cl.ID)
+	if err != nil {
+		p.Log.Error("privacy session check", "component", "web", "err", err)
+		return session{}, false // fail closed
+	}
+	if !live {
 		return session{}, false
 	}
 	return session{cl.Tenant, cl.Subject}, true
@@ -178,7 +202,8 @@ func (p *Privacy) open(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusForbidden, privacyPage{Error: msg, Gone: true})
 		return
 	}
-	tok, err := p.Tokens.Seal(upload.KindSession, upload.Claims{Tenant: cl.Tenant, Subject: cl.Subject, ID: "ps_" + newToken()[:24],
+	// The session names the link that opened it: it lives while the link does.
+	tok, err := p.Tokens.Seal(upload.KindSession, upload.Claims{Tenant: cl.Tenant, Subject: cl.Subject, ID: cl.ID,
 		Expires: now.Add(SessionTTL).Unix(), Issued: now.Unix()})
 	if err != nil {
 		p.fail(w, err)

@@ -36,6 +36,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -43,6 +44,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -86,10 +88,14 @@ type Graph struct {
 	MetricsToken string
 
 	// Services on the core.
-	Tokens     *upload.Codec
-	Kill       *incident.Switches
-	Alerts     *alert.Engine
-	Consents   *consent.Service
+	Tokens   *upload.Codec
+	Kill     *incident.Switches
+	Alerts   *alert.Engine
+	Consents *consent.Service
+	// Kinds is the derived-data registry: every kind of data kept about a
+	// subject, which deletion, revocation, expiry, erasure, purges,
+	// sweeps and export go through.
+	Kinds      *derived.Registry
 	Uploads    *upload.Service
 	Extraction *guard.Extraction
 	Analyses   *analysis.Service
@@ -134,9 +140,15 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	}
 	g.Alerts = alert.New(acfg, g.Store, clk, log)
 
-	// What revocation shreds: a subject's results and gallery under a purpose.
-	shred := analysis.Purger{Objects: g.Objects, Results: g.Store, Faces: g.Store}
-	g.Consents = consent.New(g.Store, g.Keys, shred, clk, log)
+	// What revocation and expiry purge, through the registry (its kinds
+	// are registered below, once built).
+	g.Kinds = derived.New(g.Objects, g.Store, clk)
+	g.Consents = consent.New(g.Store, g.Keys, g.Kinds, clk, log)
+	g.Consents.OnExpired = func(ctx context.Context, tenant, subjectHash, purpose string) {
+		if err := g.Audit.Append(ctx, audit.Entry{Action: "consent.expired", Tenant: tenant, Subject: subjectHash, Purpose: purpose, Result: audit.ResultOK}); err != nil {
+			log.Error("audit consent expiry", "component", "wire", "err", err)
+		}
+	}
 	if o.Getenv("OBSCURA_TEST_CRASH_POINT") == "after-revoke-recorded" {
 		// Test hook for the crash-resumption test: die like kill -9 would.
 		g.Consents.AfterRevokeRecorded = func() { os.Exit(86) }
@@ -164,12 +176,20 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	}
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
-	g.Uploads.WithDerived(g.Analyses, g.Faces)
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents))
 
-	g.Subjects = subject.New(g.Store, analysis.PurgingObjects{Store: g.Objects, Purger: shred}, g.Consents, g.Keys, g.Tokens, clk, 10*time.Minute)
+	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
 	return g, nil
+}
+
+// RegisterKinds registers every kind of data kept about a subject with the
+// derived-data registry, in the order forgets run them: what is derived
+// from photos first, the photos last. A new generator's kind goes here
+// (and into the kinds table of docs/architecture.md and derived_test.go).
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service) *derived.Registry {
+	return reg.Register(an, fs, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
@@ -184,6 +204,11 @@ func (g *Graph) Close() error {
 // finishes purges a crash interrupted and loads the kill switches, then
 // keeps them fresh until ctx ends.
 func (g *Graph) Start(ctx context.Context) error {
+	if n, err := g.Kinds.Resume(ctx); err != nil {
+		return fmt.Errorf("resume interrupted forgets: %w", err)
+	} else if n > 0 {
+		g.Log.Warn("finished forgets interrupted by a previous crash", "component", "wire", "count", n)
+	}
 	if n, err := g.Consents.ResumePurges(ctx); err != nil {
 		return fmt.Errorf("resume interrupted purges: %w", err)
 	} else if n > 0 {
@@ -200,8 +225,10 @@ func (g *Graph) Start(ctx context.Context) error {
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
-		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Analyses, g.Faces, g.Uploads},
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Kinds, g.Uploads}, SweepEvery: g.Config.SweepEvery,
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
+		Code:          func(err error) string { return api.ProblemFor(err).Code },
+		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
 		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) },
 		Egress:        g.Egress, IDKey: g.jobIDKey()})
 }
@@ -355,7 +382,8 @@ func (g *Graph) onExtractionFlag(f guard.Flag) {
 	}
 }
 
-// onAdversarial raises an alert and audits an input the squeezer rejected.
+// onAdversarial raises an alert and audits a face the squeezer flagged (its
+// embedding was neither stored nor matched).
 func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score float64) {
 	detail := fmt.Sprintf("squeeze=%.4f", score)
 	g.Alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: detail})

@@ -16,18 +16,7 @@ type Face struct {
 // photos (a degraded query against an ordinary gallery): the same person
 // is a genuine pair, anyone else an impostor pair.
 func Pairs(faces []Face, variant string, people map[string]bool) Scores {
-	var orig, q []Face
-	for _, f := range faces {
-		if people != nil && !people[f.Person] {
-			continue
-		}
-		if f.Variant == "" {
-			orig = append(orig, f)
-		}
-		if f.Variant == variant {
-			q = append(q, f)
-		}
-	}
+	orig, q := split(faces, variant, people)
 	var s Scores
 	for i, a := range q {
 		for j, b := range orig {
@@ -46,6 +35,23 @@ func Pairs(faces []Face, variant string, people map[string]bool) Scores {
 		}
 	}
 	return s
+}
+
+// split returns the originals and the faces of variant among faces whose
+// person is in people (nil: all).
+func split(faces []Face, variant string, people map[string]bool) (orig, q []Face) {
+	for _, f := range faces {
+		if people != nil && !people[f.Person] {
+			continue
+		}
+		if f.Variant == "" {
+			orig = append(orig, f)
+		}
+		if f.Variant == variant {
+			q = append(q, f)
+		}
+	}
+	return orig, q
 }
 
 // Folds splits the people into k folds (sorted names dealt round-robin), so
@@ -87,15 +93,7 @@ func Complement(faces []Face, fold map[string]bool) map[string]bool {
 // original an impostor pair. variant "" gives the originals' impostor
 // pairs only.
 func SelfPairs(faces []Face, variant string) Scores {
-	var orig, q []Face
-	for _, f := range faces {
-		if f.Variant == "" {
-			orig = append(orig, f)
-		}
-		if f.Variant == variant {
-			q = append(q, f)
-		}
-	}
+	orig, q := split(faces, variant, nil)
 	var s Scores
 	for i, a := range q {
 		for j, b := range orig {

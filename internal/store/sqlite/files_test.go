@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/obscuraproject/obscura/internal/store"
 )
 
 // TestFilesArePrivate is the regression for obscura.db, -wal and -shm
@@ -20,14 +18,7 @@ func TestFilesArePrivate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "obscura.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "n", CreatedAt: now}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTenant(t, path, time.Now().UTC())
 	check := func(when string) {
 		for _, p := range []string{path, path + "-wal", path + "-shm"} {
 			fi, err := os.Stat(p)
@@ -44,7 +35,7 @@ func TestFilesArePrivate(t *testing.T) {
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		os.Chmod(p, 0o644)
 	}
-	s, err = Open(ctx, path)
+	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

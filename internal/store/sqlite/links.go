@@ -61,12 +61,12 @@ func (s *Store) RevokeConsoleLinks(ctx context.Context, at time.Time) (int, erro
 func (s *Store) ConsumePrivacyLink(ctx context.Context, tenantID, id string, at time.Time) (store.PrivacyLink, error) {
 	l := store.PrivacyLink{ID: id, TenantID: tenantID}
 	var exp int64
-	err := s.w.QueryRowContext(ctx, `UPDATE privacy_links SET used_at = ? WHERE tenant_id = ? AND id = ? AND used_at IS NULL RETURNING subject_hash, expires_at`,
+	err := s.w.QueryRowContext(ctx, `UPDATE privacy_links SET used_at = ? WHERE tenant_id = ? AND id = ? AND used_at IS NULL AND revoked_at IS NULL RETURNING subject_hash, expires_at`,
 		unix(at), tenantID, id).Scan(&l.SubjectHash, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if s.r.QueryRowContext(ctx, `SELECT count(*) FROM privacy_links WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&n); n > 0 {
-			return store.PrivacyLink{}, fault.New(fault.Conflict, "privacy link already used")
+			return store.PrivacyLink{}, fault.New(fault.Conflict, "privacy link already used or revoked")
 		}
 		return store.PrivacyLink{}, fault.New(fault.NotFound, "privacy link not found")
 	}

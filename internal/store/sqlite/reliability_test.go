@@ -17,15 +17,9 @@ import (
 // writes work again once there is room, without reopening.
 func TestFullDatabaseIsStorageFull(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "n", CreatedAt: now}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTenant(t, filepath.Join(t.TempDir(), "obscura.db"), now)
+	defer s.Close()
 	if err := s.ProbeWrite(ctx, now); err != nil {
 		t.Fatalf("probe on a healthy store: %v", err)
 	}

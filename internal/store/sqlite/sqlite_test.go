@@ -22,19 +22,27 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestReopenKeepsData(t *testing.T) {
+// openWithTenant opens a store at path holding tenant "t1" (key "k").
+func openWithTenant(t *testing.T, path string, now time.Time) *Store {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "obscura.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
 	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "n", CreatedAt: now}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+		s.Close()
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "obscura.db")
+	s := openWithTenant(t, path, time.Now().UTC())
 	s.Close()
-	s, err = Open(ctx, path) // migrations must be idempotent
+	s, err := Open(ctx, path) // migrations must be idempotent
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +57,9 @@ func TestReopenKeepsData(t *testing.T) {
 func TestDestroyLeavesNoBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, filepath.Join(dir, "obscura.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Now().UTC()
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "n", CreatedAt: now}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTenant(t, filepath.Join(dir, "obscura.db"), now)
+	defer s.Close()
 	marker := []byte("MARKER-7f3a9c-wrapped-scope-key-bytes")
 	if err := s.CreateScopeKey(ctx, store.ScopeKey{ID: "sk", TenantID: "t1", SubjectHash: "h", Purpose: "face_recognition", KEKVersion: 1, Wrapped: marker, CreatedAt: now}); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PrivacyLinks", testPrivacyLinks},
 		{"AuditTail", testAuditTail},
 		{"ConsoleLinksAndTenants", testConsoleLinks},
+		{"ForgetJournal", testForgetJournal},
+		{"ConsentExpiry", testConsentExpiry},
+		{"SubjectResults", testSubjectResults},
+		{"PrivacyLinkSessions", testPrivacyLinkSessions},
 		{"PendingAssetsAndCommit", testPendingAssets},
 		{"GuardStates", testGuardStates},
 	}
