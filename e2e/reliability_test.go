@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -238,12 +237,12 @@ func queueUntilRunning(t *testing.T, s *server, key string, photo []byte) []stri
 	for range 6 {
 		code, b := do(t, "POST", s.base+"/v1/assets/"+asset+"/analyze", key, []byte(`{"features":["tags"],"async":true}`))
 		var job struct {
-			ID int64 `json:"id"`
+			ID string `json:"id"`
 		}
 		if json.Unmarshal(b, &job); code != 202 {
 			t.Fatalf("queue: %d %s", code, b)
 		}
-		ids = append(ids, strconv.FormatInt(job.ID, 10))
+		ids = append(ids, job.ID)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

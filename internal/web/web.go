@@ -195,6 +195,13 @@ func sameOrigin(r *http.Request) bool {
 		return false
 	}
 	if o := r.Header.Get("Origin"); o != "" {
+		// Under Referrer-Policy: no-referrer (our pages send it) Chromium
+		// posts a page's own forms with Origin: null; Sec-Fetch-Site, which
+		// only the browser sets, then says whether it was the same origin.
+		// A null Origin without it (sandboxed frames, redirects) is refused.
+		if o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+			return true
+		}
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return false
