@@ -138,8 +138,6 @@ type records interface {
 	ClearPendingAsset(ctx context.Context, tenantID, id string) error
 }
 
-
-
 type hasher interface {
 	HashID(domain, id string) string
 }

@@ -281,6 +281,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Uploads:     g.Uploads,
 		Analysis:    g.Analyses,
 		Faces:       g.Faces,
+		Drafts:      g.Drafts,
 		PublicURL:   h.PublicURL,
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
