@@ -28,7 +28,7 @@ var layers = []struct {
 		"internal/store/storetest", "internal/vision"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
-		"internal/draft", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator"}},
+		"internal/draft", "internal/meme", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator"}},
 	{"surfaces", []string{"internal/api", "internal/web"}},
 	{"composition", []string{"internal/wire"}},
 	{"programs", []string{"cmd", "internal/perf", "internal/testkit", "tools"}},
