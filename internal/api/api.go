@@ -91,6 +91,8 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Memes makes meme drafts and checks captions; nil leaves those routes out.
+	Memes memeService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
@@ -203,6 +205,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerMemes()
 	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()
