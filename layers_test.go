@@ -29,7 +29,7 @@ var layers = []struct {
 		"internal/dp"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
-		"internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
+		"internal/draft", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
 		"internal/analytics"}},
 	{"surfaces", []string{"internal/api", "internal/web"}},
 	{"composition", []string{"internal/wire"}},
