@@ -24,9 +24,12 @@ var (
 	reOnStreet = regexp.MustCompile(`\b(?:on|at|lives on|live on)\s+(?:[a-z]+\s+){0,2}(?:street|avenue|road|lane|boulevard|drive|terrace|crescent)\b`)
 	reNotPlace = regexp.MustCompile(`\b(?:on|at)\s+(?:the|a|an|my|your|his|her|our|their|this|that|same|wrong|right|long|open|empty)\b`)
 	rePostcode = regexp.MustCompile(`\b[a-z]{1,2}[0-9][a-z0-9]?\s[0-9][a-z]{2}\b`)
-	reAge      = regexp.MustCompile(`\b[0-9]{1,3}\s*(?:yo|y/o|yrs?|years?)\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday|bday)\b|\bage(?:d)?\s*[:=]?\s*[0-9]{1,3}\b`)
-	reMoney    = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
-	reOweEarn  = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
+	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
+	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
+	// benign phrases ("my phone is 2 years old") can hide it.
+	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
+	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
 // detectPatterns returns the categories of the structured identifiers and

@@ -31,6 +31,7 @@ type lexicon struct {
 	classFirst []*entry            // entries whose first token is a class
 	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
 	known      map[string]bool     // every literal word the lexicon knows
+	noinflect  map[string]bool     // words never generated as an inflection
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -40,6 +41,7 @@ func loadLexicon() (*lexicon, error) {
 		byFirst:    map[string][]*entry{},
 		single:     map[string]Category{},
 		known:      map[string]bool{},
+		noinflect:  map[string]bool{},
 	}
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
@@ -71,6 +73,11 @@ func loadLexicon() (*lexicon, error) {
 			lines = append(lines, line{section, s, n})
 		}
 	}
+	for _, ln := range lines {
+		if ln.section == "noinflect" {
+			l.noinflect[ln.text] = true
+		}
+	}
 	// Classes first: phrases refer to them. A class member of several words
 	// becomes a literal variant of each phrase that refers to the class.
 	multi := map[string][][]string{}
@@ -94,7 +101,7 @@ func loadLexicon() (*lexicon, error) {
 		}
 	}
 	for _, ln := range lines {
-		if strings.HasPrefix(ln.section, "class:") {
+		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" {
 			continue
 		}
 		cat := Category(ln.section)
@@ -132,7 +139,7 @@ func loadLexicon() (*lexicon, error) {
 }
 
 func validSection(s string) bool {
-	if s == "benign" || strings.HasPrefix(s, "class:") {
+	if s == "benign" || s == "noinflect" || strings.HasPrefix(s, "class:") {
 		return true
 	}
 	for _, c := range Categories() {
@@ -170,11 +177,16 @@ func (l *lexicon) add(e *entry, inflect bool) {
 	forms := []string{""}
 	last := e.toks[len(e.toks)-1]
 	if inflect && !strings.HasPrefix(last, "@") {
-		forms = inflections(last)
+		forms = forms[:0]
+		for _, f := range inflections(last, e.cat == Slur) {
+			if f == last || !l.noinflect[f] {
+				forms = append(forms, f)
+			}
+		}
 	}
 	for _, f := range forms {
 		v := e
-		if f != "" {
+		if f != "" && f != last {
 			c := *e
 			c.toks = append(append([]string{}, e.toks[:len(e.toks)-1]...), f)
 			v = &c
@@ -196,24 +208,36 @@ func (l *lexicon) add(e *entry, inflect bool) {
 }
 
 // inflections returns w and its regular English inflections: plural,
-// past, gerund, agent and comparative forms, with the y→i, silent-e and
-// consonant-doubling spelling rules. Over-generation only adds non-words.
-func inflections(w string) []string {
+// past, gerund, agent and comparative forms, with the sibilant -es, y→i,
+// silent-e and consonant-doubling spelling rules; only plurals when
+// pluralOnly (slurs are nouns). Over-generation mostly adds non-words; the
+// real words it would add are listed in the lexicon's [noinflect] section.
+func inflections(w string, pluralOnly bool) []string {
 	out := []string{w}
 	if len(w) < 3 || !isAlpha(w) {
 		return out
 	}
-	out = append(out, w+"s", w+"es", w+"ed", w+"ing", w+"er", w+"ers", w+"est")
 	n := len(w)
 	last, prev := w[n-1], w[n-2]
+	out = append(out, w+"s")
+	if strings.ContainsRune("sxzo", rune(last)) || strings.HasSuffix(w, "ch") || strings.HasSuffix(w, "sh") {
+		out = append(out, w+"es")
+	}
+	if last == 'y' && !isVowel(prev) {
+		out = append(out, w[:n-1]+"ies")
+	}
+	if pluralOnly {
+		return out
+	}
+	out = append(out, w+"ed", w+"ing", w+"er", w+"ers", w+"est")
 	switch {
 	case last == 'y' && !isVowel(prev):
 		stem := w[:n-1]
-		out = append(out, stem+"ies", stem+"ied", stem+"ier", stem+"iest")
+		out = append(out, stem+"ied", stem+"ier", stem+"iest")
 	case last == 'e':
 		stem := w[:n-1]
 		out = append(out, w+"d", w+"r", w+"rs", stem+"ing")
-	case !isVowel(last) && last != 'w' && last != 'x' && last != 'y' && isVowel(prev) && (n < 3 || !isVowel(w[n-3])):
+	case !isVowel(last) && last != 'w' && last != 'x' && last != 'y' && isVowel(prev) && !isVowel(w[n-3]):
 		d := w + string(last)
 		out = append(out, d+"ed", d+"ing", d+"er", d+"ers", d+"est", d+"y")
 	}

@@ -40,7 +40,7 @@ func ignorable(r rune) bool {
 
 // numberWithUnit matches chunks that are numbers with a short suffix
 // ("150k", "3rd", "80s", "12yo"), which are not leetspeak.
-var numberWithUnit = regexp.MustCompile(`^[$£€]?[0-9][0-9.,]*[a-z]{0,3}$`)
+var numberWithUnit = regexp.MustCompile(`^[$£€]?[0-9][0-9.,]*(?:st|nd|rd|th|s|k|m|b|bn|mil|yo|yr|yrs|am|pm|x|mp|kg|g|lb|lbs|km|cm|mm|ft|in|h|hr|hrs|min|mins|sec|secs|gb|tb|mb|p|d|mo|ish|v|w|hz|ml|l)?$`)
 
 // leet maps the digits and symbols commonly used for letters.
 var leet = map[rune]rune{
@@ -63,7 +63,7 @@ func (l *lexicon) tokenize(clean string) []string {
 			}
 			return r
 		}, chunk)
-		chunk = l.deleet(chunk)
+		chunk = strings.ReplaceAll(l.deleet(chunk), "%", " percent ")
 		toks = append(toks, strings.FieldsFunc(chunk, func(r rune) bool {
 			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 		})...)

@@ -212,9 +212,15 @@ func fold(s string) string {
 }
 
 // ambiguous reports whether a place name reads as ordinary English: every
-// word is a common word, or the whole name has fewer than 4 letters.
+// word is a common word, the name without apostrophes is one, or the whole
+// name has fewer than 4 letters.
 func ambiguous(name string, words map[string]bool) bool {
 	if utf8.RuneCountInString(strings.ReplaceAll(name, " ", "")) < 4 {
+		return true
+	}
+	// The filter drops apostrophes and splits at hyphens: Ha'il reads as
+	// "hail", a common word.
+	if words[strings.ReplaceAll(name, "'", "")] {
 		return true
 	}
 	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '-' || r == '\'' }) {
