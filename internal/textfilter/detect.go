@@ -33,7 +33,8 @@ var (
 )
 
 // detectPatterns returns the categories of the structured identifiers and
-// locations in a cleaned text.
+// locations in a cleaned text. Patterns that need a digit, an @ or a dot
+// are skipped on texts without one (most captions).
 func detectPatterns(s string) []Category {
 	var out []Category
 	add := func(c Category, ok bool) {
@@ -41,8 +42,16 @@ func detectPatterns(s string) []Category {
 			out = append(out, c)
 		}
 	}
-	add(Identifier, reEmail.MatchString(s) || reURL.MatchString(s) || reDomain.MatchString(s) || reHandle.MatchString(s) ||
-		reIDCode.MatchString(s) || longNumber(s) || ibanIn(s))
+	digit := strings.ContainsAny(s, "0123456789")
+	at := strings.Contains(s, "@")
+	dot := strings.ContainsAny(s, "./")
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) ||
+		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) ||
+		digit && (reIDCode.MatchString(s) || longNumber(s) || ibanIn(s)))
+	if !digit {
+		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+		return out
+	}
 	add(Location, reLatLon.MatchString(s) || reDMS.MatchString(s) || reStreet.MatchString(s) || rePostcode.MatchString(s) ||
 		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
 	add(Age, reAge.MatchString(s))

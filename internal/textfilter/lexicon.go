@@ -28,7 +28,8 @@ type lexicon struct {
 	confusable map[rune]rune
 	classes    map[string]map[string]bool
 	byFirst    map[string][]*entry // entries whose first token is literal
-	classFirst []*entry            // entries whose first token is a class
+	classFirst map[string][]*entry // entries whose first token is a class, by class
+	wordClass  map[string][]string // the classes each word belongs to
 	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
 	known      map[string]bool     // every literal word the lexicon knows
 	noinflect  map[string]bool     // words never generated as an inflection
@@ -39,6 +40,8 @@ func loadLexicon() (*lexicon, error) {
 		confusable: map[rune]rune{},
 		classes:    map[string]map[string]bool{},
 		byFirst:    map[string][]*entry{},
+		classFirst: map[string][]*entry{},
+		wordClass:  map[string][]string{},
 		single:     map[string]Category{},
 		known:      map[string]bool{},
 		noinflect:  map[string]bool{},
@@ -94,7 +97,10 @@ func loadLexicon() (*lexicon, error) {
 		case 0:
 			return nil, fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
 		case 1:
-			l.classes[name][toks[0]] = true
+			if !l.classes[name][toks[0]] {
+				l.classes[name][toks[0]] = true
+				l.wordClass[toks[0]] = append(l.wordClass[toks[0]], name)
+			}
 			l.known[toks[0]] = true
 		default:
 			multi[name] = append(multi[name], toks)
@@ -196,8 +202,8 @@ func (l *lexicon) add(e *entry, inflect bool) {
 				l.known[t] = true
 			}
 		}
-		if strings.HasPrefix(v.toks[0], "@") {
-			l.classFirst = append(l.classFirst, v)
+		if c, ok := strings.CutPrefix(v.toks[0], "@"); ok {
+			l.classFirst[c] = append(l.classFirst[c], v)
 		} else {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
@@ -261,15 +267,42 @@ func isAlpha(s string) bool {
 func (l *lexicon) inClass(name, w string) bool {
 	switch name {
 	case "num":
-		if n, err := strconv.Atoi(w); err == nil {
-			return n >= 0 && n <= 130 && len(w) <= 3
+		if n, ok := smallNumber(w); ok {
+			return n <= 130 && len(w) <= 3
 		}
 		return l.classes["number"][w]
 	case "year":
-		n, err := strconv.Atoi(w)
-		return err == nil && len(w) == 4 && n >= 1900 && n <= 2039
+		n, ok := smallNumber(w)
+		return ok && len(w) == 4 && n >= 1900 && n <= 2039
 	}
 	return l.classes[name][w]
+}
+
+// classesOf lists the classes word w belongs to, computed ones included.
+func (l *lexicon) classesOf(w string, buf []string) []string {
+	buf = append(buf[:0], l.wordClass[w]...)
+	if l.inClass("num", w) {
+		buf = append(buf, "num")
+	}
+	if l.inClass("year", w) {
+		buf = append(buf, "year")
+	}
+	return buf
+}
+
+// smallNumber parses a string of at most 9 ASCII digits.
+func smallNumber(w string) (int, bool) {
+	if w == "" || len(w) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(w[i]-'0')
+	}
+	return n, true
 }
 
 func (l *lexicon) loadPlaces() error {
@@ -347,6 +380,7 @@ type hit struct {
 // phrases and longer matches have hidden the hits they contain.
 func (l *lexicon) match(toks []string, extra []*entry) []Category {
 	var hits []hit
+	var cls []string
 	try := func(e *entry, i int) {
 		if l.matchAt(toks, i, e) {
 			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
@@ -356,8 +390,11 @@ func (l *lexicon) match(toks []string, extra []*entry) []Category {
 		for _, e := range l.byFirst[t] {
 			try(e, i)
 		}
-		for _, e := range l.classFirst {
-			try(e, i)
+		cls = l.classesOf(t, cls)
+		for _, c := range cls {
+			for _, e := range l.classFirst[c] {
+				try(e, i)
+			}
 		}
 		for _, e := range extra {
 			try(e, i)
