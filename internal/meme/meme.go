@@ -48,6 +48,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
@@ -476,4 +477,18 @@ func (o *output) Store(ctx context.Context, a store.Asset, _ time.Time) ([]pipel
 func (o *output) Audit(a store.Asset) []audit.Entry {
 	return []audit.Entry{{Action: "meme.generate", Object: o.g.s.d.Hash.HashID("asset", a.ID), Purpose: Purpose, Result: audit.ResultOK,
 		Model: "captions@" + o.g.s.lib.Version, Detail: fmt.Sprint(len(o.made))}}
+}
+
+// TextFilter is the sensitive-attribute filter (package textfilter) as a
+// Filter.
+type TextFilter struct{ F *textfilter.Filter }
+
+// Check implements Filter.
+func (t TextFilter) Check(text string, names []string) (bool, []string) {
+	v := t.F.Check(text, textfilter.Options{Names: names})
+	cats := make([]string, len(v.Categories))
+	for i, c := range v.Categories {
+		cats[i] = string(c)
+	}
+	return v.Allowed, cats
 }
