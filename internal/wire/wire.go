@@ -302,7 +302,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	}
 	clk, log := g.Clock, g.Log
 	privacy := &web.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
-		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Audit: g.Audit, Now: clk.Now, Log: log}
+		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Generated: g.Drafts, Audit: g.Audit, Now: clk.Now, Log: log}
 	deps := api.Deps{
 		Store:       g.Store,
 		Keys:        g.Keys,
