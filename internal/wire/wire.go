@@ -354,7 +354,11 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		out = web.BehindHTTPS(out)
 	}
 	if h.Demo {
-		demo := (&web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log}).Handler()
+		d := &web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log, Drafts: g.Drafts}
+		if g.Memes != nil {
+			d.Memes = g.Memes
+		}
+		demo := d.Handler()
 		mux := http.NewServeMux()
 		mux.Handle("/demo", demo)
 		mux.Handle("/demo/", demo)
