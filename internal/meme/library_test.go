@@ -3,6 +3,8 @@ package meme
 import (
 	"strings"
 	"testing"
+
+	"github.com/obscuraproject/obscura/internal/textfilter"
 )
 
 func TestEmbeddedLibrary(t *testing.T) {
@@ -159,5 +161,49 @@ func TestRank(t *testing.T) {
 		if strings.Contains(p.Top+p.Bottom, "dogs") {
 			t.Errorf("refused caption picked: %+v", p)
 		}
+	}
+}
+
+// TestLibraryPassesFilter: the reviewed library and the sensitive-attribute
+// filter agree. Every template, filled with every tag its cue can take
+// (and a sample of photo text), is checked by the real filter; at most 1 %
+// of the filled captions may be refused (a refused one is skipped at run
+// time, so this is a review signal, listed in the log, not a safety gate).
+func TestLibraryPassesFilter(t *testing.T) {
+	f, err := textfilter.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, _ := DefaultLibrary()
+	var n, refused int
+	for _, tp := range lib.Templates {
+		var tags []string
+		switch {
+		case strings.HasPrefix(tp.Cue, "tag:"):
+			tags = []string{tp.Cue[4:]}
+		case strings.HasPrefix(tp.Cue, "scene:"):
+			for l, sc := range sceneOf {
+				if (sc == tp.Cue[6:] || tp.Cue == "scene:outdoor" && outdoorScenes[sc]) && l != "person" {
+					tags = append(tags, l)
+				}
+			}
+		default:
+			tags = []string{""}
+		}
+		for _, tag := range tags {
+			for _, text := range []string{"OPEN 24 HOURS", "No parking", "Happy birthday"} {
+				fill := strings.NewReplacer("{tag}", tag, "{text}", text)
+				c := strings.TrimSpace(fill.Replace(tp.Top) + " " + fill.Replace(tp.Bottom))
+				n++
+				if v := f.Check(c, textfilter.Options{}); !v.Allowed {
+					refused++
+					t.Logf("refused: %s %q %v", tp.ID, c, v.Categories)
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d filled library captions refused", refused, n)
+	if refused*100 > n {
+		t.Errorf("%d of %d filled library captions refused (> 1 %%): review the library or the filter", refused, n)
 	}
 }
