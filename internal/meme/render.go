@@ -148,27 +148,52 @@ func (r *Renderer) block(dst *image.RGBA, text string, bottom bool) error {
 	if bottom {
 		y0 = h - margin - lh*len(lines) + m.Ascent.Ceil()
 	}
-	// The text's coverage as a mask, drawn once; the outline is the mask
-	// stamped in black around a circle of radius rad, then the fill.
-	mask := image.NewAlpha(dst.Bounds())
+	// The text's coverage as a mask over the block's band only; the
+	// outline is that mask dilated by rad (a separable max filter: a
+	// square pen), drawn in black, then the mask itself in white.
+	rad := max(1, int(float64(m.Height.Ceil())/14))
+	top := max(0, y0-m.Ascent.Ceil()-rad)
+	band := image.Rect(0, top, w, min(h, y0+(len(lines)-1)*lh+m.Descent.Ceil()+rad+1))
+	mask := image.NewAlpha(band)
 	for i, l := range lines {
 		d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face}
 		adv := d.MeasureString(l).Ceil()
 		d.Dot = fixed.P((w-adv)/2, y0+i*lh)
 		d.DrawString(l)
 	}
-	rad := max(1, int(float64(m.Height.Ceil())/14))
-	black, white := image.NewUniform(color.Black), image.NewUniform(color.White)
-	for dy := -rad; dy <= rad; dy++ {
-		for dx := -rad; dx <= rad; dx++ {
-			if dx*dx+dy*dy > rad*rad || (dx == 0 && dy == 0) {
-				continue
+	outline := dilate(mask, rad)
+	draw.DrawMask(dst, band, image.NewUniform(color.Black), image.Point{}, outline, band.Min, draw.Over)
+	draw.DrawMask(dst, band, image.NewUniform(color.White), image.Point{}, mask, band.Min, draw.Over)
+	return nil
+}
+
+// dilate returns m with each pixel the maximum of its (2r+1)² square
+// neighbourhood: a horizontal then a vertical running maximum.
+func dilate(m *image.Alpha, r int) *image.Alpha {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	tmp := make([]uint8, w*h)
+	for y := range h {
+		row := m.Pix[y*m.Stride : y*m.Stride+w]
+		for x := range w {
+			var mx uint8
+			for k := max(0, x-r); k <= min(w-1, x+r); k++ {
+				mx = max(mx, row[k])
 			}
-			draw.DrawMask(dst, dst.Bounds(), black, image.Point{}, mask, image.Pt(-dx, -dy), draw.Over)
+			tmp[y*w+x] = mx
 		}
 	}
-	draw.DrawMask(dst, dst.Bounds(), white, image.Point{}, mask, image.Point{}, draw.Over)
-	return nil
+	out := image.NewAlpha(b)
+	for x := range w {
+		for y := range h {
+			var mx uint8
+			for k := max(0, y-r); k <= min(h-1, y+r); k++ {
+				mx = max(mx, tmp[k*w+x])
+			}
+			out.Pix[y*out.Stride+x] = mx
+		}
+	}
+	return out
 }
 
 // wrap breaks text into lines no wider than maxW; ok is false when a
