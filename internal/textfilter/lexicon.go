@@ -33,6 +33,7 @@ type lexicon struct {
 	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
 	known      map[string]bool     // every literal word the lexicon knows
 	noinflect  map[string]bool     // words never generated as an inflection
+	emoji      *strings.Replacer   // emoji and symbols → words
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -76,11 +77,20 @@ func loadLexicon() (*lexicon, error) {
 			lines = append(lines, line{section, s, n})
 		}
 	}
+	var emoji []string
 	for _, ln := range lines {
-		if ln.section == "noinflect" {
+		switch ln.section {
+		case "noinflect":
 			l.noinflect[ln.text] = true
+		case "emoji":
+			sym, words, ok := strings.Cut(ln.text, " ")
+			if !ok {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
+			}
+			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
 	}
+	l.emoji = strings.NewReplacer(emoji...)
 	// Classes first: phrases refer to them. A class member of several words
 	// becomes a literal variant of each phrase that refers to the class.
 	multi := map[string][][]string{}
@@ -107,7 +117,7 @@ func loadLexicon() (*lexicon, error) {
 		}
 	}
 	for _, ln := range lines {
-		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" {
+		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" || ln.section == "emoji" {
 			continue
 		}
 		cat := Category(ln.section)
@@ -145,7 +155,7 @@ func loadLexicon() (*lexicon, error) {
 }
 
 func validSection(s string) bool {
-	if s == "benign" || s == "noinflect" || strings.HasPrefix(s, "class:") {
+	if s == "benign" || s == "noinflect" || s == "emoji" || strings.HasPrefix(s, "class:") {
 		return true
 	}
 	for _, c := range Categories() {
@@ -321,7 +331,9 @@ func (l *lexicon) loadPlaces() error {
 		if len(toks) == 0 {
 			continue
 		}
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a"}, false)
+		// "Turkey sandwich", "New York pizza": a place name before a food
+		// (or other thing) word names a style, not where someone is.
+		l.add(&entry{toks: toks, cat: Location, cue: flag == "a", neg: "dish"}, false)
 	}
 	return sc.Err()
 }

@@ -29,6 +29,9 @@ func (l *lexicon) clean(text string) string {
 			b.WriteRune(unicode.ToLower(r))
 		}
 	}
+	if l.emoji != nil {
+		return l.emoji.Replace(b.String())
+	}
 	return b.String()
 }
 
@@ -88,7 +91,7 @@ func (l *lexicon) deleet(chunk string) string {
 	rs := []rune(chunk)
 	for i := 0; i < len(rs); {
 		j := i
-		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0) {
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0 || rs[j] == '*' || rs[j] == '#') {
 			j++
 		}
 		if j == i {
@@ -102,10 +105,15 @@ func (l *lexicon) deleet(chunk string) string {
 	return b.String()
 }
 
-// deleetRun decodes one run. A 1 reads as i unless l makes a known word.
+// deleetRun decodes one run. A 1 reads as i unless l makes a known word;
+// a * or # between letters stands for a vowel (r*tard) when one makes a
+// known word.
 func (l *lexicon) deleetRun(chunk string) string {
 	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
 		return chunk
+	}
+	if strings.ContainsAny(chunk, "*#") {
+		chunk = l.unmask(chunk)
 	}
 	rs := []rune(chunk)
 	alnum := func(i int) bool {
@@ -236,4 +244,37 @@ func collapse(rs []rune, keep int) string {
 		i = j
 	}
 	return b.String()
+}
+
+// unmask fills up to two masked letters (* or # with a letter or digit on
+// each side) with the vowels that make a known word; otherwise the mask
+// stays and splits the word.
+func (l *lexicon) unmask(run string) string {
+	rs := []rune(run)
+	var at []int
+	for i, r := range rs {
+		if (r == '*' || r == '#') && i > 0 && i < len(rs)-1 && rs[i-1] != '*' && rs[i+1] != '*' && rs[i-1] != '#' && rs[i+1] != '#' {
+			at = append(at, i)
+		}
+	}
+	if len(at) == 0 || len(at) > 2 {
+		return run
+	}
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(at) {
+			return l.known[l.deleetRun(string(rs))]
+		}
+		for _, v := range "aeiou" {
+			rs[at[k]] = v
+			if try(k + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	if try(0) {
+		return string(rs)
+	}
+	return run
 }
