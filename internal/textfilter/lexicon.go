@@ -389,12 +389,13 @@ type hit struct {
 }
 
 // match returns the categories of the phrases found in toks, after benign
-// phrases and longer matches have hidden the hits they contain.
-func (l *lexicon) match(toks []string, extra []*entry) []Category {
+// phrases and longer matches have hidden the hits they contain. An
+// ambiguous place name counts only with a locative cue (cued).
+func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 	var hits []hit
 	var cls []string
 	try := func(e *entry, i int) {
-		if l.matchAt(toks, i, e) {
+		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) {
 			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
 		}
 	}
@@ -464,8 +465,19 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 	if n := i + len(e.toks); e.neg != "" && n < len(toks) && l.inClass(e.neg, toks[n]) {
 		return false
 	}
-	if e.cue && (i == 0 || !l.inClass("locative", toks[i-1])) {
-		return false
-	}
 	return true
+}
+
+// cued reports whether the ambiguous place name at i has a locative cue: a
+// travel word just before it ("visiting nice", "trip to china"), or a
+// plain preposition before a capitalised name ("in Nice", not "in nice
+// weather").
+func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
+	switch {
+	case i >= 1 && l.inClass("travel", toks[i-1]):
+		return true
+	case i >= 2 && l.inClass("travel", toks[i-2]) && l.inClass("locative", toks[i-1]):
+		return true
+	}
+	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
 }

@@ -12,7 +12,8 @@ import (
 // decomposed with combining marks dropped (dïabetic → diabetic),
 // format characters dropped (zero-width, bidi controls, tag characters),
 // controls and separators turned into spaces, homoglyphs mapped to the
-// ASCII letter or digit they imitate, and lower case.
+// ASCII letter or digit they imitate. Case is kept (ambiguous place names
+// count only when capitalised); tokens and patterns lower-case it.
 func (l *lexicon) clean(text string) string {
 	s := norm.NFD.String(norm.NFKC.String(text))
 	var b strings.Builder
@@ -26,7 +27,7 @@ func (l *lexicon) clean(text string) string {
 			if m, ok := l.confusable[r]; ok {
 				r = m
 			}
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteRune(r)
 		}
 	}
 	if l.emoji != nil {
@@ -51,13 +52,20 @@ var leet = map[rune]rune{
 	'@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't', '€': 'e',
 }
 
-// tokenize splits a cleaned text into word tokens: apostrophes removed
-// (she's → shes), leetspeak decoded inside words that contain letters,
-// split at every other non-alphanumeric character, runs of single
-// characters joined (d i a b e t i c → diabetic), and letter runs of three
-// or more shortened to a word the lexicon knows (gaaaay → gay).
+// tokenize splits a cleaned text into lower-case word tokens: apostrophes
+// removed (she's → shes), leetspeak decoded inside words that contain
+// letters, split at every other non-alphanumeric character (% reads as
+// "percent"), runs of single characters joined (d i a b e t i c →
+// diabetic), and letter runs of three or more shortened to a word the
+// lexicon knows (gaaaay → gay).
 func (l *lexicon) tokenize(clean string) []string {
-	var toks []string
+	toks, _ := l.words(clean)
+	return toks
+}
+
+// words is tokenize that also reports, per token, whether the text wrote
+// it capitalised.
+func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 	for _, chunk := range strings.Fields(clean) {
 		chunk = strings.Map(func(r rune) rune {
 			switch r {
@@ -66,16 +74,33 @@ func (l *lexicon) tokenize(clean string) []string {
 			}
 			return r
 		}, chunk)
-		chunk = strings.ReplaceAll(l.deleet(chunk), "%", " percent ")
-		toks = append(toks, strings.FieldsFunc(chunk, func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-		})...)
+		orig := []rune(chunk)
+		d := []rune(l.deleet(strings.ToLower(chunk)))
+		if len(d) != len(orig) { // deleet maps rune for rune; never expected
+			orig = d
+		}
+		start := -1
+		for i := 0; i <= len(d); i++ {
+			word := i < len(d) && (unicode.IsLetter(d[i]) || unicode.IsDigit(d[i]))
+			if word && start < 0 {
+				start = i
+			}
+			if !word && start >= 0 {
+				toks = append(toks, string(d[start:i]))
+				caps = append(caps, unicode.IsUpper(orig[start]))
+				start = -1
+			}
+			if i < len(d) && d[i] == '%' {
+				toks = append(toks, "percent")
+				caps = append(caps, false)
+			}
+		}
 	}
-	toks = l.joinSingles(toks)
+	toks, caps = l.joinSingles(toks, caps)
 	for i, t := range toks {
 		toks[i] = l.shorten(t)
 	}
-	return toks
+	return toks, caps
 }
 
 // deleet decodes leetspeak in each run of letters, digits and leet symbols
@@ -167,8 +192,9 @@ func (l *lexicon) knownChunk(s string) bool {
 
 // joinSingles joins runs of single-character tokens: three or more
 // (letters, with digits read as leetspeak), or two or more digits.
-func (l *lexicon) joinSingles(toks []string) []string {
-	out := toks[:0:0]
+func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
+	var out []string
+	var outCaps []bool
 	for i := 0; i < len(toks); {
 		j := i
 		digits := true
@@ -178,8 +204,7 @@ func (l *lexicon) joinSingles(toks []string) []string {
 			}
 			j++
 		}
-		n := j - i
-		switch {
+		switch n := j - i; {
 		case n >= 3 || n >= 2 && digits:
 			var b strings.Builder
 			for _, t := range toks[i:j] {
@@ -189,17 +214,17 @@ func (l *lexicon) joinSingles(toks []string) []string {
 				}
 				b.WriteRune(r)
 			}
-			out = append(out, b.String())
+			out, outCaps = append(out, b.String()), append(outCaps, caps[i])
 			i = j
 		case n > 0:
-			out = append(out, toks[i:j]...)
+			out, outCaps = append(out, toks[i:j]...), append(outCaps, caps[i:j]...)
 			i = j
 		default:
-			out = append(out, toks[i])
+			out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
 			i++
 		}
 	}
-	return out
+	return out, outCaps
 }
 
 // shorten reduces letter runs of three or more (sooo, gaaay): to two
