@@ -30,7 +30,7 @@ var (
 	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
 	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
 	// benign phrases ("my phone is 2 years old") can hide it.
-	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
 	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
 	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
