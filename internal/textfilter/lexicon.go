@@ -34,6 +34,7 @@ type lexicon struct {
 	known      map[string]bool     // every literal word the lexicon knows
 	noinflect  map[string]bool     // words never generated as an inflection
 	emoji      *strings.Replacer   // emoji and symbols → words
+	joined     map[string]string   // multi-word entries run together → spelt out
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -46,6 +47,7 @@ func loadLexicon() (*lexicon, error) {
 		single:     map[string]Category{},
 		known:      map[string]bool{},
 		noinflect:  map[string]bool{},
+		joined:     map[string]string{},
 	}
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
@@ -217,8 +219,12 @@ func (l *lexicon) add(e *entry, inflect bool) {
 		} else {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 6 && !strings.HasPrefix(v.toks[0], "@") {
+		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal {
 			l.single[v.toks[0]] = v.cat
+		}
+		if len(v.toks) > 1 && literal {
+			l.joined[strings.Join(v.toks, "")] = strings.Join(v.toks, " ")
 		}
 	}
 }
@@ -419,7 +425,7 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 		joined := t
 		for j := i + 1; j < len(toks) && j < i+4 && isAlpha(toks[j]); j++ {
 			joined += toks[j]
-			if c, ok := l.single[joined]; ok {
+			if c, ok := l.single[joined]; ok && len(joined) >= 6 {
 				hits = append(hits, hit{s: i, e: j + 1, cat: c, weak: true})
 			}
 		}

@@ -26,6 +26,8 @@ func (l *lexicon) clean(text string) string {
 		default:
 			if m, ok := l.confusable[r]; ok {
 				r = m
+			} else if m, ok := letterLike(r); ok {
+				r = m
 			}
 			b.WriteRune(r)
 		}
@@ -34,6 +36,31 @@ func (l *lexicon) clean(text string) string {
 		return l.emoji.Replace(b.String())
 	}
 	return b.String()
+}
+
+// smallCaps maps the small capital letters (IPA and phonetic extensions)
+// that neither NFKC nor the confusables data turn into ASCII letters.
+var smallCaps = map[rune]rune{
+	0x1D00: 'a', 0x0299: 'b', 0x1D04: 'c', 0x1D05: 'd', 0x1D07: 'e', 0xA730: 'f', 0x0262: 'g', 0x029C: 'h',
+	0x026A: 'i', 0x1D0A: 'j', 0x1D0B: 'k', 0x029F: 'l', 0x1D0D: 'm', 0x0274: 'n', 0x1D0F: 'o', 0x1D18: 'p',
+	0x01EB: 'q', 0x0280: 'r', 0xA731: 's', 0x1D1B: 't', 0x1D1C: 'u', 0x1D20: 'v', 0x1D21: 'w', 0x028F: 'y', 0x1D22: 'z',
+}
+
+// letterLike maps decorative letters without a compatibility decomposition
+// to ASCII: negative circled and negative squared Latin capitals
+// (U+1F150–U+1F169, U+1F170–U+1F189), regional indicator symbols
+// (U+1F1E6–U+1F1FF, the letters of flag emoji) and small capitals.
+func letterLike(r rune) (rune, bool) {
+	switch {
+	case r >= 0x1F150 && r <= 0x1F169:
+		return 'a' + (r - 0x1F150), true
+	case r >= 0x1F170 && r <= 0x1F189:
+		return 'a' + (r - 0x1F170), true
+	case r >= 0x1F1E6 && r <= 0x1F1FF:
+		return 'a' + (r - 0x1F1E6), true
+	}
+	m, ok := smallCaps[r]
+	return m, ok
 }
 
 // ignorable reports default-ignorable code points that are not format
@@ -74,6 +101,10 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 			}
 			return r
 		}, chunk)
+		hashtag := strings.HasPrefix(chunk, "#")
+		if hashtag {
+			chunk = splitCamel(chunk)
+		}
 		orig := []rune(chunk)
 		d := []rune(l.deleet(strings.ToLower(chunk)))
 		if len(d) != len(orig) { // deleet maps rune for rune; never expected
@@ -86,8 +117,14 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 				start = i
 			}
 			if !word && start >= 0 {
-				toks = append(toks, string(d[start:i]))
-				caps = append(caps, unicode.IsUpper(orig[start]))
+				t := string(d[start:i])
+				if hashtag {
+					t = l.hashtagWord(t)
+				}
+				toks = append(toks, strings.Fields(t)...)
+				for range strings.Fields(t) {
+					caps = append(caps, unicode.IsUpper(orig[start]))
+				}
 				start = -1
 			}
 			if i < len(d) && d[i] == '%' {
@@ -154,7 +191,7 @@ func (l *lexicon) deleetRun(chunk string) string {
 		}
 		switch r {
 		case '@', '$', '€':
-			ok = alnum(i + 1)
+			ok = alnum(i+1) || i > 0 && alnum(i-1)
 		case '!', '|', '+':
 			ok = alnum(i-1) && alnum(i+1)
 		}
@@ -227,9 +264,51 @@ func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
 	return out, outCaps
 }
 
+// splitCamel puts a space between a lower-case and an upper-case letter
+// (#BlackLivesMatter → #Black Lives Matter).
+func splitCamel(s string) string {
+	var b strings.Builder
+	var prev rune
+	for _, r := range s {
+		if unicode.IsUpper(r) && unicode.IsLower(prev) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// hashtagWord reads one lower-case hashtag word: a run-together phrase of
+// the lexicon (blacklivesmatter) is spelt out, and a known word of four or
+// more letters at its start or end is split off (gaylife → gay life).
+// Only hashtags are searched inside, so ordinary words keep whole-token
+// matching.
+func (l *lexicon) hashtagWord(t string) string {
+	if p, ok := l.joined[t]; ok {
+		return p
+	}
+	if l.known[t] {
+		return t
+	}
+	for n := len(t) - 1; n >= 3; n-- {
+		if head := t[:n]; l.known[head] && l.single[head] != "" || len(head) == 3 && l.known[head] && l.byFirst[head] != nil {
+			return head + " " + t[n:]
+		}
+		if tail := t[len(t)-n:]; l.known[tail] && l.single[tail] != "" {
+			return t[:len(t)-n] + " " + tail
+		}
+	}
+	return t
+}
+
 // shorten reduces letter runs of three or more (sooo, gaaay): to two
 // letters if that is a known word, else to one if that is, else to two.
 func (l *lexicon) shorten(t string) string {
+	// A known word with digits stuck on (covid19, trump2024).
+	if i := strings.IndexFunc(t, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(t[i:], unicode.IsDigit) == "" && l.known[t[:i]] {
+		return t[:i]
+	}
 	rs := []rune(t)
 	long := false
 	for i := 2; i < len(rs); i++ {
