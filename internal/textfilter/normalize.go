@@ -174,6 +174,9 @@ func (l *lexicon) deleetRun(chunk string) string {
 	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
 		return chunk
 	}
+	if i := strings.IndexFunc(chunk, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(chunk[i:], unicode.IsDigit) == "" && l.known[chunk[:i]] {
+		return chunk // a known word with digits stuck on (covid19): shorten drops them
+	}
 	if strings.ContainsAny(chunk, "*#") {
 		chunk = l.unmask(chunk)
 	}
