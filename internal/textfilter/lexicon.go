@@ -23,6 +23,16 @@ type entry struct {
 	cue  bool     // counts only after a locative cue (ambiguous place name)
 }
 
+// literal reports an entry without class references.
+func (e *entry) literal() bool {
+	for _, t := range e.toks {
+		if strings.HasPrefix(t, "@") {
+			return false
+		}
+	}
+	return true
+}
+
 // lexicon is the loaded, immutable matching data.
 type lexicon struct {
 	confusable map[rune]rune
@@ -391,7 +401,7 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 type hit struct {
 	s, e int
 	cat  Category // "" for a benign phrase
-	weak bool     // from words joined across spaces: never hides another hit
+	weak bool     // never hides another hit: words joined across spaces, or a class pattern
 }
 
 // match returns the categories of the phrases found in toks, after benign
@@ -402,7 +412,7 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 	var cls []string
 	try := func(e *entry, i int) {
 		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) {
-			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
+			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal()})
 		}
 	}
 	for i, t := range toks {
@@ -441,7 +451,8 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 }
 
 // hidden reports whether h lies inside a benign phrase or inside a longer
-// (non-weak) match.
+// literal match ("cardiac arrest" hides "arrest"; "Jewish mom", matched by
+// the class pattern @demonym @person, keeps "Jewish").
 func hidden(h hit, hits []hit) bool {
 	for _, o := range hits {
 		if o.weak || o.s > h.s || o.e < h.e || o == h {
