@@ -186,3 +186,27 @@ func TestLuhnAndIBAN(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrent runs Check from several goroutines on one Filter (run
+// with -race to check that Check shares no mutable state).
+func TestConcurrent(t *testing.T) {
+	f := shared(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if v := f.Check("my d1abet1c friend in Paris", Options{Names: []string{"Ann Lee"}}); !slices.Equal(v.Categories, []Category{Health, Location}) {
+					t.Errorf("Check = %v", v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	g, err := New()
+	if err != nil || g.lex != f.lex {
+		t.Errorf("New() = %v, %v: want the shared lexicon", g, err)
+	}
+}
