@@ -9,10 +9,12 @@ import (
 // Patterns run on the cleaned text (lower case, homoglyphs mapped, before
 // leetspeak decoding). Each names the category it signals.
 var (
-	reEmail  = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
-	reURL    = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
-	reDomain = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
-	reHandle = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
+	reEmail = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
+	// An e-mail address spelt out to dodge filters: bob at example dot com.
+	reEmailWords = regexp.MustCompile(`\b[a-z0-9._-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[a-z0-9-]+\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[a-z]{2,}\b`)
+	reURL        = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+	reDomain     = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
+	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
 	reDigits   = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
@@ -48,7 +50,7 @@ func detectPatterns(s string) []Category {
 	digit := strings.ContainsAny(s, "0123456789")
 	at := strings.Contains(s, "@")
 	dot := strings.ContainsAny(s, "./")
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) ||
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || reEmailWords.MatchString(s) ||
 		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) || reSocial.MatchString(s) ||
 		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s)))
 	if !digit {
