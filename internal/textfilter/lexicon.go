@@ -21,6 +21,9 @@ type entry struct {
 	neg  string   // class the token after the phrase must not belong to
 	cat  Category // "" for a benign phrase
 	cue  bool     // counts only after a locative cue (ambiguous place name)
+	// capsOnly: counts only when the text capitalises it (a tagged name
+	// part that is also an everyday word).
+	capsOnly bool
 }
 
 // literal reports an entry without class references.
@@ -379,7 +382,8 @@ func (l *lexicon) loadConfusables() error {
 }
 
 // nameEntries turns the tagged people's names into identifier phrases: the
-// full name and each part of two letters or more (with its possessive).
+// full name and each part of two letters or more (with its possessive); a
+// part that is also an everyday word ([class:wordname]) only capitalised.
 func (l *lexicon) nameEntries(names []string) []*entry {
 	var out []*entry
 	for _, n := range names {
@@ -390,7 +394,10 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 		out = append(out, &entry{toks: toks, cat: Identifier})
 		for _, t := range toks {
 			if len([]rune(t)) >= 2 {
-				out = append(out, &entry{toks: []string{t}, cat: Identifier}, &entry{toks: []string{t + "s"}, cat: Identifier})
+				// A part that is also an everyday word counts only when
+				// capitalised (capsOnly).
+				c := l.classes["wordname"][t]
+				out = append(out, &entry{toks: []string{t}, cat: Identifier, capsOnly: c}, &entry{toks: []string{t + "s"}, cat: Identifier, capsOnly: c})
 			}
 		}
 	}
@@ -411,7 +418,7 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 	var hits []hit
 	var cls []string
 	try := func(e *entry, i int) {
-		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) {
+		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) && (!e.capsOnly || caps[i]) {
 			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal()})
 		}
 	}

@@ -57,7 +57,8 @@ func Categories() []Category {
 type Options struct {
 	// Names are the names of people tagged in the photo. A text that names
 	// one of them (the full name or any part of two letters or more) gets
-	// the identifier category.
+	// the identifier category; a part that is also an everyday word (Will,
+	// Rose, Baker) counts only when the text capitalises it.
 	Names []string
 }
 
