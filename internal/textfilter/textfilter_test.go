@@ -213,3 +213,28 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("New() = %v, %v: want the shared lexicon", g, err)
 	}
 }
+
+// TestDataProvenance checks that the generated data files say where they
+// come from and under which licence.
+func TestDataProvenance(t *testing.T) {
+	for file, want := range map[string][]string{
+		"data/places.tsv":      {"iso-codes 4.15.0-1", "LGPL-2.1+", "tzdata 2025b", "public domain", "wamerican", "tools/textfiltergen"},
+		"data/confusables.tsv": {"python3-confusable-homoglyphs 3.2.0-2", "Unicode Data Files licence", "tools/textfiltergen"},
+	} {
+		b, err := dataFS.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var header strings.Builder
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "#") {
+				header.WriteString(l + "\n")
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(header.String(), w) {
+				t.Errorf("%s header lacks %q", file, w)
+			}
+		}
+	}
+}
