@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/font/gofont/gobold"
@@ -104,4 +105,26 @@ func TestRender(t *testing.T) {
 	if _, err := r.Render(grey(20, 20), "supercalifragilisticexpialidocious", ""); err == nil {
 		t.Error("a word wider than a tiny photo rendered")
 	}
+}
+
+// FuzzRender: any caption text (the user's own reaches the renderer after
+// the filter) renders or is refused with an error; never a panic.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{"one does not simply", "", "γειά σου", "你好", "a\u200bb\u0301c", strings.Repeat("W", 200), "\x00\xff"} {
+		f.Add(s, "bottom")
+	}
+	r, err := NewRenderer()
+	if err != nil {
+		f.Fatal(err)
+	}
+	img := grey(160, 120)
+	f.Fuzz(func(t *testing.T, top, bottom string) {
+		b, err := r.Render(img, top, bottom)
+		if err != nil {
+			return
+		}
+		if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+			t.Fatalf("rendered bytes do not decode: %v", err)
+		}
+	})
 }
