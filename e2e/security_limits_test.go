@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,36 +23,11 @@ import (
 // OBSCURA_E2E_BINARY runs these against another build (e.g. the one before
 // the fix) to measure it; the figures are logged with -v.
 
-// limitsServer starts `obscura serve` on data, with the binary from
-// OBSCURA_E2E_BINARY when set.
+// limitsServer starts `obscura serve` on data (startServer honours
+// OBSCURA_E2E_BINARY).
 func limitsServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin := os.Getenv("OBSCURA_E2E_BINARY")
-	if bin == "" {
-		var err error
-		if bin, err = binary(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	addr := freeAddr(t)
-	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr)
-	s.cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
-	s.cmd.Stderr = s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get(s.base + "/healthz"); err == nil {
-			res.Body.Close()
-			return s
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server did not come up: %s", s.logs.String())
-	return nil
+	return startServer(t, data, env...)
 }
 
 // limitsDo sends one request and returns the status, Retry-After and the

@@ -80,12 +80,16 @@ func (s *syncBuffer) String() string {
 }
 
 // startServer starts `obscura serve` on data with extra environment
-// variables (KEY=VALUE) and waits for /healthz.
+// variables (KEY=VALUE) and waits for /healthz. OBSCURA_E2E_BINARY runs
+// another build (e.g. the one before a fix) to measure it.
 func startServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
+	bin := os.Getenv("OBSCURA_E2E_BINARY")
+	if bin == "" {
+		var err error
+		if bin, err = binary(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	addr := freeAddr(t)
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
