@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -34,22 +32,12 @@ func limitsServer(t *testing.T, data string, env ...string) *server {
 // problem code (if any) and body.
 func limitsDo(t *testing.T, method, url, key string, body []byte) (int, string, string, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := (&http.Client{Timeout: 3 * time.Minute}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	code, h, b := request(t, &http.Client{Timeout: 3 * time.Minute}, method, url, key, body, nil)
 	var p struct {
 		Code string `json:"code"`
 	}
 	json.Unmarshal(b, &p)
-	return res.StatusCode, res.Header.Get("Retry-After"), p.Code, b
+	return code, h.Get("Retry-After"), p.Code, b
 }
 
 // limitsUploadURL asks for a single-use upload URL.
