@@ -346,3 +346,43 @@ func nearest(fs []blazeface.Face, f blazeface.Face) blazeface.Face {
 	}
 	return best
 }
+
+// BenchmarkFaceProbe is the guard's cost per face on the suggest path, by
+// probe: FaceRes (shipped; the squeezer embeds the face itself, 4 runs)
+// and ArcFace (the identity embedding is already known, 3 runs), beside
+// one ArcFace embedding, which the suggest path computes anyway.
+func BenchmarkFaceProbe(b *testing.B) {
+	m := loadModels(b)
+	s := guard.NewFaceSqueezer()
+	ctx := context.Background()
+	p := visiontest.Picture(b, "sample1.jpg")
+	fs, err := m.det.Detect(ctx, p)
+	if err != nil || len(fs) == 0 {
+		b.Fatal(fs, err)
+	}
+	emb, err := m.arc.Probe(p, fs[0]).Embed(ctx, p.RGB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("arcface-embed", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.arc.Probe(p, fs[0]).Embed(ctx, p.RGB); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("faceres-probe", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Check(ctx, m.fr.Probe(p, fs[0]), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("arcface-probe", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Check(ctx, m.arc.Probe(p, fs[0]), emb); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
