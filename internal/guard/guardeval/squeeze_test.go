@@ -48,23 +48,8 @@ func (m models) target(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
 }
 
 func loadModels(t testing.TB) models {
-	visiontest.Dir(t)
-	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { det.Close() })
-	a, err := arcface.New(visiontest.Load(t, arcface.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	fr, err := faceres.New(visiontest.Load(t, faceres.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fr.Close() })
-	return models{det, a, fr}
+	return models{visiontest.Open(t, blazeface.ModelFile, blazeface.New), visiontest.Open(t, arcface.ModelFile, arcface.New),
+		visiontest.Open(t, faceres.ModelFile, faceres.New)}
 }
 
 func cosine(a, b []float32) float64 {
