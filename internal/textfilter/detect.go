@@ -17,7 +17,7 @@ var (
 	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
-	reDigits   = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
+	reDigits = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
 	// Dates and year ranges are long digit runs that identify no one.
 	reDateLike = regexp.MustCompile(`^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{2}|[0-9]{4})|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2}|(?:19|20)[0-9]{2}\s?[-/]\s?(?:19|20)[0-9]{2})$`)
 	reLatWord  = regexp.MustCompile(`\b(?:lat|latitude|lng|lon|long|longitude)\b\s*[:=]?\s*-?[0-9]{1,3}\.[0-9]{2,}`)
