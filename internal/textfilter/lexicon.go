@@ -242,7 +242,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
 		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal {
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
 			l.single[v.toks[0]] = v.cat
 		}
 		if len(v.toks) > 1 && literal {

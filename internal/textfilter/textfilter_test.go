@@ -79,6 +79,7 @@ func TestCheck(t *testing.T) {
 		{"hashtag camel case", "#GayLife", nil, []Category{Sexuality}},
 		{"hashtag word inside", "#fatlossjourney", nil, []Category{Appearance, Health}},
 		{"hashtag benign", "#sundayfunday #nofilter", nil, nil},
+		{"hashtag with an ambiguous place word", "#readinglist #nicevibes", nil, nil},
 		{"digits stuck on", "covid19 again", nil, []Category{Health}},
 		{"trailing at sign", "nigg@", nil, []Category{Slur}},
 		{"archaic gay still counts", "a gay old time", nil, []Category{Sexuality}},
