@@ -202,6 +202,9 @@ func (r *reader) count(max, per int) int {
 	if r.err == nil && (uint64(n) > uint64(max) || uint64(n)*uint64(per) > uint64(len(r.b))) {
 		r.err = malformed("count")
 	}
+	if r.err != nil {
+		return 0
+	}
 	return int(n)
 }
 
