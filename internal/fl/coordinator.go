@@ -123,7 +123,7 @@ type Hasher interface {
 // Signer signs model versions with the installation's key.
 type Signer interface {
 	Sign(msg []byte) ([]byte, error)
-	Public() ed25519.PublicKey
+	PublicKey() ed25519.PublicKey
 }
 
 // Deps are the coordinator's collaborators.
@@ -311,7 +311,7 @@ func (c *Coordinator) loadCurrent(ctx context.Context, t *taskState) error {
 		if !v.Current {
 			continue
 		}
-		a, err := OpenArtefact(v.Artefact, v.SHA256, c.d.Signer.Public())
+		a, err := OpenArtefact(v.Artefact, v.SHA256, c.d.Signer.PublicKey())
 		if err != nil {
 			return fmt.Errorf("current version %d: %w", v.Number, err)
 		}
@@ -667,7 +667,7 @@ func (c *Coordinator) Model(ctx context.Context, tenant, task string) (Artefact,
 		return Artefact{}, nil, err
 	}
 	raw, sum := c.artefact(t)
-	a, err := OpenArtefact(raw, sum, c.d.Signer.Public())
+	a, err := OpenArtefact(raw, sum, c.d.Signer.PublicKey())
 	return a, raw, err
 }
 
