@@ -69,8 +69,8 @@ func (hasher) HashID(domain, id string) string {
 
 type signer struct{ k ed25519.PrivateKey }
 
-func (s signer) Sign(m []byte) ([]byte, error)  { return ed25519.Sign(s.k, m), nil }
-func (s signer) PublicKey() ed25519.PublicKey { return s.k.Public().(ed25519.PublicKey) }
+func (s signer) Sign(m []byte) ([]byte, error) { return ed25519.Sign(s.k, m), nil }
+func (s signer) PublicKey() ed25519.PublicKey  { return s.k.Public().(ed25519.PublicKey) }
 
 // direct is a Transport that calls the coordinator in process (the HTTP
 // transport is exercised by e2e/fl_test.go and obscura fl simulate).
