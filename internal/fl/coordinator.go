@@ -47,22 +47,23 @@ var (
 
 // TaskConfig is a task's configuration, fixed at creation.
 type TaskConfig struct {
-	Shape         Shape      `json:"shape"`
-	MinSubjects   int        `json:"min_subjects"`   // a round starts only with this many distinct consenting subjects
-	MaxSubjects   int        `json:"max_subjects"`   // and admits at most this many
-	CheckinWindow Duration   `json:"checkin_window"` // how long check-in stays open once the first device checks in
-	StageTimeout  Duration   `json:"stage_timeout"`  // deadline of each secure-aggregation round
-	Mechanism     ddg.Params `json:"mechanism"`      // clipping, granularity, noise, ring
-	RhoBudget     float64    `json:"rho_budget"`     // zCDP budget of the whole task
-	Delta         float64    `json:"delta"`          // δ at which ε is reported
-	LocalEpochs   int        `json:"local_epochs"`   // client training
-	LocalLR       float64    `json:"local_lr"`       // client learning rate
-	ServerLR      float64    `json:"server_lr"`      // the averaged update is applied with this factor
-	CanaryDrop    float64    `json:"canary_drop"`    // a candidate may lose at most this much canary accuracy
-	QuotaPerDay   int        `json:"quota_per_day"`  // rounds per subject per day
-	Seed          uint64     `json:"seed"`           // the seed model's initialisation
-	SeedEpochs    int        `json:"seed_epochs"`    // training of the seed model on the seed set
-	NoCanary      bool       `json:"no_canary"`      // publish every candidate (only for the poisoning test's control arm)
+	Shape          Shape      `json:"shape"`
+	MinSubjects    int        `json:"min_subjects"`     // a round starts only with this many distinct consenting subjects
+	MaxSubjects    int        `json:"max_subjects"`     // and admits at most this many
+	CheckinWindow  Duration   `json:"checkin_window"`   // how long check-in stays open once the first device checks in
+	StageTimeout   Duration   `json:"stage_timeout"`    // deadline of each secure-aggregation round
+	Mechanism      ddg.Params `json:"mechanism"`        // clipping, granularity, noise, ring
+	RhoBudget      float64    `json:"rho_budget"`       // zCDP budget of the whole task
+	Delta          float64    `json:"delta"`            // δ at which ε is reported
+	LocalEpochs    int        `json:"local_epochs"`     // client training
+	LocalLR        float64    `json:"local_lr"`         // client learning rate
+	ServerLR       float64    `json:"server_lr"`        // the averaged update is applied with this factor
+	CanaryDrop     float64    `json:"canary_drop"`      // a candidate may lose at most this much canary accuracy
+	CanaryLossRise float64    `json:"canary_loss_rise"` // and raise the canary cross-entropy (nats) by at most this much
+	QuotaPerDay    int        `json:"quota_per_day"`    // rounds per subject per day
+	Seed           uint64     `json:"seed"`             // the seed model's initialisation
+	SeedEpochs     int        `json:"seed_epochs"`      // training of the seed model on the seed set
+	NoCanary       bool       `json:"no_canary"`        // publish every candidate (only for the poisoning test's control arm)
 }
 
 // Duration is a time.Duration in JSON as seconds.
@@ -99,7 +100,7 @@ func (c TaskConfig) Validate() error {
 		return bad("rho_budget/delta")
 	case c.LocalEpochs < 1 || c.LocalEpochs > 100 || !(c.LocalLR > 0) || !(c.ServerLR > 0):
 		return bad("training")
-	case c.CanaryDrop < 0 || c.QuotaPerDay < 1:
+	case c.CanaryDrop < 0 || c.CanaryLossRise < 0 || c.QuotaPerDay < 1:
 		return bad("canary_drop/quota_per_day")
 	}
 	return nil
@@ -586,11 +587,13 @@ func (c *Coordinator) aggregate(ctx context.Context, t *taskState, now time.Time
 		cand.W[i] += t.cfg.ServerLR * delta[i] / float64(n)
 	}
 	before, after := t.model.Accuracy(t.canary), cand.Accuracy(t.canary)
+	lossBefore, lossAfter := t.model.Loss(t.canary), cand.Loss(t.canary)
+	c.log.Debug("fl canary", "task", t.id, "round", r.number, "acc_before", before, "acc_after", after, "loss_before", lossBefore, "loss_after", lossAfter)
 	rho := t.cfg.Mechanism.Rho(n, t.cfg.Shape.Len())
 	rec := store.FLRound{Tenant: t.tenant, Task: t.id, Number: r.number, Participants: r.participants(), Survivors: n, Rho: rho,
 		CanaryBefore: before, CanaryAfter: after, At: now}
 	var v *store.FLVersion
-	if t.cfg.NoCanary || after >= before-t.cfg.CanaryDrop {
+	if t.cfg.NoCanary || (after >= before-t.cfg.CanaryDrop && lossAfter <= lossBefore+t.cfg.CanaryLossRise) {
 		rec.Outcome, rec.Version = "published", t.version+1
 		v, err = c.version(t.tenant, t.id, rec.Version, cand, Record{Round: r.number, Survivors: n, Rho: rho,
 			RhoTotal: t.rhoSpent + rho, Epsilon: ddg.Epsilon(t.rhoSpent+rho, t.cfg.Delta), Delta: t.cfg.Delta, CanaryAccuracy: after})

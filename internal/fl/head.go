@@ -210,3 +210,19 @@ func (h *Head) Train(data []Example, epochs int, lr float64, seed uint64) {
 		}
 	}
 }
+
+// Loss is the mean cross-entropy of h on data (+Inf for no data), in nats;
+// a probability below 1e-12 counts as 1e-12.
+func (h *Head) Loss(data []Example) float64 {
+	if len(data) == 0 {
+		return math.Inf(1)
+	}
+	hid := make([]float64, h.Hidden)
+	p := make([]float64, h.Out)
+	var l float64
+	for _, e := range data {
+		h.forward(e.X, hid, p)
+		l -= math.Log(math.Max(p[e.Y], 1e-12))
+	}
+	return l / float64(len(data))
+}

@@ -226,7 +226,7 @@ func (d *Device) update(rnd io.Reader, cfg core.TaskConfig, a core.Artefact, dat
 	}
 	mech := cfg.Mechanism
 	if d.SkipClip {
-		mech.Clip = float64(uint64(1)<<(mech.Bits-2)) * mech.Gamma / float64(len(delta)+1)
+		mech.Clip *= 1000
 	}
 	return mech.Encode(rnd, delta, d.Noise)
 }
