@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -139,11 +138,7 @@ type harness struct {
 const tenant = "t1"
 
 func scene(t *testing.T) *fl.Scene {
-	b, err := os.ReadFile(filepath.Join("testdata", "scene.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := fl.ReadScene(b)
+	s, err := fl.ReadScene(fl.SceneData)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package fl
 
 import (
+	_ "embed" // SceneData
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -62,3 +63,9 @@ func (s *Scene) Split() (train, canary, test []Example) {
 	}
 	return train, canary, test
 }
+
+// SceneData is the scene task's feature set (data/README.md says how it was
+// made): the seed, canary and held-out sets of simulations and tests.
+//
+//go:embed data/scene.bin
+var SceneData []byte

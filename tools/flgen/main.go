@@ -1,13 +1,13 @@
 // Command flgen builds the scene task's feature set
-// (internal/fl/testdata/scene.bin): documents and receipts rendered with the
+// (internal/fl/data/scene.bin): documents and receipts rendered with the
 // DejaVu fonts from licence texts, screenshots of synthetic application
 // screens (light and dark themes, phone and desktop sizes), and crops of real
 // photographs from pinned packages. Only feature vectors (internal/fl.Features)
 // are written, never images.
 //
-//	go run ./tools/flgen -photos DIR [-fonts /usr/share/fonts/truetype/dejavu] [-texts /usr/share/common-licenses] -out internal/fl/testdata/scene.bin
+//	go run ./tools/flgen -photos DIR [-fonts /usr/share/fonts/truetype/dejavu] [-texts /usr/share/common-licenses] -out internal/fl/data/scene.bin
 //
-// DIR holds the photographs (see internal/fl/testdata/README.md for their
+// DIR holds the photographs (see internal/fl/data/README.md for their
 // sources). The output is deterministic for the same inputs.
 package main
 
@@ -35,7 +35,7 @@ func main() {
 	photos := flag.String("photos", "", "directory of photographs")
 	fonts := flag.String("fonts", "/usr/share/fonts/truetype/dejavu", "directory of DejaVu TTF fonts")
 	texts := flag.String("texts", "/usr/share/common-licenses", "directory of plain-text sources for documents")
-	out := flag.String("out", "internal/fl/testdata/scene.bin", "output file")
+	out := flag.String("out", "internal/fl/data/scene.bin", "output file")
 	perClass := flag.Int("n", 240, "examples per class")
 	flag.Parse()
 	if err := run(*photos, *fonts, *texts, *out, *perClass); err != nil {
