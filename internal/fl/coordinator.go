@@ -231,6 +231,8 @@ type taskState struct {
 	canary     []Example
 	model      *Head // the current version
 	version    int
+	raw        []byte // its artefact
+	sum        string // and the artefact's SHA-256
 	rounds     int // next round number
 	rhoSpent   float64
 	round      *round
@@ -316,7 +318,7 @@ func (c *Coordinator) loadCurrent(ctx context.Context, t *taskState) error {
 		if err != nil {
 			return fmt.Errorf("current version %d: %w", v.Number, err)
 		}
-		t.model, t.version = &Head{Shape: a.Shape, W: a.Weights}, v.Number
+		t.model, t.version, t.raw, t.sum = &Head{Shape: a.Shape, W: a.Weights}, v.Number, v.Artefact, v.SHA256
 		return nil
 	}
 	return fault.New(fault.Unavailable, "task has no current model version")
@@ -536,9 +538,7 @@ func (c *Coordinator) status(t *taskState, m *member) Status {
 	r := t.round
 	s := Status{Task: t.id, Round: r.number, Session: r.session, Phase: r.phase.String(), Index: m.index, Params: r.params,
 		Version: t.version, Outcome: r.outcome}
-	if r.phase != phaseCheckin {
-		s.Artefact, s.SHA256 = c.artefact(t)
-	}
+	s.Artefact, s.SHA256 = c.artefact(t)
 	var b []byte
 	var err error
 	switch r.phase {
@@ -557,19 +557,8 @@ func (c *Coordinator) status(t *taskState, m *member) Status {
 	return s
 }
 
-// artefact returns the current version's artefact (cached per version).
-func (c *Coordinator) artefact(t *taskState) ([]byte, string) {
-	vs, err := c.d.Store.FLVersions(context.Background(), t.tenant, t.id)
-	if err != nil {
-		return nil, ""
-	}
-	for _, v := range vs {
-		if v.Number == t.version {
-			return v.Artefact, v.SHA256
-		}
-	}
-	return nil, ""
-}
+// artefact returns the current version's artefact and its SHA-256.
+func (c *Coordinator) artefact(t *taskState) ([]byte, string) { return t.raw, t.sum }
 
 // aggregate decodes the sum, builds the candidate, checks it on the canary
 // set and publishes or rejects it. c.mu is held.
@@ -612,7 +601,7 @@ func (c *Coordinator) aggregate(ctx context.Context, t *taskState, now time.Time
 	t.rounds++
 	t.rhoSpent += rho
 	if v != nil {
-		t.model, t.version = cand, rec.Version
+		t.model, t.version, t.raw, t.sum = cand, rec.Version, v.Artefact, v.SHA256
 	}
 	r.phase, r.outcome = phaseDone, rec.Outcome
 	c.log.Info("fl round", "task", t.id, "round", r.number, "outcome", rec.Outcome, "survivors", n,

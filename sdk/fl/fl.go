@@ -135,20 +135,24 @@ func (d *Device) Participate(ctx context.Context, task string, data []Example) (
 			res.Outcome = st.Outcome
 			return res, nil
 		}
+		if x == nil && st.Artefact != nil {
+			// Train as soon as the round's model is known (during check-in),
+			// so the protocol's deadlines are not spent training.
+			a, err := core.OpenArtefact(st.Artefact, st.SHA256, d.ServerKey)
+			if err != nil {
+				return res, err
+			}
+			res.Version = a.Version
+			if x, err = d.update(rnd, cfg, a, data); err != nil {
+				return res, err
+			}
+		}
 		if st.Phase != "checkin" && !done[st.Phase] {
 			var msg []byte
 			switch st.Phase {
 			case "advertise":
-				if st.Artefact == nil {
+				if x == nil {
 					break // ask again with the model
-				}
-				a, err := core.OpenArtefact(st.Artefact, st.SHA256, d.ServerKey)
-				if err != nil {
-					return res, err
-				}
-				res.Version = a.Version
-				if x, err = d.update(rnd, cfg, a, data); err != nil {
-					return res, err
 				}
 				sess, err := sessionBytes(st.Session)
 				if err != nil {
@@ -189,7 +193,7 @@ func (d *Device) Participate(ctx context.Context, task string, data []Example) (
 			return res, ctx.Err()
 		case <-time.After(every):
 		}
-		want := st.Phase == "checkin" || (st.Phase == "advertise" && !done["advertise"])
+		want := x == nil
 		if st, err = d.Transport.Poll(ctx, st.Session, d.ID(), want); err != nil {
 			return res, fmt.Errorf("poll: %w", err)
 		}
