@@ -233,7 +233,7 @@ type taskState struct {
 	version    int
 	raw        []byte // its artefact
 	sum        string // and the artefact's SHA-256
-	rounds     int // next round number
+	rounds     int    // next round number
 	rhoSpent   float64
 	round      *round
 }
