@@ -298,4 +298,3 @@ func (g *gen) crop(src image.Image) image.Image {
 	}
 	return img
 }
-
