@@ -1,0 +1,387 @@
+package textfilter
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// clean maps text to the form every detector works on: NFKC, then
+// decomposed with combining marks dropped (dïabetic → diabetic),
+// format characters dropped (zero-width, bidi controls, tag characters),
+// controls and separators turned into spaces, homoglyphs mapped to the
+// ASCII letter or digit they imitate. Case is kept (ambiguous place names
+// count only when capitalised); tokens and patterns lower-case it.
+func (l *lexicon) clean(text string) string {
+	s := norm.NFD.String(norm.NFKC.String(text))
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) || ignorable(r):
+		case unicode.IsControl(r) || unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			b.WriteByte(' ')
+		default:
+			if m, ok := l.confusable[r]; ok {
+				r = m
+			} else if m, ok := letterLike(r); ok {
+				r = m
+			}
+			b.WriteRune(r)
+		}
+	}
+	if l.emoji != nil {
+		return l.emoji.Replace(b.String())
+	}
+	return b.String()
+}
+
+// smallCaps maps the small capital letters (IPA and phonetic extensions)
+// that neither NFKC nor the confusables data turn into ASCII letters.
+var smallCaps = map[rune]rune{
+	0x1D00: 'a', 0x0299: 'b', 0x1D04: 'c', 0x1D05: 'd', 0x1D07: 'e', 0xA730: 'f', 0x0262: 'g', 0x029C: 'h',
+	0x026A: 'i', 0x1D0A: 'j', 0x1D0B: 'k', 0x029F: 'l', 0x1D0D: 'm', 0x0274: 'n', 0x1D0F: 'o', 0x1D18: 'p',
+	0x01EB: 'q', 0x0280: 'r', 0xA731: 's', 0x1D1B: 't', 0x1D1C: 'u', 0x1D20: 'v', 0x1D21: 'w', 0x028F: 'y', 0x1D22: 'z',
+}
+
+// letterLike maps decorative letters without a compatibility decomposition
+// to ASCII: negative circled and negative squared Latin capitals
+// (U+1F150–U+1F169, U+1F170–U+1F189), regional indicator symbols
+// (U+1F1E6–U+1F1FF, the letters of flag emoji) and small capitals.
+func letterLike(r rune) (rune, bool) {
+	switch {
+	case r >= 0x1F150 && r <= 0x1F169:
+		return 'a' + (r - 0x1F150), true
+	case r >= 0x1F170 && r <= 0x1F189:
+		return 'a' + (r - 0x1F170), true
+	case r >= 0x1F1E6 && r <= 0x1F1FF:
+		return 'a' + (r - 0x1F1E6), true
+	}
+	m, ok := smallCaps[r]
+	return m, ok
+}
+
+// ignorable reports default-ignorable code points that are not format
+// characters (Hangul fillers), which render as nothing.
+func ignorable(r rune) bool {
+	return r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0
+}
+
+// numberWithUnit matches chunks that are numbers with a short suffix
+// ("150k", "3rd", "80s", "12yo"), which are not leetspeak.
+var numberWithUnit = regexp.MustCompile(`^[$£€]?[0-9][0-9.,]*(?:st|nd|rd|th|s|k|m|b|bn|mil|yo|yr|yrs|am|pm|x|mp|kg|g|lb|lbs|km|cm|mm|ft|in|h|hr|hrs|min|mins|sec|secs|gb|tb|mb|p|d|mo|ish|v|w|hz|ml|l)?$`)
+
+// leet maps the digits and symbols commonly used for letters.
+var leet = map[rune]rune{
+	'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g', '6': 'g',
+	'@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't', '€': 'e',
+}
+
+// tokenize splits a cleaned text into lower-case word tokens: apostrophes
+// removed (she's → shes), leetspeak decoded inside words that contain
+// letters, split at every other non-alphanumeric character (% reads as
+// "percent"), runs of single characters joined (d i a b e t i c →
+// diabetic), and letter runs of three or more shortened to a word the
+// lexicon knows (gaaaay → gay).
+func (l *lexicon) tokenize(clean string) []string {
+	toks, _ := l.words(clean)
+	return toks
+}
+
+// words is tokenize that also reports, per token, whether the text wrote
+// it capitalised.
+func (l *lexicon) words(clean string) (toks []string, caps []bool) {
+	for _, chunk := range strings.Fields(clean) {
+		chunk = strings.Map(func(r rune) rune {
+			switch r {
+			case '\'', '’', '‘', 'ʼ', '`', '´':
+				return -1
+			}
+			return r
+		}, chunk)
+		hashtag := strings.HasPrefix(chunk, "#")
+		if hashtag {
+			chunk = splitCamel(chunk)
+		}
+		orig := []rune(chunk)
+		d := []rune(l.deleet(strings.ToLower(chunk)))
+		if len(d) != len(orig) { // deleet maps rune for rune; never expected
+			orig = d
+		}
+		start := -1
+		for i := 0; i <= len(d); i++ {
+			word := i < len(d) && (unicode.IsLetter(d[i]) || unicode.IsDigit(d[i]))
+			if word && start < 0 {
+				start = i
+			}
+			if !word && start >= 0 {
+				t := string(d[start:i])
+				if hashtag {
+					t = l.hashtagWord(t)
+				}
+				toks = append(toks, strings.Fields(t)...)
+				for range strings.Fields(t) {
+					caps = append(caps, unicode.IsUpper(orig[start]))
+				}
+				start = -1
+			}
+			if i < len(d) && d[i] == '%' {
+				toks = append(toks, "percent")
+				caps = append(caps, false)
+			}
+		}
+	}
+	toks, caps = l.joinSingles(toks, caps)
+	for i, t := range toks {
+		toks[i] = l.shorten(t)
+	}
+	return toks, caps
+}
+
+// deleet decodes leetspeak in each run of letters, digits and leet symbols
+// of a chunk that mixes letters with digits or symbols; plain numbers,
+// numbers with units (3-year-old keeps its 3), handles, e-mail addresses
+// and URLs stay as they are.
+func (l *lexicon) deleet(chunk string) string {
+	if strings.HasPrefix(chunk, "@") || strings.Contains(chunk, "://") || strings.HasPrefix(chunk, "www.") ||
+		strings.Contains(chunk, "@") && strings.Contains(chunk, ".") {
+		return chunk
+	}
+	var b strings.Builder
+	rs := []rune(chunk)
+	for i := 0; i < len(rs); {
+		j := i
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0 || rs[j] == '*' || rs[j] == '#') {
+			j++
+		}
+		if j == i {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		b.WriteString(l.deleetRun(string(rs[i:j])))
+		i = j
+	}
+	return b.String()
+}
+
+// deleetRun decodes one run. A 1 reads as i unless l makes a known word;
+// a * or # between letters stands for a vowel (r*tard) when one makes a
+// known word.
+func (l *lexicon) deleetRun(chunk string) string {
+	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
+		return chunk
+	}
+	if i := strings.IndexFunc(chunk, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(chunk[i:], unicode.IsDigit) == "" && l.known[chunk[:i]] {
+		return chunk // a known word with digits stuck on (covid19): shorten drops them
+	}
+	if strings.ContainsAny(chunk, "*#") {
+		chunk = l.unmask(chunk)
+	}
+	rs := []rune(chunk)
+	alnum := func(i int) bool {
+		return i >= 0 && i < len(rs) && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i]))
+	}
+	out := make([]rune, len(rs))
+	changed := false
+	for i, r := range rs {
+		out[i] = r
+		m, ok := leet[r]
+		if !ok {
+			continue
+		}
+		switch r {
+		case '@', '$', '€':
+			ok = alnum(i+1) || i > 0 && alnum(i-1)
+		case '!', '|', '+':
+			ok = alnum(i-1) && alnum(i+1)
+		}
+		if ok {
+			out[i] = m
+			changed = true
+		}
+	}
+	if !changed {
+		return chunk
+	}
+	s := string(out)
+	if strings.ContainsRune(chunk, '1') && !l.knownChunk(s) {
+		alt := []rune(s)
+		for i, r := range rs {
+			if r == '1' {
+				alt[i] = 'l'
+			}
+		}
+		if l.knownChunk(string(alt)) {
+			return string(alt)
+		}
+	}
+	return s
+}
+
+func (l *lexicon) knownChunk(s string) bool {
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if l.known[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// joinSingles joins runs of single-character tokens: three or more
+// (letters, with digits read as leetspeak), or two or more digits.
+func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
+	var out []string
+	var outCaps []bool
+	for i := 0; i < len(toks); {
+		j := i
+		digits := true
+		for j < len(toks) && len([]rune(toks[j])) == 1 {
+			if !unicode.IsDigit([]rune(toks[j])[0]) {
+				digits = false
+			}
+			j++
+		}
+		switch n := j - i; {
+		case n >= 3 || n >= 2 && digits:
+			var b strings.Builder
+			for _, t := range toks[i:j] {
+				r := []rune(t)[0]
+				if m, ok := leet[r]; ok && !digits {
+					r = m
+				}
+				b.WriteRune(r)
+			}
+			out, outCaps = append(out, b.String()), append(outCaps, caps[i])
+			i = j
+		case n > 0:
+			out, outCaps = append(out, toks[i:j]...), append(outCaps, caps[i:j]...)
+			i = j
+		default:
+			out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
+			i++
+		}
+	}
+	return out, outCaps
+}
+
+// splitCamel puts a space between a lower-case and an upper-case letter
+// (#BlackLivesMatter → #Black Lives Matter).
+func splitCamel(s string) string {
+	var b strings.Builder
+	var prev rune
+	for _, r := range s {
+		if unicode.IsUpper(r) && unicode.IsLower(prev) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// hashtagWord reads one lower-case hashtag word: a run-together phrase of
+// the lexicon (blacklivesmatter) is spelt out, and a known word of four or
+// more letters at its start or end is split off (gaylife → gay life).
+// Only hashtags are searched inside, so ordinary words keep whole-token
+// matching.
+func (l *lexicon) hashtagWord(t string) string {
+	if p, ok := l.joined[t]; ok {
+		return p
+	}
+	if l.known[t] {
+		return t
+	}
+	for n := len(t) - 1; n >= 3; n-- {
+		if head := t[:n]; l.known[head] && l.single[head] != "" || len(head) == 3 && l.known[head] && l.byFirst[head] != nil {
+			return head + " " + t[n:]
+		}
+		if tail := t[len(t)-n:]; l.known[tail] && l.single[tail] != "" {
+			return t[:len(t)-n] + " " + tail
+		}
+	}
+	return t
+}
+
+// shorten reduces letter runs of three or more (sooo, gaaay): to two
+// letters if that is a known word, else to one if that is, else to two.
+func (l *lexicon) shorten(t string) string {
+	// A known word with digits stuck on (covid19, trump2024).
+	if i := strings.IndexFunc(t, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(t[i:], unicode.IsDigit) == "" && l.known[t[:i]] {
+		return t[:i]
+	}
+	rs := []rune(t)
+	long := false
+	for i := 2; i < len(rs); i++ {
+		if rs[i] == rs[i-1] && rs[i] == rs[i-2] && unicode.IsLetter(rs[i]) {
+			long = true
+			break
+		}
+	}
+	if !long {
+		return t
+	}
+	two, one := collapse(rs, 2), collapse(rs, 1)
+	switch {
+	case l.known[two]:
+		return two
+	case l.known[one]:
+		return one
+	}
+	return two
+}
+
+// collapse shortens every run of three or more equal runes to keep runes.
+func collapse(rs []rune, keep int) string {
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		j := i
+		for j < len(rs) && rs[j] == rs[i] {
+			j++
+		}
+		n := j - i
+		if n >= 3 {
+			n = keep
+		}
+		for k := 0; k < n; k++ {
+			b.WriteRune(rs[i])
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// unmask fills up to two masked letters (* or # with a letter or digit on
+// each side) with the vowels that make a known word; otherwise the mask
+// stays and splits the word.
+func (l *lexicon) unmask(run string) string {
+	rs := []rune(run)
+	var at []int
+	for i, r := range rs {
+		if (r == '*' || r == '#') && i > 0 && i < len(rs)-1 && rs[i-1] != '*' && rs[i+1] != '*' && rs[i-1] != '#' && rs[i+1] != '#' {
+			at = append(at, i)
+		}
+	}
+	if len(at) == 0 || len(at) > 2 {
+		return run
+	}
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(at) {
+			return l.known[l.deleetRun(string(rs))]
+		}
+		for _, v := range "aeiou" {
+			rs[at[k]] = v
+			if try(k + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	if try(0) {
+		return string(rs)
+	}
+	return run
+}
