@@ -213,7 +213,7 @@ func newHarness(t *testing.T, n int) *harness {
 func config(n int) fl.TaskConfig {
 	return fl.TaskConfig{
 		Shape: fl.Shape{In: fl.FeatureLen, Hidden: 0, Out: 3}, MinSubjects: min(3, n), MaxSubjects: n,
-		CheckinWindow: fl.Duration(2 * time.Second), StageTimeout: fl.Duration(3 * time.Second),
+		CheckinWindow: fl.Duration(2 * time.Second), StageTimeout: fl.Duration(10 * time.Second),
 		Mechanism: ddg.Params{Clip: 1, Gamma: 1.0 / 1024, Sigma2: math.Pow(0.3*1024, 2) / float64(n), Bits: 20, Beta: math.Exp(-0.5)},
 		RhoBudget: 100, Delta: 1e-5, LocalEpochs: 2, LocalLR: 0.05, ServerLR: 1, CanaryDrop: 0.02, CanaryLossRise: 0.05, QuotaPerDay: 100,
 		Seed: 1, SeedEpochs: 20,
@@ -324,7 +324,7 @@ func TestDropout(t *testing.T) {
 	const n = 6
 	h := newHarness(t, n)
 	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(700 * time.Millisecond)
+	cfg.StageTimeout = fl.Duration(2 * time.Second)
 	h.create("scene", cfg)
 	h.devices[1].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)      // drops after sharing keys
 	h.devices[4].Transport.(*direct).failAt = phaseOf(secagg.TypeConsistency) // drops after its masked input
