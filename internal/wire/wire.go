@@ -41,6 +41,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
@@ -111,6 +112,8 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// FL coordinates federated learning (issue 23).
+	FL *fl.Coordinator
 }
 
 // Open builds the graph. Close it when done.
@@ -188,6 +191,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	if g.FL, err = g.openFL(); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -287,6 +294,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
 		Operator:    g.Operator,
+		FL:          g.FL,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
