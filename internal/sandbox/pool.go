@@ -180,6 +180,7 @@ func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Fra
 type proc struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
+	outf   *os.File
 	out    *bufio.Reader
 	exited chan struct{}
 	tmp    string
@@ -320,26 +321,40 @@ func (p *Pool) spawn() (*proc, error) {
 	}
 	cmd := p.opt.Command()
 	cmd.Env = append(cmd.Env, configEnv+"="+string(js), "TMPDIR="+tmp)
-	in, err := cmd.StdinPipe()
+	// Our own pipes (not exec's), so that reaping the process never
+	// closes a descriptor a reader is still using.
+	var fds []*os.File
+	closeAll := func() {
+		for _, f := range fds {
+			f.Close()
+		}
+	}
+	pipe := func() (r, w *os.File) {
+		if err == nil {
+			r, w, err = os.Pipe()
+			fds = append(fds, r, w)
+		}
+		return r, w
+	}
+	inR, inW := pipe()
+	outR, outW := pipe()
+	errR, errW := pipe()
 	if err != nil {
+		closeAll()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	errp, err := cmd.StderrPipe()
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
+		closeAll()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	w := &proc{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{}), tmp: tmp}
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	in, out, errp := inW, outR, errR
+	w := &proc{cmd: cmd, in: in, outf: out, out: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{}), tmp: tmp}
 	go p.logStderr(cmd.Process.Pid, errp)
 	go func() {
 		cmd.Wait()
@@ -381,6 +396,7 @@ func (p *Pool) reap(w *proc) {
 	w.kill()
 	<-w.exited
 	w.in.Close()
+	w.outf.Close()
 	os.RemoveAll(w.tmp)
 	p.mu.Lock()
 	delete(p.pids, w.cmd.Process.Pid)
@@ -390,7 +406,8 @@ func (p *Pool) reap(w *proc) {
 // logStderr logs what a worker writes to stderr: line by line, each
 // truncated and stripped to printable ASCII (a compromised worker must
 // not forge log records).
-func (p *Pool) logStderr(pid int, r io.Reader) {
+func (p *Pool) logStderr(pid int, r io.ReadCloser) {
+	defer r.Close()
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 4096), 64<<10)
 	for s.Scan() {
