@@ -25,7 +25,7 @@ var layers = []struct {
 		"internal/vision/geom", "internal/models/convert/onnxgraph"}},
 	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
 		"internal/sanitize", "internal/models", "internal/guard", "internal/egress", "internal/derived", "internal/config", "internal/store/sqlite",
-		"internal/store/storetest", "internal/vision"}},
+		"internal/store/storetest", "internal/vision", "internal/sandbox"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
 		"internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator"}},

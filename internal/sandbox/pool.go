@@ -60,8 +60,8 @@ type Pool struct {
 	mu        sync.Mutex
 	onCrashes func(int)
 	crashes   []time.Time
-	alerted time.Time
-	pids    map[int]bool
+	alerted   time.Time
+	pids      map[int]bool
 }
 
 type call struct {

@@ -127,7 +127,10 @@ func startTestPool(t *testing.T, prot Protections, opt Options) *Pool {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(b))); return len(b), nil }
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(b)))
+	return len(b), nil
+}
 
 func hook(t *testing.T, p *Pool, m hookMeta) (hookReply, error) {
 	t.Helper()
