@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -93,10 +94,18 @@ func Start(ctx context.Context, o Options) (*Pool, error) {
 	}
 	o.Log = o.Log.With("component", "sandbox")
 	if o.Command == nil {
-		o.Command = func() *exec.Cmd {
-			exe, _ := os.Executable()
-			return exec.Command(exe, "worker")
+		// The name this program was started by (a multi-call test binary
+		// dispatches on it), resolved now; else the executable.
+		exe, err := exec.LookPath(os.Args[0])
+		if err == nil {
+			exe, err = filepath.Abs(exe)
 		}
+		if err != nil {
+			if exe, err = os.Executable(); err != nil {
+				return nil, err
+			}
+		}
+		o.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
 	p := &Pool{opt: o, calls: make(chan *call), quit: make(chan struct{}), pids: map[int]bool{}, onCrashes: o.OnCrashes}
 	first := make(chan error, o.Workers)

@@ -9,6 +9,7 @@ import (
 	"image"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -113,26 +114,30 @@ func replyError(f Frame, op Op) error {
 	if err := strictJSON(f.Meta, &m); err != nil {
 		return fmt.Errorf("error reply: %v: %w", err, ErrReply)
 	}
-	cause := errors.New(printable(m.Message, 200))
+	msg := printable(m.Message, 200)
+	// The worker's error keeps its own words before the sentinel it wraps.
+	as := func(sentinel error) error {
+		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+sentinel.Error()), sentinel)
+	}
 	if op == OpSanitize {
 		switch m.Code {
 		case "invalid":
-			return fmt.Errorf("%w: %w", sanitize.ErrInvalid, cause)
+			return as(sanitize.ErrInvalid)
 		case "too_large":
-			return fmt.Errorf("%w: %w", sanitize.ErrTooLarge, cause)
+			return as(sanitize.ErrTooLarge)
 		case "unsupported":
-			return fmt.Errorf("%w: %w", sanitize.ErrUnsupported, cause)
+			return as(sanitize.ErrUnsupported)
 		}
 	}
 	switch m.Code {
 	case "invalid":
-		return fmt.Errorf("%w: %w", picture.ErrInvalid, cause)
+		return as(picture.ErrInvalid)
 	case "too_large":
-		return fmt.Errorf("%w: %w", picture.ErrTooLarge, cause)
+		return as(picture.ErrTooLarge)
 	case "feature":
-		return fmt.Errorf("%w: %w", vision.ErrFeature, cause)
+		return as(vision.ErrFeature)
 	case "unavailable", "other":
-		return fault.Wrap(fault.Unavailable, "analysis unavailable", cause)
+		return fault.Wrap(fault.Unavailable, "analysis unavailable", errors.New(msg))
 	}
 	return fmt.Errorf("error code %q: %w", printable(m.Code, 32), ErrReply)
 }
