@@ -26,7 +26,7 @@ var layers = []struct {
 	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
 		"internal/sanitize", "internal/models", "internal/guard", "internal/egress", "internal/derived", "internal/config", "internal/store/sqlite",
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
-		"internal/dp",
+		"internal/dp", "internal/sandbox",
 		"internal/secagg", "internal/ddg"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",

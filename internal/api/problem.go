@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/secagg"
 	"github.com/obscuraproject/obscura/internal/upload"
@@ -95,6 +96,7 @@ var sentinelTable = []struct {
 	{secagg.ErrStage, errorRule{http.StatusConflict, "secagg_out_of_order", "Secure-aggregation message out of order"}},
 	{secagg.ErrMismatch, errorRule{http.StatusBadRequest, "secagg_mismatch", "Secure-aggregation message inconsistent"}},
 	{secagg.ErrTooFew, errorRule{http.StatusServiceUnavailable, "secagg_too_few", "Too few clients left"}},
+	{sandbox.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "analysis_unavailable", "Analysis unavailable"}},
 }
 
 // storageFull answers a write refused because the disk or the store is full.
