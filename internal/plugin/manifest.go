@@ -14,7 +14,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"sort"
 
 	"github.com/obscuraproject/obscura/internal/fault"
 )
@@ -320,8 +319,9 @@ func (s *Signed) Verify(trusted ed25519.PublicKey, wasm []byte) error {
 	return nil
 }
 
-// Sign signs a manifest as publisher key and returns the manifest file.
-func Sign(m Manifest, key ed25519.PrivateKey) ([]byte, error) {
+// Sign signs a manifest with the publisher's key and returns the manifest
+// file.
+func Sign(m Manifest, key interface{ Sign([]byte) ([]byte, error) }) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -329,7 +329,10 @@ func Sign(m Manifest, key ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sig := ed25519.Sign(key, SigningInput(raw))
+	sig, err := key.Sign(SigningInput(raw))
+	if err != nil {
+		return nil, fmt.Errorf("sign plugin manifest: %w", err)
+	}
 	var b bytes.Buffer
 	b.WriteString("{\n  \"manifest\": ")
 	b.Write(raw)
@@ -430,12 +433,16 @@ func noDuplicateKeys(b []byte) error {
 	}
 }
 
-// sortedNames returns a map's keys, sorted.
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+// KeySigner signs with an Ed25519 private key held in memory (publishers'
+// own tooling and tests; the installation's key stays in the keyring).
+type KeySigner ed25519.PrivateKey
+
+// Sign implements Signer.
+func (k KeySigner) Sign(msg []byte) ([]byte, error) {
+	return ed25519.Sign(ed25519.PrivateKey(k), msg), nil
+}
+
+// PublicKey implements Signer.
+func (k KeySigner) PublicKey() ed25519.PublicKey {
+	return ed25519.PrivateKey(k).Public().(ed25519.PublicKey)
 }
