@@ -140,7 +140,7 @@ func TestCheckParams(t *testing.T) {
 	m.Params["on"] = Param{Type: "boolean"}
 	tests := []struct {
 		name, in, want string
-		ok           bool
+		ok             bool
 	}{
 		{"empty gets defaults", ``, `{"amount":1,"mode":"a"}`, true},
 		{"null", `null`, `{"amount":1,"mode":"a"}`, true},

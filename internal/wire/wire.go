@@ -44,6 +44,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -107,6 +108,9 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// Plugins is the installation's plugin registry and sandbox runtime.
+	Plugins   *plugin.Registry
+	pluginDir string
 }
 
 // Open builds the graph. Close it when done.
@@ -181,6 +185,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	if err := g.openPlugins(ctx, o.Getenv); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -196,6 +204,9 @@ func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store,
 func (g *Graph) Close() error {
 	if g.Alerts != nil {
 		g.Alerts.Wait()
+	}
+	if g.Plugins != nil {
+		_ = g.Plugins.Runtime().Close(context.Background())
 	}
 	return g.Core.Close()
 }
@@ -218,6 +229,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	if err := g.InstallBuiltinPlugins(ctx); err != nil {
+		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
+	}
 	return nil
 }
 
