@@ -15,6 +15,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -80,6 +81,8 @@ var sentinelTable = []struct {
 	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
 	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{plugin.ErrFailed, errorRule{http.StatusUnprocessableEntity, "plugin_failed", "Plugin failed"}},
+	{plugin.ErrRejected, errorRule{http.StatusUnprocessableEntity, "plugin_rejected", "Plugin rejected"}},
 }
 
 // storageFull answers a write refused because the disk or the store is full.

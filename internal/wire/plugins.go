@@ -5,12 +5,17 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/plugin"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // openPlugins builds the plugin runtime (compiled modules cached under the
-// data dir) and the installation's plugin registry.
-func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string) error {
+// data dir), the installation's plugin registry and, with an engine, the
+// runner that takes a plugin through the consented run into a draft.
+func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng *vision.Engine) error {
 	cfg := g.Config
 	rt, err := plugin.NewRuntime(ctx, plugin.Config{Timeout: cfg.PluginTimeout, MaxMemory: int64(cfg.PluginMaxMemoryMB) << 20,
 		Concurrency: cfg.PluginConcurrency, CacheDir: filepath.Join(cfg.Data, "plugin-cache")})
@@ -19,7 +24,37 @@ func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string) err
 	}
 	g.Plugins = plugin.NewRegistry(g.Store, rt, g.Clock, g.Alerts, g.Audit, g.Log)
 	g.pluginDir = PluginDir(getenv)
+	if eng == nil {
+		return nil
+	}
+	run := pipeline.New(pipeline.Deps{Decoder: fullDecoder{}, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Audit: g.Audit,
+		Clock: g.Clock, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
+	g.PluginRuns = plugin.NewRunner(plugin.RunnerDeps{Registry: g.Plugins, Pipeline: run, Faces: engineFaces{eng}, Drafts: g.Drafts,
+		Hash: g.Keys, Alerts: g.Alerts, Audit: g.Audit, Clock: g.Clock, Log: g.Log})
 	return nil
+}
+
+// fullDecoder decodes a stored photo at full size: a plugin's output
+// replaces the photo, so it must not be a scaled-down copy.
+type fullDecoder struct{}
+
+func (fullDecoder) Decode(data []byte) (*picture.Picture, error) {
+	return picture.Decode(data, picture.Options{MaxPixels: picture.DefaultOptions.MaxPixels, MaxDecodeBytes: picture.DefaultOptions.MaxDecodeBytes})
+}
+
+// engineFaces finds faces with the engine's detector (BlazeFace).
+type engineFaces struct{ eng *vision.Engine }
+
+func (e engineFaces) DetectFaces(ctx context.Context, p *picture.Picture) ([]plugin.Box, error) {
+	res, err := e.eng.AnalyzePicture(ctx, p, []string{vision.Faces})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plugin.Box, 0, len(res.Faces))
+	for _, f := range res.Faces {
+		out = append(out, plugin.Box{X: int(f.Box.X), Y: int(f.Box.Y), W: int(f.Box.W + 0.999), H: int(f.Box.H + 0.999)})
+	}
+	return out, nil
 }
 
 // PluginDir is where setup builds the shipped plugins: $OBSCURA_PLUGINS,

@@ -115,6 +115,9 @@ type Graph struct {
 	// Plugins is the installation's plugin registry and sandbox runtime.
 	Plugins   *plugin.Registry
 	pluginDir string
+	// PluginRuns runs installed plugins on photos into drafts (nil
+	// without an engine).
+	PluginRuns *plugin.Runner
 }
 
 // Open builds the graph. Close it when done.
@@ -192,7 +195,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
-	if err := g.openPlugins(ctx, o.Getenv); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -315,6 +318,9 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	}
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
+	}
+	if g.PluginRuns != nil {
+		deps.Plugins = g.PluginRuns
 	}
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
