@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"image"
 	"math"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/plugin/plugintest"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -69,19 +72,34 @@ func TestPluginsAgainstRealServer(t *testing.T) {
 	}
 	tn := createTenant(t, data, "Plugins App")
 
-	// A third-party publisher signs the hostile modules; the operator
-	// trusts it. Escaping modules are refused at install with an alert.
-	key, pub := filepath.Join(work, "acme.key"), filepath.Join(work, "acme.pem")
-	obscura(t, data, "plugin", "keygen", "--private", key, "--public", pub)
+	// A third-party publisher signs the hostile modules (in process: the
+	// CLI's keygen and sign are covered by cmd/obscura's plugin.txtar); the
+	// operator trusts it. Escaping modules are refused at install with an
+	// alert.
+	pubKey, privKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(work, "acme.pem")
+	if err := os.WriteFile(pub, plugin.MarshalPublicKey(pubKey), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	obscura(t, data, "plugin", "trust", "--publisher", "acme", "--key", pub)
 	install := func(name string) (string, string) {
-		tmpl := filepath.Join(work, name+".tmpl.json")
-		m := `{"format":"obscura-plugin-manifest-v1","name":"` + name + `","version":"1.0.0","publisher":"acme","sha256":"","abi":1,"capabilities":[],"params":{}}`
-		if err := os.WriteFile(tmpl, []byte(m), 0o644); err != nil {
+		wasm := built["internal/plugin/testdata/hostile/"+name]
+		b, err := os.ReadFile(wasm)
+		if err != nil {
 			t.Fatal(err)
 		}
-		wasm, signed := built["internal/plugin/testdata/hostile/"+name], filepath.Join(work, name+".json")
-		obscura(t, data, "plugin", "sign", wasm, "--manifest", tmpl, "--key", key, "--out", signed)
+		file, err := plugin.Sign(plugin.Manifest{Format: plugin.Format, Name: name, Version: "1.0.0", Publisher: "acme",
+			SHA256: plugin.SHA256Hex(b), ABI: plugin.ABIVersion, Capabilities: []string{}}, plugin.KeySigner(privKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed := filepath.Join(work, name+".json")
+		if err := os.WriteFile(signed, file, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		return wasm, signed
 	}
 	for _, name := range []string{"socket", "file"} {
