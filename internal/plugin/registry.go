@@ -281,3 +281,27 @@ func (r *Registry) record(ctx context.Context, e audit.Entry) {
 
 // MarshalList is the JSON a plugin list prints (CLI, API).
 func MarshalList(ms []Manifest) ([]byte, error) { return json.MarshalIndent(ms, "", "  ") }
+
+// Notice returns an installed plugin's notice (its manifest's description,
+// or a default): what a subject is told when granting plugin:<name>.
+// ErrNotInstalled if it is not installed.
+func (r *Registry) Notice(ctx context.Context, name string) (string, error) {
+	if !namePattern.MatchString(name) {
+		return "", ErrNotInstalled
+	}
+	rec, err := r.st.Plugin(ctx, name)
+	if errors.Is(err, fault.NotFound) {
+		return "", ErrNotInstalled
+	}
+	if err != nil {
+		return "", err
+	}
+	s, err := ParseSigned(rec.Manifest)
+	if err != nil {
+		return "", err
+	}
+	if s.Manifest.Description != "" {
+		return s.Manifest.Description, nil
+	}
+	return fmt.Sprintf("Run the %q plugin on your photos.", name), nil
+}

@@ -24,6 +24,7 @@ func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng
 	}
 	g.Plugins = plugin.NewRegistry(g.Store, rt, g.Clock, g.Alerts, g.Audit, g.Log)
 	g.pluginDir = PluginDir(getenv)
+	g.Consents.PluginNotice = g.Plugins.Notice
 	if eng == nil {
 		return nil
 	}
