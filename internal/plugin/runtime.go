@@ -138,6 +138,7 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	compiled map[string]wazero.CompiledModule // by SHA-256
+	pool     *memPool
 }
 
 // NewRuntime starts a runtime with the host modules instantiated.
@@ -162,7 +163,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		WithCoreFeatures(api.CoreFeaturesV2)
 	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, ownCache: owned,
 		allowed: map[string][]api.ValueType{}, slots: make(chan struct{}, cfg.Concurrency),
-		compiled: map[string]wazero.CompiledModule{}}
+		compiled: map[string]wazero.CompiledModule{}, pool: &memPool{max: cfg.Concurrency}}
 	for mod, fns := range map[string][]hostFunc{wasiModule: wasiFuncs(), hostModule: obscuraFuncs()} {
 		for _, f := range fns {
 			r.allowed[mod+"."+f.Name] = signature(f.params, f.results)
@@ -328,7 +329,8 @@ func (r *Runtime) Limits(w, h int) (memory int64, outPixels int) {
 	return memory, outPixels
 }
 
-// Run runs a compiled plugin once on in. A run that breaks a limit, traps
+// Run runs a compiled plugin once on in. An output of the input's size is
+// written over in.Image's pixels (the caller gives the input up). A run that breaks a limit, traps
 // or returns no image ends with a *Failure; the runtime carries on.
 func (r *Runtime) Run(ctx context.Context, cm wazero.CompiledModule, in Input) (Output, error) {
 	select {
@@ -348,7 +350,7 @@ func (r *Runtime) Run(ctx context.Context, cm wazero.CompiledModule, in Input) (
 	if in.UseFaces {
 		s.faces = packFaces(in.Faces)
 	}
-	alloc := &allocator{limit: uint64(memLimit)}
+	alloc := &allocator{limit: uint64(memLimit), pool: r.pool}
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
@@ -402,9 +404,13 @@ func (r *Runtime) Run(ctx context.Context, cm wazero.CompiledModule, in Input) (
 }
 
 // allocator backs a run's linear memory and refuses to grow it past the
-// run's limit (memory.grow then returns -1 inside the module).
+// run's limit (memory.grow then returns -1 inside the module). The backing
+// array is reserved at the limit up front, so growing never copies, and is
+// taken from (and returned to) the runtime's pool: fresh memory for every
+// run costs a page fault per 4 KiB touched.
 type allocator struct {
 	limit uint64
+	pool  *memPool
 	hit   atomic.Bool
 	peak  atomic.Int64
 }
@@ -423,17 +429,58 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		m.a.hit.Store(true)
 		return nil
 	}
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-	} else {
-		nb := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), m.a.limit))
-		copy(nb, m.buf)
-		m.buf = nb
+	if m.buf == nil {
+		m.buf = m.a.pool.get(m.a.limit)
 	}
+	if size > uint64(cap(m.buf)) { // a pool buffer is at least the limit
+		m.a.hit.Store(true)
+		return nil
+	}
+	m.buf = m.buf[:size]
 	if int64(size) > m.a.peak.Load() {
 		m.a.peak.Store(int64(size))
 	}
 	return m.buf
 }
 
-func (m *linearMemory) Free() { m.buf = nil }
+// Free zeroes what the run used (its pixels and everything it computed)
+// and returns the memory to the pool.
+func (m *linearMemory) Free() {
+	if m.buf != nil {
+		clear(m.buf)
+		m.a.pool.put(m.buf[:0])
+		m.buf = nil
+	}
+}
+
+// memPool keeps a few zeroed linear-memory backing arrays for reuse.
+type memPool struct {
+	mu   sync.Mutex
+	free [][]byte
+	max  int
+}
+
+// get returns a zeroed, empty buffer with capacity at least n (and at most
+// 2n, so a small run does not pin a large array).
+func (p *memPool) get(n uint64) []byte {
+	p.mu.Lock()
+	for i, b := range p.free {
+		if c := uint64(cap(b)); c >= n && c <= 2*n {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			p.mu.Unlock()
+			return b
+		}
+	}
+	p.mu.Unlock()
+	return make([]byte, 0, n)
+}
+
+// put keeps a zeroed buffer, dropping the oldest beyond max.
+func (p *memPool) put(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, b)
+	if len(p.free) > p.max {
+		p.free = p.free[1:]
+	}
+}
