@@ -19,8 +19,22 @@ var dataFS embed.FS
 type entry struct {
 	toks []string
 	neg  string   // class the token after the phrase must not belong to
+	pos  string   // class the token after the phrase, if any, must belong to
 	cat  Category // "" for a benign phrase
 	cue  bool     // counts only after a locative cue (ambiguous place name)
+	// capsOnly: counts only when the text capitalises it (a tagged name
+	// part that is also an everyday word).
+	capsOnly bool
+}
+
+// literal reports an entry without class references.
+func (e *entry) literal() bool {
+	for _, t := range e.toks {
+		if strings.HasPrefix(t, "@") {
+			return false
+		}
+	}
+	return true
 }
 
 // lexicon is the loaded, immutable matching data.
@@ -33,6 +47,8 @@ type lexicon struct {
 	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
 	known      map[string]bool     // every literal word the lexicon knows
 	noinflect  map[string]bool     // words never generated as an inflection
+	emoji      *strings.Replacer   // emoji and symbols → words
+	joined     map[string]string   // multi-word entries run together → spelt out
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -45,6 +61,7 @@ func loadLexicon() (*lexicon, error) {
 		single:     map[string]Category{},
 		known:      map[string]bool{},
 		noinflect:  map[string]bool{},
+		joined:     map[string]string{},
 	}
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
@@ -76,11 +93,20 @@ func loadLexicon() (*lexicon, error) {
 			lines = append(lines, line{section, s, n})
 		}
 	}
+	var emoji []string
 	for _, ln := range lines {
-		if ln.section == "noinflect" {
+		switch ln.section {
+		case "noinflect":
 			l.noinflect[ln.text] = true
+		case "emoji":
+			sym, words, ok := strings.Cut(ln.text, " ")
+			if !ok {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
+			}
+			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
 	}
+	l.emoji = strings.NewReplacer(emoji...)
 	// Classes first: phrases refer to them. A class member of several words
 	// becomes a literal variant of each phrase that refers to the class.
 	multi := map[string][][]string{}
@@ -107,7 +133,7 @@ func loadLexicon() (*lexicon, error) {
 		}
 	}
 	for _, ln := range lines {
-		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" {
+		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" || ln.section == "emoji" {
 			continue
 		}
 		cat := Category(ln.section)
@@ -115,10 +141,18 @@ func loadLexicon() (*lexicon, error) {
 			cat = ""
 		}
 		text, exact := strings.CutPrefix(ln.text, "=")
-		neg := ""
+		neg, pos := "", ""
 		if i := strings.Index(text, " !@"); i >= 0 {
 			neg = text[i+3:]
 			text = text[:i]
+		} else if i := strings.Index(text, " ?@"); i >= 0 {
+			pos = text[i+3:]
+			text = text[:i]
+		}
+		for _, c := range []string{neg, pos} {
+			if c != "" && !l.isClass(c) {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
+			}
 		}
 		var toks []string
 		for _, f := range strings.Fields(text) {
@@ -135,7 +169,7 @@ func loadLexicon() (*lexicon, error) {
 			return nil, fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
 		}
 		for _, v := range expandClasses(toks, multi) {
-			l.add(&entry{toks: v, neg: neg, cat: cat}, !exact)
+			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat}, !exact)
 		}
 	}
 	if err := l.loadPlaces(); err != nil {
@@ -145,7 +179,7 @@ func loadLexicon() (*lexicon, error) {
 }
 
 func validSection(s string) bool {
-	if s == "benign" || s == "noinflect" || strings.HasPrefix(s, "class:") {
+	if s == "benign" || s == "noinflect" || s == "emoji" || strings.HasPrefix(s, "class:") {
 		return true
 	}
 	for _, c := range Categories() {
@@ -207,8 +241,12 @@ func (l *lexicon) add(e *entry, inflect bool) {
 		} else {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 6 && !strings.HasPrefix(v.toks[0], "@") {
+		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
 			l.single[v.toks[0]] = v.cat
+		}
+		if len(v.toks) > 1 && literal {
+			l.joined[strings.Join(v.toks, "")] = strings.Join(v.toks, " ")
 		}
 	}
 }
@@ -321,7 +359,9 @@ func (l *lexicon) loadPlaces() error {
 		if len(toks) == 0 {
 			continue
 		}
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a"}, false)
+		// "Turkey sandwich", "New York pizza": a place name before a food
+		// (or other thing) word names a style, not where someone is.
+		l.add(&entry{toks: toks, cat: Location, cue: flag == "a", neg: "dish"}, false)
 	}
 	return sc.Err()
 }
@@ -351,7 +391,8 @@ func (l *lexicon) loadConfusables() error {
 }
 
 // nameEntries turns the tagged people's names into identifier phrases: the
-// full name and each part of two letters or more (with its possessive).
+// full name and each part of two letters or more (with its possessive); a
+// part that is also an everyday word ([class:wordname]) only capitalised.
 func (l *lexicon) nameEntries(names []string) []*entry {
 	var out []*entry
 	for _, n := range names {
@@ -362,7 +403,10 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 		out = append(out, &entry{toks: toks, cat: Identifier})
 		for _, t := range toks {
 			if len([]rune(t)) >= 2 {
-				out = append(out, &entry{toks: []string{t}, cat: Identifier}, &entry{toks: []string{t + "s"}, cat: Identifier})
+				// A part that is also an everyday word counts only when
+				// capitalised (capsOnly).
+				c := l.classes["wordname"][t]
+				out = append(out, &entry{toks: []string{t}, cat: Identifier, capsOnly: c}, &entry{toks: []string{t + "s"}, cat: Identifier, capsOnly: c})
 			}
 		}
 	}
@@ -373,17 +417,18 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 type hit struct {
 	s, e int
 	cat  Category // "" for a benign phrase
-	weak bool     // from words joined across spaces: never hides another hit
+	weak bool     // never hides another hit: words joined across spaces, or a class pattern
 }
 
 // match returns the categories of the phrases found in toks, after benign
-// phrases and longer matches have hidden the hits they contain.
-func (l *lexicon) match(toks []string, extra []*entry) []Category {
+// phrases and longer matches have hidden the hits they contain. An
+// ambiguous place name counts only with a locative cue (cued).
+func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 	var hits []hit
 	var cls []string
 	try := func(e *entry, i int) {
-		if l.matchAt(toks, i, e) {
-			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
+		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) && (!e.capsOnly || caps[i]) {
+			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal()})
 		}
 	}
 	for i, t := range toks {
@@ -406,7 +451,7 @@ func (l *lexicon) match(toks []string, extra []*entry) []Category {
 		joined := t
 		for j := i + 1; j < len(toks) && j < i+4 && isAlpha(toks[j]); j++ {
 			joined += toks[j]
-			if c, ok := l.single[joined]; ok {
+			if c, ok := l.single[joined]; ok && len(joined) >= 6 {
 				hits = append(hits, hit{s: i, e: j + 1, cat: c, weak: true})
 			}
 		}
@@ -422,7 +467,8 @@ func (l *lexicon) match(toks []string, extra []*entry) []Category {
 }
 
 // hidden reports whether h lies inside a benign phrase or inside a longer
-// (non-weak) match.
+// literal match ("cardiac arrest" hides "arrest"; "Jewish mom", matched by
+// the class pattern @demonym @person, keeps "Jewish").
 func hidden(h hit, hits []hit) bool {
 	for _, o := range hits {
 		if o.weak || o.s > h.s || o.e < h.e || o == h {
@@ -449,11 +495,22 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 			return false
 		}
 	}
-	if n := i + len(e.toks); e.neg != "" && n < len(toks) && l.inClass(e.neg, toks[n]) {
-		return false
-	}
-	if e.cue && (i == 0 || !l.inClass("locative", toks[i-1])) {
+	if n := i + len(e.toks); n < len(toks) && (e.neg != "" && l.inClass(e.neg, toks[n]) || e.pos != "" && !l.inClass(e.pos, toks[n])) {
 		return false
 	}
 	return true
+}
+
+// cued reports whether the ambiguous place name at i has a locative cue: a
+// travel word just before it ("visiting nice", "trip to china"), or a
+// plain preposition before a capitalised name ("in Nice", not "in nice
+// weather").
+func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
+	switch {
+	case i >= 1 && l.inClass("travel", toks[i-1]):
+		return true
+	case i >= 2 && l.inClass("travel", toks[i-2]) && l.inClass("locative", toks[i-1]):
+		return true
+	}
+	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
 }
