@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -214,5 +216,34 @@ func BenchmarkMemes12MP(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// BenchmarkCaptionFilter: the sensitive-attribute filter over the caption
+// library's captions, beside lower-casing and splitting them.
+func BenchmarkCaptionFilter(b *testing.B) {
+	f, err := textfilter.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	caps, err := LibraryCaptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("filter", func(b *testing.B) {
+		for b.Loop() {
+			for _, c := range caps {
+				f.Check(c, textfilter.Options{})
+			}
+		}
+		b.ReportMetric(float64(len(caps)*b.N)/b.Elapsed().Seconds(), "captions/s")
+	})
+	b.Run("baseline-lower-split", func(b *testing.B) {
+		for b.Loop() {
+			for _, c := range caps {
+				strings.Fields(strings.ToLower(c))
+			}
+		}
+		b.ReportMetric(float64(len(caps)*b.N)/b.Elapsed().Seconds(), "captions/s")
 	})
 }
