@@ -89,6 +89,8 @@ func TestCheck(t *testing.T) {
 		{"demonym food", "Chinese food night", nil, nil},
 		{"demonym person", "Chinese tourists everywhere", nil, []Category{Ethnicity}},
 		{"language", "learning French", nil, nil},
+		{"language skills", "my French is rusty", nil, nil},
+		{"people after a language word", "talking to Spanish people", nil, []Category{Ethnicity}},
 		{"three categories", "fat muslim guy", nil, []Category{Appearance, Health, Religion}},
 		{"tagged name", "Jessica again", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged surname", "the Moore family", []string{"Jessica Moore"}, []Category{Identifier}},
