@@ -52,18 +52,30 @@ func detectPatterns(s string) []Category {
 	digit := strings.ContainsAny(s, "0123456789")
 	at := strings.Contains(s, "@")
 	dot := strings.ContainsAny(s, "./")
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || reEmailWords.MatchString(s) ||
-		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) || reSocial.MatchString(s) ||
+	social := strings.ContainsAny(s, ":=-") || strings.Contains(s, " is ")
+	atWord := strings.Contains(s, "at ") || strings.Contains(s, "(at)") || strings.Contains(s, "[at]")
+	street := containsAny(s, "street", "avenue", "road", "lane", "boulevard", "drive", "terrace", "crescent")
+	onStreet := street && reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s))
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
+		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) || social && reSocial.MatchString(s) ||
 		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s)))
 	if !digit {
-		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+		add(Location, onStreet)
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) ||
-		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || onStreet)
 	add(Age, reAge.MatchString(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))
 	return out
+}
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // notStreet are words after "road", "street", "way"… that make them
