@@ -52,17 +52,7 @@ type lexicon struct {
 }
 
 func loadLexicon() (*lexicon, error) {
-	l := &lexicon{
-		confusable: map[rune]rune{},
-		classes:    map[string]map[string]bool{},
-		byFirst:    map[string][]*entry{},
-		classFirst: map[string][]*entry{},
-		wordClass:  map[string][]string{},
-		single:     map[string]Category{},
-		known:      map[string]bool{},
-		noinflect:  map[string]bool{},
-		joined:     map[string]string{},
-	}
+	l := newLexicon()
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
 	}
@@ -70,6 +60,17 @@ func loadLexicon() (*lexicon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
 	}
+	if err := l.parse(raw); err != nil {
+		return nil, err
+	}
+	if err := l.loadPlaces(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parse reads the lexicon format (data/lexicon.txt's header) into l.
+func (l *lexicon) parse(raw []byte) error {
 	type line struct {
 		section string
 		text    string
@@ -85,10 +86,10 @@ func loadLexicon() (*lexicon, error) {
 		case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
 			section = s[1 : len(s)-1]
 			if !validSection(section) {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown section %q", n, section)
+				return fmt.Errorf("textfilter: lexicon line %d: unknown section %q", n, section)
 			}
 		case section == "":
-			return nil, fmt.Errorf("textfilter: lexicon line %d: entry outside a section", n)
+			return fmt.Errorf("textfilter: lexicon line %d: entry outside a section", n)
 		default:
 			lines = append(lines, line{section, s, n})
 		}
@@ -101,7 +102,7 @@ func loadLexicon() (*lexicon, error) {
 		case "emoji":
 			sym, words, ok := strings.Cut(ln.text, " ")
 			if !ok {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
+				return fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
 			}
 			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
@@ -121,7 +122,7 @@ func loadLexicon() (*lexicon, error) {
 		toks := l.tokenize(l.clean(ln.text))
 		switch len(toks) {
 		case 0:
-			return nil, fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
+			return fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
 		case 1:
 			if !l.classes[name][toks[0]] {
 				l.classes[name][toks[0]] = true
@@ -151,14 +152,14 @@ func loadLexicon() (*lexicon, error) {
 		}
 		for _, c := range []string{neg, pos} {
 			if c != "" && !l.isClass(c) {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
+				return fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
 			}
 		}
 		var toks []string
 		for _, f := range strings.Fields(text) {
 			if strings.HasPrefix(f, "@") {
 				if !l.isClass(f[1:]) {
-					return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, f)
+					return fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, f)
 				}
 				toks = append(toks, f)
 				continue
@@ -166,16 +167,28 @@ func loadLexicon() (*lexicon, error) {
 			toks = append(toks, l.tokenize(l.clean(f))...)
 		}
 		if len(toks) == 0 {
-			return nil, fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
+			return fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
 		}
 		for _, v := range expandClasses(toks, multi) {
 			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat}, !exact)
 		}
 	}
-	if err := l.loadPlaces(); err != nil {
-		return nil, err
+	return nil
+}
+
+// newLexicon returns an empty lexicon.
+func newLexicon() *lexicon {
+	return &lexicon{
+		confusable: map[rune]rune{},
+		classes:    map[string]map[string]bool{},
+		byFirst:    map[string][]*entry{},
+		classFirst: map[string][]*entry{},
+		wordClass:  map[string][]string{},
+		single:     map[string]Category{},
+		known:      map[string]bool{},
+		noinflect:  map[string]bool{},
+		joined:     map[string]string{},
 	}
-	return l, nil
 }
 
 func validSection(s string) bool {

@@ -256,3 +256,23 @@ func TestDataProvenance(t *testing.T) {
 		}
 	}
 }
+
+// TestParseErrors feeds malformed lexicons: each must be refused with an
+// error naming the problem, never loaded half-way.
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct{ name, lex, want string }{
+		{"unknown section", "[colour]\nred\n", "unknown section"},
+		{"entry outside a section", "red\n", "outside a section"},
+		{"unknown class in a phrase", "[health]\n@nosuch thing\n", "unknown class"},
+		{"unknown class after the phrase", "[age]\nturned @num !@nosuch\n", "unknown class"},
+		{"emoji without words", "[emoji]\n⛪\n", "emoji and its words"},
+		{"phrase without words", "[health]\n--\n", "no words"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := newLexicon().parse([]byte(tt.lex))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parse(%q) = %v, want an error with %q", tt.lex, err, tt.want)
+			}
+		})
+	}
+}
