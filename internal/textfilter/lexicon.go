@@ -410,7 +410,7 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 	var out []*entry
 	for _, n := range names {
 		toks := l.tokenize(l.clean(n))
-		if len(toks) == 0 {
+		if len(toks) == 0 || len(toks) == 1 && len([]rune(toks[0])) < 2 {
 			continue
 		}
 		out = append(out, &entry{toks: toks, cat: Identifier})

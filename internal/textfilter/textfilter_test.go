@@ -99,6 +99,7 @@ func TestCheck(t *testing.T) {
 		{"tagged surname", "the Moore family", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged name possessive", "Jessica's cake", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"untagged name", "Jessica again", nil, nil},
+		{"one-letter tag ignored", "plan b and j k", []string{"B", " ", ""}, nil},
 		{"tagged name that is a word, lower case", "will it rain", []string{"Will Turner"}, nil},
 		{"tagged name that is a word, capitalised", "Will is late", []string{"Will Turner"}, []Category{Identifier}},
 		{"tagged full name that is words", "will turner again", []string{"Will Turner"}, []Category{Identifier}},
