@@ -1,0 +1,60 @@
+package textfilter
+
+import "testing"
+
+// TestFresh re-measures the filter on fresh.tsv, an evaluation set a second
+// engineer wrote before reading the lexicons (docs/textfilter.md), with the
+// held-out targets. It was seen during one fix round, so it is no longer
+// held-out; fresh2.tsv is the remaining unseen check.
+func TestFresh(t *testing.T) {
+	f := newFilter(t)
+	for _, s := range measure(f, readCorpus(t, "testdata/fresh.tsv")).misses {
+		t.Logf("miss: fresh.tsv:%d %s %q → %s", s.line, s.label, s.text, f.Check(s.text, Options{Names: s.names}))
+	}
+	checkTargets(t, "testdata/fresh.tsv", 30, 150)
+}
+
+// TestFresh2 re-measures the filter on fresh2.tsv, written in the same sitting
+// as fresh.tsv and never looked at while fixing. Only the figures are
+// printed, never the lines, so fixes cannot drift towards them. With ten
+// lines a category one miss is 90 %, below what the set can resolve against
+// a 95 % target, so the figures are reported (docs/textfilter.md) rather than
+// enforced; the test fails only when the set shrinks.
+func TestFresh2(t *testing.T) {
+	f := newFilter(t)
+	sc := measure(f, readCorpus(t, "testdata/fresh2.tsv"))
+	t.Logf("testdata/fresh2.tsv (reported, not enforced):\n%s", sc.report())
+	for _, c := range Categories() {
+		if n := sc.total[string(c)]; n < 10 {
+			t.Errorf("fresh2.tsv has %d %s lines, want at least 10", n, c)
+		}
+	}
+	if n := sc.total["benign"]; n < 60 {
+		t.Errorf("fresh2.tsv has %d benign lines, want at least 60", n)
+	}
+}
+
+// checkTargets measures one corpus part and fails below recall minRecall in
+// any category, above maxFalseRefusal, or when the part is smaller than
+// minPer sensitive lines per category or minBenign benign lines.
+func checkTargets(t *testing.T, path string, minPer, minBenign int) {
+	t.Helper()
+	f := newFilter(t)
+	sc := measure(f, readCorpus(t, path))
+	t.Logf("%s:\n%s", path, sc.report())
+	for _, c := range Categories() {
+		k := string(c)
+		if sc.total[k] < minPer {
+			t.Errorf("%s has %d %s lines, want at least %d", path, sc.total[k], k, minPer)
+		}
+		if r := pct(sc.hit[k], sc.total[k]); r < minRecall {
+			t.Errorf("%s recall for %s = %.1f%%, want ≥ %.0f%%", path, k, r, minRecall)
+		}
+	}
+	if sc.total["benign"] < minBenign {
+		t.Errorf("%s has %d benign lines, want at least %d", path, sc.total["benign"], minBenign)
+	}
+	if r := pct(sc.hit["benign"], sc.total["benign"]); r > maxFalseRefusal {
+		t.Errorf("%s false refusals = %.1f%%, want ≤ %.0f%%", path, r, maxFalseRefusal)
+	}
+}
