@@ -58,3 +58,41 @@ func checkTargets(t *testing.T, path string, minPer, minBenign int) {
 		t.Errorf("%s false refusals = %.1f%%, want ≤ %.0f%%", path, r, maxFalseRefusal)
 	}
 }
+
+// TestSecondRoundRules pins the rules the fix round after the fresh set
+// added, with the benign texts next to them that must stay allowed.
+func TestSecondRoundRules(t *testing.T) {
+	f := newFilter(t)
+	cases := []struct {
+		text string
+		want Category // "" = allowed
+	}{
+		{"call one eight hundred five five five two", Identifier},
+		{"one two three go", ""},
+		{"dob: 04/05/1990", Identifier},
+		{"my @ is jo.bakes", Identifier},
+		{"zip 10001", Location},
+		{"zipped 10001 files", ""},
+		{"40°26′46″N 79°58′56″W", Location},
+		{"check linktr.ee/someone", Identifier},
+		{"on 42nd Street", Location},
+		{"my aunt became a n u n", Religion},
+		{"i s a w it", ""},
+		{"the twins are 3 months old", Age},
+		{"built like a tank this car", ""},
+		{"he is built like a wardrobe", Appearance},
+		{"I lent him a pen", ""},
+		{"gave up chocolate for Lent", Religion},
+		{"what a religious experience this pizza is", ""},
+	}
+	for _, c := range cases {
+		v := f.Check(c.text, Options{})
+		got := false
+		for _, g := range v.Categories {
+			got = got || g == c.want
+		}
+		if c.want == "" && !v.Allowed || c.want != "" && !got {
+			t.Errorf("Check(%q) = %s, want %q", c.text, v, c.want)
+		}
+	}
+}

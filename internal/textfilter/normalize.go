@@ -253,7 +253,15 @@ func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
 				}
 				b.WriteRune(r)
 			}
-			out, outCaps = append(out, b.String()), append(outCaps, caps[i])
+			w := b.String()
+			// A spelt-out word after the article "a" or the pronoun "i"
+			// (became a n u n): the joined run is not a word, the run
+			// without its first letter is.
+			if !digits && n >= 4 && (toks[i] == "a" || toks[i] == "i") && !l.known[w] && l.known[w[1:]] {
+				out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
+				w, i = w[1:], i+1
+			}
+			out, outCaps = append(out, w), append(outCaps, caps[i])
 			i = j
 		case n > 0:
 			out, outCaps = append(out, toks[i:j]...), append(outCaps, caps[i:j]...)
