@@ -43,9 +43,15 @@ var (
 	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
 	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
 	// benign phrases ("my phone is 2 years old") can hide it.
-	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
-	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
-	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
+	reAge = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	// A possessive before an ordinal ("grandma's 90th", "his 40th") is an
+	// age unless a noun that counts something else follows (ageOrdinal).
+	reAgeOrdinal = regexp.MustCompile(`(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b(?:\s+([a-z]+))?`)
+	// An amount with a period after "living on", "earns"…, without a
+	// currency ("living on 900 a month").
+	reLivingOn = regexp.MustCompile(`\b(?:living on|lives on|live on|surviving on|survive on|gets by on|earns?|makes|making|paid|on)\s+[0-9][0-9,.]*k?\s*(?:a|an|per|/)\s*(?:year|yr|month|mo|week|wk|hour|hr)\b`)
+	reMoney    = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
+	reOweEarn  = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
 // detectPatterns returns the categories of the structured identifiers and
@@ -73,8 +79,8 @@ func detectPatterns(s string) []Category {
 		return out
 	}
 	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet)
-	add(Age, reAge.MatchString(s))
-	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))
+	add(Age, reAge.MatchString(s) || ageOrdinal(s))
+	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
 	return out
 }
 
@@ -214,6 +220,25 @@ func (l *lexicon) spelledNumber(toks []string) bool {
 			run, digits = 0, 0
 		}
 		if run >= 6 && digits >= 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// notAgeOrdinal are nouns after "our 25th", "my 3rd" that count something
+// other than years of a life.
+var notAgeOrdinal = map[string]bool{"anniversary": true, "wedding": true, "attempt": true, "try": true, "time": true, "times": true,
+	"edition": true, "floor": true, "row": true, "place": true, "game": true, "season": true, "episode": true, "visit": true,
+	"trip": true, "date": true, "coffee": true, "cup": true, "round": true, "day": true, "week": true, "month": true, "year": true,
+	"lap": true, "run": true, "win": true, "goal": true, "album": true, "book": true, "show": true, "concert": true, "annual": true,
+	"slice": true, "beer": true, "drink": true, "pizza": true, "time's": true, "draft": true, "version": true, "step": true}
+
+// ageOrdinal reports a possessive ordinal that is an age ("grandma's 90th",
+// "her 16th!"), not a count ("our 25th anniversary", "my 3rd coffee").
+func ageOrdinal(s string) bool {
+	for _, m := range reAgeOrdinal.FindAllStringSubmatch(s, -1) {
+		if !notAgeOrdinal[m[1]] {
 			return true
 		}
 	}

@@ -469,9 +469,10 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 			}
 		}
 	}
+	scopes := l.thingScopes(toks)
 	var cats []Category
 	for _, h := range hits {
-		if h.cat == "" || hidden(h, hits) {
+		if h.cat == "" || hidden(h, hits) || inThingScope(h, scopes) {
 			continue
 		}
 		cats = append(cats, h.cat)
@@ -526,4 +527,66 @@ func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 		return true
 	}
 	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
+}
+
+// thingScopeLen is how many tokens after a non-person subject's verb its
+// predicate is taken to run.
+const thingScopeLen = 6
+
+// thingScopeCats are the categories a predicate about a thing, a pet or a
+// plant cannot carry about a person ("my plants need therapy", "the dog is
+// on trial", "the bridge is 100 years old"). Finance, slurs and the rest
+// are not hidden: "my bank account is empty" is about its owner.
+var thingScopeCats = map[Category]bool{Health: true, Criminal: true, Appearance: true, Age: true}
+
+// thingScopes returns the token spans [s, e) of predicates whose subject is
+// a thing, pet or plant (lexicon class thing, singular or plural) followed
+// by a verb of class copula. A span ends early at a conjunction, a pronoun
+// or a person word, where the sentence may turn to a person.
+func (l *lexicon) thingScopes(toks []string) [][2]int {
+	var out [][2]int
+	for i := 0; i+1 < len(toks); i++ {
+		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
+			continue
+		}
+		if i >= 1 && (l.inClass("person", toks[i-1]) || l.inClass("pron", toks[i-1])) && !l.inClass("poss", toks[i-1]) {
+			continue // "he dog is …" is not a thing subject; "his dog is …" is
+		}
+		e := i + 2
+		for e < len(toks) && e < i+2+thingScopeLen {
+			t := toks[e]
+			if t == "and" || t == "but" || t == "because" || t == "while" || t == "like" || l.inClass("pron", t) || l.inClass("person", t) {
+				break
+			}
+			e++
+		}
+		out = append(out, [2]int{i, e})
+	}
+	return out
+}
+
+// isThing reports a word of class thing or the plural of one.
+func (l *lexicon) isThing(w string) bool {
+	if l.inClass("thing", w) {
+		return true
+	}
+	if s, ok := strings.CutSuffix(w, "es"); ok && l.inClass("thing", s) {
+		return true
+	}
+	s, ok := strings.CutSuffix(w, "s")
+	return ok && l.inClass("thing", s)
+}
+
+// inThingScope reports a hit of a thingScopeCats category that lies inside
+// a thing's predicate.
+func inThingScope(h hit, scopes [][2]int) bool {
+	if !thingScopeCats[h.cat] {
+		return false
+	}
+	for _, sc := range scopes {
+		if h.s >= sc[0] && h.e <= sc[1] {
+			return true
+		}
+	}
+	return false
 }
