@@ -126,3 +126,53 @@ func TestSecondRoundRules(t *testing.T) {
 		}
 	}
 }
+
+// TestThirdRoundRules pins the concept rules of the third round (word
+// families, non-person subjects, residence cues, ordinal counts), each next
+// to a benign text that must stay allowed.
+func TestThirdRoundRules(t *testing.T) {
+	f := newFilter(t)
+	cases := []struct {
+		text string
+		want Category // "" = allowed
+	}{
+		{"he's dating a guy from work", Sexuality},
+		{"she married a man from work", ""},
+		{"his husband cooked", Sexuality},
+		{"his wife cooked", ""},
+		{"my plants need therapy", ""},
+		{"my sister needs therapy", Health},
+		{"the cat is on trial for the vase", ""},
+		{"my uncle is on trial for fraud", Criminal},
+		{"the bridge is 100 years old", ""},
+		{"my son is 10 years old", Age},
+		{"the dog is obese", ""},
+		{"the dog is fine but he is obese", Health},
+		{"our 25th anniversary dinner", ""},
+		{"grandma's 90th!", Age},
+		{"living on 900 a month", Finance},
+		{"two coffees a day", ""},
+		{"moved to Boulder last year", Location},
+		{"moved to tears by this cake", ""},
+		{"Me Living In Fear Of Monday", ""},
+		{"she's a senator now", Politics},
+		{"he woke up late", ""},
+		{"rich daddy paid", Finance},
+		{"rich chocolate cake", ""},
+		{"addicted to this show", ""},
+		{"addicted to heroin", Health},
+		{"his forehead is a billboard", Appearance},
+		{"Mexican train dominoes", ""},
+		{"Roma kids playing", Ethnicity},
+	}
+	for _, c := range cases {
+		v := f.Check(c.text, Options{})
+		got := false
+		for _, g := range v.Categories {
+			got = got || g == c.want
+		}
+		if c.want == "" && !v.Allowed || c.want != "" && !got {
+			t.Errorf("Check(%q) = %s, want %q", c.text, v, c.want)
+		}
+	}
+}

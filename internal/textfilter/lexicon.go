@@ -469,6 +469,9 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 			}
 		}
 	}
+	if l.residencePlace(toks, caps) {
+		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
+	}
 	scopes := l.thingScopes(toks)
 	var cats []Category
 	for _, h := range hits {
@@ -585,6 +588,36 @@ func inThingScope(h hit, scopes [][2]int) bool {
 	}
 	for _, sc := range scopes {
 		if h.s >= sc[0] && h.e <= sc[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// residencePlace reports a capitalised word after a residence cue: a word
+// of class resverb, then "in", "to", "up in", "from" or "called" in lower
+// case, then optionally "the", then the capitalised name ("moved to
+// Boulder", "our flat in Kreuzberg", "she's from Toulouse", "a town called
+// Hollis"). Days, months, holidays and pronouns (class notplace) are not
+// places.
+func (l *lexicon) residencePlace(toks []string, caps []bool) bool {
+	for i := 1; i+1 < len(toks); i++ {
+		t := toks[i]
+		cue := false
+		switch {
+		case t == "in" || t == "to" || t == "called":
+			cue = l.inClass("resverb", toks[i-1]) || i >= 2 && toks[i-1] == "up" && l.inClass("resverb", toks[i-2])
+		case t == "from":
+			cue = l.inClass("pron", toks[i-1]) || toks[i-1] == "originally" || toks[i-1] == "is" || toks[i-1] == "are"
+		}
+		if !cue || caps[i] {
+			continue
+		}
+		j := i + 1
+		if toks[j] == "the" && j+1 < len(toks) {
+			j++
+		}
+		if caps[j] && isAlpha(toks[j]) && len(toks[j]) >= 3 && !l.inClass("notplace", toks[j]) && !l.inClass("pron", toks[j]) && !l.inClass("person", toks[j]) {
 			return true
 		}
 	}
