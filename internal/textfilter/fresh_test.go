@@ -49,7 +49,10 @@ func TestFresh2(t *testing.T) {
 
 // TestFresh3 measures fresh3.tsv, written before the third round read the
 // lexicons and never tuned on: the unseen check of that round. Only the
-// figures are printed, never the lines. RESULT-DEPENDENT: see below.
+// figures are printed, never the lines. Its false-refusal rate met the
+// 5 % target when the round ended and is enforced; per-category recall did
+// not reach 95 % in five categories (docs/textfilter.md), so it is printed,
+// not enforced.
 func TestFresh3(t *testing.T) {
 	f := newFilter(t)
 	sc := measure(f, readCorpus(t, "testdata/fresh3.tsv"))
@@ -61,6 +64,9 @@ func TestFresh3(t *testing.T) {
 	}
 	if n := sc.total["benign"]; n < 80 {
 		t.Errorf("fresh3.tsv has %d benign lines, want at least 80", n)
+	}
+	if r := pct(sc.hit["benign"], sc.total["benign"]); r > maxFalseRefusal {
+		t.Errorf("fresh3.tsv false refusals = %.1f%%, want ≤ %.0f%%", r, maxFalseRefusal)
 	}
 }
 
