@@ -29,7 +29,7 @@ var Registry = []Purpose{
 		"Making them includes two safety checks on each photo, a sensitive-content rating (no drafts of sensitive photos) and face detection (no caption describes a person); " +
 		"their results are used once and never stored. Drafts expire unless you keep them."},
 	{Name: "analytics", Description: "Include your activity in anonymous, differentially private statistics."},
-	{Name: "federated_learning", Description: "Help improve models on your device; only noisy, aggregated updates leave it."},
+	{Name: "federated_learning", Description: "Help improve models on your device; only noisy, aggregated updates leave it. Revoking stops future participation, but a model already published cannot be un-trained."},
 }
 
 var pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
