@@ -232,7 +232,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, fmt.Errorf("caption filter: %w", err)
 	}
-	if eng := o.Engine; eng != nil {
+	if eng != nil { // the same vision (in process or the sandboxed workers) as analysis
 		g.Memes, err = meme.New(meme.Deps{Engine: eng, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Drafts: g.Drafts,
 			Filter: meme.TextFilter{F: g.Captions}, Untrusted: textfilter.Untrusted, Names: g.taggedNames,
 			Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
