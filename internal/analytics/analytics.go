@@ -36,6 +36,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/dp"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -230,33 +231,40 @@ func (s *Service) consented(ctx context.Context, tenant, subjectHash string) boo
 	return s.consent.Require(ctx, tenant, subjectHash, Purpose) == nil
 }
 
-// Analyzed records an analysed photo's contribution: its tag labels (only
-// labels of the closed vocabulary) and face count (faces < 0: not
-// detected). Nothing is recorded without the subject's analytics consent;
-// consent is checked again after the write and the record taken back if
-// it was revoked meanwhile. Failures are logged, never returned: analytics
-// never fails the analysis that feeds it.
-func (s *Service) Analyzed(ctx context.Context, tenant, assetID string, faces int, tags []string) {
+// Analyzed records an analysed photo's contribution — its tag labels
+// (only labels of the closed vocabulary; nil: tags were not analysed) and
+// face count (faces < 0: not analysed) — and the use of each feature
+// ("analyze:<feature>") today. Nothing is recorded without the subject's
+// analytics consent; consent is checked again after the write and the
+// records taken back if it was revoked meanwhile. Failures are logged,
+// never returned: analytics never fails the analysis that feeds it.
+func (s *Service) Analyzed(ctx context.Context, tenant, assetID string, features []string, faces int, tags []string) {
 	a, err := s.assets.Asset(ctx, tenant, assetID)
 	if err != nil || !s.consented(ctx, tenant, a.SubjectHash) {
 		return
 	}
 	var kept []string
-	for _, t := range tags {
-		if _, ok := slices.BinarySearch(s.tags, t); ok {
-			kept = append(kept, t)
+	if tags != nil {
+		kept = []string{}
+		for _, t := range tags {
+			if _, ok := slices.BinarySearch(s.tags, t); ok {
+				kept = append(kept, t)
+			}
 		}
+		slices.Sort(kept)
+		kept = slices.Compact(kept)
 	}
-	slices.Sort(kept)
-	kept = slices.Compact(kept)
 	now := s.clk.Now()
 	p := store.AnalyticsPhoto{TenantID: tenant, SubjectHash: a.SubjectHash, AssetID: assetID, Day: day(now), Faces: faces, Tags: kept, ExpiresAt: now.Add(s.cfg.Retain)}
 	if err := s.st.PutAnalyticsPhoto(ctx, p); err != nil {
 		s.log.Warn("record analytics contribution", "err", err)
 		return
 	}
+	for _, f := range features {
+		s.Used(ctx, tenant, a.SubjectHash, "analyze:"+f)
+	}
 	if !s.consented(ctx, tenant, a.SubjectHash) {
-		if _, err := s.st.DeleteAnalyticsAsset(ctx, tenant, assetID); err != nil {
+		if err := s.ForgetSubject(ctx, tenant, a.SubjectHash); err != nil {
 			s.log.Error("take back analytics contribution", "err", err)
 		}
 	}
@@ -481,3 +489,32 @@ func (s *Service) Budget(ctx context.Context, tenant string) (Budget, error) {
 
 // featureName normalises a feature name for Used.
 func featureName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ConfigFrom overlays the configured settings (zero: default) onto
+// DefaultConfig.
+func ConfigFrom(c config.Analytics) Config {
+	out := DefaultConfig()
+	set := func(dst *float64, v float64) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	if c.Period != 0 {
+		out.Period = c.Period
+	}
+	if c.Retain != 0 {
+		out.Retain = c.Retain
+	}
+	set(&out.Accountant.Period.Epsilon, c.Epsilon)
+	set(&out.Accountant.Period.Delta, c.Delta)
+	set(&out.Accountant.Lifetime.Epsilon, c.LifetimeEpsilon)
+	set(&out.Accountant.Lifetime.Delta, c.LifetimeDelta)
+	set(&out.SelectionDelta, c.SelectionDelta)
+	if c.MinQueryEpsilon != 0 {
+		out.Accountant.MinEpsMilli = epsMilli(c.MinQueryEpsilon)
+	}
+	if c.MaxQueryEpsilon != 0 {
+		out.Accountant.MaxEpsMilli = epsMilli(c.MaxQueryEpsilon)
+	}
+	return out
+}

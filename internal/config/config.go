@@ -92,6 +92,9 @@ type Config struct {
 	// DecodeQueue is how many uploads may wait to decode; one more is
 	// refused with 503 overloaded and Retry-After.
 	DecodeQueue int `yaml:"decode_queue"`
+	// Analytics is the differentially private analytics budget and
+	// retention (analytics.go).
+	Analytics Analytics `yaml:"analytics"`
 }
 
 // Setting describes one setting for flags, env and docs.

@@ -63,8 +63,8 @@ var ErrBudgetExhausted = fault.New(fault.Permission, "privacy budget exhausted")
 
 // Analytics stores contributions and the ledger.
 type Analytics interface {
-	// PutAnalyticsPhoto records p, replacing the record of the same tenant
-	// and asset.
+	// PutAnalyticsPhoto records p, merging into the record of the same
+	// tenant and asset (see AnalyticsPhoto).
 	PutAnalyticsPhoto(ctx context.Context, p AnalyticsPhoto) error
 	// PutAnalyticsFeature records f (once per tenant, subject, feature, day).
 	PutAnalyticsFeature(ctx context.Context, f AnalyticsFeature) error

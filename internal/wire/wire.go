@@ -16,6 +16,7 @@ package wire
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -49,6 +51,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/web"
 	"github.com/obscuraproject/obscura/internal/wire/core"
 )
@@ -107,6 +110,9 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// Analytics answers differentially private usage queries against
+	// each tenant's privacy budget; analyses feed it contributions.
+	Analytics *analytics.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -174,9 +180,15 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
 	}
+	if g.Analytics, err = analytics.New(analytics.Deps{Store: g.Store, Consent: g.Consents, Assets: g.Uploads, Audit: g.Audit, Clock: clk, Log: log,
+		Random: rand.Reader, Tags: centernet.Labels[:], Config: analytics.ConfigFrom(cfg.Analytics)}); err != nil {
+		g.Close()
+		return nil, err
+	}
+	ad.Contributions = g.Analytics
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
-	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents))
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents, g.Analytics))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
@@ -188,8 +200,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // derived-data registry, in the order forgets run them: what is derived
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
-func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
+	reg.Register(an, fs)
+	reg.Register(more...) // later generators' kinds (analytics…), before links, consents and photos
+	return reg.Register(subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.

@@ -17,8 +17,9 @@ var _ store.Analytics = (*Store)(nil)
 // PutAnalyticsPhoto implements store.Analytics.
 func (s *Store) PutAnalyticsPhoto(ctx context.Context, p store.AnalyticsPhoto) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO analytics_photos(tenant_id, asset_id, subject_hash, day, faces, tags, expires_at) VALUES (?,?,?,?,?,?,?)
-		ON CONFLICT(tenant_id, asset_id) DO UPDATE SET subject_hash = excluded.subject_hash, day = excluded.day, faces = excluded.faces, tags = excluded.tags, expires_at = excluded.expires_at`,
-		p.TenantID, p.AssetID, p.SubjectHash, unix(p.Day), p.Faces, strings.Join(p.Tags, "\n"), unix(p.ExpiresAt))
+		ON CONFLICT(tenant_id, asset_id) DO UPDATE SET subject_hash = excluded.subject_hash, day = excluded.day,
+			faces = CASE WHEN excluded.faces >= 0 THEN excluded.faces ELSE faces END, tags = coalesce(excluded.tags, tags), expires_at = excluded.expires_at`,
+		p.TenantID, p.AssetID, p.SubjectHash, unix(p.Day), max(p.Faces, -1), joinTags(p.Tags), unix(p.ExpiresAt))
 	return classify("put analytics photo", err)
 }
 
@@ -30,17 +31,28 @@ func (s *Store) PutAnalyticsFeature(ctx context.Context, f store.AnalyticsFeatur
 	return classify("put analytics feature", err)
 }
 
-func splitTags(s string) []string {
-	if s == "" {
+// joinTags encodes tags; nil (not analysed for tags) is NULL.
+func joinTags(tags []string) any {
+	if tags == nil {
 		return nil
 	}
-	return strings.Split(s, "\n")
+	return strings.Join(tags, "\n")
+}
+
+func splitTags(s sql.NullString) []string {
+	switch {
+	case !s.Valid:
+		return nil
+	case s.String == "":
+		return []string{}
+	}
+	return strings.Split(s.String, "\n")
 }
 
 func scanAnalyticsPhoto(rows *sql.Rows) (store.AnalyticsPhoto, error) {
 	var p store.AnalyticsPhoto
 	var day, exp int64
-	var tags string
+	var tags sql.NullString
 	err := rows.Scan(&p.TenantID, &p.AssetID, &p.SubjectHash, &day, &p.Faces, &tags, &exp)
 	p.Day, p.ExpiresAt, p.Tags = fromUnix(day), fromUnix(exp), splitTags(tags)
 	return p, err

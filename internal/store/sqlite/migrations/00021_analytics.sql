@@ -7,8 +7,8 @@ CREATE TABLE analytics_photos (
     asset_id     TEXT NOT NULL,
     subject_hash TEXT NOT NULL,
     day          INTEGER NOT NULL,
-    faces        INTEGER NOT NULL,
-    tags         TEXT NOT NULL,
+    faces        INTEGER NOT NULL, -- -1: not analysed for faces
+    tags         TEXT,            -- NULL: not analysed for tags
     expires_at   INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, asset_id)
 ) STRICT;
