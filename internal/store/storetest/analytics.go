@@ -27,7 +27,7 @@ func testAnalytics(t *testing.T, s store.Store) {
 	for _, p := range []store.AnalyticsPhoto{
 		{TenantID: "ta", SubjectHash: "h1", AssetID: "a1", Day: day, Faces: 2, Tags: []string{"cat", "dog"}, ExpiresAt: exp},
 		{TenantID: "ta", SubjectHash: "h1", AssetID: "a1", Day: day, Faces: 1, Tags: []string{"dog"}, ExpiresAt: exp}, // replaces
-		{TenantID: "ta", SubjectHash: "h1", AssetID: "a1", Day: day, Faces: -1, ExpiresAt: exp},                         // keeps both
+		{TenantID: "ta", SubjectHash: "h1", AssetID: "a1", Day: day, Faces: -1, ExpiresAt: exp},                       // keeps both
 		{TenantID: "ta", SubjectHash: "h2", AssetID: "a2", Day: day, Faces: -1, ExpiresAt: t0.Add(time.Hour)},
 		{TenantID: "tb", SubjectHash: "h1", AssetID: "a1", Day: day, Faces: 0, Tags: []string{"car"}, ExpiresAt: exp},
 	} {
