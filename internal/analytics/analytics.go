@@ -112,15 +112,10 @@ var ErrWindow = fault.New(fault.Invalid, "from must be before to, and the window
 // privacy_budget_exhausted). It is store.ErrBudgetExhausted.
 var ErrBudgetExhausted = store.ErrBudgetExhausted
 
-// ErrEpsilon reports a query ε outside the configured range.
-type ErrEpsilon struct{ Min, Max float64 }
-
-func (e *ErrEpsilon) Error() string {
-	return fmt.Sprintf("epsilon must be between %g and %g", e.Min, e.Max)
+// errEpsilon reports a query ε outside the configured range (fault.Invalid).
+func errEpsilon(acc dp.Accountant) error {
+	return fault.New(fault.Invalid, fmt.Sprintf("epsilon must be between %g and %g", float64(acc.MinEpsMilli)/1000, float64(acc.MaxEpsMilli)/1000))
 }
-
-// Is makes ErrEpsilon a fault.Invalid.
-func (e *ErrEpsilon) Is(target error) bool { return target == fault.Invalid }
 
 // Config is the accountant's and the records' settings.
 type Config struct {
@@ -344,7 +339,7 @@ func (s *Service) Query(ctx context.Context, tenant string, q Query) (Answer, er
 	acc := s.cfg.Accountant
 	em := epsMilli(q.Epsilon)
 	if em < acc.MinEpsMilli || em > acc.MaxEpsMilli {
-		return Answer{}, &ErrEpsilon{Min: float64(acc.MinEpsMilli) / 1000, Max: float64(acc.MaxEpsMilli) / 1000}
+		return Answer{}, errEpsilon(acc)
 	}
 	cs, err := s.contributions(ctx, tenant, q.Metric, q.From, q.To)
 	if err != nil {

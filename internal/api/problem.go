@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -80,6 +81,7 @@ var sentinelTable = []struct {
 	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
 	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{store.ErrBudgetExhausted, errorRule{http.StatusForbidden, "privacy_budget_exhausted", "Privacy budget exhausted"}},
 }
 
 // storageFull answers a write refused because the disk or the store is full.

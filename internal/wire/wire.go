@@ -301,6 +301,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 		Ready:       g.writeProbes(),
+		Analytics:   g.Analytics,
 		// /metrics: a bearer token and/or its own listener.
 		MetricsToken:     g.MetricsToken,
 		MetricsElsewhere: h.MetricsElsewhere,
