@@ -133,14 +133,14 @@ type Config struct {
 }
 
 // DefaultConfig: per 30-day period (ε 10, δ 10⁻⁶), a lifetime cap of
-// (ε 30, δ 10⁻⁵), single queries of ε 0.05–2, contributions kept 90 days.
+// (ε 30, δ 10⁻⁵), single queries of ε 0.05–1, contributions kept 90 days.
 func DefaultConfig() Config {
 	return Config{
 		Period: 30 * 24 * time.Hour,
 		Accountant: dp.Accountant{
 			Period:      dp.Budget{Epsilon: 10, Delta: 1e-6},
 			Lifetime:    dp.Budget{Epsilon: 30, Delta: 1e-5},
-			MinEpsMilli: 50, MaxEpsMilli: 2000,
+			MinEpsMilli: 50, MaxEpsMilli: 1000,
 		},
 		SelectionDelta: 1e-9,
 		Retain:         90 * 24 * time.Hour,
@@ -347,7 +347,7 @@ func (s *Service) Query(ctx context.Context, tenant string, q Query) (Answer, er
 	}
 	var deltaUnits int64
 	if q.Metric == FeatureUsage {
-		deltaUnits = int64(math.Ceil(s.cfg.SelectionDelta / dp.DeltaUnit))
+		deltaUnits = int64(math.Ceil(s.cfg.SelectionDelta/dp.DeltaUnit - 1e-6)) // 1e-9/1e-12 is 1000.0000000000001 in binary
 	}
 	now := s.clk.Now()
 	entry := store.LedgerEntry{TenantID: tenant, At: now, Actor: q.Actor, Metric: q.Metric, From: q.From, To: q.To,

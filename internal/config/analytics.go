@@ -5,7 +5,7 @@ import "time"
 // Analytics is the differentially private analytics settings (YAML key
 // `analytics`; docs/analytics.md). Zero fields keep the defaults of
 // internal/analytics: per 720h period ε 10 and δ 1e-6, lifetime cap ε 30
-// and δ 1e-5, query ε 0.05–2, partition-selection δ 1e-9 per query,
+// and δ 1e-5, query ε 0.05–1, partition-selection δ 1e-9 per query,
 // contributions kept 2160h (90 days).
 type Analytics struct {
 	// Period is the budget period.

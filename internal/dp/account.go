@@ -89,6 +89,10 @@ func (a Accountant) Validate() error {
 	if a.Lifetime.Epsilon < a.Period.Epsilon || a.Lifetime.Delta < a.Period.Delta {
 		return fmt.Errorf("%w: the lifetime cap is below the period budget", ErrParam)
 	}
+	if QueryRhoUnits(a.MaxEpsMilli) > a.Period.RhoUnits() {
+		return fmt.Errorf("%w: a query of the maximum ε %g does not fit the period budget (at most %g)", ErrParam,
+			float64(a.MaxEpsMilli)/1000, a.Remaining(Spent{}))
+	}
 	return nil
 }
 

@@ -128,7 +128,7 @@ func TestSelectThreshold(t *testing.T) {
 }
 
 func TestAccountant(t *testing.T) {
-	a := Accountant{Period: Budget{Epsilon: 10, Delta: 1e-6}, Lifetime: Budget{Epsilon: 30, Delta: 1e-5}, MinEpsMilli: 50, MaxEpsMilli: 2000}
+	a := Accountant{Period: Budget{Epsilon: 10, Delta: 1e-6}, Lifetime: Budget{Epsilon: 30, Delta: 1e-5}, MinEpsMilli: 50, MaxEpsMilli: 1000}
 	if err := a.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestAccountant(t *testing.T) {
 		t.Errorf("Remaining = %v, but a query of that ε is refused or ε = 1 was refused", r)
 	}
 	// Range and lifetime.
-	for _, em := range []int64{49, 2001, 0} {
+	for _, em := range []int64{49, 1001, 0} {
 		if err := a.Check(Spent{}, em, 0); !errors.Is(err, ErrEpsilon) {
 			t.Errorf("ε %d‰: %v, want ErrEpsilon", em, err)
 		}
