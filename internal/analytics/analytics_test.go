@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -188,8 +189,10 @@ func TestFeatureUsageSelectsPartitions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	day := e.k.Clock.Now().UTC().Truncate(24 * time.Hour)
-	for i := range 60 {
-		h := string(rune('A'+i%26)) + string(rune('a'+i/26))
+	// At ε = 1 (scale L0/ε = 4) and δ 10⁻⁹ over L0 = 4 partitions, the
+	// threshold is 87 subjects (docs/analytics.md): 150 use analyze:tags.
+	for i := range 150 {
+		h := fmt.Sprintf("h%03d", i)
 		if err := e.k.Store.PutAnalyticsFeature(ctx, store.AnalyticsFeature{TenantID: "ten_a", SubjectHash: h, Feature: "analyze:tags", Day: day, ExpiresAt: day.Add(time.Hour * 24)}); err != nil {
 			t.Fatal(err)
 		}
