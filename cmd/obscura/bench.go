@@ -14,12 +14,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "analytics"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|analytics]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -111,6 +111,23 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 				out["analysis"] = row
 				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
+			}
+			if want("analytics") {
+				fmt.Fprintln(a.stderr, "benchmarking a differentially private query over 100k contributions against the exact count …")
+				rows, ratio, err := perf.RunAnalytics(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["analytics"], out["analytics_ratio"] = rows, ratio
+				fmt.Fprintf(&b, "\n%-28s %16s\n", "analytics case", "measured")
+				for _, r := range rows {
+					if r.Ms > 0 {
+						fmt.Fprintf(&b, "%-28s %13.1f ms\n", r.Case, r.Ms)
+					} else {
+						fmt.Fprintf(&b, "%-28s %14.0f /s\n", r.Case, r.PerS)
+					}
+				}
+				fmt.Fprintf(&b, "dp query (tag_counts, 100k contributions): %.2fx the exact count without noise\n", ratio)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

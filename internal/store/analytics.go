@@ -66,6 +66,8 @@ type Analytics interface {
 	// PutAnalyticsPhoto records p, merging into the record of the same
 	// tenant and asset (see AnalyticsPhoto).
 	PutAnalyticsPhoto(ctx context.Context, p AnalyticsPhoto) error
+	// PutAnalyticsPhotos is PutAnalyticsPhoto for many, in one transaction.
+	PutAnalyticsPhotos(ctx context.Context, ps []AnalyticsPhoto) error
 	// PutAnalyticsFeature records f (once per tenant, subject, feature, day).
 	PutAnalyticsFeature(ctx context.Context, f AnalyticsFeature) error
 	// AnalyticsPhotos calls fn for the tenant's photo records with Day in

@@ -16,7 +16,26 @@ var _ store.Analytics = (*Store)(nil)
 
 // PutAnalyticsPhoto implements store.Analytics.
 func (s *Store) PutAnalyticsPhoto(ctx context.Context, p store.AnalyticsPhoto) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO analytics_photos(tenant_id, asset_id, subject_hash, day, faces, tags, expires_at) VALUES (?,?,?,?,?,?,?)
+	return s.PutAnalyticsPhotos(ctx, []store.AnalyticsPhoto{p})
+}
+
+// PutAnalyticsPhotos implements store.Analytics.
+func (s *Store) PutAnalyticsPhotos(ctx context.Context, ps []store.AnalyticsPhoto) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return classify("put analytics photo", err)
+	}
+	defer tx.Rollback()
+	for _, p := range ps {
+		if err := putAnalyticsPhoto(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	return classify("put analytics photo", tx.Commit())
+}
+
+func putAnalyticsPhoto(ctx context.Context, tx *sql.Tx, p store.AnalyticsPhoto) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO analytics_photos(tenant_id, asset_id, subject_hash, day, faces, tags, expires_at) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT(tenant_id, asset_id) DO UPDATE SET subject_hash = excluded.subject_hash, day = excluded.day,
 			faces = CASE WHEN excluded.faces >= 0 THEN excluded.faces ELSE faces END, tags = coalesce(excluded.tags, tags), expires_at = excluded.expires_at`,
 		p.TenantID, p.AssetID, p.SubjectHash, unix(p.Day), max(p.Faces, -1), joinTags(p.Tags), unix(p.ExpiresAt))
