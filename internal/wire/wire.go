@@ -39,6 +39,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -103,8 +104,11 @@ type Graph struct {
 	Extraction *guard.Extraction
 	Analyses   *analysis.Service
 	Faces      *faces.Service
-	Subjects   *subject.Service
-	Purger     *incident.Purger
+	// Drafts holds generated images (meme and plugin drafts) until their
+	// subject accepts or rejects them.
+	Drafts   *draft.Service
+	Subjects *subject.Service
+	Purger   *incident.Purger
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
@@ -188,7 +192,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	ad.Contributions = g.Analytics
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
-	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents, g.Analytics))
+	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
+		TTL: cfg.DraftTTL, Downloads: g.Uploads})
+	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents, g.Analytics))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
@@ -200,8 +207,8 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // derived-data registry, in the order forgets run them: what is derived
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
-func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
-	reg.Register(an, fs)
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
+	reg.Register(an, fs, dr)
 	reg.Register(more...) // later generators' kinds (analytics…), before links, consents and photos
 	return reg.Register(subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
@@ -288,6 +295,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Uploads:     g.Uploads,
 		Analysis:    g.Analyses,
 		Faces:       g.Faces,
+		Drafts:      g.Drafts,
 		PublicURL:   h.PublicURL,
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
