@@ -3,7 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +117,20 @@ func TestAnalyticsAgainstRealServer(t *testing.T) {
 	// A smaller query still fits what is left.
 	if code, b := do(t, "POST", s.base+"/v1/analytics/query", tn.APIKey, query("faces_per_photo", 0.5)); code != 200 {
 		t.Errorf("ε 0.5 within the remaining budget: %d %s", code, b)
+	}
+
+	// The operator console charts an answer: SVG bars with interval
+	// whiskers, and the same values as a table; an unaffordable query is
+	// refused there too.
+	op := newOperator(t, s)
+	op.login(tn.APIKey)
+	code, _, page := op.post("/console/analytics", url.Values{"metric": {"tag_counts"}, "epsilon": {"0.1"}})
+	if code != 200 || !strings.Contains(page, `<svg`) || strings.Count(page, "<rect") != 20 || !strings.Contains(page, `id="analytics-table"`) ||
+		!strings.Contains(statusText(page), "Spent ε 0.100") {
+		t.Errorf("console chart: %d %s", code, statusText(page))
+	}
+	if code, _, page := op.post("/console/analytics", url.Values{"metric": {"tag_counts"}, "epsilon": {"1"}}); code != 403 || !strings.Contains(statusText(page), "privacy budget cannot pay") {
+		t.Errorf("console over budget: %d %q", code, statusText(page))
 	}
 
 	// Revocation removes the subject's contributions from later answers.
