@@ -26,21 +26,24 @@ func (s *Store) PutAnalyticsPhotos(ctx context.Context, ps []store.AnalyticsPhot
 		return classify("put analytics photo", err)
 	}
 	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, putAnalyticsPhotoSQL)
+	if err != nil {
+		return classify("put analytics photo", err)
+	}
+	defer stmt.Close()
 	for _, p := range ps {
-		if err := putAnalyticsPhoto(ctx, tx, p); err != nil {
-			return err
+		if _, err := stmt.ExecContext(ctx, p.TenantID, p.AssetID, p.SubjectHash, unix(p.Day), max(p.Faces, -1), joinTags(p.Tags), unix(p.ExpiresAt)); err != nil {
+			return classify("put analytics photo", err)
 		}
 	}
 	return classify("put analytics photo", tx.Commit())
 }
 
-func putAnalyticsPhoto(ctx context.Context, tx *sql.Tx, p store.AnalyticsPhoto) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO analytics_photos(tenant_id, asset_id, subject_hash, day, faces, tags, expires_at) VALUES (?,?,?,?,?,?,?)
+// putAnalyticsPhotoSQL merges a photo record (store.AnalyticsPhoto: a
+// negative face count and NULL tags keep what is known).
+const putAnalyticsPhotoSQL = `INSERT INTO analytics_photos(tenant_id, asset_id, subject_hash, day, faces, tags, expires_at) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT(tenant_id, asset_id) DO UPDATE SET subject_hash = excluded.subject_hash, day = excluded.day,
-			faces = CASE WHEN excluded.faces >= 0 THEN excluded.faces ELSE faces END, tags = coalesce(excluded.tags, tags), expires_at = excluded.expires_at`,
-		p.TenantID, p.AssetID, p.SubjectHash, unix(p.Day), max(p.Faces, -1), joinTags(p.Tags), unix(p.ExpiresAt))
-	return classify("put analytics photo", err)
-}
+			faces = CASE WHEN excluded.faces >= 0 THEN excluded.faces ELSE faces END, tags = coalesce(excluded.tags, tags), expires_at = excluded.expires_at`
 
 // PutAnalyticsFeature implements store.Analytics.
 func (s *Store) PutAnalyticsFeature(ctx context.Context, f store.AnalyticsFeature) error {
