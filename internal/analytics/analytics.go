@@ -285,6 +285,16 @@ func (s *Service) Used(ctx context.Context, tenant, subjectHash, feature string)
 	}
 }
 
+// UsedOn is Used for the subject of the tenant's asset (a feature run on
+// a photo: face-tag suggestions, memes, plugins).
+func (s *Service) UsedOn(ctx context.Context, tenant, assetID, feature string) {
+	a, err := s.assets.Asset(ctx, tenant, assetID)
+	if err != nil {
+		return
+	}
+	s.Used(ctx, tenant, a.SubjectHash, feature)
+}
+
 // Query is one question.
 type Query struct {
 	Metric   string

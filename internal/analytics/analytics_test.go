@@ -98,6 +98,12 @@ func TestContributionsNeedConsent(t *testing.T) {
 	if len(ps) != 1 || ps[0].Faces != 2 || len(ps[0].Tags) != 1 || ps[0].Tags[0] != "dog" {
 		t.Errorf("photo record %+v: want 2 faces and only the vocabulary's labels, once", ps)
 	}
+	// A suggestion run on the photo is a feature use of its subject.
+	e.svc.UsedOn(ctx, "ten_a", "a_yes", "suggest")
+	e.svc.UsedOn(ctx, "ten_a", "a_no", "suggest")
+	if n := e.held(t, "h_yes"); n != 4 || e.held(t, "h_no") != 0 {
+		t.Errorf("after suggest: %d records (want 4), %d without consent", n, e.held(t, "h_no"))
+	}
 	// A later text-only analysis keeps what the photo record knows.
 	e.svc.Analyzed(ctx, "ten_a", "a_yes", []string{"text"}, -1, nil)
 	ps, _, _ = e.k.Store.SubjectAnalytics(ctx, "ten_a", "h_yes")
@@ -120,11 +126,11 @@ func TestContributionsNeedConsent(t *testing.T) {
 	if err := e.svc.ForgetPurpose(ctx, "ten_a", "h_yes", "tagging"); err != nil || e.held(t, "h_yes") == 0 {
 		t.Errorf("revoking another purpose removed analytics records: %v", err)
 	}
-	if err := e.svc.ForgetAsset(ctx, "ten_a", "a_yes"); err != nil || e.held(t, "h_yes") != 3 {
-		t.Errorf("ForgetAsset left %d (want the 3 feature days), %v", e.held(t, "h_yes"), err)
+	if err := e.svc.ForgetAsset(ctx, "ten_a", "a_yes"); err != nil || e.held(t, "h_yes") != 4 {
+		t.Errorf("ForgetAsset left %d (want the 4 feature days), %v", e.held(t, "h_yes"), err)
 	}
 	e.k.Clock.Advance(DefaultConfig().Retain + time.Second)
-	if n, err := e.svc.Sweep(ctx, 100); err != nil || n != 3 || e.held(t, "h_yes") != 0 {
+	if n, err := e.svc.Sweep(ctx, 100); err != nil || n != 4 || e.held(t, "h_yes") != 0 {
 		t.Errorf("retention sweep removed %d, %v; left %d", n, err, e.held(t, "h_yes"))
 	}
 }

@@ -189,7 +189,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	ad.Contributions = g.Analytics
+	ad.Contributions, fd.Usage = g.Analytics, g.Analytics
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
 	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
