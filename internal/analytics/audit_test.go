@@ -102,19 +102,23 @@ func epsilonLowerBound(k0, k1, n int) float64 {
 
 func auditCases() []auditCase {
 	var c []auditCase
-	// photos_per_subject: 10 subjects across buckets; the added subject
-	// has one photo (bucket "1": L0 = 1, LInf = 1).
+	// photos_per_subject: 5 subjects across buckets; the added subject
+	// has one photo (bucket "1": L0 = 1, LInf = 1). (The other subjects
+	// only shift the counts the event is measured against; few keep each
+	// of the 4·10⁵ runs cheap, also under the race detector.)
 	var d []dp.Contribution
-	for i := range 10 {
+	for i := range 5 {
 		d = append(d, dp.Contribution{Subject: fmt.Sprintf("s%02d", i), Key: photoBuckets[i%len(photoBuckets)], Value: 1})
 	}
 	c = append(c, auditCase{metric: PhotosPerSubject, d: d,
 		extra: []dp.Contribution{{Subject: "target", Key: "1", Value: 1}}, keys: []string{"1"}})
-	// tag_counts: 12 subjects with a few of 8 tags; the added subject has
-	// exactly L0 = 6 tags, two photos each (LInf = 1 clamps them).
-	tags := []string{"bicycle", "bird", "cat", "cup", "dog", "person", "pizza", "tv"}
+	// tag_counts: 4 subjects with 3 of 6 tags each; the added subject has
+	// exactly L0 = 6 tags, two photos each (LInf = 1 clamps them). The
+	// vocabulary is those 6: noise on labels nobody in the pair of datasets
+	// differs in is independent of the subject and changes no probability.
+	tags := []string{"bicycle", "bird", "cat", "dog", "person", "pizza"}
 	d = nil
-	for i := range 12 {
+	for i := range 4 {
 		for j := range 3 {
 			d = append(d, dp.Contribution{Subject: fmt.Sprintf("s%02d", i), Key: tags[(i+j)%len(tags)], Value: 1})
 		}
@@ -130,6 +134,9 @@ func auditCases() []auditCase {
 func TestPrivacyAudit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the audit draws millions of samples")
+	}
+	if raceDetector {
+		t.Skip("run without -race (make unit does: the audit's own pass); the detector makes it ten times slower and the mechanism is single-threaded per run")
 	}
 	const claimed = 1.0
 	em := int64(claimed * 1000)
