@@ -14,12 +14,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "textfilter", "analytics"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl", "analytics"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|textfilter|analytics]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|fl|analytics]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -112,14 +112,21 @@ func (a *app) benchCmd() *cobra.Command {
 				out["analysis"] = row
 				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
 			}
-			if want("textfilter") {
-				fmt.Fprintln(a.stderr, "benchmarking the sensitive-attribute text filter against lower-case+split …")
-				row, err := perf.RunTextFilter()
+			if want("fl") {
+				ns := []int{10, 50, 200}
+				if quick {
+					ns = ns[:2]
+				}
+				fmt.Fprintln(a.stderr, "benchmarking secure-aggregation rounds against a plain sum of the same vectors …")
+				rows, err := perf.RunSecAgg(ns, perf.SecAggLength)
 				if err != nil {
 					return err
 				}
-				out["textfilter"] = row
-				fmt.Fprintf(&b, "\ntext filter: %.0f captions/s, baseline %.0f captions/s, ratio %.4f\n", row.CaptionsPerSec, row.BaselinePerSec, row.Ratio)
+				out["fl"] = rows
+				fmt.Fprintf(&b, "\n%-28s %10s %10s %10s %12s %10s\n", "secure aggregation (9,315)", "round ms", "server ms", "client ms", "plain sum ms", "server ×")
+				for _, r := range rows {
+					fmt.Fprintf(&b, "%-28s %10.0f %10.0f %10.1f %12.2f %9.0fx\n", fmt.Sprintf("%d clients", r.Clients), r.RoundMs, r.ServerMs, r.ClientMs, r.PlainSumMs, r.ServerX)
+				}
 			}
 			if want("analytics") {
 				fmt.Fprintln(a.stderr, "benchmarking a differentially private query over 100k contributions against the exact count …")
@@ -141,7 +148,7 @@ func (a *app) benchCmd() *cobra.Command {
 			return a.print(out, strings.TrimSpace(b.String()))
 		},
 	}
-	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")
+	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size and the 200-client secure-aggregation round")
 	return cmd
 }
 

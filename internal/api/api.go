@@ -94,6 +94,8 @@ type Deps struct {
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
+	// FL coordinates federated learning; nil leaves its routes out.
+	FL flService
 	// MetricsToken, if set, is the bearer token GET /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
@@ -211,6 +213,7 @@ func New(d Deps) *API {
 	a.registerAudit()
 	a.registerIncident()
 	a.registerAlerts()
+	a.registerFL()
 	a.registerAnalytics()
 	if !d.MetricsElsewhere {
 		a.mux.Handle("GET /metrics", a.MetricsHandler())

@@ -94,6 +94,8 @@ type Service struct {
 	derived []Derived
 	decodes decodeGate
 	sources map[string]ObjectSource
+	// sanitizer, when set, cleans uploads instead of sanitize.Sanitize.
+	sanitizer Sanitizer
 }
 
 // Derived is something kept about a photo that must go with it: the
@@ -252,7 +254,7 @@ func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byt
 // mark. A crash between the blob write and the commit leaves a mark that
 // Sweep turns into a deleted orphan after the grace period.
 func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID string, data []byte) (store.Asset, error) {
-	res, err := sanitize.Sanitize(data, s.limits(ctx))
+	res, err := s.sanitize(ctx, data)
 	if err != nil {
 		return store.Asset{}, err
 	}

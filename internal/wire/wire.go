@@ -43,6 +43,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
@@ -52,7 +53,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/web"
 	"github.com/obscuraproject/obscura/internal/wire/core"
 )
@@ -77,6 +80,21 @@ type Options struct {
 	// suggestions (what CLI commands that only store, forget or purge
 	// need); the services that forget derived data are still there.
 	Engine *vision.Engine
+	// Vision, when set, replaces Engine for every decode and model run:
+	// the sandboxed worker pool (internal/sandbox) in `obscura serve`.
+	Vision Vision
+	// Sanitizer, when set, sanitizes uploads (the worker pool); nil
+	// sanitizes in this process.
+	Sanitizer upload.Sanitizer
+}
+
+// Vision decodes photos and runs the models: *vision.Engine in process,
+// or the sandboxed worker pool.
+type Vision interface {
+	Decode(data []byte) (*picture.Picture, error)
+	AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*vision.Result, error)
+	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+	FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe
 }
 
 // Graph is the built object graph. Fields are set by Open in this order.
@@ -114,6 +132,8 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// FL coordinates federated learning (issue 23).
+	FL *fl.Coordinator
 	// Analytics answers differentially private usage queries against
 	// each tenant's privacy budget; analyses feed it contributions.
 	Analytics *analytics.Service
@@ -167,6 +187,9 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	ucfg := upload.DefaultConfig()
 	ucfg.OrphanGrace = cfg.OrphanGrace
 	g.Uploads = upload.New(ucfg, g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
+	if o.Sanitizer != nil {
+		g.Uploads.WithSanitizer(o.Sanitizer)
+	}
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
 	// Throttled and blocked keys stay so across restarts.
 	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
@@ -177,7 +200,16 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
 		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
 	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
-	if eng := o.Engine; eng != nil {
+	var eng Vision
+	if o.Vision != nil {
+		eng = o.Vision
+	} else if o.Engine != nil {
+		eng = o.Engine
+	}
+	if c, ok := eng.(interface{ OnCrashes(func(int)) }); ok {
+		c.OnCrashes(g.onSandboxCrashes)
+	}
+	if eng != nil {
 		squeezer := guard.NewFaceSqueezer()
 		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
@@ -200,6 +232,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	if g.FL, err = g.openFL(); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -301,6 +337,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
 		Operator:    g.Operator,
+		FL:          g.FL,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
@@ -413,6 +450,12 @@ func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score flo
 	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
+}
+
+// onSandboxCrashes raises the alert for repeated worker failures.
+func (g *Graph) onSandboxCrashes(n int) {
+	g.Alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleSandboxCrashes, Severity: "critical",
+		Detail: fmt.Sprintf("failures=%d in %s", n, "10m")})
 }
 
 // writeProbes are the readiness checks that the store and the blob
