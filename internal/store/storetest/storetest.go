@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GuardStates", testGuardStates},
 		{"Analytics", testAnalytics},
 		{"Drafts", testDrafts},
+		{"Plugins", testPlugins},
 		{"FL", testFL},
 	}
 	for _, tt := range tests {
