@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -105,4 +106,26 @@ func (a *app) openSandboxed(ctx context.Context, pool *sandbox.Pool) (*wire.Grap
 		return nil, err
 	}
 	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Vision: pool, Sanitizer: pool})
+}
+
+// benchSandbox measures one sandboxed worker (2 threads) against the same
+// models in process and bare, in the same run.
+func (a *app) benchSandbox(ctx context.Context) (perf.SandboxReport, error) {
+	e, err := perf.NewVisionEnv(models.DefaultDir(a.getenv), 2)
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	defer e.Close()
+	prot, err := a.sandboxProtections(false)
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	cfg := sandbox.Config{Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: 2, Decode: picture.DefaultOptions,
+		Limits: sandbox.DefaultLimits, Protections: prot, UID: sandbox.Nobody, GID: sandbox.Nobody, LoadModels: true}
+	pool, err := sandbox.Start(ctx, sandbox.Options{Config: cfg, Workers: 1, Log: a.log})
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	defer pool.Close()
+	return perf.RunSandbox(ctx, e, pool)
 }
