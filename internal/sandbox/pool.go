@@ -34,8 +34,9 @@ type Options struct {
 	// no secret from the server's environment.
 	Command func() *exec.Cmd
 	// Timeout bounds one request (default 60 s); StartTimeout a worker's
-	// start-up, model loading included (default 3 min).
-	Timeout, StartTimeout time.Duration
+	// start-up, model loading included (default 3 min); QueueTimeout how
+	// long a request waits for a free worker (default Timeout).
+	Timeout, StartTimeout, QueueTimeout time.Duration
 	// Log receives the supervisor's records and the workers' stderr.
 	Log *slog.Logger
 	// OnCrashes is called when CrashAlert worker failures fall within
@@ -88,6 +89,9 @@ func Start(ctx context.Context, o Options) (*Pool, error) {
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 3 * time.Minute
+	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = o.Timeout
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -166,7 +170,7 @@ func (p *Pool) PIDs() []int {
 // replaces the worker.
 func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
 	c := &call{req: req, maxReply: maxReply, check: check, done: make(chan result, 1)}
-	wait := time.NewTimer(p.opt.Timeout)
+	wait := time.NewTimer(p.opt.QueueTimeout)
 	defer wait.Stop()
 	select {
 	case p.calls <- c:
@@ -175,7 +179,7 @@ func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Fra
 	case <-p.quit:
 		return Frame{}, fmt.Errorf("pool closed: %w", ErrUnavailable)
 	case <-wait.C:
-		return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.Timeout, ErrUnavailable)
+		return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.QueueTimeout, ErrUnavailable)
 	}
 	select {
 	case r := <-c.done:

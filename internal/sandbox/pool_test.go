@@ -116,6 +116,7 @@ func startTestPool(t *testing.T, prot Protections, opt Options) *Pool {
 	if opt.Timeout == 0 {
 		opt.Timeout = 5 * time.Second
 	}
+	opt.QueueTimeout = time.Minute // replacements start slowly on a loaded machine
 	opt.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	p, err := Start(context.Background(), opt)
 	if err != nil {
