@@ -57,6 +57,8 @@ func testHooks(meta, _ []byte) Frame {
 	case "lie":
 		return Frame{Meta: []byte(`{"width":-1}`)}
 	case "pid":
+	case "sleep":
+		time.Sleep(time.Duration(m.Slow) * time.Millisecond)
 	case "connect":
 		var c net.Conn
 		if c, err = net.DialTimeout("tcp", m.Arg, time.Second); err == nil {
@@ -316,5 +318,29 @@ func TestDecodeInWorker(t *testing.T) {
 func TestMissingOnThisKernel(t *testing.T) {
 	if m := Missing(); len(m) != 0 {
 		t.Errorf("missing %v (STACK.md: this kernel has Landlock ABI 7 and seccomp)", m)
+	}
+}
+
+// TestPoolGrowsOnDemand: one worker starts with the pool; a second only
+// when two requests overlap, and never more than Workers.
+func TestPoolGrowsOnDemand(t *testing.T) {
+	p := startTestPool(t, All, Options{Workers: 2})
+	if n := len(p.PIDs()); n != 1 {
+		t.Fatalf("%d workers at start, want 1", n)
+	}
+	done := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := hook(t, p, hookMeta{Do: "sleep", Slow: 500})
+			done <- err
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(p.PIDs()); n != 2 {
+		t.Errorf("%d workers after overlapping requests, want 2", n)
 	}
 }
