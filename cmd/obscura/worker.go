@@ -12,7 +12,13 @@ import (
 	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/nsfw"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/vision/ppocr"
 	"github.com/obscuraproject/obscura/internal/vision/tesseract"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -86,6 +92,18 @@ func (a *app) startPool(ctx context.Context, n int, withModels, insecure bool) (
 	prot, err := a.sandboxProtections(insecure)
 	if err != nil {
 		return nil, err
+	}
+	if withModels {
+		// Verified here first, so a tampered or missing model stops the
+		// command with its own message; each worker verifies again as it loads.
+		m, dir := models.Pinned(), models.DefaultDir(a.getenv)
+		for _, name := range []string{"libonnxruntime.so.1", blazeface.ModelFile, faceres.ModelFile, arcface.ModelFile, centernet.ModelFile, nsfw.ModelFile, ppocr.DetectorFile} {
+			b, err := m.Load(dir, name)
+			if err != nil {
+				return nil, err
+			}
+			clear(b)
+		}
 	}
 	cfg := sandbox.Config{
 		Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: a.visionThreads(),
