@@ -41,10 +41,12 @@ import (
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -128,6 +130,14 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// Plugins is the installation's plugin registry and sandbox runtime.
+	Plugins   *plugin.Registry
+	pluginDir string
+	// PluginRuns runs installed plugins on photos into drafts (nil
+	// without an engine).
+	PluginRuns *plugin.Runner
+	// FL coordinates federated learning (issue 23).
+	FL *fl.Coordinator
 }
 
 // Open builds the graph. Close it when done.
@@ -217,6 +227,14 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	if g.FL, err = g.openFL(); err != nil {
+		g.Close()
+		return nil, err
+	}
+	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -232,6 +250,9 @@ func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store,
 func (g *Graph) Close() error {
 	if g.Alerts != nil {
 		g.Alerts.Wait()
+	}
+	if g.Plugins != nil {
+		_ = g.Plugins.Runtime().Close(context.Background())
 	}
 	return g.Core.Close()
 }
@@ -254,6 +275,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	if err := g.InstallBuiltinPlugins(ctx); err != nil {
+		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
+	}
 	return nil
 }
 
@@ -316,6 +340,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
 		Operator:    g.Operator,
+		FL:          g.FL,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
@@ -331,10 +356,14 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
 	}
+	if g.PluginRuns != nil {
+		deps.Plugins = g.PluginRuns
+	}
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
+		Plugins: g.Plugins}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)

@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PendingAssetsAndCommit", testPendingAssets},
 		{"GuardStates", testGuardStates},
 		{"Drafts", testDrafts},
+		{"Plugins", testPlugins},
+		{"FL", testFL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
