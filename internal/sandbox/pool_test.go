@@ -290,6 +290,15 @@ func TestDecodeInWorker(t *testing.T) {
 	if got.Width != want.Width || got.Height != want.Height || got.Scale != want.Scale || !bytes.Equal(got.RGB.Pix, want.RGB.Pix) {
 		t.Errorf("worker decode differs from in-process decode")
 	}
+	wide := testJPEG(t, 3000, 120)
+	scaled, err := p.Decode(wide)
+	if err != nil || scaled.RGB.Rect.Dx() >= 3000 || scaled.Width != 3000 {
+		t.Errorf("scaled decode: %v %v", scaled.RGB.Rect, err)
+	}
+	full, err := p.DecodeFull(wide)
+	if err != nil || full.RGB.Rect.Dx() != 3000 || full.Scale != 1 {
+		t.Errorf("full decode: %v %v", full.RGB.Rect, err)
+	}
 	before := p.PIDs()
 	for name, bad := range map[string][]byte{
 		"truncated":  data[:len(data)/2],

@@ -231,7 +231,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, eng); err != nil {
 		g.Close()
 		return nil, err
 	}
