@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics", "sandbox"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics|sandbox]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -165,6 +165,20 @@ func (a *app) benchCmd() *cobra.Command {
 					}
 				}
 				fmt.Fprintf(&b, "dp query (tag_counts, 100k contributions): %.2fx the exact count without noise\n", ratio)
+			}
+			if want("sandbox") {
+				fmt.Fprintln(a.stderr, "benchmarking the sandboxed workers against the same work in process and bare ONNX Runtime …")
+				rep, err := a.benchSandbox(cmd.Context())
+				if err != nil {
+					return err
+				}
+				out["sandbox"] = rep
+				fmt.Fprintf(&b, "\n%-32s %10s\n", "sandbox case (2 threads)", "ms")
+				for _, r := range rep.Rows {
+					fmt.Fprintf(&b, "%-32s %10.1f\n", r.Case, r.Ms)
+				}
+				fmt.Fprintf(&b, "sandboxed analyze: %.2fx in process, %.2fx bare models + one scaled decode; sandboxed sanitize: %.2fx in process\n",
+					rep.AnalyzeVsInProcess, rep.AnalyzeVsBare, rep.IngestVsInProcess)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},
