@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -11,10 +12,11 @@ import (
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl", "plugins"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
@@ -111,6 +113,20 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 				out["analysis"] = row
 				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
+			}
+			if want("plugins") {
+				wasm, err := os.ReadFile(filepath.Join(wire.PluginDir(a.getenv), "face-blur.wasm"))
+				if err != nil {
+					return fmt.Errorf("face-blur plugin not built (run scripts/setup.sh): %w", err)
+				}
+				fmt.Fprintln(a.stderr, "benchmarking face-blur on a 12 MP photo in the WebAssembly sandbox against native Go …")
+				row, err := perf.RunPlugins(cmd.Context(), dir, wasm)
+				if err != nil {
+					return err
+				}
+				out["plugins"] = row
+				fmt.Fprintf(&b, "\nplugins (face-blur, 12 MP, 12 faces): sandbox %.1f ms, native %.1f ms, ratio %.1f; compile first %.0f ms, cached %.0f ms\n",
+					row.SandboxMs, row.NativeMs, row.Ratio, row.CompileFirstMs, row.CompileCachedMs)
 			}
 			if want("fl") {
 				ns := []int{10, 50, 200}

@@ -91,6 +91,9 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Plugins lists and runs installed plugins (package plugin); nil
+	// leaves the plugin routes out.
+	Plugins pluginService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
@@ -205,6 +208,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerPlugins()
 	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()

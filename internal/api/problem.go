@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/secagg"
@@ -83,6 +84,8 @@ var sentinelTable = []struct {
 	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
 	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{plugin.ErrFailed, errorRule{http.StatusUnprocessableEntity, "plugin_failed", "Plugin failed"}},
+	{plugin.ErrRejected, errorRule{http.StatusUnprocessableEntity, "plugin_rejected", "Plugin rejected"}},
 	{fl.ErrBudget, errorRule{http.StatusConflict, "fl_budget_spent", "Privacy budget spent"}},
 	{fl.ErrRoundFull, errorRule{http.StatusConflict, "fl_round_full", "Round full"}},
 	{fl.ErrQuota, errorRule{http.StatusConflict, "fl_quota", "Federated-learning quota reached"}},

@@ -46,6 +46,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -129,6 +130,12 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+	// Plugins is the installation's plugin registry and sandbox runtime.
+	Plugins   *plugin.Registry
+	pluginDir string
+	// PluginRuns runs installed plugins on photos into drafts (nil
+	// without an engine).
+	PluginRuns *plugin.Runner
 	// FL coordinates federated learning (issue 23).
 	FL *fl.Coordinator
 }
@@ -224,6 +231,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
+	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -239,6 +250,9 @@ func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store,
 func (g *Graph) Close() error {
 	if g.Alerts != nil {
 		g.Alerts.Wait()
+	}
+	if g.Plugins != nil {
+		_ = g.Plugins.Runtime().Close(context.Background())
 	}
 	return g.Core.Close()
 }
@@ -261,6 +275,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	if err := g.InstallBuiltinPlugins(ctx); err != nil {
+		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
+	}
 	return nil
 }
 
@@ -339,10 +356,14 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
 	}
+	if g.PluginRuns != nil {
+		deps.Plugins = g.PluginRuns
+	}
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
+		Plugins: g.Plugins}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
