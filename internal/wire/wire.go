@@ -243,7 +243,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
 func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, dr, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+	return reg.Register(an, fs, dr, subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
