@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics", "sandbox"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics|sandbox]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -148,6 +148,37 @@ func (a *app) benchCmd() *cobra.Command {
 				if err := a.benchMemes(cmd.Context(), dir, out, &b); err != nil {
 					return err
 				}
+			}
+			if want("analytics") {
+				fmt.Fprintln(a.stderr, "benchmarking a differentially private query over 100k contributions against the exact count …")
+				rows, ratio, err := perf.RunAnalytics(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["analytics"], out["analytics_ratio"] = rows, ratio
+				fmt.Fprintf(&b, "\n%-28s %16s\n", "analytics case", "measured")
+				for _, r := range rows {
+					if r.Ms > 0 {
+						fmt.Fprintf(&b, "%-28s %13.1f ms\n", r.Case, r.Ms)
+					} else {
+						fmt.Fprintf(&b, "%-28s %14.0f /s\n", r.Case, r.PerS)
+					}
+				}
+				fmt.Fprintf(&b, "dp query (tag_counts, 100k contributions): %.2fx the exact count without noise\n", ratio)
+			}
+			if want("sandbox") {
+				fmt.Fprintln(a.stderr, "benchmarking the sandboxed workers against the same work in process and bare ONNX Runtime …")
+				rep, err := a.benchSandbox(cmd.Context())
+				if err != nil {
+					return err
+				}
+				out["sandbox"] = rep
+				fmt.Fprintf(&b, "\n%-32s %10s\n", "sandbox case (2 threads)", "ms")
+				for _, r := range rep.Rows {
+					fmt.Fprintf(&b, "%-32s %10.1f\n", r.Case, r.Ms)
+				}
+				fmt.Fprintf(&b, "sandboxed analyze: %.2fx in process, %.2fx bare models + one scaled decode; sandboxed sanitize: %.2fx in process\n",
+					rep.AnalyzeVsInProcess, rep.AnalyzeVsBare, rep.IngestVsInProcess)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

@@ -9,9 +9,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
+	"github.com/obscuraproject/obscura/internal/vision/faceres"
+	"github.com/obscuraproject/obscura/internal/vision/nsfw"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
+	"github.com/obscuraproject/obscura/internal/vision/ppocr"
 	"github.com/obscuraproject/obscura/internal/vision/tesseract"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -86,6 +93,18 @@ func (a *app) startPool(ctx context.Context, n int, withModels, insecure bool) (
 	if err != nil {
 		return nil, err
 	}
+	if withModels {
+		// Verified here first, so a tampered or missing model stops the
+		// command with its own message; each worker verifies again as it loads.
+		m, dir := models.Pinned(), models.DefaultDir(a.getenv)
+		for _, name := range []string{"libonnxruntime.so.1", blazeface.ModelFile, faceres.ModelFile, arcface.ModelFile, centernet.ModelFile, nsfw.ModelFile, ppocr.DetectorFile} {
+			b, err := m.Load(dir, name)
+			if err != nil {
+				return nil, err
+			}
+			clear(b)
+		}
+	}
 	cfg := sandbox.Config{
 		Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: a.visionThreads(),
 		Decode: picture.DefaultOptions, Limits: sandbox.DefaultLimits, Protections: prot,
@@ -105,4 +124,26 @@ func (a *app) openSandboxed(ctx context.Context, pool *sandbox.Pool) (*wire.Grap
 		return nil, err
 	}
 	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Vision: pool, Sanitizer: pool})
+}
+
+// benchSandbox measures one sandboxed worker (2 threads) against the same
+// models in process and bare, in the same run.
+func (a *app) benchSandbox(ctx context.Context) (perf.SandboxReport, error) {
+	e, err := perf.NewVisionEnv(models.DefaultDir(a.getenv), 2)
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	defer e.Close()
+	prot, err := a.sandboxProtections(false)
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	cfg := sandbox.Config{Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: 2, Decode: picture.DefaultOptions,
+		Limits: sandbox.DefaultLimits, Protections: prot, UID: sandbox.Nobody, GID: sandbox.Nobody, LoadModels: true}
+	pool, err := sandbox.Start(ctx, sandbox.Options{Config: cfg, Workers: 1, Log: a.log})
+	if err != nil {
+		return perf.SandboxReport{}, err
+	}
+	defer pool.Close()
+	return perf.RunSandbox(ctx, e, pool)
 }

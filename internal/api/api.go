@@ -106,6 +106,9 @@ type Deps struct {
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
 	// its own listen address through MetricsHandler).
 	MetricsElsewhere bool
+	// Analytics answers differentially private queries; nil leaves
+	// /v1/analytics out.
+	Analytics analyticsService
 	// Ready are extra readiness checks (write probes of the store and the
 	// blob directory); /readyz answers 503 while any fails.
 	Ready []func(ctx context.Context) error
@@ -218,6 +221,7 @@ func New(d Deps) *API {
 	a.registerIncident()
 	a.registerAlerts()
 	a.registerFL()
+	a.registerAnalytics()
 	if !d.MetricsElsewhere {
 		a.mux.Handle("GET /metrics", a.MetricsHandler())
 	}

@@ -124,7 +124,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
 		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs, Drafts: e.drafts, Memes: e.memes,
-		Privacy: privacy, Operator: operator.New(st, kr, kill, al, clk, log)})
+		Privacy: privacy, Operator: operator.New(st, kr, kill, al, clk, log), Analytics: newTestAnalytics(t, st, cs, up, clk, log, nil)})
 	e.api = a
 	pages := privacy.Handler()
 	top := http.NewServeMux()

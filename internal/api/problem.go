@@ -21,6 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/secagg"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -106,6 +107,7 @@ var sentinelTable = []struct {
 	{secagg.ErrMismatch, errorRule{http.StatusBadRequest, "secagg_mismatch", "Secure-aggregation message inconsistent"}},
 	{secagg.ErrTooFew, errorRule{http.StatusServiceUnavailable, "secagg_too_few", "Too few clients left"}},
 	{sandbox.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "analysis_unavailable", "Analysis unavailable"}},
+	{store.ErrBudgetExhausted, errorRule{http.StatusForbidden, "privacy_budget_exhausted", "Privacy budget exhausted"}},
 }
 
 // captionRejected is a user caption the sensitive-attribute filter refused.

@@ -26,12 +26,20 @@ func (p *Pool) maxPixels() int64 {
 	return picture.DefaultOptions.MaxPixels
 }
 
-// Decode decodes image bytes in a worker.
-func (p *Pool) Decode(data []byte) (*picture.Picture, error) {
+// Decode decodes image bytes in a worker, at the smallest DCT scale that
+// keeps the configured side.
+func (p *Pool) Decode(data []byte) (*picture.Picture, error) { return p.decode(data, nil) }
+
+// DecodeFull decodes image bytes in a worker at full size.
+func (p *Pool) DecodeFull(data []byte) (*picture.Picture, error) {
+	return p.decode(data, []byte(`{"full":true}`))
+}
+
+func (p *Pool) decode(data, meta []byte) (*picture.Picture, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opt.Timeout+time.Second)
 	defer cancel()
 	var pic *picture.Picture
-	_, err := p.do(ctx, Frame{Op: OpDecode, Blob: data}, 4*p.maxPixels(), func(f Frame) (err error) {
+	_, err := p.do(ctx, Frame{Op: OpDecode, Meta: meta, Blob: data}, 4*p.maxPixels(), func(f Frame) (err error) {
 		pic, err = parseDecodeReply(f, p.maxPixels())
 		return err
 	})

@@ -50,9 +50,22 @@ func Missing() []string {
 // verified copy is written before it is loaded).
 func fsRules(c Config, exe string) []landlock.Rule {
 	ro := []string{c.Models, c.TessData, "/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/share/tesseract-ocr"}
+	files := []string{exe, "/etc/ld.so.cache", "/proc/cpuinfo"}
+	// Landlock checks the file a symlink resolves to: a model directory of
+	// links (one tampered file beside links to the rest) is allowed file
+	// by file, the targets read-only like the directory.
+	if es, err := os.ReadDir(c.Models); err == nil {
+		for _, e := range es {
+			if e.Type()&os.ModeSymlink != 0 {
+				if t, err := filepath.EvalSymlinks(filepath.Join(c.Models, e.Name())); err == nil {
+					files = append(files, t)
+				}
+			}
+		}
+	}
 	return []landlock.Rule{
 		landlock.RODirs(ro...).IgnoreIfMissing(),
-		landlock.ROFiles(exe, "/etc/ld.so.cache", "/proc/cpuinfo").IgnoreIfMissing(),
+		landlock.ROFiles(files...).IgnoreIfMissing(),
 		landlock.RWDirs(c.TempDir),
 	}
 }

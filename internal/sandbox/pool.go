@@ -27,15 +27,17 @@ var ErrUnavailable = fault.New(fault.Unavailable, "analysis unavailable: the san
 type Options struct {
 	// Config is every worker's configuration.
 	Config Config
-	// Workers is the pool size (default 2).
+	// Workers is the most workers (default 2): one starts with the pool,
+	// the others when a request finds every worker busy.
 	Workers int
 	// Command starts one worker process (default: this executable's hidden
 	// "worker" subcommand). Its environment is replaced: a worker inherits
 	// no secret from the server's environment.
 	Command func() *exec.Cmd
 	// Timeout bounds one request (default 60 s); StartTimeout a worker's
-	// start-up, model loading included (default 3 min).
-	Timeout, StartTimeout time.Duration
+	// start-up, model loading included (default 3 min); QueueTimeout how
+	// long a request waits for a free worker (default Timeout).
+	Timeout, StartTimeout, QueueTimeout time.Duration
 	// Log receives the supervisor's records and the workers' stderr.
 	Log *slog.Logger
 	// OnCrashes is called when CrashAlert worker failures fall within
@@ -59,6 +61,8 @@ type Pool struct {
 	wg    sync.WaitGroup
 
 	mu        sync.Mutex
+	started   int  // slots started (the first at Start, the others on demand)
+	closed    bool // no slot starts after Close
 	onCrashes func(int)
 	crashes   []time.Time
 	alerted   time.Time
@@ -89,6 +93,9 @@ func Start(ctx context.Context, o Options) (*Pool, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 3 * time.Minute
 	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = o.Timeout
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -108,35 +115,46 @@ func Start(ctx context.Context, o Options) (*Pool, error) {
 		o.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
 	p := &Pool{opt: o, calls: make(chan *call), quit: make(chan struct{}), pids: map[int]bool{}, onCrashes: o.OnCrashes}
-	first := make(chan error, o.Workers)
-	for i := range o.Workers {
-		p.wg.Add(1)
-		go p.slot(i, first)
-	}
-	var errs []error
-	for range o.Workers {
-		select {
-		case err := <-first:
-			if err == nil {
-				return p, nil
-			}
-			errs = append(errs, err)
-		case <-ctx.Done():
-			p.Close()
-			return nil, ctx.Err()
+	// One worker starts now; the others when requests find every worker
+	// busy (each loads its own models: a server that never sees two
+	// analyses at once pays for one).
+	first := make(chan error, 1)
+	p.started = 1
+	p.wg.Add(1)
+	go p.slot(0, first)
+	select {
+	case err := <-first:
+		if err == nil {
+			return p, nil
 		}
+		p.Close()
+		return nil, fmt.Errorf("no sandboxed worker started: %w", err)
+	case <-ctx.Done():
+		p.Close()
+		return nil, ctx.Err()
 	}
-	p.Close()
-	return nil, fmt.Errorf("no sandboxed worker started: %w", errors.Join(errs...))
+}
+
+// grow starts another worker slot, up to Workers.
+func (p *Pool) grow() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.started >= p.opt.Workers {
+		return
+	}
+	p.started++
+	p.wg.Add(1)
+	go p.slot(p.started-1, nil)
 }
 
 // Close stops every worker.
 func (p *Pool) Close() error {
-	select {
-	case <-p.quit:
-	default:
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
 		close(p.quit)
 	}
+	p.mu.Unlock()
 	p.wg.Wait()
 	return nil
 }
@@ -166,16 +184,21 @@ func (p *Pool) PIDs() []int {
 // replaces the worker.
 func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
 	c := &call{req: req, maxReply: maxReply, check: check, done: make(chan result, 1)}
-	wait := time.NewTimer(p.opt.Timeout)
+	wait := time.NewTimer(p.opt.QueueTimeout)
 	defer wait.Stop()
 	select {
-	case p.calls <- c:
-	case <-ctx.Done():
-		return Frame{}, ctx.Err()
-	case <-p.quit:
-		return Frame{}, fmt.Errorf("pool closed: %w", ErrUnavailable)
-	case <-wait.C:
-		return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.Timeout, ErrUnavailable)
+	case p.calls <- c: // an idle worker took it
+	default:
+		p.grow()
+		select {
+		case p.calls <- c:
+		case <-ctx.Done():
+			return Frame{}, ctx.Err()
+		case <-p.quit:
+			return Frame{}, fmt.Errorf("pool closed: %w", ErrUnavailable)
+		case <-wait.C:
+			return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.QueueTimeout, ErrUnavailable)
+		}
 	}
 	select {
 	case r := <-c.done:
@@ -205,10 +228,10 @@ func (p *Pool) slot(i int, first chan<- error) {
 	fails := 0
 	for {
 		w, err := p.spawn()
-		if !reported {
+		if !reported && first != nil {
 			first <- err
-			reported = true
 		}
+		reported = true
 		if err != nil {
 			p.opt.Log.Error("worker did not start", "slot", i, "err", err)
 			p.failed()

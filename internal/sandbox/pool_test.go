@@ -57,6 +57,8 @@ func testHooks(meta, _ []byte) Frame {
 	case "lie":
 		return Frame{Meta: []byte(`{"width":-1}`)}
 	case "pid":
+	case "sleep":
+		time.Sleep(time.Duration(m.Slow) * time.Millisecond)
 	case "connect":
 		var c net.Conn
 		if c, err = net.DialTimeout("tcp", m.Arg, time.Second); err == nil {
@@ -116,6 +118,7 @@ func startTestPool(t *testing.T, prot Protections, opt Options) *Pool {
 	if opt.Timeout == 0 {
 		opt.Timeout = 5 * time.Second
 	}
+	opt.QueueTimeout = time.Minute // replacements start slowly on a loaded machine
 	opt.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	p, err := Start(context.Background(), opt)
 	if err != nil {
@@ -287,6 +290,15 @@ func TestDecodeInWorker(t *testing.T) {
 	if got.Width != want.Width || got.Height != want.Height || got.Scale != want.Scale || !bytes.Equal(got.RGB.Pix, want.RGB.Pix) {
 		t.Errorf("worker decode differs from in-process decode")
 	}
+	wide := testJPEG(t, 3000, 120)
+	scaled, err := p.Decode(wide)
+	if err != nil || scaled.RGB.Rect.Dx() >= 3000 || scaled.Width != 3000 {
+		t.Errorf("scaled decode: %v %v", scaled.RGB.Rect, err)
+	}
+	full, err := p.DecodeFull(wide)
+	if err != nil || full.RGB.Rect.Dx() != 3000 || full.Scale != 1 {
+		t.Errorf("full decode: %v %v", full.RGB.Rect, err)
+	}
 	before := p.PIDs()
 	for name, bad := range map[string][]byte{
 		"truncated":  data[:len(data)/2],
@@ -315,5 +327,29 @@ func TestDecodeInWorker(t *testing.T) {
 func TestMissingOnThisKernel(t *testing.T) {
 	if m := Missing(); len(m) != 0 {
 		t.Errorf("missing %v (STACK.md: this kernel has Landlock ABI 7 and seccomp)", m)
+	}
+}
+
+// TestPoolGrowsOnDemand: one worker starts with the pool; a second only
+// when two requests overlap, and never more than Workers.
+func TestPoolGrowsOnDemand(t *testing.T) {
+	p := startTestPool(t, All, Options{Workers: 2})
+	if n := len(p.PIDs()); n != 1 {
+		t.Fatalf("%d workers at start, want 1", n)
+	}
+	done := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := hook(t, p, hookMeta{Do: "sleep", Slow: 500})
+			done <- err
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(p.PIDs()); n != 2 {
+		t.Errorf("%d workers after overlapping requests, want 2", n)
 	}
 }

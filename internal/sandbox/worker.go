@@ -123,8 +123,22 @@ func pixels(rgb *image.RGBA) []byte {
 	return out
 }
 
+// decodeMeta is OpDecode's request meta.
+type decodeMeta struct {
+	// Full decodes at full size (a plugin's output replaces the photo).
+	Full bool `json:"full,omitempty"`
+}
+
 func (wk *Worker) decode(req Frame) (Frame, error) {
-	p, err := picture.Decode(req.Blob, wk.Decode)
+	var m decodeMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	opt := wk.Decode
+	if m.Full {
+		opt.MinSide = 0
+	}
+	p, err := picture.Decode(req.Blob, opt)
 	if err != nil {
 		return Frame{}, err
 	}

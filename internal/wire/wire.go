@@ -16,6 +16,7 @@ package wire
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -55,6 +57,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/web"
 	"github.com/obscuraproject/obscura/internal/wire/core"
@@ -144,6 +147,9 @@ type Graph struct {
 	PluginRuns *plugin.Runner
 	// FL coordinates federated learning (issue 23).
 	FL *fl.Coordinator
+	// Analytics answers differentially private usage queries against
+	// each tenant's privacy budget; analyses feed it contributions.
+	Analytics *analytics.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -223,6 +229,12 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
 	}
+	if g.Analytics, err = analytics.New(analytics.Deps{Store: g.Store, Consent: g.Consents, Assets: g.Uploads, Audit: g.Audit, Clock: clk, Log: log,
+		Random: rand.Reader, Tags: centernet.Labels[:], Config: analytics.ConfigFrom(cfg.Analytics)}); err != nil {
+		g.Close()
+		return nil, err
+	}
+	ad.Contributions, fd.Usage = g.Analytics, g.Analytics
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
 	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
@@ -241,7 +253,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 			return nil, err
 		}
 	}
-	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents, g.Analytics))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
@@ -250,7 +262,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, eng); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -261,8 +273,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // derived-data registry, in the order forgets run them: what is derived
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
-func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, dr, subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
+	reg.Register(an, fs, dr)
+	reg.Register(more...) // later generators' kinds (analytics…), before links, consents and photos
+	return reg.Register(subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // taggedNames lists the names of the people a subject has tagged (their
@@ -382,6 +396,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 		Ready:       g.writeProbes(),
+		Analytics:   g.Analytics,
 		// /metrics: a bearer token and/or its own listener.
 		MetricsToken:     g.MetricsToken,
 		MetricsElsewhere: h.MetricsElsewhere,
@@ -399,7 +414,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
 		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
-		Plugins: g.Plugins}).Handler()
+		Plugins: g.Plugins, Analytics: g.Analytics}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
