@@ -28,39 +28,17 @@ func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng
 	if eng == nil {
 		return nil
 	}
-	var dec interface {
-		Decode(data []byte) (*picture.Picture, error)
-	} = fullDecoder{}
-	if f, ok := eng.(interface {
-		DecodeFull(data []byte) (*picture.Picture, error)
-	}); ok {
-		dec = decodeFull{f} // the sandboxed workers decode
-	}
-	run := pipeline.New(pipeline.Deps{Decoder: dec, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Audit: g.Audit,
+	// Photos are decoded where analysis decodes them (the sandboxed worker
+	// in serve), at the engine's decode size.
+	run := pipeline.New(pipeline.Deps{Decoder: eng, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Audit: g.Audit,
 		Clock: g.Clock, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
 	g.PluginRuns = plugin.NewRunner(plugin.RunnerDeps{Registry: g.Plugins, Pipeline: run, Faces: engineFaces{eng}, Drafts: g.Drafts,
 		Hash: g.Keys, Alerts: g.Alerts, Audit: g.Audit, Clock: g.Clock, Log: g.Log})
 	return nil
 }
 
-// fullDecoder decodes a stored photo at full size: a plugin's output
-// replaces the photo, so it must not be a scaled-down copy.
-type fullDecoder struct{}
-
-func (fullDecoder) Decode(data []byte) (*picture.Picture, error) {
-	return picture.Decode(data, picture.Options{MaxPixels: picture.DefaultOptions.MaxPixels, MaxDecodeBytes: picture.DefaultOptions.MaxDecodeBytes})
-}
-
-// decodeFull is a full-size decoder of the worker pool.
-type decodeFull struct {
-	f interface {
-		DecodeFull(data []byte) (*picture.Picture, error)
-	}
-}
-
-func (d decodeFull) Decode(data []byte) (*picture.Picture, error) { return d.f.DecodeFull(data) }
-
-// engineFaces finds faces with the engine's detector (BlazeFace).
+// engineFaces finds faces with the engine's detector (BlazeFace), boxes in
+// full-size pixels.
 type engineFaces struct{ eng Vision }
 
 func (e engineFaces) DetectFaces(ctx context.Context, p *picture.Picture) ([]plugin.Box, error) {
