@@ -27,7 +27,7 @@ var Registry = []Purpose{
 	{Name: "sensitive_content", Description: "Check photos for nudity or other sensitive content before they are shared."},
 	{Name: "meme_generation", Description: "Suggest captions and meme drafts for your photos."},
 	{Name: "analytics", Description: "Include your activity in anonymous, differentially private statistics."},
-	{Name: "federated_learning", Description: "Help improve models on your device; only noisy, aggregated updates leave it."},
+	{Name: "federated_learning", Description: "Help improve models on your device; only noisy, aggregated updates leave it. Revoking stops future participation, but a model already published cannot be un-trained."},
 }
 
 var pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)

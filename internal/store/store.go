@@ -379,6 +379,7 @@ type Store interface {
 	GuardStates
 	Drafts
 	Plugins
+	FL
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -243,7 +243,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, eng); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -256,8 +256,8 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // (and into the kinds table of docs/architecture.md and derived_test.go).
 func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
 	reg.Register(an, fs, dr)
-	reg.Register(more...) // later generators' kinds (analytics…), before links, consents and photos
-	return reg.Register(subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+	reg.Register(more...) // later generators' kinds (analytics…), before links, devices, consents and photos
+	return reg.Register(subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
