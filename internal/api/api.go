@@ -91,6 +91,8 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Memes makes meme drafts and checks captions; nil leaves those routes out.
+	Memes memeService
 	// Plugins lists and runs installed plugins (package plugin); nil
 	// leaves the plugin routes out.
 	Plugins pluginService
@@ -211,6 +213,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerMemes()
 	a.registerPlugins()
 	a.registerPrivacy()
 	a.registerConsent()

@@ -372,7 +372,7 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-		}, map[string]int{"photos": 2, "consents": len(purposesUsed) + 1, "privacy_links": 1}, 2, false}, // the photo and the accepted meme; federated_learning's state too
+		}, map[string]int{"photos": 2, "consents": len(purposesUsed) + 1, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
 		{"erase", func(t *testing.T, e *registryEnv) {
 			if _, err := e.subjects.Erase(context.Background(), "ten_a", "ivy"); err != nil {
 				t.Fatal(err)
