@@ -479,6 +479,23 @@ func (c *Coordinator) Tick(ctx context.Context) {
 	}
 }
 
+// Run calls Tick every interval until ctx ends, so a stalled round (devices
+// gone quiet, the kill switch thrown) moves on without waiting for the next
+// request. Deadlines are read from the injected clock; interval only paces
+// the checks. `obscura serve` runs it (internal/wire Start).
+func (c *Coordinator) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Tick(ctx)
+		}
+	}
+}
+
 // Submit takes one signed secure-aggregation message for the round of session.
 func (c *Coordinator) Submit(ctx context.Context, tenant string, session [secagg.SessionLen]byte, msg []byte) error {
 	c.mu.Lock()

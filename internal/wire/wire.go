@@ -275,6 +275,7 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	go g.FL.Run(ctx, time.Second) // stalled federated rounds move on without a request
 	if err := g.InstallBuiltinPlugins(ctx); err != nil {
 		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
 	}
