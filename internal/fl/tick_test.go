@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/dp"
 	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
@@ -17,8 +19,8 @@ func stall(t *testing.T, h *harness, n int) {
 		h.devices[i].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)
 	}
 	h.round("scene", all(n))
-	if s := h.summary(); len(s.Rounds) != 1 {
-		t.Fatalf("%d round records before the round ended, want 1 (the seed)", len(s.Rounds))
+	if s := h.summary(); len(s.Rounds) != 2 || s.Rounds[1].Outcome != "open" {
+		t.Fatalf("%d round records before the round ended, want the seed's and round 1 open", len(s.Rounds))
 	}
 }
 
@@ -45,7 +47,7 @@ func TestRunAdvancesStalledRound(t *testing.T) {
 	defer cancel()
 	go h.c.Run(ctx, 20*time.Millisecond)
 	deadline := time.Now().Add(10 * time.Second)
-	for len(h.summary().Rounds) < 2 {
+	for h.summary().Rounds[1].Outcome == "open" {
 		if time.Now().After(deadline) {
 			t.Fatal("the stalled round never ended without requests")
 		}
@@ -71,7 +73,7 @@ func TestKillStopsRunningRound(t *testing.T) {
 	h.create("scene", cfg)
 	stall(t, h, n)
 	h.c.Tick(context.Background())
-	if len(h.summary().Rounds) != 1 {
+	if h.summary().Rounds[1].Outcome != "open" {
 		t.Fatal("round ended before its deadline without the kill switch")
 	}
 	h.kill.set(true)
@@ -82,5 +84,43 @@ func TestKillStopsRunningRound(t *testing.T) {
 	}
 	if s.RhoSpent != 0 {
 		t.Fatalf("ρ spent %g by a killed round", s.RhoSpent)
+	}
+}
+
+// TestRestartAbortsOpenRound: a round in flight when the process stops is
+// recorded open; the next process's Recover marks it aborted, charges no ρ
+// and the task's next round takes the following number.
+func TestRestartAbortsOpenRound(t *testing.T) {
+	const n = 3
+	h := newHarness(t, n)
+	cfg := config(n)
+	cfg.StageTimeout = fl.Duration(time.Hour)
+	h.create("scene", cfg)
+	stall(t, h, n)
+	rs, err := h.st.FLRounds(context.Background(), tenant, "scene")
+	if err != nil || len(rs) != 2 || rs[1].Outcome != "open" || len(rs[1].Participants) != n {
+		t.Fatalf("in-flight round not recorded open: %+v, %v", rs, err)
+	}
+	// The "restart": a new coordinator on the same database.
+	c2, err := fl.New(fl.Deps{Store: h.st, Consents: h.cons, Kill: h.kill, Hash: hasher{}, Signer: h.server, Clock: clock.System{}, Noise: dp.DiscreteGaussian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c2.Recover(context.Background()); err != nil || got != 1 {
+		t.Fatalf("Recover = %d, %v; want 1", got, err)
+	}
+	if got, err := c2.Recover(context.Background()); err != nil || got != 0 {
+		t.Fatalf("second Recover = %d, %v; want 0", got, err)
+	}
+	s, err := c2.Summarize(context.Background(), tenant, "scene")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Rounds) != 2 || s.Rounds[1].Outcome != "aborted" || s.RhoSpent != 0 || s.Version != 1 {
+		t.Fatalf("after restart: %d records, last %+v, ρ %g, version %d", len(s.Rounds), s.Rounds[len(s.Rounds)-1], s.RhoSpent, s.Version)
+	}
+	task, err := h.st.FLTask(context.Background(), tenant, "scene")
+	if err != nil || task.Rounds != 2 {
+		t.Fatalf("task round count %d, %v; want 2 (the next round is number 2)", task.Rounds, err)
 	}
 }
