@@ -47,6 +47,7 @@ unit:
 	$(GO) test -count=1 -timeout 12m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 10m $(NORACE_PKGS)
 	$(GO) test -count=1 -timeout 10m . ./cmd/...
+	$(GO) test -count=1 -timeout 5m -run TestPrivacyAudit ./internal/analytics
 
 # The browser tests leave their screenshots in test-output/ (git-ignored).
 e2e:

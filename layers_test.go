@@ -30,7 +30,7 @@ var layers = []struct {
 		"internal/secagg", "internal/ddg"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
-		"internal/draft", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
+		"internal/draft", "internal/meme", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
 		"internal/analytics", "internal/plugin",
 		"internal/fl"}},
 	{"surfaces", []string{"internal/api", "internal/web"}},

@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl", "plugins"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|fl]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -143,6 +143,28 @@ func (a *app) benchCmd() *cobra.Command {
 				for _, r := range rows {
 					fmt.Fprintf(&b, "%-28s %10.0f %10.0f %10.1f %12.2f %9.0fx\n", fmt.Sprintf("%d clients", r.Clients), r.RoundMs, r.ServerMs, r.ClientMs, r.PlainSumMs, r.ServerX)
 				}
+			}
+			if want("memes") {
+				if err := a.benchMemes(cmd.Context(), dir, out, &b); err != nil {
+					return err
+				}
+			}
+			if want("analytics") {
+				fmt.Fprintln(a.stderr, "benchmarking a differentially private query over 100k contributions against the exact count …")
+				rows, ratio, err := perf.RunAnalytics(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["analytics"], out["analytics_ratio"] = rows, ratio
+				fmt.Fprintf(&b, "\n%-28s %16s\n", "analytics case", "measured")
+				for _, r := range rows {
+					if r.Ms > 0 {
+						fmt.Fprintf(&b, "%-28s %13.1f ms\n", r.Case, r.Ms)
+					} else {
+						fmt.Fprintf(&b, "%-28s %14.0f /s\n", r.Case, r.PerS)
+					}
+				}
+				fmt.Fprintf(&b, "dp query (tag_counts, 100k contributions): %.2fx the exact count without noise\n", ratio)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

@@ -117,6 +117,7 @@ type Service struct {
 	ret     Retention
 	log     *slog.Logger
 	run     *pipeline.Runner
+	contrib contributions
 }
 
 // Deps are the Service's collaborators.
@@ -138,6 +139,15 @@ type Deps struct {
 	// detection only), so the adversarial-input guard does not screen it
 	// (package faces does, before embeddings are stored or matched).
 	Thumbnail func(*image.RGBA) []float32
+	// Contributions, when set, hears what each stored analysis found, for
+	// differentially private analytics (internal/analytics records it
+	// only with the subject's analytics consent).
+	Contributions contributions
+}
+
+// contributions is internal/analytics' recorder.
+type contributions interface {
+	Analyzed(ctx context.Context, tenant, assetID string, features []string, faces int, tags []string)
 }
 
 // New returns a Service.
@@ -146,7 +156,7 @@ func New(d Deps) *Service {
 		d.Retention = DefaultRetention
 	}
 	s := &Service{eng: d.Engine, assets: d.Assets, objects: d.Objects, results: d.Results,
-		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis")}
+		audit: d.Audit, hash: d.Hash, clk: d.Clock, ret: d.Retention, log: d.Log.With("component", "analysis"), contrib: d.Contributions}
 	pd := pipeline.Deps{Decoder: d.Engine, Assets: d.Assets, Photos: d.Objects, Consent: d.Consent, Clock: d.Clock, Thumbnail: d.Thumbnail}
 	if d.Audit != nil {
 		pd.Audit = d.Audit
@@ -350,7 +360,21 @@ func (s *Service) analyze(ctx context.Context, req pipeline.Request, features []
 	if err != nil {
 		return Result{}, err
 	}
-	return out.(*output).res, nil
+	res := out.(*output).res
+	if s.contrib != nil {
+		faces, tags := -1, []string(nil)
+		if slices.Contains(features, vision.Faces) {
+			faces = len(res.Faces)
+		}
+		if slices.Contains(features, vision.Tags) {
+			tags = []string{}
+			for _, t := range res.Tags {
+				tags = append(tags, t.Label)
+			}
+		}
+		s.contrib.Analyzed(ctx, req.Tenant, req.AssetID, features, faces, tags)
+	}
+	return res, nil
 }
 
 // generator is analysis as a user of the consented run.

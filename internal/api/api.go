@@ -91,6 +91,8 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Memes makes meme drafts and checks captions; nil leaves those routes out.
+	Memes memeService
 	// Plugins lists and runs installed plugins (package plugin); nil
 	// leaves the plugin routes out.
 	Plugins pluginService
@@ -104,6 +106,9 @@ type Deps struct {
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
 	// its own listen address through MetricsHandler).
 	MetricsElsewhere bool
+	// Analytics answers differentially private queries; nil leaves
+	// /v1/analytics out.
+	Analytics analyticsService
 	// Ready are extra readiness checks (write probes of the store and the
 	// blob directory); /readyz answers 503 while any fails.
 	Ready []func(ctx context.Context) error
@@ -208,6 +213,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerMemes()
 	a.registerPlugins()
 	a.registerPrivacy()
 	a.registerConsent()
@@ -215,6 +221,7 @@ func New(d Deps) *API {
 	a.registerIncident()
 	a.registerAlerts()
 	a.registerFL()
+	a.registerAnalytics()
 	if !d.MetricsElsewhere {
 		a.mux.Handle("GET /metrics", a.MetricsHandler())
 	}

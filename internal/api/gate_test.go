@@ -52,10 +52,13 @@ var ungated = map[string]string{
 	"PATCH /v1/subjects/{subject}/people/{person}":      "the subject's own gallery, which exists only under face_recognition consent",
 	"POST /v1/subjects/{subject}/people/{person}/merge": "the subject's own gallery, which exists only under face_recognition consent",
 	"DELETE /v1/subjects/{subject}/people/{person}":     "deletion",
+	"POST /v1/analytics/query":                          "differentially private aggregates over subjects with analytics consent only (contributions are recorded under it)",
+	"GET /v1/analytics/budget":                          "privacy-budget metadata",
 	"GET /v1/subjects/{subject}/drafts":                 "the subject's own drafts, which exist only under the consent of the purpose that made them (revocation deletes them)",
 	"POST /v1/drafts/{id}/download":                     "the subject's own draft, which exists only under its purpose's consent",
 	"POST /v1/drafts/{id}/accept":                       "the subject's approval of a draft that exists only under its purpose's consent (revocation deletes it)",
 	"POST /v1/drafts/{id}/reject":                       "deletion of a draft",
+	"POST /v1/captions/check":                           "checks text the app sends; reads no subject data",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
@@ -95,6 +98,12 @@ func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
 				}
 			}
 			return http.StatusForbidden, []byte(`{"code":"consent_required"}`)
+		},
+		"POST /v1/assets/{id}/memes": func() (int, []byte) {
+			id := e.uploadPhoto(t, "a", "no-meme-consent", "sample3.jpg")
+			e.grant(t, "a", "no-meme-consent", "tagging", "text_detection") // not meme_generation
+			code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/memes", e.keys["a"], "application/json", []byte(`{}`))
+			return code, b
 		},
 		"POST /v1/assets/{id}/faces/suggest": func() (int, []byte) {
 			id := e.uploadPhoto(t, "a", "no-face-consent", "sample3.jpg")

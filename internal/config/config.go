@@ -103,6 +103,9 @@ type Config struct {
 	PluginMaxMemoryMB int `yaml:"plugin_max_memory_mb"`
 	// PluginConcurrency bounds the plugin runs at once (0: 2).
 	PluginConcurrency int `yaml:"plugin_concurrency"`
+	// Analytics is the differentially private analytics budget and
+	// retention (analytics.go).
+	Analytics Analytics `yaml:"analytics"`
 }
 
 // Setting describes one setting for flags, env and docs.

@@ -122,6 +122,12 @@ type Deps struct {
 		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
+	// Usage, when set, hears each suggestion run, for differentially
+	// private analytics (internal/analytics records it only with the
+	// subject's analytics consent).
+	Usage interface {
+		UsedOn(ctx context.Context, tenant, assetID, feature string)
+	}
 }
 
 // Service runs suggestions and keeps galleries.
@@ -247,6 +253,9 @@ func (s *Service) SuggestAs(ctx context.Context, tenant, key, assetID string) ([
 	out, err := s.run.Run(ctx, pipeline.Request{Tenant: tenant, Key: key, AssetID: assetID}, suggestGen{s})
 	if err != nil {
 		return nil, err
+	}
+	if s.d.Usage != nil {
+		s.d.Usage.UsedOn(ctx, tenant, assetID, "suggest")
 	}
 	return out.(*suggestion).out, nil
 }

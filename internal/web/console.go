@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -93,12 +94,14 @@ type Console struct {
 	Forensic func(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error)
 	Now      func() time.Time
 	Log      *slog.Logger
-	tmpl     *template.Template
+	// Analytics answers the analytics section's queries; nil hides it.
+	Analytics analyticsQuerier
+	tmpl      *template.Template
 }
 
 // Handler serves /console and its forms.
 func (c *Console) Handler() http.Handler {
-	c.tmpl = pageTemplate("templates/console.html")
+	c.tmpl = template.Must(pageTemplate("templates/console.html").ParseFS(templateFS, "templates/console_analytics.html"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console", c.page)
 	mux.HandleFunc("POST /console/login", c.login)
@@ -112,6 +115,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/verify", c.verify)
 	mux.HandleFunc("POST /console/purge", c.purge)
 	mux.HandleFunc("POST /console/forensic", c.forensic)
+	mux.HandleFunc("POST /console/analytics", c.analytics)
 	return originChecked(headers(mux))
 }
 
@@ -134,6 +138,7 @@ type consolePage struct {
 	ExportFrom, ExportTo                       string
 	Older                                      int64 // seq to page back from; 0: no older entries
 	Plugins                                    []consolePlugin
+	Analytics                                  *AnalyticsView
 }
 
 // formTime is the layout of datetime-local inputs, read as UTC.
@@ -293,6 +298,9 @@ func (c *Console) view(w http.ResponseWriter, r *http.Request, op operator, stat
 	now := c.Now().UTC()
 	pg.ExportFrom, pg.ExportTo = now.Add(-24*time.Hour).Format(formTime), now.Add(time.Minute).Format(formTime)
 	pg.Installation = op.installation
+	if c.Analytics != nil && op.tenant != "" && pg.Analytics == nil {
+		pg.Analytics = &AnalyticsView{Metrics: analytics.Metrics, Metric: analytics.TagCounts}
+	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	load := c.load
 	if op.tenant == "" {

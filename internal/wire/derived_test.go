@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"image"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/draft"
@@ -48,6 +50,7 @@ var exportPrefix = map[string]string{
 	"privacy_links": "privacy/links.json",
 	"consents":      "consents.json",
 	"photos":        "photos/",
+	"analytics":     "analytics/contributions.json",
 }
 
 // stubVision stands in for the vision engine (a unit test double): every
@@ -100,6 +103,7 @@ type registryEnv struct {
 	consents *consent.Service
 	uploads  *upload.Service
 	analyses *analysis.Service
+	stats    *analytics.Service
 	faces    *faces.Service
 	drafts   *draft.Service
 	subjects *subject.Service
@@ -107,7 +111,7 @@ type registryEnv struct {
 	photo    map[string]string // tenant → the subject's photo
 }
 
-var purposesUsed = []string{"face_detection", "tagging", "sensitive_content", "text_detection", "face_recognition", "meme_generation"}
+var purposesUsed = []string{"face_detection", "tagging", "sensitive_content", "text_detection", "face_recognition", "meme_generation", "analytics"}
 
 func newRegistryEnv(t *testing.T) *registryEnv {
 	t.Helper()
@@ -117,13 +121,19 @@ func newRegistryEnv(t *testing.T) *registryEnv {
 	e.consents = consent.New(k.Store, k.Keys, e.reg, k.Clock, k.Log)
 	codec := upload.NewCodec(k.Keys.TokenAEAD())
 	e.uploads = upload.New(upload.DefaultConfig(), k.Store, k.Objects, k.Keys, codec, k.Clock)
+	stats, err := analytics.New(analytics.Deps{Store: k.Store, Consent: e.consents, Assets: e.uploads, Clock: k.Clock, Log: k.Log,
+		Random: rand.Reader, Tags: []string{"dog"}, Config: analytics.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stats = stats
 	e.analyses = analysis.New(analysis.Deps{Engine: stubVision{}, Assets: e.uploads, Objects: k.Objects, Consent: e.consents, Results: k.Store,
-		Hash: k.Keys, Clock: k.Clock, Log: k.Log, Retention: analysis.Retention{Analysis: 24 * time.Hour}})
+		Hash: k.Keys, Clock: k.Clock, Log: k.Log, Retention: analysis.Retention{Analysis: 24 * time.Hour}, Contributions: stats})
 	e.faces = faces.New(faces.Deps{Engine: stubVision{}, Assets: e.uploads, Objects: k.Objects, Consent: e.consents, Store: k.Store,
 		Hash: k.Keys, Clock: k.Clock, Log: k.Log, TTL: time.Hour})
 	e.drafts = draft.New(draft.Deps{Store: k.Store, Objects: k.Objects, Hash: k.Keys, Clock: k.Clock, Log: k.Log, TTL: time.Hour, Downloads: e.uploads})
 	e.uploads.WithObjectSource(draft.IDPrefix, e.drafts)
-	e.uploads.WithDerived(RegisterKinds(e.reg, k.Store, k.Objects, e.analyses, e.faces, e.drafts, e.consents))
+	e.uploads.WithDerived(RegisterKinds(e.reg, k.Store, k.Objects, e.analyses, e.faces, e.drafts, e.consents, e.stats))
 	e.subjects = subject.New(k.Store, k.Objects, e.reg, k.Keys, codec, k.Clock, time.Minute)
 	e.purge = &incident.Purger{Store: k.Store, Subjects: e.subjects, Photos: e.uploads}
 	for _, ten := range []string{"ten_a", "ten_b"} {
@@ -351,7 +361,7 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if err := e.uploads.Delete(context.Background(), "ten_a", e.photo["ten_a"]); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "photos": 1, "fl_devices": 1}, 2, false}, // the person stays (no template), and the sealed gallery; the accepted meme stays
+		}, map[string]int{"faces": 1, "consents": len(purposesUsed), "privacy_links": 1, "photos": 1, "fl_devices": 1, "analytics": 4}, 2, false}, // the person stays (no template), and the sealed gallery; the accepted meme stays; the feature-use days stay
 		{"revoke every purpose", func(t *testing.T, e *registryEnv) {
 			// federated_learning too: its revocation deletes the device enrolments.
 			if _, err := e.consents.Grant(context.Background(), "ten_a", "ivy", consent.Grant{Purpose: "federated_learning", Notice: "v1"}); err != nil {
@@ -362,7 +372,7 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-		}, map[string]int{"photos": 2, "consents": 7, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
+		}, map[string]int{"photos": 2, "consents": len(purposesUsed) + 1, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
 		{"erase", func(t *testing.T, e *registryEnv) {
 			if _, err := e.subjects.Erase(context.Background(), "ten_a", "ivy"); err != nil {
 				t.Fatal(err)
@@ -383,13 +393,13 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if _, err := e.purge.Run(context.Background(), incident.PurgeScope{Tenant: "ten_a", From: now.Add(-time.Hour), To: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "fl_devices": 1}, 1, false},
+		}, map[string]int{"faces": 1, "consents": len(purposesUsed), "privacy_links": 1, "fl_devices": 1, "analytics": 4}, 1, false}, // the feature-use days stay
 		{"retention and TTL sweeps", func(t *testing.T, e *registryEnv) {
 			e.k.Clock.Advance(25 * time.Hour)
 			if _, err := e.reg.Sweep(context.Background(), 100); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"photos": 2, "faces": 3, "consents": 6, "privacy_links": 1, "fl_devices": 1}, 3, true}, // the accepted person, template and tag stay; the meme draft expired, the accepted one stays
+		}, map[string]int{"photos": 2, "faces": 3, "consents": len(purposesUsed), "privacy_links": 1, "fl_devices": 1, "analytics": 5}, 3, true}, // the accepted person, template and tag stay; the meme draft expired, the accepted one stays; contributions live 90 days
 		{"crash mid-erase, resumed", func(t *testing.T, e *registryEnv) {
 			e.reg.Register(&failOnce{})
 			if _, err := e.subjects.EraseHash(context.Background(), "ten_a", e.k.Keys.SubjectHash("ivy")); err == nil {

@@ -16,6 +16,7 @@ package wire
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/api"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -45,14 +47,17 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
+	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/web"
 	"github.com/obscuraproject/obscura/internal/wire/core"
@@ -120,11 +125,15 @@ type Graph struct {
 	Extraction *guard.Extraction
 	Analyses   *analysis.Service
 	Faces      *faces.Service
+	Subjects   *subject.Service
+	Purger     *incident.Purger
 	// Drafts holds generated images (meme and plugin drafts) until their
-	// subject accepts or rejects them.
+	// subject accepts or rejects them. Memes makes meme drafts (nil
+	// without an engine); Captions is the sensitive-attribute filter every
+	// caption passes.
 	Drafts   *draft.Service
-	Subjects *subject.Service
-	Purger   *incident.Purger
+	Memes    *meme.Service
+	Captions *textfilter.Filter
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
@@ -138,6 +147,9 @@ type Graph struct {
 	PluginRuns *plugin.Runner
 	// FL coordinates federated learning (issue 23).
 	FL *fl.Coordinator
+	// Analytics answers differentially private usage queries against
+	// each tenant's privacy budget; analyses feed it contributions.
+	Analytics *analytics.Service
 }
 
 // Open builds the graph. Close it when done.
@@ -217,12 +229,31 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
 	}
+	if g.Analytics, err = analytics.New(analytics.Deps{Store: g.Store, Consent: g.Consents, Assets: g.Uploads, Audit: g.Audit, Clock: clk, Log: log,
+		Random: rand.Reader, Tags: centernet.Labels[:], Config: analytics.ConfigFrom(cfg.Analytics)}); err != nil {
+		g.Close()
+		return nil, err
+	}
+	ad.Contributions, fd.Usage = g.Analytics, g.Analytics
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
 	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
 		TTL: cfg.DraftTTL, Downloads: g.Uploads})
 	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
-	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
+	if g.Captions, err = textfilter.New(); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("caption filter: %w", err)
+	}
+	if eng := o.Engine; eng != nil {
+		g.Memes, err = meme.New(meme.Deps{Engine: eng, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Drafts: g.Drafts,
+			Filter: meme.TextFilter{F: g.Captions}, Untrusted: textfilter.Untrusted, Names: g.taggedNames,
+			Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+	}
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents, g.Analytics))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
@@ -231,7 +262,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, eng); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -242,8 +273,24 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // derived-data registry, in the order forgets run them: what is derived
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
-func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, dr, subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service, more ...derived.Kind) *derived.Registry {
+	reg.Register(an, fs, dr)
+	reg.Register(more...) // later generators' kinds (analytics…), before links, consents and photos
+	return reg.Register(subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+}
+
+// taggedNames lists the names of the people a subject has tagged (their
+// face gallery): the caption filter refuses captions naming them.
+func (g *Graph) taggedNames(ctx context.Context, tenant, subjectHash string) ([]string, error) {
+	people, err := g.Faces.People(ctx, tenant, subjectHash)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(people))
+	for _, p := range people {
+		names = append(names, p.Name)
+	}
+	return names, nil
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
@@ -328,7 +375,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	}
 	clk, log := g.Clock, g.Log
 	privacy := &web.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
-		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Audit: g.Audit, Now: clk.Now, Log: log}
+		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Generated: g.Drafts, Audit: g.Audit, Now: clk.Now, Log: log}
 	deps := api.Deps{
 		Store:       g.Store,
 		Keys:        g.Keys,
@@ -355,12 +402,16 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,
 		Ready:       g.writeProbes(),
+		Analytics:   g.Analytics,
 		// /metrics: a bearer token and/or its own listener.
 		MetricsToken:     g.MetricsToken,
 		MetricsElsewhere: h.MetricsElsewhere,
 	}
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
+	}
+	if g.Memes != nil {
+		deps.Memes = g.Memes
 	}
 	if g.PluginRuns != nil {
 		deps.Plugins = g.PluginRuns
@@ -369,7 +420,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
 		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
-		Plugins: g.Plugins}).Handler()
+		Plugins: g.Plugins, Analytics: g.Analytics}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
@@ -382,7 +433,11 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		out = web.BehindHTTPS(out)
 	}
 	if h.Demo {
-		demo := (&web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log}).Handler()
+		d := &web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log, Drafts: g.Drafts}
+		if g.Memes != nil {
+			d.Memes = g.Memes
+		}
+		demo := d.Handler()
 		mux := http.NewServeMux()
 		mux.Handle("/demo", demo)
 		mux.Handle("/demo/", demo)

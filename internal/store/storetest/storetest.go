@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PrivacyLinkSessions", testPrivacyLinkSessions},
 		{"PendingAssetsAndCommit", testPendingAssets},
 		{"GuardStates", testGuardStates},
+		{"Analytics", testAnalytics},
 		{"Drafts", testDrafts},
 		{"Plugins", testPlugins},
 		{"FL", testFL},
