@@ -14,7 +14,7 @@ import (
 type KillSwitchInput struct {
 	Body struct {
 		On      bool   `json:"on"`
-		Feature string `json:"feature,omitempty" enum:"analyze,faces,memes,plugins,uploads" doc:"Empty: every feature of this tenant"`
+		Feature string `json:"feature,omitempty" enum:"analyze,faces,memes,plugins,uploads,federated_learning" doc:"Empty: every feature of this tenant"`
 	}
 }
 

@@ -427,8 +427,32 @@ func (c *Coordinator) start(t *taskState, now time.Time) {
 		c.finish(context.Background(), t, "aborted", now, err)
 		return
 	}
+	// The round is recorded open, so a restart that loses it from memory
+	// aborts it explicitly (Recover) instead of forgetting it.
+	if err := c.d.Store.OpenFLRound(context.Background(), store.FLRound{Tenant: t.tenant, Task: t.id, Number: r.number,
+		Participants: r.participants(), Version: t.version, At: now}); err != nil {
+		c.finish(context.Background(), t, "aborted", now, err)
+		return
+	}
 	r.srv, r.phase, r.deadline = srv, phaseAdvertise, now.Add(time.Duration(t.cfg.StageTimeout))
 	r.sent, r.expected = map[uint32]bool{}, len(r.members)
+}
+
+// Recover runs once at start, before any request: rounds a previous
+// process left open (their state lived in its memory) are recorded
+// aborted, their ρ is not charged and nothing of them is released.
+func (c *Coordinator) Recover(ctx context.Context) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs, err := c.d.Store.AbortOpenFLRounds(ctx, c.d.Clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("abort rounds left open: %w", err)
+	}
+	for _, r := range rs {
+		c.log.Warn("fl round aborted: the process restarted mid-round", "task", r.Task, "round", r.Number, "participants", len(r.Participants))
+		delete(c.tasks, key(r.Tenant, r.Task)) // reload its round count
+	}
+	return len(rs), nil
 }
 
 // advance moves the task's round on when its deadline passed or everyone
@@ -476,6 +500,23 @@ func (c *Coordinator) Tick(ctx context.Context) {
 	now := c.d.Clock.Now()
 	for _, t := range c.tasks {
 		c.advance(ctx, t, now)
+	}
+}
+
+// Run calls Tick every interval until ctx ends, so a stalled round (devices
+// gone quiet, the kill switch thrown) moves on without waiting for the next
+// request. Deadlines are read from the injected clock; interval only paces
+// the checks. `obscura serve` runs it (internal/wire Start).
+func (c *Coordinator) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Tick(ctx)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 )
 
 // Features the kill switch can stop. Append only.
-var Features = []string{"analyze", "faces", "memes", "plugins", "uploads"}
+var Features = []string{"analyze", "faces", "memes", "plugins", "uploads", "federated_learning"}
 
 // pluginFeature is one installed plugin's feature, "plugin:<name>" (the
 // console's "disable"; "plugins" stops them all).

@@ -73,7 +73,14 @@ type FL interface {
 	FLTask(ctx context.Context, tenant, id string) (FLTask, error)
 	// RecordFLRound appends a round record, adds its ρ to the task's and, if
 	// v is not nil, adds v as the task's current version, in one transaction.
+	// A record of r's number left "open" by OpenFLRound is completed in place.
 	RecordFLRound(ctx context.Context, r FLRound, v *FLVersion) error
+	// OpenFLRound records that round r started (outcome "open"), so a
+	// restart knows it was in flight; the task's ρ is not touched.
+	OpenFLRound(ctx context.Context, r FLRound) error
+	// AbortOpenFLRounds marks every round still "open" (of every tenant)
+	// "aborted" at at, without charging its ρ, and returns them.
+	AbortOpenFLRounds(ctx context.Context, at time.Time) ([]FLRound, error)
 	// FLRounds lists a task's round records, oldest first.
 	FLRounds(ctx context.Context, tenant, task string) ([]FLRound, error)
 	// FLVersions lists a task's versions, oldest first.

@@ -322,6 +322,12 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	if n, err := g.FL.Recover(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		g.Log.Warn("federated rounds left open by a previous process were aborted", "component", "wire", "count", n)
+	}
+	go g.FL.Run(ctx, time.Second) // stalled federated rounds move on without a request
 	if err := g.InstallBuiltinPlugins(ctx); err != nil {
 		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
 	}

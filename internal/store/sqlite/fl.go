@@ -93,9 +93,16 @@ func (s *Store) RecordFLRound(ctx context.Context, r store.FLRound, v *store.FLV
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fault.New(fault.NotFound, "fl task not found")
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO fl_rounds(tenant_id, task_id, number, participants, survivors, rho, outcome, canary_before, canary_after, version, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		r.Tenant, r.Task, r.Number, string(parts), r.Survivors, r.Rho, r.Outcome, r.CanaryBefore, r.CanaryAfter, r.Version, unix(r.At)); err != nil {
+	res, err = tx.ExecContext(ctx, `UPDATE fl_rounds SET participants = ?, survivors = ?, rho = ?, outcome = ?, canary_before = ?, canary_after = ?, version = ?, at = ? WHERE tenant_id = ? AND task_id = ? AND number = ? AND outcome = 'open'`,
+		string(parts), r.Survivors, r.Rho, r.Outcome, r.CanaryBefore, r.CanaryAfter, r.Version, unix(r.At), r.Tenant, r.Task, r.Number)
+	if err != nil {
 		return classify("record fl round", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fl_rounds(tenant_id, task_id, number, participants, survivors, rho, outcome, canary_before, canary_after, version, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			r.Tenant, r.Task, r.Number, string(parts), r.Survivors, r.Rho, r.Outcome, r.CanaryBefore, r.CanaryAfter, r.Version, unix(r.At)); err != nil {
+			return classify("record fl round", err)
+		}
 	}
 	if v != nil {
 		if _, err := tx.ExecContext(ctx, `UPDATE fl_versions SET current = 0 WHERE tenant_id = ? AND task_id = ?`, v.Tenant, v.Task); err != nil {

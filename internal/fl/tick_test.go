@@ -1,0 +1,126 @@
+package fl_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/dp"
+	"github.com/obscuraproject/obscura/internal/fl"
+	"github.com/obscuraproject/obscura/internal/secagg"
+)
+
+// stall runs a round in which every device goes offline after sharing its
+// keys, so the round waits in the masked-input phase with nobody asking.
+func stall(t *testing.T, h *harness, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		h.devices[i].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)
+	}
+	h.round("scene", all(n))
+	if s := h.summary(); len(s.Rounds) != 2 || s.Rounds[1].Outcome != "open" {
+		t.Fatalf("%d round records before the round ended, want the seed's and round 1 open", len(s.Rounds))
+	}
+}
+
+func (h *harness) summary() fl.Summary {
+	h.t.Helper()
+	s, err := h.c.Summarize(context.Background(), tenant, "scene")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// TestRunAdvancesStalledRound: with no request at all, Run (what serve
+// starts) closes the stalled phase at its deadline and aborts the round
+// without charging its budget.
+func TestRunAdvancesStalledRound(t *testing.T) {
+	const n = 3
+	h := newHarness(t, n)
+	cfg := config(n)
+	cfg.StageTimeout = fl.Duration(300 * time.Millisecond)
+	h.create("scene", cfg)
+	stall(t, h, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.c.Run(ctx, 20*time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.summary().Rounds[1].Outcome == "open" {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled round never ended without requests")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s := h.summary()
+	if got := s.Rounds[1].Outcome; got != "aborted" {
+		t.Fatalf("outcome %q, want aborted", got)
+	}
+	if s.RhoSpent != 0 {
+		t.Fatalf("ρ spent %g by an aborted round", s.RhoSpent)
+	}
+}
+
+// TestKillStopsRunningRound: throwing the kill switch mid-round aborts the
+// round at the next tick, long before its stage deadline, and refuses the
+// next check-in.
+func TestKillStopsRunningRound(t *testing.T) {
+	const n = 3
+	h := newHarness(t, n)
+	cfg := config(n)
+	cfg.StageTimeout = fl.Duration(time.Hour)
+	h.create("scene", cfg)
+	stall(t, h, n)
+	h.c.Tick(context.Background())
+	if h.summary().Rounds[1].Outcome != "open" {
+		t.Fatal("round ended before its deadline without the kill switch")
+	}
+	h.kill.set(true)
+	h.c.Tick(context.Background())
+	s := h.summary()
+	if len(s.Rounds) != 2 || s.Rounds[1].Outcome != "aborted" {
+		t.Fatalf("after the kill switch: %d records, last %+v", len(s.Rounds), s.Rounds[len(s.Rounds)-1])
+	}
+	if s.RhoSpent != 0 {
+		t.Fatalf("ρ spent %g by a killed round", s.RhoSpent)
+	}
+}
+
+// TestRestartAbortsOpenRound: a round in flight when the process stops is
+// recorded open; the next process's Recover marks it aborted, charges no ρ
+// and the task's next round takes the following number.
+func TestRestartAbortsOpenRound(t *testing.T) {
+	const n = 3
+	h := newHarness(t, n)
+	cfg := config(n)
+	cfg.StageTimeout = fl.Duration(time.Hour)
+	h.create("scene", cfg)
+	stall(t, h, n)
+	rs, err := h.st.FLRounds(context.Background(), tenant, "scene")
+	if err != nil || len(rs) != 2 || rs[1].Outcome != "open" || len(rs[1].Participants) != n {
+		t.Fatalf("in-flight round not recorded open: %+v, %v", rs, err)
+	}
+	// The "restart": a new coordinator on the same database.
+	c2, err := fl.New(fl.Deps{Store: h.st, Consents: h.cons, Kill: h.kill, Hash: hasher{}, Signer: h.server, Clock: clock.System{}, Noise: dp.DiscreteGaussian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c2.Recover(context.Background()); err != nil || got != 1 {
+		t.Fatalf("Recover = %d, %v; want 1", got, err)
+	}
+	if got, err := c2.Recover(context.Background()); err != nil || got != 0 {
+		t.Fatalf("second Recover = %d, %v; want 0", got, err)
+	}
+	s, err := c2.Summarize(context.Background(), tenant, "scene")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Rounds) != 2 || s.Rounds[1].Outcome != "aborted" || s.RhoSpent != 0 || s.Version != 1 {
+		t.Fatalf("after restart: %d records, last %+v, ρ %g, version %d", len(s.Rounds), s.Rounds[len(s.Rounds)-1], s.RhoSpent, s.Version)
+	}
+	task, err := h.st.FLTask(context.Background(), tenant, "scene")
+	if err != nil || task.Rounds != 2 {
+		t.Fatalf("task round count %d, %v; want 2 (the next round is number 2)", task.Rounds, err)
+	}
+}
