@@ -61,12 +61,12 @@ type Claim struct {
 
 // Action is one entry of c2pa.actions.v2.
 type Action struct {
-	Action            string          `cbor:"action" json:"action"`
-	SoftwareAgent     *GeneratorInfo  `cbor:"softwareAgent,omitempty" json:"softwareAgent,omitempty"`
-	DigitalSourceType string          `cbor:"digitalSourceType,omitempty" json:"digitalSourceType,omitempty"`
-	Description       string          `cbor:"description,omitempty" json:"description,omitempty"`
-	When              string          `cbor:"when,omitempty" json:"when,omitempty"`
-	Parameters        *ActionParams   `cbor:"parameters,omitempty" json:"parameters,omitempty"`
+	Action            string         `cbor:"action" json:"action"`
+	SoftwareAgent     *GeneratorInfo `cbor:"softwareAgent,omitempty" json:"softwareAgent,omitempty"`
+	DigitalSourceType string         `cbor:"digitalSourceType,omitempty" json:"digitalSourceType,omitempty"`
+	Description       string         `cbor:"description,omitempty" json:"description,omitempty"`
+	When              string         `cbor:"when,omitempty" json:"when,omitempty"`
+	Parameters        *ActionParams  `cbor:"parameters,omitempty" json:"parameters,omitempty"`
 }
 
 // ActionParams are an action's parameters; Ingredients point at ingredient

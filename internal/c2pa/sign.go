@@ -24,12 +24,14 @@ type Signer interface {
 // when Parent is set, a c2pa.opened action pointing at it before Actions.
 type Manifest struct {
 	// Label is the manifest's URN, "urn:c2pa:<uuid v4>"; empty picks one.
-	Label     string
-	Generator GeneratorInfo
-	Title     string
-	Format    string // e.g. "image/jpeg"
-	Parent    *Ingredient
-	Actions   []Action
+	Label string
+	// InstanceID is the claim's instanceID, "xmp:iid:<uuid v4>"; empty picks one.
+	InstanceID string
+	Generator  GeneratorInfo
+	Title      string
+	Format     string // e.g. "image/jpeg"
+	Parent     *Ingredient
+	Actions    []Action
 }
 
 // sigSize is the raw signature size of ES256 (r||s) and Ed25519.
@@ -49,6 +51,9 @@ func Sign(ctx context.Context, jpeg []byte, m Manifest, s Signer) ([]byte, error
 	}
 	if m.Label == "" {
 		m.Label = "urn:c2pa:" + newUUID()
+	}
+	if m.InstanceID == "" {
+		m.InstanceID = "xmp:iid:" + newUUID()
 	}
 	if len(s.Chain()) == 0 {
 		return nil, errors.New("c2pa: signer has no certificate")
@@ -121,15 +126,12 @@ func buildStore(ctx context.Context, m Manifest, dh DataHash, s Signer, dry bool
 		return nil, err
 	}
 	claim := Claim{
-		InstanceID:         "xmp:iid:" + newUUID(),
+		InstanceID:         m.InstanceID,
 		ClaimGeneratorInfo: m.Generator,
 		Signature:          "self#jumbf=" + LabelSignature,
 		CreatedAssertions:  refs,
 		Title:              m.Title,
 		Alg:                "sha256",
-	}
-	if dry {
-		claim.InstanceID = "xmp:iid:00000000-0000-4000-8000-000000000000"
 	}
 	cb, err := encMode.Marshal(claim)
 	if err != nil {
