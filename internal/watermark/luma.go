@@ -121,17 +121,6 @@ func areaWeights(n int) []contribution {
 	return out
 }
 
-func (l *luma) bilinear(fx, fy float64) float64 {
-	fx = math.Max(0, math.Min(float64(l.w-1), fx))
-	fy = math.Max(0, math.Min(float64(l.h-1), fy))
-	x0, y0 := int(fx), int(fy)
-	x1, y1 := min(x0+1, l.w-1), min(y0+1, l.h-1)
-	ax, ay := fx-float64(x0), fy-float64(y0)
-	top := l.at(y0*l.w+x0)*(1-ax) + l.at(y0*l.w+x1)*ax
-	bot := l.at(y1*l.w+x0)*(1-ax) + l.at(y1*l.w+x1)*ax
-	return top*(1-ay) + bot*ay
-}
-
 // addUpsampled adds a Grid×Grid pattern, bilinearly upsampled, to delta.
 func (l *luma) addUpsampled(p []float64) {
 	x0 := make([]int, l.w)

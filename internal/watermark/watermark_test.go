@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -19,7 +18,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/samples"
 )
 
-var long = flag.Bool("long", false, "run the full false-detection measurement (>= 500 unmarked images)")
 
 // photo is a real test photo: the embedded samples (committed, licensed in
 // internal/samples/LICENSE.md) and the pinned face-api demo photos that
