@@ -377,6 +377,7 @@ type Store interface {
 	ConsoleLinks
 	Forgets
 	GuardStates
+	Provenance
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

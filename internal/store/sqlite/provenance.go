@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+var _ store.Provenance = (*Store)(nil)
+
+// AddProvenanceCert implements store.Provenance.
+func (s *Store) AddProvenanceCert(ctx context.Context, c store.ProvenanceCert) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO provenance_certs(tenant_id, version, serial, der, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.TenantID, c.Version, c.Serial, c.DER, unix(c.CreatedAt), unix(c.RevokedAt))
+	return classify("add provenance cert", err)
+}
+
+// ProvenanceCerts implements store.Provenance.
+func (s *Store) ProvenanceCerts(ctx context.Context) ([]store.ProvenanceCert, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, version, serial, der, created_at, revoked_at FROM provenance_certs ORDER BY tenant_id, version`)
+	if err != nil {
+		return nil, classify("provenance certs", err)
+	}
+	defer rows.Close()
+	var out []store.ProvenanceCert
+	for rows.Next() {
+		var c store.ProvenanceCert
+		var created, revoked int64
+		if err := rows.Scan(&c.TenantID, &c.Version, &c.Serial, &c.DER, &created, &revoked); err != nil {
+			return nil, classify("provenance certs", err)
+		}
+		c.CreatedAt, c.RevokedAt = fromUnix(created), fromUnix(revoked)
+		out = append(out, c)
+	}
+	return out, classify("provenance certs", rows.Err())
+}
+
+// RevokeProvenanceCert implements store.Provenance.
+func (s *Store) RevokeProvenanceCert(ctx context.Context, tenantID string, version int, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE provenance_certs SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+		WHERE tenant_id = ? AND version = ?`, unix(at), tenantID, version)
+	if err != nil {
+		return classify("revoke provenance cert", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.New(fault.NotFound, "no such provenance certificate")
+	}
+	return nil
+}
+
+// RecordProvenanceMark implements store.Provenance.
+func (s *Store) RecordProvenanceMark(ctx context.Context, m store.ProvenanceMark) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO provenance_marks(tenant_id, mark_hash, subject_hash, draft_id, asset_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.TenantID, m.MarkHash, m.SubjectHash, m.DraftID, m.AssetID, unix(m.CreatedAt))
+	return classify("record provenance mark", err)
+}
+
+// LinkProvenanceMark implements store.Provenance.
+func (s *Store) LinkProvenanceMark(ctx context.Context, tenantID, markHash, draftID, assetID string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE provenance_marks SET
+		draft_id = CASE WHEN ? = '' THEN draft_id ELSE ? END,
+		asset_id = CASE WHEN ? = '' THEN asset_id ELSE ? END
+		WHERE tenant_id = ? AND mark_hash = ?`, draftID, draftID, assetID, assetID, tenantID, markHash)
+	if err != nil {
+		return classify("link provenance mark", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.New(fault.NotFound, "no such provenance mark")
+	}
+	return nil
+}
+
+// ProvenanceMark implements store.Provenance.
+func (s *Store) ProvenanceMark(ctx context.Context, tenantID, markHash string) (store.ProvenanceMark, error) {
+	m := store.ProvenanceMark{TenantID: tenantID, MarkHash: markHash}
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT subject_hash, draft_id, asset_id, created_at FROM provenance_marks WHERE tenant_id = ? AND mark_hash = ?`,
+		tenantID, markHash).Scan(&m.SubjectHash, &m.DraftID, &m.AssetID, &created)
+	m.CreatedAt = fromUnix(created)
+	return m, classify("provenance mark", err)
+}
+
+// DeleteProvenanceMarks implements store.Provenance.
+func (s *Store) DeleteProvenanceMarks(ctx context.Context, tenantID, subjectHash string) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM provenance_marks WHERE tenant_id = ? AND subject_hash = ?`, tenantID, subjectHash)
+	if err != nil {
+		return 0, classify("delete provenance marks", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SetAssetProvenance implements store.Provenance.
+func (s *Store) SetAssetProvenance(ctx context.Context, p store.AssetProvenance) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO asset_provenance(asset_id, tenant_id, manifest, watermark) VALUES (?, ?, ?, ?)
+		ON CONFLICT(asset_id) DO UPDATE SET manifest = excluded.manifest, watermark = excluded.watermark`,
+		p.AssetID, p.TenantID, p.Manifest, p.Watermark)
+	return classify("set asset provenance", err)
+}
+
+// AssetProvenance implements store.Provenance.
+func (s *Store) AssetProvenance(ctx context.Context, tenantID, assetID string) (store.AssetProvenance, error) {
+	p := store.AssetProvenance{TenantID: tenantID, AssetID: assetID}
+	err := s.r.QueryRowContext(ctx, `SELECT manifest, watermark FROM asset_provenance WHERE tenant_id = ? AND asset_id = ?`,
+		tenantID, assetID).Scan(&p.Manifest, &p.Watermark)
+	return p, classify("asset provenance", err)
+}
