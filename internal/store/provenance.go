@@ -62,4 +62,8 @@ type Provenance interface {
 	SetAssetProvenance(ctx context.Context, p AssetProvenance) error
 	// AssetProvenance returns it; an asset without a record is fault.NotFound.
 	AssetProvenance(ctx context.Context, tenantID, assetID string) (AssetProvenance, error)
+	// SetWatermarkOff turns a tenant's watermark off (true) or on (false).
+	SetWatermarkOff(ctx context.Context, tenantID string, off bool) error
+	// WatermarkOff reports the setting (false when never set).
+	WatermarkOff(ctx context.Context, tenantID string) (bool, error)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/samples"
 )
 
-
 // photo is a real test photo: the embedded samples (committed, licensed in
 // internal/samples/LICENSE.md) and the pinned face-api demo photos that
 // setup fetches and hash-verifies (internal/models/manifest.json).

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -106,4 +108,21 @@ func (s *Store) AssetProvenance(ctx context.Context, tenantID, assetID string) (
 	err := s.r.QueryRowContext(ctx, `SELECT manifest, watermark FROM asset_provenance WHERE tenant_id = ? AND asset_id = ?`,
 		tenantID, assetID).Scan(&p.Manifest, &p.Watermark)
 	return p, classify("asset provenance", err)
+}
+
+// SetWatermarkOff implements store.Provenance.
+func (s *Store) SetWatermarkOff(ctx context.Context, tenantID string, off bool) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO provenance_settings(tenant_id, watermark_off) VALUES (?, ?)
+		ON CONFLICT(tenant_id) DO UPDATE SET watermark_off = excluded.watermark_off`, tenantID, off)
+	return classify("set watermark setting", err)
+}
+
+// WatermarkOff implements store.Provenance.
+func (s *Store) WatermarkOff(ctx context.Context, tenantID string) (bool, error) {
+	var off bool
+	err := s.r.QueryRowContext(ctx, `SELECT watermark_off FROM provenance_settings WHERE tenant_id = ?`, tenantID).Scan(&off)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return off, classify("watermark setting", err)
 }

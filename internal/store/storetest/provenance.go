@@ -93,6 +93,18 @@ func testProvenance(t *testing.T, s store.Store) {
 	if _, err := s.AssetProvenance(ctx, "pb", a.ID); !errors.Is(err, fault.NotFound) {
 		t.Errorf("other tenant: %v", err)
 	}
+	if off, err := s.WatermarkOff(ctx, "pa"); err != nil || off {
+		t.Errorf("default watermark setting: off=%v, %v", off, err)
+	}
+	if err := s.SetWatermarkOff(ctx, "pa", true); err != nil {
+		t.Fatal(err)
+	}
+	if off, err := s.WatermarkOff(ctx, "pa"); err != nil || !off {
+		t.Errorf("after turning off: off=%v, %v", off, err)
+	}
+	if off, _ := s.WatermarkOff(ctx, "pb"); off {
+		t.Errorf("other tenant's setting changed")
+	}
 	if err := s.DeleteAsset(ctx, "pa", a.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,14 @@ CREATE TABLE asset_provenance (
     watermark INTEGER NOT NULL
 ) STRICT;
 
+-- A tenant's provenance settings: the watermark is on unless turned off.
+CREATE TABLE provenance_settings (
+    tenant_id     TEXT PRIMARY KEY REFERENCES tenants(id),
+    watermark_off INTEGER NOT NULL
+) STRICT;
+
 -- +goose Down
+DROP TABLE provenance_settings;
 DROP TABLE asset_provenance;
 DROP TABLE provenance_marks;
 DROP TABLE provenance_certs;

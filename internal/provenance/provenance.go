@@ -1,0 +1,334 @@
+package provenance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	_ "image/png" // verify accepts PNG conversions of generated images
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/c2pa"
+	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/watermark"
+)
+
+// Limits on what Verify and Stamp accept.
+const (
+	// MaxPixels bounds a decoded image (checked from the header first).
+	MaxPixels = 40_000_000
+	// jpegQuality re-encodes a watermarked image.
+	jpegQuality = 92
+)
+
+// ErrTooLarge: the image is over MaxPixels.
+var ErrTooLarge = fault.New(fault.TooLarge, "image too large")
+
+// ErrUnreadable: the bytes are not an image Verify can read.
+var ErrUnreadable = fault.New(fault.Invalid, "not a readable JPEG or PNG image")
+
+// Options configures the service.
+type Options struct {
+	// Version is Obscura's version, written as Obscura/<version>.
+	Version string
+}
+
+// Service stamps and verifies generated images.
+type Service struct {
+	keys  keyService
+	st    certStore
+	clk   clock.Clock
+	log   *slog.Logger
+	opt   Options
+	certs certs
+}
+
+// New returns the service. Call Init at start to create the CA.
+func New(keys keyService, st certStore, clk clock.Clock, log *slog.Logger, opt Options) *Service {
+	if opt.Version == "" {
+		opt.Version = "dev"
+	}
+	return &Service{keys: keys, st: st, clk: clk, log: log.With("component", "provenance"), opt: opt}
+}
+
+// Generator is what made an image (draft.Generator): Feature "meme" or
+// "plugin", Name "template:<id>" or the plugin's name, Version.
+type Generator struct{ Feature, Name, Version string }
+
+// StampInput is a generated image to stamp (draft.StampInput).
+type StampInput struct {
+	Tenant, Subject string // raw ids: never written into the image
+	SourceAsset     string // the source photo's asset id ("" if none)
+	Generator       Generator
+	JPEG            []byte // rendered image, no metadata
+}
+
+// StampOutput is the stamped image (draft.StampOutput).
+type StampOutput struct {
+	JPEG         []byte
+	GenerationID string // hex of the watermark's 64-bit id; "" when the watermark is off
+}
+
+// watermarkKey derives a tenant's watermark key (version 1) from the key
+// service's PRF: keyed per tenant, never stored.
+func (s *Service) watermarkKey(tenant string) watermark.Key {
+	return sha256.Sum256([]byte(s.keys.HashID("watermark-key/v1", tenant)))
+}
+
+// markHash is the stored form of a generation id.
+func (s *Service) markHash(tenant string, id uint64) string {
+	return s.keys.HashID("watermark-id", tenant+"/"+fmt.Sprintf("%016x", id))
+}
+
+// IngredientID is how a manifest names a source photo: a keyed hash, per
+// tenant, of its asset id (C2PA ingredient instanceID).
+func (s *Service) IngredientID(tenant, asset string) string {
+	return "obscura:photo:" + s.keys.HashID("provenance-ingredient", tenant+"/"+asset)
+}
+
+// Stamp watermarks (unless the tenant turned it off) and signs a generated
+// JPEG. The manifest says c2pa.opened (the source photo as parentOf
+// ingredient) then c2pa.edited when there is a source photo, c2pa.created
+// otherwise (docs/spec/provenance-v1.md says why).
+func (s *Service) Stamp(ctx context.Context, in StampInput) (StampOutput, error) {
+	if in.Tenant == "" || in.Generator.Feature == "" {
+		return StampOutput{}, fault.New(fault.Invalid, "tenant and generator required")
+	}
+	img, err := decodeBounded(in.JPEG)
+	if err != nil {
+		return StampOutput{}, err
+	}
+	out := StampOutput{JPEG: in.JPEG}
+	off, err := s.st.WatermarkOff(ctx, in.Tenant)
+	if err != nil {
+		return StampOutput{}, err
+	}
+	if !off {
+		id, err := randomID()
+		if err != nil {
+			return StampOutput{}, err
+		}
+		marked, err := watermark.Embed(img, s.watermarkKey(in.Tenant), id)
+		if err != nil {
+			return StampOutput{}, fault.Wrap(fault.Invalid, "image too small to watermark", err)
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, marked, &jpeg.Options{Quality: jpegQuality}); err != nil {
+			return StampOutput{}, fmt.Errorf("encode: %w", err)
+		}
+		err = s.st.RecordProvenanceMark(ctx, store.ProvenanceMark{
+			TenantID: in.Tenant, MarkHash: s.markHash(in.Tenant, id),
+			SubjectHash: s.keys.HashID("subject", in.Subject), CreatedAt: s.clk.Now(),
+		})
+		if err != nil {
+			return StampOutput{}, err
+		}
+		out.JPEG, out.GenerationID = buf.Bytes(), fmt.Sprintf("%016x", id)
+	}
+	signer, err := s.tenantSigner(ctx, in.Tenant)
+	if err != nil {
+		return StampOutput{}, err
+	}
+	signed, err := c2pa.Sign(ctx, out.JPEG, s.manifest(in), signer)
+	if err != nil {
+		return StampOutput{}, fmt.Errorf("sign manifest: %w", err)
+	}
+	out.JPEG = signed
+	return out, nil
+}
+
+// manifest is what a stamped image says; see docs/spec/provenance-v1.md.
+func (s *Service) manifest(in StampInput) c2pa.Manifest {
+	g := in.Generator
+	agent := &c2pa.GeneratorInfo{Name: "Obscura/" + s.opt.Version + " " + g.Feature + " " + g.Name, Version: g.Version}
+	when := s.clk.Now().UTC().Format(time.RFC3339)
+	m := c2pa.Manifest{
+		Generator: c2pa.GeneratorInfo{Name: "Obscura", Version: s.opt.Version},
+		Title:     "Obscura " + g.Feature,
+		Format:    "image/jpeg",
+	}
+	if in.SourceAsset != "" {
+		// A meme or plugin output is an edit of a real photo: the photo is
+		// opened as the parent, and the overlay is a composite (IPTC
+		// "composite": elements that may or may not be generative AI —
+		// true of templates and of plugins, whose insides Obscura cannot
+		// vouch for).
+		m.Parent = &c2pa.Ingredient{
+			Title: "source photo", Format: "image/jpeg", Relationship: "parentOf",
+			InstanceID: s.IngredientID(in.Tenant, in.SourceAsset),
+		}
+		m.Actions = []c2pa.Action{{
+			Action: c2pa.ActionEdited, SoftwareAgent: agent, DigitalSourceType: c2pa.SourceComposite,
+			Description: g.Feature + " " + g.Name + " " + g.Version, When: when,
+		}}
+		return m
+	}
+	// No source photo: the image is made by an algorithm from nothing
+	// sampled (IPTC "algorithmicMedia").
+	m.Actions = []c2pa.Action{{
+		Action: c2pa.ActionCreated, SoftwareAgent: agent, DigitalSourceType: SourceAlgorithmic,
+		Description: g.Feature + " " + g.Name + " " + g.Version, When: when,
+	}}
+	return m
+}
+
+// SourceAlgorithmic is IPTC "algorithmicMedia": made purely by an algorithm
+// not based on sampled training data.
+const SourceAlgorithmic = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"
+
+// SetWatermark turns a tenant's watermark on or off (a tenant setting; on
+// by default). Images already made keep their mark.
+func (s *Service) SetWatermark(ctx context.Context, tenant string, on bool) error {
+	return s.st.SetWatermarkOff(ctx, tenant, !on)
+}
+
+// Link records the draft and/or asset a generation id went into.
+func (s *Service) Link(ctx context.Context, tenant, generationID, draftID, assetID string) error {
+	id, err := parseGenerationID(generationID)
+	if err != nil {
+		return err
+	}
+	return s.st.LinkProvenanceMark(ctx, tenant, s.markHash(tenant, id), draftID, assetID)
+}
+
+// Forget deletes a subject's watermark records (erasure).
+func (s *Service) Forget(ctx context.Context, tenant, subject string) (int, error) {
+	return s.st.DeleteProvenanceMarks(ctx, tenant, s.keys.HashID("subject", subject))
+}
+
+func parseGenerationID(s string) (uint64, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 8 {
+		return 0, fault.New(fault.Invalid, "generation id must be 16 hex digits")
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+func randomID() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(b[:]), nil
+}
+
+// decodeBounded decodes a JPEG or PNG after checking its size from the header.
+func decodeBounded(b []byte) (image.Image, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "not a readable JPEG or PNG image", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
+		return nil, ErrTooLarge
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "not a readable JPEG or PNG image", err)
+	}
+	return img, nil
+}
+
+// Verification is what Verify found (the API's response body).
+type Verification struct {
+	C2PA      C2PAResult      `json:"c2pa"`
+	Watermark WatermarkResult `json:"watermark"`
+}
+
+// C2PAResult summarises the manifest check.
+type C2PAResult struct {
+	Present   bool       `json:"present"`
+	Valid     bool       `json:"valid"`
+	Signer    string     `json:"signer,omitempty"`
+	Actions   []string   `json:"actions"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	Failures  []string   `json:"failures,omitempty"`
+}
+
+// WatermarkResult says whether this tenant's watermark is in the image and,
+// when the generated image became an asset of this tenant, which.
+type WatermarkResult struct {
+	Found   bool   `json:"found"`
+	AssetID string `json:"asset_id,omitempty"`
+}
+
+// Verify checks a file for this installation's manifest and this tenant's
+// watermark. A manifest is valid only when it chains to an unrevoked CA
+// version and its signing certificate is not revoked.
+func (s *Service) Verify(ctx context.Context, tenant string, file []byte) (Verification, error) {
+	var v Verification
+	v.C2PA.Actions = []string{}
+	roots, err := s.Roots(ctx)
+	if err != nil {
+		return v, err
+	}
+	list, err := s.loadCerts(ctx)
+	if err != nil {
+		return v, err
+	}
+	if isJPEG(file) {
+		r, err := c2pa.Verify(file, roots, s.clk.Now())
+		if err != nil {
+			return v, err
+		}
+		if r.Valid && revokedSerial(list, r.Serial) {
+			r.Valid = false
+			r.Failures = append(r.Failures, "signingCredential.revoked")
+		}
+		v.C2PA = summarise(r)
+	}
+	img, err := decodeBounded(file)
+	if err != nil {
+		if v.C2PA.Present {
+			return v, nil
+		}
+		return v, err
+	}
+	if id, ok := watermark.Detect(img, s.watermarkKey(tenant)); ok {
+		v.Watermark.Found = true
+		m, err := s.st.ProvenanceMark(ctx, tenant, s.markHash(tenant, id))
+		switch {
+		case err == nil:
+			v.Watermark.AssetID = m.AssetID
+		case !errors.Is(err, fault.NotFound):
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func summarise(r *c2pa.Result) C2PAResult {
+	out := C2PAResult{Present: r.Present, Valid: r.Valid, Signer: r.Signer, Actions: []string{}, Failures: r.Failures}
+	for _, a := range r.Actions {
+		if !slices.Contains(out.Actions, a.Action) {
+			out.Actions = append(out.Actions, a.Action)
+		}
+	}
+	if !r.CreatedAt.IsZero() {
+		t := r.CreatedAt
+		out.CreatedAt = &t
+	}
+	return out
+}
+
+func isJPEG(b []byte) bool { return len(b) > 2 && b[0] == 0xFF && b[1] == 0xD8 }
+
+// Inspect reports whether an upload carries a valid manifest of this
+// installation and a watermark of this tenant, for ingest to record before
+// it strips them. Unreadable input is simply "nothing found".
+func (s *Service) Inspect(ctx context.Context, tenant string, file []byte) (manifest, mark bool) {
+	v, err := s.Verify(ctx, tenant, file)
+	if err != nil {
+		return false, false
+	}
+	return v.C2PA.Valid, v.Watermark.Found
+}
