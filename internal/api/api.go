@@ -88,6 +88,9 @@ type Deps struct {
 	Faces       faceService
 	Jobs        jobQueue
 	Privacy     privacyLinks
+	// Drafts keeps generated images (package draft); nil leaves the draft
+	// routes out.
+	Drafts draftService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
@@ -199,6 +202,7 @@ func New(d Deps) *API {
 	a.registerAssets()
 	a.registerAnalysis()
 	a.registerFaces()
+	a.registerDrafts()
 	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()

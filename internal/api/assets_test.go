@@ -27,6 +27,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -55,6 +56,7 @@ type uploadEnv struct {
 	jobs       *jobs.Queue
 	alerts     *alert.Engine
 	extraction *guard.Extraction
+	drafts     *draft.Service
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -102,13 +104,15 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.faces = faces.New(faces.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail,
 		Squeezer: squeezer, OnAdversarial: onAdv, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Store: st, Hash: kr,
 		Audit: al, Clock: clk, Log: log})
-	up.WithDerived(kinds.Register(e.analysis, e.faces, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
+	e.drafts = draft.New(draft.Deps{Store: st, Objects: k.Objects, Hash: kr, Audit: al, Clock: clk, Log: log, Downloads: up})
+	up.WithObjectSource(draft.IDPrefix, e.drafts)
+	up.WithDerived(kinds.Register(e.analysis, e.faces, e.drafts, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
 	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
-		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs,
+		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs, Drafts: e.drafts,
 		Privacy: privacy, Operator: operator.New(st, kr, kill, al, clk, log)})
 	e.api = a
 	pages := privacy.Handler()

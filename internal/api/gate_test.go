@@ -52,6 +52,10 @@ var ungated = map[string]string{
 	"PATCH /v1/subjects/{subject}/people/{person}":      "the subject's own gallery, which exists only under face_recognition consent",
 	"POST /v1/subjects/{subject}/people/{person}/merge": "the subject's own gallery, which exists only under face_recognition consent",
 	"DELETE /v1/subjects/{subject}/people/{person}":     "deletion",
+	"GET /v1/subjects/{subject}/drafts":                 "the subject's own drafts, which exist only under the consent of the purpose that made them (revocation deletes them)",
+	"POST /v1/drafts/{id}/download":                     "the subject's own draft, which exists only under its purpose's consent",
+	"POST /v1/drafts/{id}/accept":                       "the subject's approval of a draft that exists only under its purpose's consent (revocation deletes it)",
+	"POST /v1/drafts/{id}/reject":                       "deletion of a draft",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {

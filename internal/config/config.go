@@ -65,6 +65,9 @@ type Config struct {
 	// SuggestionTTL is how long a face-tag suggestion (a draft holding a
 	// face embedding) waits for accept or reject before it is deleted.
 	SuggestionTTL time.Duration `yaml:"suggestion_ttl"`
+	// DraftTTL is how long a generated image (a meme or plugin draft)
+	// waits for accept or reject before it is deleted.
+	DraftTTL time.Duration `yaml:"draft_ttl"`
 	// SweepEvery is how often the job queue runs the retention, TTL and
 	// consent-expiry sweeps (an expired grant is purged within it).
 	SweepEvery time.Duration `yaml:"sweep_every"`
@@ -114,6 +117,7 @@ var Settings = []Setting{
 	{"metrics-addr", "OBSCURA_METRICS_ADDR", "serve /metrics on this separate listen address instead of addr"},
 	{"retain-analysis", "OBSCURA_RETAIN_ANALYSIS", "how long analysis results are kept (retention class analysis)"},
 	{"suggestion-ttl", "OBSCURA_SUGGESTION_TTL", "how long a face-tag suggestion draft lives"},
+	{"draft-ttl", "OBSCURA_DRAFT_TTL", "how long a generated image (meme or plugin draft) lives"},
 	{"sweep-every", "OBSCURA_SWEEP_EVERY", "how often retention, TTL and consent-expiry sweeps run"},
 	{"vision-threads", "OBSCURA_VISION_THREADS", "threads per vision model session (0: min(CPUs, 4))"},
 	{"orphan-grace", "OBSCURA_ORPHAN_GRACE", "age after which a photo blob without its record (a crash) is swept"},
@@ -138,6 +142,7 @@ func Default() Config {
 		Blob:             "fs",
 		RetainAnalysis:   30 * 24 * time.Hour,
 		SuggestionTTL:    time.Hour,
+		DraftTTL:         time.Hour,
 		AnalysisQueue:    8,
 		DecodeMegapixels: 64,
 		DecodeQueue:      32,
@@ -234,6 +239,8 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.RetainAnalysis)
 	case "suggestion-ttl":
 		return dur(&c.SuggestionTTL)
+	case "draft-ttl":
+		return dur(&c.DraftTTL)
 	case "sweep-every":
 		if err := dur(&c.SweepEvery); err != nil {
 			return err

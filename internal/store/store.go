@@ -378,6 +378,7 @@ type Store interface {
 	Forgets
 	GuardStates
 	Provenance
+	Drafts
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

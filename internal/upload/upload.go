@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -92,6 +93,7 @@ type Service struct {
 	clk     clock.Clock
 	derived []Derived
 	decodes decodeGate
+	sources map[string]ObjectSource
 }
 
 // Derived is something kept about a photo that must go with it: the
@@ -322,6 +324,10 @@ func (s *Service) NewDownload(ctx context.Context, tenant, id string) (string, t
 	if _, err := s.assets.Asset(ctx, tenant, id); err != nil {
 		return "", time.Time{}, err
 	}
+	return s.newDownload(ctx, tenant, id)
+}
+
+func (s *Service) newDownload(ctx context.Context, tenant, id string) (string, time.Time, error) {
 	now := s.clk.Now()
 	d := store.Download{ID: ident.New("dl_"), TenantID: tenant, AssetID: id, ExpiresAt: now.Add(s.cfg.DownloadTTL)}
 	tok, err := s.tokens.Seal(KindDownload, Claims{Tenant: tenant, ID: d.ID, Asset: id, Expires: d.ExpiresAt.Unix(), Issued: now.Unix()})
@@ -334,7 +340,45 @@ func (s *Service) NewDownload(ctx context.Context, tenant, id string) (string, t
 	return tok, time.Unix(d.ExpiresAt.Unix(), 0).UTC(), nil
 }
 
-// Download redeems a download token, once, and returns the sanitized photo.
+// ObjectSource serves single-use downloads of stored objects that are not
+// photos (drafts), through the same token flow as photos.
+type ObjectSource interface {
+	// DownloadObject returns the object's bytes and format, or
+	// fault.NotFound if it is gone.
+	DownloadObject(ctx context.Context, tenant, id string) ([]byte, sanitize.Format, error)
+}
+
+// WithObjectSource makes download tokens for ids starting with prefix
+// (e.g. "drf_") redeem through src. It returns s.
+func (s *Service) WithObjectSource(prefix string, src ObjectSource) *Service {
+	if s.sources == nil {
+		s.sources = map[string]ObjectSource{}
+	}
+	s.sources[prefix] = src
+	return s
+}
+
+func (s *Service) sourceOf(id string) ObjectSource {
+	for p, src := range s.sources {
+		if strings.HasPrefix(id, p) {
+			return src
+		}
+	}
+	return nil
+}
+
+// NewObjectDownload issues a single-use download token for the tenant's
+// object id of a registered ObjectSource; the caller has checked that the
+// object is the tenant's.
+func (s *Service) NewObjectDownload(ctx context.Context, tenant, id string) (string, time.Time, error) {
+	if s.sourceOf(id) == nil {
+		return "", time.Time{}, fault.New(fault.NotFound, "no download source for the object")
+	}
+	return s.newDownload(ctx, tenant, id)
+}
+
+// Download redeems a download token, once, and returns the sanitized photo
+// (or the object of a registered ObjectSource).
 func (s *Service) Download(ctx context.Context, token string) ([]byte, sanitize.Format, error) {
 	cl, err := s.tokens.Open(KindDownload, token, s.clk.Now())
 	if err != nil {
@@ -348,6 +392,9 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, sanitize.
 			return nil, "", ErrTokenInvalid
 		}
 		return nil, "", err
+	}
+	if src := s.sourceOf(cl.Asset); src != nil {
+		return src.DownloadObject(ctx, cl.Tenant, cl.Asset)
 	}
 	a, err := s.assets.Asset(ctx, cl.Tenant, cl.Asset)
 	if err != nil {

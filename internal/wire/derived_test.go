@@ -17,6 +17,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -42,6 +43,7 @@ import (
 var exportPrefix = map[string]string{
 	"results":       "results/",
 	"faces":         "faces/gallery.json",
+	"drafts":        "drafts/",
 	"privacy_links": "privacy/links.json",
 	"consents":      "consents.json",
 	"photos":        "photos/",
@@ -98,12 +100,13 @@ type registryEnv struct {
 	uploads  *upload.Service
 	analyses *analysis.Service
 	faces    *faces.Service
+	drafts   *draft.Service
 	subjects *subject.Service
 	purge    *incident.Purger
 	photo    map[string]string // tenant → the subject's photo
 }
 
-var purposesUsed = []string{"face_detection", "tagging", "sensitive_content", "text_detection", "face_recognition"}
+var purposesUsed = []string{"face_detection", "tagging", "sensitive_content", "text_detection", "face_recognition", "meme_generation"}
 
 func newRegistryEnv(t *testing.T) *registryEnv {
 	t.Helper()
@@ -117,7 +120,9 @@ func newRegistryEnv(t *testing.T) *registryEnv {
 		Hash: k.Keys, Clock: k.Clock, Log: k.Log, Retention: analysis.Retention{Analysis: 24 * time.Hour}})
 	e.faces = faces.New(faces.Deps{Engine: stubVision{}, Assets: e.uploads, Objects: k.Objects, Consent: e.consents, Store: k.Store,
 		Hash: k.Keys, Clock: k.Clock, Log: k.Log, TTL: time.Hour})
-	e.uploads.WithDerived(RegisterKinds(e.reg, k.Store, k.Objects, e.analyses, e.faces, e.consents))
+	e.drafts = draft.New(draft.Deps{Store: k.Store, Objects: k.Objects, Hash: k.Keys, Clock: k.Clock, Log: k.Log, TTL: time.Hour, Downloads: e.uploads})
+	e.uploads.WithObjectSource(draft.IDPrefix, e.drafts)
+	e.uploads.WithDerived(RegisterKinds(e.reg, k.Store, k.Objects, e.analyses, e.faces, e.drafts, e.consents))
 	e.subjects = subject.New(k.Store, k.Objects, e.reg, k.Keys, codec, k.Clock, time.Minute)
 	e.purge = &incident.Purger{Store: k.Store, Subjects: e.subjects, Photos: e.uploads}
 	for _, ten := range []string{"ten_a", "ten_b"} {
@@ -144,7 +149,8 @@ func smallJPEG(t *testing.T) []byte {
 // seed gives subject "ivy" of tenant everything every kind can hold: a
 // photo, consents (expiring at expires, if given), results of every
 // feature, a gallery person with a template and tag, a pending face-tag
-// draft, and a used privacy link.
+// draft, a meme draft of the photo and a second one accepted (an asset
+// of its own), and a used privacy link.
 func (e *registryEnv) seed(t *testing.T, tenant string, expires *time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -176,6 +182,18 @@ func (e *registryEnv) seed(t *testing.T, tenant string, expires *time.Time) {
 		t.Fatal(err)
 	}
 	h := e.k.Keys.SubjectHash("ivy")
+	for i := range 2 {
+		d, err := e.drafts.Create(ctx, draft.CreateInput{Tenant: tenant, Subject: h, SourceAsset: a.ID, Purpose: "meme_generation",
+			Generator: draft.Generator{Feature: "meme", Name: "template:t", Version: "v"}, JPEG: smallJPEG(t), Caption: &draft.Caption{Top: "top"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if _, err := e.drafts.Accept(ctx, tenant, d.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	l := store.PrivacyLink{ID: "pl_" + tenant + a.ID[:8], TenantID: tenant, SubjectHash: h, ExpiresAt: e.k.Clock.Now().Add(time.Minute)}
 	if err := e.k.Store.CreatePrivacyLink(ctx, l); err != nil {
 		t.Fatal(err)
@@ -329,14 +347,14 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if err := e.uploads.Delete(context.Background(), "ten_a", e.photo["ten_a"]); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 5, "privacy_links": 1}, 1, false}, // the person stays (no template), and the sealed gallery
+		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "photos": 1}, 2, false}, // the person stays (no template), and the sealed gallery; the accepted meme stays
 		{"revoke every purpose", func(t *testing.T, e *registryEnv) {
 			for _, p := range purposesUsed {
 				if _, err := e.consents.Revoke(context.Background(), "ten_a", "ivy", p); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}, map[string]int{"photos": 1, "consents": 5, "privacy_links": 1}, 1, false},
+		}, map[string]int{"photos": 2, "consents": 6, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
 		{"erase", func(t *testing.T, e *registryEnv) {
 			if _, err := e.subjects.Erase(context.Background(), "ten_a", "ivy"); err != nil {
 				t.Fatal(err)
@@ -357,13 +375,13 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if _, err := e.purge.Run(context.Background(), incident.PurgeScope{Tenant: "ten_a", From: now.Add(-time.Hour), To: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 5, "privacy_links": 1}, 1, false},
+		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1}, 1, false},
 		{"retention and TTL sweeps", func(t *testing.T, e *registryEnv) {
 			e.k.Clock.Advance(25 * time.Hour)
 			if _, err := e.reg.Sweep(context.Background(), 100); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"photos": 1, "faces": 3, "consents": 5, "privacy_links": 1}, 2, true}, // the accepted person, template and tag stay
+		}, map[string]int{"photos": 2, "faces": 3, "consents": 6, "privacy_links": 1}, 3, true}, // the accepted person, template and tag stay; the meme draft expired, the accepted one stays
 		{"crash mid-erase, resumed", func(t *testing.T, e *registryEnv) {
 			e.reg.Register(&failOnce{})
 			if _, err := e.subjects.EraseHash(context.Background(), "ten_a", e.k.Keys.SubjectHash("ivy")); err == nil {

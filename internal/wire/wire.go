@@ -37,6 +37,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -100,8 +101,11 @@ type Graph struct {
 	Extraction *guard.Extraction
 	Analyses   *analysis.Service
 	Faces      *faces.Service
-	Subjects   *subject.Service
-	Purger     *incident.Purger
+	// Drafts holds generated images (meme and plugin drafts) until their
+	// subject accepts or rejects them.
+	Drafts   *draft.Service
+	Subjects *subject.Service
+	Purger   *incident.Purger
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
@@ -176,7 +180,10 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	}
 	g.Analyses = analysis.New(ad)
 	g.Faces = faces.New(fd)
-	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Consents))
+	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
+		TTL: cfg.DraftTTL, Downloads: g.Uploads})
+	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
+	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
@@ -188,8 +195,8 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // derived-data registry, in the order forgets run them: what is derived
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
-func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service) *derived.Registry {
+	return reg.Register(an, fs, dr, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
@@ -274,6 +281,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Uploads:     g.Uploads,
 		Analysis:    g.Analyses,
 		Faces:       g.Faces,
+		Drafts:      g.Drafts,
 		PublicURL:   h.PublicURL,
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PendingAssetsAndCommit", testPendingAssets},
 		{"GuardStates", testGuardStates},
 		{"Provenance", testProvenance},
+		{"Drafts", testDrafts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/draft"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+// draftService keeps generated images until their subject decides
+// (package draft).
+type draftService interface {
+	List(ctx context.Context, tenant, subjectHash string) ([]draft.Draft, error)
+	NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error)
+	Accept(ctx context.Context, tenant, id string) (store.Asset, error)
+	Reject(ctx context.Context, tenant, id string) error
+}
+
+// DraftsInput names a subject.
+type DraftsInput struct {
+	Subject string `path:"subject" maxLength:"256"`
+}
+
+// DraftsOutput lists a subject's drafts.
+type DraftsOutput struct {
+	Body struct {
+		Drafts []draft.Draft `json:"drafts"`
+	}
+}
+
+// DraftIDInput names a draft.
+type DraftIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+// AcceptDraftOutput is the asset a draft became.
+type AcceptDraftOutput struct {
+	Body struct {
+		AssetID string `json:"asset_id"`
+	}
+}
+
+func (a *API) registerDrafts() {
+	if a.d.Drafts == nil {
+		return
+	}
+	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "list-drafts", Method: http.MethodGet, Path: "/v1/subjects/{subject}/drafts", Tags: []string{"drafts"},
+		Summary:     "A subject's drafts: generated images (memes, plugin outputs) waiting to be accepted or rejected",
+		Description: "Each draft expires after draft_ttl (default 1 h). Revoking the purpose that made it, deleting its source photo or erasing the subject removes it.",
+		Security:    secured(auth.ScopeAnalyze), Errors: errs,
+	}, func(ctx context.Context, in *DraftsInput) (*DraftsOutput, error) {
+		ds, err := a.d.Drafts.List(ctx, principal(ctx).TenantID, a.d.Keys.HashID("subject", in.Subject))
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &DraftsOutput{}
+		out.Body.Drafts = ds
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "create-draft-download", Method: http.MethodPost, Path: "/v1/drafts/{id}/download", Tags: []string{"drafts"},
+		Summary:  "Get a short-lived, single-use download URL for a draft's image (as for assets)",
+		Security: secured(auth.ScopeAnalyze), Errors: errs,
+	}, func(ctx context.Context, in *DraftIDInput) (*DownloadOutput, error) {
+		tok, exp, err := a.d.Drafts.NewDownload(ctx, principal(ctx).TenantID, in.ID)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &DownloadOutput{}
+		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "accept-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/accept", Tags: []string{"drafts"},
+		Summary: "Accept a draft: its exact image becomes an ordinary asset of the subject, marked generated",
+		Description: "The asset is the subject's own approved picture: it stays when the purpose that made it is revoked or its source photo is deleted, " +
+			"and goes with erasure. It is linked to its source photo only by a keyed reference.",
+		Security: secured(auth.ScopeAnalyze), DefaultStatus: http.StatusCreated, Errors: errs,
+	}, func(ctx context.Context, in *DraftIDInput) (*AcceptDraftOutput, error) {
+		as, err := a.d.Drafts.Accept(ctx, principal(ctx).TenantID, in.ID)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		out := &AcceptDraftOutput{}
+		out.Body.AssetID = as.ID
+		return out, nil
+	})
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "reject-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/reject", Tags: []string{"drafts"},
+		Summary:  "Reject a draft: its image, caption and record are deleted",
+		Security: secured(auth.ScopeAnalyze), DefaultStatus: http.StatusNoContent, Errors: errs,
+	}, func(ctx context.Context, in *DraftIDInput) (*struct{}, error) {
+		return nil, a.fail(ctx, a.d.Drafts.Reject(ctx, principal(ctx).TenantID, in.ID))
+	})
+}

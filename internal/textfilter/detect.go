@@ -1,0 +1,144 @@
+package textfilter
+
+import (
+	"math/big"
+	"regexp"
+	"strings"
+)
+
+// Patterns run on the cleaned text (lower case, homoglyphs mapped, before
+// leetspeak decoding). Each names the category it signals.
+var (
+	reEmail  = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
+	reURL    = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+	reDomain = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
+	reHandle = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
+	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
+	// or brackets (phone numbers, account and card numbers, SSNs).
+	reDigits   = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
+	reIDCode   = regexp.MustCompile(`\b[a-z]{1,2}[0-9]{6,9}\b`)
+	reIBAN     = regexp.MustCompile(`\b[a-z]{2}[0-9]{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,3})?\b`)
+	reLatLon   = regexp.MustCompile(`-?\b[0-9]{1,3}\.[0-9]{2,}\s*[°]?\s*[nsew]?\s*[,;/ ]\s*-?[0-9]{1,3}\.[0-9]{2,}`)
+	reDMS      = regexp.MustCompile(`[0-9]{1,3}\s*°\s*[0-9]{1,2}(?:\.[0-9]+)?\s*['′]?\s*(?:[0-9]{1,2}(?:\.[0-9]+)?\s*(?:"|″|'')?)?\s*[nsew]\b`)
+	reStreet   = regexp.MustCompile(`\b[0-9]{1,5}[a-z]?\s+(?:[a-z]+\s+){0,3}(?:street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|court|ct|terrace|crescent|square|sq|highway|hwy|parkway|pkwy|alley|mews|gardens|grove|way|place)\b`)
+	reOnStreet = regexp.MustCompile(`\b(?:on|at|lives on|live on)\s+(?:[a-z]+\s+){0,2}(?:street|avenue|road|lane|boulevard|drive|terrace|crescent)\b`)
+	reNotPlace = regexp.MustCompile(`\b(?:on|at)\s+(?:the|a|an|my|your|his|her|our|their|this|that|same|wrong|right|long|open|empty)\b`)
+	rePostcode = regexp.MustCompile(`\b[a-z]{1,2}[0-9][a-z0-9]?\s[0-9][a-z]{2}\b`)
+	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
+	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
+	// benign phrases ("my phone is 2 years old") can hide it.
+	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
+	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
+)
+
+// detectPatterns returns the categories of the structured identifiers and
+// locations in a cleaned text. Patterns that need a digit, an @ or a dot
+// are skipped on texts without one (most captions).
+func detectPatterns(s string) []Category {
+	var out []Category
+	add := func(c Category, ok bool) {
+		if ok {
+			out = append(out, c)
+		}
+	}
+	digit := strings.ContainsAny(s, "0123456789")
+	at := strings.Contains(s, "@")
+	dot := strings.ContainsAny(s, "./")
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) ||
+		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) ||
+		digit && (reIDCode.MatchString(s) || longNumber(s) || ibanIn(s)))
+	if !digit {
+		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+		return out
+	}
+	add(Location, reLatLon.MatchString(s) || reDMS.MatchString(s) || reStreet.MatchString(s) || rePostcode.MatchString(s) ||
+		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+	add(Age, reAge.MatchString(s))
+	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))
+	return out
+}
+
+// minIDDigits is the fewest digits a number needs to be taken for a phone,
+// account, card or ID number: 7 covers local phone numbers and leaves
+// years, prices, times and scores alone.
+const minIDDigits = 7
+
+// longNumber reports a run of at least minIDDigits digits (grouped or not);
+// any such run is treated as an identifier, and a 13–19 digit run that
+// passes the Luhn check is a card number in particular.
+func longNumber(s string) bool {
+	for _, m := range reDigits.FindAllString(s, -1) {
+		if d := digitsOf(m); len(d) >= minIDDigits {
+			return true
+		}
+	}
+	return false
+}
+
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// luhn reports whether a string of digits passes the Luhn checksum used by
+// payment card numbers (ISO/IEC 7812-1).
+func luhn(d string) bool {
+	if len(d) < 2 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < len(d); i++ {
+		n := int(d[len(d)-1-i] - '0')
+		if n < 0 || n > 9 {
+			return false
+		}
+		if i%2 == 1 {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+	}
+	return sum%10 == 0
+}
+
+// isCardNumber reports a 13–19 digit string that passes the Luhn check.
+func isCardNumber(d string) bool { return len(d) >= 13 && len(d) <= 19 && luhn(d) }
+
+// ibanIn reports an IBAN (ISO 13616) whose mod-97 check holds.
+func ibanIn(s string) bool {
+	for _, m := range reIBAN.FindAllString(s, -1) {
+		if validIBAN(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// validIBAN checks an IBAN's length (15–34) and its ISO 7064 mod-97-10
+// check digits.
+func validIBAN(s string) bool {
+	s = strings.ToUpper(strings.ReplaceAll(s, " ", ""))
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	var b strings.Builder
+	for _, r := range s[4:] + s[:4] {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z':
+			b.WriteString(big.NewInt(int64(r - 'A' + 10)).String())
+		default:
+			return false
+		}
+	}
+	n, ok := new(big.Int).SetString(b.String(), 10)
+	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}

@@ -1,0 +1,459 @@
+package textfilter
+
+import (
+	"bufio"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The embedded data: the curated lexicon and the generated place list and
+// homoglyph table (tools/textfiltergen; sources and licences in each file's
+// header).
+//
+//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv
+var dataFS embed.FS
+
+// entry is one lexicon phrase: literal tokens or @class references.
+type entry struct {
+	toks []string
+	neg  string   // class the token after the phrase must not belong to
+	cat  Category // "" for a benign phrase
+	cue  bool     // counts only after a locative cue (ambiguous place name)
+}
+
+// lexicon is the loaded, immutable matching data.
+type lexicon struct {
+	confusable map[rune]rune
+	classes    map[string]map[string]bool
+	byFirst    map[string][]*entry // entries whose first token is literal
+	classFirst map[string][]*entry // entries whose first token is a class, by class
+	wordClass  map[string][]string // the classes each word belongs to
+	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
+	known      map[string]bool     // every literal word the lexicon knows
+	noinflect  map[string]bool     // words never generated as an inflection
+}
+
+func loadLexicon() (*lexicon, error) {
+	l := &lexicon{
+		confusable: map[rune]rune{},
+		classes:    map[string]map[string]bool{},
+		byFirst:    map[string][]*entry{},
+		classFirst: map[string][]*entry{},
+		wordClass:  map[string][]string{},
+		single:     map[string]Category{},
+		known:      map[string]bool{},
+		noinflect:  map[string]bool{},
+	}
+	if err := l.loadConfusables(); err != nil {
+		return nil, err
+	}
+	raw, err := dataFS.ReadFile("data/lexicon.txt")
+	if err != nil {
+		return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
+	}
+	type line struct {
+		section string
+		text    string
+		n       int
+	}
+	var lines []line
+	section := ""
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	for n := 1; sc.Scan(); n++ {
+		s := strings.TrimSpace(sc.Text())
+		switch {
+		case s == "" || strings.HasPrefix(s, "#"):
+		case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
+			section = s[1 : len(s)-1]
+			if !validSection(section) {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown section %q", n, section)
+			}
+		case section == "":
+			return nil, fmt.Errorf("textfilter: lexicon line %d: entry outside a section", n)
+		default:
+			lines = append(lines, line{section, s, n})
+		}
+	}
+	for _, ln := range lines {
+		if ln.section == "noinflect" {
+			l.noinflect[ln.text] = true
+		}
+	}
+	// Classes first: phrases refer to them. A class member of several words
+	// becomes a literal variant of each phrase that refers to the class.
+	multi := map[string][][]string{}
+	for _, ln := range lines {
+		name, ok := strings.CutPrefix(ln.section, "class:")
+		if !ok {
+			continue
+		}
+		if l.classes[name] == nil {
+			l.classes[name] = map[string]bool{}
+		}
+		toks := l.tokenize(l.clean(ln.text))
+		switch len(toks) {
+		case 0:
+			return nil, fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
+		case 1:
+			if !l.classes[name][toks[0]] {
+				l.classes[name][toks[0]] = true
+				l.wordClass[toks[0]] = append(l.wordClass[toks[0]], name)
+			}
+			l.known[toks[0]] = true
+		default:
+			multi[name] = append(multi[name], toks)
+		}
+	}
+	for _, ln := range lines {
+		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" {
+			continue
+		}
+		cat := Category(ln.section)
+		if ln.section == "benign" {
+			cat = ""
+		}
+		text, exact := strings.CutPrefix(ln.text, "=")
+		neg := ""
+		if i := strings.Index(text, " !@"); i >= 0 {
+			neg = text[i+3:]
+			text = text[:i]
+		}
+		var toks []string
+		for _, f := range strings.Fields(text) {
+			if strings.HasPrefix(f, "@") {
+				if !l.isClass(f[1:]) {
+					return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, f)
+				}
+				toks = append(toks, f)
+				continue
+			}
+			toks = append(toks, l.tokenize(l.clean(f))...)
+		}
+		if len(toks) == 0 {
+			return nil, fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
+		}
+		for _, v := range expandClasses(toks, multi) {
+			l.add(&entry{toks: v, neg: neg, cat: cat}, !exact)
+		}
+	}
+	if err := l.loadPlaces(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func validSection(s string) bool {
+	if s == "benign" || s == "noinflect" || strings.HasPrefix(s, "class:") {
+		return true
+	}
+	for _, c := range Categories() {
+		if string(c) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *lexicon) isClass(name string) bool {
+	_, ok := l.classes[name]
+	return ok || name == "num" || name == "year"
+}
+
+// expandClasses returns toks plus, for each @class whose class has
+// multi-word members, the variants with each such member spelled out.
+func expandClasses(toks []string, multi map[string][][]string) [][]string {
+	out := [][]string{toks}
+	for i, t := range toks {
+		if !strings.HasPrefix(t, "@") {
+			continue
+		}
+		for _, m := range multi[t[1:]] {
+			v := append(append(append([]string{}, toks[:i]...), m...), toks[i+1:]...)
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// add indexes e and, when inflect is set, its last word's regular
+// inflections.
+func (l *lexicon) add(e *entry, inflect bool) {
+	forms := []string{""}
+	last := e.toks[len(e.toks)-1]
+	if inflect && !strings.HasPrefix(last, "@") {
+		forms = forms[:0]
+		for _, f := range inflections(last, e.cat == Slur) {
+			if f == last || !l.noinflect[f] {
+				forms = append(forms, f)
+			}
+		}
+	}
+	for _, f := range forms {
+		v := e
+		if f != "" && f != last {
+			c := *e
+			c.toks = append(append([]string{}, e.toks[:len(e.toks)-1]...), f)
+			v = &c
+		}
+		for _, t := range v.toks {
+			if !strings.HasPrefix(t, "@") {
+				l.known[t] = true
+			}
+		}
+		if c, ok := strings.CutPrefix(v.toks[0], "@"); ok {
+			l.classFirst[c] = append(l.classFirst[c], v)
+		} else {
+			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
+		}
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 6 && !strings.HasPrefix(v.toks[0], "@") {
+			l.single[v.toks[0]] = v.cat
+		}
+	}
+}
+
+// inflections returns w and its regular English inflections: plural,
+// past, gerund, agent and comparative forms, with the sibilant -es, y→i,
+// silent-e and consonant-doubling spelling rules; only plurals when
+// pluralOnly (slurs are nouns). Over-generation mostly adds non-words; the
+// real words it would add are listed in the lexicon's [noinflect] section.
+func inflections(w string, pluralOnly bool) []string {
+	out := []string{w}
+	if len(w) < 3 || !isAlpha(w) {
+		return out
+	}
+	n := len(w)
+	last, prev := w[n-1], w[n-2]
+	out = append(out, w+"s")
+	if strings.ContainsRune("sxzo", rune(last)) || strings.HasSuffix(w, "ch") || strings.HasSuffix(w, "sh") {
+		out = append(out, w+"es")
+	}
+	if last == 'y' && !isVowel(prev) {
+		out = append(out, w[:n-1]+"ies")
+	}
+	if pluralOnly {
+		return out
+	}
+	out = append(out, w+"ed", w+"ing", w+"er", w+"ers", w+"est")
+	switch {
+	case last == 'y' && !isVowel(prev):
+		stem := w[:n-1]
+		out = append(out, stem+"ied", stem+"ier", stem+"iest")
+	case last == 'e':
+		stem := w[:n-1]
+		out = append(out, w+"d", w+"r", w+"rs", stem+"ing")
+	case !isVowel(last) && last != 'w' && last != 'x' && last != 'y' && isVowel(prev) && !isVowel(w[n-3]):
+		d := w + string(last)
+		out = append(out, d+"ed", d+"ing", d+"er", d+"ers", d+"est", d+"y")
+	}
+	return out
+}
+
+func isVowel(b byte) bool { return strings.IndexByte("aeiou", b) >= 0 }
+
+func isAlpha(s string) bool {
+	for _, r := range s {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// inClass reports whether word w belongs to class name. Two classes are
+// computed: num (a number of years a person can be: 0–130 in digits, or a
+// number word) and year (a four-digit year 1900–2039).
+func (l *lexicon) inClass(name, w string) bool {
+	switch name {
+	case "num":
+		if n, ok := smallNumber(w); ok {
+			return n <= 130 && len(w) <= 3
+		}
+		return l.classes["number"][w]
+	case "year":
+		n, ok := smallNumber(w)
+		return ok && len(w) == 4 && n >= 1900 && n <= 2039
+	}
+	return l.classes[name][w]
+}
+
+// classesOf lists the classes word w belongs to, computed ones included.
+func (l *lexicon) classesOf(w string, buf []string) []string {
+	buf = append(buf[:0], l.wordClass[w]...)
+	if l.inClass("num", w) {
+		buf = append(buf, "num")
+	}
+	if l.inClass("year", w) {
+		buf = append(buf, "year")
+	}
+	return buf
+}
+
+// smallNumber parses a string of at most 9 ASCII digits.
+func smallNumber(w string) (int, bool) {
+	if w == "" || len(w) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(w[i]-'0')
+	}
+	return n, true
+}
+
+func (l *lexicon) loadPlaces() error {
+	raw, err := dataFS.ReadFile("data/places.tsv")
+	if err != nil {
+		return fmt.Errorf("textfilter: read places: %w", err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	for sc.Scan() {
+		s := sc.Text()
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		name, flag, _ := strings.Cut(s, "\t")
+		toks := l.tokenize(l.clean(name))
+		if len(toks) == 0 {
+			continue
+		}
+		l.add(&entry{toks: toks, cat: Location, cue: flag == "a"}, false)
+	}
+	return sc.Err()
+}
+
+func (l *lexicon) loadConfusables() error {
+	raw, err := dataFS.ReadFile("data/confusables.tsv")
+	if err != nil {
+		return fmt.Errorf("textfilter: read confusables: %w", err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	for sc.Scan() {
+		s := sc.Text()
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		hex, to, ok := strings.Cut(s, "\t")
+		cp, err := strconv.ParseUint(hex, 16, 32)
+		if !ok || err != nil || len(to) != 1 {
+			return fmt.Errorf("textfilter: bad confusables line %q", s)
+		}
+		l.confusable[rune(cp)] = rune(to[0])
+	}
+	if len(l.confusable) == 0 {
+		return fmt.Errorf("textfilter: empty confusables table")
+	}
+	return sc.Err()
+}
+
+// nameEntries turns the tagged people's names into identifier phrases: the
+// full name and each part of two letters or more (with its possessive).
+func (l *lexicon) nameEntries(names []string) []*entry {
+	var out []*entry
+	for _, n := range names {
+		toks := l.tokenize(l.clean(n))
+		if len(toks) == 0 {
+			continue
+		}
+		out = append(out, &entry{toks: toks, cat: Identifier})
+		for _, t := range toks {
+			if len([]rune(t)) >= 2 {
+				out = append(out, &entry{toks: []string{t}, cat: Identifier}, &entry{toks: []string{t + "s"}, cat: Identifier})
+			}
+		}
+	}
+	return out
+}
+
+// hit is one matched span of tokens.
+type hit struct {
+	s, e int
+	cat  Category // "" for a benign phrase
+	weak bool     // from words joined across spaces: never hides another hit
+}
+
+// match returns the categories of the phrases found in toks, after benign
+// phrases and longer matches have hidden the hits they contain.
+func (l *lexicon) match(toks []string, extra []*entry) []Category {
+	var hits []hit
+	var cls []string
+	try := func(e *entry, i int) {
+		if l.matchAt(toks, i, e) {
+			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
+		}
+	}
+	for i, t := range toks {
+		for _, e := range l.byFirst[t] {
+			try(e, i)
+		}
+		cls = l.classesOf(t, cls)
+		for _, c := range cls {
+			for _, e := range l.classFirst[c] {
+				try(e, i)
+			}
+		}
+		for _, e := range extra {
+			try(e, i)
+		}
+		// A word split by spaces or punctuation ("dia betic", "diab.etic").
+		if !isAlpha(t) {
+			continue
+		}
+		joined := t
+		for j := i + 1; j < len(toks) && j < i+4 && isAlpha(toks[j]); j++ {
+			joined += toks[j]
+			if c, ok := l.single[joined]; ok {
+				hits = append(hits, hit{s: i, e: j + 1, cat: c, weak: true})
+			}
+		}
+	}
+	var cats []Category
+	for _, h := range hits {
+		if h.cat == "" || hidden(h, hits) {
+			continue
+		}
+		cats = append(cats, h.cat)
+	}
+	return cats
+}
+
+// hidden reports whether h lies inside a benign phrase or inside a longer
+// (non-weak) match.
+func hidden(h hit, hits []hit) bool {
+	for _, o := range hits {
+		if o.weak || o.s > h.s || o.e < h.e || o == h {
+			continue
+		}
+		if o.cat == "" || o.e-o.s > h.e-h.s {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
+	if i+len(e.toks) > len(toks) {
+		return false
+	}
+	for k, t := range e.toks {
+		w := toks[i+k]
+		if strings.HasPrefix(t, "@") {
+			if !l.inClass(t[1:], w) {
+				return false
+			}
+		} else if w != t {
+			return false
+		}
+	}
+	if n := i + len(e.toks); e.neg != "" && n < len(toks) && l.inClass(e.neg, toks[n]) {
+		return false
+	}
+	if e.cue && (i == 0 || !l.inClass("locative", toks[i-1])) {
+		return false
+	}
+	return true
+}

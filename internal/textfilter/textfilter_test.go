@@ -1,0 +1,172 @@
+package textfilter
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	sharedOnce   sync.Once
+	sharedFilter *Filter
+	sharedErr    error
+)
+
+// shared returns one Filter for the whole test binary (loading is the
+// expensive part and the Filter is immutable).
+func shared(t testing.TB) *Filter {
+	t.Helper()
+	sharedOnce.Do(func() { sharedFilter, sharedErr = New() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedFilter
+}
+
+func TestCheck(t *testing.T) {
+	f := shared(t)
+	tests := []struct {
+		name  string
+		text  string
+		names []string
+		want  []Category
+	}{
+		{"empty", "", nil, nil},
+		{"plain benign", "When the pizza arrives", nil, nil},
+		{"health word", "my diabetic friend", nil, []Category{Health}},
+		{"plural", "Diabetics at the picnic", nil, []Category{Health}},
+		{"past tense", "he got arrested", nil, []Category{Criminal}},
+		{"case", "DIABETIC", nil, []Category{Health}},
+		{"leetspeak", "d1abet1c", nil, []Category{Health}},
+		{"leetspeak l", "a1coholic uncle", nil, []Category{Health}},
+		{"dotted", "d.i.a.b.e.t.i.c", nil, []Category{Health}},
+		{"spaced", "d i a b e t i c", nil, []Category{Health}},
+		{"dashed", "d-i-a-b-e-t-i-c", nil, []Category{Health}},
+		{"split word", "dia betic snack", nil, []Category{Health}},
+		{"elongated", "gaaaay", nil, []Category{Sexuality}},
+		{"cyrillic homoglyph", "diаbetic", nil, []Category{Health}}, // а is U+0430
+		{"greek homoglyph", "gαy", nil, []Category{Sexuality}},      // α is U+03B1
+		{"zero width", "dia\u200bbetic", nil, []Category{Health}},
+		{"bidi override", "dia\u202ebetic", nil, []Category{Health}},
+		{"combining marks", "d\u0308iabetic", nil, []Category{Health}},
+		{"fullwidth NFKC", "ｄｉａｂｅｔｉｃ", nil, []Category{Health}},
+		{"math letters NFKC", "𝐝𝐢𝐚𝐛𝐞𝐭𝐢𝐜", nil, []Category{Health}},
+		{"scunthorpe therapist", "my therapist is great", nil, []Category{Health}},
+		{"scunthorpe inside word", "grape juice and cocktails", nil, nil},
+		{"scunthorpe spice", "pumpkin spice season", nil, nil},
+		{"idiom dying", "I'm dying, this is hilarious", nil, nil},
+		{"idiom crazy good", "crazy good tacos", nil, nil},
+		{"idiom sick trick", "sick trick bro", nil, nil},
+		{"idiom turkey sandwich", "Turkey sandwich again", nil, nil},
+		{"turkey the country", "holiday in Turkey", nil, []Category{Location}},
+		{"idiom old school", "old school vibes", nil, nil},
+		{"archaic gay still counts", "a gay old time", nil, []Category{Sexuality}},
+		{"demonym food", "Chinese food night", nil, nil},
+		{"demonym person", "Chinese tourists everywhere", nil, []Category{Ethnicity}},
+		{"language", "learning French", nil, nil},
+		{"two categories", "fat muslim guy", nil, []Category{Health, Religion}},
+		{"tagged name", "Jessica again", []string{"Jessica Moore"}, []Category{Identifier}},
+		{"tagged surname", "the Moore family", []string{"Jessica Moore"}, []Category{Identifier}},
+		{"tagged name possessive", "Jessica's cake", []string{"Jessica Moore"}, []Category{Identifier}},
+		{"untagged name", "Jessica again", nil, nil},
+		{"phone", "call 555-867-5309", nil, []Category{Identifier}},
+		{"email", "mail jo@example.org", nil, []Category{Identifier}},
+		{"url", "see https://example.com/x", nil, []Category{Identifier}},
+		{"domain", "visit example.net", nil, []Category{Identifier}},
+		{"handle", "follow @cool_guy", nil, []Category{Identifier}},
+		{"card", "4111 1111 1111 1111", nil, []Category{Identifier}},
+		{"iban", "GB82 WEST 1234 5698 7654 32", nil, []Category{Identifier}},
+		{"ssn", "123-45-6789", nil, []Category{Identifier}},
+		{"passport", "passport X1234567", nil, []Category{Identifier}},
+		{"short number", "top 10 dogs of 2024", nil, nil},
+		{"coordinates", "at 51.5074, -0.1278", nil, []Category{Location}},
+		{"dms", "47°36'N 122°19'W", nil, []Category{Location}},
+		{"street address", "42 Elm Street", nil, []Category{Location}},
+		{"on the road", "life on the open road", nil, nil},
+		{"postcode", "SW1A 1AA", nil, []Category{Location}},
+		{"age years old", "she is 40 years old", nil, []Category{Age}},
+		{"age hyphen", "our 3-year-old", nil, []Category{Age}},
+		{"age words", "turning thirty soon", nil, []Category{Age}},
+		{"minutes not age", "I'm 5 minutes away", nil, nil},
+		{"income", "makes $45 an hour", nil, []Category{Finance}},
+		{"slur", "what a retard", nil, []Category{Slur}},
+		{"slur leet", "f4gg0t", nil, []Category{Slur}},
+		{"appearance", "look at his huge nose", nil, []Category{Appearance}},
+		{"politics", "MAGA hat", nil, []Category{Politics}},
+		{"religion", "Friday prayers at the mosque", nil, []Category{Religion}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := f.Check(tt.text, Options{Names: tt.names})
+			if !slices.Equal(got.Categories, tt.want) {
+				t.Errorf("Check(%q) = %v, want %v", tt.text, got.Categories, tt.want)
+			}
+			if got.Allowed != (len(tt.want) == 0) {
+				t.Errorf("Check(%q).Allowed = %v with categories %v", tt.text, got.Allowed, got.Categories)
+			}
+		})
+	}
+}
+
+func TestLanguages(t *testing.T) {
+	if got := shared(t).Languages(); !reflect.DeepEqual(got, []string{"en"}) {
+		t.Errorf("Languages() = %v, want [en]", got)
+	}
+}
+
+func TestVerdictString(t *testing.T) {
+	if got := (Verdict{Allowed: true}).String(); got != "allowed" {
+		t.Errorf("String() = %q", got)
+	}
+	v := Verdict{Categories: []Category{Age, Health}}
+	if got := v.String(); got != "age,health" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestCategoriesStable(t *testing.T) {
+	want := "health religion ethnicity sexuality politics criminal finance age location identifier appearance slur"
+	var got []string
+	for _, c := range Categories() {
+		got = append(got, string(c))
+	}
+	if strings.Join(got, " ") != want {
+		t.Errorf("Categories() = %v, want %s", got, want)
+	}
+}
+
+func TestLuhnAndIBAN(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"4111111111111111", true},
+		{"4111111111111112", false},
+		{"4242424242424242", true},
+		{"79927398713", true},
+		{"79927398710", false},
+	} {
+		if got := luhn(tt.in); got != tt.want {
+			t.Errorf("luhn(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	if !isCardNumber("4111111111111111") || isCardNumber("79927398713") {
+		t.Error("isCardNumber wrong on a 16-digit card or an 11-digit Luhn number")
+	}
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"GB82 WEST 1234 5698 7654 32", true},
+		{"GB82 WEST 1234 5698 7654 33", false},
+		{"DE89370400440532013000", true},
+		{"FR1420041010050500013M02606", true},
+		{"DE8937040044053201300", false},
+	} {
+		if got := validIBAN(tt.in); got != tt.want {
+			t.Errorf("validIBAN(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
