@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/c2pa"
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/watermark"
@@ -61,23 +61,7 @@ func New(keys keyService, st certStore, clk clock.Clock, log *slog.Logger, opt O
 	return &Service{keys: keys, st: st, clk: clk, log: log.With("component", "provenance"), opt: opt}
 }
 
-// Generator is what made an image (draft.Generator): Feature "meme" or
-// "plugin", Name "template:<id>" or the plugin's name, Version.
-type Generator struct{ Feature, Name, Version string }
-
-// StampInput is a generated image to stamp (draft.StampInput).
-type StampInput struct {
-	Tenant, Subject string // raw ids: never written into the image
-	SourceAsset     string // the source photo's asset id ("" if none)
-	Generator       Generator
-	JPEG            []byte // rendered image, no metadata
-}
-
-// StampOutput is the stamped image (draft.StampOutput).
-type StampOutput struct {
-	JPEG         []byte
-	GenerationID string // hex of the watermark's 64-bit id; "" when the watermark is off
-}
+var _ draft.Stamper = (*Service)(nil)
 
 // watermarkKey derives a tenant's watermark key (version 1) from the key
 // service's PRF: keyed per tenant, never stored.
@@ -100,55 +84,52 @@ func (s *Service) IngredientID(tenant, asset string) string {
 // JPEG. The manifest says c2pa.opened (the source photo as parentOf
 // ingredient) then c2pa.edited when there is a source photo, c2pa.created
 // otherwise (docs/spec/provenance-v1.md says why).
-func (s *Service) Stamp(ctx context.Context, in StampInput) (StampOutput, error) {
+func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOutput, error) {
 	if in.Tenant == "" || in.Generator.Feature == "" {
-		return StampOutput{}, fault.New(fault.Invalid, "tenant and generator required")
+		return draft.StampOutput{}, fault.New(fault.Invalid, "tenant and generator required")
 	}
 	img, err := decodeBounded(in.JPEG)
 	if err != nil {
-		return StampOutput{}, err
+		return draft.StampOutput{}, err
 	}
-	out := StampOutput{JPEG: in.JPEG}
+	out := draft.StampOutput{JPEG: in.JPEG}
 	off, err := s.st.WatermarkOff(ctx, in.Tenant)
 	if err != nil {
-		return StampOutput{}, err
+		return draft.StampOutput{}, err
 	}
 	if !off {
 		id, err := randomID()
 		if err != nil {
-			return StampOutput{}, err
+			return draft.StampOutput{}, err
 		}
 		marked, err := watermark.Embed(img, s.watermarkKey(in.Tenant), id)
 		if err != nil {
-			return StampOutput{}, fault.Wrap(fault.Invalid, "image too small to watermark", err)
+			return draft.StampOutput{}, fault.Wrap(fault.Invalid, "image too small to watermark", err)
 		}
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, marked, &jpeg.Options{Quality: jpegQuality}); err != nil {
-			return StampOutput{}, fmt.Errorf("encode: %w", err)
+			return draft.StampOutput{}, fmt.Errorf("encode: %w", err)
 		}
-		err = s.st.RecordProvenanceMark(ctx, store.ProvenanceMark{
-			TenantID: in.Tenant, MarkHash: s.markHash(in.Tenant, id),
-			SubjectHash: s.keys.HashID("subject", in.Subject), CreatedAt: s.clk.Now(),
-		})
+		err = s.st.RecordProvenanceMark(ctx, store.ProvenanceMark{TenantID: in.Tenant, MarkHash: s.markHash(in.Tenant, id), CreatedAt: s.clk.Now()})
 		if err != nil {
-			return StampOutput{}, err
+			return draft.StampOutput{}, err
 		}
 		out.JPEG, out.GenerationID = buf.Bytes(), fmt.Sprintf("%016x", id)
 	}
 	signer, err := s.tenantSigner(ctx, in.Tenant)
 	if err != nil {
-		return StampOutput{}, err
+		return draft.StampOutput{}, err
 	}
 	signed, err := c2pa.Sign(ctx, out.JPEG, s.manifest(in), signer)
 	if err != nil {
-		return StampOutput{}, fmt.Errorf("sign manifest: %w", err)
+		return draft.StampOutput{}, fmt.Errorf("sign manifest: %w", err)
 	}
 	out.JPEG = signed
 	return out, nil
 }
 
 // manifest is what a stamped image says; see docs/spec/provenance-v1.md.
-func (s *Service) manifest(in StampInput) c2pa.Manifest {
+func (s *Service) manifest(in draft.StampInput) c2pa.Manifest {
 	g := in.Generator
 	agent := &c2pa.GeneratorInfo{Name: "Obscura/" + s.opt.Version + " " + g.Feature + " " + g.Name, Version: g.Version}
 	when := s.clk.Now().UTC().Format(time.RFC3339)
@@ -190,28 +171,6 @@ const SourceAlgorithmic = "http://cv.iptc.org/newscodes/digitalsourcetype/algori
 // by default). Images already made keep their mark.
 func (s *Service) SetWatermark(ctx context.Context, tenant string, on bool) error {
 	return s.st.SetWatermarkOff(ctx, tenant, !on)
-}
-
-// Link records the draft and/or asset a generation id went into.
-func (s *Service) Link(ctx context.Context, tenant, generationID, draftID, assetID string) error {
-	id, err := parseGenerationID(generationID)
-	if err != nil {
-		return err
-	}
-	return s.st.LinkProvenanceMark(ctx, tenant, s.markHash(tenant, id), draftID, assetID)
-}
-
-// Forget deletes a subject's watermark records (erasure).
-func (s *Service) Forget(ctx context.Context, tenant, subject string) (int, error) {
-	return s.st.DeleteProvenanceMarks(ctx, tenant, s.keys.HashID("subject", subject))
-}
-
-func parseGenerationID(s string) (uint64, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != 8 {
-		return 0, fault.New(fault.Invalid, "generation id must be 16 hex digits")
-	}
-	return binary.BigEndian.Uint64(b), nil
 }
 
 func randomID() (uint64, error) {
@@ -293,15 +252,26 @@ func (s *Service) Verify(ctx context.Context, tenant string, file []byte) (Verif
 		}
 		return v, err
 	}
-	if id, ok := watermark.Detect(img, s.watermarkKey(tenant)); ok {
-		v.Watermark.Found = true
-		m, err := s.st.ProvenanceMark(ctx, tenant, s.markHash(tenant, id))
-		switch {
-		case err == nil:
-			v.Watermark.AssetID = m.AssetID
-		case !errors.Is(err, fault.NotFound):
-			return v, err
+	id, ok := watermark.Detect(img, s.watermarkKey(tenant))
+	if !ok {
+		return v, nil
+	}
+	// Found only if this tenant issued the id (a second check after the
+	// keyed CRC); the asset only if a draft carrying it was accepted and
+	// the asset still exists.
+	if _, err := s.st.ProvenanceMark(ctx, tenant, s.markHash(tenant, id)); err != nil {
+		if errors.Is(err, fault.NotFound) {
+			return v, nil
 		}
+		return v, err
+	}
+	v.Watermark.Found = true
+	asset, err := s.st.GeneratedAssetByGenerationID(ctx, tenant, fmt.Sprintf("%016x", id))
+	switch {
+	case err == nil:
+		v.Watermark.AssetID = asset
+	case !errors.Is(err, fault.NotFound):
+		return v, err
 	}
 	return v, nil
 }

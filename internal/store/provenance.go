@@ -17,16 +17,14 @@ type ProvenanceCert struct {
 	RevokedAt time.Time // zero while valid
 }
 
-// ProvenanceMark links a watermark generation id, stored only as a keyed
-// hash, to the generated image it went into: the draft, and the asset the
-// draft became once accepted.
+// ProvenanceMark records that a watermark generation id was issued, stored
+// only as a keyed hash; nothing in it names a subject or an image (the
+// asset a draft became is found through its generated mark, which goes
+// with the asset).
 type ProvenanceMark struct {
-	TenantID    string
-	MarkHash    string
-	SubjectHash string
-	DraftID     string // "" until linked
-	AssetID     string // "" until the draft is accepted
-	CreatedAt   time.Time
+	TenantID  string
+	MarkHash  string
+	CreatedAt time.Time
 }
 
 // AssetProvenance records what an upload carried before ingest stripped
@@ -51,13 +49,12 @@ type Provenance interface {
 	RevokeProvenanceCert(ctx context.Context, tenantID string, version int, at time.Time) error
 	// RecordProvenanceMark stores a new mark; a duplicate is fault.Conflict.
 	RecordProvenanceMark(ctx context.Context, m ProvenanceMark) error
-	// LinkProvenanceMark sets the draft and/or asset of a mark (empty
-	// arguments leave a field as it is); unknown is fault.NotFound.
-	LinkProvenanceMark(ctx context.Context, tenantID, markHash, draftID, assetID string) error
 	// ProvenanceMark returns a tenant's mark; unknown is fault.NotFound.
 	ProvenanceMark(ctx context.Context, tenantID, markHash string) (ProvenanceMark, error)
-	// DeleteProvenanceMarks deletes a subject's marks and returns how many.
-	DeleteProvenanceMarks(ctx context.Context, tenantID, subjectHash string) (int, error)
+	// GeneratedAssetByGenerationID returns the id of the tenant's asset
+	// accepted from a draft with this watermark generation id (Generated);
+	// none is fault.NotFound.
+	GeneratedAssetByGenerationID(ctx context.Context, tenantID, generationID string) (string, error)
 	// SetAssetProvenance records what an upload carried (replacing).
 	SetAssetProvenance(ctx context.Context, p AssetProvenance) error
 	// AssetProvenance returns it; an asset without a record is fault.NotFound.

@@ -54,44 +54,27 @@ func (s *Store) RevokeProvenanceCert(ctx context.Context, tenantID string, versi
 
 // RecordProvenanceMark implements store.Provenance.
 func (s *Store) RecordProvenanceMark(ctx context.Context, m store.ProvenanceMark) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO provenance_marks(tenant_id, mark_hash, subject_hash, draft_id, asset_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.TenantID, m.MarkHash, m.SubjectHash, m.DraftID, m.AssetID, unix(m.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO provenance_marks(tenant_id, mark_hash, created_at) VALUES (?, ?, ?)`,
+		m.TenantID, m.MarkHash, unix(m.CreatedAt))
 	return classify("record provenance mark", err)
-}
-
-// LinkProvenanceMark implements store.Provenance.
-func (s *Store) LinkProvenanceMark(ctx context.Context, tenantID, markHash, draftID, assetID string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE provenance_marks SET
-		draft_id = CASE WHEN ? = '' THEN draft_id ELSE ? END,
-		asset_id = CASE WHEN ? = '' THEN asset_id ELSE ? END
-		WHERE tenant_id = ? AND mark_hash = ?`, draftID, draftID, assetID, assetID, tenantID, markHash)
-	if err != nil {
-		return classify("link provenance mark", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.New(fault.NotFound, "no such provenance mark")
-	}
-	return nil
 }
 
 // ProvenanceMark implements store.Provenance.
 func (s *Store) ProvenanceMark(ctx context.Context, tenantID, markHash string) (store.ProvenanceMark, error) {
 	m := store.ProvenanceMark{TenantID: tenantID, MarkHash: markHash}
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT subject_hash, draft_id, asset_id, created_at FROM provenance_marks WHERE tenant_id = ? AND mark_hash = ?`,
-		tenantID, markHash).Scan(&m.SubjectHash, &m.DraftID, &m.AssetID, &created)
+	err := s.r.QueryRowContext(ctx, `SELECT created_at FROM provenance_marks WHERE tenant_id = ? AND mark_hash = ?`,
+		tenantID, markHash).Scan(&created)
 	m.CreatedAt = fromUnix(created)
 	return m, classify("provenance mark", err)
 }
 
-// DeleteProvenanceMarks implements store.Provenance.
-func (s *Store) DeleteProvenanceMarks(ctx context.Context, tenantID, subjectHash string) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM provenance_marks WHERE tenant_id = ? AND subject_hash = ?`, tenantID, subjectHash)
-	if err != nil {
-		return 0, classify("delete provenance marks", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+// GeneratedAssetByGenerationID implements store.Provenance.
+func (s *Store) GeneratedAssetByGenerationID(ctx context.Context, tenantID, generationID string) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT asset_id FROM generated_assets WHERE tenant_id = ? AND generation_id = ? AND generation_id != ''
+		ORDER BY created_at LIMIT 1`, tenantID, generationID).Scan(&id)
+	return id, classify("generated asset by generation id", err)
 }
 
 // SetAssetProvenance implements store.Provenance.

@@ -12,17 +12,16 @@ CREATE TABLE provenance_certs (
     PRIMARY KEY (tenant_id, version)
 ) STRICT;
 
--- Watermark generation ids, by keyed hash only, and what they went into.
+-- Watermark generation ids issued, by keyed hash only: no subject, no image.
 CREATE TABLE provenance_marks (
-    tenant_id    TEXT NOT NULL REFERENCES tenants(id),
-    mark_hash    TEXT NOT NULL,
-    subject_hash TEXT NOT NULL,
-    draft_id     TEXT NOT NULL DEFAULT '',
-    asset_id     TEXT NOT NULL DEFAULT '',
-    created_at   INTEGER NOT NULL,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+    mark_hash  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, mark_hash)
 ) STRICT;
-CREATE INDEX provenance_marks_subject ON provenance_marks(tenant_id, subject_hash);
+
+-- Verify finds the asset a watermarked draft became by its generation id.
+CREATE INDEX generated_assets_generation ON generated_assets(tenant_id, generation_id);
 
 -- What an upload carried before ingest stripped it.
 CREATE TABLE asset_provenance (
@@ -40,6 +39,7 @@ CREATE TABLE provenance_settings (
 
 -- +goose Down
 DROP TABLE provenance_settings;
+DROP INDEX generated_assets_generation;
 DROP TABLE asset_provenance;
 DROP TABLE provenance_marks;
 DROP TABLE provenance_certs;
