@@ -157,7 +157,7 @@ func (a *app) openWith(ctx context.Context, eng *vision.Engine) (*wire.Graph, er
 	if err := a.checkInstallation(a.install); err != nil {
 		return nil, err
 	}
-	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng})
+	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng, Version: version})
 }
 
 // printJSONOrText writes v as JSON with --json, else the text.

@@ -91,6 +91,9 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Provenance verifies generated images; nil leaves POST
+	// /v1/provenance/verify out.
+	Provenance provenanceService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
@@ -203,6 +206,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerProvenance()
 	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()

@@ -15,6 +15,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
@@ -80,6 +81,8 @@ var sentinelTable = []struct {
 	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
 	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{provenance.ErrUnreadable, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{provenance.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 }
 
 // storageFull answers a write refused because the disk or the store is full.

@@ -185,14 +185,14 @@ func randomID() (uint64, error) {
 func decodeBounded(b []byte) (image.Image, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, fault.Wrap(fault.Invalid, "not a readable JPEG or PNG image", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
 		return nil, ErrTooLarge
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
-		return nil, fault.Wrap(fault.Invalid, "not a readable JPEG or PNG image", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	return img, nil
 }

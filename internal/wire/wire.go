@@ -45,6 +45,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -70,6 +71,9 @@ type Options struct {
 	Clock clock.Clock
 	// Log receives structured logs; each component scopes it.
 	Log *slog.Logger
+	// Version is Obscura's version, written into provenance manifests
+	// (empty: "dev").
+	Version string
 	// Engine runs the models. Nil builds the graph without analysis and
 	// suggestions (what CLI commands that only store, forget or purge
 	// need); the services that forget derived data are still there.
@@ -104,6 +108,8 @@ type Graph struct {
 	// Drafts holds generated images (meme and plugin drafts) until their
 	// subject accepts or rejects them.
 	Drafts   *draft.Service
+	// Provenance stamps generated images (C2PA manifest + watermark) and verifies them.
+	Provenance *provenance.Service
 	Subjects *subject.Service
 	Purger   *incident.Purger
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
@@ -183,6 +189,8 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
 		TTL: cfg.DraftTTL, Downloads: g.Uploads})
 	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
+	g.Provenance = provenance.New(g.Keys, g.Store, clk, log, provenance.Options{Version: o.Version})
+	g.Drafts.SetStamper(g.Provenance)
 	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
@@ -220,6 +228,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("resume interrupted purges: %w", err)
 	} else if n > 0 {
 		g.Log.Warn("finished purges interrupted by a previous crash", "component", "wire", "count", n)
+	}
+	if err := g.Provenance.Init(ctx); err != nil {
+		return fmt.Errorf("provenance CA: %w", err)
 	}
 	if err := g.Kill.Refresh(ctx); err != nil {
 		return fmt.Errorf("read kill switches: %w", err)
@@ -282,6 +293,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Analysis:    g.Analyses,
 		Faces:       g.Faces,
 		Drafts:      g.Drafts,
+		Provenance:  g.Provenance,
 		PublicURL:   h.PublicURL,
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,
