@@ -108,8 +108,6 @@ type Graph struct {
 	// Drafts holds generated images (meme and plugin drafts) until their
 	// subject accepts or rejects them.
 	Drafts   *draft.Service
-	// Provenance stamps generated images (C2PA manifest + watermark) and verifies them.
-	Provenance *provenance.Service
 	Subjects *subject.Service
 	Purger   *incident.Purger
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
@@ -117,6 +115,9 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+
+	// Provenance stamps generated images (C2PA manifest + watermark) and verifies them.
+	Provenance *provenance.Service
 }
 
 // Open builds the graph. Close it when done.
