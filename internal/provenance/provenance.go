@@ -243,7 +243,7 @@ func (s *Service) Verify(ctx context.Context, tenant string, file []byte) (Verif
 			r.Valid = false
 			r.Failures = append(r.Failures, "signingCredential.revoked")
 		}
-		v.C2PA = summarise(r)
+		v.C2PA = Summarise(r)
 	}
 	img, err := decodeBounded(file)
 	if err != nil {
@@ -276,7 +276,8 @@ func (s *Service) Verify(ctx context.Context, tenant string, file []byte) (Verif
 	return v, nil
 }
 
-func summarise(r *c2pa.Result) C2PAResult {
+// Summarise turns a c2pa.Verify result into the API's form.
+func Summarise(r *c2pa.Result) C2PAResult {
 	out := C2PAResult{Present: r.Present, Valid: r.Valid, Signer: r.Signer, Actions: []string{}, Failures: r.Failures}
 	for _, a := range r.Actions {
 		if !slices.Contains(out.Actions, a.Action) {
