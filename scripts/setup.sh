@@ -87,7 +87,7 @@ case $mode in
     fetch_models
     go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
-    need_debs nodejs npm
+    need_debs nodejs
     fetch_c2pa_reader
     # Real GPS-tagged test photos ship in this module's assets/ (not a build dependency).
     go mod download github.com/dsoprea/go-exif/v3@v3.0.1
