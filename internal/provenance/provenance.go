@@ -88,8 +88,7 @@ func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOu
 	if in.Tenant == "" || in.Generator.Feature == "" {
 		return draft.StampOutput{}, fault.New(fault.Invalid, "tenant and generator required")
 	}
-	img, err := decodeBounded(in.JPEG)
-	if err != nil {
+	if err := checkSize(in.JPEG); err != nil {
 		return draft.StampOutput{}, err
 	}
 	out := draft.StampOutput{JPEG: in.JPEG}
@@ -98,6 +97,10 @@ func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOu
 		return draft.StampOutput{}, err
 	}
 	if !off {
+		img, err := decodeBounded(in.JPEG)
+		if err != nil {
+			return draft.StampOutput{}, err
+		}
 		id, err := randomID()
 		if err != nil {
 			return draft.StampOutput{}, err
@@ -181,14 +184,22 @@ func randomID() (uint64, error) {
 	return binary.BigEndian.Uint64(b[:]), nil
 }
 
-// decodeBounded decodes a JPEG or PNG after checking its size from the header.
-func decodeBounded(b []byte) (image.Image, error) {
+// checkSize reads the image header: a JPEG or PNG of at most MaxPixels.
+func checkSize(b []byte) error {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
-		return nil, ErrTooLarge
+		return ErrTooLarge
+	}
+	return nil
+}
+
+// decodeBounded decodes a JPEG or PNG after checking its size from the header.
+func decodeBounded(b []byte) (image.Image, error) {
+	if err := checkSize(b); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {

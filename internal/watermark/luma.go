@@ -67,11 +67,17 @@ func (l *luma) clone() *luma {
 
 // at is the luma as it will be stored: rounded to 8 bits and clamped.
 func (l *luma) at(i int) float64 {
-	v := l.y[i]
-	if l.delta != nil {
-		v += l.delta[i]
+	if l.delta == nil { // detection: the pixels as they are
+		return float64(l.y[i])
 	}
-	return math.Max(0, math.Min(255, math.Round(float64(v))))
+	v := math.Round(float64(l.y[i] + l.delta[i]))
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
 }
 
 // grid resamples the luma to Grid×Grid by exact area averaging: each cell

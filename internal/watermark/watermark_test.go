@@ -145,6 +145,7 @@ var transforms = []transform{
 // TestRobustness measures PSNR and the detection rate after each transform
 // on every photo with several keys and ids, every run.
 func TestRobustness(t *testing.T) {
+	t.Parallel()
 	ps := photos(t)
 	const keysPerPhoto = 2
 	minPSNR := 1e9
@@ -235,6 +236,7 @@ func mirror(img image.Image) image.Image {
 // 2⁻³² per image and key (a detection needs the keyed CRC-32 of 64
 // sign bits to match; docs/spec/provenance-v1.md).
 func TestFalseDetections(t *testing.T) {
+	t.Parallel()
 	ps := photos(t)
 	per := (500 + len(ps) - 1) / len(ps)
 	const keys = 8
