@@ -14,12 +14,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "provenance"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "textfilter", "provenance"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|provenance]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|textfilter|provenance]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -111,6 +111,15 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 				out["analysis"] = row
 				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
+			}
+			if want("textfilter") {
+				fmt.Fprintln(a.stderr, "benchmarking the sensitive-attribute text filter against lower-case+split …")
+				row, err := perf.RunTextFilter()
+				if err != nil {
+					return err
+				}
+				out["textfilter"] = row
+				fmt.Fprintf(&b, "\ntext filter: %.0f captions/s, baseline %.0f captions/s, ratio %.4f\n", row.CaptionsPerSec, row.BaselinePerSec, row.Ratio)
 			}
 			if want("provenance") {
 				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")

@@ -9,13 +9,18 @@ import (
 // Patterns run on the cleaned text (lower case, homoglyphs mapped, before
 // leetspeak decoding). Each names the category it signals.
 var (
-	reEmail  = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
-	reURL    = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
-	reDomain = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
-	reHandle = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
+	reEmail = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
+	// An e-mail address spelt out to dodge filters: bob at example dot com.
+	reEmailWords = regexp.MustCompile(`\b[a-z0-9._-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[a-z0-9-]+\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[a-z]{2,}\b`)
+	reURL        = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+	reDomain     = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
+	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
 	reDigits   = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
+	reLatWord  = regexp.MustCompile(`\b(?:lat|latitude|lng|lon|long|longitude)\b\s*[:=]?\s*-?[0-9]{1,3}\.[0-9]{2,}`)
+	reSocial   = regexp.MustCompile(`\b(?:ig|insta|instagram|snap|snapchat|tiktok|twitter|venmo|cashapp|paypal|telegram|discord|whatsapp|kik|onlyfans)\s*(?::|=|-|is)\s*@?[a-z0-9_.]{3,}`)
+	reUKPlate  = regexp.MustCompile(`\b[a-z]{2}[0-9]{2}\s?[a-z]{3}\b`)
 	reIDCode   = regexp.MustCompile(`\b[a-z]{1,2}[0-9]{6,9}\b`)
 	reIBAN     = regexp.MustCompile(`\b[a-z]{2}[0-9]{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,3})?\b`)
 	reLatLon   = regexp.MustCompile(`-?\b[0-9]{1,3}\.[0-9]{2,}\s*[°]?\s*[nsew]?\s*[,;/ ]\s*-?[0-9]{1,3}\.[0-9]{2,}`)
@@ -27,7 +32,7 @@ var (
 	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
 	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
 	// benign phrases ("my phone is 2 years old") can hide it.
-	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
 	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
 	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
@@ -45,14 +50,14 @@ func detectPatterns(s string) []Category {
 	digit := strings.ContainsAny(s, "0123456789")
 	at := strings.Contains(s, "@")
 	dot := strings.ContainsAny(s, "./")
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) ||
-		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) ||
-		digit && (reIDCode.MatchString(s) || longNumber(s) || ibanIn(s)))
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || reEmailWords.MatchString(s) ||
+		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) || reSocial.MatchString(s) ||
+		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s)))
 	if !digit {
 		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reDMS.MatchString(s) || reStreet.MatchString(s) || rePostcode.MatchString(s) ||
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || reStreet.MatchString(s) || rePostcode.MatchString(s) ||
 		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
 	add(Age, reAge.MatchString(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))

@@ -21,6 +21,19 @@ type entry struct {
 	neg  string   // class the token after the phrase must not belong to
 	cat  Category // "" for a benign phrase
 	cue  bool     // counts only after a locative cue (ambiguous place name)
+	// capsOnly: counts only when the text capitalises it (a tagged name
+	// part that is also an everyday word).
+	capsOnly bool
+}
+
+// literal reports an entry without class references.
+func (e *entry) literal() bool {
+	for _, t := range e.toks {
+		if strings.HasPrefix(t, "@") {
+			return false
+		}
+	}
+	return true
 }
 
 // lexicon is the loaded, immutable matching data.
@@ -33,6 +46,8 @@ type lexicon struct {
 	single     map[string]Category // one-word entries of 6+ letters, for words split by spaces
 	known      map[string]bool     // every literal word the lexicon knows
 	noinflect  map[string]bool     // words never generated as an inflection
+	emoji      *strings.Replacer   // emoji and symbols → words
+	joined     map[string]string   // multi-word entries run together → spelt out
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -45,6 +60,7 @@ func loadLexicon() (*lexicon, error) {
 		single:     map[string]Category{},
 		known:      map[string]bool{},
 		noinflect:  map[string]bool{},
+		joined:     map[string]string{},
 	}
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
@@ -76,11 +92,20 @@ func loadLexicon() (*lexicon, error) {
 			lines = append(lines, line{section, s, n})
 		}
 	}
+	var emoji []string
 	for _, ln := range lines {
-		if ln.section == "noinflect" {
+		switch ln.section {
+		case "noinflect":
 			l.noinflect[ln.text] = true
+		case "emoji":
+			sym, words, ok := strings.Cut(ln.text, " ")
+			if !ok {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
+			}
+			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
 	}
+	l.emoji = strings.NewReplacer(emoji...)
 	// Classes first: phrases refer to them. A class member of several words
 	// becomes a literal variant of each phrase that refers to the class.
 	multi := map[string][][]string{}
@@ -107,7 +132,7 @@ func loadLexicon() (*lexicon, error) {
 		}
 	}
 	for _, ln := range lines {
-		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" {
+		if strings.HasPrefix(ln.section, "class:") || ln.section == "noinflect" || ln.section == "emoji" {
 			continue
 		}
 		cat := Category(ln.section)
@@ -145,7 +170,7 @@ func loadLexicon() (*lexicon, error) {
 }
 
 func validSection(s string) bool {
-	if s == "benign" || s == "noinflect" || strings.HasPrefix(s, "class:") {
+	if s == "benign" || s == "noinflect" || s == "emoji" || strings.HasPrefix(s, "class:") {
 		return true
 	}
 	for _, c := range Categories() {
@@ -207,8 +232,12 @@ func (l *lexicon) add(e *entry, inflect bool) {
 		} else {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 6 && !strings.HasPrefix(v.toks[0], "@") {
+		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal {
 			l.single[v.toks[0]] = v.cat
+		}
+		if len(v.toks) > 1 && literal {
+			l.joined[strings.Join(v.toks, "")] = strings.Join(v.toks, " ")
 		}
 	}
 }
@@ -321,7 +350,9 @@ func (l *lexicon) loadPlaces() error {
 		if len(toks) == 0 {
 			continue
 		}
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a"}, false)
+		// "Turkey sandwich", "New York pizza": a place name before a food
+		// (or other thing) word names a style, not where someone is.
+		l.add(&entry{toks: toks, cat: Location, cue: flag == "a", neg: "dish"}, false)
 	}
 	return sc.Err()
 }
@@ -351,7 +382,8 @@ func (l *lexicon) loadConfusables() error {
 }
 
 // nameEntries turns the tagged people's names into identifier phrases: the
-// full name and each part of two letters or more (with its possessive).
+// full name and each part of two letters or more (with its possessive); a
+// part that is also an everyday word ([class:wordname]) only capitalised.
 func (l *lexicon) nameEntries(names []string) []*entry {
 	var out []*entry
 	for _, n := range names {
@@ -362,7 +394,10 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 		out = append(out, &entry{toks: toks, cat: Identifier})
 		for _, t := range toks {
 			if len([]rune(t)) >= 2 {
-				out = append(out, &entry{toks: []string{t}, cat: Identifier}, &entry{toks: []string{t + "s"}, cat: Identifier})
+				// A part that is also an everyday word counts only when
+				// capitalised (capsOnly).
+				c := l.classes["wordname"][t]
+				out = append(out, &entry{toks: []string{t}, cat: Identifier, capsOnly: c}, &entry{toks: []string{t + "s"}, cat: Identifier, capsOnly: c})
 			}
 		}
 	}
@@ -373,17 +408,18 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 type hit struct {
 	s, e int
 	cat  Category // "" for a benign phrase
-	weak bool     // from words joined across spaces: never hides another hit
+	weak bool     // never hides another hit: words joined across spaces, or a class pattern
 }
 
 // match returns the categories of the phrases found in toks, after benign
-// phrases and longer matches have hidden the hits they contain.
-func (l *lexicon) match(toks []string, extra []*entry) []Category {
+// phrases and longer matches have hidden the hits they contain. An
+// ambiguous place name counts only with a locative cue (cued).
+func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 	var hits []hit
 	var cls []string
 	try := func(e *entry, i int) {
-		if l.matchAt(toks, i, e) {
-			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat})
+		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) && (!e.capsOnly || caps[i]) {
+			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal()})
 		}
 	}
 	for i, t := range toks {
@@ -406,7 +442,7 @@ func (l *lexicon) match(toks []string, extra []*entry) []Category {
 		joined := t
 		for j := i + 1; j < len(toks) && j < i+4 && isAlpha(toks[j]); j++ {
 			joined += toks[j]
-			if c, ok := l.single[joined]; ok {
+			if c, ok := l.single[joined]; ok && len(joined) >= 6 {
 				hits = append(hits, hit{s: i, e: j + 1, cat: c, weak: true})
 			}
 		}
@@ -422,7 +458,8 @@ func (l *lexicon) match(toks []string, extra []*entry) []Category {
 }
 
 // hidden reports whether h lies inside a benign phrase or inside a longer
-// (non-weak) match.
+// literal match ("cardiac arrest" hides "arrest"; "Jewish mom", matched by
+// the class pattern @demonym @person, keeps "Jewish").
 func hidden(h hit, hits []hit) bool {
 	for _, o := range hits {
 		if o.weak || o.s > h.s || o.e < h.e || o == h {
@@ -452,8 +489,19 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 	if n := i + len(e.toks); e.neg != "" && n < len(toks) && l.inClass(e.neg, toks[n]) {
 		return false
 	}
-	if e.cue && (i == 0 || !l.inClass("locative", toks[i-1])) {
-		return false
-	}
 	return true
+}
+
+// cued reports whether the ambiguous place name at i has a locative cue: a
+// travel word just before it ("visiting nice", "trip to china"), or a
+// plain preposition before a capitalised name ("in Nice", not "in nice
+// weather").
+func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
+	switch {
+	case i >= 1 && l.inClass("travel", toks[i-1]):
+		return true
+	case i >= 2 && l.inClass("travel", toks[i-2]) && l.inClass("locative", toks[i-1]):
+		return true
+	}
+	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
 }

@@ -12,7 +12,8 @@ import (
 // decomposed with combining marks dropped (dïabetic → diabetic),
 // format characters dropped (zero-width, bidi controls, tag characters),
 // controls and separators turned into spaces, homoglyphs mapped to the
-// ASCII letter or digit they imitate, and lower case.
+// ASCII letter or digit they imitate. Case is kept (ambiguous place names
+// count only when capitalised); tokens and patterns lower-case it.
 func (l *lexicon) clean(text string) string {
 	s := norm.NFD.String(norm.NFKC.String(text))
 	var b strings.Builder
@@ -25,11 +26,41 @@ func (l *lexicon) clean(text string) string {
 		default:
 			if m, ok := l.confusable[r]; ok {
 				r = m
+			} else if m, ok := letterLike(r); ok {
+				r = m
 			}
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteRune(r)
 		}
 	}
+	if l.emoji != nil {
+		return l.emoji.Replace(b.String())
+	}
 	return b.String()
+}
+
+// smallCaps maps the small capital letters (IPA and phonetic extensions)
+// that neither NFKC nor the confusables data turn into ASCII letters.
+var smallCaps = map[rune]rune{
+	0x1D00: 'a', 0x0299: 'b', 0x1D04: 'c', 0x1D05: 'd', 0x1D07: 'e', 0xA730: 'f', 0x0262: 'g', 0x029C: 'h',
+	0x026A: 'i', 0x1D0A: 'j', 0x1D0B: 'k', 0x029F: 'l', 0x1D0D: 'm', 0x0274: 'n', 0x1D0F: 'o', 0x1D18: 'p',
+	0x01EB: 'q', 0x0280: 'r', 0xA731: 's', 0x1D1B: 't', 0x1D1C: 'u', 0x1D20: 'v', 0x1D21: 'w', 0x028F: 'y', 0x1D22: 'z',
+}
+
+// letterLike maps decorative letters without a compatibility decomposition
+// to ASCII: negative circled and negative squared Latin capitals
+// (U+1F150–U+1F169, U+1F170–U+1F189), regional indicator symbols
+// (U+1F1E6–U+1F1FF, the letters of flag emoji) and small capitals.
+func letterLike(r rune) (rune, bool) {
+	switch {
+	case r >= 0x1F150 && r <= 0x1F169:
+		return 'a' + (r - 0x1F150), true
+	case r >= 0x1F170 && r <= 0x1F189:
+		return 'a' + (r - 0x1F170), true
+	case r >= 0x1F1E6 && r <= 0x1F1FF:
+		return 'a' + (r - 0x1F1E6), true
+	}
+	m, ok := smallCaps[r]
+	return m, ok
 }
 
 // ignorable reports default-ignorable code points that are not format
@@ -48,13 +79,20 @@ var leet = map[rune]rune{
 	'@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't', '€': 'e',
 }
 
-// tokenize splits a cleaned text into word tokens: apostrophes removed
-// (she's → shes), leetspeak decoded inside words that contain letters,
-// split at every other non-alphanumeric character, runs of single
-// characters joined (d i a b e t i c → diabetic), and letter runs of three
-// or more shortened to a word the lexicon knows (gaaaay → gay).
+// tokenize splits a cleaned text into lower-case word tokens: apostrophes
+// removed (she's → shes), leetspeak decoded inside words that contain
+// letters, split at every other non-alphanumeric character (% reads as
+// "percent"), runs of single characters joined (d i a b e t i c →
+// diabetic), and letter runs of three or more shortened to a word the
+// lexicon knows (gaaaay → gay).
 func (l *lexicon) tokenize(clean string) []string {
-	var toks []string
+	toks, _ := l.words(clean)
+	return toks
+}
+
+// words is tokenize that also reports, per token, whether the text wrote
+// it capitalised.
+func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 	for _, chunk := range strings.Fields(clean) {
 		chunk = strings.Map(func(r rune) rune {
 			switch r {
@@ -63,16 +101,43 @@ func (l *lexicon) tokenize(clean string) []string {
 			}
 			return r
 		}, chunk)
-		chunk = strings.ReplaceAll(l.deleet(chunk), "%", " percent ")
-		toks = append(toks, strings.FieldsFunc(chunk, func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-		})...)
+		hashtag := strings.HasPrefix(chunk, "#")
+		if hashtag {
+			chunk = splitCamel(chunk)
+		}
+		orig := []rune(chunk)
+		d := []rune(l.deleet(strings.ToLower(chunk)))
+		if len(d) != len(orig) { // deleet maps rune for rune; never expected
+			orig = d
+		}
+		start := -1
+		for i := 0; i <= len(d); i++ {
+			word := i < len(d) && (unicode.IsLetter(d[i]) || unicode.IsDigit(d[i]))
+			if word && start < 0 {
+				start = i
+			}
+			if !word && start >= 0 {
+				t := string(d[start:i])
+				if hashtag {
+					t = l.hashtagWord(t)
+				}
+				toks = append(toks, strings.Fields(t)...)
+				for range strings.Fields(t) {
+					caps = append(caps, unicode.IsUpper(orig[start]))
+				}
+				start = -1
+			}
+			if i < len(d) && d[i] == '%' {
+				toks = append(toks, "percent")
+				caps = append(caps, false)
+			}
+		}
 	}
-	toks = l.joinSingles(toks)
+	toks, caps = l.joinSingles(toks, caps)
 	for i, t := range toks {
 		toks[i] = l.shorten(t)
 	}
-	return toks
+	return toks, caps
 }
 
 // deleet decodes leetspeak in each run of letters, digits and leet symbols
@@ -88,7 +153,7 @@ func (l *lexicon) deleet(chunk string) string {
 	rs := []rune(chunk)
 	for i := 0; i < len(rs); {
 		j := i
-		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0) {
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0 || rs[j] == '*' || rs[j] == '#') {
 			j++
 		}
 		if j == i {
@@ -102,10 +167,18 @@ func (l *lexicon) deleet(chunk string) string {
 	return b.String()
 }
 
-// deleetRun decodes one run. A 1 reads as i unless l makes a known word.
+// deleetRun decodes one run. A 1 reads as i unless l makes a known word;
+// a * or # between letters stands for a vowel (r*tard) when one makes a
+// known word.
 func (l *lexicon) deleetRun(chunk string) string {
 	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
 		return chunk
+	}
+	if i := strings.IndexFunc(chunk, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(chunk[i:], unicode.IsDigit) == "" && l.known[chunk[:i]] {
+		return chunk // a known word with digits stuck on (covid19): shorten drops them
+	}
+	if strings.ContainsAny(chunk, "*#") {
+		chunk = l.unmask(chunk)
 	}
 	rs := []rune(chunk)
 	alnum := func(i int) bool {
@@ -121,7 +194,7 @@ func (l *lexicon) deleetRun(chunk string) string {
 		}
 		switch r {
 		case '@', '$', '€':
-			ok = alnum(i + 1)
+			ok = alnum(i+1) || i > 0 && alnum(i-1)
 		case '!', '|', '+':
 			ok = alnum(i-1) && alnum(i+1)
 		}
@@ -159,8 +232,9 @@ func (l *lexicon) knownChunk(s string) bool {
 
 // joinSingles joins runs of single-character tokens: three or more
 // (letters, with digits read as leetspeak), or two or more digits.
-func (l *lexicon) joinSingles(toks []string) []string {
-	out := toks[:0:0]
+func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
+	var out []string
+	var outCaps []bool
 	for i := 0; i < len(toks); {
 		j := i
 		digits := true
@@ -170,8 +244,7 @@ func (l *lexicon) joinSingles(toks []string) []string {
 			}
 			j++
 		}
-		n := j - i
-		switch {
+		switch n := j - i; {
 		case n >= 3 || n >= 2 && digits:
 			var b strings.Builder
 			for _, t := range toks[i:j] {
@@ -181,22 +254,64 @@ func (l *lexicon) joinSingles(toks []string) []string {
 				}
 				b.WriteRune(r)
 			}
-			out = append(out, b.String())
+			out, outCaps = append(out, b.String()), append(outCaps, caps[i])
 			i = j
 		case n > 0:
-			out = append(out, toks[i:j]...)
+			out, outCaps = append(out, toks[i:j]...), append(outCaps, caps[i:j]...)
 			i = j
 		default:
-			out = append(out, toks[i])
+			out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
 			i++
 		}
 	}
-	return out
+	return out, outCaps
+}
+
+// splitCamel puts a space between a lower-case and an upper-case letter
+// (#BlackLivesMatter → #Black Lives Matter).
+func splitCamel(s string) string {
+	var b strings.Builder
+	var prev rune
+	for _, r := range s {
+		if unicode.IsUpper(r) && unicode.IsLower(prev) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// hashtagWord reads one lower-case hashtag word: a run-together phrase of
+// the lexicon (blacklivesmatter) is spelt out, and a known word of four or
+// more letters at its start or end is split off (gaylife → gay life).
+// Only hashtags are searched inside, so ordinary words keep whole-token
+// matching.
+func (l *lexicon) hashtagWord(t string) string {
+	if p, ok := l.joined[t]; ok {
+		return p
+	}
+	if l.known[t] {
+		return t
+	}
+	for n := len(t) - 1; n >= 3; n-- {
+		if head := t[:n]; l.known[head] && l.single[head] != "" || len(head) == 3 && l.known[head] && l.byFirst[head] != nil {
+			return head + " " + t[n:]
+		}
+		if tail := t[len(t)-n:]; l.known[tail] && l.single[tail] != "" {
+			return t[:len(t)-n] + " " + tail
+		}
+	}
+	return t
 }
 
 // shorten reduces letter runs of three or more (sooo, gaaay): to two
 // letters if that is a known word, else to one if that is, else to two.
 func (l *lexicon) shorten(t string) string {
+	// A known word with digits stuck on (covid19, trump2024).
+	if i := strings.IndexFunc(t, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(t[i:], unicode.IsDigit) == "" && l.known[t[:i]] {
+		return t[:i]
+	}
 	rs := []rune(t)
 	long := false
 	for i := 2; i < len(rs); i++ {
@@ -236,4 +351,37 @@ func collapse(rs []rune, keep int) string {
 		i = j
 	}
 	return b.String()
+}
+
+// unmask fills up to two masked letters (* or # with a letter or digit on
+// each side) with the vowels that make a known word; otherwise the mask
+// stays and splits the word.
+func (l *lexicon) unmask(run string) string {
+	rs := []rune(run)
+	var at []int
+	for i, r := range rs {
+		if (r == '*' || r == '#') && i > 0 && i < len(rs)-1 && rs[i-1] != '*' && rs[i+1] != '*' && rs[i-1] != '#' && rs[i+1] != '#' {
+			at = append(at, i)
+		}
+	}
+	if len(at) == 0 || len(at) > 2 {
+		return run
+	}
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(at) {
+			return l.known[l.deleetRun(string(rs))]
+		}
+		for _, v := range "aeiou" {
+			rs[at[k]] = v
+			if try(k + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	if try(0) {
+		return string(rs)
+	}
+	return run
 }

@@ -57,7 +57,8 @@ func Categories() []Category {
 type Options struct {
 	// Names are the names of people tagged in the photo. A text that names
 	// one of them (the full name or any part of two letters or more) gets
-	// the identifier category.
+	// the identifier category; a part that is also an everyday word (Will,
+	// Rose, Baker) counts only when the text capitalises it.
 	Names []string
 }
 
@@ -95,11 +96,11 @@ func (f *Filter) Languages() []string { return []string{"en"} }
 func (f *Filter) Check(text string, o Options) Verdict {
 	found := map[Category]bool{}
 	clean := f.lex.clean(text)
-	for _, c := range detectPatterns(clean) {
+	for _, c := range detectPatterns(strings.ToLower(clean)) {
 		found[c] = true
 	}
-	toks := f.lex.tokenize(clean)
-	for _, c := range f.lex.match(toks, f.lex.nameEntries(o.Names)) {
+	toks, caps := f.lex.words(clean)
+	for _, c := range f.lex.match(toks, caps, f.lex.nameEntries(o.Names)) {
 		found[c] = true
 	}
 	return verdictOf(found)

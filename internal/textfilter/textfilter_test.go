@@ -62,15 +62,34 @@ func TestCheck(t *testing.T) {
 		{"idiom turkey sandwich", "Turkey sandwich again", nil, nil},
 		{"turkey the country", "holiday in Turkey", nil, []Category{Location}},
 		{"idiom old school", "old school vibes", nil, nil},
+		{"ambiguous place without cue", "in nice weather", nil, nil},
+		{"ambiguous place capitalised after in", "a week in Nice", nil, []Category{Location}},
+		{"ambiguous place after travel word", "trip to china", nil, []Category{Location}},
+		{"place before a dish", "New York pizza", nil, nil},
+		{"dog breed", "our Maine Coon", nil, nil},
+		{"emoji", "⛪ on sunday", nil, []Category{Religion}},
+		{"emoji zwj sequence", "🏳️‍🌈 forever", nil, []Category{Sexuality}},
+		{"masked letter", "r*tard", nil, []Category{Slur}},
+		{"negative squared letters", "🅳🅸🅰🅱🅴🆃🅸🅲", nil, []Category{Health}},
+		{"small capitals", "ᴅɪᴀʙᴇᴛɪᴄ", nil, []Category{Health}},
+		{"hashtag run together", "#blacklivesmatter", nil, []Category{Politics}},
+		{"hashtag camel case", "#GayLife", nil, []Category{Sexuality}},
+		{"hashtag word inside", "#fatlossjourney", nil, []Category{Appearance, Health}},
+		{"hashtag benign", "#sundayfunday #nofilter", nil, nil},
+		{"digits stuck on", "covid19 again", nil, []Category{Health}},
+		{"trailing at sign", "nigg@", nil, []Category{Slur}},
 		{"archaic gay still counts", "a gay old time", nil, []Category{Sexuality}},
 		{"demonym food", "Chinese food night", nil, nil},
 		{"demonym person", "Chinese tourists everywhere", nil, []Category{Ethnicity}},
 		{"language", "learning French", nil, nil},
-		{"two categories", "fat muslim guy", nil, []Category{Health, Religion}},
+		{"three categories", "fat muslim guy", nil, []Category{Appearance, Health, Religion}},
 		{"tagged name", "Jessica again", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged surname", "the Moore family", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged name possessive", "Jessica's cake", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"untagged name", "Jessica again", nil, nil},
+		{"tagged name that is a word, lower case", "will it rain", []string{"Will Turner"}, nil},
+		{"tagged name that is a word, capitalised", "Will is late", []string{"Will Turner"}, []Category{Identifier}},
+		{"tagged full name that is words", "will turner again", []string{"Will Turner"}, []Category{Identifier}},
 		{"phone", "call 555-867-5309", nil, []Category{Identifier}},
 		{"email", "mail jo@example.org", nil, []Category{Identifier}},
 		{"url", "see https://example.com/x", nil, []Category{Identifier}},
@@ -167,6 +186,55 @@ func TestLuhnAndIBAN(t *testing.T) {
 	} {
 		if got := validIBAN(tt.in); got != tt.want {
 			t.Errorf("validIBAN(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestConcurrent runs Check from several goroutines on one Filter (run
+// with -race to check that Check shares no mutable state).
+func TestConcurrent(t *testing.T) {
+	f := shared(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if v := f.Check("my d1abet1c friend in Paris", Options{Names: []string{"Ann Lee"}}); !slices.Equal(v.Categories, []Category{Health, Location}) {
+					t.Errorf("Check = %v", v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	g, err := New()
+	if err != nil || g.lex != f.lex {
+		t.Errorf("New() = %v, %v: want the shared lexicon", g, err)
+	}
+}
+
+// TestDataProvenance checks that the generated data files say where they
+// come from and under which licence.
+func TestDataProvenance(t *testing.T) {
+	for file, want := range map[string][]string{
+		"data/places.tsv":      {"iso-codes 4.15.0-1", "LGPL-2.1+", "tzdata 2025b", "public domain", "wamerican", "tools/textfiltergen"},
+		"data/confusables.tsv": {"python3-confusable-homoglyphs 3.2.0-2", "Unicode Data Files licence", "tools/textfiltergen"},
+	} {
+		b, err := dataFS.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var header strings.Builder
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "#") {
+				header.WriteString(l + "\n")
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(header.String(), w) {
+				t.Errorf("%s header lacks %q", file, w)
+			}
 		}
 	}
 }

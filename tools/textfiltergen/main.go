@@ -7,13 +7,13 @@
 //   - tzdata (zone city names; public domain),
 //   - python3-confusable-homoglyphs (Unicode's confusables.txt as JSON;
 //     data under the Unicode Data Files licence),
-//   - wamerican (the common-word list that marks a place name ambiguous;
-//     public domain word list, see its copyright file),
+//   - wamerican and wbritish (the common-word lists that mark a place name
+//     ambiguous; public domain word lists, see their copyright files),
 //
 // plus cities-extra.txt beside this file (curated major cities that tzdata
 // does not name). Usage, from the repository root:
 //
-//	apt-get install iso-codes tzdata python3-confusable-homoglyphs wamerican
+//	apt-get install iso-codes tzdata python3-confusable-homoglyphs wamerican wbritish
 //	go run ./tools/textfiltergen -out internal/textfilter/data
 package main
 
@@ -39,7 +39,7 @@ func main() {
 	iso := flag.String("iso", "/usr/share/iso-codes/json", "iso-codes JSON directory")
 	tz := flag.String("tzdata", "/usr/share/zoneinfo/tzdata.zi", "tzdata zic input file")
 	conf := flag.String("confusables", "/usr/lib/python3/dist-packages/confusable_homoglyphs/confusables.json", "confusables JSON")
-	dict := flag.String("dict", "/usr/share/dict/words", "common-word list")
+	dict := flag.String("dict", "/usr/share/dict/american-english,/usr/share/dict/british-english", "common-word lists, comma-separated")
 	extra := flag.String("extra", "tools/textfiltergen/cities-extra.txt", "curated extra city names")
 	flag.Parse()
 	if err := run(*out, *iso, *tz, *conf, *dict, *extra); err != nil {
@@ -76,7 +76,7 @@ func run(out, iso, tz, conf, dict, extra string) error {
 		"# Sources: iso-codes " + version("iso-codes") + " (ISO 3166-1, 3166-2, 3166-3 names; LGPL-2.1+),",
 		"#   tzdata " + version("tzdata") + " (zone city names; public domain),",
 		"#   tools/textfiltergen/cities-extra.txt (curated major cities; project licence).",
-		"# Ambiguity from wamerican " + version("wamerican") + " (/usr/share/dict/words; public domain).",
+		"# Ambiguity from wamerican " + version("wamerican") + " and wbritish " + version("wbritish") + " (/usr/share/dict; public domain).",
 		"# Format: name<TAB>flag; flag a = every word is a common English word (or the name is shorter than 4",
 		"# letters): the filter counts it only after a locative cue such as \"in\", \"from\" or \"visiting\".",
 	}
@@ -111,14 +111,19 @@ func version(pkg string) string {
 	return string(v)
 }
 
-func readWords(path string) (map[string]bool, error) {
+func readWords(paths string) (map[string]bool, error) {
 	w := map[string]bool{}
-	err := readLines(path, func(s string) {
-		if s != "" && !unicode.IsUpper([]rune(s)[0]) && !strings.Contains(s, "'") {
-			w[fold(s)] = true
+	for _, path := range strings.Split(paths, ",") {
+		err := readLines(path, func(s string) {
+			if s != "" && !unicode.IsUpper([]rune(s)[0]) && !strings.Contains(s, "'") {
+				w[fold(s)] = true
+			}
+		})
+		if err != nil {
+			return nil, err
 		}
-	})
-	return w, err
+	}
+	return w, nil
 }
 
 func readLines(path string, f func(string)) error {
