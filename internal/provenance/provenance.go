@@ -304,13 +304,51 @@ func Summarise(r *c2pa.Result) C2PAResult {
 
 func isJPEG(b []byte) bool { return len(b) > 2 && b[0] == 0xFF && b[1] == 0xD8 }
 
-// Inspect reports whether an upload carries a valid manifest of this
-// installation and a watermark of this tenant, for ingest to record before
-// it strips them. Unreadable input is simply "nothing found".
-func (s *Service) Inspect(ctx context.Context, tenant string, file []byte) (manifest, mark bool) {
-	v, err := s.Verify(ctx, tenant, file)
-	if err != nil {
-		return false, false
+// InspectMaxPixels bounds the uploads InspectUpload decodes to look for
+// a watermark (generated images are far smaller; a 12 MP camera photo is
+// not decoded a second time).
+const InspectMaxPixels = 4_000_000
+
+// InspectUpload records what an upload carried before ingest stripped it:
+// a manifest valid under this installation's CA, and this tenant's
+// watermark. It is best effort after the photo is stored: a failure here
+// never fails the upload, it only leaves the flags unrecorded.
+func (s *Service) InspectUpload(ctx context.Context, tenant, assetID string, original []byte) {
+	var p store.AssetProvenance
+	if isJPEG(original) {
+		if loc, err := c2pa.FindStore(original); err == nil && loc != nil {
+			roots, err := s.Roots(ctx)
+			list, lerr := s.loadCerts(ctx)
+			if err == nil && lerr == nil {
+				if r, err := c2pa.Verify(original, roots, s.clk.Now()); err == nil && r.Valid && !revokedSerial(list, r.Serial) {
+					p.Manifest = true
+				}
+			}
+		}
 	}
-	return v.C2PA.Valid, v.Watermark.Found
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(original)); err == nil && cfg.Width*cfg.Height <= InspectMaxPixels {
+		if img, err := decodeBounded(original); err == nil {
+			if id, ok := watermark.Detect(img, s.watermarkKey(tenant)); ok {
+				_, err := s.st.ProvenanceMark(ctx, tenant, s.markHash(tenant, id))
+				p.Watermark = err == nil
+			}
+		}
+	}
+	if !p.Manifest && !p.Watermark {
+		return
+	}
+	p.TenantID, p.AssetID = tenant, assetID
+	if err := s.st.SetAssetProvenance(ctx, p); err != nil {
+		s.log.WarnContext(ctx, "record upload provenance", "err", err)
+	}
+}
+
+// AssetProvenance returns what an upload carried (both false when nothing
+// was recorded).
+func (s *Service) AssetProvenance(ctx context.Context, tenant, assetID string) (store.AssetProvenance, error) {
+	p, err := s.st.AssetProvenance(ctx, tenant, assetID)
+	if errors.Is(err, fault.NotFound) {
+		return store.AssetProvenance{TenantID: tenant, AssetID: assetID}, nil
+	}
+	return p, err
 }

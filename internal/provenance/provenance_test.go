@@ -13,11 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/c2pa"
 	"github.com/obscuraproject/obscura/internal/c2pa/c2patest"
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/samples"
 	"github.com/obscuraproject/obscura/internal/testkit"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 type fixture struct {
@@ -264,5 +266,46 @@ func TestStampRejects(t *testing.T) {
 	in = stampInput(t, "nobody")
 	if _, err := f.svc.Stamp(ctx, in); err == nil {
 		t.Fatal("unknown tenant stamped")
+	}
+}
+
+// TestIngestRecordsProvenance: an upload of a stamped image is stored
+// stripped (no manifest left), and the asset records that a valid manifest
+// and this tenant's watermark were present; a plain photo records nothing.
+func TestIngestRecordsProvenance(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "acme", "beta")
+	up := upload.New(upload.DefaultConfig(), f.kit.Store, f.kit.Objects, f.kit.Keys, upload.NewCodec(f.kit.Keys.TokenAEAD()), f.kit.Clock).WithInspector(f.svc)
+	out, err := f.svc.Stamp(ctx, stampInput(t, "acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, tenant     string
+		file             []byte
+		manifest, marked bool
+	}{
+		{"stamped, own tenant", "acme", out.JPEG, true, true},
+		{"stamped, other tenant", "beta", out.JPEG, true, false},
+		{"plain photo", "acme", memeJPEG(t), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := up.Ingest(ctx, tt.tenant, "someone", tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := f.svc.AssetProvenance(ctx, tt.tenant, a.ID)
+			if err != nil || p.Manifest != tt.manifest || p.Watermark != tt.marked {
+				t.Fatalf("AssetProvenance = %+v, %v; want manifest %v watermark %v", p, err, tt.manifest, tt.marked)
+			}
+			stored, err := up.Photo(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loc, err := c2pa.FindStore(stored); err != nil || loc != nil {
+				t.Fatalf("stored photo still carries a manifest (%v)", err)
+			}
+		})
 	}
 }

@@ -192,6 +192,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
 	g.Provenance = provenance.New(g.Keys, g.Store, clk, log, provenance.Options{Version: o.Version})
 	g.Drafts.SetStamper(g.Provenance)
+	g.Uploads.WithInspector(g.Provenance)
 	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
