@@ -105,13 +105,7 @@ func (a *app) provenanceCmd() *cobra.Command {
 				return fault.New(fault.Invalid, "give either --tenant ID or --ca")
 			}
 			return a.withServices(cmd, func(ctx context.Context, g *wire.Graph) error {
-				var v int
-				var err error
-				if rotCA {
-					v, err = g.Provenance.RotateCA(ctx)
-				} else {
-					v, err = g.Provenance.RotateTenant(ctx, tenant)
-				}
+				v, err := g.Operator.RotateProvenance(ctx, cliActor, tenant)
 				if err != nil {
 					return err
 				}
@@ -130,7 +124,7 @@ func (a *app) provenanceCmd() *cobra.Command {
 				return fault.New(fault.Invalid, "give --tenant ID or --ca, and --version N")
 			}
 			return a.withServices(cmd, func(ctx context.Context, g *wire.Graph) error {
-				if err := g.Provenance.Revoke(ctx, tenant, version); err != nil {
+				if err := g.Operator.RevokeProvenance(ctx, cliActor, tenant, version); err != nil {
 					return fmt.Errorf("revoke provenance certificate version %d: %w", version, err)
 				}
 				return a.print(map[string]any{"tenant_id": tenant, "revoked_version": version}, fmt.Sprintf("revoked provenance certificate version %d", version))

@@ -197,7 +197,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
-	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log).WithProvenance(g.Provenance)
 	return g, nil
 }
 
