@@ -13,18 +13,18 @@ import (
 
 // C2PA validation status codes Verify reports (C2PA 2.1 §15.2).
 const (
-	StatusClaimMissing          = "claim.missing"
-	StatusClaimMalformed        = "claim.malformed"
-	StatusSignatureMismatch     = "claimSignature.mismatch"
-	StatusSignatureMissing      = "claimSignature.missing"
-	StatusCredentialUntrusted   = "signingCredential.untrusted"
-	StatusCredentialInvalid     = "signingCredential.invalid"
-	StatusHashedURIMismatch     = "assertion.hashedURI.mismatch"
-	StatusAssertionMissing      = "assertion.missing"
-	StatusDataHashMismatch      = "assertion.dataHash.mismatch"
-	StatusDataHashMalformed     = "assertion.dataHash.malformed"
-	StatusHardBindingsMissing   = "claim.hardBindings.missing"
-	StatusManifestStoreMalformd = "manifest.malformed"
+	StatusClaimMissing        = "claim.missing"
+	StatusClaimMalformed      = "claim.malformed"
+	StatusSignatureMismatch   = "claimSignature.mismatch"
+	StatusSignatureMissing    = "claimSignature.missing"
+	StatusCredentialUntrusted = "signingCredential.untrusted"
+	StatusCredentialInvalid   = "signingCredential.invalid"
+	StatusHashedURIMismatch   = "assertion.hashedURI.mismatch"
+	StatusAssertionMissing    = "assertion.missing"
+	StatusDataHashMismatch    = "assertion.dataHash.mismatch"
+	StatusDataHashMalformed   = "assertion.dataHash.malformed"
+	StatusHardBindingsMissing = "claim.hardBindings.missing"
+	StatusManifestMalformed   = "manifest.malformed"
 )
 
 // Result is what Verify found.
@@ -52,7 +52,7 @@ func Verify(jpeg []byte, roots *x509.CertPool, now time.Time) (*Result, error) {
 	loc, err := FindStore(jpeg)
 	if err != nil {
 		if errors.Is(err, ErrMalformed) {
-			return &Result{Present: true, Failures: []string{StatusManifestStoreMalformd}}, nil
+			return &Result{Present: true, Failures: []string{StatusManifestMalformed}}, nil
 		}
 		return nil, err
 	}
@@ -74,12 +74,12 @@ func (r *Result) fail(code string) {
 func (r *Result) verify(jpeg []byte, loc *Located, roots *x509.CertPool, now time.Time) {
 	store, err := ParseBox(loc.Store)
 	if err != nil || store.UUID != uuidStore || len(store.Children) == 0 {
-		r.fail(StatusManifestStoreMalformd)
+		r.fail(StatusManifestMalformed)
 		return
 	}
 	m := store.Children[len(store.Children)-1] // the active manifest is the last
 	if m.Type != typeJUMB || m.UUID != uuidManifest {
-		r.fail(StatusManifestStoreMalformd)
+		r.fail(StatusManifestMalformed)
 		return
 	}
 	r.Label = m.Label
