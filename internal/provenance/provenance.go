@@ -26,7 +26,7 @@ import (
 // Limits on what Verify and Stamp accept.
 const (
 	// MaxPixels bounds a decoded image (checked from the header first).
-	MaxPixels = 40_000_000
+	MaxPixels = 16_000_000
 	// jpegQuality re-encodes a watermarked image.
 	jpegQuality = 92
 )
