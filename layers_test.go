@@ -27,12 +27,14 @@ var layers = []struct {
 		"internal/sanitize", "internal/models", "internal/guard", "internal/egress", "internal/derived", "internal/config", "internal/store/sqlite",
 		"internal/c2pa", "internal/watermark", // provenance byte formats (issue 20)
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
-		"internal/dp"}},
+		"internal/dp", "internal/sandbox",
+		"internal/secagg", "internal/ddg"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
 		"internal/provenance", // issue 20
 		"internal/draft", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
-		"internal/analytics"}},
+		"internal/analytics", "internal/plugin",
+		"internal/fl"}},
 	{"surfaces", []string{"internal/api", "internal/web"}},
 	{"composition", []string{"internal/wire"}},
 	{"programs", []string{"cmd", "internal/perf", "internal/testkit", "tools"}},

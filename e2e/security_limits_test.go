@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,58 +21,23 @@ import (
 // OBSCURA_E2E_BINARY runs these against another build (e.g. the one before
 // the fix) to measure it; the figures are logged with -v.
 
-// limitsServer starts `obscura serve` on data, with the binary from
-// OBSCURA_E2E_BINARY when set.
+// limitsServer starts `obscura serve` on data (startServer honours
+// OBSCURA_E2E_BINARY).
 func limitsServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin := os.Getenv("OBSCURA_E2E_BINARY")
-	if bin == "" {
-		var err error
-		if bin, err = binary(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	addr := freeAddr(t)
-	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr)
-	s.cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
-	s.cmd.Stderr = s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get(s.base + "/healthz"); err == nil {
-			res.Body.Close()
-			return s
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server did not come up: %s", s.logs.String())
-	return nil
+	return startServer(t, data, env...)
 }
 
 // limitsDo sends one request and returns the status, Retry-After and the
 // problem code (if any) and body.
 func limitsDo(t *testing.T, method, url, key string, body []byte) (int, string, string, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := (&http.Client{Timeout: 3 * time.Minute}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	code, h, b := request(t, &http.Client{Timeout: 3 * time.Minute}, method, url, key, body, nil)
 	var p struct {
 		Code string `json:"code"`
 	}
 	json.Unmarshal(b, &p)
-	return res.StatusCode, res.Header.Get("Retry-After"), p.Code, b
+	return code, h.Get("Retry-After"), p.Code, b
 }
 
 // limitsUploadURL asks for a single-use upload URL.

@@ -122,18 +122,12 @@ func TestSecurityRegressions(t *testing.T) {
 
 	t.Run("10 CSRF", func(t *testing.T) {
 		post := func(cookie, field string, hdr map[string]string) int {
-			req, _ := http.NewRequest("POST", s.base+"/console/login", strings.NewReader(url.Values{"csrf": {field}, "key": {key}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Cookie", "obscura_csrf="+cookie)
+			h := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Cookie": "obscura_csrf=" + cookie}
 			for k, v := range hdr {
-				req.Header.Set(k, v)
+				h[k] = v
 			}
-			res, err := httpClient().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			return res.StatusCode
+			code, _, _ := request(t, httpClient(), "POST", s.base+"/console/login", "", []byte(url.Values{"csrf": {field}, "key": {key}}.Encode()), h)
+			return code
 		}
 		if code := post("", "", nil); code != 403 {
 			t.Errorf("empty cookie and field: %d", code)

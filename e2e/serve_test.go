@@ -80,12 +80,16 @@ func (s *syncBuffer) String() string {
 }
 
 // startServer starts `obscura serve` on data with extra environment
-// variables (KEY=VALUE) and waits for /healthz.
+// variables (KEY=VALUE) and waits for /healthz. OBSCURA_E2E_BINARY runs
+// another build (e.g. the one before a fix) to measure it.
 func startServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
+	bin := os.Getenv("OBSCURA_E2E_BINARY")
+	if bin == "" {
+		var err error
+		if bin, err = binary(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	addr := freeAddr(t)
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
@@ -112,11 +116,29 @@ func startServer(t *testing.T, data string, env ...string) *server {
 
 func (s *server) get(t *testing.T, path, key string) (int, http.Header, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.base+path, nil)
+	return request(t, http.DefaultClient, "GET", s.base+path, key, nil, nil)
+}
+
+// request sends one request through c: with key, as Bearer key with a
+// JSON body; hdr adds or overrides headers. It returns the status, the
+// headers and the whole body; a transport error fails the test.
+func request(t *testing.T, c *http.Client, method, url, key string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body == nil {
+		req.Body, req.ContentLength = nil, 0
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := http.DefaultClient.Do(req)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

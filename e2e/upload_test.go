@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,18 +27,8 @@ func moduleDir(t *testing.T, mod string) string {
 
 func do(t *testing.T, method, url, key string, body []byte) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	code, _, b := request(t, http.DefaultClient, method, url, key, body, nil)
+	return code, b
 }
 
 func exifTags(t *testing.T, data []byte) map[string]any {

@@ -52,6 +52,29 @@ fetch_models() {
   OBSCURA_CACHE=$CACHE ./bin/obscura models fetch >/dev/null || die "model supply chain check failed (see above)"
 }
 
+# build_plugins builds the plugins shipped in plugins/ from source into
+# $OBSCURA_PLUGINS (default $CACHE/plugins) as WebAssembly reactors, once
+# per source and toolchain: <name>.wasm, <name>.sha256 (the hash the
+# installation's own publisher key signs at `obscura serve` start) and
+# <name>.toolchain (the Go version that built it). Idempotent.
+build_plugins() {
+  local out=${OBSCURA_PLUGINS:-$CACHE/plugins} gov p name src stamp
+  mkdir -p "$out"
+  gov=$(go env GOVERSION)
+  for p in plugins/*/; do
+    name=$(basename "$p")
+    src=$( (echo "$gov"; find "$p" sdk/plugin -name '*.go' -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
+    stamp="$out/.$name.src"
+    if [ -f "$out/$name.wasm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$src" ]; then continue; fi
+    say "building plugin $name ($gov, GOOS=wasip1 GOARCH=wasm)"
+    GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build -trimpath -buildmode=c-shared -o "$out/$name.wasm.tmp" "./$p" || die "plugin $name failed to build"
+    mv "$out/$name.wasm.tmp" "$out/$name.wasm"
+    sha256sum "$out/$name.wasm" | cut -d' ' -f1 > "$out/$name.sha256"
+    echo "$gov" > "$out/$name.toolchain"
+    echo "$src" > "$stamp"
+  done
+}
+
 # fetch_c2pa_reader installs the C2PA reference implementation (c2pa-rs, as
 # the native module of npm @contentauth/c2pa-node, pinned and hash-checked)
 # into $CACHE/c2pa-node-<version>: tests check Obscura's manifests with it.
@@ -77,6 +100,7 @@ case $mode in
     need_debs "${debs_run[@]}"
     go mod download
     fetch_models
+    build_plugins
     data=${OBSCURA_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/obscura}
     mkdir -p "$data" && chmod 700 "$data"
     say "data dir: $data (the server and the CLI share it; master key created there on first start unless OBSCURA_MASTER_KEY is set)"
@@ -85,12 +109,13 @@ case $mode in
     need_debs "${debs_test[@]}"
     go mod download
     fetch_models
+    build_plugins
     go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
-    need_debs nodejs
-    fetch_c2pa_reader
     # Real GPS-tagged test photos ship in this module's assets/ (not a build dependency).
     go mod download github.com/dsoprea/go-exif/v3@v3.0.1
+    need_debs nodejs
+    fetch_c2pa_reader
     ;;
   *) die "usage: setup.sh run|test" ;;
 esac

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision"
 )
 
@@ -42,8 +43,10 @@ func readImage(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func (a *app) openEngine() (*vision.Engine, error) {
-	return vision.Open(models.Pinned(), models.DefaultDir(a.getenv), vision.Options{Threads: a.visionThreads()})
+// openEngine starts one sandboxed worker with the models for the local
+// analysis commands: files from disk are untrusted bytes too.
+func (a *app) openEngine(ctx context.Context, insecure bool) (*sandbox.Pool, error) {
+	return a.startPool(ctx, 1, true, insecure)
 }
 
 // visionThreads is the configured per-session thread count.
@@ -56,6 +59,7 @@ func (a *app) visionThreads() int {
 
 func (a *app) analyzeCmd() *cobra.Command {
 	var features string
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "analyze [--features faces,tags,sensitive,text] [--json] FILE...",
 		Short: "Analyze local image files (writes nothing)",
@@ -65,7 +69,7 @@ func (a *app) analyzeCmd() *cobra.Command {
 			if err := vision.CheckFeatures(fs); err != nil {
 				return err
 			}
-			eng, err := a.openEngine()
+			eng, err := a.openEngine(cmd.Context(), insecure)
 			if err != nil {
 				return err
 			}
@@ -113,6 +117,7 @@ func (a *app) analyzeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&features, "features", strings.Join(vision.Features, ","), "comma-separated: "+strings.Join(vision.Features, ", "))
+	insecureFlag(cmd, &insecure)
 	return cmd
 }
 
@@ -122,6 +127,7 @@ var errAlreadyReported = errors.New("some files could not be analyzed")
 func (a *app) facesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "faces", Short: "Face tools for local files (write nothing)"}
 	var pairs string
+	var insecure bool
 	compare := &cobra.Command{
 		Use:   "compare [--json] (A B | --pairs FILE)",
 		Short: "Compare the largest face of two images",
@@ -129,7 +135,7 @@ func (a *app) facesCmd() *cobra.Command {
 			if (pairs == "") != (len(args) == 2) || (pairs != "" && len(args) != 0) {
 				return errors.New("give two image files, or --pairs FILE with two tab-separated paths per line")
 			}
-			eng, err := a.openEngine()
+			eng, err := a.openEngine(cmd.Context(), insecure)
 			if err != nil {
 				return err
 			}
@@ -205,6 +211,7 @@ func (a *app) facesCmd() *cobra.Command {
 		},
 	}
 	compare.Flags().StringVar(&pairs, "pairs", "", "file of tab-separated image pairs, one per line")
+	insecureFlag(compare, &insecure)
 	cmd.AddCommand(compare, a.calibrateCmd())
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -11,15 +12,16 @@ import (
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/wire"
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "textfilter", "provenance"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl", "plugins", "provenance"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|textfilter|provenance]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|fl|plugins|provenance]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -112,14 +114,35 @@ func (a *app) benchCmd() *cobra.Command {
 				out["analysis"] = row
 				fmt.Fprintf(&b, "\nanalysis (faces, tags, sensitive; sample5.jpg, 2 threads): HTTP %.1f ms, in process %.1f ms, ratio %.2f\n", row.HTTPMs, row.InProcessMs, row.Ratio)
 			}
-			if want("textfilter") {
-				fmt.Fprintln(a.stderr, "benchmarking the sensitive-attribute text filter against lower-case+split …")
-				row, err := perf.RunTextFilter()
+			if want("plugins") {
+				wasm, err := os.ReadFile(filepath.Join(wire.PluginDir(a.getenv), "face-blur.wasm"))
+				if err != nil {
+					return fmt.Errorf("face-blur plugin not built (run scripts/setup.sh): %w", err)
+				}
+				fmt.Fprintln(a.stderr, "benchmarking face-blur on a 12 MP photo in the WebAssembly sandbox against native Go …")
+				row, err := perf.RunPlugins(cmd.Context(), dir, wasm)
 				if err != nil {
 					return err
 				}
-				out["textfilter"] = row
-				fmt.Fprintf(&b, "\ntext filter: %.0f captions/s, baseline %.0f captions/s, ratio %.4f\n", row.CaptionsPerSec, row.BaselinePerSec, row.Ratio)
+				out["plugins"] = row
+				fmt.Fprintf(&b, "\nplugins (face-blur, 12 MP, 12 faces): sandbox %.1f ms, native %.1f ms, ratio %.1f; compile first %.0f ms, cached %.0f ms\n",
+					row.SandboxMs, row.NativeMs, row.Ratio, row.CompileFirstMs, row.CompileCachedMs)
+			}
+			if want("fl") {
+				ns := []int{10, 50, 200}
+				if quick {
+					ns = ns[:2]
+				}
+				fmt.Fprintln(a.stderr, "benchmarking secure-aggregation rounds against a plain sum of the same vectors …")
+				rows, err := perf.RunSecAgg(ns, perf.SecAggLength)
+				if err != nil {
+					return err
+				}
+				out["fl"] = rows
+				fmt.Fprintf(&b, "\n%-28s %10s %10s %10s %12s %10s\n", "secure aggregation (9,315)", "round ms", "server ms", "client ms", "plain sum ms", "server ×")
+				for _, r := range rows {
+					fmt.Fprintf(&b, "%-28s %10.0f %10.0f %10.1f %12.2f %9.0fx\n", fmt.Sprintf("%d clients", r.Clients), r.RoundMs, r.ServerMs, r.ClientMs, r.PlainSumMs, r.ServerX)
+				}
 			}
 			if want("provenance") {
 				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")
@@ -136,7 +159,7 @@ func (a *app) benchCmd() *cobra.Command {
 			return a.print(out, strings.TrimSpace(b.String()))
 		},
 	}
-	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size")
+	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size and the 200-client secure-aggregation round")
 	return cmd
 }
 

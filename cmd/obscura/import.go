@@ -29,6 +29,7 @@ import (
 // resumable: a re-run skips what is already in.
 func (a *app) importCmd() *cobra.Command {
 	var tenant, subject, analyze string
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "import DIR --tenant ID --subject S [--analyze faces,tags,sensitive,text]",
 		Short: "Import a folder of photos (sanitized, encrypted); resumable",
@@ -58,7 +59,14 @@ func (a *app) importCmd() *cobra.Command {
 					return err
 				}
 			}
+			// Photos are sanitized (and rotated) in a sandboxed worker.
+			pool, err := a.startPool(cmd.Context(), 1, false, insecure)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
+				svc.Uploads.WithSanitizer(pool)
 				var queue *jobs.Queue
 				if features != nil {
 					q, err := svc.Queue(ctx, false)
@@ -161,6 +169,7 @@ func (a *app) importCmd() *cobra.Command {
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	cmd.Flags().StringVar(&subject, "subject", "", "subject id the photos belong to (stored only as a keyed hash)")
 	cmd.Flags().StringVar(&analyze, "analyze", "", "queue an analysis of each imported photo with these features")
+	insecureFlag(cmd, &insecure)
 	cmd.MarkFlagRequired("tenant")
 	cmd.MarkFlagRequired("subject")
 	return cmd

@@ -17,6 +17,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/obscuraproject/obscura/internal/plugin/plugintest"
+
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
@@ -29,6 +31,8 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	// Plugin modules for plugin.txtar, built (or taken from the cache) once.
+	wasm := plugintest.Build(t, "plugins/sticker", "internal/plugin/testdata/hostile/socket")
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
@@ -125,6 +129,16 @@ func TestScripts(t *testing.T) {
 					}
 					ts.Check(os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())))
 				}
+			},
+			// wasm PKG FILE copies the built module of PKG (plugins/sticker or
+			// internal/plugin/testdata/hostile/socket) to FILE.
+			"wasm": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || wasm[args[0]] == "" {
+					ts.Fatalf("usage: wasm PKG FILE")
+				}
+				b, err := os.ReadFile(wasm[args[0]])
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
 			},
 			// sqlexec DB STATEMENT runs SQL on a database file, as an attacker with disk access would.
 			"sqlexec": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -31,7 +31,7 @@ func (a *app) provenanceCmd() *cobra.Command {
 			"tenant's watermark. Exits 1 when the file has no valid manifest (and, with --tenant, no watermark).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := readBounded(args[0], maxProvenanceFile)
+			file, err := readFileMax(args[0], maxProvenanceFile)
 			if err != nil {
 				return err
 			}
@@ -165,8 +165,8 @@ func verifyText(v provenance.Verification, withMark bool) string {
 	return b.String()
 }
 
-// readBounded reads a file of at most limit bytes.
-func readBounded(path string, limit int64) ([]byte, error) {
+// readFileMax reads a file of at most limit bytes.
+func readFileMax(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 )
 
 func (a *app) serveCmd() *cobra.Command {
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server on the embedded default (SQLite, local key service)",
@@ -27,24 +28,26 @@ func (a *app) serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return a.serve(ctx)
+			return a.serve(ctx, insecure)
 		},
 	}
+	insecureFlag(cmd, &insecure)
 	cmd.Flags().String("addr", a.cfg.Addr, "listen address (env OBSCURA_ADDR)")
 	cmd.Flags().String("public-url", "", "base URL of upload/download links (env OBSCURA_PUBLIC_URL; default http://<addr>)")
 	return cmd
 }
 
-func (a *app) serve(ctx context.Context) error {
-	// The models are verified and loaded first: a tampered or missing model
-	// stops the server before it touches any data.
-	eng, err := a.openEngine()
+func (a *app) serve(ctx context.Context, insecure bool) error {
+	// The sandboxed workers start first and verify and load the models: a
+	// kernel without the sandbox, or a tampered or missing model, stops the
+	// server before it touches any data.
+	pool, err := a.startPool(ctx, sandboxWorkers, true, insecure)
 	if err != nil {
-		return fmt.Errorf("vision engine: %w", err)
+		return err
 	}
-	defer eng.Close()
+	defer pool.Close()
 	a.install = true
-	g, err := a.openWith(ctx, eng)
+	g, err := a.openSandboxed(ctx, pool)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ const (
 	RuleExtraction      = "extraction_suspected"
 	RuleAdversarial     = "adversarial_input"
 	RuleAuditBroken     = "audit_verification_failed"
+	// RuleSandboxCrashes: sandboxed decode/inference workers keep crashing
+	// (a possible exploit attempt against a decoder or model runtime).
+	RuleSandboxCrashes = "sandbox_crashes"
 )
 
 // Threshold is one rule's firing condition per minute.

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"image"
-	"strings"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
@@ -91,15 +88,8 @@ func (g *flipGate) Require(ctx context.Context, tenant, subjectHash, purpose str
 func withPhoto(t *testing.T) *testkit.Kit {
 	t.Helper()
 	k := testkit.New(t, nil)
-	ctx := context.Background()
 	k.Tenant(t, "ten_a")
-	as := store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 2, Height: 2, Size: 3, CreatedAt: k.Clock.Now()}
-	if err := k.Store.CreateAsset(ctx, as); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("jpg")); err != nil {
-		t.Fatal(err)
-	}
+	k.Photo(t, "ten_a", "h", "ast_1", "jpg")
 	return k
 }
 

@@ -94,9 +94,14 @@ type Deps struct {
 	// Provenance verifies generated images; nil leaves POST
 	// /v1/provenance/verify out.
 	Provenance provenanceService
+	// Plugins lists and runs installed plugins (package plugin); nil
+	// leaves the plugin routes out.
+	Plugins pluginService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
 	Operator operatorActions
+	// FL coordinates federated learning; nil leaves its routes out.
+	FL flService
 	// MetricsToken, if set, is the bearer token GET /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
@@ -207,11 +212,13 @@ func New(d Deps) *API {
 	a.registerFaces()
 	a.registerDrafts()
 	a.registerProvenance()
+	a.registerPlugins()
 	a.registerPrivacy()
 	a.registerConsent()
 	a.registerAudit()
 	a.registerIncident()
 	a.registerAlerts()
+	a.registerFL()
 	if !d.MetricsElsewhere {
 		a.mux.Handle("GET /metrics", a.MetricsHandler())
 	}

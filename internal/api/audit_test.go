@@ -85,6 +85,12 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	if en := actions["grant-consent/ok"]; en.Subject == "" || en.Subject == subj || en.Actor == "" {
 		t.Errorf("consent entry lacks hashed subject or actor: %+v", en)
 	}
+	// The grant's intent (written before the consent is) names the purpose
+	// too, and the same hashed subject and actor (issue 18).
+	in, ok := actions["grant-consent.intent/ok"]
+	if out := actions["grant-consent/ok"]; !ok || in.Purpose != "tagging" || in.Subject != out.Subject || in.Actor != out.Actor || in.Seq >= out.Seq {
+		t.Errorf("consent grant intent %+v (found %v), outcome %+v", in, ok, out)
+	}
 	if en := actions["put-upload/ok"]; en.Object == "" || en.Bytes == 0 {
 		t.Errorf("upload entry: %+v", en)
 	}
@@ -184,6 +190,9 @@ func TestNoStateChangeWithoutAuditTrace(t *testing.T) {
 	}
 	if code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/s1/consents", e.keys["a"], "application/json", []byte(`{"purpose":"tagging","notice_version":"1"}`)); code != 503 {
 		t.Errorf("grant with the audit log down: %d %s", code, b)
+	}
+	if code, _, b := e.req(t, "GET", e.srv.URL+"/v1/subjects/s1/consents", e.keys["a"], "", nil); code != 200 || strings.Contains(string(b), "tagging") {
+		t.Errorf("a consent was recorded without an audit trace: %d %s", code, b)
 	}
 	// Reads still work.
 	if code, _, _ := e.req(t, "GET", e.srv.URL+"/v1/tenant", e.keys["a"], "", nil); code != 200 {

@@ -62,19 +62,35 @@ func (a *API) auditIntent(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	p := principal(ctx.Context())
-	e := audit.Entry{Action: op.OperationID + ".intent", Tenant: p.TenantID, Actor: p.KeyID, Result: audit.ResultOK, Purpose: ctx.Param("purpose")}
-	if s := ctx.Param("subject"); s != "" {
-		e.Subject = a.d.Keys.HashID("subject", s)
+	if op.Metadata[intentInHandler] == true {
+		next(ctx) // the handler records the intent once it has read the body
+		return
 	}
-	if id := ctx.Param("id"); id != "" {
-		e.Object = a.d.Keys.HashID("audit-object", id)
-	}
+	e := a.intentEntry(ctx.Context(), op.OperationID, ctx.Param("subject"), ctx.Param("id"), ctx.Param("purpose"))
 	if err := a.intent(ctx.Context(), e); err != nil {
 		a.writeErr(ctx, err)
 		return
 	}
 	next(ctx)
+}
+
+// intentInHandler, set to true in an operation's Metadata, leaves the
+// intent entry to the handler: what it must record (a consent grant's
+// purpose) is in the request body, which the middleware does not read.
+const intentInHandler = "intent_in_handler"
+
+// intentEntry is the intent entry of operation op by the request's
+// principal; subject and id are raw and recorded only as keyed hashes.
+func (a *API) intentEntry(ctx context.Context, op, subject, id, purpose string) audit.Entry {
+	p := principal(ctx)
+	e := audit.Entry{Action: op + ".intent", Tenant: p.TenantID, Actor: p.KeyID, Result: audit.ResultOK, Purpose: purpose}
+	if subject != "" {
+		e.Subject = a.d.Keys.HashID("subject", subject)
+	}
+	if id != "" {
+		e.Object = a.d.Keys.HashID("audit-object", id)
+	}
+	return e
 }
 
 // intent durably appends an intent entry, or returns ErrAuditUnavailable.

@@ -100,7 +100,7 @@ func (a *API) registerConsent() {
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "grant-consent", Method: http.MethodPost, Path: "/v1/subjects/{subject}/consents", Tags: []string{"consent"},
 		Summary: "Record a subject's consent to a purpose; returns the signed receipt", Security: secured(auth.ScopeAdmin),
-		DefaultStatus: http.StatusCreated, Errors: errs,
+		DefaultStatus: http.StatusCreated, Errors: errs, Metadata: map[string]any{intentInHandler: true},
 	}, func(ctx context.Context, in *GrantInput) (*ReceiptOutput, error) {
 		g := consent.Grant{Purpose: in.Body.Purpose, Notice: in.Body.NoticeVersion}
 		if in.Body.ExpiresAt != nil {
@@ -108,6 +108,10 @@ func (a *API) registerConsent() {
 		}
 		if h := holderFrom(ctx); h != nil {
 			h.purpose = in.Body.Purpose // the purpose is in the body, not the path
+		}
+		// The intent, with the purpose (metadata only), before anything changes.
+		if err := a.intent(ctx, a.intentEntry(ctx, "grant-consent", in.Subject, "", in.Body.Purpose)); err != nil {
+			return nil, a.fail(ctx, err)
 		}
 		r, err := a.d.Consents.Grant(ctx, principal(ctx).TenantID, in.Subject, g)
 		if err != nil {

@@ -12,11 +12,15 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/provenance"
+	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/secagg"
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
@@ -83,6 +87,22 @@ var sentinelTable = []struct {
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 	{provenance.ErrUnreadable, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 	{provenance.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
+	{plugin.ErrFailed, errorRule{http.StatusUnprocessableEntity, "plugin_failed", "Plugin failed"}},
+	{plugin.ErrRejected, errorRule{http.StatusUnprocessableEntity, "plugin_rejected", "Plugin rejected"}},
+	{fl.ErrBudget, errorRule{http.StatusConflict, "fl_budget_spent", "Privacy budget spent"}},
+	{fl.ErrRoundFull, errorRule{http.StatusConflict, "fl_round_full", "Round full"}},
+	{fl.ErrQuota, errorRule{http.StatusConflict, "fl_quota", "Federated-learning quota reached"}},
+	{fl.ErrNotEnrolled, errorRule{http.StatusForbidden, "fl_device_unknown", "Device not enrolled"}},
+	{fl.ErrCheckin, errorRule{http.StatusForbidden, "fl_checkin_invalid", "Check-in does not verify"}},
+	{fl.ErrNoRound, errorRule{http.StatusNotFound, "fl_no_round", "No such round"}},
+	{fl.ErrArtefact, errorRule{http.StatusServiceUnavailable, "fl_artefact_invalid", "Model artefact does not verify"}},
+	{secagg.ErrMalformed, errorRule{http.StatusBadRequest, "secagg_malformed", "Malformed secure-aggregation message"}},
+	{secagg.ErrForged, errorRule{http.StatusForbidden, "secagg_forged", "Secure-aggregation message does not verify"}},
+	{secagg.ErrReplay, errorRule{http.StatusConflict, "secagg_replay", "Secure-aggregation message replayed"}},
+	{secagg.ErrStage, errorRule{http.StatusConflict, "secagg_out_of_order", "Secure-aggregation message out of order"}},
+	{secagg.ErrMismatch, errorRule{http.StatusBadRequest, "secagg_mismatch", "Secure-aggregation message inconsistent"}},
+	{secagg.ErrTooFew, errorRule{http.StatusServiceUnavailable, "secagg_too_few", "Too few clients left"}},
+	{sandbox.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "analysis_unavailable", "Analysis unavailable"}},
 }
 
 // storageFull answers a write refused because the disk or the store is full.

@@ -95,6 +95,14 @@ type Config struct {
 	// DecodeQueue is how many uploads may wait to decode; one more is
 	// refused with 503 overloaded and Retry-After.
 	DecodeQueue int `yaml:"decode_queue"`
+	// PluginTimeout is a plugin run's wall time (0: 2 s); at the deadline
+	// the module is closed and the run fails with plugin_failed.
+	PluginTimeout time.Duration `yaml:"plugin_timeout"`
+	// PluginMaxMemoryMB caps one plugin run's memory (0: 512); a run gets
+	// its input and output plus 64 MiB, up to this.
+	PluginMaxMemoryMB int `yaml:"plugin_max_memory_mb"`
+	// PluginConcurrency bounds the plugin runs at once (0: 2).
+	PluginConcurrency int `yaml:"plugin_concurrency"`
 }
 
 // Setting describes one setting for flags, env and docs.
@@ -127,6 +135,9 @@ var Settings = []Setting{
 	{"analysis-queue", "OBSCURA_ANALYSIS_QUEUE", "synchronous analyses that may wait before 503 overloaded"},
 	{"decode-megapixels", "OBSCURA_DECODE_MEGAPIXELS", "megapixels of uploads decoded at once"},
 	{"decode-queue", "OBSCURA_DECODE_QUEUE", "uploads that may wait to decode before 503 overloaded"},
+	{"plugin-timeout", "OBSCURA_PLUGIN_TIMEOUT", "wall time of one plugin run (0: 2s)"},
+	{"plugin-max-memory-mb", "OBSCURA_PLUGIN_MAX_MEMORY_MB", "memory cap of one plugin run in MiB (0: 512)"},
+	{"plugin-concurrency", "OBSCURA_PLUGIN_CONCURRENCY", "plugin runs at once (0: 2)"},
 }
 
 // Default returns the defaults.
@@ -268,6 +279,12 @@ func (c *Config) Set(flag, value string) error {
 		return count(&c.DecodeMegapixels, 1)
 	case "decode-queue":
 		return count(&c.DecodeQueue, 0)
+	case "plugin-timeout":
+		return dur(&c.PluginTimeout)
+	case "plugin-max-memory-mb":
+		return count(&c.PluginMaxMemoryMB, 0)
+	case "plugin-concurrency":
+		return count(&c.PluginConcurrency, 0)
 	default:
 		return fault.New(fault.Invalid, "unknown setting "+flag)
 	}

@@ -129,6 +129,10 @@ type Service struct {
 	// OnExpired, if set, hears of each expired grant once its purpose is
 	// purged (the composition root audits it).
 	OnExpired func(ctx context.Context, tenant, subjectHash, purpose string)
+	// PluginNotice, if set, says whether plugin <name> is installed, and
+	// its notice (the manifest's description): a grant of plugin:<name>
+	// for a plugin that is not installed is refused.
+	PluginNotice func(ctx context.Context, name string) (string, error)
 }
 
 // New returns a Service.
@@ -177,6 +181,11 @@ func (s *Service) GrantHash(ctx context.Context, tenant, h string, g Grant, meth
 	p, err := Lookup(g.Purpose)
 	if err != nil {
 		return Receipt{}, err
+	}
+	if name, ok := strings.CutPrefix(p.Name, "plugin:"); ok && s.PluginNotice != nil {
+		if _, err := s.PluginNotice(ctx, name); err != nil {
+			return Receipt{}, err
+		}
 	}
 	if g.Notice == "" || len(g.Notice) > 64 {
 		return Receipt{}, fault.New(fault.Invalid, "notice_version must be 1 to 64 characters")

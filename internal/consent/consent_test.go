@@ -381,3 +381,25 @@ func TestSigningBytesEscaping(t *testing.T) {
 		t.Errorf("signing bytes\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPluginPurposeNeedsAnInstalledPlugin: with the plugin registry
+// wired, plugin:<name> is grantable only for an installed plugin.
+func TestPluginPurposeNeedsAnInstalledPlugin(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.svc.PluginNotice = func(_ context.Context, name string) (string, error) {
+		if name == "face-blur" {
+			return "Redacts faces.", nil
+		}
+		return "", fault.New(fault.NotFound, "no such plugin")
+	}
+	if _, err := f.svc.Grant(ctx, "ten_a", "zoe", Grant{Purpose: "plugin:face-blur", Notice: "v1"}); err != nil {
+		t.Errorf("installed plugin: %v", err)
+	}
+	if _, err := f.svc.Grant(ctx, "ten_a", "zoe", Grant{Purpose: "plugin:nosuch", Notice: "v1"}); !errors.Is(err, fault.NotFound) {
+		t.Errorf("plugin not installed: %v, want NotFound", err)
+	}
+	if _, err := f.svc.Grant(ctx, "ten_a", "zoe", Grant{Purpose: "tagging", Notice: "v1"}); err != nil {
+		t.Errorf("a built-in purpose: %v", err)
+	}
+}

@@ -3,12 +3,9 @@ package faces
 import (
 	"context"
 	"image"
-	"strings"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/guard"
-	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -58,12 +55,7 @@ func TestSuggestWithholdsAdversarialFace(t *testing.T) {
 	k := testkit.New(t, nil)
 	ctx := context.Background()
 	k.Tenant(t, "ten_a")
-	if err := k.Store.CreateAsset(ctx, store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 8, Height: 8, Size: 1, CreatedAt: k.Clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	k.Photo(t, "ten_a", "h", "ast_1", "x")
 	var reported []float64
 	s := New(Deps{Engine: stubEngine{}, Assets: k.Store, Objects: k.Objects, Consent: grantAll{}, Store: k.Store, Hash: k.Keys,
 		Clock: k.Clock, Log: k.Log, Squeezer: flagAll{},

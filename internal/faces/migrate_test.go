@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"image"
-	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -39,12 +37,7 @@ func TestReembed(t *testing.T) {
 	k := testkit.New(t, nil)
 	ctx := context.Background()
 	k.Tenant(t, "ten_a")
-	if err := k.Store.CreateAsset(ctx, store.Asset{ID: "ast_1", TenantID: "ten_a", SubjectHash: "h", Format: "jpeg", Width: 8, Height: 8, Size: 1, CreatedAt: k.Clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: "ten_a", Subject: "h", Object: "ast_1"}, strings.NewReader("x")); err != nil {
-		t.Fatal(err)
-	}
+	k.Photo(t, "ten_a", "h", "ast_1", "x")
 	if err := k.Store.CreateFaceTag(ctx, store.FaceTag{ID: "tag_1", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", PersonID: "per_a", Box: store.Box{X: 1, Y: 1, W: 5, H: 4}, CreatedAt: k.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,13 +25,17 @@ import (
 // Features the kill switch can stop. Append only.
 var Features = []string{"analyze", "faces", "memes", "plugins", "uploads"}
 
+// pluginFeature is one installed plugin's feature, "plugin:<name>" (the
+// console's "disable"; "plugins" stops them all).
+var pluginFeature = regexp.MustCompile(`^plugin:[a-z0-9][a-z0-9_-]{0,39}$`)
+
 // ErrKilled is the refusal.
 var ErrKilled = fault.New(fault.Unavailable, "stopped by the operator's kill switch")
 
 // Scope names what a switch stops.
 func Scope(tenant, feature string) (string, error) {
-	if feature != "" && !slices.Contains(Features, feature) {
-		return "", fault.New(fault.Invalid, "feature must be one of "+strings.Join(Features, ", "))
+	if feature != "" && !slices.Contains(Features, feature) && !pluginFeature.MatchString(feature) {
+		return "", fault.New(fault.Invalid, "feature must be one of "+strings.Join(Features, ", ")+" or plugin:<name>")
 	}
 	switch {
 	case tenant == "" && feature == "":

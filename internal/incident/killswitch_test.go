@@ -40,6 +40,7 @@ func TestKillSwitchScopes(t *testing.T) {
 		{"tenant", call{"ten_a", ""}, []call{{"ten_a", "uploads"}, {"ten_a", "analyze"}}, []call{{"ten_b", "uploads"}}},
 		{"feature", call{"", "uploads"}, []call{{"ten_a", "uploads"}, {"ten_b", "uploads"}}, []call{{"ten_a", "analyze"}}},
 		{"tenant feature", call{"ten_a", "uploads"}, []call{{"ten_a", "uploads"}}, []call{{"ten_a", "analyze"}, {"ten_b", "uploads"}}},
+		{"one plugin", call{"ten_a", "plugin:face-blur"}, []call{{"ten_a", "plugin:face-blur"}}, []call{{"ten_a", "plugin:sticker"}, {"ten_b", "plugin:face-blur"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,5 +76,16 @@ func TestKillSwitchScopes(t *testing.T) {
 	}
 	if _, err := s.Set(ctx, "", "teleport", true); !errors.Is(err, fault.Invalid) {
 		t.Errorf("unknown feature: %v", err)
+	}
+}
+
+func TestPluginFeatureScope(t *testing.T) {
+	if sc, err := Scope("ten_a", "plugin:face-blur"); err != nil || sc != "tenant:ten_a/feature:plugin:face-blur" {
+		t.Errorf("Scope = %q, %v", sc, err)
+	}
+	for _, bad := range []string{"plugin:", "plugin:../x", "plugin:Face", "plugins:x"} {
+		if _, err := Scope("", bad); err == nil {
+			t.Errorf("feature %q accepted", bad)
+		}
 	}
 }

@@ -11,40 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tink-crypto/tink-go/v2/tink"
-
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/keyring/keyringtest"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// switchableRoot lets a test take the root key service down.
-type switchableRoot struct {
-	tink.AEAD
-	down bool
-}
-
-func (r *switchableRoot) Encrypt(p, ad []byte) ([]byte, error) {
-	if r.down {
-		return nil, errors.New("kms: connection refused")
-	}
-	return r.AEAD.Encrypt(p, ad)
-}
-
-func (r *switchableRoot) Decrypt(c, ad []byte) ([]byte, error) {
-	if r.down {
-		return nil, errors.New("kms: connection refused")
-	}
-	return r.AEAD.Decrypt(c, ad)
-}
-
 type fixture struct {
 	kr   *Keyring
 	st   *sqlite.Store
-	root *switchableRoot
+	root *keyringtest.SwitchableRoot
 	clk  *clock.Fake
 	dir  string
 }
@@ -63,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	root := &switchableRoot{AEAD: local}
+	root := &keyringtest.SwitchableRoot{AEAD: local}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	kr, err := New(ctx, root, st, clk, quiet, Options{CacheTTL: time.Minute})
 	if err != nil {
@@ -253,7 +232,7 @@ func TestRootDownFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.root.down = true
+	f.root.Down = true
 	if err := f.kr.Ping(ctx); !errors.Is(err, fault.Unavailable) {
 		t.Errorf("Ping with root down: %v", err)
 	}
@@ -268,7 +247,7 @@ func TestRootDownFailsClosed(t *testing.T) {
 	if _, err := f.kr.Rotate(ctx, "ta"); !errors.Is(err, fault.Unavailable) {
 		t.Errorf("rotate with root down: %v, want Unavailable", err)
 	}
-	f.root.down = false
+	f.root.Down = false
 	if _, err := f.kr.ScopeKeyByID(ctx, s, id); err != nil {
 		t.Errorf("after recovery: %v", err)
 	}

@@ -14,14 +14,19 @@ import (
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
-// Photo12MP returns a 4000×3000 JPEG with an EXIF block (orientation o, a GPS
-// IFD pointer) like a phone's, with smooth content plus noise so it
-// compresses like a photo.
-func Photo12MP(o uint16) []byte {
-	img := image.NewYCbCr(image.Rect(0, 0, 4000, 3000), image.YCbCrSubsampleRatio420)
+// Photo12MP returns a 4032×3024 JPEG (a phone camera's 12 MP: whole 16×16
+// MCU blocks, so a rotation is a lossless DCT transform) with an EXIF block
+// (orientation o, a GPS IFD pointer) like a phone's, with smooth content
+// plus noise so it compresses like a photo.
+func Photo12MP(o uint16) []byte { return photoSized(4032, 3024, o) }
+
+// photoSized is Photo12MP at another size (4000×3000 has partial MCU rows:
+// a rotation must decode and re-encode).
+func photoSized(w, h int, o uint16) []byte {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	r := rand.New(rand.NewPCG(1, 2))
-	for y := range 3000 {
-		for x := range 4000 {
+	for y := range h {
+		for x := range w {
 			img.Y[y*img.YStride+x] = byte((x/16+y/12)&0xff) ^ byte(r.IntN(24))
 		}
 	}
@@ -63,10 +68,11 @@ func NewIngestEnv(ctx context.Context, dir string) (*IngestEnv, error) {
 func (e *IngestEnv) Close() error { return e.g.Close() }
 
 // IngestCases: the pipeline for an upright photo (lossless metadata strip),
-// for a sideways one (decode, rotate, re-encode), and the baseline: stdlib
-// decode + encode of the same file.
+// for a sideways one (lossless DCT rotation), for a sideways one whose
+// partial MCU blocks force decode, rotate, re-encode, and the baseline:
+// stdlib decode + encode of the same file.
 func (e *IngestEnv) IngestCases(ctx context.Context) []Bench {
-	upright, sideways := Photo12MP(1), Photo12MP(6)
+	upright, sideways, partial := Photo12MP(1), Photo12MP(6), photoSized(4000, 3000, 6)
 	ingest := func(data []byte) func(n int) error {
 		return func(n int) error {
 			for range n {
@@ -80,6 +86,7 @@ func (e *IngestEnv) IngestCases(ctx context.Context) []Bench {
 	return []Bench{
 		{Name: "ingest/upright", Size: len(upright), Run: ingest(upright)},
 		{Name: "ingest/rotated", Size: len(sideways), Run: ingest(sideways)},
+		{Name: "ingest/rotated-partial-mcu", Size: len(partial), Run: ingest(partial)},
 		{Name: "baseline/stdlib-decode-encode", Size: len(upright), Run: func(n int) error {
 			for range n {
 				img, err := jpeg.Decode(bytes.NewReader(upright))

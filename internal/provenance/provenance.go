@@ -25,8 +25,11 @@ import (
 
 // Limits on what Verify and Stamp accept.
 const (
-	// MaxPixels bounds a decoded image (checked from the header first).
+	// MaxPixels bounds an image Verify decodes (checked from the header first).
 	MaxPixels = 16_000_000
+	// StampMaxPixels bounds a generated image Stamp accepts: the upload
+	// limit (sanitize.DefaultLimits), since plugins return full-size photos.
+	StampMaxPixels = 50_000_000
 	// jpegQuality re-encodes a watermarked image.
 	jpegQuality = 92
 )
@@ -88,7 +91,7 @@ func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOu
 	if in.Tenant == "" || in.Generator.Feature == "" {
 		return draft.StampOutput{}, fault.New(fault.Invalid, "tenant and generator required")
 	}
-	if err := checkSize(in.JPEG); err != nil {
+	if err := checkSize(in.JPEG, StampMaxPixels); err != nil {
 		return draft.StampOutput{}, err
 	}
 	out := draft.StampOutput{JPEG: in.JPEG}
@@ -97,7 +100,7 @@ func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOu
 		return draft.StampOutput{}, err
 	}
 	if !off {
-		img, err := decodeBounded(in.JPEG)
+		img, err := decodeMax(in.JPEG, StampMaxPixels)
 		if err != nil {
 			return draft.StampOutput{}, err
 		}
@@ -184,21 +187,24 @@ func randomID() (uint64, error) {
 	return binary.BigEndian.Uint64(b[:]), nil
 }
 
-// checkSize reads the image header: a JPEG or PNG of at most MaxPixels.
-func checkSize(b []byte) error {
+// checkSize reads the image header: a JPEG or PNG of at most max pixels.
+func checkSize(b []byte, max int) error {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > max {
 		return ErrTooLarge
 	}
 	return nil
 }
 
-// decodeBounded decodes a JPEG or PNG after checking its size from the header.
-func decodeBounded(b []byte) (image.Image, error) {
-	if err := checkSize(b); err != nil {
+// decodeBounded decodes a JPEG or PNG of at most MaxPixels.
+func decodeBounded(b []byte) (image.Image, error) { return decodeMax(b, MaxPixels) }
+
+// decodeMax decodes a JPEG or PNG after checking its size from the header.
+func decodeMax(b []byte, max int) (image.Image, error) {
+	if err := checkSize(b, max); err != nil {
 		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))

@@ -308,6 +308,18 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	// Rotate in the DCT domain when the block grid allows it exactly
+	// (issue 25.5): the pixels are not decoded or re-encoded. The result
+	// goes through the same allow-list again (the library writes its own
+	// JFIF marker).
+	if rot, err := losslessOrient(out, orientation); err == nil {
+		clean, err := sanitizeJPEG(rot, Limits{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})
+		if err != nil {
+			return Result{}, err
+		}
+		clean.Orientation = orientation
+		return clean, nil
+	}
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, fmt.Errorf("jpeg: %v: %w", err, ErrInvalid)

@@ -18,44 +18,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tink-crypto/tink-go/v2/tink"
-
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/envelope"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/keyring/keyringtest"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-type switchRoot struct {
-	tink.AEAD
-	down bool
-}
-
-func (r *switchRoot) Encrypt(p, ad []byte) ([]byte, error) {
-	if r.down {
-		return nil, errors.New("kms unreachable")
-	}
-	return r.AEAD.Encrypt(p, ad)
-}
-
-func (r *switchRoot) Decrypt(c, ad []byte) ([]byte, error) {
-	if r.down {
-		return nil, errors.New("kms unreachable")
-	}
-	return r.AEAD.Decrypt(c, ad)
-}
-
 type fixture struct {
 	dir  string
 	st   *sqlite.Store
 	kr   *keyring.Keyring
 	s    *Store
-	root *switchRoot
+	root *keyringtest.SwitchableRoot
 	clk  *clock.Fake
 }
 
@@ -72,7 +52,7 @@ func openFixture(t testing.TB, dir, masterKey string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	root := &switchRoot{AEAD: local}
+	root := &keyringtest.SwitchableRoot{AEAD: local}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	kr, err := keyring.New(ctx, root, st, clk, quiet, keyring.Options{CacheTTL: time.Minute})
 	if err != nil {
@@ -249,7 +229,7 @@ func TestKeyServiceDownFailsClosed(t *testing.T) {
 	ctx := context.Background()
 	subj := f.kr.SubjectHash("carol")
 	f.put(t, Ref{Tenant: "ten_a", Subject: subj, Object: "ast_0"}, []byte("before outage"))
-	f.root.down = true
+	f.root.Down = true
 	f.clk.Advance(2 * time.Minute) // past the KEK cache
 	marker := []byte("MARKER-written-during-kms-outage-77c2")
 	_, err := f.s.Put(ctx, Ref{Tenant: "ten_a", Subject: f.kr.SubjectHash("dave"), Object: "ast_1"}, bytes.NewReader(marker))
@@ -262,7 +242,7 @@ func TestKeyServiceDownFailsClosed(t *testing.T) {
 	if scanFor(t, f.dir, marker) {
 		t.Error("plaintext written while the key service was down")
 	}
-	f.root.down = false
+	f.root.Down = false
 	if got, err := f.read(Ref{Tenant: "ten_a", Subject: subj, Object: "ast_0"}); err != nil || string(got) != "before outage" {
 		t.Errorf("after recovery: %q, %v", got, err)
 	}

@@ -379,6 +379,7 @@ type Store interface {
 	GuardStates
 	Provenance
 	Drafts
+	Plugins
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,20 @@ func (k *Kit) Key(t testing.TB, id string, scopes ...auth.Scope) (string, store.
 		t.Fatal(err)
 	}
 	return key, rec
+}
+
+// Photo records photo id of subjectHash in tenant with data as its sealed
+// blob (no decoding: a placeholder photo for tests whose engine is a
+// double) and returns the record.
+func (k *Kit) Photo(t testing.TB, tenant, subjectHash, id string, data string) store.Asset {
+	t.Helper()
+	ctx := context.Background()
+	a := store.Asset{ID: id, TenantID: tenant, SubjectHash: subjectHash, Format: "jpeg", Width: 8, Height: 8, Size: int64(len(data)), CreatedAt: k.Clock.Now()}
+	if err := k.Store.CreateAsset(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Objects.Put(ctx, sealed.Ref{Tenant: tenant, Subject: subjectHash, Object: id}, strings.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

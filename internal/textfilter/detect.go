@@ -17,7 +17,9 @@ var (
 	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
-	reDigits   = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
+	reDigits = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
+	// Dates and year ranges are long digit runs that identify no one.
+	reDateLike = regexp.MustCompile(`^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{2}|[0-9]{4})|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2}|(?:19|20)[0-9]{2}\s?[-/]\s?(?:19|20)[0-9]{2})$`)
 	reLatWord  = regexp.MustCompile(`\b(?:lat|latitude|lng|lon|long|longitude)\b\s*[:=]?\s*-?[0-9]{1,3}\.[0-9]{2,}`)
 	reSocial   = regexp.MustCompile(`\b(?:ig|insta|instagram|snap|snapchat|tiktok|twitter|venmo|cashapp|paypal|telegram|discord|whatsapp|kik|onlyfans)\s*(?::|=|-|is)\s*@?[a-z0-9_.]{3,}`)
 	reUKPlate  = regexp.MustCompile(`\b[a-z]{2}[0-9]{2}\s?[a-z]{3}\b`)
@@ -57,11 +59,34 @@ func detectPatterns(s string) []Category {
 		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || reStreet.MatchString(s) || rePostcode.MatchString(s) ||
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) ||
 		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
 	add(Age, reAge.MatchString(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))
 	return out
+}
+
+// notStreet are words after "road", "street", "way"… that make them
+// something other than an address ("road trip", "street food").
+var notStreet = map[string]bool{"trip": true, "trips": true, "rage": true, "map": true, "sign": true, "signs": true, "test": true,
+	"food": true, "art": true, "style": true, "light": true, "lights": true, "works": true, "race": true, "bike": true, "kill": true,
+	"runner": true, "smart": true, "cred": true, "party": true, "parties": true, "team": true, "split": true, "tie": true, "street": true}
+
+// streetAddress reports a house number followed by a street name and a
+// street word, unless the number belongs to a date (2024-06-01 road trip)
+// or the street word starts another phrase (road trip).
+func streetAddress(s string) bool {
+	for _, loc := range reStreet.FindAllStringIndex(s, -1) {
+		if loc[0] > 0 && strings.ContainsRune("-/.:", rune(s[loc[0]-1])) {
+			continue
+		}
+		next := strings.Fields(s[loc[1]:])
+		if len(next) > 0 && notStreet[strings.Trim(next[0], ".,!?;:")] {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // minIDDigits is the fewest digits a number needs to be taken for a phone,
@@ -69,11 +94,15 @@ func detectPatterns(s string) []Category {
 // years, prices, times and scores alone.
 const minIDDigits = 7
 
-// longNumber reports a run of at least minIDDigits digits (grouped or not);
-// any such run is treated as an identifier, and a 13–19 digit run that
-// passes the Luhn check is a card number in particular.
+// longNumber reports a run of at least minIDDigits digits (grouped or not)
+// that is not a date or a year range; any such run is treated as an
+// identifier, and a 13–19 digit run that passes the Luhn check is a card
+// number in particular.
 func longNumber(s string) bool {
 	for _, m := range reDigits.FindAllString(s, -1) {
+		if reDateLike.MatchString(strings.TrimSpace(m)) {
+			continue
+		}
 		if d := digitsOf(m); len(d) >= minIDDigits {
 			return true
 		}

@@ -19,6 +19,7 @@ var dataFS embed.FS
 type entry struct {
 	toks []string
 	neg  string   // class the token after the phrase must not belong to
+	pos  string   // class the token after the phrase, if any, must belong to
 	cat  Category // "" for a benign phrase
 	cue  bool     // counts only after a locative cue (ambiguous place name)
 	// capsOnly: counts only when the text capitalises it (a tagged name
@@ -140,10 +141,18 @@ func loadLexicon() (*lexicon, error) {
 			cat = ""
 		}
 		text, exact := strings.CutPrefix(ln.text, "=")
-		neg := ""
+		neg, pos := "", ""
 		if i := strings.Index(text, " !@"); i >= 0 {
 			neg = text[i+3:]
 			text = text[:i]
+		} else if i := strings.Index(text, " ?@"); i >= 0 {
+			pos = text[i+3:]
+			text = text[:i]
+		}
+		for _, c := range []string{neg, pos} {
+			if c != "" && !l.isClass(c) {
+				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
+			}
 		}
 		var toks []string
 		for _, f := range strings.Fields(text) {
@@ -160,7 +169,7 @@ func loadLexicon() (*lexicon, error) {
 			return nil, fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
 		}
 		for _, v := range expandClasses(toks, multi) {
-			l.add(&entry{toks: v, neg: neg, cat: cat}, !exact)
+			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat}, !exact)
 		}
 	}
 	if err := l.loadPlaces(); err != nil {
@@ -233,7 +242,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
 		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal {
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
 			l.single[v.toks[0]] = v.cat
 		}
 		if len(v.toks) > 1 && literal {
@@ -486,7 +495,7 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 			return false
 		}
 	}
-	if n := i + len(e.toks); e.neg != "" && n < len(toks) && l.inClass(e.neg, toks[n]) {
+	if n := i + len(e.toks); n < len(toks) && (e.neg != "" && l.inClass(e.neg, toks[n]) || e.pos != "" && !l.inClass(e.pos, toks[n])) {
 		return false
 	}
 	return true

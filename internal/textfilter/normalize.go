@@ -168,8 +168,7 @@ func (l *lexicon) deleet(chunk string) string {
 }
 
 // deleetRun decodes one run. A 1 reads as i unless l makes a known word;
-// a * or # between letters stands for a vowel (r*tard) when one makes a
-// known word.
+// a * or # inside a word stands for the letter that makes a known word.
 func (l *lexicon) deleetRun(chunk string) string {
 	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
 		return chunk
@@ -353,18 +352,19 @@ func collapse(rs []rune, keep int) string {
 	return b.String()
 }
 
-// unmask fills up to two masked letters (* or # with a letter or digit on
-// each side) with the vowels that make a known word; otherwise the mask
+// unmask fills up to two masked letters (* or # inside a word: r*tard,
+// ni**er) with the letters that make a known word; otherwise the mask
 // stays and splits the word.
 func (l *lexicon) unmask(run string) string {
 	rs := []rune(run)
 	var at []int
 	for i, r := range rs {
-		if (r == '*' || r == '#') && i > 0 && i < len(rs)-1 && rs[i-1] != '*' && rs[i+1] != '*' && rs[i-1] != '#' && rs[i+1] != '#' {
+		if (r == '*' || r == '#') && i > 0 && i < len(rs)-1 {
 			at = append(at, i)
 		}
 	}
-	if len(at) == 0 || len(at) > 2 {
+	// Two masks only in words of six or more (ni**er), so s**t stays s**t.
+	if len(at) == 0 || len(at) > 2 || len(at) == 2 && len(rs) < 6 {
 		return run
 	}
 	var try func(k int) bool
@@ -372,7 +372,7 @@ func (l *lexicon) unmask(run string) string {
 		if k == len(at) {
 			return l.known[l.deleetRun(string(rs))]
 		}
-		for _, v := range "aeiou" {
+		for v := 'a'; v <= 'z'; v++ {
 			rs[at[k]] = v
 			if try(k + 1) {
 				return true

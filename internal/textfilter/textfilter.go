@@ -127,7 +127,3 @@ func (v Verdict) String() string {
 	}
 	return strings.Join(s, ",")
 }
-
-// splitLower is the baseline the benchmarks and `obscura bench` compare
-// Check against: lower-case and split into words, nothing else.
-func splitLower(s string) []string { return strings.Fields(strings.ToLower(s)) }

@@ -31,3 +31,23 @@ func (s *Service) limits(ctx context.Context) sanitize.Limits {
 	}
 	return lim
 }
+
+// Sanitizer cleans an upload: sanitize.Sanitize in this process, or the
+// sandboxed worker pool (internal/sandbox), which applies lim.Admit itself.
+type Sanitizer interface {
+	Sanitize(ctx context.Context, data []byte, lim sanitize.Limits) (sanitize.Result, error)
+}
+
+// WithSanitizer makes ingest sanitize through z. It returns s.
+func (s *Service) WithSanitizer(z Sanitizer) *Service {
+	s.sanitizer = z
+	return s
+}
+
+// sanitize cleans data through the configured sanitizer.
+func (s *Service) sanitize(ctx context.Context, data []byte) (sanitize.Result, error) {
+	if s.sanitizer != nil {
+		return s.sanitizer.Sanitize(ctx, data, s.limits(ctx))
+	}
+	return sanitize.Sanitize(data, s.limits(ctx))
+}

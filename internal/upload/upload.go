@@ -94,7 +94,9 @@ type Service struct {
 	derived []Derived
 	decodes decodeGate
 	sources map[string]ObjectSource
-	inspect Inspector
+	// sanitizer, when set, cleans uploads instead of sanitize.Sanitize.
+	sanitizer Sanitizer
+	inspect   Inspector
 }
 
 // Inspector looks at an upload's original bytes, after the stripped photo
@@ -266,7 +268,7 @@ func (s *Service) Ingest(ctx context.Context, tenant, subject string, data []byt
 // mark. A crash between the blob write and the commit leaves a mark that
 // Sweep turns into a deleted orphan after the grace period.
 func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID string, data []byte) (store.Asset, error) {
-	res, err := sanitize.Sanitize(data, s.limits(ctx))
+	res, err := s.sanitize(ctx, data)
 	if err != nil {
 		return store.Asset{}, err
 	}

@@ -85,6 +85,9 @@ type Console struct {
 	// every channel audits them.
 	Operator operatorActions
 	Purge    purger
+	// Plugins, when set, lists the installed plugins (each can be disabled
+	// with its kill switch feature plugin:<name>).
+	Plugins pluginLister
 	// Forensic builds the signed forensic bundle of [from, to): the
 	// tenant's, or ("") the installation's.
 	Forensic func(ctx context.Context, tenant string, from, to time.Time) (incident.Bundle, error)
@@ -130,6 +133,7 @@ type consolePage struct {
 	Audit                                      []audit.Entry
 	ExportFrom, ExportTo                       string
 	Older                                      int64 // seq to page back from; 0: no older entries
+	Plugins                                    []consolePlugin
 }
 
 // formTime is the layout of datetime-local inputs, read as UTC.
@@ -294,7 +298,11 @@ func (c *Console) view(w http.ResponseWriter, r *http.Request, op operator, stat
 	if op.tenant == "" {
 		load = c.loadInstallation
 	}
-	if err := load(r.Context(), op, before, &pg); err != nil {
+	err := load(r.Context(), op, before, &pg)
+	if err == nil {
+		err = c.loadPlugins(r.Context(), op.tenant, &pg)
+	}
+	if err != nil {
 		c.Log.Error("console", "component", "web", "err", err)
 		pg.Error = "Something went wrong; the server log has the details."
 		status = http.StatusInternalServerError

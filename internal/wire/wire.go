@@ -41,16 +41,20 @@ import (
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/operator"
+	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/web"
 	"github.com/obscuraproject/obscura/internal/wire/core"
 )
@@ -78,6 +82,21 @@ type Options struct {
 	// suggestions (what CLI commands that only store, forget or purge
 	// need); the services that forget derived data are still there.
 	Engine *vision.Engine
+	// Vision, when set, replaces Engine for every decode and model run:
+	// the sandboxed worker pool (internal/sandbox) in `obscura serve`.
+	Vision Vision
+	// Sanitizer, when set, sanitizes uploads (the worker pool); nil
+	// sanitizes in this process.
+	Sanitizer upload.Sanitizer
+}
+
+// Vision decodes photos and runs the models: *vision.Engine in process,
+// or the sandboxed worker pool.
+type Vision interface {
+	Decode(data []byte) (*picture.Picture, error)
+	AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*vision.Result, error)
+	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+	FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe
 }
 
 // Graph is the built object graph. Fields are set by Open in this order.
@@ -118,6 +137,14 @@ type Graph struct {
 
 	// Provenance stamps generated images (C2PA manifest + watermark) and verifies them.
 	Provenance *provenance.Service
+	// Plugins is the installation's plugin registry and sandbox runtime.
+	Plugins   *plugin.Registry
+	pluginDir string
+	// PluginRuns runs installed plugins on photos into drafts (nil
+	// without an engine).
+	PluginRuns *plugin.Runner
+	// FL coordinates federated learning (issue 23).
+	FL *fl.Coordinator
 }
 
 // Open builds the graph. Close it when done.
@@ -168,6 +195,9 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	ucfg := upload.DefaultConfig()
 	ucfg.OrphanGrace = cfg.OrphanGrace
 	g.Uploads = upload.New(ucfg, g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
+	if o.Sanitizer != nil {
+		g.Uploads.WithSanitizer(o.Sanitizer)
+	}
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
 	// Throttled and blocked keys stay so across restarts.
 	if err := g.Extraction.Restore(ctx, g.Store); err != nil {
@@ -178,7 +208,16 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	ad := analysis.Deps{Objects: g.Objects, Results: g.Store, Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log,
 		Retention: analysis.Retention{Analysis: cfg.RetainAnalysis}}
 	fd := faces.Deps{Objects: g.Objects, Store: g.Store, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log, TTL: cfg.SuggestionTTL}
-	if eng := o.Engine; eng != nil {
+	var eng Vision
+	if o.Vision != nil {
+		eng = o.Vision
+	} else if o.Engine != nil {
+		eng = o.Engine
+	}
+	if c, ok := eng.(interface{ OnCrashes(func(int)) }); ok {
+		c.OnCrashes(g.onSandboxCrashes)
+	}
+	if eng != nil {
 		squeezer := guard.NewFaceSqueezer()
 		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
@@ -198,6 +237,14 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
 	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log).WithProvenance(g.Provenance)
+	if g.FL, err = g.openFL(); err != nil {
+		g.Close()
+		return nil, err
+	}
+	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -213,6 +260,9 @@ func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store,
 func (g *Graph) Close() error {
 	if g.Alerts != nil {
 		g.Alerts.Wait()
+	}
+	if g.Plugins != nil {
+		_ = g.Plugins.Runtime().Close(context.Background())
 	}
 	return g.Core.Close()
 }
@@ -238,6 +288,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
 	go g.Kill.Run(ctx, time.Second)
+	if err := g.InstallBuiltinPlugins(ctx); err != nil {
+		g.Log.Error("install built-in plugins", "component", "wire", "err", err)
+	}
 	return nil
 }
 
@@ -301,6 +354,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Subjects:    g.Subjects,
 		Privacy:     privacy,
 		Operator:    g.Operator,
+		FL:          g.FL,
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
@@ -316,10 +370,14 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
 	}
+	if g.PluginRuns != nil {
+		deps.Plugins = g.PluginRuns
+	}
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
 	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
-		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log}).Handler()
+		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
+		Plugins: g.Plugins}).Handler()
 	top := http.NewServeMux()
 	top.Handle("/privacy", pages)
 	top.Handle("/privacy/", pages)
@@ -412,6 +470,12 @@ func (g *Graph) onAdversarial(ctx context.Context, tenant, key string, score flo
 	if err := g.Audit.Append(ctx, audit.Entry{Action: "guard.adversarial", Tenant: tenant, Actor: key, Result: "withheld", Detail: detail}); err != nil {
 		g.Log.Error("audit adversarial input", "component", "wire", "err", err)
 	}
+}
+
+// onSandboxCrashes raises the alert for repeated worker failures.
+func (g *Graph) onSandboxCrashes(n int) {
+	g.Alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleSandboxCrashes, Severity: "critical",
+		Detail: fmt.Sprintf("failures=%d in %s", n, "10m")})
 }
 
 // writeProbes are the readiness checks that the store and the blob

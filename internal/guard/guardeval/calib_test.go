@@ -15,33 +15,21 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/guard"
-	"github.com/obscuraproject/obscura/internal/vision/blazeface"
-	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
-	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
 // TestCalibrateSqueeze writes the squeeze score of every face of every
-// photo under $OBSCURA_GUARD_CALIB and of its degraded variants to
-// $OBSCURA_GUARD_CALIB_OUT (CSV: file, variant, region side, score). It
-// is the measurement the threshold schedule was set from; skipped unless
-// the folder is given.
+// photo under $OBSCURA_GUARD_CALIB and of its degraded variants (Variants
+// and Harsher) to $OBSCURA_GUARD_CALIB_OUT (CSV: file, variant, probe,
+// region side, score), through both face probes (arcface, the guard's,
+// and faceres, its earlier one). It is the measurement the threshold
+// schedule was set from; skipped unless the folder is given.
 func TestCalibrateSqueeze(t *testing.T) {
 	dir := os.Getenv("OBSCURA_GUARD_CALIB")
 	if dir == "" {
 		t.Skip("OBSCURA_GUARD_CALIB not set")
 	}
-	visiontest.Dir(t)
-	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer det.Close()
-	e, err := faceres.New(visiontest.Load(t, faceres.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	m := loadModels(t)
 	s := guard.NewFaceSqueezer()
 	f, err := os.Create(os.Getenv("OBSCURA_GUARD_CALIB_OUT"))
 	if err != nil {
@@ -58,7 +46,7 @@ func TestCalibrateSqueeze(t *testing.T) {
 		return nil
 	})
 	ctx := context.Background()
-	for _, path := range files {
+	for i, path := range files {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -71,6 +59,11 @@ func TestCalibrateSqueeze(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		more, err := Harsher(src, uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, more...)
 		if src.Bounds().Dx() <= 300 {
 			// Small photos (LFW's 250 px): smaller still.
 			for _, fct := range []float64{0.5, 0.7} {
@@ -90,16 +83,21 @@ func TestCalibrateSqueeze(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, err := det.Detect(ctx, p)
+			fs, err := m.det.Detect(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, fc := range fs {
-				vd, err := s.Check(ctx, e.Probe(p, fc), nil)
-				if err != nil {
-					t.Fatal(err)
+				for _, pr := range []struct {
+					name  string
+					probe guard.FaceProbe
+				}{{"arcface", m.arc.Probe(p, fc)}, {"faceres", m.fr.Probe(p, fc)}} {
+					vd, err := s.Check(ctx, pr.probe, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintf(w, "%s,%s,%s,%d,%.5f\n", filepath.Base(path), v.Name, pr.name, vd.Side, vd.Score)
 				}
-				fmt.Fprintf(w, "%s,%s,%d,%.5f\n", filepath.Base(path), v.Name, vd.Side, vd.Score)
 			}
 		}
 		w.Flush()

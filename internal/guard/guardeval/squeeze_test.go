@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
@@ -21,22 +22,34 @@ import (
 
 type models struct {
 	det *blazeface.Detector
-	emb *faceres.Embedder
+	arc *arcface.Embedder
+	fr  *faceres.Embedder
+}
+
+// probe is the face probe the guard ships with (package wire): FaceRes,
+// chosen by measurement over the ArcFace probe (docs/guards.md).
+// OBSCURA_GUARD_PROBE=arcface measures the ArcFace probe instead.
+func (m models) probe(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
+	if os.Getenv("OBSCURA_GUARD_PROBE") == "arcface" {
+		return m.arc.Probe(p, f)
+	}
+	return m.fr.Probe(p, f)
+}
+
+// target is the model an attack is crafted against and judged on: the
+// identity embedder (ArcFace), whose output decides whom a face matches.
+// OBSCURA_GUARD_TARGET=faceres attacks the probe's own model instead (the
+// suite before session 6).
+func (m models) target(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
+	if os.Getenv("OBSCURA_GUARD_TARGET") == "faceres" {
+		return m.fr.Probe(p, f)
+	}
+	return m.arc.Probe(p, f)
 }
 
 func loadModels(t testing.TB) models {
-	visiontest.Dir(t)
-	det, err := blazeface.New(visiontest.Load(t, blazeface.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { det.Close() })
-	e, err := faceres.New(visiontest.Load(t, faceres.ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return models{det, e}
+	return models{visiontest.Open(t, blazeface.ModelFile, blazeface.New), visiontest.Open(t, arcface.ModelFile, arcface.New),
+		visiontest.Open(t, faceres.ModelFile, faceres.New)}
 }
 
 func cosine(a, b []float32) float64 {
@@ -56,7 +69,7 @@ func cosine(a, b []float32) float64 {
 // model queries.
 type attack struct{ eps, every, block, steps int }
 
-func (a attack) run(t testing.TB, probe faceres.Probe, rng *rand.Rand) (*image.RGBA, float64) {
+func (a attack) run(t testing.TB, probe guard.FaceProbe, rng *rand.Rand) (*image.RGBA, float64) {
 	ctx := context.Background()
 	src := probe.Photo()
 	orig, err := probe.Embed(ctx, src)
@@ -134,18 +147,18 @@ func TestExploreAttacks(t *testing.T) {
 			}
 			f := fs[rng.IntN(len(fs))]
 			for _, a := range []attack{{16, 10, 1, 40}, {16, 10, 2, 40}, {32, 2, 1, 40}, {8, 2, 1, 40}} {
-				probe := m.emb.Probe(p, f)
+				probe := m.target(p, f)
 				adv, cos := a.run(t, probe, rng)
 				q := &picture.Picture{RGB: adv, Width: p.Width, Height: p.Height, Scale: p.Scale}
-				v, err := s.Check(ctx, m.emb.Probe(q, f), nil)
+				v, err := s.Check(ctx, m.probe(q, f), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				// The same attack re-encoded (JPEG 85) by the attacker or a messenger.
 				rq := decode(t, encodeJPEG(t, adv, 85))
 				o, _ := probe.Embed(ctx, p.RGB)
-				re, _ := m.emb.Probe(rq, f).Embed(ctx, rq.RGB)
-				rv, err := s.Check(ctx, m.emb.Probe(rq, f), nil)
+				re, _ := m.target(rq, f).Embed(ctx, rq.RGB)
+				rv, err := s.Check(ctx, m.probe(rq, f), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -157,9 +170,9 @@ func TestExploreAttacks(t *testing.T) {
 
 // TestFaceSqueezeBenign re-measures the adversarial-input guard's false
 // flags on natural faces the threshold was not fitted on: the pinned
-// sample photos (group photos, 22 people) and their degraded variants
-// (JPEG 90, 60 and 40, downscaled to 640 and 320 px, greyscale, a
-// half-size PNG).
+// sample photos (group photos, 21 people) and their degraded variants
+// (JPEG 90, 60, 40 and 30, downscaled to 960, 640, 480 and 320 px,
+// greyscale, a half-size PNG, 3×3 blur, σ 6 noise, a 70% crop).
 func TestFaceSqueezeBenign(t *testing.T) {
 	m := loadModels(t)
 	s := guard.NewFaceSqueezer()
@@ -167,21 +180,25 @@ func TestFaceSqueezeBenign(t *testing.T) {
 	names, _ := visiontest.Faces(t)
 	n, flagged := 0, 0
 	worst := 0.0 // the highest score as a share of its threshold
-	for _, name := range names {
+	for i, name := range names {
 		raw := visiontest.Load(t, name)
 		src := visiontest.Picture(t, name)
-		vs, err := Variants(src.RGB, []int{640, 320})
+		vs, err := Variants(src.RGB, []int{960, 640, 480, 320})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range append(vs, Variant{Name: "orig", Data: raw}) {
+		more, err := Harsher(src.RGB, uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range append(append(vs, more...), Variant{Name: "orig", Data: raw}) {
 			p := decode(t, v.Data)
 			fs, err := m.det.Detect(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range fs {
-				vd, err := s.Check(ctx, m.emb.Probe(p, f), nil)
+				vd, err := s.Check(ctx, m.probe(p, f), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -195,21 +212,22 @@ func TestFaceSqueezeBenign(t *testing.T) {
 		}
 	}
 	t.Logf("natural faces: %d of %d flagged (%.2f%%); highest score %.2f× its threshold", flagged, n, 100*float64(flagged)/float64(n), worst)
-	if n < 150 {
+	if n < 250 {
 		t.Errorf("only %d faces measured", n)
 	}
-	// Regression floor, not the target: the thresholds were fitted on the
-	// stretched detector's crops (0 of 174 flagged then); with the
-	// letterboxed BlazeFace boxes one greyscale 240-px face of sample2
-	// scores 1.5× its threshold (1 of 176). Issue 15's target (≤ 0.5% on
-	// ≥ 1,000 faces) needs a recalibration on the new crops, which is open.
-	if flagged*100 > n {
-		t.Errorf("%d of %d natural faces flagged, want ≤ 1%%", flagged, n)
+	// Issue 15's target: ≤ 0.5% of natural faces flagged. Measured in
+	// session 6: 1 of 303 (0.33%; sample2's greyscale copy, its 240-px
+	// face at 1.5× the floor threshold). The threshold was fitted on
+	// LFW10 (1 of 1,406 flagged there), never on these photos.
+	if flagged*200 > n {
+		t.Errorf("%d of %d natural faces flagged, want ≤ 0.5%%", flagged, n)
 	}
 }
 
 // TestFaceSqueezeAttacks re-measures detection of black-box evasion
-// attacks on the photo's own pixels, crafted at the photo's size and on
+// attacks on the photo's own pixels, crafted on the identity embedder
+// (ArcFace) and screened by the guard's probe (FaceRes), at the photo's
+// size and on
 // downscaled copies (an attacker who shrinks the photo to reach the
 // larger thresholds of small faces), and the same attacks re-encoded
 // (JPEG 85) or downscaled after crafting. An attack counts as effective
@@ -224,13 +242,12 @@ func TestFaceSqueezeAttacks(t *testing.T) {
 	const effective = 0.8
 	caught, total := 0, 0
 	check := func(what string, p *picture.Picture, f blazeface.Face, orig []float32) {
-		probe := m.emb.Probe(p, f)
-		e, err := probe.Embed(ctx, p.RGB)
+		e, err := m.target(p, f).Embed(ctx, p.RGB)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cos := cosine(orig, e)
-		v, err := s.Check(ctx, probe, e)
+		v, err := s.Check(ctx, m.probe(p, f), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +274,7 @@ func TestFaceSqueezeAttacks(t *testing.T) {
 			}
 			f := fs[0]
 			for _, a := range []attack{{16, 10, 1, 30}, {16, 10, 2, 30}, {32, 2, 1, 30}} {
-				probe := m.emb.Probe(p, f)
+				probe := m.target(p, f)
 				orig, err := probe.Embed(ctx, p.RGB)
 				if err != nil {
 					t.Fatal(err)
@@ -275,7 +292,7 @@ func TestFaceSqueezeAttacks(t *testing.T) {
 						half := f
 						half.Box.X, half.Box.Y, half.Box.W, half.Box.H = f.Box.X/2, f.Box.Y/2, f.Box.W/2, f.Box.H/2
 						g := nearest(fs2, half)
-						o2, err := m.emb.Probe(ref, g).Embed(ctx, ref.RGB)
+						o2, err := m.target(ref, g).Embed(ctx, ref.RGB)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -289,12 +306,16 @@ func TestFaceSqueezeAttacks(t *testing.T) {
 	if total < 10 {
 		t.Errorf("only %d effective attacks", total)
 	}
-	// Regression floor: 24 of 29 (83%) were caught on the stretched
-	// detector's crops; 22 of 33 (67%) on the letterboxed crops, before a
-	// recalibration (open). The verdict only withholds a suggestion the
-	// user would confirm; it refuses nothing.
-	if caught*10 < total*6 {
-		t.Errorf("%d of %d effective attacks caught, want ≥ 60%%", caught, total)
+	// Regression floor at the measured value, not the target (≥ 80%,
+	// not met): attacks are now crafted on ArcFace, the embedder whose
+	// output decides whom a face matches, and the FaceRes probe catches 19
+	// of 32 (59%; the suite crafted on FaceRes itself caught 22 of 33 on
+	// these crops). The misses are ±16 perturbations of faces of 50–85 px,
+	// whose scores natural faces of that size also reach (docs/guards.md).
+	// The verdict only withholds a suggestion the user would confirm; it
+	// refuses nothing.
+	if caught*100 < total*55 {
+		t.Errorf("%d of %d effective attacks caught, want ≥ 55%%", caught, total)
 	}
 }
 
@@ -309,4 +330,44 @@ func nearest(fs []blazeface.Face, f blazeface.Face) blazeface.Face {
 		}
 	}
 	return best
+}
+
+// BenchmarkFaceProbe is the guard's cost per face on the suggest path, by
+// probe: FaceRes (shipped; the squeezer embeds the face itself, 4 runs)
+// and ArcFace (the identity embedding is already known, 3 runs), beside
+// one ArcFace embedding, which the suggest path computes anyway.
+func BenchmarkFaceProbe(b *testing.B) {
+	m := loadModels(b)
+	s := guard.NewFaceSqueezer()
+	ctx := context.Background()
+	p := visiontest.Picture(b, "sample1.jpg")
+	fs, err := m.det.Detect(ctx, p)
+	if err != nil || len(fs) == 0 {
+		b.Fatal(fs, err)
+	}
+	emb, err := m.arc.Probe(p, fs[0]).Embed(ctx, p.RGB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("arcface-embed", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.arc.Probe(p, fs[0]).Embed(ctx, p.RGB); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("faceres-probe", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Check(ctx, m.fr.Probe(p, fs[0]), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("arcface-probe", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Check(ctx, m.arc.Probe(p, fs[0]), emb); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -343,4 +344,65 @@ func at224(img *image.RGBA) *image.RGBA {
 		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = uint8(r+0.5), uint8(g+0.5), uint8(b+0.5), 255
 	})
 	return out
+}
+
+// TestExploreExtractionMargin logs, for family limits below and at the
+// default, the benign scenarios' flags and how many T-RND queries each λ
+// takes to be throttled: whether a safer margin than the default's exists
+// without flagging honest traffic. Skipped unless OBSCURA_GUARD_EXPLORE
+// is set (it runs every scenario once per limit).
+func TestExploreExtractionMargin(t *testing.T) {
+	if os.Getenv("OBSCURA_GUARD_EXPLORE") == "" {
+		t.Skip("OBSCURA_GUARD_EXPLORE not set")
+	}
+	visiontest.Dir(t)
+	c, err := nsfw.New(visiontest.Load(t, nsfw.ModelFile), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(11, 12))
+	l := loadLibrary(t, rng)
+	scen := scenarios(t, l, rng)
+	for _, limit := range []int{6, 8, 10, 12} {
+		cfg := guard.DefaultExtraction
+		cfg.MaxVariants = limit
+		for name, qs := range scen {
+			clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+			flags := 0
+			x := guard.NewExtraction(cfg, clk, func(guard.Flag) { flags++ })
+			for _, q := range qs {
+				clk.Advance(time.Second)
+				x.Observe(ctx, "ten", "key", q.thumb, q.class)
+			}
+			t.Logf("limit %d: %s: %d queries, %d flags", limit, name, len(qs), flags)
+		}
+		arng := rand.New(rand.NewPCG(3, 4))
+		for _, lambda := range []int{16, 25, 64} {
+			clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+			x := guard.NewExtraction(cfg, clk, func(guard.Flag) {})
+			var pool []*image.RGBA
+			for range 5 {
+				pool = append(pool, at224(l.varied(arng).img))
+			}
+			queries, at := 0, 0
+			for at == 0 && queries < 400 {
+				n := len(pool)
+				for i := 0; i < n && at == 0; i++ {
+					q := pool[i]
+					if queries >= 5 {
+						q = perturb(pool[i], lambda, arng)
+						pool = append(pool, q)
+					}
+					queries++
+					clk.Advance(200 * time.Millisecond)
+					if x.Observe(ctx, "ten", "attacker", guard.Thumbnail(q), predict(t, c, q)) != guard.StateOK {
+						at = queries
+					}
+				}
+			}
+			t.Logf("limit %d: T-RND λ=%d throttled after %d queries", limit, lambda, at)
+		}
+	}
 }

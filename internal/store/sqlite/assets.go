@@ -64,20 +64,7 @@ func (s *Store) Asset(ctx context.Context, tenantID, id string) (store.Asset, er
 
 // SubjectAssets implements store.Assets.
 func (s *Store) SubjectAssets(ctx context.Context, tenantID, subjectHash string) ([]store.Asset, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+assetCols+` FROM assets WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
-	if err != nil {
-		return nil, classify("subject assets", err)
-	}
-	defer rows.Close()
-	var out []store.Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, classify("subject assets", err)
-		}
-		out = append(out, a)
-	}
-	return out, classify("subject assets", rows.Err())
+	return queryAll(ctx, s.r, "subject assets", scanAsset, `SELECT `+assetCols+` FROM assets WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
 }
 
 // DeleteSubjectAssets implements store.Assets.

@@ -62,36 +62,22 @@ func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, li
 
 // auditRecords runs an audit query selecting seq, tenant_id, hash, body.
 func (s *Store) auditRecords(ctx context.Context, op, q string, args ...any) ([]store.AuditRecord, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
+	return queryAll(ctx, s.r, op, func(rows interface{ Scan(...any) error }) (store.AuditRecord, error) {
 		var r store.AuditRecord
 		if err := rows.Scan(&r.Seq, &r.TenantID, &r.Hash, &r.Body); err != nil {
-			return nil, classify(op, err)
+			return r, err
 		}
-		out = append(out, r)
-	}
-	return out, classify(op, rows.Err())
+		return r, nil
+	}, q, args...)
 }
 
 // AuditCheckpoints implements store.Audit.
 func (s *Store) AuditCheckpoints(ctx context.Context) ([]store.AuditCheckpoint, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq`)
-	if err != nil {
-		return nil, classify("audit checkpoints", err)
-	}
-	defer rows.Close()
-	var out []store.AuditCheckpoint
-	for rows.Next() {
+	return queryAll(ctx, s.r, "audit checkpoints", func(rows interface{ Scan(...any) error }) (store.AuditCheckpoint, error) {
 		var c store.AuditCheckpoint
 		if err := rows.Scan(&c.Seq, &c.Hash, &c.Time, &c.Signature); err != nil {
-			return nil, classify("audit checkpoints", err)
+			return c, err
 		}
-		out = append(out, c)
-	}
-	return out, classify("audit checkpoints", rows.Err())
+		return c, nil
+	}, `SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq`)
 }

@@ -64,58 +64,31 @@ func (s *Store) Consent(ctx context.Context, tenantID, subjectHash, purpose stri
 
 // Consents implements store.Consents.
 func (s *Store) Consents(ctx context.Context, tenantID, subjectHash string) ([]store.Consent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+consentCols+` FROM consents WHERE tenant_id = ? AND subject_hash = ? ORDER BY purpose`, tenantID, subjectHash)
-	if err != nil {
-		return nil, classify("consents", err)
-	}
-	defer rows.Close()
-	var out []store.Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, classify("consents", err)
-		}
-		out = append(out, c)
-	}
-	return out, classify("consents", rows.Err())
+	return queryAll(ctx, s.r, "consents", scanConsent, `SELECT `+consentCols+` FROM consents WHERE tenant_id = ? AND subject_hash = ? ORDER BY purpose`, tenantID, subjectHash)
 }
 
 // Receipts implements store.Consents.
 func (s *Store) Receipts(ctx context.Context, tenantID, subjectHash string) ([]store.ReceiptRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, subject_hash, seq, hash, body FROM receipts WHERE tenant_id = ? AND subject_hash = ? ORDER BY seq`, tenantID, subjectHash)
-	if err != nil {
-		return nil, classify("receipts", err)
-	}
-	defer rows.Close()
-	var out []store.ReceiptRecord
-	for rows.Next() {
+	return queryAll(ctx, s.r, "receipts", func(rows interface{ Scan(...any) error }) (store.ReceiptRecord, error) {
 		var r store.ReceiptRecord
 		if err := rows.Scan(&r.TenantID, &r.SubjectHash, &r.Seq, &r.Hash, &r.Body); err != nil {
-			return nil, classify("receipts", err)
+			return r, err
 		}
-		out = append(out, r)
-	}
-	return out, classify("receipts", rows.Err())
+		return r, nil
+	}, `SELECT tenant_id, subject_hash, seq, hash, body FROM receipts WHERE tenant_id = ? AND subject_hash = ? ORDER BY seq`, tenantID, subjectHash)
 }
 
 // PendingPurges implements store.Consents.
 func (s *Store) PendingPurges(ctx context.Context) ([]store.Purge, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, subject_hash, purpose, created_at FROM purges ORDER BY created_at`)
-	if err != nil {
-		return nil, classify("pending purges", err)
-	}
-	defer rows.Close()
-	var out []store.Purge
-	for rows.Next() {
+	return queryAll(ctx, s.r, "pending purges", func(rows interface{ Scan(...any) error }) (store.Purge, error) {
 		var p store.Purge
 		var created int64
 		if err := rows.Scan(&p.TenantID, &p.SubjectHash, &p.Purpose, &created); err != nil {
-			return nil, classify("pending purges", err)
+			return p, err
 		}
 		p.CreatedAt = fromUnix(created)
-		out = append(out, p)
-	}
-	return out, classify("pending purges", rows.Err())
+		return p, nil
+	}, `SELECT tenant_id, subject_hash, purpose, created_at FROM purges ORDER BY created_at`)
 }
 
 // FinishPurge implements store.Consents.

@@ -26,22 +26,15 @@ func (s *Store) FinishForget(ctx context.Context, f store.Forget) error {
 
 // PendingForgets implements store.Forgets.
 func (s *Store) PendingForgets(ctx context.Context) ([]store.Forget, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, scope, subject_hash, target, created_at FROM forgets ORDER BY created_at, tenant_id, scope, subject_hash, target`)
-	if err != nil {
-		return nil, classify("pending forgets", err)
-	}
-	defer rows.Close()
-	var out []store.Forget
-	for rows.Next() {
+	return queryAll(ctx, s.r, "pending forgets", func(rows interface{ Scan(...any) error }) (store.Forget, error) {
 		var f store.Forget
 		var c int64
 		if err := rows.Scan(&f.TenantID, &f.Scope, &f.SubjectHash, &f.Target, &c); err != nil {
-			return nil, classify("pending forgets", err)
+			return f, err
 		}
 		f.CreatedAt = fromUnix(c)
-		out = append(out, f)
-	}
-	return out, classify("pending forgets", rows.Err())
+		return f, nil
+	}, `SELECT tenant_id, scope, subject_hash, target, created_at FROM forgets ORDER BY created_at, tenant_id, scope, subject_hash, target`)
 }
 
 // ExpireConsents implements store.Consents.

@@ -94,22 +94,15 @@ func (s *Store) FaceTags(ctx context.Context, tenantID, subjectHash, personID st
 		q += ` AND person_id = ?`
 		args = append(args, personID)
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, classify("face tags", err)
-	}
-	defer rows.Close()
-	var out []store.FaceTag
-	for rows.Next() {
+	return queryAll(ctx, s.r, "face tags", func(rows interface{ Scan(...any) error }) (store.FaceTag, error) {
 		var t store.FaceTag
 		var c int64
 		if err := rows.Scan(&t.ID, &t.TenantID, &t.SubjectHash, &t.AssetID, &t.PersonID, &t.Box.X, &t.Box.Y, &t.Box.W, &t.Box.H, &c); err != nil {
-			return nil, classify("face tags", err)
+			return t, err
 		}
 		t.CreatedAt = fromUnix(c)
-		out = append(out, t)
-	}
-	return out, classify("face tags", rows.Err())
+		return t, nil
+	}, q+` ORDER BY created_at, id`, args...)
 }
 
 // RetagPerson implements store.Faces.

@@ -16,20 +16,13 @@ func (s *Store) SetGuardState(ctx context.Context, g store.GuardState) error {
 
 // GuardStates implements store.GuardStates.
 func (s *Store) GuardStates(ctx context.Context) ([]store.GuardState, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, key_id, state, detail, since FROM guard_states ORDER BY tenant_id, key_id`)
-	if err != nil {
-		return nil, classify("guard states", err)
-	}
-	defer rows.Close()
-	var out []store.GuardState
-	for rows.Next() {
+	return queryAll(ctx, s.r, "guard states", func(rows interface{ Scan(...any) error }) (store.GuardState, error) {
 		var g store.GuardState
 		var since int64
 		if err := rows.Scan(&g.TenantID, &g.KeyID, &g.State, &g.Detail, &since); err != nil {
-			return nil, classify("guard states", err)
+			return g, err
 		}
 		g.Since = fromUnix(since)
-		out = append(out, g)
-	}
-	return out, classify("guard states", rows.Err())
+		return g, nil
+	}, `SELECT tenant_id, key_id, state, detail, since FROM guard_states ORDER BY tenant_id, key_id`)
 }

@@ -20,20 +20,13 @@ func (s *Store) SetKillSwitch(ctx context.Context, scope string, on bool, at tim
 
 // KillSwitches implements store.KillSwitches.
 func (s *Store) KillSwitches(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT scope FROM kill_switches ORDER BY scope`)
-	if err != nil {
-		return nil, classify("kill switches", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, s.r, "kill switches", func(rows interface{ Scan(...any) error }) (string, error) {
 		var sc string
 		if err := rows.Scan(&sc); err != nil {
-			return nil, classify("kill switches", err)
+			return sc, err
 		}
-		out = append(out, sc)
-	}
-	return out, classify("kill switches", rows.Err())
+		return sc, nil
+	}, `SELECT scope FROM kill_switches ORDER BY scope`)
 }
 
 // CreateAlert implements store.Alerts.
@@ -49,41 +42,21 @@ func (s *Store) Alerts(ctx context.Context, tenantID string, limit int) ([]store
 	if tenantID != "" {
 		q, args = `SELECT id, time, rule, severity, tenant_id, detail FROM alerts WHERE tenant_id = ? ORDER BY time DESC, id LIMIT ?`, []any{tenantID, limit}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, classify("alerts", err)
-	}
-	defer rows.Close()
-	var out []store.Alert
-	for rows.Next() {
+	return queryAll(ctx, s.r, "alerts", func(rows interface{ Scan(...any) error }) (store.Alert, error) {
 		var a store.Alert
 		var t int64
 		if err := rows.Scan(&a.ID, &t, &a.Rule, &a.Severity, &a.TenantID, &a.Detail); err != nil {
-			return nil, classify("alerts", err)
+			return a, err
 		}
 		a.Time = fromUnix(t)
-		out = append(out, a)
-	}
-	return out, classify("alerts", rows.Err())
+		return a, nil
+	}, q, args...)
 }
 
 // TenantAssets implements store.Assets.
 func (s *Store) TenantAssets(ctx context.Context, tenantID string, from, to time.Time) ([]store.Asset, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+assetCols+` FROM assets WHERE tenant_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
+	return queryAll(ctx, s.r, "tenant assets", scanAsset, `SELECT `+assetCols+` FROM assets WHERE tenant_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
 		tenantID, from.UnixNano(), to.UnixNano())
-	if err != nil {
-		return nil, classify("tenant assets", err)
-	}
-	defer rows.Close()
-	var out []store.Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, classify("tenant assets", err)
-		}
-		out = append(out, a)
-	}
-	return out, classify("tenant assets", rows.Err())
 }
 
 // TenantSubjects implements store.Assets.

@@ -18,23 +18,16 @@ func (s *Store) CreateKEKVersion(ctx context.Context, v store.KEKVersion) error 
 
 // KEKVersions implements store.Keys.
 func (s *Store) KEKVersions(ctx context.Context, tenantID string) ([]store.KEKVersion, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, version, state, created_at, keyset FROM kek_versions WHERE tenant_id = ? ORDER BY version`, tenantID)
-	if err != nil {
-		return nil, classify("kek versions", err)
-	}
-	defer rows.Close()
-	var out []store.KEKVersion
-	for rows.Next() {
+	return queryAll(ctx, s.r, "kek versions", func(rows interface{ Scan(...any) error }) (store.KEKVersion, error) {
 		var v store.KEKVersion
 		var state string
 		var created int64
 		if err := rows.Scan(&v.TenantID, &v.Version, &state, &created, &v.Keyset); err != nil {
-			return nil, classify("kek versions", err)
+			return v, err
 		}
 		v.State, v.CreatedAt = store.KEKState(state), fromUnix(created)
-		out = append(out, v)
-	}
-	return out, classify("kek versions", rows.Err())
+		return v, nil
+	}, `SELECT tenant_id, version, state, created_at, keyset FROM kek_versions WHERE tenant_id = ? ORDER BY version`, tenantID)
 }
 
 // SetKEKState implements store.Keys.
@@ -92,21 +85,8 @@ func (s *Store) DestroyScopeKeys(ctx context.Context, tenantID, subjectHash, pur
 
 // ScopeKeysBelow implements store.Keys.
 func (s *Store) ScopeKeysBelow(ctx context.Context, tenantID string, version int, afterID string, limit int) ([]store.ScopeKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
+	return queryAll(ctx, s.r, "scope keys below", scanScope, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
 		tenantID, version, afterID, limit)
-	if err != nil {
-		return nil, classify("scope keys below", err)
-	}
-	defer rows.Close()
-	var out []store.ScopeKey
-	for rows.Next() {
-		k, err := scanScope(rows)
-		if err != nil {
-			return nil, classify("scope keys below", err)
-		}
-		out = append(out, k)
-	}
-	return out, classify("scope keys below", rows.Err())
 }
 
 // RewrapScopeKey implements store.Keys.

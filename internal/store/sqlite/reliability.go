@@ -59,22 +59,15 @@ func (s *Store) UploadSpent(ctx context.Context, tenantID, uploadID string) (boo
 
 // StalePendingAssets implements store.PendingAssets.
 func (s *Store) StalePendingAssets(ctx context.Context, before time.Time, limit int) ([]store.PendingAsset, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, tenant_id, subject_hash, created_at FROM pending_assets WHERE created_at < ? ORDER BY created_at, id LIMIT ?`, unix(before), limit)
-	if err != nil {
-		return nil, classify("stale pending assets", err)
-	}
-	defer rows.Close()
-	var out []store.PendingAsset
-	for rows.Next() {
+	return queryAll(ctx, s.r, "stale pending assets", func(rows interface{ Scan(...any) error }) (store.PendingAsset, error) {
 		var p store.PendingAsset
 		var created int64
 		if err := rows.Scan(&p.ID, &p.TenantID, &p.SubjectHash, &created); err != nil {
-			return nil, classify("stale pending assets", err)
+			return p, err
 		}
 		p.CreatedAt = fromUnix(created)
-		out = append(out, p)
-	}
-	return out, classify("stale pending assets", rows.Err())
+		return p, nil
+	}, `SELECT id, tenant_id, subject_hash, created_at FROM pending_assets WHERE created_at < ? ORDER BY created_at, id LIMIT ?`, unix(before), limit)
 }
 
 // ClearPendingAsset implements store.PendingAssets.

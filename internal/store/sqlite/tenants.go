@@ -45,22 +45,15 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 
 // Tenants implements store.Tenants.
 func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, min_kek_version FROM tenants ORDER BY created_at, id`)
-	if err != nil {
-		return nil, classify("tenants", err)
-	}
-	defer rows.Close()
-	var out []store.Tenant
-	for rows.Next() {
+	return queryAll(ctx, s.r, "tenants", func(rows interface{ Scan(...any) error }) (store.Tenant, error) {
 		var t store.Tenant
 		var created int64
 		if err := rows.Scan(&t.ID, &t.Name, &created, &t.MinKEKVersion); err != nil {
-			return nil, classify("tenants", err)
+			return t, err
 		}
 		t.CreatedAt = fromUnix(created)
-		out = append(out, t)
-	}
-	return out, classify("tenants", rows.Err())
+		return t, nil
+	}, `SELECT id, name, created_at, min_kek_version FROM tenants ORDER BY created_at, id`)
 }
 
 // SetMinKEKVersion implements store.Tenants.
@@ -114,20 +107,7 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (store.APIKe
 
 // APIKeys implements store.APIKeys.
 func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
-	if err != nil {
-		return nil, classify("list api keys", err)
-	}
-	defer rows.Close()
-	var out []store.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, classify("list api keys", err)
-		}
-		out = append(out, k)
-	}
-	return out, classify("list api keys", rows.Err())
+	return queryAll(ctx, s.r, "list api keys", scanKey, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 }
 
 // RevokeAPIKey implements store.APIKeys.

@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GuardStates", testGuardStates},
 		{"Provenance", testProvenance},
 		{"Drafts", testDrafts},
+		{"Plugins", testPlugins},
+		{"FL", testFL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,11 +94,7 @@ type Embedder struct {
 
 // New creates an embedder from the verified model bytes.
 func New(model []byte, threads int) (*Embedder, error) {
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("arcface: %w", err)
-	}
-	return &Embedder{s: s}, nil
+	return ort.Open("arcface", model, threads, func(s *ort.Session) *Embedder { return &Embedder{s: s} })
 }
 
 // Close releases the session.

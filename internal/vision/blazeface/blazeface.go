@@ -62,11 +62,7 @@ type Detector struct {
 
 // New creates a detector from the verified model bytes.
 func New(model []byte, threads int) (*Detector, error) {
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("blazeface: %w", err)
-	}
-	return &Detector{s: s, anchors: anchors()}, nil
+	return ort.Open("blazeface", model, threads, func(s *ort.Session) *Detector { return &Detector{s: s, anchors: anchors()} })
 }
 
 // Close releases the session.

@@ -9,15 +9,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
-func detector(t testing.TB) *Detector {
-	visiontest.Dir(t)
-	d, err := New(visiontest.Load(t, ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
+func detector(t testing.TB) *Detector { return visiontest.Open(t, ModelFile, New) }
 
 // TestGolden compares the converted model with BlazeFace in TF.js on the
 // same input tensors. Tolerance 1e-3 on logits and regressors (pixel

@@ -67,11 +67,7 @@ type Detector struct{ s *ort.Session }
 
 // New creates a detector from the verified model bytes.
 func New(model []byte, threads int) (*Detector, error) {
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("centernet: %w", err)
-	}
-	return &Detector{s: s}, nil
+	return ort.Open("centernet", model, threads, func(s *ort.Session) *Detector { return &Detector{s: s} })
 }
 
 // Close releases the session.

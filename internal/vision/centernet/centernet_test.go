@@ -8,15 +8,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
-func detector(t testing.TB) *Detector {
-	visiontest.Dir(t)
-	d, err := New(visiontest.Load(t, ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
+func detector(t testing.TB) *Detector { return visiontest.Open(t, ModelFile, New) }
 
 // TestGolden compares the converted heads with CenterNet on TF.js on the
 // same input tensor. Tolerance 1e-3 (scaled).

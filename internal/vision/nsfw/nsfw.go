@@ -85,11 +85,7 @@ type Classifier struct{ s *ort.Session }
 
 // New creates a classifier from the verified model bytes.
 func New(model []byte, threads int) (*Classifier, error) {
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("nsfw: %w", err)
-	}
-	return &Classifier{s: s}, nil
+	return ort.Open("nsfw", model, threads, func(s *ort.Session) *Classifier { return &Classifier{s: s} })
 }
 
 // Close releases the session.

@@ -13,15 +13,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
 )
 
-func classifier(t testing.TB) *Classifier {
-	visiontest.Dir(t)
-	c, err := New(visiontest.Load(t, ModelFile), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func classifier(t testing.TB) *Classifier { return visiontest.Open(t, ModelFile, New) }
 
 // TestGolden compares the converted model with nsfwjs's Keras model on
 // TF.js, on the same input tensor. Tolerance 1e-4 (probabilities).

@@ -140,3 +140,14 @@ func (s *Session) RunAll(data []float32, shape ...int64) ([]Tensor, error) {
 
 // Close releases the session.
 func (s *Session) Close() error { return s.s.Destroy() }
+
+// Open creates a session from the verified model bytes and hands it to
+// wrap (the model package's constructor); name prefixes a failure.
+func Open[T any](name string, model []byte, threads int, wrap func(*Session) T) (T, error) {
+	s, err := NewSession(model, threads)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", name, err)
+	}
+	return wrap(s), nil
+}

@@ -63,11 +63,7 @@ type Detector struct{ s *ort.Session }
 
 // NewDetector creates a detector from the verified model bytes.
 func NewDetector(model []byte, threads int) (*Detector, error) {
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("ppocr: %w", err)
-	}
-	return &Detector{s: s}, nil
+	return ort.Open("ppocr", model, threads, func(s *ort.Session) *Detector { return &Detector{s: s} })
 }
 
 // Close releases the session.
@@ -209,11 +205,7 @@ func NewRecognizer(model, keys []byte, threads int) (*Recognizer, error) {
 		return nil, fmt.Errorf("ppocr: dictionary unreadable")
 	}
 	ks = append(ks, " ")
-	s, err := ort.NewSession(model, threads)
-	if err != nil {
-		return nil, fmt.Errorf("ppocr: %w", err)
-	}
-	return &Recognizer{s: s, keys: ks}, nil
+	return ort.Open("ppocr", model, threads, func(s *ort.Session) *Recognizer { return &Recognizer{s: s, keys: ks} })
 }
 
 // Close releases the session.

@@ -220,3 +220,16 @@ func pick(v []float32) [][2]float64 {
 	}
 	return out
 }
+
+// Open loads the pinned model file (after Dir) into a model of its
+// package with two threads, closed when the test ends.
+func Open[T interface{ Close() error }](t testing.TB, file string, open func(model []byte, threads int) (T, error)) T {
+	t.Helper()
+	Dir(t)
+	m, err := open(Load(t, file), 2)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}

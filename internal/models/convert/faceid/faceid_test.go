@@ -179,7 +179,7 @@ func variant(t testing.TB, p *picture.Picture, kind int) *picture.Picture {
 }
 
 // TestVerification measures same-person vs different-person similarity on
-// the annotated sample photos: 22 people; each person's face in the
+// the annotated sample photos: 21 people, 22 faces (the pair of one person in two photos is left out); each person's face in the
 // original photo is compared with the same face in three re-captures
 // (mirror, half-size JPEG q60, darker and cropped), and with every other
 // person. It reports the separation of both embedding models and checks
@@ -297,6 +297,11 @@ func verify(t *testing.T, m models, threshold, minAcc float64, embed func(contex
 	var diff []float64
 	for i := range originals {
 		for j := i + 1; j < len(originals); j++ {
+			if originals[i].person == originals[j].person {
+				// One person in two photos (faces.json): neither a
+				// re-capture nor a different person; left out.
+				continue
+			}
 			diff = append(diff, cos(originals[i].d, originals[j].d))
 		}
 	}
@@ -316,7 +321,7 @@ func verify(t *testing.T, m models, threshold, minAcc float64, embed func(contex
 	acc := 1 - float64(errs)/float64(len(same)+len(diff))
 	t.Logf("same person: %d pairs, min %.3f median %.3f; different: %d pairs, max %.3f median %.3f; threshold %.2f accuracy %.4f",
 		len(same), same[0], same[len(same)/2], len(diff), diff[len(diff)-1], diff[len(diff)/2], threshold, acc)
-	if len(same) < 60 || len(diff) != 22*21/2 {
+	if len(same) < 60 || len(diff) != 22*21/2-1 {
 		t.Errorf("too few pairs: %d same, %d different", len(same), len(diff))
 	}
 	if acc < minAcc {

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/models"
+)
+
+// workers lists the server's sandboxed worker processes (its children
+// running `obscura worker`).
+func (s *server) workers(t *testing.T) []int {
+	t.Helper()
+	// A child is listed under the thread that started it.
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		all = append(append(all, b...), ' ')
+	}
+	var out []int
+	for _, f := range strings.Fields(string(all)) {
+		c, _ := strconv.Atoi(f)
+		if cmd, _ := os.ReadFile("/proc/" + f + "/cmdline"); strings.Contains(string(cmd), "worker") {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// procStatus reads fields of /proc/PID/status.
+func procStatus(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+// waitWorkers waits until the server has n workers none of which is in old.
+func (s *server) waitWorkers(t *testing.T, n int, old []int) []int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ws := s.workers(t)
+		fresh := len(ws) == n
+		for _, w := range ws {
+			// ready: confined (the seccomp filter goes on after the models load)
+			fresh = fresh && !slices.Contains(old, w) && procStatus(t, w)["Seccomp"] == "2"
+		}
+		if fresh {
+			return ws
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers %v, want %d new ones (old %v)\n%s", ws, n, old, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSandboxedWorkers runs the sandbox issue's containment flow against a
+// real `obscura serve`: its decoding and models run in confined worker
+// processes (nobody, seccomp, no_new_privs); a corrupt upload crashes
+// nothing; a worker killed in the middle of an analysis fails only that
+// request (503 analysis_unavailable, nothing stored) while the server
+// keeps answering, and is replaced.
+func TestSandboxedWorkers(t *testing.T) {
+	data := t.TempDir()
+	tn := createTenant(t, data, "Sandbox App")
+	start := time.Now()
+	s := startServer(t, data)
+	t.Logf("server up after %v", time.Since(start))
+	ws := s.waitWorkers(t, 2, nil)
+	t.Logf("workers ready after %v", time.Since(start))
+	for _, w := range ws {
+		st := procStatus(t, w)
+		if os.Getuid() == 0 && !strings.HasPrefix(st["Uid"], "65534") {
+			t.Errorf("worker %d runs as uid %s", w, st["Uid"])
+		}
+		if st["Seccomp"] != "2" || st["NoNewPrivs"] != "1" {
+			t.Errorf("worker %d: Seccomp %s NoNewPrivs %s, want 2 and 1", w, st["Seccomp"], st["NoNewPrivs"])
+		}
+		// The worker holds no descriptor of the data directory (database,
+		// blobs, master key).
+		fds, _ := filepath.Glob("/proc/" + strconv.Itoa(w) + "/fd/*")
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, data) {
+				t.Errorf("worker %d holds %s", w, l)
+			}
+		}
+		env, _ := os.ReadFile("/proc/" + strconv.Itoa(w) + "/environ")
+		if strings.Contains(string(env), "OBSCURA_DATA") || strings.Contains(string(env), "MASTER_KEY") {
+			t.Errorf("worker %d inherited the server's environment", w)
+		}
+	}
+
+	// A corrupt photo is refused by the worker's decoder; no worker dies.
+	body, _ := json.Marshal(map[string]string{"subject": "sbx-subject", "content_type": "image/jpeg"})
+	code, b := do(t, "POST", s.base+"/v1/uploads", tn.APIKey, body)
+	var up struct {
+		UploadURL string `json:"upload_url"`
+	}
+	if json.Unmarshal(b, &up); code != 201 {
+		t.Fatalf("create upload: %d %s", code, b)
+	}
+	corrupt := append([]byte{0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0x10, 0, 0x10, 0, 1, 1, 0x11, 0, 0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0}, make([]byte, 4096)...)
+	if code, b := do(t, "PUT", up.UploadURL, "", corrupt); code != 422 || !strings.Contains(string(b), "image_invalid") {
+		t.Errorf("corrupt upload: %d %s", code, b)
+	}
+	if now := s.workers(t); !slices.Equal(now, ws) {
+		t.Errorf("workers changed after a corrupt upload: %v → %v", ws, now)
+	}
+
+	photo, err := models.Pinned().Load(models.DefaultDir(os.Getenv), "sample1.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subj = "subject-sbx-1"
+	asset := uploadPhotoAs(t, s, tn.APIKey, subj, photo)
+	if code, b := do(t, "POST", s.base+"/v1/subjects/"+subj+"/consents", tn.APIKey, []byte(`{"purpose":"tagging","notice_version":"1"}`)); code != 201 {
+		t.Fatalf("grant: %d %s", code, b)
+	}
+	analyze := s.base + "/v1/assets/" + asset + "/analyze"
+	if code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`)); code != 200 || !strings.Contains(string(b), `"person"`) {
+		t.Fatalf("analyze in the sandbox: %d %s", code, b)
+	}
+
+	// Crash trigger: stop every worker, start an analysis (it is handed to
+	// one of them), then kill them as a segfaulting decoder would die.
+	ws = s.workers(t)
+	for _, w := range ws {
+		syscall.Kill(w, syscall.SIGSTOP)
+	}
+	type reply struct {
+		code int
+		body []byte
+	}
+	got := make(chan reply, 1)
+	go func() {
+		code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`))
+		got <- reply{code, b}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	for _, w := range ws {
+		syscall.Kill(w, syscall.SIGKILL)
+	}
+	r := <-got
+	if r.code != 503 || !strings.Contains(string(r.body), `"code":"analysis_unavailable"`) {
+		t.Errorf("analysis whose worker died: %d %s, want 503 analysis_unavailable", r.code, r.body)
+	}
+	if code, _, _ := s.get(t, "/healthz", ""); code != 200 {
+		t.Errorf("healthz after the crash: %d", code)
+	}
+	t.Logf("crash handled after %v", time.Since(start))
+	s.waitWorkers(t, 2, ws)
+	t.Logf("workers replaced after %v", time.Since(start))
+	if code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`)); code != 200 || !strings.Contains(string(b), `"person"`) {
+		t.Errorf("analysis after the workers were replaced: %d %s", code, b)
+	}
+	if !strings.Contains(s.logs.String(), "worker killed") {
+		t.Errorf("the failure was not logged")
+	}
+}

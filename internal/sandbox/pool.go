@@ -1,0 +1,426 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+)
+
+// ErrUnavailable answers a request whose worker crashed, hung, exceeded a
+// limit or broke the protocol, or when no worker could be had in time:
+// the request fails closed (nothing is stored) and the worker is
+// replaced. The API answers it 503 analysis_unavailable.
+var ErrUnavailable = fault.New(fault.Unavailable, "analysis unavailable: the sandboxed worker failed; nothing was stored")
+
+// Options configure a pool.
+type Options struct {
+	// Config is every worker's configuration.
+	Config Config
+	// Workers is the pool size (default 2).
+	Workers int
+	// Command starts one worker process (default: this executable's hidden
+	// "worker" subcommand). Its environment is replaced: a worker inherits
+	// no secret from the server's environment.
+	Command func() *exec.Cmd
+	// Timeout bounds one request (default 60 s); StartTimeout a worker's
+	// start-up, model loading included (default 3 min).
+	Timeout, StartTimeout time.Duration
+	// Log receives the supervisor's records and the workers' stderr.
+	Log *slog.Logger
+	// OnCrashes is called when CrashAlert worker failures fall within
+	// CrashWindow (at most once per window): repeated crashes may be an
+	// exploit attempt.
+	OnCrashes func(n int)
+}
+
+// Crash alerting.
+const (
+	CrashAlert  = 3
+	CrashWindow = 10 * time.Minute
+)
+
+// Pool supervises sandboxed workers and sends them requests. It is safe
+// for concurrent use.
+type Pool struct {
+	opt   Options
+	calls chan *call
+	quit  chan struct{}
+	wg    sync.WaitGroup
+
+	mu        sync.Mutex
+	onCrashes func(int)
+	crashes   []time.Time
+	alerted   time.Time
+	pids      map[int]bool
+}
+
+type call struct {
+	req      Frame
+	maxReply int64
+	check    func(Frame) error
+	done     chan result
+}
+
+type result struct {
+	f   Frame
+	err error
+}
+
+// Start starts the pool and waits until one worker is ready (the models
+// load and the sandbox holds), or returns why none could start.
+func Start(ctx context.Context, o Options) (*Pool, error) {
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 3 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	o.Log = o.Log.With("component", "sandbox")
+	if o.Command == nil {
+		// The name this program was started by (a multi-call test binary
+		// dispatches on it), resolved now; else the executable.
+		exe, err := exec.LookPath(os.Args[0])
+		if err == nil {
+			exe, err = filepath.Abs(exe)
+		}
+		if err != nil {
+			if exe, err = os.Executable(); err != nil {
+				return nil, err
+			}
+		}
+		o.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
+	}
+	p := &Pool{opt: o, calls: make(chan *call), quit: make(chan struct{}), pids: map[int]bool{}, onCrashes: o.OnCrashes}
+	first := make(chan error, o.Workers)
+	for i := range o.Workers {
+		p.wg.Add(1)
+		go p.slot(i, first)
+	}
+	var errs []error
+	for range o.Workers {
+		select {
+		case err := <-first:
+			if err == nil {
+				return p, nil
+			}
+			errs = append(errs, err)
+		case <-ctx.Done():
+			p.Close()
+			return nil, ctx.Err()
+		}
+	}
+	p.Close()
+	return nil, fmt.Errorf("no sandboxed worker started: %w", errors.Join(errs...))
+}
+
+// Close stops every worker.
+func (p *Pool) Close() error {
+	select {
+	case <-p.quit:
+	default:
+		close(p.quit)
+	}
+	p.wg.Wait()
+	return nil
+}
+
+// OnCrashes sets what is called when worker failures repeat (see
+// Options.OnCrashes).
+func (p *Pool) OnCrashes(fn func(n int)) {
+	p.mu.Lock()
+	p.onCrashes = fn
+	p.mu.Unlock()
+}
+
+// PIDs lists the live workers' process ids (for tests and operators).
+func (p *Pool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]int, 0, len(p.pids))
+	for pid := range p.pids {
+		out = append(out, pid)
+	}
+	return out
+}
+
+// do sends req to a worker and returns its reply once check accepts it.
+// An error reply becomes the error it names; a transport failure, a
+// timeout or a reply check fails the request with ErrUnavailable and
+// replaces the worker.
+func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
+	c := &call{req: req, maxReply: maxReply, check: check, done: make(chan result, 1)}
+	wait := time.NewTimer(p.opt.Timeout)
+	defer wait.Stop()
+	select {
+	case p.calls <- c:
+	case <-ctx.Done():
+		return Frame{}, ctx.Err()
+	case <-p.quit:
+		return Frame{}, fmt.Errorf("pool closed: %w", ErrUnavailable)
+	case <-wait.C:
+		return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.Timeout, ErrUnavailable)
+	}
+	select {
+	case r := <-c.done:
+		return r.f, r.err
+	case <-ctx.Done():
+		return Frame{}, ctx.Err()
+	}
+}
+
+// proc is one running worker.
+type proc struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	outf   *os.File
+	out    *bufio.Reader
+	exited chan struct{}
+	tmp    string
+}
+
+func (w *proc) kill() { w.cmd.Process.Kill() }
+
+// slot keeps one worker alive: start, serve calls, replace on failure with
+// backoff. The first start's outcome goes to first.
+func (p *Pool) slot(i int, first chan<- error) {
+	defer p.wg.Done()
+	reported := false
+	fails := 0
+	for {
+		w, err := p.spawn()
+		if !reported {
+			first <- err
+			reported = true
+		}
+		if err != nil {
+			p.opt.Log.Error("worker did not start", "slot", i, "err", err)
+			p.failed()
+		} else {
+			ok := p.serve(w)
+			if ok {
+				return // closed
+			}
+			p.failed()
+		}
+		fails++
+		delay := min(50*time.Millisecond<<min(fails, 8), 10*time.Second)
+		select {
+		case <-p.quit:
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// serve hands calls to w until it fails (false) or the pool closes (true).
+func (p *Pool) serve(w *proc) bool {
+	defer p.reap(w)
+	for {
+		select {
+		case <-p.quit:
+			return true
+		case <-w.exited:
+			p.opt.Log.Warn("worker died while idle", "pid", w.cmd.Process.Pid, "state", w.cmd.ProcessState.String())
+			return false
+		case c := <-p.calls:
+			f, err := p.exchange(w, c)
+			c.done <- result{f, err}
+			if errors.Is(err, ErrUnavailable) {
+				return false
+			}
+		}
+	}
+}
+
+// exchange runs one call on w under the request timeout.
+func (p *Pool) exchange(w *proc, c *call) (Frame, error) {
+	timer := time.AfterFunc(p.opt.Timeout, w.kill)
+	defer timer.Stop()
+	fail := func(why string, err error) (Frame, error) {
+		w.kill()
+		<-w.exited
+		p.opt.Log.Warn("worker killed", "pid", w.cmd.Process.Pid, "reason", why, "err", err, "state", w.cmd.ProcessState.String())
+		return Frame{}, fmt.Errorf("%s: %v: %w", why, err, ErrUnavailable)
+	}
+	if err := WriteFrame(w.in, c.req); err != nil {
+		return fail("send", err)
+	}
+	f, err := ReadFrame(w.out, c.maxReply)
+	if err != nil {
+		return fail("reply", err)
+	}
+	if f.Op != c.req.Op {
+		return fail("reply", fmt.Errorf("op %d for %d: %w", f.Op, c.req.Op, ErrReply))
+	}
+	if f.Status == statusErr {
+		if err := replyError(f, c.req.Op); errors.Is(err, ErrReply) {
+			return fail("reply", err)
+		} else {
+			return Frame{}, err
+		}
+	}
+	if c.check != nil {
+		if err := c.check(f); err != nil {
+			return fail("reply check", err)
+		}
+	}
+	return f, nil
+}
+
+// failed records a worker failure and raises the alert when they repeat.
+func (p *Pool) failed() {
+	p.mu.Lock()
+	now := time.Now()
+	kept := p.crashes[:0]
+	for _, t := range p.crashes {
+		if now.Sub(t) < CrashWindow {
+			kept = append(kept, t)
+		}
+	}
+	p.crashes = append(kept, now)
+	n := len(p.crashes)
+	alert := n >= CrashAlert && now.Sub(p.alerted) >= CrashWindow
+	if alert {
+		p.alerted = now
+	}
+	fn := p.onCrashes
+	p.mu.Unlock()
+	if alert {
+		p.opt.Log.Error("sandboxed workers keep failing: possible exploit attempt", "failures", n, "window", CrashWindow.String())
+		if fn != nil {
+			fn(n)
+		}
+	}
+}
+
+// spawn starts a worker and waits for its hello.
+func (p *Pool) spawn() (*proc, error) {
+	cfg := p.opt.Config
+	tmp, err := os.MkdirTemp("", "obscura-worker-")
+	if err != nil {
+		return nil, err
+	}
+	cfg.TempDir = tmp
+	if cfg.Protections&SetUID != 0 && os.Getuid() == 0 {
+		// The worker writes its copy of ONNX Runtime here before it drops
+		// to its uid, and reads nothing else here.
+		os.Chmod(tmp, 0o700)
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	cmd := p.opt.Command()
+	cmd.Env = append(cmd.Env, configEnv+"="+string(js), "TMPDIR="+tmp)
+	// Our own pipes (not exec's), so that reaping the process never
+	// closes a descriptor a reader is still using.
+	var fds []*os.File
+	closeAll := func() {
+		for _, f := range fds {
+			f.Close()
+		}
+	}
+	pipe := func() (r, w *os.File) {
+		if err == nil {
+			r, w, err = os.Pipe()
+			fds = append(fds, r, w)
+		}
+		return r, w
+	}
+	inR, inW := pipe()
+	outR, outW := pipe()
+	errR, errW := pipe()
+	if err != nil {
+		closeAll()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	if err := cmd.Start(); err != nil {
+		closeAll()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	in, out, errp := inW, outR, errR
+	w := &proc{cmd: cmd, in: in, outf: out, out: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{}), tmp: tmp}
+	go p.logStderr(cmd.Process.Pid, errp)
+	go func() {
+		cmd.Wait()
+		close(w.exited)
+	}()
+	p.mu.Lock()
+	p.pids[cmd.Process.Pid] = true
+	p.mu.Unlock()
+	hello := make(chan error, 1)
+	go func() {
+		f, err := ReadFrame(w.out, 0)
+		if err == nil && (f.Op != OpHello || f.Status != statusOK) {
+			err = fmt.Errorf("expected hello, got op %d status %d: %s", f.Op, f.Status, printable(string(f.Meta), 300))
+		}
+		if err == nil {
+			err = checkHello(f.Meta, cfg.Protections)
+		}
+		hello <- err
+	}()
+	select {
+	case err = <-hello:
+	case <-time.After(p.opt.StartTimeout):
+		err = fmt.Errorf("no hello within %v", p.opt.StartTimeout)
+	case <-p.quit:
+		err = errors.New("pool closed")
+	}
+	if err != nil {
+		w.kill()
+		<-w.exited
+		p.reap(w)
+		return nil, fmt.Errorf("worker start: %w (%s)", err, w.cmd.ProcessState.String())
+	}
+	p.opt.Log.Info("worker ready", "pid", cmd.Process.Pid)
+	return w, nil
+}
+
+// reap forgets a dead (or dying) worker and removes its directory.
+func (p *Pool) reap(w *proc) {
+	w.kill()
+	<-w.exited
+	w.in.Close()
+	w.outf.Close()
+	os.RemoveAll(w.tmp)
+	p.mu.Lock()
+	delete(p.pids, w.cmd.Process.Pid)
+	p.mu.Unlock()
+}
+
+// logStderr logs what a worker writes to stderr: line by line, each
+// truncated and stripped to printable ASCII (a compromised worker must
+// not forge log records).
+func (p *Pool) logStderr(pid int, r io.ReadCloser) {
+	defer r.Close()
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 4096), 64<<10)
+	for s.Scan() {
+		p.opt.Log.Warn("worker stderr", "pid", pid, "line", printable(s.Text(), 300))
+	}
+	io.Copy(io.Discard, r)
+}

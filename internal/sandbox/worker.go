@@ -1,0 +1,226 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+
+	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/vision"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
+)
+
+// MaxRequestBlob bounds a request's blob as a worker reads it (an upload
+// is at most 100 MiB; pixels of a 50 MP picture 200 MB).
+const MaxRequestBlob = 256 << 20
+
+// Engine is what a worker runs the model ops on: the loaded
+// *vision.Engine in production.
+type Engine interface {
+	AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*vision.Result, error)
+	Embeddings(ctx context.Context, p *picture.Picture) ([]vision.Embedding, error)
+	FaceProbe(p *picture.Picture, f blazeface.Face) vision.FaceProbe
+}
+
+// Worker answers requests inside the sandboxed process.
+type Worker struct {
+	// Engine runs the models (nil: model ops answer "unavailable").
+	Engine Engine
+	// Decode bounds and sizes picture decoding.
+	Decode picture.Options
+	// Test answers OpTest; nil (production) refuses it.
+	Test func(meta, blob []byte) Frame
+}
+
+// Serve answers frames from r on w, one at a time, until r ends.
+func (wk *Worker) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
+	for {
+		req, err := ReadFrame(r, MaxRequestBlob)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := WriteFrame(w, wk.handle(ctx, req)); err != nil {
+			return err
+		}
+	}
+}
+
+// errorFrame is the error reply for err.
+func errorFrame(op Op, err error) Frame {
+	code := "other"
+	switch {
+	case errors.Is(err, sanitize.ErrUnsupported):
+		code = "unsupported"
+	case errors.Is(err, picture.ErrTooLarge), errors.Is(err, sanitize.ErrTooLarge):
+		code = "too_large"
+	case errors.Is(err, picture.ErrInvalid), errors.Is(err, sanitize.ErrInvalid):
+		code = "invalid"
+	case errors.Is(err, vision.ErrFeature):
+		code = "feature"
+	case errors.Is(err, errNoEngine):
+		code = "unavailable"
+	}
+	meta, _ := json.Marshal(errorMeta{Code: code, Message: err.Error()})
+	return Frame{Op: op, Status: statusErr, Meta: meta}
+}
+
+var errNoEngine = errors.New("no models loaded in this worker")
+
+func (wk *Worker) handle(ctx context.Context, req Frame) (f Frame) {
+	defer func() {
+		// A decoder or model panic is answered as an error; the process
+		// (which holds nothing else) carries on.
+		if r := recover(); r != nil {
+			f = errorFrame(req.Op, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	var err error
+	switch req.Op {
+	case OpDecode:
+		f, err = wk.decode(req)
+	case OpAnalyze:
+		f, err = wk.analyze(ctx, req)
+	case OpEmbed:
+		f, err = wk.embed(ctx, req)
+	case OpProbe:
+		f, err = wk.probe(ctx, req)
+	case OpSanitize:
+		f, err = wk.sanitize(req)
+	case OpTest:
+		if wk.Test == nil {
+			err = errors.New("test hooks are not built into this worker")
+			break
+		}
+		f = wk.Test(req.Meta, req.Blob)
+	default:
+		err = fmt.Errorf("unknown op %d", req.Op)
+	}
+	if err != nil {
+		return errorFrame(req.Op, err)
+	}
+	f.Op = req.Op
+	return f
+}
+
+// pixels returns p's RGBA bytes, row after row without padding.
+func pixels(rgb *image.RGBA) []byte {
+	w, h := rgb.Rect.Dx(), rgb.Rect.Dy()
+	if rgb.Stride == 4*w && len(rgb.Pix) == 4*w*h {
+		return rgb.Pix
+	}
+	out := make([]byte, 0, 4*w*h)
+	for y := range h {
+		o := y * rgb.Stride
+		out = append(out, rgb.Pix[o:o+4*w]...)
+	}
+	return out
+}
+
+func (wk *Worker) decode(req Frame) (Frame, error) {
+	p, err := picture.Decode(req.Blob, wk.Decode)
+	if err != nil {
+		return Frame{}, err
+	}
+	meta, err := json.Marshal(metaOf(p))
+	return Frame{Meta: meta, Blob: pixels(p.RGB)}, err
+}
+
+// requestPicture rebuilds a picture sent by the server (trusted, but
+// still checked: a mismatch is a bug, not a crash).
+func requestPicture(m pictureMeta, blob []byte) (*picture.Picture, error) {
+	if err := checkPicture(m, len(blob), 1<<40); err != nil {
+		return nil, err
+	}
+	rgb := &image.RGBA{Pix: blob, Stride: 4 * m.RGBW, Rect: image.Rect(0, 0, m.RGBW, m.RGBH)}
+	return &picture.Picture{RGB: rgb, Width: m.Width, Height: m.Height, Scale: float64(m.Width) / float64(m.RGBW)}, nil
+}
+
+func (wk *Worker) analyze(ctx context.Context, req Frame) (Frame, error) {
+	if wk.Engine == nil {
+		return Frame{}, errNoEngine
+	}
+	var m analyzeMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	p, err := requestPicture(m.Picture, req.Blob)
+	if err != nil {
+		return Frame{}, err
+	}
+	res, err := wk.Engine.AnalyzePicture(ctx, p, m.Features)
+	if err != nil {
+		return Frame{}, err
+	}
+	meta, err := json.Marshal(res)
+	return Frame{Meta: meta}, err
+}
+
+func (wk *Worker) embed(ctx context.Context, req Frame) (Frame, error) {
+	if wk.Engine == nil {
+		return Frame{}, errNoEngine
+	}
+	var m pictureMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	p, err := requestPicture(m, req.Blob)
+	if err != nil {
+		return Frame{}, err
+	}
+	es, err := wk.Engine.Embeddings(ctx, p)
+	if err != nil {
+		return Frame{}, err
+	}
+	out := embedReplyMeta{Faces: make([]blazeface.Face, len(es))}
+	var blob []byte
+	for i, e := range es {
+		out.Faces[i] = e.Face
+		blob = appendVector(blob, e.Vector)
+	}
+	meta, err := json.Marshal(out)
+	return Frame{Meta: meta, Blob: blob}, err
+}
+
+func (wk *Worker) probe(ctx context.Context, req Frame) (Frame, error) {
+	if wk.Engine == nil {
+		return Frame{}, errNoEngine
+	}
+	var m probeMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	r := image.Rect(m.Region[0], m.Region[1], m.Region[2], m.Region[3])
+	if r.Empty() || int64(len(req.Blob)) != int64(r.Dx())*int64(r.Dy())*4 {
+		return Frame{}, fmt.Errorf("probe region %v with %d bytes", r, len(req.Blob))
+	}
+	// The region's pixels at their place in the photo: everything outside
+	// reads as 0, which the crop never reads.
+	img := &image.RGBA{Pix: req.Blob, Stride: 4 * r.Dx(), Rect: r}
+	full := &image.RGBA{Rect: image.Rect(0, 0, m.Picture.RGBW, m.Picture.RGBH)}
+	p := &picture.Picture{RGB: full, Width: m.Picture.Width, Height: m.Picture.Height, Scale: float64(m.Picture.Width) / float64(m.Picture.RGBW)}
+	v, err := wk.Engine.FaceProbe(p, m.Face).Embed(ctx, img)
+	if err != nil {
+		return Frame{}, err
+	}
+	return Frame{Blob: appendVector(nil, v)}, nil
+}
+
+func (wk *Worker) sanitize(req Frame) (Frame, error) {
+	var m sanitizeMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	res, err := sanitize.Sanitize(req.Blob, sanitize.Limits{MaxPixels: m.MaxPixels, MaxDecodeBytes: m.MaxDecodeBytes})
+	if err != nil {
+		return Frame{}, err
+	}
+	meta, err := json.Marshal(sanitizeReplyMeta{Format: res.Format, Width: res.Width, Height: res.Height, Orientation: res.Orientation, Reencoded: res.Reencoded})
+	return Frame{Meta: meta, Blob: res.Data}, err
+}
