@@ -99,6 +99,10 @@ func (s *Service) Stamp(ctx context.Context, in draft.StampInput) (draft.StampOu
 	if err != nil {
 		return draft.StampOutput{}, err
 	}
+	// Images under 64×64 cannot carry the mark: they get the manifest only.
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(in.JPEG)); err == nil && (cfg.Width < 64 || cfg.Height < 64) {
+		off = true
+	}
 	if !off {
 		img, err := decodeMax(in.JPEG, StampMaxPixels)
 		if err != nil {
