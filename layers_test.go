@@ -32,7 +32,7 @@ var layers = []struct {
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
 		"internal/provenance", // issue 20
-		"internal/draft", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
+		"internal/draft", "internal/meme", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
 		"internal/analytics", "internal/plugin",
 		"internal/fl"}},
 	{"surfaces", []string{"internal/api", "internal/web"}},

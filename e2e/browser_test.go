@@ -180,9 +180,10 @@ func TestDemoPageInBrowser(t *testing.T) {
 	}
 	accessible(t, ctx, "demo page")
 	// Keyboard: tabbing from the top reaches the file input, the sample
-	// photo picker, the four checkboxes and the submit button, in that order.
+	// photo picker, the four checkboxes, the meme-drafts checkbox and the
+	// submit button, in that order.
 	var order []string
-	for range 7 {
+	for range 8 {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
 			t.Fatal(err)
 		}
@@ -192,8 +193,8 @@ func TestDemoPageInBrowser(t *testing.T) {
 		}
 		order = append(order, id)
 	}
-	if order[0] != "photo" || order[1] != "sample" || order[2] != "checkbox" || order[5] != "checkbox" || order[6] != "submit" {
-		t.Errorf("keyboard order %v, want photo, sample, four checkboxes, submit", order)
+	if order[0] != "photo" || order[1] != "sample" || order[2] != "checkbox" || order[5] != "checkbox" || order[6] != "memes" || order[7] != "submit" {
+		t.Errorf("keyboard order %v, want photo, sample, four checkboxes, memes, submit", order)
 	}
 	screenshot(t, ctx, "demo-form")
 

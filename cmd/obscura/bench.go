@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "fl", "plugins", "provenance"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "provenance"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|fl|plugins|provenance]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|provenance]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -142,6 +142,11 @@ func (a *app) benchCmd() *cobra.Command {
 				fmt.Fprintf(&b, "\n%-28s %10s %10s %10s %12s %10s\n", "secure aggregation (9,315)", "round ms", "server ms", "client ms", "plain sum ms", "server ×")
 				for _, r := range rows {
 					fmt.Fprintf(&b, "%-28s %10.0f %10.0f %10.1f %12.2f %9.0fx\n", fmt.Sprintf("%d clients", r.Clients), r.RoundMs, r.ServerMs, r.ClientMs, r.PlainSumMs, r.ServerX)
+				}
+			}
+			if want("memes") {
+				if err := a.benchMemes(cmd.Context(), dir, out, &b); err != nil {
+					return err
 				}
 			}
 			if want("provenance") {

@@ -94,6 +94,8 @@ type Deps struct {
 	// Provenance verifies generated images; nil leaves POST
 	// /v1/provenance/verify out.
 	Provenance provenanceService
+	// Memes makes meme drafts and checks captions; nil leaves those routes out.
+	Memes memeService
 	// Plugins lists and runs installed plugins (package plugin); nil
 	// leaves the plugin routes out.
 	Plugins pluginService
@@ -212,6 +214,7 @@ func New(d Deps) *API {
 	a.registerFaces()
 	a.registerDrafts()
 	a.registerProvenance()
+	a.registerMemes()
 	a.registerPlugins()
 	a.registerPrivacy()
 	a.registerConsent()

@@ -33,11 +33,13 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/testkit"
+	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/web"
 )
@@ -57,6 +59,7 @@ type uploadEnv struct {
 	alerts     *alert.Engine
 	extraction *guard.Extraction
 	drafts     *draft.Service
+	memes      *meme.Service
 }
 
 func newUploadEnv(t *testing.T) *uploadEnv {
@@ -106,13 +109,21 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		Audit: al, Clock: clk, Log: log})
 	e.drafts = draft.New(draft.Deps{Store: st, Objects: k.Objects, Hash: kr, Audit: al, Clock: clk, Log: log, Downloads: up})
 	up.WithObjectSource(draft.IDPrefix, e.drafts)
+	tf, err := textfilter.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.memes, err = meme.New(meme.Deps{Engine: testEngine(t), Assets: up, Photos: k.Objects, Consent: cs, Drafts: e.drafts,
+		Filter: meme.TextFilter{F: tf}, Untrusted: textfilter.Untrusted, Audit: al, Hash: kr, Clock: clk, Log: log}); err != nil {
+		t.Fatal(err)
+	}
 	up.WithDerived(kinds.Register(e.analysis, e.faces, e.drafts, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
-	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log}
+	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log, Generated: e.drafts}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
 		Alerts:      alert.New(alert.Config{FailedAuthBurst: alert.Threshold{Floor: 3, Multiple: 2}, QuerySpike: alert.Threshold{Floor: 1e9}, MassExport: alert.Threshold{Floor: 1e9}, Alpha: 0.2}, st, clk, log),
-		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs, Drafts: e.drafts,
+		AlertReader: st, Analysis: e.analysis, Faces: e.faces, Jobs: e.jobs, Drafts: e.drafts, Memes: e.memes,
 		Privacy: privacy, Operator: operator.New(st, kr, kill, al, clk, log)})
 	e.api = a
 	pages := privacy.Handler()

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"image/jpeg"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -120,5 +123,57 @@ func TestDraftEndpoints(t *testing.T) {
 	}
 	if code, _, _ := e.req(t, "GET", base+"/assets/"+acc.AssetID, e.keys["a"], "", nil); code != 200 {
 		t.Errorf("the accepted meme went with the revocation: %d", code)
+	}
+}
+
+// TestPrivacyCenterDrafts: the subject sees their drafts, keeps one (it
+// becomes a photo marked generated, which the page says survives
+// revocation and source deletion) and deletes another; another subject's
+// draft is not theirs to decide.
+func TestPrivacyCenterDrafts(t *testing.T) {
+	e := newUploadEnv(t)
+	src := e.uploadAs(t, "a", "pia", "image/jpeg", photo(t, 40, 30))
+	keep := e.seedDraft(t, "a", "pia", src, "meme_generation")
+	drop := e.seedDraft(t, "a", "pia", src, "meme_generation")
+	otherSrc := e.uploadAs(t, "a", "quinn", "image/jpeg", photo(t, 40, 30))
+	theirs := e.seedDraft(t, "a", "quinn", otherSrc, "meme_generation")
+	c, csrf := privacySession(t, e, "pia")
+	_, page := getPage(t, c, e.srv.URL+"/privacy")
+	if !strings.Contains(page, `id="draft-`+keep+`"`) || !strings.Contains(page, "TOP") || strings.Contains(page, theirs) {
+		t.Fatalf("drafts section missing or shows another subject's draft")
+	}
+	if !strings.Contains(page, "it stays if you later stop meme suggestions or delete the original photo, and it goes when you erase everything") {
+		t.Error("the page does not say what happens to a kept meme")
+	}
+	res, err := c.Get(e.srv.URL + "/privacy/draft/" + keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if _, err := jpeg.Decode(bytes.NewReader(img)); res.StatusCode != 200 || err != nil {
+		t.Errorf("draft image: %d %v", res.StatusCode, err)
+	}
+	if code, _ := getPage(t, c, e.srv.URL+"/privacy/draft/"+theirs); code != 404 {
+		t.Errorf("another subject's draft image: %d", code)
+	}
+	if code := postForm(t, c, e.srv.URL+"/privacy/drafts", url.Values{"csrf": {csrf}, "draft": {theirs}, "action": {"accept"}}); code != 404 {
+		t.Errorf("accepting another subject's draft: %d", code)
+	}
+	if code := postForm(t, c, e.srv.URL+"/privacy/drafts", url.Values{"csrf": {"wrong"}, "draft": {keep}, "action": {"accept"}}); code != http.StatusForbidden {
+		t.Errorf("without CSRF: %d", code)
+	}
+	if code := postForm(t, c, e.srv.URL+"/privacy/drafts", url.Values{"csrf": {csrf}, "draft": {keep}, "action": {"accept"}}); code != 200 {
+		t.Errorf("keep: %d", code)
+	}
+	if code := postForm(t, c, e.srv.URL+"/privacy/drafts", url.Values{"csrf": {csrf}, "draft": {drop}, "action": {"reject"}}); code != 200 {
+		t.Errorf("delete: %d", code)
+	}
+	_, page = getPage(t, c, e.srv.URL+"/privacy")
+	if !strings.Contains(page, `id="drafts-empty"`) || !strings.Contains(page, "A meme you kept from a draft (generated)") {
+		t.Error("after keep and delete: no drafts left and the kept meme shown as a generated photo expected")
+	}
+	if _, err := e.drafts.Get(context.Background(), "ten_a", theirs); err != nil {
+		t.Errorf("the other subject's draft was touched: %v", err)
 	}
 }

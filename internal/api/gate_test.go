@@ -56,6 +56,7 @@ var ungated = map[string]string{
 	"POST /v1/drafts/{id}/download":                     "the subject's own draft, which exists only under its purpose's consent",
 	"POST /v1/drafts/{id}/accept":                       "the subject's approval of a draft that exists only under its purpose's consent (revocation deletes it)",
 	"POST /v1/drafts/{id}/reject":                       "deletion of a draft",
+	"POST /v1/captions/check":                           "checks text the app sends; reads no subject data",
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
@@ -95,6 +96,12 @@ func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
 				}
 			}
 			return http.StatusForbidden, []byte(`{"code":"consent_required"}`)
+		},
+		"POST /v1/assets/{id}/memes": func() (int, []byte) {
+			id := e.uploadPhoto(t, "a", "no-meme-consent", "sample3.jpg")
+			e.grant(t, "a", "no-meme-consent", "tagging", "text_detection") // not meme_generation
+			code, _, b := e.req(t, "POST", e.srv.URL+"/v1/assets/"+id+"/memes", e.keys["a"], "application/json", []byte(`{}`))
+			return code, b
 		},
 		"POST /v1/assets/{id}/faces/suggest": func() (int, []byte) {
 			id := e.uploadPhoto(t, "a", "no-face-consent", "sample3.jpg")

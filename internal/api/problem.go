@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sandbox"
@@ -35,6 +36,9 @@ type Problem struct {
 	Purposes []string        `json:"purposes,omitempty" doc:"For consent_required: every purpose of the request that needs consent"`
 	Errors   []ProblemDetail `json:"errors,omitempty" doc:"Validation failures"`
 	Instance string          `json:"instance,omitempty"`
+	// Categories names what the sensitive-attribute filter found in a
+	// refused caption (caption_rejected).
+	Categories []string `json:"categories,omitempty" doc:"For caption_rejected: the sensitive categories the caption touches"`
 
 	headers http.Header
 }
@@ -87,6 +91,8 @@ var sentinelTable = []struct {
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 	{provenance.ErrUnreadable, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
 	{provenance.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
+	{meme.ErrNotEligible, errorRule{http.StatusUnprocessableEntity, "meme_unavailable", "No meme drafts for this photo"}},
+	{meme.ErrNoCaption, errorRule{http.StatusUnprocessableEntity, "meme_unavailable", "No meme drafts for this photo"}},
 	{plugin.ErrFailed, errorRule{http.StatusUnprocessableEntity, "plugin_failed", "Plugin failed"}},
 	{plugin.ErrRejected, errorRule{http.StatusUnprocessableEntity, "plugin_rejected", "Plugin rejected"}},
 	{fl.ErrBudget, errorRule{http.StatusConflict, "fl_budget_spent", "Privacy budget spent"}},
@@ -104,6 +110,9 @@ var sentinelTable = []struct {
 	{secagg.ErrTooFew, errorRule{http.StatusServiceUnavailable, "secagg_too_few", "Too few clients left"}},
 	{sandbox.ErrUnavailable, errorRule{http.StatusServiceUnavailable, "analysis_unavailable", "Analysis unavailable"}},
 }
+
+// captionRejected is a user caption the sensitive-attribute filter refused.
+var captionRejected = errorRule{http.StatusUnprocessableEntity, "caption_rejected", "Caption rejected"}
 
 // storageFull answers a write refused because the disk or the store is full.
 var storageFull = errorRule{http.StatusServiceUnavailable, "storage_full", "Storage full"}
@@ -180,6 +189,12 @@ func ProblemFor(err error) *Problem {
 		// once space is made, not an internal error (issue 17.2).
 		p := newProblem(storageFull, "storage is full; retry later")
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(StorageFullRetryAfter)}}
+		return p
+	}
+	var rej *meme.CaptionRejectedError
+	if errors.As(err, &rej) {
+		p := newProblem(captionRejected, "the caption mentions "+strings.Join(rej.Categories, ", "))
+		p.Categories = rej.Categories
 		return p
 	}
 	var cr *consent.RequiredError

@@ -102,3 +102,8 @@ func OpenArtefact(b []byte, sum string, pub ed25519.PublicKey) (Artefact, error)
 	}
 	return a, nil
 }
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

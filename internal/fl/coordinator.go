@@ -148,6 +148,9 @@ type Coordinator struct {
 	tasks map[string]*taskState // tenant + "/" + task
 	// sessions maps a running round's session id to its task.
 	sessions map[[secagg.SessionLen]byte]*taskState
+	// outcomes remembers how past rounds ended, by session, for devices
+	// that poll after the next round began.
+	outcomes map[[secagg.SessionLen]byte]string
 	// today counts rounds per subject hash per UTC day (quota).
 	today map[string]int
 	day   string
@@ -162,7 +165,7 @@ func New(d Deps) (*Coordinator, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Coordinator{d: d, log: d.Log.With("component", "fl"), tasks: map[string]*taskState{},
-		sessions: map[[secagg.SessionLen]byte]*taskState{}, today: map[string]int{}}, nil
+		sessions: map[[secagg.SessionLen]byte]*taskState{}, outcomes: map[[secagg.SessionLen]byte]string{}, today: map[string]int{}}, nil
 }
 
 // DeviceID is the id of a device key: hex SHA-256 of the public key.
@@ -524,7 +527,7 @@ func (c *Coordinator) Poll(ctx context.Context, tenant string, session [secagg.S
 	}
 	c.advance(ctx, t, c.d.Clock.Now())
 	if t.round == nil || t.round.session != session {
-		return Status{Task: t.id, Session: session, Phase: phaseDone.String()}, nil
+		return Status{Task: t.id, Session: session, Phase: phaseDone.String(), Outcome: c.outcomes[session]}, nil
 	}
 	m, ok := t.round.members[deviceID]
 	if !ok {
@@ -596,6 +599,7 @@ func (c *Coordinator) aggregate(ctx context.Context, t *taskState, now time.Time
 	if err := c.d.Store.RecordFLRound(ctx, rec, v); err != nil {
 		c.log.Error("record round", "task", t.id, "round", r.number, "err", err)
 		r.phase, r.outcome = phaseDone, "aborted"
+		c.outcomes[r.session] = "aborted"
 		return
 	}
 	t.rounds++
@@ -604,6 +608,7 @@ func (c *Coordinator) aggregate(ctx context.Context, t *taskState, now time.Time
 		t.model, t.version, t.raw, t.sum = cand, rec.Version, v.Artefact, v.SHA256
 	}
 	r.phase, r.outcome = phaseDone, rec.Outcome
+	c.outcomes[r.session] = rec.Outcome
 	c.log.Info("fl round", "task", t.id, "round", r.number, "outcome", rec.Outcome, "survivors", n,
 		"canary_before", before, "canary_after", after, "rho", rho)
 }
@@ -612,6 +617,7 @@ func (c *Coordinator) aggregate(ctx context.Context, t *taskState, now time.Time
 func (c *Coordinator) finish(ctx context.Context, t *taskState, outcome string, now time.Time, cause error) {
 	r := t.round
 	r.phase, r.outcome = phaseDone, outcome
+	c.outcomes[r.session] = outcome
 	rec := store.FLRound{Tenant: t.tenant, Task: t.id, Number: r.number, Participants: r.participants(), Outcome: outcome, At: now}
 	if err := c.d.Store.RecordFLRound(ctx, rec, nil); err != nil {
 		c.log.Error("record round", "task", t.id, "round", r.number, "err", err)

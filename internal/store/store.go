@@ -380,6 +380,7 @@ type Store interface {
 	Provenance
 	Drafts
 	Plugins
+	FL
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error

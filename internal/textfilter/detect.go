@@ -26,17 +26,32 @@ var (
 	reIDCode   = regexp.MustCompile(`\b[a-z]{1,2}[0-9]{6,9}\b`)
 	reIBAN     = regexp.MustCompile(`\b[a-z]{2}[0-9]{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,3})?\b`)
 	reLatLon   = regexp.MustCompile(`-?\b[0-9]{1,3}\.[0-9]{2,}\s*[°]?\s*[nsew]?\s*[,;/ ]\s*-?[0-9]{1,3}\.[0-9]{2,}`)
-	reDMS      = regexp.MustCompile(`[0-9]{1,3}\s*°\s*[0-9]{1,2}(?:\.[0-9]+)?\s*['′]?\s*(?:[0-9]{1,2}(?:\.[0-9]+)?\s*(?:"|″|'')?)?\s*[nsew]\b`)
-	reStreet   = regexp.MustCompile(`\b[0-9]{1,5}[a-z]?\s+(?:[a-z]+\s+){0,3}(?:street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|court|ct|terrace|crescent|square|sq|highway|hwy|parkway|pkwy|alley|mews|gardens|grove|way|place)\b`)
+	reDMS      = regexp.MustCompile(`[0-9]{1,3}\s*°\s*[0-9]{1,2}(?:\.[0-9]+)?\s*['′]?\s*(?:[0-9]{1,2}(?:\.[0-9]+)?\s*(?:"|″|''|′′)?)?\s*[nsew]\b`)
+	reStreet   = regexp.MustCompile(`\b[0-9]{1,5}(?:st|nd|rd|th|[a-z])?\s+(?:[a-z]+\s+){0,3}(?:street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|court|ct|terrace|crescent|square|sq|highway|hwy|parkway|pkwy|alley|mews|gardens|grove|way|place)\b`)
 	reOnStreet = regexp.MustCompile(`\b(?:on|at|lives on|live on)\s+(?:[a-z]+\s+){0,2}(?:street|avenue|road|lane|boulevard|drive|terrace|crescent)\b`)
 	reNotPlace = regexp.MustCompile(`\b(?:on|at)\s+(?:the|a|an|my|your|his|her|our|their|this|that|same|wrong|right|long|open|empty)\b`)
-	rePostcode = regexp.MustCompile(`\b[a-z]{1,2}[0-9][a-z0-9]?\s[0-9][a-z]{2}\b`)
+	// A date of birth written as a date is an identifier, as is a handle
+	// given as "her @ is …".
+	reDOB  = regexp.MustCompile(`\b(?:dob|d o b|date of birth|born on)\s*[:=]?\s*[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{2,4}\b`)
+	reAtIs = regexp.MustCompile(`\b(?:my|his|her|their|our|your|the)\s+(?:@|handle|ig|insta|snap|username|user name)\s+is\s+[a-z0-9_.]{3,}`)
+	// A US ZIP code after its name ("zip 90210", "zip code: 10001-1234").
+	reZip = regexp.MustCompile(`\bzip\s*(?:code)?\s*[:#]?\s*[0-9]{5}(?:-[0-9]{4})?\b`)
+	// A link on a short domain with a path (linktr.ee/name, t.co/x): any
+	// two-letter country TLD counts when a path follows.
+	reShortLink = regexp.MustCompile(`\b[a-z0-9-]+\.[a-z]{2}/[a-z0-9_.~-]+`)
+	rePostcode  = regexp.MustCompile(`\b[a-z]{1,2}[0-9][a-z0-9]?\s[0-9][a-z]{2}\b`)
 	// Ages written as one token ("12yo", "3yrs old"), ordinal birthdays and
 	// "aged 40"; "N years old" with a space is a lexicon phrase, so that
 	// benign phrases ("my phone is 2 years old") can hide it.
-	reAge     = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
-	reMoney   = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
-	reOweEarn = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
+	reAge = regexp.MustCompile(`\b[0-9]{1,3}(?:yo|y/o)\b|\b[0-9]{1,3}(?:yrs?|years?)\s*-?\s*old\b|\b[0-9]{1,3}(?:st|nd|rd|th)\s+(?:birthday|bday)\b|\bhappy\s+[0-9]{1,3}(?:st|nd|rd|th)\b|\baged?\s*[:=]?\s*[0-9]{1,3}\b`)
+	// A possessive before an ordinal ("grandma's 90th", "his 40th") is an
+	// age unless a noun that counts something else follows (ageOrdinal).
+	reAgeOrdinal = regexp.MustCompile(`(?:'s|\b(?:my|his|her|their|your|our))\s+(?:1[3-9]|[2-9][0-9]|1[0-2][0-9])(?:st|nd|rd|th)\b(?:\s+([a-z]+))?`)
+	// An amount with a period after "living on", "earns"…, without a
+	// currency ("living on 900 a month").
+	reLivingOn = regexp.MustCompile(`\b(?:living on|lives on|live on|surviving on|survive on|gets by on|earns?|makes|making|paid|on)\s+[0-9][0-9,.]*k?\s*(?:a|an|per|/)\s*(?:year|yr|month|mo|week|wk|hour|hr)\b`)
+	reMoney    = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
+	reOweEarn  = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
 // detectPatterns returns the categories of the structured identifiers and
@@ -52,18 +67,30 @@ func detectPatterns(s string) []Category {
 	digit := strings.ContainsAny(s, "0123456789")
 	at := strings.Contains(s, "@")
 	dot := strings.ContainsAny(s, "./")
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || reEmailWords.MatchString(s) ||
-		dot && (reURL.MatchString(s) || reDomain.MatchString(s)) || reSocial.MatchString(s) ||
-		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s)))
+	social := strings.ContainsAny(s, ":=-") || strings.Contains(s, " is ")
+	atWord := strings.Contains(s, "at ") || strings.Contains(s, "(at)") || strings.Contains(s, "[at]")
+	street := containsAny(s, "street", "avenue", "road", "lane", "boulevard", "drive", "terrace", "crescent")
+	onStreet := street && reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s))
+	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
+		dot && (reURL.MatchString(s) || reDomain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
+		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
 	if !digit {
-		add(Location, reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
+		add(Location, onStreet)
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) ||
-		reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s)))
-	add(Age, reAge.MatchString(s))
-	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s))
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet)
+	add(Age, reAge.MatchString(s) || ageOrdinal(s))
+	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
 	return out
+}
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // notStreet are words after "road", "street", "way"… that make them
@@ -175,4 +202,45 @@ func validIBAN(s string) bool {
 	}
 	n, ok := new(big.Int).SetString(b.String(), 10)
 	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}
+
+// spelledNumber reports a number spelt out digit by digit ("one eight
+// hundred five five five"): six or more tokens in a row that are digit words
+// or hundred/double/triple, at least five of them digit words.
+func (l *lexicon) spelledNumber(toks []string) bool {
+	run, digits := 0, 0
+	for _, t := range toks {
+		switch {
+		case l.classes["digitword"][t]:
+			run++
+			digits++
+		case t == "hundred" || t == "double" || t == "triple":
+			run++
+		default:
+			run, digits = 0, 0
+		}
+		if run >= 6 && digits >= 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// notAgeOrdinal are nouns after "our 25th", "my 3rd" that count something
+// other than years of a life.
+var notAgeOrdinal = map[string]bool{"anniversary": true, "wedding": true, "attempt": true, "try": true, "time": true, "times": true,
+	"edition": true, "floor": true, "row": true, "place": true, "game": true, "season": true, "episode": true, "visit": true,
+	"trip": true, "date": true, "coffee": true, "cup": true, "round": true, "day": true, "week": true, "month": true, "year": true,
+	"lap": true, "run": true, "win": true, "goal": true, "album": true, "book": true, "show": true, "concert": true, "annual": true,
+	"slice": true, "beer": true, "drink": true, "pizza": true, "time's": true, "draft": true, "version": true, "step": true}
+
+// ageOrdinal reports a possessive ordinal that is an age ("grandma's 90th",
+// "her 16th!"), not a count ("our 25th anniversary", "my 3rd coffee").
+func ageOrdinal(s string) bool {
+	for _, m := range reAgeOrdinal.FindAllStringSubmatch(s, -1) {
+		if !notAgeOrdinal[m[1]] {
+			return true
+		}
+	}
+	return false
 }

@@ -52,17 +52,7 @@ type lexicon struct {
 }
 
 func loadLexicon() (*lexicon, error) {
-	l := &lexicon{
-		confusable: map[rune]rune{},
-		classes:    map[string]map[string]bool{},
-		byFirst:    map[string][]*entry{},
-		classFirst: map[string][]*entry{},
-		wordClass:  map[string][]string{},
-		single:     map[string]Category{},
-		known:      map[string]bool{},
-		noinflect:  map[string]bool{},
-		joined:     map[string]string{},
-	}
+	l := newLexicon()
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
 	}
@@ -70,6 +60,17 @@ func loadLexicon() (*lexicon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
 	}
+	if err := l.parse(raw); err != nil {
+		return nil, err
+	}
+	if err := l.loadPlaces(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parse reads the lexicon format (data/lexicon.txt's header) into l.
+func (l *lexicon) parse(raw []byte) error {
 	type line struct {
 		section string
 		text    string
@@ -85,10 +86,10 @@ func loadLexicon() (*lexicon, error) {
 		case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
 			section = s[1 : len(s)-1]
 			if !validSection(section) {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown section %q", n, section)
+				return fmt.Errorf("textfilter: lexicon line %d: unknown section %q", n, section)
 			}
 		case section == "":
-			return nil, fmt.Errorf("textfilter: lexicon line %d: entry outside a section", n)
+			return fmt.Errorf("textfilter: lexicon line %d: entry outside a section", n)
 		default:
 			lines = append(lines, line{section, s, n})
 		}
@@ -101,7 +102,7 @@ func loadLexicon() (*lexicon, error) {
 		case "emoji":
 			sym, words, ok := strings.Cut(ln.text, " ")
 			if !ok {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
+				return fmt.Errorf("textfilter: lexicon line %d: want an emoji and its words", ln.n)
 			}
 			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
@@ -121,7 +122,7 @@ func loadLexicon() (*lexicon, error) {
 		toks := l.tokenize(l.clean(ln.text))
 		switch len(toks) {
 		case 0:
-			return nil, fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
+			return fmt.Errorf("textfilter: lexicon line %d: empty class member", ln.n)
 		case 1:
 			if !l.classes[name][toks[0]] {
 				l.classes[name][toks[0]] = true
@@ -151,14 +152,14 @@ func loadLexicon() (*lexicon, error) {
 		}
 		for _, c := range []string{neg, pos} {
 			if c != "" && !l.isClass(c) {
-				return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
+				return fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, c)
 			}
 		}
 		var toks []string
 		for _, f := range strings.Fields(text) {
 			if strings.HasPrefix(f, "@") {
 				if !l.isClass(f[1:]) {
-					return nil, fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, f)
+					return fmt.Errorf("textfilter: lexicon line %d: unknown class %s", ln.n, f)
 				}
 				toks = append(toks, f)
 				continue
@@ -166,16 +167,28 @@ func loadLexicon() (*lexicon, error) {
 			toks = append(toks, l.tokenize(l.clean(f))...)
 		}
 		if len(toks) == 0 {
-			return nil, fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
+			return fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
 		}
 		for _, v := range expandClasses(toks, multi) {
 			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat}, !exact)
 		}
 	}
-	if err := l.loadPlaces(); err != nil {
-		return nil, err
+	return nil
+}
+
+// newLexicon returns an empty lexicon.
+func newLexicon() *lexicon {
+	return &lexicon{
+		confusable: map[rune]rune{},
+		classes:    map[string]map[string]bool{},
+		byFirst:    map[string][]*entry{},
+		classFirst: map[string][]*entry{},
+		wordClass:  map[string][]string{},
+		single:     map[string]Category{},
+		known:      map[string]bool{},
+		noinflect:  map[string]bool{},
+		joined:     map[string]string{},
 	}
-	return l, nil
 }
 
 func validSection(s string) bool {
@@ -397,7 +410,7 @@ func (l *lexicon) nameEntries(names []string) []*entry {
 	var out []*entry
 	for _, n := range names {
 		toks := l.tokenize(l.clean(n))
-		if len(toks) == 0 {
+		if len(toks) == 0 || len(toks) == 1 && len([]rune(toks[0])) < 2 {
 			continue
 		}
 		out = append(out, &entry{toks: toks, cat: Identifier})
@@ -456,9 +469,13 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 			}
 		}
 	}
+	if l.residencePlace(toks, caps) {
+		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
+	}
+	scopes := l.thingScopes(toks)
 	var cats []Category
 	for _, h := range hits {
-		if h.cat == "" || hidden(h, hits) {
+		if h.cat == "" || hidden(h, hits) || inThingScope(h, scopes) {
 			continue
 		}
 		cats = append(cats, h.cat)
@@ -513,4 +530,96 @@ func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 		return true
 	}
 	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
+}
+
+// thingScopeLen is how many tokens after a non-person subject's verb its
+// predicate is taken to run.
+const thingScopeLen = 6
+
+// thingScopeCats are the categories a predicate about a thing, a pet or a
+// plant cannot carry about a person ("my plants need therapy", "the dog is
+// on trial", "the bridge is 100 years old"). Finance, slurs and the rest
+// are not hidden: "my bank account is empty" is about its owner.
+var thingScopeCats = map[Category]bool{Health: true, Criminal: true, Appearance: true, Age: true}
+
+// thingScopes returns the token spans [s, e) of predicates whose subject is
+// a thing, pet or plant (lexicon class thing, singular or plural) followed
+// by a verb of class copula. A span ends early at a conjunction, a pronoun
+// or a person word, where the sentence may turn to a person.
+func (l *lexicon) thingScopes(toks []string) [][2]int {
+	var out [][2]int
+	for i := 0; i+1 < len(toks); i++ {
+		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
+			continue
+		}
+		if i >= 1 && (l.inClass("person", toks[i-1]) || l.inClass("pron", toks[i-1])) && !l.inClass("poss", toks[i-1]) {
+			continue // "he dog is …" is not a thing subject; "his dog is …" is
+		}
+		e := i + 2
+		for e < len(toks) && e < i+2+thingScopeLen {
+			t := toks[e]
+			if t == "and" || t == "but" || t == "because" || t == "while" || t == "like" || l.inClass("pron", t) || l.inClass("person", t) {
+				break
+			}
+			e++
+		}
+		out = append(out, [2]int{i, e})
+	}
+	return out
+}
+
+// isThing reports a word of class thing or the plural of one.
+func (l *lexicon) isThing(w string) bool {
+	if l.inClass("thing", w) {
+		return true
+	}
+	if s, ok := strings.CutSuffix(w, "es"); ok && l.inClass("thing", s) {
+		return true
+	}
+	s, ok := strings.CutSuffix(w, "s")
+	return ok && l.inClass("thing", s)
+}
+
+// inThingScope reports a hit of a thingScopeCats category that lies inside
+// a thing's predicate.
+func inThingScope(h hit, scopes [][2]int) bool {
+	if !thingScopeCats[h.cat] {
+		return false
+	}
+	for _, sc := range scopes {
+		if h.s >= sc[0] && h.e <= sc[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// residencePlace reports a capitalised word after a residence cue: a word
+// of class resverb, then "in", "to", "up in", "from" or "called" in lower
+// case, then optionally "the", then the capitalised name ("moved to
+// Boulder", "our flat in Kreuzberg", "she's from Toulouse", "a town called
+// Hollis"). Days, months, holidays and pronouns (class notplace) are not
+// places.
+func (l *lexicon) residencePlace(toks []string, caps []bool) bool {
+	for i := 1; i+1 < len(toks); i++ {
+		t := toks[i]
+		cue := false
+		switch {
+		case t == "in" || t == "to" || t == "called":
+			cue = l.inClass("resverb", toks[i-1]) || i >= 2 && toks[i-1] == "up" && l.inClass("resverb", toks[i-2])
+		case t == "from":
+			cue = l.inClass("pron", toks[i-1]) || toks[i-1] == "originally" || toks[i-1] == "is" || toks[i-1] == "are"
+		}
+		if !cue || caps[i] {
+			continue
+		}
+		j := i + 1
+		if toks[j] == "the" && j+1 < len(toks) {
+			j++
+		}
+		if caps[j] && isAlpha(toks[j]) && len(toks[j]) >= 3 && !l.inClass("notplace", toks[j]) && !l.inClass("pron", toks[j]) && !l.inClass("person", toks[j]) {
+			return true
+		}
+	}
+	return false
 }

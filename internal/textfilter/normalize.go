@@ -153,7 +153,7 @@ func (l *lexicon) deleet(chunk string) string {
 	rs := []rune(chunk)
 	for i := 0; i < len(rs); {
 		j := i
-		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0 || rs[j] == '*' || rs[j] == '#') {
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || leet[rs[j]] != 0 || j > i && (rs[j] == '*' || rs[j] == '#')) {
 			j++
 		}
 		if j == i {
@@ -253,7 +253,15 @@ func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
 				}
 				b.WriteRune(r)
 			}
-			out, outCaps = append(out, b.String()), append(outCaps, caps[i])
+			w := b.String()
+			// A spelt-out word after the article "a" or the pronoun "i"
+			// (became a n u n): the joined run is not a word, the run
+			// without its first letter is.
+			if !digits && n >= 4 && (toks[i] == "a" || toks[i] == "i") && !l.known[w] && l.known[w[1:]] {
+				out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
+				w, i = w[1:], i+1
+			}
+			out, outCaps = append(out, w), append(outCaps, caps[i])
 			i = j
 		case n > 0:
 			out, outCaps = append(out, toks[i:j]...), append(outCaps, caps[i:j]...)
@@ -282,10 +290,11 @@ func splitCamel(s string) string {
 }
 
 // hashtagWord reads one lower-case hashtag word: a run-together phrase of
-// the lexicon (blacklivesmatter) is spelt out, and a known word of four or
-// more letters at its start or end is split off (gaylife → gay life).
-// Only hashtags are searched inside, so ordinary words keep whole-token
-// matching.
+// the lexicon (blacklivesmatter) is spelt out, and a known word at its start
+// or end is split off (gaylife → gay life). A head or tail shorter than six
+// letters splits off only next to a known word or a common hashtag word
+// (@tagword), so #couplegoals is not "coup legoals". Only hashtags are
+// searched inside; ordinary words keep whole-token matching.
 func (l *lexicon) hashtagWord(t string) string {
 	if p, ok := l.joined[t]; ok {
 		return p
@@ -293,12 +302,27 @@ func (l *lexicon) hashtagWord(t string) string {
 	if l.known[t] {
 		return t
 	}
-	for n := len(t) - 1; n >= 3; n-- {
-		if head := t[:n]; l.known[head] && l.single[head] != "" || len(head) == 3 && l.known[head] && l.byFirst[head] != nil {
-			return head + " " + t[n:]
+	// words reports whether s splits entirely into known words of three
+	// letters or more and hashtag words.
+	words := func(s string) bool {
+		ok := make([]bool, len(s)+1)
+		ok[0] = true
+		for i := 2; i <= len(s); i++ {
+			for j := i - 2; j >= 0 && !ok[i]; j-- {
+				w := s[j:i]
+				ok[i] = ok[j] && (len(w) >= 3 && l.known[w] || l.classes["tagword"][w])
+			}
 		}
-		if tail := t[len(t)-n:]; l.known[tail] && l.single[tail] != "" {
-			return t[:len(t)-n] + " " + tail
+		return ok[len(s)]
+	}
+	for n := len(t) - 1; n >= 3; n-- {
+		head, rest := t[:n], t[n:]
+		if (l.single[head] != "" || len(head) == 3 && l.byFirst[head] != nil) && (len(head) >= 6 || words(rest)) {
+			return head + " " + rest
+		}
+		tail, front := t[len(t)-n:], t[:len(t)-n]
+		if l.single[tail] != "" && (len(tail) >= 6 || words(front)) {
+			return front + " " + tail
 		}
 	}
 	return t

@@ -100,6 +100,9 @@ func (f *Filter) Check(text string, o Options) Verdict {
 		found[c] = true
 	}
 	toks, caps := f.lex.words(clean)
+	if f.lex.spelledNumber(toks) {
+		found[Identifier] = true
+	}
 	for _, c := range f.lex.match(toks, caps, f.lex.nameEntries(o.Names)) {
 		found[c] = true
 	}

@@ -62,6 +62,9 @@ func TestCheck(t *testing.T) {
 		{"idiom turkey sandwich", "Turkey sandwich again", nil, nil},
 		{"turkey the country", "holiday in Turkey", nil, []Category{Location}},
 		{"idiom old school", "old school vibes", nil, nil},
+		{"idiom allergic", "allergic to Mondays", nil, nil},
+		{"real allergy", "allergic to peanuts", nil, []Category{Health}},
+		{"idiom heart attack", "you gave me a heart attack", nil, nil},
 		{"ambiguous place without cue", "in nice weather", nil, nil},
 		{"ambiguous place capitalised after in", "a week in Nice", nil, []Category{Location}},
 		{"ambiguous place after travel word", "trip to china", nil, []Category{Location}},
@@ -80,17 +83,23 @@ func TestCheck(t *testing.T) {
 		{"hashtag word inside", "#fatlossjourney", nil, []Category{Appearance, Health}},
 		{"hashtag benign", "#sundayfunday #nofilter", nil, nil},
 		{"hashtag with an ambiguous place word", "#readinglist #nicevibes", nil, nil},
+		{"hashtag short word inside another", "#couplegoals #igers", nil, nil},
+		{"hashtag place after a tag word", "#prayforparis", nil, []Category{Location}},
+		{"hashtag with digits", "#maga2024", nil, []Category{Politics}},
 		{"digits stuck on", "covid19 again", nil, []Category{Health}},
 		{"trailing at sign", "nigg@", nil, []Category{Slur}},
 		{"archaic gay still counts", "a gay old time", nil, []Category{Sexuality}},
 		{"demonym food", "Chinese food night", nil, nil},
 		{"demonym person", "Chinese tourists everywhere", nil, []Category{Ethnicity}},
 		{"language", "learning French", nil, nil},
+		{"language skills", "my French is rusty", nil, nil},
+		{"people after a language word", "talking to Spanish people", nil, []Category{Ethnicity}},
 		{"three categories", "fat muslim guy", nil, []Category{Appearance, Health, Religion}},
 		{"tagged name", "Jessica again", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged surname", "the Moore family", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"tagged name possessive", "Jessica's cake", []string{"Jessica Moore"}, []Category{Identifier}},
 		{"untagged name", "Jessica again", nil, nil},
+		{"one-letter tag ignored", "plan b and j k", []string{"B", " ", ""}, nil},
 		{"tagged name that is a word, lower case", "will it rain", []string{"Will Turner"}, nil},
 		{"tagged name that is a word, capitalised", "Will is late", []string{"Will Turner"}, []Category{Identifier}},
 		{"tagged full name that is words", "will turner again", []string{"Will Turner"}, []Category{Identifier}},
@@ -249,5 +258,25 @@ func TestDataProvenance(t *testing.T) {
 				t.Errorf("%s header lacks %q", file, w)
 			}
 		}
+	}
+}
+
+// TestParseErrors feeds malformed lexicons: each must be refused with an
+// error naming the problem, never loaded half-way.
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct{ name, lex, want string }{
+		{"unknown section", "[colour]\nred\n", "unknown section"},
+		{"entry outside a section", "red\n", "outside a section"},
+		{"unknown class in a phrase", "[health]\n@nosuch thing\n", "unknown class"},
+		{"unknown class after the phrase", "[age]\nturned @num !@nosuch\n", "unknown class"},
+		{"emoji without words", "[emoji]\n⛪\n", "emoji and its words"},
+		{"phrase without words", "[health]\n--\n", "no words"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := newLexicon().parse([]byte(tt.lex))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parse(%q) = %v, want an error with %q", tt.lex, err, tt.want)
+			}
+		})
 	}
 }

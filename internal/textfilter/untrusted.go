@@ -51,7 +51,7 @@ var reLink = regexp.MustCompile(`(?i)` + reURL.String() + `|` + reEmail.String()
 // skeleton is the homoglyph table Untrusted uses; it is the filter's table,
 // loaded once.
 var skeleton = func() map[rune]rune {
-	l := &lexicon{confusable: map[rune]rune{}}
+	l := newLexicon()
 	if err := l.loadConfusables(); err != nil {
 		panic(err) // embedded at build time; a test covers it
 	}

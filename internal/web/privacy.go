@@ -114,6 +114,9 @@ type Privacy struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
+	// Generated, when set, shows the subject's drafts (generated images)
+	// to accept or reject, and marks the photos they kept from drafts.
+	Generated generatedDrafts
 }
 
 // NewLink issues a single-use link token for the tenant's subject.
@@ -143,6 +146,8 @@ func (p *Privacy) Handler() http.Handler {
 	mux.HandleFunc("POST /privacy/export", p.export)
 	mux.HandleFunc("GET /privacy/photo/{id}", p.photo)
 	mux.HandleFunc("POST /privacy/photos/delete", p.deletePhoto)
+	mux.HandleFunc("GET /privacy/draft/{id}", p.draftImage)
+	mux.HandleFunc("POST /privacy/drafts", p.draftDecision)
 	return originChecked(headers(mux))
 }
 
@@ -235,6 +240,8 @@ type privacyPage struct {
 	// first, with the numbers of the pages around it (0: none).
 	PhotoCount           int
 	NewerPage, OlderPage int
+	// Drafts are the subject's generated images waiting for a decision.
+	Drafts []draftView
 }
 
 // PhotosPerPage is how many photos the privacy center shows at a time.
@@ -259,6 +266,8 @@ type photoView struct {
 	Derived             []string
 	Tagged              []string
 	Pending             int
+	// Generated: a meme (or plugin output) the subject kept from a draft.
+	Generated bool
 }
 
 func (p *Privacy) render(w http.ResponseWriter, status int, pg privacyPage) {
@@ -346,6 +355,11 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	page = min(max(page, 1), pages)
 	shown := assets[(page-1)*PhotosPerPage : min(len(assets), page*PhotosPerPage)]
+	drafts, kept, err := p.draftsView(ctx, s)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
 	photos := make([]photoView, 0, len(shown))
 	for _, a := range shown {
 		v, err := p.photoView(ctx, a)
@@ -353,11 +367,11 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 			p.fail(w, err)
 			return
 		}
-		v.Tagged, v.Pending = tagged[a.ID], waiting[a.ID]
+		v.Tagged, v.Pending, v.Generated = tagged[a.ID], waiting[a.ID], kept[a.ID]
 		photos = append(photos, v)
 	}
 	pg := privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
-		People: people, Pending: faces, Photos: photos, PhotoCount: len(assets)}
+		People: people, Pending: faces, Photos: photos, PhotoCount: len(assets), Drafts: drafts}
 	if page > 1 {
 		pg.NewerPage = page - 1
 	}

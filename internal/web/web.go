@@ -94,6 +94,10 @@ type Demo struct {
 	Photos   photoReader
 	Log      *slog.Logger
 	tmpl     *template.Template
+	// Memes and Drafts, when set, offer meme drafts of the photo, to keep
+	// or delete.
+	Memes  memeMaker
+	Drafts generatedDrafts
 }
 
 // purposeChoice is one checkbox of the demo form.
@@ -115,6 +119,12 @@ type page struct {
 	Purposes []purposeChoice
 	Result   *analysis.Result
 	Samples  []string // the sample photos the demo offers (package samples)
+	// MemesOffered shows the meme choice; Memes are the drafts made,
+	// MemeNote says why there are none; Notice confirms a decision.
+	MemesOffered bool
+	Memes        []draftView
+	MemeNote     string
+	Notice       string
 }
 
 // Static serves the embedded stylesheet and htmx under /console/static/.
@@ -131,6 +141,8 @@ func (d *Demo) Handler() http.Handler {
 	mux.HandleFunc("GET /demo", d.form)
 	mux.HandleFunc("POST /demo/analyze", d.analyze)
 	mux.HandleFunc("GET /demo/photo/{id}", d.photo)
+	mux.HandleFunc("GET /demo/draft/{id}", d.draftImage)
+	mux.HandleFunc("POST /demo/drafts", d.draftDecision)
 	top := http.NewServeMux()
 	top.Handle("GET /console/static/", d.Static()) // public assets, for every client
 	top.Handle("/", loopbackOnly(originChecked(headers(mux))))
@@ -331,6 +343,7 @@ func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
 
 func (d *Demo) render(w http.ResponseWriter, status int, p page) {
 	p.Title, p.Purposes, p.Samples = "Demo", choices, samples.Names
+	p.MemesOffered = d.Memes != nil
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := d.tmpl.ExecuteTemplate(w, "layout", p); err != nil {
@@ -412,7 +425,14 @@ func (d *Demo) analyze(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, tok, err)
 		return
 	}
-	d.render(w, http.StatusOK, page{CSRF: tok, Result: &res})
+	pg := page{CSRF: tok, Result: &res}
+	if d.Memes != nil && r.FormValue("memes") == "yes" {
+		if pg.Memes, pg.MemeNote, err = d.demoMemes(ctx, subject, as.ID); err != nil {
+			d.fail(w, tok, err)
+			return
+		}
+	}
+	d.render(w, http.StatusOK, pg)
 }
 
 func (d *Demo) fail(w http.ResponseWriter, tok string, err error) {

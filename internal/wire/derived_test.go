@@ -44,6 +44,7 @@ var exportPrefix = map[string]string{
 	"results":       "results/",
 	"faces":         "faces/gallery.json",
 	"drafts":        "drafts/",
+	"fl_devices":    "fl/devices.json",
 	"privacy_links": "privacy/links.json",
 	"consents":      "consents.json",
 	"photos":        "photos/",
@@ -193,6 +194,9 @@ func (e *registryEnv) seed(t *testing.T, tenant string, expires *time.Time) {
 				t.Fatal(err)
 			}
 		}
+	}
+	if err := e.k.Store.EnrollFLDevice(ctx, store.FLDevice{Tenant: tenant, ID: "dev-" + a.ID, SubjectHash: h, PublicKey: make([]byte, 32), EnrolledAt: e.k.Clock.Now()}); err != nil {
+		t.Fatal(err)
 	}
 	l := store.PrivacyLink{ID: "pl_" + tenant + a.ID[:8], TenantID: tenant, SubjectHash: h, ExpiresAt: e.k.Clock.Now().Add(time.Minute)}
 	if err := e.k.Store.CreatePrivacyLink(ctx, l); err != nil {
@@ -347,14 +351,18 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if err := e.uploads.Delete(context.Background(), "ten_a", e.photo["ten_a"]); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "photos": 1}, 2, false}, // the person stays (no template), and the sealed gallery; the accepted meme stays
+		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "photos": 1, "fl_devices": 1}, 2, false}, // the person stays (no template), and the sealed gallery; the accepted meme stays
 		{"revoke every purpose", func(t *testing.T, e *registryEnv) {
-			for _, p := range purposesUsed {
+			// federated_learning too: its revocation deletes the device enrolments.
+			if _, err := e.consents.Grant(context.Background(), "ten_a", "ivy", consent.Grant{Purpose: "federated_learning", Notice: "v1"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range append(purposesUsed, "federated_learning") {
 				if _, err := e.consents.Revoke(context.Background(), "ten_a", "ivy", p); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}, map[string]int{"photos": 2, "consents": 6, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
+		}, map[string]int{"photos": 2, "consents": 7, "privacy_links": 1}, 2, false}, // the photo and the accepted meme
 		{"erase", func(t *testing.T, e *registryEnv) {
 			if _, err := e.subjects.Erase(context.Background(), "ten_a", "ivy"); err != nil {
 				t.Fatal(err)
@@ -375,13 +383,13 @@ func TestRegistryPathsLeaveNothing(t *testing.T) {
 			if _, err := e.purge.Run(context.Background(), incident.PurgeScope{Tenant: "ten_a", From: now.Add(-time.Hour), To: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1}, 1, false},
+		}, map[string]int{"faces": 1, "consents": 6, "privacy_links": 1, "fl_devices": 1}, 1, false},
 		{"retention and TTL sweeps", func(t *testing.T, e *registryEnv) {
 			e.k.Clock.Advance(25 * time.Hour)
 			if _, err := e.reg.Sweep(context.Background(), 100); err != nil {
 				t.Fatal(err)
 			}
-		}, map[string]int{"photos": 2, "faces": 3, "consents": 6, "privacy_links": 1}, 3, true}, // the accepted person, template and tag stay; the meme draft expired, the accepted one stays
+		}, map[string]int{"photos": 2, "faces": 3, "consents": 6, "privacy_links": 1, "fl_devices": 1}, 3, true}, // the accepted person, template and tag stay; the meme draft expired, the accepted one stays
 		{"crash mid-erase, resumed", func(t *testing.T, e *registryEnv) {
 			e.reg.Register(&failOnce{})
 			if _, err := e.subjects.EraseHash(context.Background(), "ten_a", e.k.Keys.SubjectHash("ivy")); err == nil {

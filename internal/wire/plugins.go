@@ -15,7 +15,7 @@ import (
 // openPlugins builds the plugin runtime (compiled modules cached under the
 // data dir), the installation's plugin registry and, with an engine, the
 // runner that takes a plugin through the consented run into a draft.
-func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng *vision.Engine) error {
+func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng Vision) error {
 	cfg := g.Config
 	rt, err := plugin.NewRuntime(ctx, plugin.Config{Timeout: cfg.PluginTimeout, MaxMemory: int64(cfg.PluginMaxMemoryMB) << 20,
 		Concurrency: cfg.PluginConcurrency, CacheDir: filepath.Join(cfg.Data, "plugin-cache")})
@@ -28,23 +28,18 @@ func (g *Graph) openPlugins(ctx context.Context, getenv func(string) string, eng
 	if eng == nil {
 		return nil
 	}
-	run := pipeline.New(pipeline.Deps{Decoder: fullDecoder{}, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Audit: g.Audit,
+	// Photos are decoded where analysis decodes them (the sandboxed worker
+	// in serve), at the engine's decode size.
+	run := pipeline.New(pipeline.Deps{Decoder: eng, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Audit: g.Audit,
 		Clock: g.Clock, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
 	g.PluginRuns = plugin.NewRunner(plugin.RunnerDeps{Registry: g.Plugins, Pipeline: run, Faces: engineFaces{eng}, Drafts: g.Drafts,
 		Hash: g.Keys, Alerts: g.Alerts, Audit: g.Audit, Clock: g.Clock, Log: g.Log})
 	return nil
 }
 
-// fullDecoder decodes a stored photo at full size: a plugin's output
-// replaces the photo, so it must not be a scaled-down copy.
-type fullDecoder struct{}
-
-func (fullDecoder) Decode(data []byte) (*picture.Picture, error) {
-	return picture.Decode(data, picture.Options{MaxPixels: picture.DefaultOptions.MaxPixels, MaxDecodeBytes: picture.DefaultOptions.MaxDecodeBytes})
-}
-
-// engineFaces finds faces with the engine's detector (BlazeFace).
-type engineFaces struct{ eng *vision.Engine }
+// engineFaces finds faces with the engine's detector (BlazeFace), boxes in
+// full-size pixels.
+type engineFaces struct{ eng Vision }
 
 func (e engineFaces) DetectFaces(ctx context.Context, p *picture.Picture) ([]plugin.Box, error) {
 	res, err := e.eng.AnalyzePicture(ctx, p, []string{vision.Faces})

@@ -45,12 +45,14 @@ import (
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
+	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -124,11 +126,15 @@ type Graph struct {
 	Extraction *guard.Extraction
 	Analyses   *analysis.Service
 	Faces      *faces.Service
+	Subjects   *subject.Service
+	Purger     *incident.Purger
 	// Drafts holds generated images (meme and plugin drafts) until their
-	// subject accepts or rejects them.
+	// subject accepts or rejects them. Memes makes meme drafts (nil
+	// without an engine); Captions is the sensitive-attribute filter every
+	// caption passes.
 	Drafts   *draft.Service
-	Subjects *subject.Service
-	Purger   *incident.Purger
+	Memes    *meme.Service
+	Captions *textfilter.Filter
 	// AnalysisGate bounds concurrent analyses (sync, suggestions, jobs);
 	// DecodeGate bounds the megapixels of uploads decoded at once.
 	AnalysisGate *guard.Gate
@@ -232,6 +238,19 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Provenance = provenance.New(g.Keys, g.Store, clk, log, provenance.Options{Version: o.Version})
 	g.Drafts.SetStamper(g.Provenance)
 	g.Uploads.WithInspector(g.Provenance)
+	if g.Captions, err = textfilter.New(); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("caption filter: %w", err)
+	}
+	if eng := o.Engine; eng != nil {
+		g.Memes, err = meme.New(meme.Deps{Engine: eng, Assets: g.Uploads, Photos: g.Objects, Consent: g.Consents, Drafts: g.Drafts,
+			Filter: meme.TextFilter{F: g.Captions}, Untrusted: textfilter.Untrusted, Names: g.taggedNames,
+			Audit: g.Audit, Hash: g.Keys, Clock: clk, Log: log, Guard: g.Extraction, Thumbnail: guard.Thumbnail})
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+	}
 	g.Uploads.WithDerived(RegisterKinds(g.Kinds, g.Store, g.Objects, g.Analyses, g.Faces, g.Drafts, g.Consents))
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
@@ -241,7 +260,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.openPlugins(ctx, o.Getenv, o.Engine); err != nil {
+	if err := g.openPlugins(ctx, o.Getenv, eng); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -253,7 +272,21 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 // from photos first, the photos last. A new generator's kind goes here
 // (and into the kinds table of docs/architecture.md and derived_test.go).
 func RegisterKinds(reg *derived.Registry, st store.Store, objects *sealed.Store, an *analysis.Service, fs *faces.Service, dr *draft.Service, cs *consent.Service) *derived.Registry {
-	return reg.Register(an, fs, dr, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+	return reg.Register(an, fs, dr, subject.Links{Store: st}, fl.Devices{Store: st}, cs, upload.Photos{Records: st, Objects: objects})
+}
+
+// taggedNames lists the names of the people a subject has tagged (their
+// face gallery): the caption filter refuses captions naming them.
+func (g *Graph) taggedNames(ctx context.Context, tenant, subjectHash string) ([]string, error) {
+	people, err := g.Faces.People(ctx, tenant, subjectHash)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(people))
+	for _, p := range people {
+		names = append(names, p.Name)
+	}
+	return names, nil
 }
 
 // Close waits for alert deliveries, flushes the audit log and closes the store.
@@ -335,7 +368,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	}
 	clk, log := g.Clock, g.Log
 	privacy := &web.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
-		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Audit: g.Audit, Now: clk.Now, Log: log}
+		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Generated: g.Drafts, Audit: g.Audit, Now: clk.Now, Log: log}
 	deps := api.Deps{
 		Store:       g.Store,
 		Keys:        g.Keys,
@@ -370,6 +403,9 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	if h.Jobs != nil { // a nil *jobs.Queue in the interface would not read as absent
 		deps.Jobs = h.Jobs
 	}
+	if g.Memes != nil {
+		deps.Memes = g.Memes
+	}
 	if g.PluginRuns != nil {
 		deps.Plugins = g.PluginRuns
 	}
@@ -390,7 +426,11 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		out = web.BehindHTTPS(out)
 	}
 	if h.Demo {
-		demo := (&web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log}).Handler()
+		d := &web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log, Drafts: g.Drafts}
+		if g.Memes != nil {
+			d.Memes = g.Memes
+		}
+		demo := d.Handler()
 		mux := http.NewServeMux()
 		mux.Handle("/demo", demo)
 		mux.Handle("/demo/", demo)

@@ -1,0 +1,57 @@
+package fl
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"testing"
+)
+
+type testSigner struct{ k ed25519.PrivateKey }
+
+func (s testSigner) Sign(m []byte) ([]byte, error) { return ed25519.Sign(s.k, m), nil }
+func (s testSigner) PublicKey() ed25519.PublicKey  { return s.k.Public().(ed25519.PublicKey) }
+
+// FuzzReadScene: any bytes (an admin's seed or canary upload) parse or are
+// refused without panic, and what parses re-encodes to the same bytes.
+func FuzzReadScene(f *testing.F) {
+	f.Add(SceneData[:11+2*(3+FeatureLen)])
+	f.Add([]byte("OFLS\x01\x00\x02\x00\x00\x00\x01\x02\x00\x07\x10\x20"))
+	f.Add([]byte("OFLS\x02"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ReadScene(b)
+		if err != nil {
+			return
+		}
+		out := append([]byte(nil), b[:11]...)
+		for i, e := range s.Examples {
+			out = append(out, byte(e.Y), byte(s.Groups[i]>>8), byte(s.Groups[i]))
+			for _, v := range e.X {
+				out = append(out, byte(v*255+0.5))
+			}
+		}
+		if !bytes.Equal(out, b) {
+			t.Fatal("scene does not round-trip")
+		}
+	})
+}
+
+// FuzzOpenArtefact: a device opening a downloaded artefact never panics and
+// accepts only what the installation signed.
+func FuzzOpenArtefact(f *testing.F) {
+	s := testSigner{ed25519.NewKeyFromSeed(make([]byte, 32))}
+	h, _ := NewHead(Shape{In: 4, Out: 2}, 1)
+	raw, _, err := SealArtefact(Artefact{Format: "obscura-fl-model-v1", Task: "t", Version: 1, Shape: h.Shape, Weights: h.W}, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add(raw[:len(raw)-1])
+	f.Add([]byte("OFLM1\n\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sum := sha256Hex(b)
+		a, err := OpenArtefact(b, sum, s.PublicKey())
+		if err == nil && (len(a.Weights) != a.Shape.Len() || !bytes.Equal(b, raw)) {
+			t.Fatal("accepted bytes the installation did not sign")
+		}
+	})
+}
