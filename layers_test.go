@@ -25,11 +25,13 @@ var layers = []struct {
 		"internal/vision/geom", "internal/models/convert/onnxgraph"}},
 	{"mechanisms", []string{"internal/envelope", "internal/blob", "internal/keyring", "internal/auth", "internal/audit",
 		"internal/sanitize", "internal/models", "internal/guard", "internal/egress", "internal/derived", "internal/config", "internal/store/sqlite",
+		"internal/c2pa", "internal/watermark", // provenance byte formats (issue 20)
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
 		"internal/dp", "internal/sandbox",
 		"internal/secagg", "internal/ddg"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
+		"internal/provenance", // issue 20
 		"internal/draft", "internal/meme", "internal/subject", "internal/incident", "internal/alert", "internal/jobs", "internal/operator",
 		"internal/analytics", "internal/plugin",
 		"internal/fl"}},

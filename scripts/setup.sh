@@ -75,6 +75,26 @@ build_plugins() {
   done
 }
 
+# fetch_c2pa_reader installs the C2PA reference implementation (c2pa-rs, as
+# the native module of npm @contentauth/c2pa-node, pinned and hash-checked)
+# into $CACHE/c2pa-node-<version>: tests check Obscura's manifests with it.
+C2PA_NODE_VERSION=0.9.8
+C2PA_NODE_SHA256=f8a0a68b78e3d13f60ffcc2f5bde5aed878a7e587eb1ecb56628022ed31518ab
+fetch_c2pa_reader() {
+  local dir="$CACHE/c2pa-node-$C2PA_NODE_VERSION" tgz
+  [ -f "$dir/dist/index.node" ] && [ "$(cat "$dir/.sha256" 2>/dev/null)" = "$C2PA_NODE_SHA256" ] && return 0
+  command -v npm >/dev/null || die "npm is needed for the C2PA reference reader (Debian: apt-get install nodejs npm)"
+  say "fetching @contentauth/c2pa-node@$C2PA_NODE_VERSION (C2PA reference reader, once; cached in $dir)"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@contentauth/c2pa-node@$C2PA_NODE_VERSION" >/dev/null) || die "npm pack @contentauth/c2pa-node failed"
+  tgz=$(ls "$tmp"/*.tgz)
+  echo "$C2PA_NODE_SHA256  $tgz" | sha256sum -c --quiet - || die "c2pa-node tarball hash mismatch"
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -xzf "$tgz" -C "$dir" --strip-components=1 || die "extract c2pa-node failed"
+  echo "$C2PA_NODE_SHA256" > "$dir/.sha256"
+  rm -rf "$tmp"
+}
+
 case $mode in
   run)
     need_debs "${debs_run[@]}"
@@ -94,6 +114,8 @@ case $mode in
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
     # Real GPS-tagged test photos ship in this module's assets/ (not a build dependency).
     go mod download github.com/dsoprea/go-exif/v3@v3.0.1
+    need_debs nodejs
+    fetch_c2pa_reader
     ;;
   *) die "usage: setup.sh run|test" ;;
 esac

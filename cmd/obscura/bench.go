@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics", "sandbox"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics", "sandbox", "provenance"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics|sandbox]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics|sandbox|provenance]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -179,6 +179,18 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 				fmt.Fprintf(&b, "sandboxed analyze: %.2fx in process, %.2fx bare models + one scaled decode; sandboxed sanitize: %.2fx in process\n",
 					rep.AnalyzeVsInProcess, rep.AnalyzeVsBare, rep.IngestVsInProcess)
+			}
+			if want("provenance") {
+				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")
+				rows, err := perf.RunProvenance(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				out["provenance"] = rows
+				fmt.Fprintf(&b, "\n%-26s %10s %18s\n", "provenance case (12 MP)", "ms", "x one JPEG encode")
+				for _, r := range rows {
+					fmt.Fprintf(&b, "%-26s %10.1f %17.2fx\n", r.Case, r.Ms, r.VsEncode)
+				}
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

@@ -82,7 +82,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd())
 	return root
 }
 
@@ -157,7 +157,7 @@ func (a *app) openWith(ctx context.Context, eng *vision.Engine) (*wire.Graph, er
 	if err := a.checkInstallation(a.install); err != nil {
 		return nil, err
 	}
-	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng})
+	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Engine: eng, Version: version})
 }
 
 // printJSONOrText writes v as JSON with --json, else the text.

@@ -39,7 +39,10 @@ func TestScripts(t *testing.T) {
 			e.Setenv("OBSCURA_DATA", e.WorkDir+"/data")
 			// The real installed models (scripts/setup.sh) for the supply-chain script.
 			e.Setenv("OBSCURA_MODELS", models.DefaultDir(os.Getenv))
-			return nil
+			// A signed golden JPEG and its CA (internal/c2pa/testdata) for provenance.txtar.
+			golden, err := filepath.Abs("../../internal/c2pa/testdata")
+			e.Setenv("C2PA_GOLDEN", golden)
+			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// grepdata PATTERN succeeds if any file under $OBSCURA_DATA contains PATTERN.

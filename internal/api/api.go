@@ -91,6 +91,9 @@ type Deps struct {
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
 	Drafts draftService
+	// Provenance verifies generated images; nil leaves POST
+	// /v1/provenance/verify out.
+	Provenance provenanceService
 	// Memes makes meme drafts and checks captions; nil leaves those routes out.
 	Memes memeService
 	// Plugins lists and runs installed plugins (package plugin); nil
@@ -213,6 +216,7 @@ func New(d Deps) *API {
 	a.registerAnalysis()
 	a.registerFaces()
 	a.registerDrafts()
+	a.registerProvenance()
 	a.registerMemes()
 	a.registerPlugins()
 	a.registerPrivacy()

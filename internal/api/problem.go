@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/plugin"
+	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/secagg"
@@ -89,6 +90,8 @@ var sentinelTable = []struct {
 	{sanitize.ErrUnsupported, errorRule{http.StatusUnsupportedMediaType, "unsupported_type", "Unsupported media type"}},
 	{sanitize.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{sanitize.ErrInvalid, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{provenance.ErrUnreadable, errorRule{http.StatusUnprocessableEntity, "image_invalid", "Invalid image"}},
+	{provenance.ErrTooLarge, errorRule{http.StatusUnprocessableEntity, "image_too_large", "Image too large"}},
 	{meme.ErrNotEligible, errorRule{http.StatusUnprocessableEntity, "meme_unavailable", "No meme drafts for this photo"}},
 	{meme.ErrNoCaption, errorRule{http.StatusUnprocessableEntity, "meme_unavailable", "No meme drafts for this photo"}},
 	{plugin.ErrFailed, errorRule{http.StatusUnprocessableEntity, "plugin_failed", "Plugin failed"}},

@@ -27,7 +27,8 @@ var Registry = []Purpose{
 	{Name: "sensitive_content", Description: "Check photos for nudity or other sensitive content before they are shared."},
 	{Name: "meme_generation", Description: "Suggest captions and meme drafts for your photos. " +
 		"Making them includes two safety checks on each photo, a sensitive-content rating (no drafts of sensitive photos) and face detection (no caption describes a person); " +
-		"their results are used once and never stored. Drafts expire unless you keep them."},
+		"their results are used once and never stored. Drafts expire unless you keep them. " +
+		"Each generated image carries a signed record that Obscura made it and an invisible identifier (a watermark) that this app can recognise in copies; neither names you."},
 	{Name: "analytics", Description: "Include your activity in anonymous, differentially private statistics."},
 	{Name: "federated_learning", Description: "Help improve models on your device; only noisy, aggregated updates leave it. Revoking stops future participation, but a model already published cannot be un-trained."},
 }

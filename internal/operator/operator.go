@@ -104,6 +104,7 @@ type Service struct {
 	audit auditLog
 	clk   clock.Clock
 	log   *slog.Logger
+	prov  provenanceKeys
 }
 
 // New returns the service.

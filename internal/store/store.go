@@ -377,6 +377,7 @@ type Store interface {
 	ConsoleLinks
 	Forgets
 	GuardStates
+	Provenance
 	Drafts
 	Plugins
 	FL

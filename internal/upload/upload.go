@@ -96,6 +96,20 @@ type Service struct {
 	sources map[string]ObjectSource
 	// sanitizer, when set, cleans uploads instead of sanitize.Sanitize.
 	sanitizer Sanitizer
+	inspect   Inspector
+}
+
+// Inspector looks at an upload's original bytes, after the stripped photo
+// is stored, to record what they carried (package provenance: a C2PA
+// manifest, a watermark). It must not fail the upload.
+type Inspector interface {
+	InspectUpload(ctx context.Context, tenant, assetID string, original []byte)
+}
+
+// WithInspector sets the upload inspector. It returns s.
+func (s *Service) WithInspector(i Inspector) *Service {
+	s.inspect = i
+	return s
 }
 
 // Derived is something kept about a photo that must go with it: the
@@ -283,6 +297,9 @@ func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID stri
 			err = uploadError(err)
 		}
 		return store.Asset{}, fmt.Errorf("record asset: %w", err)
+	}
+	if s.inspect != nil {
+		s.inspect.InspectUpload(ctx, tenant, a.ID, data)
 	}
 	return a, nil
 }

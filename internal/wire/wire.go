@@ -50,6 +50,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/plugin"
+	"github.com/obscuraproject/obscura/internal/provenance"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
@@ -79,6 +80,9 @@ type Options struct {
 	Clock clock.Clock
 	// Log receives structured logs; each component scopes it.
 	Log *slog.Logger
+	// Version is Obscura's version, written into provenance manifests
+	// (empty: "dev").
+	Version string
 	// Engine runs the models. Nil builds the graph without analysis and
 	// suggestions (what CLI commands that only store, forget or purge
 	// need); the services that forget derived data are still there.
@@ -139,6 +143,9 @@ type Graph struct {
 	AnalysisGate *guard.Gate
 	DecodeGate   *guard.Gate
 	Operator     *operator.Service
+
+	// Provenance stamps generated images (C2PA manifest + watermark) and verifies them.
+	Provenance *provenance.Service
 	// Plugins is the installation's plugin registry and sandbox runtime.
 	Plugins   *plugin.Registry
 	pluginDir string
@@ -240,6 +247,9 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Drafts = draft.New(draft.Deps{Store: g.Store, Objects: g.Objects, Hash: g.Keys, Audit: g.Audit, Clock: clk, Log: log,
 		TTL: cfg.DraftTTL, Downloads: g.Uploads})
 	g.Uploads.WithObjectSource(draft.IDPrefix, g.Drafts)
+	g.Provenance = provenance.New(g.Keys, g.Store, clk, log, provenance.Options{Version: o.Version})
+	g.Drafts.SetStamper(g.Provenance)
+	g.Uploads.WithInspector(g.Provenance)
 	if g.Captions, err = textfilter.New(); err != nil {
 		g.Close()
 		return nil, fmt.Errorf("caption filter: %w", err)
@@ -257,7 +267,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 
 	g.Subjects = subject.New(g.Store, g.Objects, g.Kinds, g.Keys, g.Tokens, clk, 10*time.Minute)
 	g.Purger = &incident.Purger{Store: g.Store, Subjects: g.Subjects, Photos: g.Uploads}
-	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log)
+	g.Operator = operator.New(g.Store, g.Keys, g.Kill, g.Audit, clk, log).WithProvenance(g.Provenance)
 	if g.FL, err = g.openFL(); err != nil {
 		g.Close()
 		return nil, err
@@ -317,6 +327,9 @@ func (g *Graph) Start(ctx context.Context) error {
 		return fmt.Errorf("resume interrupted purges: %w", err)
 	} else if n > 0 {
 		g.Log.Warn("finished purges interrupted by a previous crash", "component", "wire", "count", n)
+	}
+	if err := g.Provenance.Init(ctx); err != nil {
+		return fmt.Errorf("provenance CA: %w", err)
 	}
 	if err := g.Kill.Refresh(ctx); err != nil {
 		return fmt.Errorf("read kill switches: %w", err)
@@ -388,6 +401,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Analysis:    g.Analyses,
 		Faces:       g.Faces,
 		Drafts:      g.Drafts,
+		Provenance:  g.Provenance,
 		PublicURL:   h.PublicURL,
 		Consents:    g.Consents,
 		Subjects:    g.Subjects,

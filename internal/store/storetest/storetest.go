@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PendingAssetsAndCommit", testPendingAssets},
 		{"GuardStates", testGuardStates},
 		{"Analytics", testAnalytics},
+		{"Provenance", testProvenance},
 		{"Drafts", testDrafts},
 		{"Plugins", testPlugins},
 		{"FL", testFL},

@@ -1,0 +1,68 @@
+package c2pa
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/veraison/go-cose"
+)
+
+// testSigner is a test double: an Ed25519 key in memory, certified by a
+// throwaway CA with the profile internal/provenance issues.
+type testSigner struct {
+	key   ed25519.PrivateKey
+	chain [][]byte
+	ca    *x509.Certificate
+}
+
+func (s *testSigner) Algorithm() cose.Algorithm { return cose.AlgorithmEdDSA }
+func (s *testSigner) Chain() [][]byte           { return s.chain }
+func (s *testSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
+	return ed25519.Sign(s.key, msg), nil
+}
+
+var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+
+func newTestSigner(t testing.TB, now time.Time) *testSigner {
+	t.Helper()
+	caPub, caKey, _ := ed25519.GenerateKey(rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "Test Provenance CA", Organization: []string{"Obscura test"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		SubjectKeyId:          []byte{1, 2, 3, 4},
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caPub, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	ee := &x509.Certificate{
+		SerialNumber:          big.NewInt(2),
+		Subject:               pkix.Name{CommonName: "Test signer", Organization: []string{"Obscura test"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
+		SubjectKeyId:          []byte{5, 6, 7, 8},
+	}
+	eeDER, err := x509.CreateCertificate(rand.Reader, ee, ca, pub, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testSigner{key: key, chain: [][]byte{eeDER, caDER}, ca: ca}
+}
