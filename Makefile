@@ -10,12 +10,12 @@ export PATH := $(TOOLS):$(PATH)
 export OBSCURA_CACHE := $(CACHE)
 
 # Packages where concurrency matters run under the race detector. The
-# model packages and the inference guard (cgo model runs and long
-# measurement loops — attack simulations, accuracy sets) run without it,
+# model packages, the inference guard and the watermark (cgo model runs and long
+# measurement loops — attack simulations, accuracy and robustness sets) run without it,
 # in their own pass: under -race they take minutes and the detector has
 # little to find in single-threaded numeric code.
-NORACE_PKGS := ./internal/vision/... ./internal/guard/...
-RACE_PKGS = $(shell $(GO) list ./internal/... | grep -v -e /internal/vision -e /internal/guard)
+NORACE_PKGS := ./internal/vision/... ./internal/guard/... ./internal/watermark/...
+RACE_PKGS = $(shell $(GO) list ./internal/... | grep -v -e /internal/vision -e /internal/guard -e /internal/watermark)
 
 .PHONY: run test setup setup-test build fmt-check vet staticcheck unit e2e bench fuzz goldens web-vendor clean
 
