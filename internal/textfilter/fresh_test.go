@@ -99,10 +99,7 @@ func checkTargets(t *testing.T, path string, minPer, minBenign int) {
 // added, with the benign texts next to them that must stay allowed.
 func TestSecondRoundRules(t *testing.T) {
 	f := newFilter(t)
-	cases := []struct {
-		text string
-		want Category // "" = allowed
-	}{
+	cases := []ruleCase{
 		{"call one eight hundred five five five two", Identifier},
 		{"one two three go", ""},
 		{"dob: 04/05/1990", Identifier},
@@ -121,16 +118,7 @@ func TestSecondRoundRules(t *testing.T) {
 		{"gave up chocolate for Lent", Religion},
 		{"what a religious experience this pizza is", ""},
 	}
-	for _, c := range cases {
-		v := f.Check(c.text, Options{})
-		got := false
-		for _, g := range v.Categories {
-			got = got || g == c.want
-		}
-		if c.want == "" && !v.Allowed || c.want != "" && !got {
-			t.Errorf("Check(%q) = %s, want %q", c.text, v, c.want)
-		}
-	}
+	checkRules(t, f, cases)
 }
 
 // TestThirdRoundRules pins the concept rules of the third round (word
@@ -138,10 +126,7 @@ func TestSecondRoundRules(t *testing.T) {
 // to a benign text that must stay allowed.
 func TestThirdRoundRules(t *testing.T) {
 	f := newFilter(t)
-	cases := []struct {
-		text string
-		want Category // "" = allowed
-	}{
+	cases := []ruleCase{
 		{"he's dating a guy from work", Sexuality},
 		{"she married a man from work", ""},
 		{"his husband cooked", Sexuality},
@@ -171,6 +156,18 @@ func TestThirdRoundRules(t *testing.T) {
 		{"Mexican train dominoes", ""},
 		{"Roma kids playing", Ethnicity},
 	}
+	checkRules(t, f, cases)
+}
+
+// ruleCase is a text and the category it must be refused for ("" = allowed).
+type ruleCase struct {
+	text string
+	want Category
+}
+
+// checkRules checks each case: allowed when want is "", else refused with want among the categories.
+func checkRules(t *testing.T, f *Filter, cases []ruleCase) {
+	t.Helper()
 	for _, c := range cases {
 		v := f.Check(c.text, Options{})
 		got := false
