@@ -115,8 +115,6 @@ func Main(load func(Config) (Engine, error), test func(meta, blob []byte) Frame)
 		return 3
 	}
 	out := os.NewFile(uintptr(proto), "protocol")
-	// Decoders' per-image buffers stay warm (docs/perf.md).
-	picture.RetainHeap()
 	if c.Protections&Rlimits != 0 {
 		if err := setLimits(c); err != nil {
 			fmt.Fprintln(os.Stderr, "obscura worker:", err)

@@ -91,9 +91,6 @@ func Open(m models.Manifest, dir string, opt Options) (*Engine, error) {
 	if opt.Decode.MaxPixels == 0 {
 		opt.Decode = picture.DefaultOptions
 	}
-	// A process that runs the engine decodes many images: keep the C
-	// decoders' per-image buffers warm (picture.RetainHeap).
-	picture.RetainHeap()
 	e := &Engine{opt: opt}
 	load := func(name string) ([]byte, error) { return m.Load(dir, name) }
 	b, err := load(blazeface.ModelFile)
