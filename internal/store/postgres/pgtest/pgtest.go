@@ -46,6 +46,10 @@ type cluster struct {
 	bin  string // the PostgreSQL binaries
 	port int
 	cred *syscall.Credential // nil: run as the current user
+	// copy is the CREATE DATABASE clause that copies a template: the
+	// file copy (PostgreSQL 15+), about twice as fast as logging every
+	// page with fsync off.
+	copy string
 }
 
 var (
@@ -76,7 +80,7 @@ func URL(tb testing.TB) string {
 	tb.Helper()
 	c := get(tb)
 	name := "t_" + randHex(8)
-	if err := c.admin(context.Background(), `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'`); err != nil {
+	if err := c.admin(context.Background(), `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'`+c.copy); err != nil {
 		tb.Fatalf("pgtest: create database: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -114,7 +118,7 @@ func Clone(tb testing.TB, name string, prepare func(url string) error) string {
 	var err error
 	// The template's last connections may still be closing server-side.
 	for i := 0; i < 50; i++ {
-		if err = c.admin(context.Background(), `CREATE DATABASE `+db+` TEMPLATE `+t.db); err == nil || !strings.Contains(err.Error(), "being accessed by other users") {
+		if err = c.admin(context.Background(), `CREATE DATABASE `+db+` TEMPLATE `+t.db+c.copy); err == nil || !strings.Contains(err.Error(), "being accessed by other users") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -175,6 +179,22 @@ func get(tb testing.TB) *cluster {
 
 func (c *cluster) url(db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", superuser, c.port, db)
+}
+
+// version returns the server's version number (150004 for 15.4).
+func (c *cluster) version() (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.url("postgres"))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version_num").Scan(&v); err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
 }
 
 // admin runs one statement on the maintenance database.
@@ -257,6 +277,11 @@ func start() (*cluster, error) {
 	}
 	if err := c.watch(); err != nil {
 		return nil, errors.Join(err, c.stop())
+	}
+	if v, err := c.version(); err != nil {
+		return nil, errors.Join(err, c.stop())
+	} else if v >= 150000 {
+		c.copy = " STRATEGY FILE_COPY"
 	}
 	return c, nil
 }
