@@ -212,12 +212,18 @@ func (c *cluster) admin(ctx context.Context, stmt string) error {
 
 // BinDir finds the PostgreSQL server binaries (initdb, pg_ctl, postgres).
 func BinDir() (string, error) {
+	return binDir("pg_config", "/usr/lib/postgresql/*/bin")
+}
+
+// binDir looks in what pgConfig --bindir prints, then in the directories
+// matching pattern, newest major version first.
+func binDir(pgConfig, pattern string) (string, error) {
 	var dirs []string
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+	if out, err := exec.Command(pgConfig, "--bindir").Output(); err == nil {
 		dirs = append(dirs, strings.TrimSpace(string(out)))
 	}
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Sort(sort.Reverse(sort.StringSlice(found))) // newest major first (lexically; 1x > 9)
+	found, _ := filepath.Glob(pattern)
+	sort.Slice(found, func(i, j int) bool { return major(found[i]) > major(found[j]) })
 	dirs = append(dirs, found...)
 	for _, d := range dirs {
 		if fileExists(filepath.Join(d, "initdb")) && fileExists(filepath.Join(d, "pg_ctl")) && fileExists(filepath.Join(d, "postgres")) {
@@ -225,6 +231,12 @@ func BinDir() (string, error) {
 		}
 	}
 	return "", errors.New("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found via pg_config --bindir or in /usr/lib/postgresql/*/bin: run `make setup-test` (installs Debian's postgresql)")
+}
+
+// major is the version directory's number in …/postgresql/N/bin (0 if none).
+func major(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
 }
 
 func fileExists(p string) bool {
