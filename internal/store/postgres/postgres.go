@@ -150,7 +150,8 @@ func fromUnix(n int64) time.Time {
 }
 
 // classify turns driver errors into fault kinds: integrity violations
-// (SQLSTATE class 23) are Conflict as SQLite's constraint errors are, a
+// (SQLSTATE class 23) are Conflict as SQLite's constraint errors are, data
+// exceptions (class 22: a NUL byte or invalid UTF-8 in text) Invalid, a
 // full disk (53100) is Unavailable and storage-full, and lost connections,
 // shutdowns, resource exhaustion and serialisation failures are
 // Unavailable (the caller may retry).
@@ -166,6 +167,10 @@ func classify(op string, err error) error {
 		switch {
 		case strings.HasPrefix(pe.Code, "23"):
 			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
+		case strings.HasPrefix(pe.Code, "22"):
+			// Data exceptions: text SQLite would have stored but Postgres
+			// refuses (a NUL byte, invalid UTF-8), a number out of range.
+			return fault.Wrap(fault.Invalid, "value not storable", fmt.Errorf("%s: %w", op, err))
 		case pe.Code == "53100":
 			return fault.Wrap(fault.Unavailable, "storage is full", fmt.Errorf("%s: %w: %w", op, fault.ErrStorageFull, err))
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"),

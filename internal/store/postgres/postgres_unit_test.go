@@ -44,6 +44,7 @@ func TestClassify(t *testing.T) {
 		{"57P01", fault.Unavailable, false}, // admin_shutdown
 		{"08006", fault.Unavailable, false}, // connection_failure
 		{"40001", fault.Unavailable, false}, // serialization_failure
+		{"22021", fault.Invalid, false},     // invalid byte sequence (NUL in text)
 	}
 	for _, tt := range tests {
 		err := classify("op", &pgconn.PgError{Code: tt.code, Message: "m"})
@@ -77,6 +78,19 @@ func TestSecretURLNotRepeated(t *testing.T) {
 		}
 		if !errors.Is(err, fault.Unavailable) && !errors.Is(err, fault.Invalid) {
 			t.Errorf("Open error kind: %v", err)
+		}
+	}
+}
+
+// Text Postgres cannot hold (SQLite can) is refused as Invalid, never an
+// unclassified error (which the API would answer 500).
+func TestUnstorableTextIsInvalid(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	for _, name := range []string{"nul\x00byte", "bad\xffutf8"} {
+		err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: name, CreatedAt: tn}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: tn})
+		if !errors.Is(err, fault.Invalid) {
+			t.Errorf("tenant name %q: %v, want Invalid", name, err)
 		}
 	}
 }
