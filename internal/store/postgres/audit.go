@@ -46,9 +46,9 @@ func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHas
 
 // AuditRange implements store.Audit.
 func (s *Store) AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]store.AuditRecord, error) {
-	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, []any{after, limit}
+	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, []any{after, lim(limit)}
 	if tenantID != "" {
-		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{tenantID, after, limit}
+		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{tenantID, after, lim(limit)}
 	}
 	return s.auditRecords(ctx, "audit range", q, args...)
 }
@@ -58,9 +58,9 @@ func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, li
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []any{before, limit}
+	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []any{before, lim(limit)}
 	if tenantID != "" {
-		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, limit}
+		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, lim(limit)}
 	}
 	return s.auditRecords(ctx, "audit tail", q, args...)
 }

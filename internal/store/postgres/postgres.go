@@ -273,3 +273,12 @@ func (t tx) lock(ctx context.Context, parts ...string) error {
 	_, err := t.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, strings.Join(parts, "\x1f"))
 	return err
 }
+
+// lim is a LIMIT argument: SQLite reads a negative limit as none, Postgres
+// refuses it; NULL is Postgres's none.
+func lim(n int) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}

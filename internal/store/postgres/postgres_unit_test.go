@@ -165,3 +165,17 @@ func TestProbeWrite(t *testing.T) {
 		t.Errorf("ProbeWrite on a read-only session: %v, want Unavailable", err)
 	}
 }
+
+// A negative limit means none, as in SQLite (Postgres refuses LIMIT -1).
+func TestNegativeLimitIsNone(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	for i := range 3 {
+		if err := s.CreateAlert(ctx, store.Alert{ID: fmt.Sprintf("a%d", i), Time: tn, Rule: "r", Severity: "info", Detail: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if as, err := s.Alerts(ctx, "", -1); err != nil || len(as) != 3 {
+		t.Errorf("Alerts(-1) = %d, %v; want 3", len(as), err)
+	}
+}
