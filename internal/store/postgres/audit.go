@@ -37,7 +37,10 @@ func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHas
 		}
 	}
 	if cp != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints(seq, hash, time, signature) VALUES (?,?,?,?)`, cp.Seq, cp.Hash, cp.Time, cp.Signature); err != nil {
+		// Two nodes may both decide the tip needs a checkpoint (each read
+		// the last one before taking the lock): the chain fixes the hash
+		// at a seq, so the second is the same statement and is dropped.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints(seq, hash, time, signature) VALUES (?,?,?,?) ON CONFLICT (seq) DO NOTHING`, cp.Seq, cp.Hash, cp.Time, cp.Signature); err != nil {
 			return classify("append audit checkpoint", err)
 		}
 	}
