@@ -179,3 +179,42 @@ func TestNegativeLimitIsNone(t *testing.T) {
 		t.Errorf("Alerts(-1) = %d, %v; want 3", len(as), err)
 	}
 }
+
+// A connection the server drops (a restart, a failover, an operator's
+// pg_terminate_backend) is Unavailable, never an unclassified error, and
+// the pool recovers on the next call.
+func TestDroppedConnectionIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	url := migrated(t)
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.db.BeginTx(ctx, nil) // holds its connection: no liveness check before the next query
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var pid int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var ok bool
+	if err := other.db.QueryRowContext(ctx, `SELECT pg_terminate_backend(?)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminate backend: %v, %v", ok, err)
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	if err = classify("query", err); !errors.Is(err, fault.Unavailable) {
+		t.Errorf("query on a dropped connection: %v, want Unavailable", err)
+	}
+	if _, err := s.Tenants(ctx); err != nil {
+		t.Errorf("after the drop: %v", err)
+	}
+}
