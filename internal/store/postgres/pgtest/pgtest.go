@@ -249,7 +249,11 @@ func start() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "obscura-pgtest-")
+	parent := os.TempDir()
+	if os.Geteuid() == 0 && !reachable(parent) {
+		parent = "/tmp" // nobody must reach the cluster's directory
+	}
+	dir, err := os.MkdirTemp(parent, "obscura-pgtest-")
 	if err != nil {
 		return nil, err
 	}
@@ -352,6 +356,20 @@ func nobody() (*syscall.Credential, error) {
 		return nil, fmt.Errorf("user nobody: %w", err)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// reachable reports whether every directory from / to dir lets other
+// users through (the search bit), so that nobody can reach a child of it.
+func reachable(dir string) bool {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
 }
 
 func freePort() (int, error) {

@@ -36,3 +36,20 @@ func TestBinDirNewest(t *testing.T) {
 		t.Errorf("binDir = %q, %v; want version 13's", got, err)
 	}
 }
+
+func TestReachable(t *testing.T) {
+	dir := t.TempDir()
+	closed := filepath.Join(dir, "closed", "inner")
+	os.MkdirAll(closed, 0o755)
+	os.Chmod(dir, 0o755)
+	if reachable(os.TempDir()) && !reachable(filepath.Dir(closed)) {
+		t.Errorf("%s not reachable", filepath.Dir(closed))
+	}
+	os.Chmod(filepath.Dir(closed), 0o700)
+	if reachable(closed) {
+		t.Errorf("%s reachable through a 0700 directory", closed)
+	}
+	if !reachable("/") {
+		t.Errorf("/ not reachable")
+	}
+}
