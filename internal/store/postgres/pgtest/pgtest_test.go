@@ -38,7 +38,11 @@ func TestBinDirNewest(t *testing.T) {
 }
 
 func TestReachable(t *testing.T) {
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "pgtest-reachable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	closed := filepath.Join(dir, "closed", "inner")
 	os.MkdirAll(closed, 0o755)
 	os.Chmod(dir, 0o755)
