@@ -66,6 +66,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// pgx's parse errors quote the URL: keep them out of the message.
 		return nil, fault.New(fault.Invalid, "database_url is not a valid postgres:// URL")
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "obscura" // names the nodes' sessions in pg_stat_activity
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
