@@ -46,9 +46,6 @@ type AcceptDraftOutput struct {
 }
 
 func (a *API) registerDrafts() {
-	if a.d.Drafts == nil {
-		return
-	}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-drafts", Method: http.MethodGet, Path: "/v1/subjects/{subject}/drafts", Tags: []string{"drafts"},
@@ -69,13 +66,7 @@ func (a *API) registerDrafts() {
 		Summary:  "Get a short-lived, single-use download URL for a draft's image (as for assets)",
 		Security: secured(auth.ScopeAnalyze), Errors: errs,
 	}, func(ctx context.Context, in *DraftIDInput) (*DownloadOutput, error) {
-		tok, exp, err := a.d.Drafts.NewDownload(ctx, principal(ctx).TenantID, in.ID)
-		if err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		out := &DownloadOutput{}
-		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
-		return out, nil
+		return a.newDownload(ctx, a.d.Drafts, in.ID)
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "accept-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/accept", Tags: []string{"drafts"},

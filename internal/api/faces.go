@@ -85,9 +85,6 @@ type MergeInput struct {
 type PersonOutput struct{ Body faces.Person }
 
 func (a *API) registerFaces() {
-	if a.d.Faces == nil {
-		return
-	}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "suggest-faces", Method: http.MethodPost, Path: "/v1/assets/{id}/faces/suggest", Tags: []string{"faces"},
