@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -140,14 +141,24 @@ func TestHtmxPinned(t *testing.T) {
 }
 
 func post(t *testing.T, h http.Handler, cookie, token string, features []string, photo []byte) *httptest.ResponseRecorder {
+	return postDemo(h, cookie, url.Values{"csrf": {token}, "feature": features}, photo)
+}
+
+// postDemo posts the demo form from a loopback client: the fields, the
+// photo as its file part (none if nil) and cookie as the CSRF cookie (none
+// if empty).
+func postDemo(h http.Handler, cookie string, fields url.Values, photo []byte) *httptest.ResponseRecorder {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", token)
-	for _, f := range features {
-		mw.WriteField("feature", f)
+	for k, vs := range fields {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
 	}
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(photo)
+	if photo != nil {
+		fw, _ := mw.CreateFormFile("photo", "p.jpg")
+		fw.Write(photo)
+	}
 	mw.Close()
 	r := httptest.NewRequest("POST", "/demo/analyze", &body)
 	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
@@ -556,19 +567,7 @@ func TestDemoSamplePhoto(t *testing.T) {
 	}
 	tok := strings.Repeat("k", 32)
 	send := func(sample string) *httptest.ResponseRecorder {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("csrf", tok)
-		mw.WriteField("feature", "faces")
-		mw.WriteField("sample", sample)
-		mw.Close()
-		r := httptest.NewRequest("POST", "/demo/analyze", &body)
-		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
-		r.Header.Set("Content-Type", mw.FormDataContentType())
-		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return postDemo(h, tok, url.Values{"csrf": {tok}, "feature": {"faces"}, "sample": {sample}}, nil)
 	}
 	if w := send("../../master.key"); w.Code != http.StatusBadRequest || ing.data != nil {
 		t.Errorf("unknown sample: %d, ingested %d bytes", w.Code, len(ing.data))
