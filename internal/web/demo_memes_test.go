@@ -75,8 +75,7 @@ func TestDemoMemes(t *testing.T) {
 		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		return w.Code
 	}
 	if code := decide("wrong-wrong-wrong-wrong-wrong-wr"); code != http.StatusForbidden || len(m.accepted) != 0 {
