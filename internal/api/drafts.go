@@ -21,11 +21,6 @@ type draftService interface {
 	Reject(ctx context.Context, tenant, id string) error
 }
 
-// DraftsInput names a subject.
-type DraftsInput struct {
-	Subject string `path:"subject" maxLength:"256"`
-}
-
 // DraftsOutput lists a subject's drafts.
 type DraftsOutput struct {
 	Body struct {
@@ -52,7 +47,7 @@ func (a *API) registerDrafts() {
 		Summary:     "A subject's drafts: generated images (memes, plugin outputs) waiting to be accepted or rejected",
 		Description: "Each draft expires after draft_ttl (default 1 h). Revoking the purpose that made it, deleting its source photo or erasing the subject removes it.",
 		Security:    secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *DraftsInput) (*DraftsOutput, error) {
+	}, func(ctx context.Context, in *SubjectInput) (*DraftsOutput, error) {
 		ds, err := a.d.Drafts.List(ctx, principal(ctx).TenantID, a.d.Keys.HashID("subject", in.Subject))
 		if err != nil {
 			return nil, a.fail(ctx, err)

@@ -45,11 +45,6 @@ type AcceptInput struct {
 // AcceptOutput is the persisted tag.
 type AcceptOutput struct{ Body faces.Accepted }
 
-// PeopleInput names a subject.
-type PeopleInput struct {
-	Subject string `path:"subject" maxLength:"256"`
-}
-
 // PeopleOutput lists a subject's people.
 type PeopleOutput struct {
 	Body struct {
@@ -129,7 +124,7 @@ func (a *API) registerFaces() {
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-people", Method: http.MethodGet, Path: "/v1/subjects/{subject}/people", Tags: []string{"faces"},
 		Summary: "The people of a subject's face gallery", Security: secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *PeopleInput) (*PeopleOutput, error) {
+	}, func(ctx context.Context, in *SubjectInput) (*PeopleOutput, error) {
 		ps, err := a.d.Faces.People(ctx, principal(ctx).TenantID, subject(ctx, in.Subject))
 		if err != nil {
 			return nil, a.fail(ctx, err)
