@@ -1,5 +1,11 @@
 package sandbox
 
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
 // mallocTunables is the C allocator's configuration of a worker (glibc
 // reads GLIBC_TUNABLES once, at exec; the re-exec into stage 2 keeps it).
 //
@@ -18,3 +24,15 @@ package sandbox
 // worker's address-space limit already bounds. Setting these later with
 // mallopt does not help: the arenas already exist by then.
 const mallocTunables = "GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824"
+
+// pipeSize is the kernel buffer of the request and reply pipes: the
+// 12 MB of pixels a 12 MP analysis sends cross a 64 KiB default pipe in
+// ≈ 180 wake-ups of each process; at 1 MiB (the unprivileged maximum,
+// /proc/sys/fs/pipe-max-size) in ≈ 12.
+const pipeSize = 1 << 20
+
+// widenPipe sets f's pipe buffer to pipeSize; a kernel that refuses keeps
+// the default (slower, not wrong).
+func widenPipe(f *os.File) {
+	unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+}

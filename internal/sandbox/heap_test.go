@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/obscuraproject/obscura/internal/sanitize"
 )
 
@@ -73,5 +75,20 @@ func TestWorkerHeapStaysWarm(t *testing.T) {
 	t.Logf("%d minor faults per warm 12 MP rotation in the worker", per)
 	if per > 3000 {
 		t.Errorf("%d minor faults per 12 MP rotation: the worker's heap is not kept warm (want ≤ 3000; cold ≈ 22,000)", per)
+	}
+}
+
+// TestWidenPipe: the request and reply pipes get a 1 MiB buffer.
+func TestWidenPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	widenPipe(w)
+	n, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil || n != pipeSize {
+		t.Errorf("pipe buffer %d (%v), want %d", n, err, pipeSize)
 	}
 }

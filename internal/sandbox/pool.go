@@ -376,6 +376,8 @@ func (p *Pool) spawn() (*proc, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	widenPipe(inW)
+	widenPipe(outW)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
 		closeAll()
