@@ -448,3 +448,44 @@ func (k *Keyring) moveToShred(ctx context.Context, tenant string, rec store.Scop
 	}
 	return false, fault.New(fault.Unavailable, "scope key changing too fast to rotate")
 }
+
+// WithShred returns a key service over the same root and store that wraps
+// scope keys under shred keys held in sk (keys-v2). `obscura store migrate`
+// uses it to write every scope key into Postgres already in keys-v2, so no
+// keys-v1 wrapping ever lands in a database that keeps deleted rows.
+func (k *Keyring) WithShred(sk ShredKeys) (*Keyring, error) {
+	w, ok := k.st.(store.ScopeKeyWraps)
+	if !ok {
+		return nil, fmt.Errorf("keyring: shred keys need a store that implements store.ScopeKeyWraps, %T does not", k.st)
+	}
+	return &Keyring{root: k.root, st: k.st, clk: k.clk, log: k.log, ttl: k.ttl, prf: k.prf, tok: k.tok,
+		shred: sk, wraps: w, cache: map[kekRef]cachedKEK{}, shredCache: map[string]cachedKEK{}, signers: map[string]*Signer{}}, nil
+}
+
+// WrapForShred returns rec's wrapping in keys-v2, under the current shred
+// key of its bucket and the KEK version it is under now (whatever that
+// version's state: it is kept). A keys-v2 wrapping is returned unchanged.
+// The key service must have shred keys (Options.Shred or WithShred).
+func (k *Keyring) WrapForShred(ctx context.Context, rec store.ScopeKey) ([]byte, error) {
+	if k.shred == nil {
+		return nil, errors.New("keyring: WrapForShred without shred keys")
+	}
+	if _, _, v2, _ := parseV2(rec.Wrapped); v2 {
+		return rec.Wrapped, nil
+	}
+	s := Scope{Tenant: rec.TenantID, Subject: rec.SubjectHash, Purpose: rec.Purpose}
+	kek, err := k.kekAnyState(ctx, rec.TenantID, rec.KEKVersion)
+	if err != nil {
+		return nil, err
+	}
+	key, err := kek.Decrypt(rec.Wrapped, scopeAAD(s, rec.ID))
+	if err != nil {
+		return nil, fault.Wrap(fault.Other, "scope key does not open", err)
+	}
+	defer clear(key)
+	label, err := k.currentShred(ctx, rec.TenantID, shredBucket(rec.SubjectHash))
+	if err != nil {
+		return nil, err
+	}
+	return k.wrapV2(ctx, s, rec.ID, kek, label, key)
+}
