@@ -188,7 +188,9 @@ func (k *Keyring) systemKeyset(ctx context.Context, name string, tmpl *tinkpb.Ke
 	}
 	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(ct)), k.root, aad)
 	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "cannot open system keyset with this root key (wrong master key?)", err)
+		return nil, fault.Wrap(fault.Unavailable, "cannot open system keyset with this root key (wrong master key?): "+
+			"this node's root key differs from the installation's; every node needs the same master key "+
+			"(master_key_file or OBSCURA_MASTER_KEY) or the same KMS key", err)
 	}
 	return h, nil
 }

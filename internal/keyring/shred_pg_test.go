@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,5 +281,53 @@ func TestV1NotFinalOnPostgres(t *testing.T) {
 	}
 	if _, err := kr.openScope(ctx, s, store.ScopeKey{ID: id, KEKVersion: row.KEKVersion, Wrapped: row.Wrapped}); err != nil {
 		t.Errorf("a keys-v1 wrapping found on disk after Destroy did not open (%v): the premise of keys-v2 is wrong", err)
+	}
+}
+
+// TestNodeWithOtherMasterKeyRefused: two nodes on one Postgres database;
+// the second has another master key and must refuse to start, with an
+// error that says what to fix. A node with the same key file starts.
+func TestNodeWithOtherMasterKeyRefused(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "master.key")
+	if err := os.WriteFile(shared, []byte(GenerateMasterKey()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.key")
+	if err := os.WriteFile(other, []byte(GenerateMasterKey()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	node := func(keyFile string) error {
+		root, err := LocalRootFile(keyFile)
+		if err != nil {
+			return err
+		}
+		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		_, err = New(ctx, root, st, clk, quiet, Options{})
+		return err
+	}
+	if err := node(shared); err != nil {
+		t.Fatalf("first node: %v", err)
+	}
+	if err := node(shared); err != nil {
+		t.Fatalf("second node with the shared key file: %v", err)
+	}
+	err := node(other)
+	if err == nil || !strings.Contains(err.Error(), "differs from the installation's") {
+		t.Fatalf("node with another master key: %v, want a refusal naming the mismatch", err)
+	}
+	if _, err := LocalRootFile(filepath.Join(dir, "missing.key")); !errors.Is(err, ErrMasterKeyMissing) {
+		t.Errorf("missing key file: %v, want ErrMasterKeyMissing (never generated)", err)
+	}
+	os.Chmod(other, 0o644)
+	if _, err := LocalRootFile(other); err == nil {
+		t.Error("a world-readable key file was accepted")
 	}
 }
