@@ -28,7 +28,9 @@ var layers = []struct {
 		"internal/c2pa", "internal/watermark", // provenance byte formats (issue 20)
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
 		"internal/dp", "internal/sandbox",
-		"internal/secagg", "internal/ddg"}},
+		"internal/secagg", "internal/ddg",
+		"internal/storecopy", // issue 24: embedded installation -> Postgres
+	}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
 		"internal/provenance", // issue 20
