@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/blob"
-	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store/postgres"
 	"github.com/obscuraproject/obscura/internal/storecopy"
@@ -56,7 +54,7 @@ type migrateSummary struct {
 
 func (a *app) storeMigrate(ctx context.Context, to, blobSetting string) error {
 	src := a.cfg
-	clearDatabaseURL(&src) // the source is always this data directory's SQLite database
+	src.DatabaseURL = "" // the source is always this data directory's SQLite database
 	c, err := core.Open(ctx, core.Options{Config: src, Getenv: a.getenv, Clock: a.clk, Log: a.log})
 	if err != nil {
 		return err
@@ -123,9 +121,3 @@ func (a *app) storeMigrate(ctx context.Context, to, blobSetting string) error {
 	return a.print(sum, b.String())
 }
 
-// clearDatabaseURL makes c select the embedded SQLite store.
-func clearDatabaseURL(c *config.Config) {
-	if f := reflect.ValueOf(c).Elem().FieldByName("DatabaseURL"); f.IsValid() && f.Kind() == reflect.String {
-		f.SetString("")
-	}
-}
