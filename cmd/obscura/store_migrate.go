@@ -120,4 +120,3 @@ func (a *app) storeMigrate(ctx context.Context, to, blobSetting string) error {
 	fmt.Fprintf(&b, "next: set database_url (and blob=%s), keep the same master key, start `obscura serve`; keep this data directory until you have checked the new installation", targetBlobSetting)
 	return a.print(sum, b.String())
 }
-
