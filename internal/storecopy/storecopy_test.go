@@ -78,7 +78,14 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := storecopy.Options{Source: filepath.Join(dir, core.DBFile), Target: target.Pool(), ScopeKey: kr2.WrapForShred}
+	// Blobs to another store (the command gives an S3 store; any blob.Store goes).
+	blobDir := t.TempDir()
+	targetBlobs, err := fsblob.Open(blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := storecopy.Options{Source: filepath.Join(dir, core.DBFile), Target: target.Pool(), ScopeKey: kr2.WrapForShred,
+		SourceBlobs: c.Blobs, TargetBlobs: targetBlobs}
 
 	// Queued jobs: refused; finished ones are fine (and not copied).
 	db, err := sql.Open("sqlite", filepath.Join(dir, core.DBFile))
@@ -100,7 +107,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.ScopeKeys != 3 || rep.Rows == 0 || len(rep.Tables) < 20 {
+	if rep.ScopeKeys != 3 || rep.Rows == 0 || len(rep.Tables) < 20 || rep.Blobs != 3 {
 		t.Errorf("report %+v: want 3 scope keys re-wrapped and every table", rep)
 	}
 	for _, tc := range rep.Tables {
@@ -121,11 +128,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a node on the target: %v", err)
 	}
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := sealed.New(blobs, kr)
+	objs := sealed.New(targetBlobs, kr)
 	for _, ref := range refs {
 		got, err := objs.ReadAll(ctx, ref, 1<<20)
 		if err != nil || !bytes.Equal(got, photo) {
@@ -151,5 +154,19 @@ func TestMigrate(t *testing.T) {
 	// A second run: the target is not empty.
 	if _, err := storecopy.Copy(ctx, opts); !errors.Is(err, storecopy.ErrTargetNotEmpty) {
 		t.Errorf("Copy into a populated target = %v, want ErrTargetNotEmpty", err)
+	}
+	// An empty database but a blob store that holds objects: refused too,
+	// and nothing is written to the database.
+	fresh, err := postgres.Open(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	opts.Target = fresh.Pool()
+	if _, err := storecopy.Copy(ctx, opts); !errors.Is(err, storecopy.ErrTargetNotEmpty) {
+		t.Errorf("Copy into a non-empty blob store = %v, want ErrTargetNotEmpty", err)
+	}
+	if ts, err := fresh.Tenants(ctx); err != nil || len(ts) != 0 {
+		t.Errorf("a refused copy wrote tenants: %v, %v", ts, err)
 	}
 }
