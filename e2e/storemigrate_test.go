@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -79,15 +80,31 @@ func TestStoreMigrateToPostgres(t *testing.T) {
 	}
 
 	// A second migrate: the target is not empty.
+	if stderr, err := obscuraFails(t, data, nil, "store", "migrate", "--to", url); err == nil || !strings.Contains(stderr, "target is not empty") {
+		t.Errorf("second migrate: %v, stderr %q; want one line saying the target is not empty", err, stderr)
+	}
+	// A node with another master key on the same database refuses to start.
+	if stderr, err := obscuraFails(t, t.TempDir(), []string{"OBSCURA_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))},
+		"init"); err == nil || !strings.Contains(stderr, "differs from the installation's") {
+		t.Errorf("node with another master key: %v, stderr %q; want a refusal naming the mismatch", err, stderr)
+	}
+}
+
+// obscuraFails runs a command that must fail and returns its stderr,
+// checked to be exactly one line.
+func obscuraFails(t *testing.T, data string, env []string, args ...string) (string, error) {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "store", "migrate", "--to", url)
-	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "target is not empty") || strings.Count(stderr.String(), "\n") != 1 {
-		t.Errorf("second migrate: %v, stderr %q; want one line saying the target is not empty", err, stderr.String())
+	err = cmd.Run()
+	if n := strings.Count(stderr.String(), "\n"); err != nil && n != 1 {
+		t.Errorf("obscura %v: %d lines on stderr, want one: %q", args, n, stderr.String())
 	}
+	return stderr.String(), err
 }
