@@ -10,15 +10,13 @@ import (
 
 var _ store.ScopeKeyWraps = (*Store)(nil)
 
-// prefixEnd is an upper bound for strings starting with prefix: subject
-// hashes are lowercase base32, all below '~'.
-func prefixEnd(prefix string) string { return prefix + "~" }
-
-// ScopeKeysWithPrefix implements store.ScopeKeyWraps.
+// ScopeKeysWithPrefix implements store.ScopeKeyWraps. The range on the
+// index is narrowed by prefix; substr makes the match exact whatever bytes
+// follow the prefix.
 func (s *Store) ScopeKeysWithPrefix(ctx context.Context, tenantID, prefix, afterID string, limit int) ([]store.ScopeKey, error) {
 	return queryAll(ctx, s.r, "scope keys with prefix", scanScope, `SELECT `+scopeCols+` FROM scope_keys
-		WHERE tenant_id = ? AND subject_hash >= ? AND subject_hash < ? AND id > ? ORDER BY id LIMIT ?`,
-		tenantID, prefix, prefixEnd(prefix), afterID, limit)
+		WHERE tenant_id = ? AND subject_hash >= ? AND substr(subject_hash, 1, length(?)) = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, prefix, prefix, prefix, afterID, limit)
 }
 
 // SwapScopeKeyWrap implements store.ScopeKeyWraps.

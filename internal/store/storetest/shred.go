@@ -24,6 +24,7 @@ func testScopeKeyWraps(t *testing.T, s store.Store) {
 		{ID: "k3", TenantID: "ta", SubjectHash: "b3", KEKVersion: 1, Wrapped: []byte("w3"), CreatedAt: t0},
 		{ID: "k4", TenantID: "tb", SubjectHash: "aa4", KEKVersion: 1, Wrapped: []byte("w4"), CreatedAt: t0},
 		{ID: "k5", TenantID: "ta", SubjectHash: "a", KEKVersion: 1, Wrapped: []byte("w5"), CreatedAt: t0},
+		{ID: "k6", TenantID: "ta", SubjectHash: "aéÿ", KEKVersion: 1, Wrapped: []byte("w6"), CreatedAt: t0},
 	} {
 		if err := s.CreateScopeKey(ctx, k); err != nil {
 			t.Fatal(err)
@@ -46,12 +47,13 @@ func testScopeKeyWraps(t *testing.T, s store.Store) {
 		limit         int
 		want          string
 	}{
-		{"a", "", 10, "k1 k2 k5 "},
-		{"a", "k1", 10, "k2 k5 "},
+		{"a", "", 10, "k1 k2 k5 k6 "},
+		{"a", "k1", 10, "k2 k5 k6 "},
 		{"a", "", 1, "k1 "},
 		{"aa", "", 10, "k1 "},
 		{"aa1", "", 10, "k1 "},
-		{"", "", 10, "k1 k2 k3 k5 "},
+		{"", "", 10, "k1 k2 k3 k5 k6 "},
+		{"aé", "", 10, "k6 "},
 		{"c", "", 10, ""},
 	} {
 		if got := ids(c.prefix, c.after, c.limit); got != c.want {
