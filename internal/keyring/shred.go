@@ -366,16 +366,44 @@ func (k *Keyring) rotateShred(ctx context.Context, tenant, bucket, label string)
 		if err != nil {
 			return err
 		}
+		// One transaction per page; a key changed meanwhile is retried alone.
+		var swaps []store.WrapSwap
+		var recs []store.ScopeKey
 		for _, rec := range page {
 			if shredBucket(rec.SubjectHash) != bucket {
 				continue
 			}
-			ok, err := k.moveToShred(ctx, tenant, rec, label)
+			w, err := k.rewrapForShred(ctx, tenant, rec, label)
 			if err != nil {
 				return err
 			}
-			if ok {
-				moved++
+			if w != nil {
+				swaps = append(swaps, store.WrapSwap{ID: rec.ID, Old: rec.Wrapped, Version: rec.KEKVersion, Wrapped: w})
+				recs = append(recs, rec)
+			}
+		}
+		if len(swaps) > 0 {
+			done, err := k.wraps.SwapScopeKeyWraps(ctx, tenant, swaps)
+			if err != nil {
+				return err
+			}
+			for i, ok := range done {
+				if ok {
+					moved++
+					continue
+				}
+				cur, err := k.st.ScopeKey(ctx, tenant, recs[i].SubjectHash, recs[i].Purpose)
+				if errors.Is(err, fault.NotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if ok, err := k.moveToShred(ctx, tenant, cur, label); err != nil {
+					return err
+				} else if ok {
+					moved++
+				}
 			}
 		}
 		if len(page) < shredPage {
@@ -405,32 +433,36 @@ func (k *Keyring) rotateShred(ctx context.Context, tenant, bucket, label string)
 	return nil
 }
 
+// rewrapForShred returns rec's wrapping under label, or nil if rec needs
+// no move (keys-v1, already under label or newer, or under a shred key
+// another rotation destroyed: its creator re-wraps it, see settleNewKey).
+func (k *Keyring) rewrapForShred(ctx context.Context, tenant string, rec store.ScopeKey, label string) ([]byte, error) {
+	cur, _, v2, err := parseV2(rec.Wrapped)
+	if !v2 || err != nil || cur >= label {
+		return nil, nil
+	}
+	s := Scope{Tenant: tenant, Subject: rec.SubjectHash, Purpose: rec.Purpose}
+	kek, err := k.kekAnyState(ctx, tenant, rec.KEKVersion)
+	if err != nil {
+		return nil, err
+	}
+	key, err := k.unwrapV2(ctx, s, rec.ID, kek, rec.Wrapped)
+	if errors.Is(err, ErrShredKeyMissing) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rotate %s: %w", rec.ID, err)
+	}
+	defer clear(key)
+	return k.wrapV2(ctx, s, rec.ID, kek, label, key)
+}
+
 // moveToShred re-wraps one scope key under label if it is under an older
 // shred key, retrying when a concurrent writer changed it.
 func (k *Keyring) moveToShred(ctx context.Context, tenant string, rec store.ScopeKey, label string) (bool, error) {
 	for range 8 {
-		cur, _, v2, err := parseV2(rec.Wrapped)
-		if !v2 || err != nil || cur >= label {
-			// v1 wrappings have no shred key; a damaged one cannot be moved.
-			return false, nil
-		}
-		s := Scope{Tenant: tenant, Subject: rec.SubjectHash, Purpose: rec.Purpose}
-		kek, err := k.kekAnyState(ctx, tenant, rec.KEKVersion)
-		if err != nil {
-			return false, err
-		}
-		key, err := k.unwrapV2(ctx, s, rec.ID, kek, rec.Wrapped)
-		if errors.Is(err, ErrShredKeyMissing) {
-			// Created under a shred key another rotation destroyed; its
-			// creator re-wraps it (settleNewKey). Nothing to move.
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("rotate %s: %w", rec.ID, err)
-		}
-		w, err := k.wrapV2(ctx, s, rec.ID, kek, label, key)
-		clear(key)
-		if err != nil {
+		w, err := k.rewrapForShred(ctx, tenant, rec, label)
+		if err != nil || w == nil {
 			return false, err
 		}
 		err = k.wraps.SwapScopeKeyWrap(ctx, tenant, rec.ID, rec.Wrapped, rec.KEKVersion, w)

@@ -16,4 +16,16 @@ type ScopeKeyWraps interface {
 	// wrapping is still exactly old (compare-and-swap on the bytes);
 	// otherwise, or if the key is gone, it is fault.Conflict.
 	SwapScopeKeyWrap(ctx context.Context, tenantID, id string, old []byte, version int, wrapped []byte) error
+	// SwapScopeKeyWraps applies several such swaps of the tenant's keys in
+	// one transaction and reports which applied; a swap whose key changed
+	// or is gone is skipped, not an error.
+	SwapScopeKeyWraps(ctx context.Context, tenantID string, swaps []WrapSwap) ([]bool, error)
+}
+
+// WrapSwap is one compare-and-swap of a scope key's wrapping.
+type WrapSwap struct {
+	ID      string
+	Old     []byte
+	Version int
+	Wrapped []byte
 }

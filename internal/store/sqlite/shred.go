@@ -28,3 +28,29 @@ func (s *Store) SwapScopeKeyWrap(ctx context.Context, tenantID, id string, old [
 	}
 	return err
 }
+
+// SwapScopeKeyWraps implements store.ScopeKeyWraps.
+func (s *Store) SwapScopeKeyWraps(ctx context.Context, tenantID string, swaps []store.WrapSwap) ([]bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, classify("swap scope key wraps", err)
+	}
+	defer tx.Rollback()
+	done := make([]bool, len(swaps))
+	for i, w := range swaps {
+		res, err := tx.ExecContext(ctx, `UPDATE scope_keys SET kek_version = ?, wrapped = ? WHERE tenant_id = ? AND id = ? AND wrapped = ?`,
+			w.Version, w.Wrapped, tenantID, w.ID, w.Old)
+		if err != nil {
+			return nil, classify("swap scope key wraps", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, classify("swap scope key wraps", err)
+		}
+		done[i] = n == 1
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify("swap scope key wraps", err)
+	}
+	return done, nil
+}

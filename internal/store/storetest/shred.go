@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -72,5 +73,23 @@ func testScopeKeyWraps(t *testing.T, s store.Store) {
 	wantKind(t, "missing key swap", w.SwapScopeKeyWrap(ctx, "ta", "nope", []byte("n2"), 2, []byte("x")), fault.Conflict)
 	if got, _ := s.ScopeKey(ctx, "ta", "ab2", "tagging"); string(got.Wrapped) != "n2" {
 		t.Errorf("a refused swap changed the key: %q", got.Wrapped)
+	}
+	// Several swaps in one call: stale, cross-tenant and missing ones are skipped.
+	done, err := w.SwapScopeKeyWraps(ctx, "ta", []store.WrapSwap{
+		{ID: "k1", Old: []byte("w1"), Version: 3, Wrapped: []byte("b1")},
+		{ID: "k2", Old: []byte("w2"), Version: 3, Wrapped: []byte("stale")},
+		{ID: "k4", Old: []byte("w4"), Version: 3, Wrapped: []byte("other tenant")},
+		{ID: "nope", Old: []byte("x"), Version: 3, Wrapped: []byte("missing")},
+		{ID: "k3", Old: []byte("w3"), Version: 3, Wrapped: []byte("b3")},
+	})
+	if err != nil || fmt.Sprint(done) != "[true false false false true]" {
+		t.Errorf("SwapScopeKeyWraps = %v, %v; want [true false false false true]", done, err)
+	}
+	for _, c := range []struct{ tenant, subject, purpose, want string }{
+		{"ta", "aa1", "", "b1"}, {"ta", "ab2", "tagging", "n2"}, {"ta", "b3", "", "b3"}, {"tb", "aa4", "", "w4"},
+	} {
+		if got, _ := s.ScopeKey(ctx, c.tenant, c.subject, c.purpose); string(got.Wrapped) != c.want {
+			t.Errorf("after batch %s/%s: %q, want %q", c.tenant, c.subject, got.Wrapped, c.want)
+		}
 	}
 }
