@@ -224,36 +224,35 @@ func TestFaceSqueezeBenign(t *testing.T) {
 	}
 }
 
-// TestFaceSqueezeAttacks re-measures detection of black-box evasion
-// attacks on the photo's own pixels, crafted on the identity embedder
-// (ArcFace) and screened by the guard's probe (FaceRes), at the photo's
-// size and on
-// downscaled copies (an attacker who shrinks the photo to reach the
-// larger thresholds of small faces), and the same attacks re-encoded
-// (JPEG 85) or downscaled after crafting. An attack counts as effective
-// when it moves the face's embedding below cosine 0.8 to the original
-// (weaker ones do not change whom a face matches); every effective attack
-// or copy of one is checked.
+// TestFaceSqueezeAttacks re-measures detection of evasion attacks on the
+// photo's own pixels, crafted on the identity embedder (ArcFace) and read
+// from the committed cache (testdata/attacks, TestRegenerateAttacks): the
+// suite's five attacks on sample2 and sample4 as pinned and shrunk to 640
+// and 400 px before crafting (an attacker who shrinks the photo to reach
+// the larger thresholds of small faces), and each attack re-encoded (JPEG
+// 85) or, at full size, shrunk to half after crafting. An attack counts as
+// effective when it moves the face's identity embedding below cosine 0.8
+// to the original (weaker ones do not change whom a face matches); every
+// effective attack or copy of one is checked.
 func TestFaceSqueezeAttacks(t *testing.T) {
 	m := loadModels(t)
 	s := guard.NewFaceSqueezer()
 	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(9, 9))
 	const effective = 0.8
 	caught, total := 0, 0
 	check := func(what string, p *picture.Picture, f blazeface.Face, orig []float32) {
-		e, err := m.target(p, f).Embed(ctx, p.RGB)
+		e, err := m.arc.Probe(p, f).Embed(ctx, p.RGB)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cos := cosine(orig, e)
+		if cos >= effective {
+			t.Logf("%s: cosine %.3f, not effective", what, cos)
+			return
+		}
 		v, err := s.Check(ctx, m.probe(p, f), nil)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if cos >= effective {
-			t.Logf("%s: cosine %.3f, not effective (score %.4f, threshold %.4f)", what, cos, v.Score, v.Threshold)
-			return
 		}
 		total++
 		if v.Suspicious {
@@ -261,61 +260,45 @@ func TestFaceSqueezeAttacks(t *testing.T) {
 		}
 		t.Logf("%s: face %d px, cosine %.3f, score %.4f, threshold %.4f, caught %v", what, v.Side, cos, v.Score, v.Threshold, v.Suspicious)
 	}
-	for _, name := range []string{"sample2.jpg", "sample4.jpg"} {
-		full := visiontest.Picture(t, name)
-		for _, long := range []int{0, 640, 400} {
-			p := full
-			if long > 0 {
-				p = decode(t, encodeJPEG(t, Scale(full.RGB, float64(long)/float64(full.RGB.Rect.Dx())), 90))
-			}
-			fs, err := m.det.Detect(ctx, p)
-			if err != nil || len(fs) == 0 {
-				t.Fatalf("%s at %d: %d faces, %v", name, long, len(fs), err)
-			}
-			f := fs[0]
-			for _, a := range []attack{{16, 10, 1, 30}, {16, 10, 2, 30}, {32, 2, 1, 30}} {
-				probe := m.target(p, f)
-				orig, err := probe.Embed(ctx, p.RGB)
+	bases := map[string]*picture.Picture{}
+	for _, c := range loadAttacks(t) {
+		key := fmt.Sprintf("%s@%d", c.Photo, c.Long)
+		p, ok := bases[key]
+		if !ok {
+			p = basePicture(t, c.Photo, c.Long)
+			bases[key] = p
+		}
+		f := c.Face
+		orig, err := m.arc.Probe(p, f).Embed(ctx, p.RGB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := c.apply(t, p)
+		what := fmt.Sprintf("%s long %d %s", c.Photo, c.Long, c.Attack)
+		check(what, q, f, orig)
+		check(what+" re-encoded", decode(t, encodeJPEG(t, q.RGB, 85)), f, orig)
+		if c.Long == 0 {
+			// Shrunk after crafting: the face moves, so find it again.
+			small := decode(t, encodeJPEG(t, Scale(q.RGB, 0.5), 90))
+			ref := decode(t, encodeJPEG(t, Scale(p.RGB, 0.5), 90))
+			if fs2, err := m.det.Detect(ctx, ref); err == nil && len(fs2) > 0 {
+				half := f
+				half.Box.X, half.Box.Y, half.Box.W, half.Box.H = f.Box.X/2, f.Box.Y/2, f.Box.W/2, f.Box.H/2
+				g := nearest(fs2, half)
+				o2, err := m.arc.Probe(ref, g).Embed(ctx, ref.RGB)
 				if err != nil {
 					t.Fatal(err)
 				}
-				adv, _ := a.run(t, probe, rng)
-				what := fmt.Sprintf("%s long %d ±%d every %d block %d", name, long, a.eps, a.every, a.block)
-				q := &picture.Picture{RGB: adv, Width: p.Width, Height: p.Height, Scale: p.Scale}
-				check(what, q, f, orig)
-				check(what+" re-encoded", decode(t, encodeJPEG(t, adv, 85)), f, orig)
-				if long == 0 {
-					// Shrunk after crafting: the face moves, so find it again.
-					small := decode(t, encodeJPEG(t, Scale(adv, 0.5), 90))
-					ref := decode(t, encodeJPEG(t, Scale(p.RGB, 0.5), 90))
-					if fs2, err := m.det.Detect(ctx, ref); err == nil && len(fs2) > 0 {
-						half := f
-						half.Box.X, half.Box.Y, half.Box.W, half.Box.H = f.Box.X/2, f.Box.Y/2, f.Box.W/2, f.Box.H/2
-						g := nearest(fs2, half)
-						o2, err := m.target(ref, g).Embed(ctx, ref.RGB)
-						if err != nil {
-							t.Fatal(err)
-						}
-						check(what+" shrunk", small, g, o2)
-					}
-				}
+				check(what+" shrunk", small, g, o2)
 			}
 		}
 	}
 	t.Logf("effective attacks caught: %d of %d", caught, total)
-	if total < 10 {
+	if total < 20 {
 		t.Errorf("only %d effective attacks", total)
 	}
-	// Regression floor at the measured value, not the target (≥ 80%,
-	// not met): attacks are now crafted on ArcFace, the embedder whose
-	// output decides whom a face matches, and the FaceRes probe catches 19
-	// of 32 (59%; the suite crafted on FaceRes itself caught 22 of 33 on
-	// these crops). The misses are ±16 perturbations of faces of 50–85 px,
-	// whose scores natural faces of that size also reach (docs/guards.md).
-	// The verdict only withholds a suggestion the user would confirm; it
-	// refuses nothing.
-	if caught*100 < total*55 {
-		t.Errorf("%d of %d effective attacks caught, want ≥ 55%%", caught, total)
+	if caught*100 < total*80 {
+		t.Errorf("%d of %d effective attacks caught, want ≥ 80%%", caught, total)
 	}
 }
 
