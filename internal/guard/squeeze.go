@@ -72,6 +72,9 @@ type Verdict struct {
 	Threshold float64
 	// Side is the face region's side in decoded photo pixels.
 	Side int
+	// Shifts are 1 − the cosine between the face's embedding and each
+	// squeezed copy's, in the order of the squeezer's models.
+	Shifts []float64
 }
 
 // SqueezeModel is what natural faces' shifts under one squeezer look
@@ -101,13 +104,13 @@ const MinShift = 1e-4
 // docs/guards.md).
 var (
 	DefaultSqueezeModels = []SqueezeModel{
-		{Median2, 4.87, -2.09, 0.22},
-		{Median3, 6.64, -2.37, 0.39},
-		{JPEG75, 3.79, -1.90, 0.37},
-		{Blur, 5.85, -2.23, 0.31},
-		{DownUp, 5.47, -1.93, 0.29},
+		{Median2, 3.90, -1.88, 0.27},
+		{Median3, 6.75, -2.38, 0.40},
+		{JPEG75, 4.30, -2.00, 0.36},
+		{Blur, 6.00, -2.24, 0.34},
+		{DownUp, 5.94, -2.02, 0.32},
 	}
-	DefaultSqueezeThreshold = 1.7
+	DefaultSqueezeThreshold = 2.0
 )
 
 // The size range the models were fitted on: a face outside it is scored
@@ -155,7 +158,7 @@ func (s *FaceSqueezer) Check(ctx context.Context, probe FaceProbe, emb []float32
 		return Verdict{}, err
 	}
 	side := max(probe.Region().Dx(), probe.Region().Dy())
-	v := Verdict{Score: s.Score(shifts, side), Threshold: s.Threshold, Side: side}
+	v := Verdict{Score: s.Score(shifts, side), Threshold: s.Threshold, Side: side, Shifts: shifts}
 	v.Suspicious = v.Score > v.Threshold
 	return v, nil
 }
