@@ -56,22 +56,33 @@ func (k Squeezer) String() string {
 // Squeeze returns a copy of src whose region r (clipped to src) is
 // squeezed by k; pixels outside r are unchanged.
 func Squeeze(src *image.RGBA, r image.Rectangle, k Squeezer) (*image.RGBA, error) {
-	r = r.Intersect(src.Rect)
+	out := cloneRGBA(src)
+	if err := squeezeInto(out, src, r.Intersect(src.Rect), k); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// squeezeInto writes region r of src, squeezed by k, into the same region
+// of out (same bounds as src); out's other pixels are not touched.
+func squeezeInto(out, src *image.RGBA, r image.Rectangle, k Squeezer) error {
 	switch k {
 	case Bits:
-		return squeezeRegion(src, r, squeezeBits), nil
+		squeezeRegion(out, src, r, squeezeBits)
 	case Median2:
-		return squeezeRegion(src, r, squeezeMedian2), nil
+		squeezeRegion(out, src, r, squeezeMedian2)
 	case Median3:
-		return squeezeRegion(src, r, squeezeMedian3), nil
+		squeezeRegion(out, src, r, squeezeMedian3)
 	case JPEG75:
-		return jpegRegion(src, r, 75)
+		return jpegRegion(out, src, r, 75)
 	case Blur:
-		return blurRegion(src, r), nil
+		blurRegion(out, src, r)
 	case DownUp:
-		return downUpRegion(src, r), nil
+		downUpRegion(out, src, r)
+	default:
+		return fmt.Errorf("squeeze: unknown squeezer %d", int(k))
 	}
-	return nil, fmt.Errorf("squeeze: unknown squeezer %d", int(k))
+	return nil
 }
 
 // Shifts is 1 − the cosine between the face's embedding (emb, or computed
@@ -91,9 +102,10 @@ func Shifts(ctx context.Context, probe FaceProbe, emb []float32, ks []Squeezer) 
 		}
 	}
 	out := make([]float64, len(ks))
+	// One copy of the photo; each squeezer overwrites the face's region.
+	img := cloneRGBA(src)
 	for i, k := range ks {
-		img, err := Squeeze(src, r, k)
-		if err != nil {
+		if err := squeezeInto(img, src, r, k); err != nil {
 			return nil, err
 		}
 		v, err := probe.Embed(ctx, img)
@@ -112,16 +124,15 @@ func cloneRGBA(src *image.RGBA) *image.RGBA {
 // jpegRegion re-encodes region r of src at quality q (aligned to the
 // photo's 8×8 grid is not needed: the region is encoded on its own, as a
 // crop an uploader could send).
-func jpegRegion(src *image.RGBA, r image.Rectangle, q int) (*image.RGBA, error) {
+func jpegRegion(out, src *image.RGBA, r image.Rectangle, q int) error {
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, src.SubImage(r), &jpeg.Options{Quality: q}); err != nil {
-		return nil, fmt.Errorf("squeeze: %w", err)
+		return fmt.Errorf("squeeze: %w", err)
 	}
 	dec, err := jpeg.Decode(&buf)
 	if err != nil {
-		return nil, fmt.Errorf("squeeze: %w", err)
+		return fmt.Errorf("squeeze: %w", err)
 	}
-	out := cloneRGBA(src)
 	b := dec.Bounds()
 	for y := 0; y < r.Dy(); y++ {
 		for x := 0; x < r.Dx(); x++ {
@@ -130,13 +141,12 @@ func jpegRegion(src *image.RGBA, r image.Rectangle, q int) (*image.RGBA, error) 
 			out.Pix[o], out.Pix[o+1], out.Pix[o+2] = uint8(cr>>8), uint8(cg>>8), uint8(cb>>8)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // blurRegion blurs region r with the separable kernel [1 2 1]/4 (edges of
 // the region repeated).
-func blurRegion(src *image.RGBA, r image.Rectangle) *image.RGBA {
-	out := cloneRGBA(src)
+func blurRegion(out, src *image.RGBA, r image.Rectangle) {
 	w, h := r.Dx(), r.Dy()
 	tmp := make([]float64, w*h*3)
 	at := func(x, y, c int) float64 {
@@ -162,13 +172,11 @@ func blurRegion(src *image.RGBA, r image.Rectangle) *image.RGBA {
 			}
 		}
 	}
-	return out
 }
 
 // downUpRegion halves region r by 2×2 means and scales it back up
 // bilinearly (pixel centres aligned).
-func downUpRegion(src *image.RGBA, r image.Rectangle) *image.RGBA {
-	out := cloneRGBA(src)
+func downUpRegion(out, src *image.RGBA, r image.Rectangle) {
 	w, h := r.Dx(), r.Dy()
 	hw, hh := max(1, (w+1)/2), max(1, (h+1)/2)
 	small := make([]float64, hw*hh*3)
@@ -205,5 +213,4 @@ func downUpRegion(src *image.RGBA, r image.Rectangle) *image.RGBA {
 			}
 		}
 	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -178,8 +179,11 @@ func TestFaceSqueezeBenign(t *testing.T) {
 	s := guard.NewFaceSqueezer()
 	ctx := context.Background()
 	names, _ := visiontest.Faces(t)
-	n, flagged := 0, 0
-	worst := math.Inf(-1) // the highest score
+	type job struct {
+		name, variant string
+		data          []byte
+	}
+	var jobs []job
 	for i, name := range names {
 		raw := visiontest.Load(t, name)
 		src := visiontest.Picture(t, name)
@@ -192,28 +196,57 @@ func TestFaceSqueezeBenign(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range append(append(vs, more...), Variant{Name: "orig", Data: raw}) {
-			p := decode(t, v.Data)
-			fs, err := m.det.Detect(ctx, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range fs {
-				vd, err := s.Check(ctx, m.probe(p, f), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				n++
-				if os.Getenv("OBSCURA_GUARD_SHIFTS") != "" {
-					t.Logf("benign %s %s: face %d px, score %.4f, shifts %.5f", name, v.Name, vd.Side, vd.Score, vd.Shifts)
-				}
-				worst = max(worst, vd.Score)
-				if vd.Suspicious {
-					flagged++
-					t.Logf("%s %s: face of %d px flagged, score %.4f > %.4f", name, v.Name, vd.Side, vd.Score, vd.Threshold)
-				}
-			}
+			jobs = append(jobs, job{name, v.Name, v.Data})
 		}
 	}
+	// Two workers: the models are safe for concurrent use, and the test
+	// machine has two cores.
+	var mu sync.Mutex
+	n, flagged := 0, 0
+	worst := math.Inf(-1) // the highest score
+	var wg sync.WaitGroup
+	next := make(chan job)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				p, err := picture.Decode(j.data, picture.DefaultOptions)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				fs, err := m.det.Detect(ctx, p)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				for _, f := range fs {
+					vd, err := s.Check(ctx, m.probe(p, f), nil)
+					if err != nil {
+						t.Error(err)
+						continue
+					}
+					mu.Lock()
+					n++
+					if os.Getenv("OBSCURA_GUARD_SHIFTS") != "" {
+						t.Logf("benign %s %s: face %d px, score %.4f, shifts %.5f", j.name, j.variant, vd.Side, vd.Score, vd.Shifts)
+					}
+					worst = max(worst, vd.Score)
+					if vd.Suspicious {
+						flagged++
+						t.Logf("%s %s: face of %d px flagged, score %.4f > %.4f", j.name, j.variant, vd.Side, vd.Score, vd.Threshold)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
 	t.Logf("natural faces: %d of %d flagged (%.2f%%); highest score %.2f (threshold %.2f)", flagged, n, 100*float64(flagged)/float64(n), worst, s.Threshold)
 	if n < 250 {
 		t.Errorf("only %d faces measured", n)
