@@ -81,13 +81,7 @@ func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]fl
 		w = bufio.NewWriter(f)
 		defer w.Flush()
 	}
-	var files []string
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".png")) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	files := photoFiles(dir)
 	var sides []int
 	var shifts [][]float64
 	for i, path := range files {
@@ -160,4 +154,16 @@ func readShifts(t *testing.T, path string, n int) ([]int, [][]float64) {
 		sides, shifts = append(sides, side), append(shifts, sh)
 	}
 	return sides, shifts
+}
+
+// photoFiles lists the JPEG and PNG files under dir.
+func photoFiles(dir string) []string {
+	var files []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".png")) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,13 +59,7 @@ func TestFeatures(t *testing.T) {
 	defer out.Close()
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	var files []string
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".png")) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	files := photoFiles(dir)
 	ctx := context.Background()
 	skip := os.Getenv("OBSCURA_GUARD_FEATURES_SKIP")
 	for i, path := range files {
