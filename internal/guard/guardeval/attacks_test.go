@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -149,15 +150,17 @@ func (c cachedAttack) apply(t testing.TB, p *picture.Picture) *picture.Picture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, ok := img.(*image.NRGBA)
+	// An opaque delta decodes as RGBA; any model gives its 8-bit values.
+	d := image.NewNRGBA(img.Bounds())
+	draw.Draw(d, d.Rect, img, img.Bounds().Min, draw.Src)
 	r := image.Rect(c.Region[0], c.Region[1], c.Region[2], c.Region[3])
-	if !ok || d.Rect.Dx() != r.Dx() || d.Rect.Dy() != r.Dy() || !r.In(p.RGB.Rect) {
+	if d.Rect.Dx() != r.Dx() || d.Rect.Dy() != r.Dy() || !r.In(p.RGB.Rect) {
 		t.Fatalf("%s: delta does not fit the photo", c.Delta)
 	}
 	adv := &image.RGBA{Pix: append([]uint8(nil), p.RGB.Pix...), Stride: p.RGB.Stride, Rect: p.RGB.Rect}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			o, q := adv.PixOffset(x, y), d.PixOffset(x-r.Min.X, y-r.Min.Y)
+			o, q := adv.PixOffset(x, y), d.PixOffset(x-r.Min.X+d.Rect.Min.X, y-r.Min.Y+d.Rect.Min.Y)
 			for ch := range 3 {
 				adv.Pix[o+ch] = uint8(min(255, max(0, int(adv.Pix[o+ch])+int(d.Pix[q+ch])-128)))
 			}
