@@ -44,8 +44,12 @@ func featureRow(t testing.TB, w *bufio.Writer, m models, set, file, variant stri
 // TestFeatures writes every squeezer's shift through both probes for
 // every face of every photo under $OBSCURA_GUARD_FEATURES and of its
 // degraded variants, to $OBSCURA_GUARD_FEATURES_OUT (CSV, featureRow).
-// It is the measurement the detector was fitted on; skipped unless the
-// folder is given.
+// It is the two-probe measurement the session-7 choice of probe and
+// squeezers was made from (docs/guards.md); its FaceRes columns (file,
+// variant, side, then the shifts of median2…downup) are what
+// TestCalibrateSqueeze refits from. Skipped unless the folder is given;
+// OBSCURA_GUARD_FEATURES_FACERES_ONLY skips the ArcFace probe (zeros),
+// OBSCURA_GUARD_FEATURES_SKIP lists file names already measured.
 func TestFeatures(t *testing.T) {
 	dir := os.Getenv("OBSCURA_GUARD_FEATURES")
 	if dir == "" {
