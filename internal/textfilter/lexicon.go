@@ -25,6 +25,11 @@ type entry struct {
 	// capsOnly: counts only when the text capitalises it (a tagged name
 	// part that is also an everyday word).
 	capsOnly bool
+	// quiet: its words are not added to the known words that steer
+	// leetspeak decoding and hashtag splitting (the GeoNames towns and
+	// city sections: "tran" of a Vietnamese town must not turn "tran5"
+	// into "tran").
+	quiet bool
 }
 
 // literal reports an entry without class references.
@@ -245,7 +250,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 			v = &c
 		}
 		for _, t := range v.toks {
-			if !strings.HasPrefix(t, "@") {
+			if !strings.HasPrefix(t, "@") && !v.quiet {
 				l.known[t] = true
 			}
 		}
@@ -258,7 +263,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
 			l.single[v.toks[0]] = v.cat
 		}
-		if len(v.toks) > 1 && literal {
+		if len(v.toks) > 1 && literal && !v.quiet {
 			l.joined[strings.Join(v.toks, "")] = strings.Join(v.toks, " ")
 		}
 	}
@@ -374,7 +379,7 @@ func (l *lexicon) loadPlaces() error {
 		}
 		// "Turkey sandwich", "New York pizza": a place name before a food
 		// (or other thing) word names a style, not where someone is.
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a", neg: "dish"}, false)
+		l.add(&entry{toks: toks, cat: Location, cue: flag == "a" || flag == "c", quiet: flag == "c", neg: "dish"}, false)
 	}
 	return sc.Err()
 }
