@@ -12,7 +12,7 @@ import (
 // homoglyph table (tools/textfiltergen; sources and licences in each file's
 // header).
 //
-//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv
+//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt
 var dataFS embed.FS
 
 // entry is one lexicon phrase: literal tokens or @class references.
@@ -54,6 +54,7 @@ type lexicon struct {
 	noinflect  map[string]bool     // words never generated as an inflection
 	emoji      *strings.Replacer   // emoji and symbols → words
 	joined     map[string]string   // multi-word entries run together → spelt out
+	common     map[string]bool     // common lower-case English words (data/words.txt)
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -69,6 +70,9 @@ func loadLexicon() (*lexicon, error) {
 		return nil, err
 	}
 	if err := l.loadPlaces(); err != nil {
+		return nil, err
+	}
+	if err := l.loadWords(); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -379,7 +383,8 @@ func (l *lexicon) loadPlaces() error {
 		}
 		// "Turkey sandwich", "New York pizza": a place name before a food
 		// (or other thing) word names a style, not where someone is.
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a" || flag == "c", quiet: flag == "c", neg: "dish"}, false)
+		cue := flag == "a" || flag == "c" || len(toks) == 1 && l.inClass("nameplace", toks[0])
+		l.add(&entry{toks: toks, cat: Location, cue: cue, quiet: flag == "c", neg: "dish"}, false)
 	}
 	return sc.Err()
 }
@@ -474,7 +479,7 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 			}
 		}
 	}
-	if l.residencePlace(toks, caps) {
+	if l.residencePlace(toks, caps) || l.namedPlace(toks, caps) {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}
 	scopes := l.thingScopes(toks)
@@ -541,6 +546,10 @@ func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 // predicate is taken to run.
 const thingScopeLen = 6
 
+// thingAttrLen is how many tokens after a thing's possessive ("my dog's
+// weight loss") are taken to describe the thing.
+const thingAttrLen = 3
+
 // thingScopeCats are the categories a predicate about a thing, a pet or a
 // plant cannot carry about a person ("my plants need therapy", "the dog is
 // on trial", "the bridge is 100 years old"). Finance, slurs and the rest
@@ -554,6 +563,16 @@ var thingScopeCats = map[Category]bool{Health: true, Criminal: true, Appearance:
 func (l *lexicon) thingScopes(toks []string) [][2]int {
 	var out [][2]int
 	for i := 0; i+1 < len(toks); i++ {
+		if l.isThing(toks[i]) && !l.inClass("thing", toks[i]) && !l.inClass("copula", toks[i+1]) {
+			// A thing's possessive (the apostrophe is gone: "my dog's
+			// weight loss journey") names an attribute of the thing.
+			e := i + 1
+			for e < len(toks) && e < i+1+thingAttrLen && !l.inClass("pron", toks[e]) && !l.inClass("poss", toks[e]) && !l.inClass("person", toks[e]) {
+				e++
+			}
+			out = append(out, [2]int{i, e})
+			continue
+		}
 		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
 			continue
 		}
