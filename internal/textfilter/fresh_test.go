@@ -159,6 +159,63 @@ func TestThirdRoundRules(t *testing.T) {
 	checkRules(t, f, cases)
 }
 
+// TestFourthRoundRules pins the concept rules of the fourth round (GeoNames
+// towns, named places read from capitals, stated heights, thing
+// possessives, group slurs, the new vocabularies), each next to a benign
+// text that must stay allowed.
+func TestFourthRoundRules(t *testing.T) {
+	f := newFilter(t)
+	cases := []ruleCase{
+		{"at the Walmart in Tulsa", Location},
+		{"me and Austin after the game", ""},
+		{"moved to Austin last year", Location},
+		{"he's staying at the Marriott", Location},
+		{"laughing at the Kardashians", ""},
+		{"watching Netflix at the weekend", ""},
+		{"our neighbours in Oak Park", Location},
+		{"Park Avenue sneakers", ""},
+		{"Jurassic Park theme on kazoo", ""},
+		{"Best Day At The Beach Park Ever", ""},
+		{"caught him on 5th and Main", Location},
+		{"on Tom and Jerry reruns", ""},
+		{"corner of Elm and Maple", Location},
+		{"corner of the couch is mine", ""},
+		{"staying at the inn, room 512", Location},
+		{"room 404 not found", ""},
+		{"apt 4B, 1200 Oak St", Location},
+		{"meet at the diner on Route 9", Location},
+		{"route to the fridge", ""},
+		{"he lives two blocks from the school", Location},
+		{"my plant lives near the window", ""},
+		{"she's in the Mission district", Location},
+		{"he's like 5'2", Appearance},
+		{"stay like 6 feet apart", ""},
+		{"she's a giant, 6 foot 3", Appearance},
+		{"5 foot long sub", ""},
+		{"my brother's weight loss journey", Health},
+		{"my dog's weight loss journey", ""},
+		{"he's broke and can't pay rent", Finance},
+		{"I'm broke after this weekend", ""},
+		{"homo alert in the front row", Sexuality},
+		{"she's pan", Sexuality},
+		{"a pan of brownies", ""},
+		{"she came out to her parents", Sexuality},
+		{"the cookies came out great", ""},
+		{"her accent is so thick", Ethnicity},
+		{"accent wall done", ""},
+		{"her family is from Nigeria", Ethnicity},
+		{"after his second stroke", Health},
+		{"stroke of luck", ""},
+		{"he's been 6 months clean", Health},
+		{"30 days clean eating", ""},
+		{"he's a junkie", Health},
+		{"chocolate junkie", ""},
+		{"he's Native American", Ethnicity},
+		{"native plants in the garden", ""},
+	}
+	checkRules(t, f, cases)
+}
+
 // ruleCase is a text and the category it must be refused for ("" = allowed).
 type ruleCase struct {
 	text string

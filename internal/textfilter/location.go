@@ -52,15 +52,16 @@ func (l *lexicon) namedPlace(toks []string, caps []bool) bool {
 	for i, t := range toks {
 		// A capitalised name before a place noun; sentence-initial only
 		// when the noun is capitalised too.
-		if i+1 < len(toks) && caps[i] && l.nameLike(t) && l.inClass("placenoun", toks[i+1]) && (i > 0 || caps[i+1]) && !l.inClass("notplace", t) {
-			return true
+		if i+1 < len(toks) && caps[i] && l.nameLike(t) && l.inClass("placenoun", toks[i+1]) && (i > 0 || caps[i+1]) && !l.inClass("notplace", t) &&
+			(i+2 >= len(toks) || !l.isThing(toks[i+2]) && !l.inClass("dish", toks[i+2])) {
+			return true // not a style: "Park Avenue sneakers"
 		}
 		// A place prefix before a capitalised name.
 		if i+1 < len(toks) && caps[i] && caps[i+1] && l.inClass("placeprefix", t) && l.nameLike(toks[i+1]) {
 			return true
 		}
-		if t == "corner" && i+4 < len(toks) && toks[i+1] == "of" && l.crossing(toks, caps, i+2, false) {
-			return true
+		if t == "corner" && i+2 < len(toks) && toks[i+1] == "of" && (isStreetOrdinal(toks[i+2]) || caps[i+2] && l.nameLike(toks[i+2])) {
+			return true // "corner of 5th", "corner of Elm and Maple"
 		}
 		if (t == "on" || t == "at") && !caps[i] && i+3 < len(toks) && l.crossing(toks, caps, i+1, true) {
 			return true
