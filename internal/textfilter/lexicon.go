@@ -377,7 +377,12 @@ func (l *lexicon) loadPlaces() error {
 			continue
 		}
 		name, flag, _ := strings.Cut(s, "\t")
-		toks := l.tokenize(l.clean(name))
+		var toks []string
+		if plainWords(name) {
+			toks = strings.Fields(name) // already folded by textfiltergen
+		} else {
+			toks = l.tokenize(l.clean(name))
+		}
 		if len(toks) == 0 {
 			continue
 		}
@@ -387,6 +392,17 @@ func (l *lexicon) loadPlaces() error {
 		l.add(&entry{toks: toks, cat: Location, cue: cue, quiet: flag == "c", neg: "dish"}, false)
 	}
 	return sc.Err()
+}
+
+// plainWords reports a name of lower-case ASCII letters and single
+// spaces, which tokenizes to its words unchanged.
+func plainWords(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c != ' ' || i == 0 || s[i-1] == ' ') {
+			return false
+		}
+	}
+	return s != "" && s[len(s)-1] != ' '
 }
 
 func (l *lexicon) loadConfusables() error {

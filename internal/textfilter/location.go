@@ -8,8 +8,9 @@ import (
 
 // Named places that no list can hold (a hotel, a shop, a school, a street
 // without a house number, a crossing): the fourth round's location rules.
-// They read capitals as the sign of a proper name, so none of them applies
-// to a text written in Title Case or all capitals.
+// They read capitals as the sign of a proper name, so a text written in
+// Title Case or all capitals is read as if it were in lower case (where
+// only the rules without capitals apply: "corner of 5th").
 
 // loadWords reads data/words.txt, the common lower-case English words: a
 // capitalised word that is not one of them (nor a lexicon word) is taken
@@ -47,7 +48,7 @@ var venueCues = [][]string{
 // street crossing ("on 5th and Main", "corner of Elm and Maple").
 func (l *lexicon) namedPlace(toks []string, caps []bool) bool {
 	if titleCased(toks, caps) {
-		return false
+		caps = make([]bool, len(toks)) // capitals say nothing: read as lower case
 	}
 	for i, t := range toks {
 		// A capitalised name before a place noun; sentence-initial only
