@@ -254,3 +254,19 @@ func TestFresh4(t *testing.T) {
 		t.Errorf("fresh4.tsv has %d benign lines, want at least 60", n)
 	}
 }
+
+// TestFresh5 measures fresh5.tsv, written after the last fix of the fourth
+// round and never tuned on: figures only, size enforced (docs/textfilter.md).
+func TestFresh5(t *testing.T) {
+	f := newFilter(t)
+	sc := measure(f, readCorpus(t, "testdata/fresh5.tsv"))
+	t.Logf("testdata/fresh5.tsv (not tuned on):\n%s", sc.report())
+	for _, c := range Categories() {
+		if n := sc.total[string(c)]; n < 8 {
+			t.Errorf("fresh5.tsv has %d %s lines, want at least 8", n, c)
+		}
+	}
+	if n := sc.total["benign"]; n < 50 {
+		t.Errorf("fresh5.tsv has %d benign lines, want at least 50", n)
+	}
+}
