@@ -47,27 +47,11 @@ func TestFresh2(t *testing.T) {
 	}
 }
 
-// TestFresh3 measures fresh3.tsv, written before the third round read the
-// lexicons and never tuned on: the unseen check of that round. Only the
-// figures are printed, never the lines. Its false-refusal rate met the
-// 5 % target when the round ended and is enforced; per-category recall did
-// not reach 95 % in five categories (docs/textfilter.md), so it is printed,
-// not enforced.
+// TestFresh3 re-measures fresh3.tsv, the unseen check of the third round.
+// The fourth round studied its misses, so it is seen now and carries the
+// held-out targets, like fresh.tsv (docs/textfilter.md).
 func TestFresh3(t *testing.T) {
-	f := newFilter(t)
-	sc := measure(f, readCorpus(t, "testdata/fresh3.tsv"))
-	t.Logf("testdata/fresh3.tsv (unseen):\n%s", sc.report())
-	for _, c := range Categories() {
-		if n := sc.total[string(c)]; n < 12 {
-			t.Errorf("fresh3.tsv has %d %s lines, want at least 12", n, c)
-		}
-	}
-	if n := sc.total["benign"]; n < 80 {
-		t.Errorf("fresh3.tsv has %d benign lines, want at least 80", n)
-	}
-	if r := pct(sc.hit["benign"], sc.total["benign"]); r > maxFalseRefusal {
-		t.Errorf("fresh3.tsv false refusals = %.1f%%, want ≤ %.0f%%", r, maxFalseRefusal)
-	}
+	checkTargets(t, "testdata/fresh3.tsv", 12, 80)
 }
 
 // checkTargets measures one corpus part and fails below recall minRecall in
@@ -237,10 +221,12 @@ func checkRules(t *testing.T, f *Filter, cases []ruleCase) {
 	}
 }
 
-// TestFresh4 measures fresh4.tsv, written after the fourth round's fixes
-// and never tuned on (docs/textfilter.md): only its figures are printed,
-// never its lines. It enforces its size only; the lead's unseen sets are the
-// check that counts.
+// TestFresh4 measures fresh4.tsv, written after the fourth round's first
+// fixes and measured once before its lines were looked at; its misses were
+// then studied, so it is seen now (docs/textfilter.md keeps both figures).
+// Only the figures are printed and only its size is enforced: with ten lines
+// a category one miss is 90 %, and the lead's unseen sets are the check that
+// counts.
 func TestFresh4(t *testing.T) {
 	f := newFilter(t)
 	sc := measure(f, readCorpus(t, "testdata/fresh4.tsv"))
@@ -255,8 +241,10 @@ func TestFresh4(t *testing.T) {
 	}
 }
 
-// TestFresh5 measures fresh5.tsv, written after the last fix of the fourth
-// round and never tuned on: figures only, size enforced (docs/textfilter.md).
+// TestFresh5 measures fresh5.tsv, written after the fresh4 fixes of the
+// fourth round and measured once before its lines were looked at; its
+// misses were then studied too. Figures only, size enforced
+// (docs/textfilter.md).
 func TestFresh5(t *testing.T) {
 	f := newFilter(t)
 	sc := measure(f, readCorpus(t, "testdata/fresh5.tsv"))
