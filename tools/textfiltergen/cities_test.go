@@ -15,14 +15,14 @@ func pbfRecord(name, country, fc string, pop uint64) []byte {
 		m = binary.AppendUvarint(m, uint64(len(s)))
 		m = append(m, s...)
 	}
-	m = binary.AppendUvarint(m, 1<<3|0)
+	m = binary.AppendUvarint(m, 1<<3) // field 1, varint
 	m = binary.AppendUvarint(m, 42)
 	str(2, name)
 	str(3, country)
 	str(7, fc)
-	m = binary.AppendUvarint(m, 9<<3|0)
+	m = binary.AppendUvarint(m, 9<<3) // field 9, varint
 	m = binary.AppendUvarint(m, pop)
-	m = binary.AppendUvarint(m, 10<<3|0)
+	m = binary.AppendUvarint(m, 10<<3) // field 10, varint
 	m = binary.AppendUvarint(m, 12345)
 	return append(binary.AppendUvarint(nil, uint64(len(m))), m...)
 }
