@@ -45,7 +45,8 @@ var venueCues = [][]string{
 // namedPlace reports a proper name in a place position: after a venue cue,
 // before a place noun ("Oak Park", "Baker Hall", "the Mission district",
 // "Birch Rd"), after a place prefix ("Lake Tahoe", "Fort Worth"), or a
-// street crossing ("on 5th and Main", "corner of Elm and Maple").
+// street crossing ("on 5th and Main", "corner of Elm and Maple", "corner of
+// 5th").
 func (l *lexicon) namedPlace(toks []string, caps []bool) bool {
 	if titleCased(toks, caps) {
 		caps = make([]bool, len(toks)) // capitals say nothing: read as lower case
@@ -64,7 +65,7 @@ func (l *lexicon) namedPlace(toks []string, caps []bool) bool {
 		if t == "corner" && i+2 < len(toks) && toks[i+1] == "of" && (isStreetOrdinal(toks[i+2]) || caps[i+2] && l.nameLike(toks[i+2])) {
 			return true // "corner of 5th", "corner of Elm and Maple"
 		}
-		if (t == "on" || t == "at") && !caps[i] && i+3 < len(toks) && l.crossing(toks, caps, i+1, true) {
+		if (t == "on" || t == "at") && !caps[i] && i+3 < len(toks) && l.crossing(toks, caps, i+1) {
 			return true
 		}
 		for _, cue := range venueCues {
@@ -97,11 +98,10 @@ func (l *lexicon) after(toks []string, caps []bool, i int, cue []string) (int, b
 	return j, true
 }
 
-// crossing reports "A and B" at i where A and B are street names: an
-// ordinal ("5th") or a capitalised name; with needOrdinal (after a bare
-// "on"/"at": "on 5th and Main", not "on Tom and Jerry") one of them must be
-// an ordinal.
-func (l *lexicon) crossing(toks []string, caps []bool, i int, needOrdinal bool) bool {
+// crossing reports "A and B" at i where A and B are street names, an
+// ordinal ("5th") or a capitalised name, and at least one is an ordinal
+// ("on 5th and Main", not "on Tom and Jerry").
+func (l *lexicon) crossing(toks []string, caps []bool, i int) bool {
 	if i+2 >= len(toks) || toks[i+1] != "and" {
 		return false
 	}
@@ -113,7 +113,7 @@ func (l *lexicon) crossing(toks []string, caps []bool, i int, needOrdinal bool) 
 	}
 	a, ao := street(i)
 	b, bo := street(i + 2)
-	return a && b && (!needOrdinal || ao || bo)
+	return a && b && (ao || bo)
 }
 
 // isStreetOrdinal reports a numbered street such as 5th, 42nd or 1st.
