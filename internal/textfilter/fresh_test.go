@@ -153,6 +153,8 @@ func TestFourthRoundRules(t *testing.T) {
 		{"at the Walmart in Tulsa", Location},
 		{"me and Austin after the game", ""},
 		{"moved to Austin last year", Location},
+		{"Austin, TX", Location},
+		{"Austin or me, pick one", ""},
 		{"he's staying at the Marriott", Location},
 		{"laughing at the Kardashians", ""},
 		{"watching Netflix at the weekend", ""},

@@ -545,15 +545,19 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 }
 
 // cued reports whether the ambiguous place name at i has a locative cue: a
-// travel word just before it ("visiting nice", "trip to china"), or a
-// plain preposition before a capitalised name ("in Nice", not "in nice
-// weather").
+// travel word just before it ("visiting nice", "trip to china"), a plain
+// preposition before a capitalised name ("in Nice", not "in nice
+// weather"), or a capitalised state or country code after it ("Austin,
+// TX").
 func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 	switch {
 	case i >= 1 && l.inClass("travel", toks[i-1]):
 		return true
 	case i >= 2 && l.inClass("travel", toks[i-2]) && l.inClass("locative", toks[i-1]):
 		return true
+	}
+	if caps[i] && i+1 < len(toks) && caps[i+1] && l.inClass("statecode", toks[i+1]) {
+		return true // "Austin, TX", "Charlotte NC"
 	}
 	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
 }
