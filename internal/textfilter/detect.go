@@ -53,9 +53,11 @@ var (
 	reMoney    = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
 	// A flat or suite number ("apt 4B", "suite 210"), a room number where
 	// someone stays ("at the inn, room 512"; not "room 404 not found") and
-	// a numbered road ("Route 9", "I-95", "Hwy 1", "on the A34", "off the M25").
+	// a numbered road ("Route 9", "I-95", "Hwy 1", "on the A34", "off the M25"),
+	// an airport gate ("at Gate 12").
 	reFlat  = regexp.MustCompile(`\b(?:apt|apartment|suite|dorm)\s*(?:no\.?|number|#)?\s*[0-9]{1,4}[a-z]?\b`)
 	reRoom  = regexp.MustCompile(`\b(?:room|rm)\s*(?:no\.?|number|#)?\s*[0-9]{1,4}[a-z]?\b`)
+	reGate  = regexp.MustCompile(`\bat gate\s?[0-9]{1,3}[a-z]?\b`)
 	reStay  = regexp.MustCompile(`\b(?:hotel|motel|hostel|inn|resort|dorm|staying|stays|stayed|checked in|floor|hall|hospital|ward)\b`)
 	reRoute = regexp.MustCompile(`\b(?:route|rte|highway|hwy|interstate|i-)\s?[0-9]{1,3}\b|\b(?:on|off|along|near|via)\s+the\s+[am][0-9]{1,4}\b`)
 	// A person's height: feet and inches with a prime (5'2, 6′4), feet
@@ -93,7 +95,7 @@ func detectPatterns(s string) []Category {
 		return out
 	}
 	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
-		reFlat.MatchString(s) || reRoom.MatchString(s) && reStay.MatchString(s) || reRoute.MatchString(s))
+		reFlat.MatchString(s) || reRoom.MatchString(s) && reStay.MatchString(s) || reRoute.MatchString(s) || reGate.MatchString(s))
 	add(Age, reAge.MatchString(s) || ageOrdinal(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
 	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s))
