@@ -87,7 +87,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd(), a.storeCmd())
 	return root
 }
 
