@@ -48,6 +48,11 @@ type app struct {
 // run executes the CLI and returns the exit code. Errors are one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{cfg: config.Default(), stdout: stdout, stderr: stderr, getenv: getenv, clk: clock.System{}}
+	if clockOverride != nil {
+		if c := clockOverride(getenv); c != nil {
+			a.clk = c
+		}
+	}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
