@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Drafts", testDrafts},
 		{"Plugins", testPlugins},
 		{"FL", testFL},
+		{"RateBuckets", testRateBuckets},
+		{"GalleryLock", testGalleryLock},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
