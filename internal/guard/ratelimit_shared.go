@@ -29,10 +29,10 @@ const never = 10 * 365 * 24 * time.Hour
 // stored only as keyed hashes. When the database cannot answer, requests
 // are refused with a fault.Unavailable (503), never waved through.
 type SharedLimiter struct {
-	l     *Limiter
-	clk   clock.Clock
-	st    rateState
-	hash  func(string) string
+	l    *Limiter
+	clk  clock.Clock
+	st   rateState
+	hash func(string) string
 }
 
 // NewSharedLimiter returns a SharedLimiter on st; hash keys client
