@@ -50,6 +50,7 @@ func TestRejects(t *testing.T) {
 		{"bad duration", func(c *Config) error { return c.Set("kek-cache-ttl", "soon") }},
 		{"negative duration", func(c *Config) error { return c.Set("shutdown-timeout", "-1s") }},
 		{"bad level", func(c *Config) error { return c.Set("log-level", "loud") }},
+		{"database url not postgres", func(c *Config) error { return c.Set("database-url", "mysql://db/obscura") }},
 		{"bad thread count", func(c *Config) error { return c.Set("vision-threads", "many") }},
 		{"negative thread count", func(c *Config) error { return c.Set("vision-threads", "-2") }},
 		{"bad env", func(c *Config) error {
@@ -136,5 +137,29 @@ func TestLoadLimits(t *testing.T) {
 	if c.DecodeMegapixels != 48 || c.RateLimits.TenantWide["analyze"].Burst != 6 || c.RateLimits.Addresses["upload"].Burst != 2 ||
 		c.RateLimits.TenantWide["api"].Burst != 200 {
 		t.Errorf("from file: %+v", c.RateLimits)
+	}
+}
+
+// database_url: empty (SQLite) by default, from the file, overridden by
+// OBSCURA_DATABASE_URL.
+func TestDatabaseURL(t *testing.T) {
+	if d := Default().DatabaseURL; d != "" {
+		t.Fatalf("default database_url = %q, want empty (SQLite)", d)
+	}
+	file := filepath.Join(t.TempDir(), "obscura.yaml")
+	os.WriteFile(file, []byte("database_url: postgres://db.internal/obscura?sslmode=verify-full\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://db.internal/obscura?sslmode=verify-full" {
+		t.Errorf("from file: %q", c.DatabaseURL)
+	}
+	env := map[string]string{"OBSCURA_DATABASE_URL": "postgresql://other/obscura"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgresql://other/obscura" {
+		t.Errorf("from env: %q", c.DatabaseURL)
 	}
 }
