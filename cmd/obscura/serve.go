@@ -40,6 +40,9 @@ func (a *app) serveCmd() *cobra.Command {
 }
 
 func (a *app) serve(ctx context.Context, insecure bool) error {
+	if err := wire.CheckRole(a.cfg); err != nil {
+		return err // before anything starts or is created
+	}
 	// The sandboxed workers start first and verify and load the models: a
 	// kernel without the sandbox, or a tampered or missing model, stops the
 	// server before it touches any data.
@@ -55,9 +58,6 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 	}
 	defer g.Close()
 	role := a.cfg.Role
-	if err := g.CheckRole(role); err != nil {
-		return err
-	}
 	if err := g.Start(ctx); err != nil {
 		return err
 	}

@@ -44,19 +44,19 @@ func (g *Graph) Shared() bool {
 	return ok
 }
 
-// CheckRole refuses a serve role the store cannot support: api and jobs
-// nodes need a database other nodes share.
-func (g *Graph) CheckRole(role string) error {
-	switch role {
+// CheckRole refuses a serve role the configuration cannot support: api
+// and jobs nodes need a database other nodes share (database_url).
+func CheckRole(cfg config.Config) error {
+	switch cfg.Role {
 	case "", config.RoleAll:
 		return nil
 	case config.RoleAPI, config.RoleJobs:
-		if g.Shared() {
+		if cfg.DatabaseURL != "" {
 			return nil
 		}
-		return fault.New(fault.Invalid, "role "+role+" needs a database shared by every node (database_url postgres://…); the embedded SQLite store serves role all only")
+		return fault.New(fault.Invalid, "role "+cfg.Role+" needs a database shared by every node (database_url postgres://…); the embedded SQLite store serves role all only")
 	}
-	return fault.New(fault.Invalid, "role "+role+" is not all, api or jobs")
+	return fault.New(fault.Invalid, "role "+cfg.Role+" is not all, api or jobs")
 }
 
 // sharedState is the store's shared state when several nodes share it,
