@@ -55,7 +55,8 @@ var (
 )
 
 // Main runs the package's tests and then stops the cluster if one was
-// started. Use it as TestMain:
+// started (without Main, a watchdog process stops it within a second or
+// so of the test binary's exit). Use it as TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M) {
@@ -254,7 +255,32 @@ func start() (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w\n%s", err, tail(string(log), 2000))
 	}
+	if err := c.watch(); err != nil {
+		return nil, errors.Join(err, c.stop())
+	}
 	return c, nil
+}
+
+// watchdog stops the server and removes the directory once the test
+// binary ($1) is gone, however it ended: a test timeout panics past Main,
+// and a package whose tests use URL without Main never stops the cluster.
+const watchdog = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+if [ -f "$2/data/postmaster.pid" ]; then
+  pm=$(head -n 1 "$2/data/postmaster.pid")
+  kill -QUIT "$pm" 2>/dev/null
+  i=0; while kill -0 "$pm" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+fi
+rm -rf "$2"`
+
+// watch starts the watchdog in its own session, so that signals to the
+// test's process group leave it running until the binary has exited.
+func (c *cluster) watch() error {
+	cmd := exec.Command("/bin/sh", "-c", watchdog, "pgtest-watchdog", strconv.Itoa(os.Getpid()), c.dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start watchdog: %w", err)
+	}
+	return cmd.Process.Release()
 }
 
 func (c *cluster) stop() error {
