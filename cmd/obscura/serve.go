@@ -82,9 +82,11 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 		}
 	}
 	hh := wire.HTTP{Registry: reg, Version: version, PublicURL: a.cfg.PublicURL, Jobs: queue, Demo: demo, MetricsElsewhere: a.cfg.MetricsAddr != ""}
-	h := g.Handler(hh)
+	var h http.Handler
 	if role == config.RoleJobs {
 		h = g.ProbesHandler(hh) // a jobs node answers its health probes only
+	} else {
+		h = g.Handler(hh)
 	}
 	if a.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
