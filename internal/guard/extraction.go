@@ -215,6 +215,7 @@ type Extraction struct {
 	mu     sync.Mutex
 	keys   map[string]*stream
 	states stateStore
+	shared rateState // with several nodes: the throttle's one query per interval, across nodes
 }
 
 // NewExtraction returns a watcher; notify is called (outside the lock)
@@ -227,11 +228,16 @@ func NewExtraction(cfg ExtractionConfig, clk clock.Clock, notify func(Flag)) *Ex
 // Check is called before an inference: nil, or why the key may not query.
 func (e *Extraction) Check(tenant, key string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	s := e.keys[tenant+"/"+key]
 	if s == nil {
+		e.mu.Unlock()
 		return nil
 	}
+	if st := e.shared; st != nil && s.state == StateThrottled {
+		e.mu.Unlock() // no lock held over the database round trip
+		return e.sharedThrottle(st, tenant, key)
+	}
+	defer e.mu.Unlock()
 	switch s.state {
 	case StateBlocked:
 		return fault.New(fault.Blocked, "this API key is blocked: its queries look like model extraction")

@@ -75,3 +75,48 @@ func TestExtractionRefreshAcrossNodes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSharedThrottleAcrossNodes: a throttled key gets one query per
+// ThrottleEvery across two nodes sharing the database, not one per node;
+// the next interval admits one again.
+func TestSharedThrottleAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openShared(t, path)
+	if err := st.CreateTenant(ctx, store.Tenant{ID: "ten", Name: "T", CreatedAt: time.Unix(1e9, 0)},
+		store.APIKey{ID: "k0", TenantID: "ten", SecretHash: []byte("h"), CreatedAt: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetGuardState(ctx, store.GuardState{TenantID: "ten", KeyID: "k1", State: StateThrottled, Since: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	var nodes []*Extraction
+	for range 2 {
+		e := NewExtraction(DefaultExtraction, clk, nil).ShareThrottle(openShared(t, path))
+		if err := e.Restore(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, e)
+	}
+	for round := range 2 {
+		passed := 0
+		for i := range 6 {
+			err := nodes[i%2].Check("ten", "k1")
+			var rl *RateLimitedError
+			switch {
+			case err == nil:
+				passed++
+			case !errors.As(err, &rl) || rl.RetryAfter <= 0 || rl.RetryAfter > DefaultExtraction.ThrottleEvery:
+				t.Fatalf("round %d query %d: %v", round, i, err)
+			}
+		}
+		if passed != 1 {
+			t.Fatalf("round %d: %d queries passed across two nodes, want 1", round, passed)
+		}
+		clk.Advance(DefaultExtraction.ThrottleEvery)
+	}
+	if err := nodes[0].Check("ten", "k2"); err != nil {
+		t.Fatalf("a key in good standing: %v", err)
+	}
+}

@@ -94,11 +94,15 @@ func (g *Graph) rateLimiter() interface {
 }
 
 // startShared runs what keeps a node in step with the others on a shared
-// store: guard states every second, kill switches on notification (and
-// every KillSwitchPoll).
+// store: guard states every second (and a throttled key's one query per
+// interval counted across nodes), kill switches on notification (and every
+// KillSwitchPoll).
 func (g *Graph) startShared(ctx context.Context) {
 	if !g.Shared() {
 		return
+	}
+	if sh := g.sharedState(); sh != nil {
+		g.Extraction.ShareThrottle(sh)
 	}
 	go g.Extraction.Run(ctx, time.Second)
 	if l, ok := any(g.Store).(killListener); ok {
