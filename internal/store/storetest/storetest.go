@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FL", testFL},
 		{"RateBuckets", testRateBuckets},
 		{"GalleryLock", testGalleryLock},
+		{"ScopeKeyWraps", testScopeKeyWraps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
