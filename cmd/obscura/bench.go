@@ -16,12 +16,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "store"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "store"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|store]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|store]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -184,6 +184,11 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 				fmt.Fprintf(&b, "sandboxed analyze: %.2fx in process, %.2fx bare models + one scaled decode; sandboxed sanitize: %.2fx in process\n",
 					rep.AnalyzeVsInProcess, rep.AnalyzeVsBare, rep.IngestVsInProcess)
+			}
+			if want("pipeline") {
+				if err := a.benchPipeline(cmd.Context(), quick, out, &b); err != nil {
+					return err
+				}
 			}
 			if want("provenance") {
 				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")
