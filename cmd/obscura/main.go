@@ -87,6 +87,8 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
+	pf.String("database-url", a.cfg.DatabaseURL, "PostgreSQL store, postgres://USER@HOST/DB?sslmode=verify-full (env OBSCURA_DATABASE_URL, preferred: a password on the command line is visible to other local users; empty: SQLite in the data directory)")
+	pf.String("master-key-file", a.cfg.MasterKeyFile, "master key file shared by every node; never generated (env OBSCURA_MASTER_KEY_FILE; default <data>/master.key)")
 	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd(), a.storeCmd())
 	return root
 }
