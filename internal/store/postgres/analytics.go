@@ -199,7 +199,7 @@ func (s *Store) SubjectAnalytics(ctx context.Context, tenantID, subjectHash stri
 func (s *Store) ExpireAnalytics(ctx context.Context, t time.Time, limit int) (int, error) {
 	total := int64(0)
 	for _, table := range []string{"analytics_photos", "analytics_features"} {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE ctid IN (SELECT ctid FROM `+table+` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`, unix(t), limit)
+		res, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE ctid IN (SELECT ctid FROM `+table+` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`, unix(t), lim(limit))
 		if err != nil {
 			return 0, classify("expire analytics", err)
 		}
@@ -262,7 +262,7 @@ func (s *Store) BudgetSpent(ctx context.Context, tenantID string, periodStart ti
 
 // Ledger implements store.Analytics.
 func (s *Store) Ledger(ctx context.Context, tenantID string, limit int) ([]store.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, seq, at, actor, metric, from_at, to_at, eps_milli, rho_units, delta_pico FROM analytics_ledger WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?`, tenantID, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, seq, at, actor, metric, from_at, to_at, eps_milli, rho_units, delta_pico FROM analytics_ledger WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?`, tenantID, lim(limit))
 	if err != nil {
 		return nil, classify("ledger", err)
 	}

@@ -37,7 +37,10 @@ func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHas
 		}
 	}
 	if cp != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints(seq, hash, time, signature) VALUES (?,?,?,?)`, cp.Seq, cp.Hash, cp.Time, cp.Signature); err != nil {
+		// Two nodes may both decide the tip needs a checkpoint (each read
+		// the last one before taking the lock): the chain fixes the hash
+		// at a seq, so the second is the same statement and is dropped.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints(seq, hash, time, signature) VALUES (?,?,?,?) ON CONFLICT (seq) DO NOTHING`, cp.Seq, cp.Hash, cp.Time, cp.Signature); err != nil {
 			return classify("append audit checkpoint", err)
 		}
 	}
@@ -46,9 +49,9 @@ func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHas
 
 // AuditRange implements store.Audit.
 func (s *Store) AuditRange(ctx context.Context, tenantID string, after int64, limit int) ([]store.AuditRecord, error) {
-	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, []any{after, limit}
+	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, []any{after, lim(limit)}
 	if tenantID != "" {
-		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{tenantID, after, limit}
+		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, []any{tenantID, after, lim(limit)}
 	}
 	return s.auditRecords(ctx, "audit range", q, args...)
 }
@@ -58,9 +61,9 @@ func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, li
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []any{before, limit}
+	q, args := `SELECT seq, tenant_id, hash, body FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []any{before, lim(limit)}
 	if tenantID != "" {
-		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, limit}
+		q, args = `SELECT seq, tenant_id, hash, body FROM audit WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{tenantID, before, lim(limit)}
 	}
 	return s.auditRecords(ctx, "audit tail", q, args...)
 }

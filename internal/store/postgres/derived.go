@@ -45,7 +45,7 @@ func (s *Store) ExpireConsents(ctx context.Context, t time.Time, limit int) ([]s
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT `+consentCols+` FROM consents WHERE state = ? AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED`, // another node expiring at once takes the others
-		store.ConsentGranted, unix(t), limit)
+		store.ConsentGranted, unix(t), lim(limit))
 	if err != nil {
 		return nil, classify("expire consents", err)
 	}

@@ -71,7 +71,7 @@ func (s *Store) AssetDrafts(ctx context.Context, tenantID, assetID string) ([]st
 
 // ExpiredDrafts implements store.Drafts.
 func (s *Store) ExpiredDrafts(ctx context.Context, t time.Time, limit int) ([]store.Draft, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), lim(limit))
 	if err != nil {
 		return nil, classify("expired drafts", err)
 	}

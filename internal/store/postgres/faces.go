@@ -63,7 +63,7 @@ func (s *Store) DeleteSuggestion(ctx context.Context, tenantID, id string) error
 
 // ExpiredSuggestions implements store.Faces.
 func (s *Store) ExpiredSuggestions(ctx context.Context, t time.Time, limit int) ([]store.Suggestion, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), lim(limit))
 	if err != nil {
 		return nil, classify("expired suggestions", err)
 	}

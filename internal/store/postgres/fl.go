@@ -167,6 +167,11 @@ func (s *Store) SetFLCurrent(ctx context.Context, tenant, task string, number in
 		return classify("set fl current", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The task's row lock, which RecordFLRound also takes first: a version
+	// published concurrently cannot end up current beside this one.
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM fl_tasks WHERE tenant_id = ? AND id = ? FOR UPDATE`, tenant, task); err != nil {
+		return classify("set fl current", err)
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM fl_versions WHERE tenant_id = ? AND task_id = ? AND number = ?`, tenant, task, number).Scan(&n); err != nil {
 		return classify("set fl current", err)

@@ -27,6 +27,11 @@ func (s *Store) AbortOpenFLRounds(ctx context.Context, at time.Time) ([]store.FL
 		return nil, classify("abort open fl rounds", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// Tasks first, then rounds: the order RecordFLRound locks them in, so
+	// the two cannot deadlock.
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM fl_tasks WHERE (tenant_id, id) IN (SELECT tenant_id, task_id FROM fl_rounds WHERE outcome = 'open') ORDER BY tenant_id, id FOR UPDATE`); err != nil {
+		return nil, classify("abort open fl rounds", err)
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, task_id, number, participants FROM fl_rounds WHERE outcome = 'open' ORDER BY tenant_id, task_id, number FOR UPDATE`)
 	if err != nil {
 		return nil, classify("abort open fl rounds", err)

@@ -38,9 +38,9 @@ func (s *Store) CreateAlert(ctx context.Context, a store.Alert) error {
 
 // Alerts implements store.Alerts.
 func (s *Store) Alerts(ctx context.Context, tenantID string, limit int) ([]store.Alert, error) {
-	q, args := `SELECT id, time, rule, severity, tenant_id, detail FROM alerts ORDER BY time DESC, id LIMIT ?`, []any{limit}
+	q, args := `SELECT id, time, rule, severity, tenant_id, detail FROM alerts ORDER BY time DESC, id LIMIT ?`, []any{lim(limit)}
 	if tenantID != "" {
-		q, args = `SELECT id, time, rule, severity, tenant_id, detail FROM alerts WHERE tenant_id = ? ORDER BY time DESC, id LIMIT ?`, []any{tenantID, limit}
+		q, args = `SELECT id, time, rule, severity, tenant_id, detail FROM alerts WHERE tenant_id = ? ORDER BY time DESC, id LIMIT ?`, []any{tenantID, lim(limit)}
 	}
 	return queryAll(ctx, s.db, "alerts", func(rows interface{ Scan(...any) error }) (store.Alert, error) {
 		var a store.Alert

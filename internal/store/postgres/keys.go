@@ -86,7 +86,7 @@ func (s *Store) DestroyScopeKeys(ctx context.Context, tenantID, subjectHash, pur
 // ScopeKeysBelow implements store.Keys.
 func (s *Store) ScopeKeysBelow(ctx context.Context, tenantID string, version int, afterID string, limit int) ([]store.ScopeKey, error) {
 	return queryAll(ctx, s.db, "scope keys below", scanScope, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
-		tenantID, version, afterID, limit)
+		tenantID, version, afterID, lim(limit))
 }
 
 // RewrapScopeKey implements store.Keys.

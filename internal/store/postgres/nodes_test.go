@@ -110,6 +110,19 @@ func TestAuditOneChainAcrossNodes(t *testing.T) {
 			t.Fatalf("AppendAudit: %v", err)
 		}
 	}
+	// Both nodes checkpoint the same tip at once (each saw none there).
+	for _, err := range race(2, a, b, func(_ int, s *Store) error {
+		return s.AppendAudit(ctx, func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error) {
+			return nil, &store.AuditCheckpoint{Seq: tipSeq, Hash: tipHash, Time: "t", Signature: "s"}, nil
+		})
+	}) {
+		if err != nil {
+			t.Errorf("checkpoint of the tip from two nodes: %v", err)
+		}
+	}
+	if cps, err := a.AuditCheckpoints(ctx); err != nil || len(cps) != 1 || cps[0].Seq != n {
+		t.Errorf("AuditCheckpoints = %+v, %v; want one at %d", cps, err, n)
+	}
 	recs, err := b.AuditRange(ctx, "", 0, 100)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// pgx's parse errors quote the URL: keep them out of the message.
 		return nil, fault.New(fault.Invalid, "database_url is not a valid postgres:// URL")
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "obscura" // names the nodes' sessions in pg_stat_activity
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
@@ -150,7 +153,8 @@ func fromUnix(n int64) time.Time {
 }
 
 // classify turns driver errors into fault kinds: integrity violations
-// (SQLSTATE class 23) are Conflict as SQLite's constraint errors are, a
+// (SQLSTATE class 23) are Conflict as SQLite's constraint errors are, data
+// exceptions (class 22: a NUL byte or invalid UTF-8 in text) Invalid, a
 // full disk (53100) is Unavailable and storage-full, and lost connections,
 // shutdowns, resource exhaustion and serialisation failures are
 // Unavailable (the caller may retry).
@@ -166,6 +170,10 @@ func classify(op string, err error) error {
 		switch {
 		case strings.HasPrefix(pe.Code, "23"):
 			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
+		case strings.HasPrefix(pe.Code, "22"):
+			// Data exceptions: text SQLite would have stored but Postgres
+			// refuses (a NUL byte, invalid UTF-8), a number out of range.
+			return fault.Wrap(fault.Invalid, "value not storable", fmt.Errorf("%s: %w", op, err))
 		case pe.Code == "53100":
 			return fault.Wrap(fault.Unavailable, "storage is full", fmt.Errorf("%s: %w: %w", op, fault.ErrStorageFull, err))
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"),
@@ -267,4 +275,13 @@ func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
 func (t tx) lock(ctx context.Context, parts ...string) error {
 	_, err := t.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, strings.Join(parts, "\x1f"))
 	return err
+}
+
+// lim is a LIMIT argument: SQLite reads a negative limit as none, Postgres
+// refuses it; NULL is Postgres's none.
+func lim(n int) any {
+	if n < 0 {
+		return nil
+	}
+	return n
 }

@@ -44,6 +44,7 @@ func TestClassify(t *testing.T) {
 		{"57P01", fault.Unavailable, false}, // admin_shutdown
 		{"08006", fault.Unavailable, false}, // connection_failure
 		{"40001", fault.Unavailable, false}, // serialization_failure
+		{"22021", fault.Invalid, false},     // invalid byte sequence (NUL in text)
 	}
 	for _, tt := range tests {
 		err := classify("op", &pgconn.PgError{Code: tt.code, Message: "m"})
@@ -77,6 +78,19 @@ func TestSecretURLNotRepeated(t *testing.T) {
 		}
 		if !errors.Is(err, fault.Unavailable) && !errors.Is(err, fault.Invalid) {
 			t.Errorf("Open error kind: %v", err)
+		}
+	}
+}
+
+// Text Postgres cannot hold (SQLite can) is refused as Invalid, never an
+// unclassified error (which the API would answer 500).
+func TestUnstorableTextIsInvalid(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	for _, name := range []string{"nul\x00byte", "bad\xffutf8"} {
+		err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: name, CreatedAt: tn}, store.APIKey{ID: "k", TenantID: "t1", SecretHash: []byte{1}, CreatedAt: tn})
+		if !errors.Is(err, fault.Invalid) {
+			t.Errorf("tenant name %q: %v, want Invalid", name, err)
 		}
 	}
 }
@@ -149,5 +163,58 @@ func TestProbeWrite(t *testing.T) {
 	defer ro.Close()
 	if err := ro.ProbeWrite(ctx, tn); !errors.Is(err, fault.Unavailable) {
 		t.Errorf("ProbeWrite on a read-only session: %v, want Unavailable", err)
+	}
+}
+
+// A negative limit means none, as in SQLite (Postgres refuses LIMIT -1).
+func TestNegativeLimitIsNone(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	for i := range 3 {
+		if err := s.CreateAlert(ctx, store.Alert{ID: fmt.Sprintf("a%d", i), Time: tn, Rule: "r", Severity: "info", Detail: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if as, err := s.Alerts(ctx, "", -1); err != nil || len(as) != 3 {
+		t.Errorf("Alerts(-1) = %d, %v; want 3", len(as), err)
+	}
+}
+
+// A connection the server drops (a restart, a failover, an operator's
+// pg_terminate_backend) is Unavailable, never an unclassified error, and
+// the pool recovers on the next call.
+func TestDroppedConnectionIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	url := migrated(t)
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.db.BeginTx(ctx, nil) // holds its connection: no liveness check before the next query
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var pid int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var ok bool
+	if err := other.db.QueryRowContext(ctx, `SELECT pg_terminate_backend(?)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminate backend: %v, %v", ok, err)
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	if err = classify("query", err); !errors.Is(err, fault.Unavailable) {
+		t.Errorf("query on a dropped connection: %v, want Unavailable", err)
+	}
+	if _, err := s.Tenants(ctx); err != nil {
+		t.Errorf("after the drop: %v", err)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Store) StalePendingAssets(ctx context.Context, before time.Time, limit 
 		}
 		p.CreatedAt = fromUnix(created)
 		return p, nil
-	}, `SELECT id, tenant_id, subject_hash, created_at FROM pending_assets WHERE created_at < ? ORDER BY created_at, id LIMIT ?`, unix(before), limit)
+	}, `SELECT id, tenant_id, subject_hash, created_at FROM pending_assets WHERE created_at < ? ORDER BY created_at, id LIMIT ?`, unix(before), lim(limit))
 }
 
 // ClearPendingAsset implements store.PendingAssets.

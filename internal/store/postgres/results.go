@@ -67,7 +67,7 @@ func (s *Store) Results(ctx context.Context, tenantID, assetID string) ([]store.
 
 // ExpiredResults implements store.Results.
 func (s *Store) ExpiredResults(ctx context.Context, t time.Time, limit int) ([]store.Result, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+resultCols+` FROM results WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+resultCols+` FROM results WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, unix(t), lim(limit))
 	if err != nil {
 		return nil, classify("expired results", err)
 	}
