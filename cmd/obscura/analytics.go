@@ -39,10 +39,7 @@ func (a *app) analyticsCmd() *cobra.Command {
 					return fault.New(fault.Invalid, "--to is not an RFC 3339 time")
 				}
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-					return fmt.Errorf("tenant %s: %w", tenant, err)
-				}
+			return a.withTenant(cmd, tenant, func(ctx context.Context, svc *wire.Graph) error {
 				ans, err := svc.Analytics.Query(ctx, tenant, analytics.Query{Metric: metric, From: f, To: t, Epsilon: eps, Actor: "cli"})
 				if err != nil {
 					return err
@@ -73,10 +70,7 @@ func (a *app) analyticsCmd() *cobra.Command {
 		query.MarkFlagRequired(f)
 	}
 	var btenant string
-	budget := a.serviceCmd("budget --tenant ID", "Show the tenant's privacy budget: this period, the lifetime cap, what is spent", func(ctx context.Context, svc *wire.Graph) error {
-		if _, err := svc.Store.Tenant(ctx, btenant); err != nil {
-			return fmt.Errorf("tenant %s: %w", btenant, err)
-		}
+	budget := a.tenantSubCmd("budget --tenant ID", "Show the tenant's privacy budget: this period, the lifetime cap, what is spent", &btenant, func(ctx context.Context, svc *wire.Graph) error {
 		b, err := svc.Analytics.Budget(ctx, btenant)
 		if err != nil {
 			return err

@@ -34,8 +34,8 @@ func (a *app) incidentCmd() *cobra.Command {
 			}
 			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
 				if tenant != "" {
-					if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-						return fmt.Errorf("tenant %s: %w", tenant, err)
+					if err := tenantExists(ctx, svc, tenant); err != nil {
+						return err
 					}
 				}
 				sw := svc.Kill
@@ -130,9 +130,6 @@ func (a *app) incidentCmd() *cobra.Command {
 		Short: "Delete a subject's data, a tenant's photos in a time range, or everything of a tenant (keys destroyed first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tenant == "" {
-				return fault.New(fault.Invalid, "--tenant is required")
-			}
 			var from, to time.Time
 			if fromS != "" || toS != "" {
 				var err1, err2 error
@@ -142,10 +139,7 @@ func (a *app) incidentCmd() *cobra.Command {
 					return fault.New(fault.Invalid, "--from and --to are RFC 3339 times, from before to, and exclude --subject")
 				}
 			}
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-					return fmt.Errorf("tenant %s: %w", tenant, err)
-				}
+			return a.withTenant(cmd, tenant, func(ctx context.Context, svc *wire.Graph) error {
 				sc := incident.PurgeScope{Tenant: tenant, From: from, To: to}
 				if purgeSubject != "" {
 					sc.SubjectHash = svc.Keys.SubjectHash(purgeSubject)
@@ -183,13 +177,7 @@ func (a *app) incidentCmd() *cobra.Command {
 		Short: "Revoke every API key of a tenant at once (and optionally rotate its KEK)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tenant == "" {
-				return fault.New(fault.Invalid, "--tenant is required")
-			}
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-					return fmt.Errorf("tenant %s: %w", tenant, err)
-				}
+			return a.withTenant(cmd, tenant, func(ctx context.Context, svc *wire.Graph) error {
 				n, err := svc.Operator.RevokeAllKeys(ctx, cliActor, tenant)
 				if err != nil {
 					return err

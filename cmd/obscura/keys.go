@@ -81,10 +81,7 @@ func (a *app) keysCmd() *cobra.Command {
 	revoke.Flags().StringVar(&tenant, "tenant", "", "tenant id (with --version)")
 	revoke.Flags().IntVar(&version, "version", 0, "KEK version to disable")
 
-	list := a.serviceCmd("list --tenant ID", "List a tenant's API keys", func(ctx context.Context, svc *wire.Graph) error {
-		if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-			return fmt.Errorf("tenant %s: %w", tenant, err)
-		}
+	list := a.tenantSubCmd("list --tenant ID", "List a tenant's API keys", &tenant, func(ctx context.Context, svc *wire.Graph) error {
 		ks, err := svc.Store.APIKeys(ctx, tenant)
 		if err != nil {
 			return err

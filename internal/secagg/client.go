@@ -99,6 +99,27 @@ func (c *Client) envelope(t Type, body []byte) []byte {
 }
 
 // open parses a broadcast of type t for this session.
+// receive checks that the client is at stage st, opens the server's
+// message of type t and parses its list body, which must have at least
+// the threshold of entries (what names the list in the error).
+func receive[S ~[]E, E any](c *Client, st stage, msg []byte, t Type, parse func([]byte) (S, error), what string) (S, error) {
+	if err := c.expect(st); err != nil {
+		return nil, err
+	}
+	body, err := c.open(msg, t)
+	if err != nil {
+		return nil, err
+	}
+	l, err := parse(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(l) < c.p.Threshold {
+		return nil, fmt.Errorf("%s of %d: %w", what, len(l), ErrTooFew)
+	}
+	return l, nil
+}
+
 func (c *Client) open(msg []byte, t Type) ([]byte, error) {
 	e, err := ParseEnvelope(msg)
 	if err != nil {
@@ -167,19 +188,9 @@ func verifyAdvertise(p Params, e KeyEntry) bool {
 // of them needed, keys distinct, ours included unchanged), Shamir-shares the
 // mask key and the self-mask seed and returns the encrypted shares.
 func (c *Client) ShareKeys(keyList []byte) ([]byte, error) {
-	if err := c.expect(stageShareKeys); err != nil {
-		return nil, err
-	}
-	body, err := c.open(keyList, TypeKeyList)
+	l, err := receive(c, stageShareKeys, keyList, TypeKeyList, ParseKeyList, "key list")
 	if err != nil {
 		return nil, err
-	}
-	l, err := ParseKeyList(body)
-	if err != nil {
-		return nil, err
-	}
-	if len(l) < c.p.Threshold {
-		return nil, fmt.Errorf("key list of %d: %w", len(l), ErrTooFew)
 	}
 	if 2*c.p.Threshold <= len(l) {
 		return nil, fmt.Errorf("threshold %d is not more than half of %d clients: %w", c.p.Threshold, len(l), ErrMismatch)
@@ -291,19 +302,9 @@ func (c *Client) MaskedInput(ciphertexts []byte, x []uint64) ([]byte, error) {
 // ConsistencyCheck (round 3) checks the survivor set U3 (a subset of U2 with
 // at least t members, us included) and returns our signature over it.
 func (c *Client) ConsistencyCheck(survivors []byte) ([]byte, error) {
-	if err := c.expect(stageConsistency); err != nil {
-		return nil, err
-	}
-	body, err := c.open(survivors, TypeSurvivors)
+	u3, err := receive(c, stageConsistency, survivors, TypeSurvivors, ParseIndexes, "U3")
 	if err != nil {
 		return nil, err
-	}
-	u3, err := ParseIndexes(body)
-	if err != nil {
-		return nil, err
-	}
-	if len(u3) < c.p.Threshold {
-		return nil, fmt.Errorf("U3 of %d: %w", len(u3), ErrTooFew)
 	}
 	for _, v := range u3 {
 		if _, ok := slices.BinarySearch(c.u2, v); !ok {
@@ -322,19 +323,9 @@ func (c *Client) ConsistencyCheck(survivors []byte) ([]byte, error) {
 // signed, then reveals, for every v in U2, our share of b_v if v survived
 // and our share of s_v^SK if it dropped — never both for one v.
 func (c *Client) Unmask(signatures []byte) ([]byte, error) {
-	if err := c.expect(stageUnmask); err != nil {
-		return nil, err
-	}
-	body, err := c.open(signatures, TypeSignatures)
+	l, err := receive(c, stageUnmask, signatures, TypeSignatures, ParseSignatures, "U4")
 	if err != nil {
 		return nil, err
-	}
-	l, err := ParseSignatures(body)
-	if err != nil {
-		return nil, err
-	}
-	if len(l) < c.p.Threshold {
-		return nil, fmt.Errorf("U4 of %d: %w", len(l), ErrTooFew)
 	}
 	u3body := MarshalIndexes(c.u3)
 	for _, s := range l {

@@ -92,6 +92,22 @@ func (s *Server) Receive(msg []byte) error {
 	}
 }
 
+// admit checks a client message of a round (what) against the round
+// before it: the sender took part in it (set, named name) and has not sent
+// this message yet (sent).
+func admit(e Envelope, what, name string, set []uint32, sent bool) error {
+	if !in(set, e.Sender) {
+		return fmt.Errorf("%s from %d outside %s: %w", what, e.Sender, name, ErrMismatch)
+	}
+	if sent {
+		return fmt.Errorf("%s from %d: %w", what, e.Sender, ErrReplay)
+	}
+	return nil
+}
+
+// has reports whether client i has an entry in m.
+func has[V any](m map[uint32]V, i uint32) bool { _, ok := m[i]; return ok }
+
 func in(set []uint32, i uint32) bool { _, ok := slices.BinarySearch(set, i); return ok }
 
 func (s *Server) advertise(e Envelope) error {
@@ -115,11 +131,8 @@ func (s *Server) advertise(e Envelope) error {
 }
 
 func (s *Server) shareKeys(e Envelope) error {
-	if !in(s.u1, e.Sender) {
-		return fmt.Errorf("share keys from %d outside U1: %w", e.Sender, ErrMismatch)
-	}
-	if _, dup := s.cts[e.Sender]; dup {
-		return fmt.Errorf("share keys from %d: %w", e.Sender, ErrReplay)
+	if err := admit(e, "share keys", "U1", s.u1, has(s.cts, e.Sender)); err != nil {
+		return err
 	}
 	l, err := ParseAddressed(e.Body)
 	if err != nil {
@@ -138,11 +151,8 @@ func (s *Server) shareKeys(e Envelope) error {
 }
 
 func (s *Server) maskedInput(e Envelope) error {
-	if !in(s.u2, e.Sender) {
-		return fmt.Errorf("masked input from %d outside U2: %w", e.Sender, ErrMismatch)
-	}
-	if _, dup := s.masked[e.Sender]; dup {
-		return fmt.Errorf("masked input from %d: %w", e.Sender, ErrReplay)
+	if err := admit(e, "masked input", "U2", s.u2, has(s.masked, e.Sender)); err != nil {
+		return err
 	}
 	y, err := ParseVector(e.Body, s.p.Bits)
 	if err != nil {
@@ -156,11 +166,8 @@ func (s *Server) maskedInput(e Envelope) error {
 }
 
 func (s *Server) consistency(e Envelope) error {
-	if !in(s.u3, e.Sender) {
-		return fmt.Errorf("consistency from %d outside U3: %w", e.Sender, ErrMismatch)
-	}
-	if _, dup := s.sigs[e.Sender]; dup {
-		return fmt.Errorf("consistency from %d: %w", e.Sender, ErrReplay)
+	if err := admit(e, "consistency", "U3", s.u3, has(s.sigs, e.Sender)); err != nil {
+		return err
 	}
 	if !bytes.Equal(e.Body, MarshalIndexes(s.u3)) {
 		return fmt.Errorf("consistency from %d signs another set: %w", e.Sender, ErrMismatch)
@@ -170,11 +177,8 @@ func (s *Server) consistency(e Envelope) error {
 }
 
 func (s *Server) unmask(e Envelope) error {
-	if !in(s.u4, e.Sender) {
-		return fmt.Errorf("unmask from %d outside U4: %w", e.Sender, ErrMismatch)
-	}
-	if _, dup := s.reveal[e.Sender]; dup {
-		return fmt.Errorf("unmask from %d: %w", e.Sender, ErrReplay)
+	if err := admit(e, "unmask", "U4", s.u4, has(s.reveal, e.Sender)); err != nil {
+		return err
 	}
 	l, err := ParseRevealed(e.Body)
 	if err != nil {

@@ -263,36 +263,52 @@ type KeyList []KeyEntry
 
 // Marshal encodes the body.
 func (l KeyList) Marshal() []byte {
-	b := putU32(nil, uint32(len(l)))
-	for _, e := range l {
-		b = putU32(b, e.Index)
-		b = append(b, e.Device...)
-		b = append(b, e.Advertise.Marshal()...)
-		b = append(b, e.Sig...)
-	}
-	return b
+	return marshalList(l, func(b []byte, e KeyEntry) []byte {
+		b = append(putU32(b, e.Index), e.Device...)
+		return append(append(b, e.Advertise.Marshal()...), e.Sig...)
+	})
 }
 
 // ParseKeyList parses a key-list body; indexes must be strictly ascending.
 func ParseKeyList(b []byte) (KeyList, error) {
-	const per = 4 + ed25519.PublicKeySize + advertiseLen + sigLen
-	r := reader{b: b}
-	n := r.count(MaxClients, per)
-	l := make(KeyList, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		var e KeyEntry
-		e.Index = r.u32()
-		e.Device = ed25519.PublicKey(r.take(ed25519.PublicKeySize))
+	return parseList(b, ed25519.PublicKeySize+advertiseLen+sigLen, "key list order", func(r *reader, i uint32) KeyEntry {
+		e := KeyEntry{Index: i, Device: ed25519.PublicKey(r.take(ed25519.PublicKeySize))}
 		adv := r.take(advertiseLen)
 		e.Sig = r.take(sigLen)
-		if r.err != nil {
-			break
+		if r.err == nil {
+			e.Advertise, r.err = ParseAdvertise(adv)
 		}
-		e.Advertise, r.err = ParseAdvertise(adv)
-		if r.err == nil && (e.Index == 0 || len(l) > 0 && e.Index <= l[len(l)-1].Index) {
-			r.err = malformed("key list order")
+		return e
+	})
+}
+
+// marshalList encodes a list body: the count, then each item (which
+// starts with its client index).
+func marshalList[T any](l []T, item func(b []byte, t T) []byte) []byte {
+	b := putU32(nil, uint32(len(l)))
+	for _, t := range l {
+		b = item(b, t)
+	}
+	return b
+}
+
+// parseList parses a list body: the count (at most MaxClients, bounded by
+// the bytes left), then per item a client index, nonzero and strictly
+// ascending (else the error names order), and rest more bytes that item
+// reads.
+func parseList[T any](b []byte, rest int, order string, item func(r *reader, index uint32) T) ([]T, error) {
+	r := reader{b: b}
+	n := r.count(MaxClients, 4+rest)
+	l := make([]T, 0, n)
+	var last uint32
+	for i := 0; i < n && r.err == nil; i++ {
+		x := r.u32()
+		t := item(&r, x)
+		if r.err == nil && (x == 0 || i > 0 && x <= last) {
+			r.err = malformed(order)
 		}
-		l = append(l, e)
+		last = x
+		l = append(l, t)
 	}
 	return l, r.end()
 }
@@ -306,27 +322,14 @@ type Addressed struct {
 
 // MarshalAddressed encodes a ShareKeys or Ciphertexts body.
 func MarshalAddressed(l []Addressed) []byte {
-	b := putU32(nil, uint32(len(l)))
-	for _, a := range l {
-		b = putU32(b, a.Peer)
-		b = append(b, a.Cipher...)
-	}
-	return b
+	return marshalList(l, func(b []byte, a Addressed) []byte { return append(putU32(b, a.Peer), a.Cipher...) })
 }
 
 // ParseAddressed parses a ShareKeys or Ciphertexts body; peers strictly ascending.
 func ParseAddressed(b []byte) ([]Addressed, error) {
-	r := reader{b: b}
-	n := r.count(MaxClients, 4+shareCipherLen)
-	l := make([]Addressed, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		a := Addressed{Peer: r.u32(), Cipher: r.take(shareCipherLen)}
-		if r.err == nil && (a.Peer == 0 || len(l) > 0 && a.Peer <= l[len(l)-1].Peer) {
-			r.err = malformed("peer order")
-		}
-		l = append(l, a)
-	}
-	return l, r.end()
+	return parseList(b, shareCipherLen, "peer order", func(r *reader, i uint32) Addressed {
+		return Addressed{Peer: i, Cipher: r.take(shareCipherLen)}
+	})
 }
 
 // elemBytes is the bytes one ring element takes on the wire.
@@ -373,26 +376,12 @@ func ParseVector(b []byte, bits uint8) ([]uint64, error) {
 
 // MarshalIndexes encodes a Survivors or Consistency body.
 func MarshalIndexes(s []uint32) []byte {
-	b := putU32(nil, uint32(len(s)))
-	for _, i := range s {
-		b = putU32(b, i)
-	}
-	return b
+	return marshalList(s, putU32)
 }
 
 // ParseIndexes parses a Survivors or Consistency body; strictly ascending, nonzero.
 func ParseIndexes(b []byte) ([]uint32, error) {
-	r := reader{b: b}
-	n := r.count(MaxClients, 4)
-	s := make([]uint32, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		x := r.u32()
-		if r.err == nil && (x == 0 || len(s) > 0 && x <= s[len(s)-1]) {
-			r.err = malformed("index order")
-		}
-		s = append(s, x)
-	}
-	return s, r.end()
+	return parseList(b, 0, "index order", func(_ *reader, i uint32) uint32 { return i })
 }
 
 // Signed is one survivor's consistency signature.
@@ -403,27 +392,14 @@ type Signed struct {
 
 // MarshalSignatures encodes a Signatures body.
 func MarshalSignatures(l []Signed) []byte {
-	b := putU32(nil, uint32(len(l)))
-	for _, s := range l {
-		b = putU32(b, s.Index)
-		b = append(b, s.Sig...)
-	}
-	return b
+	return marshalList(l, func(b []byte, s Signed) []byte { return append(putU32(b, s.Index), s.Sig...) })
 }
 
 // ParseSignatures parses a Signatures body; indexes strictly ascending.
 func ParseSignatures(b []byte) ([]Signed, error) {
-	r := reader{b: b}
-	n := r.count(MaxClients, 4+sigLen)
-	l := make([]Signed, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		s := Signed{Index: r.u32(), Sig: r.take(sigLen)}
-		if r.err == nil && (s.Index == 0 || len(l) > 0 && s.Index <= l[len(l)-1].Index) {
-			r.err = malformed("signature order")
-		}
-		l = append(l, s)
-	}
-	return l, r.end()
+	return parseList(b, sigLen, "signature order", func(r *reader, i uint32) Signed {
+		return Signed{Index: i, Sig: r.take(sigLen)}
+	})
 }
 
 // ShareKind says which secret a revealed share belongs to.
@@ -444,32 +420,21 @@ type Revealed struct {
 
 // MarshalRevealed encodes an Unmask body.
 func MarshalRevealed(l []Revealed) []byte {
-	b := putU32(nil, uint32(len(l)))
-	for _, s := range l {
-		b = putU32(b, s.Owner)
-		b = append(b, byte(s.Kind))
-		b = append(b, s.Value[:]...)
-	}
-	return b
+	return marshalList(l, func(b []byte, s Revealed) []byte {
+		return append(append(putU32(b, s.Owner), byte(s.Kind)), s.Value[:]...)
+	})
 }
 
 // ParseRevealed parses an Unmask body; owners strictly ascending, kinds known.
 func ParseRevealed(b []byte) ([]Revealed, error) {
-	r := reader{b: b}
-	n := r.count(MaxClients, 4+1+keyLen)
-	l := make([]Revealed, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		s := Revealed{Owner: r.u32(), Kind: ShareKind(r.u8())}
+	return parseList(b, 1+keyLen, "owner order", func(r *reader, i uint32) Revealed {
+		s := Revealed{Owner: i, Kind: ShareKind(r.u8())}
 		copy(s.Value[:], r.take(keyLen))
-		if r.err == nil && (s.Owner == 0 || len(l) > 0 && s.Owner <= l[len(l)-1].Owner) {
-			r.err = malformed("owner order")
-		}
 		if r.err == nil && s.Kind != ShareSeed && s.Kind != ShareMaskKey {
 			r.err = malformed("share kind")
 		}
-		l = append(l, s)
-	}
-	return l, r.end()
+		return s
+	})
 }
 
 // sharePlain is a decrypted key share.
