@@ -38,7 +38,7 @@ func runServe(t *testing.T, data string, env ...string) (string, error) {
 	select {
 	case err := <-done:
 		return stderr.String(), err
-	case <-time.After(60 * time.Second):
+	case <-time.After(150 * time.Second): // serve loads its workers first; tests start servers in parallel
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("serve kept running: %s", stderr.String())
