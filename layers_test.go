@@ -28,6 +28,7 @@ var layers = []struct {
 		"internal/c2pa", "internal/watermark", // provenance byte formats (issue 20)
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
 		"internal/dp", "internal/sandbox",
+		"internal/store/postgres", // the PostgreSQL backend and its pgtest harness (issue 24)
 		"internal/secagg", "internal/ddg"}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",

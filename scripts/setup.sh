@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what Obscura needs, idempotently. Usage: setup.sh run|test
 #   run:  Debian packages the product needs, pinned downloads, data dir.
-#   test: the above plus test tools (staticcheck, versitygw S3 server).
+#   test: the above plus test tools (staticcheck, versitygw S3 server, PostgreSQL server binaries for the
+#         store tests: internal/store/postgres/pgtest runs initdb/pg_ctl itself, the packaged cluster is not used).
 # Downloads are cached under $OBSCURA_CACHE (default ~/.cache/obscura), never in the repo.
 set -euo pipefail
 mode=${1:-run}
@@ -19,7 +20,7 @@ gov=$(go env GOVERSION); gov=${gov#go}
 
 # Debian packages per mode. Installed when root, else the one apt-get line is printed.
 debs_run=(ca-certificates curl jq gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
-debs_test=(ca-certificates curl jq chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl)
+debs_test=(ca-certificates curl jq chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl postgresql)
 need_debs() {
   local missing=()
   for p in "$@"; do

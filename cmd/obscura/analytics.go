@@ -73,24 +73,19 @@ func (a *app) analyticsCmd() *cobra.Command {
 		query.MarkFlagRequired(f)
 	}
 	var btenant string
-	budget := &cobra.Command{
-		Use: "budget --tenant ID", Short: "Show the tenant's privacy budget: this period, the lifetime cap, what is spent", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if _, err := svc.Store.Tenant(ctx, btenant); err != nil {
-					return fmt.Errorf("tenant %s: %w", btenant, err)
-				}
-				b, err := svc.Analytics.Budget(ctx, btenant)
-				if err != nil {
-					return err
-				}
-				text := fmt.Sprintf("period %s – %s: ε %.3f of %g spent (δ %g), %d queries\nlifetime: ε %.3f of %g spent (δ %g), %d queries\nnext query: ε %.3f at most (range %g–%g)",
-					b.PeriodStart.Format(time.RFC3339), b.PeriodEnd.Format(time.RFC3339), b.PeriodSpent, b.Period.Epsilon, b.Period.Delta, b.PeriodQueries,
-					b.LifetimeSpent, b.Lifetime.Epsilon, b.Lifetime.Delta, b.Queries, b.Remaining, b.MinEpsilon, b.MaxEpsilon)
-				return a.print(api.BudgetOutput(b).Body, text)
-			})
-		},
-	}
+	budget := a.serviceCmd("budget --tenant ID", "Show the tenant's privacy budget: this period, the lifetime cap, what is spent", func(ctx context.Context, svc *wire.Graph) error {
+		if _, err := svc.Store.Tenant(ctx, btenant); err != nil {
+			return fmt.Errorf("tenant %s: %w", btenant, err)
+		}
+		b, err := svc.Analytics.Budget(ctx, btenant)
+		if err != nil {
+			return err
+		}
+		text := fmt.Sprintf("period %s – %s: ε %.3f of %g spent (δ %g), %d queries\nlifetime: ε %.3f of %g spent (δ %g), %d queries\nnext query: ε %.3f at most (range %g–%g)",
+			b.PeriodStart.Format(time.RFC3339), b.PeriodEnd.Format(time.RFC3339), b.PeriodSpent, b.Period.Epsilon, b.Period.Delta, b.PeriodQueries,
+			b.LifetimeSpent, b.Lifetime.Epsilon, b.Lifetime.Delta, b.Queries, b.Remaining, b.MinEpsilon, b.MaxEpsilon)
+		return a.print(api.BudgetOutput(b).Body, text)
+	})
 	budget.Flags().StringVar(&btenant, "tenant", "", "tenant id")
 	budget.MarkFlagRequired("tenant")
 	cmd.AddCommand(query, budget)

@@ -28,6 +28,11 @@ var errNoInstallation = errors.New("no Obscura installation")
 // when create is set (serve, init). Otherwise it names the directory and
 // says how to point at the right one.
 func (a *app) checkInstallation(create bool) error {
+	if a.cfg.DatabaseURL != "" {
+		// The installation is the Postgres database; a data dir with the
+		// wrong master key fails to open its system keyset (keyring).
+		return nil
+	}
 	_, err := os.Stat(filepath.Join(a.cfg.Data, dbFile))
 	switch {
 	case err == nil || create:

@@ -151,19 +151,6 @@ func simConfig(o simOptions) fl.TaskConfig {
 	}
 }
 
-func encodeScene(ex []fl.Example) []byte {
-	dim := len(ex[0].X)
-	b := []byte("OFLS\x01")
-	b = append(b, byte(dim>>8), byte(dim), byte(len(ex)>>24), byte(len(ex)>>16), byte(len(ex)>>8), byte(len(ex)))
-	for _, e := range ex {
-		b = append(b, byte(e.Y), 0, 0)
-		for _, v := range e.X {
-			b = append(b, byte(v*255+0.5))
-		}
-	}
-	return b
-}
-
 // simulate runs the whole training; see flSimulateCmd.
 func (a *app) simulate(ctx context.Context, o simOptions) (simReport, error) {
 	dir, err := os.MkdirTemp("", "obscura-fl-sim-")
@@ -245,7 +232,7 @@ func (a *app) simulate(ctx context.Context, o simOptions) (simReport, error) {
 			}
 		}
 	}
-	if err := admin(http.MethodPost, "/v1/fl/tasks", map[string]any{"id": "scene", "config": cfg, "seed": encodeScene(seed), "canary": encodeScene(canary)}, nil); err != nil {
+	if err := admin(http.MethodPost, "/v1/fl/tasks", map[string]any{"id": "scene", "config": cfg, "seed": (&fl.Scene{Examples: seed}).Marshal(), "canary": (&fl.Scene{Examples: canary}).Marshal()}, nil); err != nil {
 		return simReport{}, fmt.Errorf("create task: %w", err)
 	}
 	accuracy := func() (float64, error) {

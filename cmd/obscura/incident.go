@@ -50,23 +50,18 @@ func (a *app) incidentCmd() *cobra.Command {
 	}
 	kill.Flags().StringVar(&tenant, "tenant", "", "only this tenant")
 	kill.Flags().StringVar(&feature, "feature", "", "only this feature")
-	status := &cobra.Command{
-		Use: "status", Short: "Kill switches in force", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				sw := svc.Kill
-				if err := sw.Refresh(ctx); err != nil {
-					return err
-				}
-				act := sw.Active()
-				text := "no kill switch in force"
-				if len(act) > 0 {
-					text = "kill switches in force: " + strings.Join(act, ", ")
-				}
-				return a.print(map[string]any{"active": act}, text)
-			})
-		},
-	}
+	status := a.serviceCmd("status", "Kill switches in force", func(ctx context.Context, svc *wire.Graph) error {
+		sw := svc.Kill
+		if err := sw.Refresh(ctx); err != nil {
+			return err
+		}
+		act := sw.Active()
+		text := "no kill switch in force"
+		if len(act) > 0 {
+			text = "kill switches in force: " + strings.Join(act, ", ")
+		}
+		return a.print(map[string]any{"active": act}, text)
+	})
 	var fromS, toS, pubkey string
 	export := a.bundleExportCmd("export --from TIME --to TIME --out FILE",
 		"Write a signed forensic bundle (audit segment, checkpoints, kill switches, config digest; no content, no raw ids)",
@@ -107,37 +102,27 @@ func (a *app) incidentCmd() *cobra.Command {
 		},
 	}
 	verifyBundle.Flags().StringVar(&pubkey, "pubkey", "", `pin the signing key: {"alg":"Ed25519","public_key":…} as printed by obscura incident audit-key`)
-	auditKey := &cobra.Command{
-		Use: "audit-key", Short: "Print the installation's audit signing public key (to pin bundles)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				signer, err := svc.Keys.TenantSigner(ctx, "", "audit")
-				if err != nil {
-					return err
-				}
-				return writeJSON(a.stdout, consent.PublicKeyDoc{Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(signer.PublicKey())})
-			})
-		},
-	}
-	alerts := &cobra.Command{
-		Use: "alerts", Short: "Recent alerts of every tenant, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				as, err := svc.Store.Alerts(ctx, "", 100)
-				if err != nil {
-					return err
-				}
-				var b strings.Builder
-				for _, x := range as {
-					fmt.Fprintf(&b, "%s %-8s %-26s tenant=%s %s\n", x.Time.Format(time.RFC3339), x.Severity, x.Rule, x.TenantID, x.Detail)
-				}
-				if len(as) == 0 {
-					b.WriteString("no alerts\n")
-				}
-				return a.print(map[string]any{"alerts": as}, strings.TrimRight(b.String(), "\n"))
-			})
-		},
-	}
+	auditKey := a.serviceCmd("audit-key", "Print the installation's audit signing public key (to pin bundles)", func(ctx context.Context, svc *wire.Graph) error {
+		signer, err := svc.Keys.TenantSigner(ctx, "", "audit")
+		if err != nil {
+			return err
+		}
+		return writeJSON(a.stdout, consent.PublicKeyDoc{Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(signer.PublicKey())})
+	})
+	alerts := a.serviceCmd("alerts", "Recent alerts of every tenant, newest first", func(ctx context.Context, svc *wire.Graph) error {
+		as, err := svc.Store.Alerts(ctx, "", 100)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		for _, x := range as {
+			fmt.Fprintf(&b, "%s %-8s %-26s tenant=%s %s\n", x.Time.Format(time.RFC3339), x.Severity, x.Rule, x.TenantID, x.Detail)
+		}
+		if len(as) == 0 {
+			b.WriteString("no alerts\n")
+		}
+		return a.print(map[string]any{"alerts": as}, strings.TrimRight(b.String(), "\n"))
+	})
 	var purgeSubject string
 	var dryRun bool
 	purge := &cobra.Command{

@@ -81,32 +81,27 @@ func (a *app) keysCmd() *cobra.Command {
 	revoke.Flags().StringVar(&tenant, "tenant", "", "tenant id (with --version)")
 	revoke.Flags().IntVar(&version, "version", 0, "KEK version to disable")
 
-	list := &cobra.Command{
-		Use: "list --tenant ID", Short: "List a tenant's API keys", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
-					return fmt.Errorf("tenant %s: %w", tenant, err)
-				}
-				ks, err := svc.Store.APIKeys(ctx, tenant)
-				if err != nil {
-					return err
-				}
-				type row struct {
-					KeyID   string   `json:"key_id"`
-					Scopes  []string `json:"scopes"`
-					Revoked bool     `json:"revoked"`
-				}
-				rows := make([]row, 0, len(ks))
-				var b strings.Builder
-				for _, k := range ks {
-					rows = append(rows, row{k.ID, k.Scopes, k.Revoked()})
-					fmt.Fprintf(&b, "%s  %-22s revoked=%v\n", k.ID, strings.Join(k.Scopes, ","), k.Revoked())
-				}
-				return a.print(map[string]any{"keys": rows}, strings.TrimRight(b.String(), "\n"))
-			})
-		},
-	}
+	list := a.serviceCmd("list --tenant ID", "List a tenant's API keys", func(ctx context.Context, svc *wire.Graph) error {
+		if _, err := svc.Store.Tenant(ctx, tenant); err != nil {
+			return fmt.Errorf("tenant %s: %w", tenant, err)
+		}
+		ks, err := svc.Store.APIKeys(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			KeyID   string   `json:"key_id"`
+			Scopes  []string `json:"scopes"`
+			Revoked bool     `json:"revoked"`
+		}
+		rows := make([]row, 0, len(ks))
+		var b strings.Builder
+		for _, k := range ks {
+			rows = append(rows, row{k.ID, k.Scopes, k.Revoked()})
+			fmt.Fprintf(&b, "%s  %-22s revoked=%v\n", k.ID, strings.Join(k.Scopes, ","), k.Revoked())
+		}
+		return a.print(map[string]any{"keys": rows}, strings.TrimRight(b.String(), "\n"))
+	})
 	list.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	list.MarkFlagRequired("tenant")
 
@@ -117,48 +112,33 @@ func (a *app) keysCmd() *cobra.Command {
 // kekCmds are the key-encryption-key commands: rotate, rewrap, versions, min-version.
 func (a *app) kekCmds() []*cobra.Command {
 	var tenant string
-	rotate := &cobra.Command{
-		Use: "rotate --tenant ID", Short: "Create a new KEK version; new writes use it", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				v, err := svc.Operator.RotateKEK(ctx, cliActor, tenant)
-				if err != nil {
-					return fmt.Errorf("rotate: %w", err)
-				}
-				return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
-			})
-		},
-	}
-	rewrap := &cobra.Command{
-		Use: "rewrap --tenant ID", Short: "Re-wrap keys under the newest KEK version (resumable)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				bar := newProgress(a.stderr, "rewrap")
-				n, err := svc.Operator.Rewrap(ctx, cliActor, tenant, bar.update)
-				bar.finish()
-				if err != nil {
-					return fmt.Errorf("rewrap (run again to resume): %w", err)
-				}
-				return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
-			})
-		},
-	}
-	versions := &cobra.Command{
-		Use: "versions --tenant ID", Short: "List KEK versions", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				vs, err := svc.Keys.Versions(ctx, tenant)
-				if err != nil {
-					return fmt.Errorf("tenant %s: %w", tenant, err)
-				}
-				var b strings.Builder
-				for _, v := range vs {
-					fmt.Fprintf(&b, "v%d  %-8s primary=%v usable=%v\n", v.Version, v.State, v.Primary, v.Usable)
-				}
-				return a.print(map[string]any{"versions": vs}, strings.TrimRight(b.String(), "\n"))
-			})
-		},
-	}
+	rotate := a.serviceCmd("rotate --tenant ID", "Create a new KEK version; new writes use it", func(ctx context.Context, svc *wire.Graph) error {
+		v, err := svc.Operator.RotateKEK(ctx, cliActor, tenant)
+		if err != nil {
+			return fmt.Errorf("rotate: %w", err)
+		}
+		return a.print(map[string]any{"tenant_id": tenant, "version": v}, fmt.Sprintf("new key version %d", v))
+	})
+	rewrap := a.serviceCmd("rewrap --tenant ID", "Re-wrap keys under the newest KEK version (resumable)", func(ctx context.Context, svc *wire.Graph) error {
+		bar := newProgress(a.stderr, "rewrap")
+		n, err := svc.Operator.Rewrap(ctx, cliActor, tenant, bar.update)
+		bar.finish()
+		if err != nil {
+			return fmt.Errorf("rewrap (run again to resume): %w", err)
+		}
+		return a.print(map[string]any{"tenant_id": tenant, "rewrapped": n}, fmt.Sprintf("rewrapped %d keys", n))
+	})
+	versions := a.serviceCmd("versions --tenant ID", "List KEK versions", func(ctx context.Context, svc *wire.Graph) error {
+		vs, err := svc.Keys.Versions(ctx, tenant)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", tenant, err)
+		}
+		var b strings.Builder
+		for _, v := range vs {
+			fmt.Fprintf(&b, "v%d  %-8s primary=%v usable=%v\n", v.Version, v.State, v.Primary, v.Usable)
+		}
+		return a.print(map[string]any{"versions": vs}, strings.TrimRight(b.String(), "\n"))
+	})
 	minVersion := &cobra.Command{
 		Use: "min-version --tenant ID N", Short: "Make every KEK version below N unusable", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

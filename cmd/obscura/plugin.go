@@ -97,32 +97,27 @@ func (a *app) pluginCmd() *cobra.Command {
 	install.Flags().StringVar(&manifestFile, "manifest", "", "the signed manifest file")
 	_ = install.MarkFlagRequired("manifest")
 
-	list := &cobra.Command{
-		Use: "list", Short: "List installed plugins", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, svc *wire.Graph) error {
-				ms, err := svc.Plugins.List(ctx)
-				if err != nil {
-					return err
-				}
-				lines := []string{}
-				for _, m := range ms {
-					caps := strings.Join(m.Capabilities, ",")
-					if caps == "" {
-						caps = "-"
-					}
-					lines = append(lines, fmt.Sprintf("%s\t%s\t%s\t%s", m.Name, m.Version, m.Publisher, caps))
-				}
-				if len(lines) == 0 {
-					lines = append(lines, "no plugins installed")
-				}
-				if ms == nil {
-					ms = []plugin.Manifest{}
-				}
-				return a.print(ms, strings.Join(lines, "\n"))
-			})
-		},
-	}
+	list := a.serviceCmd("list", "List installed plugins", func(ctx context.Context, svc *wire.Graph) error {
+		ms, err := svc.Plugins.List(ctx)
+		if err != nil {
+			return err
+		}
+		lines := []string{}
+		for _, m := range ms {
+			caps := strings.Join(m.Capabilities, ",")
+			if caps == "" {
+				caps = "-"
+			}
+			lines = append(lines, fmt.Sprintf("%s\t%s\t%s\t%s", m.Name, m.Version, m.Publisher, caps))
+		}
+		if len(lines) == 0 {
+			lines = append(lines, "no plugins installed")
+		}
+		if ms == nil {
+			ms = []plugin.Manifest{}
+		}
+		return a.print(ms, strings.Join(lines, "\n"))
+	})
 	remove := &cobra.Command{
 		Use: "remove NAME", Short: "Uninstall a plugin (to only disable it: incident kill-switch on --feature plugin:NAME)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -84,18 +84,13 @@ func (a *app) provenanceCmd() *cobra.Command {
 	verify.Flags().StringVar(&caFile, "ca", "", "PEM file of trusted provenance CA certificates (offline check)")
 	verify.Flags().StringVar(&tenant, "tenant", "", "also look for this tenant's watermark")
 
-	ca := &cobra.Command{
-		Use: "ca", Short: "Print this installation's provenance CA certificate(s) (PEM): the trust anchors for C2PA readers", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withServices(cmd, func(ctx context.Context, g *wire.Graph) error {
-				p, err := g.Provenance.CAPEM(ctx)
-				if err != nil {
-					return err
-				}
-				return a.print(map[string]string{"ca_pem": string(p)}, strings.TrimSpace(string(p)))
-			})
-		},
-	}
+	ca := a.serviceCmd("ca", "Print this installation's provenance CA certificate(s) (PEM): the trust anchors for C2PA readers", func(ctx context.Context, g *wire.Graph) error {
+		p, err := g.Provenance.CAPEM(ctx)
+		if err != nil {
+			return err
+		}
+		return a.print(map[string]string{"ca_pem": string(p)}, strings.TrimSpace(string(p)))
+	})
 
 	var rotCA bool
 	rotate := &cobra.Command{

@@ -65,9 +65,6 @@ type StoredOutput struct {
 }
 
 func (a *API) registerAnalysis() {
-	if a.d.Analysis == nil {
-		return
-	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "analyze-asset", Method: http.MethodPost, Path: "/v1/assets/{id}/analyze", Tags: []string{"analysis"},
 		Summary:     "Analyze a stored photo (faces, tags, sensitive content, text) under the subject's consent",

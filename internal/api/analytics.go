@@ -70,9 +70,6 @@ type AnalyticsBudgetOutput struct {
 }
 
 func (a *API) registerAnalytics() {
-	if a.d.Analytics == nil {
-		return
-	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "analytics-query", Method: http.MethodPost, Path: "/v1/analytics/query", Tags: []string{"analytics"},
 		Summary:     "Answer a usage question with differential privacy, charged to the tenant's privacy budget",

@@ -210,22 +210,33 @@ func New(d Deps) *API {
 	}
 	a.huma = humago.New(a.mux, cfg)
 	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch, a.auditIntent)
-	a.registerSystem()
-	a.registerTenant()
-	a.registerAssets()
-	a.registerAnalysis()
-	a.registerFaces()
-	a.registerDrafts()
-	a.registerProvenance()
-	a.registerMemes()
-	a.registerPlugins()
-	a.registerPrivacy()
-	a.registerConsent()
-	a.registerAudit()
-	a.registerIncident()
-	a.registerAlerts()
-	a.registerFL()
-	a.registerAnalytics()
+	// A service's routes exist only when the service is wired; the
+	// registrations marked true check what they need themselves.
+	for _, r := range []struct {
+		wired    bool
+		register func()
+	}{
+		{true, a.registerSystem},
+		{true, a.registerTenant},
+		{d.Uploads != nil, a.registerAssets},
+		{d.Analysis != nil, a.registerAnalysis},
+		{d.Faces != nil, a.registerFaces},
+		{d.Drafts != nil, a.registerDrafts},
+		{d.Provenance != nil, a.registerProvenance},
+		{d.Memes != nil, a.registerMemes},
+		{d.Plugins != nil, a.registerPlugins},
+		{true, a.registerPrivacy},
+		{true, a.registerConsent},
+		{true, a.registerAudit},
+		{true, a.registerIncident},
+		{true, a.registerAlerts},
+		{d.FL != nil, a.registerFL},
+		{d.Analytics != nil, a.registerAnalytics},
+	} {
+		if r.wired {
+			r.register()
+		}
+	}
 	if !d.MetricsElsewhere {
 		a.mux.Handle("GET /metrics", a.MetricsHandler())
 	}

@@ -19,13 +19,13 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/operator"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 )
 
 type env struct {
 	srv     *httptest.Server
-	st      *sqlite.Store
+	st      store.Backend
 	kr      *keyring.Keyring
 	logs    *bytes.Buffer
 	keysvc  *downableKeys

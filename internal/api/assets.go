@@ -78,10 +78,23 @@ type DownloadOutput struct {
 	}
 }
 
-func (a *API) registerAssets() {
-	if a.d.Uploads == nil {
-		return
+// downloads issues single-use download tokens (assets' and drafts').
+type downloads interface {
+	NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error)
+}
+
+// newDownload is the caller's tenant's single-use download URL for id.
+func (a *API) newDownload(ctx context.Context, d downloads, id string) (*DownloadOutput, error) {
+	tok, exp, err := d.NewDownload(ctx, principal(ctx).TenantID, id)
+	if err != nil {
+		return nil, a.fail(ctx, err)
 	}
+	out := &DownloadOutput{}
+	out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
+	return out, nil
+}
+
+func (a *API) registerAssets() {
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "create-upload", Method: http.MethodPost, Path: "/v1/uploads", Tags: []string{"assets"},
 		Summary: "Get a short-lived, single-use upload URL", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusCreated,
@@ -115,13 +128,7 @@ func (a *API) registerAssets() {
 		Summary: "Get a short-lived, single-use download URL for the sanitized photo", Security: secured(auth.ScopeIngest),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *AssetIDInput) (*DownloadOutput, error) {
-		tok, exp, err := a.d.Uploads.NewDownload(ctx, principal(ctx).TenantID, in.ID)
-		if err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		out := &DownloadOutput{}
-		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
-		return out, nil
+		return a.newDownload(ctx, a.d.Uploads, in.ID)
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "delete-asset", Method: http.MethodDelete, Path: "/v1/assets/{id}", Tags: []string{"assets"},

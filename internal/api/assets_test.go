@@ -36,7 +36,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/textfilter"
@@ -46,7 +45,7 @@ import (
 
 type uploadEnv struct {
 	api        *API
-	st         *sqlite.Store
+	st         store.Backend
 	auditPub   ed25519.PublicKey
 	srv        *httptest.Server
 	clk        *clock.Fake

@@ -21,11 +21,6 @@ type draftService interface {
 	Reject(ctx context.Context, tenant, id string) error
 }
 
-// DraftsInput names a subject.
-type DraftsInput struct {
-	Subject string `path:"subject" maxLength:"256"`
-}
-
 // DraftsOutput lists a subject's drafts.
 type DraftsOutput struct {
 	Body struct {
@@ -46,16 +41,13 @@ type AcceptDraftOutput struct {
 }
 
 func (a *API) registerDrafts() {
-	if a.d.Drafts == nil {
-		return
-	}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-drafts", Method: http.MethodGet, Path: "/v1/subjects/{subject}/drafts", Tags: []string{"drafts"},
 		Summary:     "A subject's drafts: generated images (memes, plugin outputs) waiting to be accepted or rejected",
 		Description: "Each draft expires after draft_ttl (default 1 h). Revoking the purpose that made it, deleting its source photo or erasing the subject removes it.",
 		Security:    secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *DraftsInput) (*DraftsOutput, error) {
+	}, func(ctx context.Context, in *SubjectInput) (*DraftsOutput, error) {
 		ds, err := a.d.Drafts.List(ctx, principal(ctx).TenantID, a.d.Keys.HashID("subject", in.Subject))
 		if err != nil {
 			return nil, a.fail(ctx, err)
@@ -69,13 +61,7 @@ func (a *API) registerDrafts() {
 		Summary:  "Get a short-lived, single-use download URL for a draft's image (as for assets)",
 		Security: secured(auth.ScopeAnalyze), Errors: errs,
 	}, func(ctx context.Context, in *DraftIDInput) (*DownloadOutput, error) {
-		tok, exp, err := a.d.Drafts.NewDownload(ctx, principal(ctx).TenantID, in.ID)
-		if err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		out := &DownloadOutput{}
-		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
-		return out, nil
+		return a.newDownload(ctx, a.d.Drafts, in.ID)
 	})
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "accept-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/accept", Tags: []string{"drafts"},

@@ -45,11 +45,6 @@ type AcceptInput struct {
 // AcceptOutput is the persisted tag.
 type AcceptOutput struct{ Body faces.Accepted }
 
-// PeopleInput names a subject.
-type PeopleInput struct {
-	Subject string `path:"subject" maxLength:"256"`
-}
-
 // PeopleOutput lists a subject's people.
 type PeopleOutput struct {
 	Body struct {
@@ -85,9 +80,6 @@ type MergeInput struct {
 type PersonOutput struct{ Body faces.Person }
 
 func (a *API) registerFaces() {
-	if a.d.Faces == nil {
-		return
-	}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "suggest-faces", Method: http.MethodPost, Path: "/v1/assets/{id}/faces/suggest", Tags: []string{"faces"},
@@ -132,7 +124,7 @@ func (a *API) registerFaces() {
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-people", Method: http.MethodGet, Path: "/v1/subjects/{subject}/people", Tags: []string{"faces"},
 		Summary: "The people of a subject's face gallery", Security: secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *PeopleInput) (*PeopleOutput, error) {
+	}, func(ctx context.Context, in *SubjectInput) (*PeopleOutput, error) {
 		ps, err := a.d.Faces.People(ctx, principal(ctx).TenantID, subject(ctx, in.Subject))
 		if err != nil {
 			return nil, a.fail(ctx, err)

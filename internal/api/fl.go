@@ -170,9 +170,6 @@ func session(h string) ([secagg.SessionLen]byte, error) {
 }
 
 func (a *API) registerFL() {
-	if a.d.FL == nil {
-		return
-	}
 	meta := map[string]any{"feature": fl.Feature}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
 	huma.Register(a.huma, huma.Operation{

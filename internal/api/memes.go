@@ -68,9 +68,6 @@ type CaptionCheckOutput struct {
 }
 
 func (a *API) registerMemes() {
-	if a.d.Memes == nil {
-		return
-	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "create-memes", Method: http.MethodPost, Path: "/v1/assets/{id}/memes", Tags: []string{"drafts"},
 		Summary: "Make meme drafts of a photo",

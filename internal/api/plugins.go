@@ -55,9 +55,6 @@ type RunPluginOutput struct {
 }
 
 func (a *API) registerPlugins() {
-	if a.d.Plugins == nil {
-		return
-	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-plugins", Method: http.MethodGet, Path: "/v1/plugins", Tags: []string{"plugins"},
 		Summary:  "Installed plugins: signed WebAssembly effects that run in a sandbox",

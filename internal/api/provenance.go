@@ -29,9 +29,6 @@ type VerifyProvenanceOutput struct {
 }
 
 func (a *API) registerProvenance() {
-	if a.d.Provenance == nil {
-		return
-	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "verify-provenance", Method: http.MethodPost, Path: "/v1/provenance/verify", Tags: []string{"provenance"},
 		Summary: "Check an image for this installation's C2PA manifest and this tenant's watermark",

@@ -232,9 +232,6 @@ func (in *GrantInput) Resolve(huma.Context) []error { return subjectErrors(in.Su
 func (in *RevokeInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
 
 // Resolve implements huma.Resolver.
-func (in *PeopleInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
 func (in *PersonInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
 
 // Resolve implements huma.Resolver.

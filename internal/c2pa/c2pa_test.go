@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,28 +225,7 @@ func goldenSigner(t testing.TB) *testSigner {
 	seed[0] = 8
 	key := ed25519.NewKeyFromSeed(seed)
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	to := time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC)
-	caT := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Golden Provenance CA", Organization: []string{"Obscura test"}},
-		NotBefore: from, NotAfter: to, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1},
-	}
-	caDER, err := x509.CreateCertificate(nil, caT, caT, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	eeT := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Golden signer", Organization: []string{"Obscura test"}},
-		NotBefore: from, NotAfter: to, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}, UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
-		SubjectKeyId: []byte{2},
-	}
-	eeDER, err := x509.CreateCertificate(nil, eeT, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testSigner{key: key, chain: [][]byte{eeDER, caDER}, ca: ca}
+	return chainSigner(t, caKey, key, "Golden", from, time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // TestGolden: testdata/golden.jpg is what Sign makes from testdata/input.jpg

@@ -32,35 +32,34 @@ var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 
 func newTestSigner(t testing.TB, now time.Time) *testSigner {
 	t.Helper()
-	caPub, caKey, _ := ed25519.GenerateKey(rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "Test Provenance CA", Organization: []string{"Obscura test"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		SubjectKeyId:          []byte{1, 2, 3, 4},
+	_, caKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	return chainSigner(t, caKey, key, "Test", now.Add(-time.Hour), now.Add(24*time.Hour))
+}
+
+// chainSigner signs with key under an end-entity certificate for document
+// signing ("<prefix> signer") issued by a CA ("<prefix> Provenance CA")
+// with caKey, both valid from..to. Ed25519 signs deterministically, so
+// fixed keys and times give the same chain byte for byte.
+func chainSigner(t testing.TB, caKey, key ed25519.PrivateKey, prefix string, from, to time.Time) *testSigner {
+	t.Helper()
+	caT := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: prefix + " Provenance CA", Organization: []string{"Obscura test"}},
+		NotBefore: from, NotAfter: to, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1},
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caPub, caKey)
+	caDER, err := x509.CreateCertificate(nil, caT, caT, caKey.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	pub, key, _ := ed25519.GenerateKey(rand.Reader)
-	ee := &x509.Certificate{
-		SerialNumber:          big.NewInt(2),
-		Subject:               pkix.Name{CommonName: "Test signer", Organization: []string{"Obscura test"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
-		SubjectKeyId:          []byte{5, 6, 7, 8},
+	eeT := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: prefix + " signer", Organization: []string{"Obscura test"}},
+		NotBefore: from, NotAfter: to, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}, UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
+		SubjectKeyId: []byte{2},
 	}
-	eeDER, err := x509.CreateCertificate(rand.Reader, ee, ca, pub, caKey)
+	eeDER, err := x509.CreateCertificate(nil, eeT, ca, key.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
 	}

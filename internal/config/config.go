@@ -41,6 +41,11 @@ type Config struct {
 	// s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&tls=false][&region=R]
 	// with credentials from OBSCURA_S3_ACCESS_KEY and OBSCURA_S3_SECRET_KEY.
 	Blob string `yaml:"blob"`
+	// DatabaseURL selects the PostgreSQL store (postgres://…, sslmode and
+	// the other libpq parameters included; docs/deploy.md); empty keeps the
+	// embedded SQLite database in the data directory. It may carry a
+	// password: prefer OBSCURA_DATABASE_URL or PGPASSWORD to the file.
+	DatabaseURL string `yaml:"database_url"`
 	// PublicURL is the base URL clients use to reach this server (upload,
 	// download, privacy links point there). Default: http://<addr>. An
 	// https:// URL (a TLS-terminating proxy in front) makes the web pages'
@@ -122,6 +127,7 @@ var Settings = []Setting{
 	{"shutdown-timeout", "OBSCURA_SHUTDOWN_TIMEOUT", "graceful shutdown limit"},
 	{"kms", "OBSCURA_KMS", "root key service: local, hcvault://…, aws-kms://…, gcp-kms://…"},
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
+	{"database-url", "OBSCURA_DATABASE_URL", "PostgreSQL store: postgres://USER@HOST/DB?sslmode=verify-full (empty: SQLite in the data directory)"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
 	{"alert-webhook", "OBSCURA_ALERT_WEBHOOK", "URL that receives alerts (HMAC-signed with OBSCURA_ALERT_SECRET)"},
 	{"egress-allow", "OBSCURA_EGRESS_ALLOW", "comma-separated non-public prefixes webhooks may reach (development only)"},
@@ -235,6 +241,11 @@ func (c *Config) Set(flag, value string) error {
 		c.KMS = value
 	case "blob":
 		c.Blob = value
+	case "database-url":
+		if value != "" && !strings.HasPrefix(value, "postgres://") && !strings.HasPrefix(value, "postgresql://") {
+			return fault.New(fault.Invalid, "database-url: not a postgres:// URL")
+		}
+		c.DatabaseURL = value
 	case "alert-webhook":
 		c.AlertWebhook = value
 	case "egress-allow":

@@ -10,12 +10,19 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 )
 
+// loadYAML loads the config file text into c (from a temporary file).
+func loadYAML(t *testing.T, c *Config, text string) error {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "obscura.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c.LoadFile(p)
+}
+
 func TestPrecedence(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "obscura.yaml")
-	os.WriteFile(file, []byte("addr: 0.0.0.0:1\ndata: /from/file\nkek_cache_ttl: 1m\n"), 0o600)
 	c := Default()
-	if err := c.LoadFile(file); err != nil {
+	if err := loadYAML(t, &c, "addr: 0.0.0.0:1\ndata: /from/file\nkek_cache_ttl: 1m\n"); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"OBSCURA_DATA": "/from/env"}
@@ -36,20 +43,13 @@ func TestRejects(t *testing.T) {
 		name string
 		run  func(c *Config) error
 	}{
-		{"unknown file key", func(c *Config) error {
-			p := filepath.Join(dir, "typo.yaml")
-			os.WriteFile(p, []byte("adress: x\n"), 0o600)
-			return c.LoadFile(p)
-		}},
-		{"master key in file", func(c *Config) error {
-			p := filepath.Join(dir, "secret.yaml")
-			os.WriteFile(p, []byte("master_key: abc\n"), 0o600)
-			return c.LoadFile(p)
-		}},
+		{"unknown file key", func(c *Config) error { return loadYAML(t, c, "adress: x\n") }},
+		{"master key in file", func(c *Config) error { return loadYAML(t, c, "master_key: abc\n") }},
 		{"missing file", func(c *Config) error { return c.LoadFile(filepath.Join(dir, "nope.yaml")) }},
 		{"bad duration", func(c *Config) error { return c.Set("kek-cache-ttl", "soon") }},
 		{"negative duration", func(c *Config) error { return c.Set("shutdown-timeout", "-1s") }},
 		{"bad level", func(c *Config) error { return c.Set("log-level", "loud") }},
+		{"database url not postgres", func(c *Config) error { return c.Set("database-url", "mysql://db/obscura") }},
 		{"bad thread count", func(c *Config) error { return c.Set("vision-threads", "many") }},
 		{"negative thread count", func(c *Config) error { return c.Set("vision-threads", "-2") }},
 		{"bad env", func(c *Config) error {
@@ -84,10 +84,8 @@ func TestVisionThreadsFromEnv(t *testing.T) {
 }
 
 func TestRateLimitsFromFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "limits.yaml")
-	os.WriteFile(p, []byte("rate_limits:\n  classes:\n    analyze: {per_second: 2, burst: 3}\n  tenants:\n    ten_big:\n      analyze: {per_second: 100, burst: 200}\n"), 0o600)
 	c := Default()
-	if err := c.LoadFile(p); err != nil {
+	if err := loadYAML(t, &c, "rate_limits:\n  classes:\n    analyze: {per_second: 2, burst: 3}\n  tenants:\n    ten_big:\n      analyze: {per_second: 100, burst: 200}\n"); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.RateLimits.Classes["analyze"]; got.PerSecond != 2 || got.Burst != 3 {
@@ -128,13 +126,35 @@ func TestLoadLimits(t *testing.T) {
 			t.Errorf("%s=%s: %v, want Invalid", bad[0], bad[1], err)
 		}
 	}
-	p := filepath.Join(t.TempDir(), "limits.yaml")
-	os.WriteFile(p, []byte("decode_megapixels: 48\nrate_limits:\n  tenant_wide:\n    analyze: {per_second: 5, burst: 6}\n  addresses:\n    upload: {per_second: 1, burst: 2}\n"), 0o600)
-	if err := c.LoadFile(p); err != nil {
+	if err := loadYAML(t, &c, "decode_megapixels: 48\nrate_limits:\n  tenant_wide:\n    analyze: {per_second: 5, burst: 6}\n  addresses:\n    upload: {per_second: 1, burst: 2}\n"); err != nil {
 		t.Fatal(err)
 	}
 	if c.DecodeMegapixels != 48 || c.RateLimits.TenantWide["analyze"].Burst != 6 || c.RateLimits.Addresses["upload"].Burst != 2 ||
 		c.RateLimits.TenantWide["api"].Burst != 200 {
 		t.Errorf("from file: %+v", c.RateLimits)
+	}
+}
+
+// database_url: empty (SQLite) by default, from the file, overridden by
+// OBSCURA_DATABASE_URL.
+func TestDatabaseURL(t *testing.T) {
+	if d := Default().DatabaseURL; d != "" {
+		t.Fatalf("default database_url = %q, want empty (SQLite)", d)
+	}
+	file := filepath.Join(t.TempDir(), "obscura.yaml")
+	os.WriteFile(file, []byte("database_url: postgres://db.internal/obscura?sslmode=verify-full\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://db.internal/obscura?sslmode=verify-full" {
+		t.Errorf("from file: %q", c.DatabaseURL)
+	}
+	env := map[string]string{"OBSCURA_DATABASE_URL": "postgresql://other/obscura"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgresql://other/obscura" {
+		t.Errorf("from env: %q", c.DatabaseURL)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 )
 
@@ -27,7 +27,7 @@ type fixture struct {
 	svc     *Service
 	kr      *keyring.Keyring
 	objects *sealed.Store
-	st      *sqlite.Store
+	st      store.Backend
 	clk     *clock.Fake
 	purger  *flakyPurger
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
@@ -103,6 +104,19 @@ func draw(t *testing.T, n int, r io.Reader, f func(io.Reader) (int64, error)) []
 	return out
 }
 
+// fits: the samples pass the χ² test against pmf (named want) and fail it
+// against wrong, a nearby distribution (else the test has no power).
+func fits(t *testing.T, samples []int64, pmf, wrong func(int64) float64, want string) {
+	t.Helper()
+	stat, df := chiSquare(samples, pmf)
+	if crit := chiCritical(df); stat > crit {
+		t.Errorf("χ² = %.1f > %.1f (df %d): samples do not follow %s", stat, crit, df, want)
+	}
+	if stat, df := chiSquare(samples, wrong); stat <= chiCritical(df) {
+		t.Errorf("χ² = %.1f against the wrong distribution passed: the test has no power", stat)
+	}
+}
+
 func TestDiscreteLaplaceMatchesPMF(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -118,14 +132,8 @@ func TestDiscreteLaplaceMatchesPMF(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tf, _ := c.scale.Float64()
 			samples := draw(t, c.n, seeded(byte(i)), func(r io.Reader) (int64, error) { return DiscreteLaplace(r, c.scale) })
-			stat, df := chiSquare(samples, laplacePMF(tf))
-			if crit := chiCritical(df); stat > crit {
-				t.Errorf("χ² = %.1f > %.1f (df %d): samples do not follow Lap_Z(%v)", stat, crit, df, c.scale)
-			}
 			// Power: the same samples against a 20% wider scale must fail.
-			if stat, df := chiSquare(samples, laplacePMF(tf*1.2)); stat <= chiCritical(df) {
-				t.Errorf("χ² = %.1f against the wrong scale passed: the test has no power", stat)
-			}
+			fits(t, samples, laplacePMF(tf), laplacePMF(tf*1.2), fmt.Sprintf("Lap_Z(%v)", c.scale))
 		})
 	}
 }
@@ -144,13 +152,7 @@ func TestDiscreteGaussianMatchesPMF(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sf, _ := c.sigma2.Float64()
 			samples := draw(t, 20000, seeded(byte(10+i)), func(r io.Reader) (int64, error) { return DiscreteGaussian(r, c.sigma2) })
-			stat, df := chiSquare(samples, gaussianPMF(sf))
-			if crit := chiCritical(df); stat > crit {
-				t.Errorf("χ² = %.1f > %.1f (df %d): samples do not follow N_Z(0, %v)", stat, crit, df, c.sigma2)
-			}
-			if stat, df := chiSquare(samples, gaussianPMF(sf*1.3)); stat <= chiCritical(df) {
-				t.Errorf("χ² = %.1f against the wrong variance passed: the test has no power", stat)
-			}
+			fits(t, samples, gaussianPMF(sf), gaussianPMF(sf*1.3), fmt.Sprintf("N_Z(0, %v)", c.sigma2))
 		})
 	}
 }

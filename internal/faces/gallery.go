@@ -1,6 +1,7 @@
 package faces
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -330,15 +331,7 @@ func (g *Gallery) MatchModel(model string, v []float32, threshold float64, k int
 			out = append(out, Candidate{Person: p, Score: sc})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Candidate) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b Candidate) int { return cmp.Compare(b.Score, a.Score) }) // best first
 	if len(out) > k {
 		out = out[:k]
 	}

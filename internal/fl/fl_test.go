@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -145,20 +146,6 @@ func scene(t *testing.T) *fl.Scene {
 	return s
 }
 
-// encodeScene writes examples in the scene-v1 layout (the canary set).
-func encodeScene(ex []fl.Example) []byte {
-	dim := len(ex[0].X)
-	b := []byte("OFLS\x01")
-	b = append(b, byte(dim>>8), byte(dim), byte(len(ex)>>24), byte(len(ex)>>16), byte(len(ex)>>8), byte(len(ex)))
-	for _, e := range ex {
-		b = append(b, byte(e.Y), 0, 1)
-		for _, v := range e.X {
-			b = append(b, byte(v*255+0.5))
-		}
-	}
-	return b
-}
-
 func newHarness(t *testing.T, n int) *harness {
 	t.Helper()
 	ctx := context.Background()
@@ -179,7 +166,7 @@ func newHarness(t *testing.T, n int) *harness {
 	}
 	sc := scene(t)
 	train, canary, test := sc.Split()
-	h.test, h.canary = test, encodeScene(canary)
+	h.test, h.canary = test, (&fl.Scene{Examples: canary, Groups: slices.Repeat([]uint16{1}, len(canary))}).Marshal()
 	r := rand.New(rand.NewPCG(7, 7))
 	r.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
 	per := map[int]int{}

@@ -47,6 +47,34 @@ func ReadScene(b []byte) (*Scene, error) {
 	return s, nil
 }
 
+// Add appends an example from the given group.
+func (s *Scene) Add(e Example, group uint16) {
+	s.Examples = append(s.Examples, e)
+	s.Groups = append(s.Groups, group)
+}
+
+// Marshal writes the scene-v1 layout ReadScene parses; features are
+// clamped to [0, 1] and rounded to the nearest byte. A missing group is 0.
+func (s *Scene) Marshal() []byte {
+	dim := 0
+	if len(s.Examples) > 0 {
+		dim = len(s.Examples[0].X)
+	}
+	b := binary.BigEndian.AppendUint16([]byte("OFLS\x01"), uint16(dim))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Examples)))
+	for i, e := range s.Examples {
+		var g uint16
+		if i < len(s.Groups) {
+			g = s.Groups[i]
+		}
+		b = binary.BigEndian.AppendUint16(append(b, byte(e.Y)), g)
+		for _, v := range e.X {
+			b = append(b, byte(min(max(v, 0), 1)*255+0.5))
+		}
+	}
+	return b
+}
+
 // Split divides the set by group: test (held out from every client and from
 // the canary: group mod 5 = 0), canary (the server's check set: group mod 5
 // = 1) and train (the rest, for clients and the seed).

@@ -11,10 +11,15 @@ import (
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
 
-// stall runs a round in which every device goes offline after sharing its
+// stalled creates task "scene" for n devices with the given stage deadline
+// and runs a round in which every device goes offline after sharing its
 // keys, so the round waits in the masked-input phase with nobody asking.
-func stall(t *testing.T, h *harness, n int) {
+func stalled(t *testing.T, n int, stage time.Duration) *harness {
 	t.Helper()
+	h := newHarness(t, n)
+	cfg := config(n)
+	cfg.StageTimeout = fl.Duration(stage)
+	h.create("scene", cfg)
 	for i := 0; i < n; i++ {
 		h.devices[i].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)
 	}
@@ -22,6 +27,7 @@ func stall(t *testing.T, h *harness, n int) {
 	if s := h.summary(); len(s.Rounds) != 2 || s.Rounds[1].Outcome != "open" {
 		t.Fatalf("%d round records before the round ended, want the seed's and round 1 open", len(s.Rounds))
 	}
+	return h
 }
 
 func (h *harness) summary() fl.Summary {
@@ -38,11 +44,7 @@ func (h *harness) summary() fl.Summary {
 // without charging its budget.
 func TestRunAdvancesStalledRound(t *testing.T) {
 	const n = 3
-	h := newHarness(t, n)
-	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(300 * time.Millisecond)
-	h.create("scene", cfg)
-	stall(t, h, n)
+	h := stalled(t, n, 300*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go h.c.Run(ctx, 20*time.Millisecond)
@@ -67,11 +69,7 @@ func TestRunAdvancesStalledRound(t *testing.T) {
 // next check-in.
 func TestKillStopsRunningRound(t *testing.T) {
 	const n = 3
-	h := newHarness(t, n)
-	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(time.Hour)
-	h.create("scene", cfg)
-	stall(t, h, n)
+	h := stalled(t, n, time.Hour)
 	h.c.Tick(context.Background())
 	if h.summary().Rounds[1].Outcome != "open" {
 		t.Fatal("round ended before its deadline without the kill switch")
@@ -92,11 +90,7 @@ func TestKillStopsRunningRound(t *testing.T) {
 // and the task's next round takes the following number.
 func TestRestartAbortsOpenRound(t *testing.T) {
 	const n = 3
-	h := newHarness(t, n)
-	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(time.Hour)
-	h.create("scene", cfg)
-	stall(t, h, n)
+	h := stalled(t, n, time.Hour)
 	rs, err := h.st.FLRounds(context.Background(), tenant, "scene")
 	if err != nil || len(rs) != 2 || rs[1].Outcome != "open" || len(rs[1].Participants) != n {
 		t.Fatalf("in-flight round not recorded open: %+v, %v", rs, err)

@@ -30,6 +30,7 @@
 package meme
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -391,15 +392,7 @@ func (g *generator) photoText(lines []vision.TextLine) string {
 		return ""
 	}
 	ls := slices.Clone(lines)
-	slices.SortStableFunc(ls, func(a, b vision.TextLine) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(ls, func(a, b vision.TextLine) int { return cmp.Compare(b.Score, a.Score) }) // best first
 	var parts []string
 	for _, l := range ls[:min(3, len(ls))] {
 		parts = append(parts, l.Text)

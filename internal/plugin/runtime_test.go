@@ -46,6 +46,17 @@ var (
 
 // newRuntime returns a runtime sharing one on-disk compilation cache with
 // every other test runtime (so each module compiles once, not per test).
+// compiled is a runtime with cfg and the named test module compiled in it.
+func compiled(t testing.TB, cfg Config, name string) (*Runtime, wazero.CompiledModule) {
+	t.Helper()
+	r := newRuntime(t, cfg)
+	cm, err := r.Compile(context.Background(), modules(t)[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, cm
+}
+
 func newRuntime(t testing.TB, cfg Config) *Runtime {
 	t.Helper()
 	cacheOnce.Do(func() {
@@ -85,12 +96,7 @@ func TestShippedPluginsPassTheAllowList(t *testing.T) {
 }
 
 func TestFaceBlurRunsInTheSandbox(t *testing.T) {
-	mods := modules(t)
-	r := newRuntime(t, Config{})
-	cm, err := r.Compile(context.Background(), mods["face-blur"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, cm := compiled(t, Config{}, "face-blur")
 	in := grey(64, 48)
 	orig := append([]byte(nil), in.Pix...)
 	face := Box{X: 20, Y: 10, W: 16, H: 16}
@@ -130,12 +136,7 @@ func TestFaceBlurRunsInTheSandbox(t *testing.T) {
 }
 
 func TestStickerCorner(t *testing.T) {
-	mods := modules(t)
-	r := newRuntime(t, Config{})
-	cm, err := r.Compile(context.Background(), mods["sticker"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, cm := compiled(t, Config{}, "sticker")
 	in := image.NewRGBA(image.Rect(0, 0, 80, 80))
 	out, err := r.Run(context.Background(), cm, Input{Image: in, Params: []byte(`{"placement":"top-right","scale":0.5,"sticker":"smiley"}`)})
 	if err != nil {
@@ -258,12 +259,7 @@ func TestVirtualClockAndEmptyEnvironment(t *testing.T) {
 }
 
 func TestConcurrencyBound(t *testing.T) {
-	mods := modules(t)
-	r := newRuntime(t, Config{Concurrency: 1, Timeout: 300 * time.Millisecond})
-	cm, err := r.Compile(context.Background(), mods["loop"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, cm := compiled(t, Config{Concurrency: 1, Timeout: 300 * time.Millisecond}, "loop")
 	done := make(chan error, 1)
 	go func() {
 		_, err := r.Run(context.Background(), cm, Input{Image: grey(8, 8)})

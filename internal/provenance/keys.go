@@ -187,38 +187,11 @@ func (s *Service) ca(ctx context.Context) (*x509.Certificate, keySigner, error) 
 // version. Tenant certificates issued by the previous CA stay valid until
 // revoked; new ones are issued by the new CA.
 func (s *Service) RotateCA(ctx context.Context) (int, error) {
-	defer s.forgetCerts()
-	list, err := s.loadCerts(ctx)
-	if err != nil {
-		return 0, err
-	}
-	v := nextVersion(list, "")
-	ks, err := s.keys.TenantSigner(ctx, "", keyUse("", v))
-	if err != nil {
-		return 0, err
-	}
-	now := s.clk.Now().UTC().Truncate(time.Second)
-	serial, err := newSerial()
-	if err != nil {
-		return 0, err
-	}
-	ski := keyID(ks.PublicKey())
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("Obscura Provenance CA v%d", v), Organization: []string{"Obscura installation"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		SubjectKeyId:          ski,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, ks.PublicKey(), keySigner{s: ks})
-	if err != nil {
-		return 0, fmt.Errorf("provenance CA: %w", err)
-	}
-	err = s.st.AddProvenanceCert(ctx, store.ProvenanceCert{TenantID: "", Version: v, Serial: serial.Text(16), DER: der, CreatedAt: now})
+	v, err := s.issue(ctx, "", caValidity, nil, nil, func(c *x509.Certificate, v int) {
+		c.Subject = pkix.Name{CommonName: fmt.Sprintf("Obscura Provenance CA v%d", v), Organization: []string{"Obscura installation"}}
+		c.IsCA, c.MaxPathLenZero = true, true
+		c.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -239,6 +212,25 @@ func (s *Service) RotateTenant(ctx context.Context, tenant string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
+	v, err := s.issue(ctx, tenant, tenantValidity, caCert, caSigner, func(c *x509.Certificate, _ int) {
+		// The tenant appears only as a keyed hash: no app name in images.
+		c.Subject = pkix.Name{CommonName: "Obscura signer " + s.signerName(tenant), Organization: []string{"Obscura installation"}}
+		c.KeyUsage = x509.KeyUsageDigitalSignature
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
+		c.UnknownExtKeyUsage = []asn1.ObjectIdentifier{oidDocumentSigning}
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.log.InfoContext(ctx, "provenance certificate issued", "tenant_hash", s.keys.HashID("tenant", tenant), "version", v)
+	return v, nil
+}
+
+// issue records the next certificate version of tenant ("" is the
+// installation CA) for a new key, valid from an hour ago for validity:
+// name sets its subject and uses; parent and parentKey issue it (nil: it
+// is self-signed).
+func (s *Service) issue(ctx context.Context, tenant string, validity time.Duration, parent *x509.Certificate, parentKey crypto.Signer, name func(c *x509.Certificate, version int)) (int, error) {
 	defer s.forgetCerts()
 	list, err := s.loadCerts(ctx)
 	if err != nil {
@@ -255,26 +247,28 @@ func (s *Service) RotateTenant(ctx context.Context, tenant string) (int, error) 
 		return 0, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		// The tenant appears only as a keyed hash: no app name in images.
-		Subject:               pkix.Name{CommonName: "Obscura signer " + s.signerName(tenant), Organization: []string{"Obscura installation"}},
+		SerialNumber:          serial,
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(tenantValidity),
+		NotAfter:              now.Add(validity),
 		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
 		SubjectKeyId:          keyID(ks.PublicKey()),
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, ks.PublicKey(), caSigner)
+	name(tmpl, v)
+	if parent == nil {
+		parent, parentKey = tmpl, keySigner{s: ks}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, ks.PublicKey(), parentKey)
 	if err != nil {
-		return 0, fmt.Errorf("provenance certificate: %w", err)
+		what := "provenance certificate"
+		if tenant == "" {
+			what = "provenance CA"
+		}
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	err = s.st.AddProvenanceCert(ctx, store.ProvenanceCert{TenantID: tenant, Version: v, Serial: serial.Text(16), DER: der, CreatedAt: now})
 	if err != nil {
 		return 0, err
 	}
-	s.log.InfoContext(ctx, "provenance certificate issued", "tenant_hash", s.keys.HashID("tenant", tenant), "version", v)
 	return v, nil
 }
 

@@ -88,6 +88,13 @@ func (s *session) send(msg []byte, err error) {
 // It returns the server's final error (nil when the sum is ready).
 func (s *session) run(drop map[int][]uint32) error {
 	s.t.Helper()
+	return s.play(5, drop)
+}
+
+// play plays the protocol's first rounds (0: advertise keys, 1: share
+// keys, 2: masked input, 3: consistency check, 4: unmask), closing each.
+func (s *session) play(rounds int, drop map[int][]uint32) error {
+	s.t.Helper()
 	alive := map[uint32]bool{}
 	for i := range s.parties {
 		alive[i] = true
@@ -99,7 +106,7 @@ func (s *session) run(drop map[int][]uint32) error {
 			}
 		}
 	})
-	for round := 0; round <= 4; round++ {
+	for round := 0; round < rounds; round++ {
 		for _, d := range drop[round] {
 			alive[d] = false
 		}

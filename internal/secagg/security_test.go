@@ -92,21 +92,7 @@ func TestCuriousServer(t *testing.T) {
 // mask-key share for the same peer.
 func TestConsistencyCheck(t *testing.T) {
 	s := newSession(t, params(3, 32, 16), 4, "consistency")
-	ids := []uint32{1, 2, 3, 4}
-	for _, i := range ids {
-		s.send(s.parties[i].c.AdvertiseKeys())
-	}
-	must(t, s.srv.Close())
-	kl, _ := s.srv.KeyList()
-	for _, i := range ids {
-		s.send(s.parties[i].c.ShareKeys(kl))
-	}
-	must(t, s.srv.Close())
-	for _, i := range ids {
-		ct, _ := s.srv.Ciphertexts(i)
-		s.send(s.parties[i].c.MaskedInput(ct, s.parties[i].x))
-	}
-	must(t, s.srv.Close())
+	must(t, s.play(3, nil))
 	// Honest survivor list {1,2,3,4} to clients 2, 3, 4; the lie {1,2,3} to client 1.
 	sv, _ := s.srv.Survivors()
 	lie := (&Envelope{Type: TypeSurvivors, Session: s.srv.p.Session, Body: MarshalIndexes([]uint32{1, 2, 3})}).Marshal()
@@ -116,7 +102,7 @@ func TestConsistencyCheck(t *testing.T) {
 	if err := s.srv.Receive(c1); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("server took a signature over another set: %v", err)
 	}
-	for _, i := range ids[1:] {
+	for _, i := range []uint32{2, 3, 4} {
 		s.send(s.parties[i].c.ConsistencyCheck(sv))
 	}
 	must(t, s.srv.Close())
@@ -235,7 +221,7 @@ func TestReceiveRefuses(t *testing.T) {
 	}
 	must(t, s.srv.Close())
 	sv, _ := s.srv.Survivors()
-	for _, i := range ids[1:] {
+	for _, i := range []uint32{2, 3, 4} {
 		s.send(s.parties[i].c.ConsistencyCheck(sv))
 	}
 	must(t, s.srv.Close())
@@ -254,16 +240,8 @@ func TestReceiveRefuses(t *testing.T) {
 // TestTamperedShare: a share ciphertext altered by the server does not open.
 func TestTamperedShare(t *testing.T) {
 	s := newSession(t, params(3, 8, 16), 3, "tamper")
+	must(t, s.play(2, nil))
 	ids := []uint32{1, 2, 3}
-	for _, i := range ids {
-		s.send(s.parties[i].c.AdvertiseKeys())
-	}
-	must(t, s.srv.Close())
-	kl, _ := s.srv.KeyList()
-	for _, i := range ids {
-		s.send(s.parties[i].c.ShareKeys(kl))
-	}
-	must(t, s.srv.Close())
 	ct, _ := s.srv.Ciphertexts(1)
 	e := mustEnv(t, ct)
 	e.Body = bytes.Clone(e.Body)

@@ -11,8 +11,9 @@
 // The store never holds plaintext user content, raw subject ids or secrets:
 // API keys are stored as keyed hashes, key material only wrapped.
 //
-// Backends live in subpackages (store/sqlite; PostgreSQL later) and all pass
-// the conformance suite in store/storetest.
+// Backends live in subpackages (store/sqlite, the embedded default, and
+// store/postgres for several nodes) and all pass the conformance suite in
+// store/storetest.
 package store
 
 import (
@@ -384,6 +385,17 @@ type Store interface {
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Backend is what a backend gives the composition root: the whole
+// contract, analytics, and the write probe readiness checks call.
+// store/sqlite and store/postgres implement it.
+type Backend interface {
+	Store
+	Analytics
+	// ProbeWrite checks that the store can be written now (a full disk, a
+	// read-only database or a lost connection fail it).
+	ProbeWrite(ctx context.Context, at time.Time) error
 }
 
 // Result records one stored analysis result: which asset and feature it

@@ -20,7 +20,6 @@ import (
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
-	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/obscuraproject/obscura/internal/wire/core"
 )
 
@@ -29,7 +28,7 @@ import (
 // graph, internal/wire, imports the packages whose tests use the kit.)
 type Kit struct {
 	Dir     string
-	Store   *sqlite.Store
+	Store   store.Backend
 	Keys    *keyring.Keyring
 	Clock   *clock.Fake
 	Log     *slog.Logger

@@ -46,13 +46,7 @@ func (d *Demo) draftImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	img, err := d.Drafts.Image(r.Context(), DemoTenant, r.PathValue("id"))
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	defer clear(img)
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(img)
+	sendImage(w, r, "jpeg", img, err)
 }
 
 // draftDecision keeps or deletes a demo draft.

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -50,21 +48,7 @@ func (f *fakeMemes) Accepted(context.Context, string, string) ([]store.Generated
 }
 
 func postMemes(h http.Handler, tok string) *httptest.ResponseRecorder {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", tok)
-	mw.WriteField("feature", "tags")
-	mw.WriteField("memes", "yes")
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write([]byte("JPEG..."))
-	mw.Close()
-	r := httptest.NewRequest("POST", "/demo/analyze", &body)
-	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
-	r.Header.Set("Content-Type", mw.FormDataContentType())
-	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+	return postDemo(h, tok, url.Values{"csrf": {tok}, "feature": {"tags"}, "memes": {"yes"}}, []byte("JPEG..."))
 }
 
 func TestDemoMemes(t *testing.T) {
@@ -91,8 +75,7 @@ func TestDemoMemes(t *testing.T) {
 		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		return w.Code
 	}
 	if code := decide("wrong-wrong-wrong-wrong-wrong-wr"); code != http.StatusForbidden || len(m.accepted) != 0 {

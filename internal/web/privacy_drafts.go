@@ -78,13 +78,7 @@ func (p *Privacy) draftImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	img, err := p.Generated.Image(r.Context(), s.tenant, id)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	defer clear(img)
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(img)
+	sendImage(w, r, "jpeg", img, err)
 }
 
 // draftDecision accepts or rejects one of the subject's drafts.

@@ -452,10 +452,17 @@ func (d *Demo) photo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := d.Photos.Photo(r.Context(), a)
+	sendImage(w, r, a.Format, data, err)
+}
+
+// sendImage writes a decrypted image (format "jpeg", "png", …) and clears
+// it; an error (gone, not the caller's) answers 404.
+func sendImage(w http.ResponseWriter, r *http.Request, format string, img []byte, err error) {
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "image/"+a.Format)
-	w.Write(data)
+	defer clear(img)
+	w.Header().Set("Content-Type", "image/"+format)
+	w.Write(img)
 }

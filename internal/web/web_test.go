@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,12 +68,17 @@ func newDemo() (*Demo, *fakeConsent, *fakeAnalysis) {
 	return &Demo{Ingest: &fakeIngest{}, Consent: c, Analysis: a, Log: slog.New(slog.DiscardHandler)}, c, a
 }
 
-func get(h http.Handler, path, remote string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("GET", path, nil)
-	r.RemoteAddr, r.Host = remote, "127.0.0.1:8787"
+// serve is h's response to r.
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+func get(h http.Handler, path, remote string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", path, nil)
+	r.RemoteAddr, r.Host = remote, "127.0.0.1:8787"
+	return serve(h, r)
 }
 
 func TestDemoIsLoopbackOnlyWithStrictHeaders(t *testing.T) {
@@ -140,14 +146,24 @@ func TestHtmxPinned(t *testing.T) {
 }
 
 func post(t *testing.T, h http.Handler, cookie, token string, features []string, photo []byte) *httptest.ResponseRecorder {
+	return postDemo(h, cookie, url.Values{"csrf": {token}, "feature": features}, photo)
+}
+
+// postDemo posts the demo form from a loopback client: the fields, the
+// photo as its file part (none if nil) and cookie as the CSRF cookie (none
+// if empty).
+func postDemo(h http.Handler, cookie string, fields url.Values, photo []byte) *httptest.ResponseRecorder {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", token)
-	for _, f := range features {
-		mw.WriteField("feature", f)
+	for k, vs := range fields {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
 	}
-	fw, _ := mw.CreateFormFile("photo", "p.jpg")
-	fw.Write(photo)
+	if photo != nil {
+		fw, _ := mw.CreateFormFile("photo", "p.jpg")
+		fw.Write(photo)
+	}
 	mw.Close()
 	r := httptest.NewRequest("POST", "/demo/analyze", &body)
 	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
@@ -155,9 +171,7 @@ func post(t *testing.T, h http.Handler, cookie, token string, features []string,
 	if cookie != "" {
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: cookie})
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+	return serve(h, r)
 }
 
 func TestDemoAnalyzeChecksCSRFAndConsent(t *testing.T) {
@@ -196,8 +210,7 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 	for _, path := range []string{"/console/kill-switch", "/console/keys/revoke", "/console/keys/create", "/console/kek", "/console/verify", "/console/purge", "/console/forensic"} {
 		r := httptest.NewRequest("POST", path, strings.NewReader("on=true&feature=analyze"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("%s without a session: %d", path, w.Code)
 		}
@@ -207,8 +220,7 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 	}
 	r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	w := serve(h, r)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("login without CSRF token: %d", w.Code)
 	}
@@ -273,8 +285,7 @@ func TestConsoleLinkSingleUseShortLivedAndOnlyForTheInstallation(t *testing.T) {
 	h := c.Handler()
 	// open returns the status, the operator-session cookies set, and the page.
 	open := func(tok string) (int, []*http.Cookie, string) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/console/open/"+tok, nil))
+		w := serve(h, httptest.NewRequest("GET", "/console/open/"+tok, nil))
 		var session []*http.Cookie
 		for _, c := range w.Result().Cookies() {
 			if c.Name == operatorCookie {
@@ -324,8 +335,7 @@ func TestCookiesSecureBehindHTTPS(t *testing.T) {
 		h    http.Handler
 		want bool
 	}{{c.Handler(), false}, {BehindHTTPS(c.Handler()), true}} {
-		w := httptest.NewRecorder()
-		tt.h.ServeHTTP(w, httptest.NewRequest("GET", "/console", nil))
+		w := serve(tt.h, httptest.NewRequest("GET", "/console", nil))
 		cs := w.Result().Cookies()
 		if len(cs) != 1 || cs[0].Name != csrfCookie || cs[0].Secure != tt.want {
 			t.Errorf("cookies %+v, want Secure=%v", cs, tt.want)
@@ -373,8 +383,7 @@ func TestConsoleChangesNothingUnaudited(t *testing.T) {
 		Operator: ops.New(nil, nil, kill, al, clock.System{}, slog.New(slog.DiscardHandler))}
 	h := c.Handler()
 	tok, _, _, _ := IssueConsoleLink(context.Background(), codec, links, time.Now())
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/console/open/"+tok, nil))
+	w := serve(h, httptest.NewRequest("GET", "/console/open/"+tok, nil))
 	var session *http.Cookie
 	for _, ck := range w.Result().Cookies() {
 		if ck.Name == operatorCookie {
@@ -389,8 +398,7 @@ func TestConsoleChangesNothingUnaudited(t *testing.T) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.AddCookie(session)
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: strings.Repeat("c", 32)})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		return w.Code
 	}
 	if code := post(); code != 200 || kill.sets != 1 {
@@ -425,8 +433,7 @@ func TestCSRFEmptyCookieAndField(t *testing.T) {
 		r := httptest.NewRequest("POST", "/console/login", strings.NewReader("key=obs_x&csrf="+tc.field))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Cookie", csrfCookie+"="+tc.cookie)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		if w.Code != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, w.Code)
 		}
@@ -462,8 +469,7 @@ func TestFormsRefuseCrossOrigin(t *testing.T) {
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
 			r.Header.Set(hdr[0], hdr[1])
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := serve(h, r)
 			if w.Code != http.StatusForbidden {
 				t.Errorf("%s %s: %d, want 403", path, name, w.Code)
 			}
@@ -515,8 +521,7 @@ func TestDemoChecksHostHeader(t *testing.T) {
 		if tc.header[0] != "" {
 			r.Header.Set(tc.header[0], tc.header[1])
 		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		if w.Code != tc.want {
 			t.Errorf("%s: %d, want %d", name, w.Code, tc.want)
 		}
@@ -536,8 +541,7 @@ func TestPublicOriginBehindProxy(t *testing.T) {
 		r.Header.Set("Origin", origin)
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
 		before := au.calls
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := serve(h, r)
 		if got := au.calls > before; got != want {
 			t.Errorf("origin %s: reached sign-in %v, want %v (%d)", origin, got, want, w.Code)
 		}
@@ -556,19 +560,7 @@ func TestDemoSamplePhoto(t *testing.T) {
 	}
 	tok := strings.Repeat("k", 32)
 	send := func(sample string) *httptest.ResponseRecorder {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("csrf", tok)
-		mw.WriteField("feature", "faces")
-		mw.WriteField("sample", sample)
-		mw.Close()
-		r := httptest.NewRequest("POST", "/demo/analyze", &body)
-		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
-		r.Header.Set("Content-Type", mw.FormDataContentType())
-		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return postDemo(h, tok, url.Values{"csrf": {tok}, "feature": {"faces"}, "sample": {sample}}, nil)
 	}
 	if w := send("../../master.key"); w.Code != http.StatusBadRequest || ing.data != nil {
 		t.Errorf("unknown sample: %d, ingested %d bytes", w.Code, len(ing.data))

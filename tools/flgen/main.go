@@ -90,42 +90,20 @@ func run(photoDir, fontDir, textDir, out string, perClass int) error {
 	if len(photos) == 0 {
 		return fmt.Errorf("no photographs in %s", photoDir)
 	}
-	var set []record
+	var set fl.Scene
 	for i := 0; i < perClass; i++ {
 		src := i % len(g.texts)
-		set = append(set, record{0, uint16(src), fl.Features(g.document(src))})
+		set.Add(fl.Example{Y: 0, X: fl.Features(g.document(src))}, uint16(src))
 	}
 	for i := 0; i < perClass; i++ {
 		theme := i % 12
-		set = append(set, record{1, uint16(100 + theme), fl.Features(g.screenshot(theme))})
+		set.Add(fl.Example{Y: 1, X: fl.Features(g.screenshot(theme))}, uint16(100+theme))
 	}
 	for i := 0; i < perClass; i++ {
 		p := i % len(photos)
-		set = append(set, record{2, uint16(200 + p), fl.Features(g.crop(photos[p]))})
+		set.Add(fl.Example{Y: 2, X: fl.Features(g.crop(photos[p]))}, uint16(200+p))
 	}
-	return os.WriteFile(out, encode(set), 0o644)
-}
-
-type record struct {
-	label uint8
-	group uint16
-	x     []float32
-}
-
-// encode writes the scene-v1 layout of internal/fl.ReadScene.
-func encode(set []record) []byte {
-	b := []byte("OFLS\x01")
-	dim := fl.FeatureLen
-	b = append(b, byte(dim>>8), byte(dim))
-	n := len(set)
-	b = append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	for _, r := range set {
-		b = append(b, r.label, byte(r.group>>8), byte(r.group))
-		for _, v := range r.x {
-			b = append(b, byte(min(max(v, 0), 1)*255+0.5))
-		}
-	}
-	return b
+	return os.WriteFile(out, set.Marshal(), 0o644)
 }
 
 func (g *gen) face(i int, size float64) font.Face {

@@ -17,17 +17,30 @@ type Face struct {
 // is a genuine pair, anyone else an impostor pair.
 func Pairs(faces []Face, variant string, people map[string]bool) Scores {
 	orig, q := split(faces, variant, people)
+	return pairs(orig, q, variant, func(a, b Face) (genuine, scored bool) {
+		if a.Photo == b.Photo && a.Person == b.Person {
+			return false, false
+		}
+		return a.Person == b.Person, true
+	})
+}
+
+// pairs scores each query face against each original (each unordered pair
+// once when the queries are the originals, variant ""); kind says whether a
+// pair is genuine or an impostor pair, or not scored at all.
+func pairs(orig, q []Face, variant string, kind func(a, b Face) (genuine, scored bool)) Scores {
 	var s Scores
 	for i, a := range q {
 		for j, b := range orig {
 			if variant == "" && j <= i {
 				continue
 			}
-			if a.Photo == b.Photo && a.Person == b.Person {
+			genuine, scored := kind(a, b)
+			if !scored {
 				continue
 			}
 			v := Similarity(a.Vector, b.Vector)
-			if a.Person == b.Person {
+			if genuine {
 				s.Genuine = append(s.Genuine, v)
 			} else {
 				s.Impostor = append(s.Impostor, v)
@@ -94,20 +107,13 @@ func Complement(faces []Face, fold map[string]bool) map[string]bool {
 // pairs only.
 func SelfPairs(faces []Face, variant string) Scores {
 	orig, q := split(faces, variant, nil)
-	var s Scores
-	for i, a := range q {
-		for j, b := range orig {
-			if variant == "" && j <= i {
-				continue
-			}
-			v := Similarity(a.Vector, b.Vector)
-			switch {
-			case a.Person != b.Person:
-				s.Impostor = append(s.Impostor, v)
-			case variant != "" && a.Photo == b.Photo:
-				s.Genuine = append(s.Genuine, v)
-			}
+	return pairs(orig, q, variant, func(a, b Face) (genuine, scored bool) {
+		switch {
+		case a.Person != b.Person:
+			return false, true
+		case variant != "" && a.Photo == b.Photo:
+			return true, true
 		}
-	}
-	return s
+		return false, false
+	})
 }

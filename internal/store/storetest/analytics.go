@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -15,13 +14,8 @@ import (
 // expiry; the ledger appends only what its check allows, even when many
 // spends race.
 func testAnalytics(t *testing.T, s store.Store) {
-	a, ok := s.(store.Analytics)
-	if !ok {
-		t.Skip("backend has no analytics")
-	}
-	ctx := context.Background()
-	mkTenant(t, s, "ta")
-	mkTenant(t, s, "tb")
+	a := implements[store.Analytics](t, s)
+	ctx := withTenants(t, s, "ta", "tb")
 	day := t0.Truncate(24 * time.Hour)
 	exp := t0.Add(48 * time.Hour)
 	for _, p := range []store.AnalyticsPhoto{

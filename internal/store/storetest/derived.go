@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -35,8 +36,7 @@ func testForgetJournal(t *testing.T, s store.Store) {
 }
 
 func testConsentExpiry(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "ten_a")
+	ctx := withTenants(t, s, "ten_a")
 	set := func(purpose string, expires time.Time) {
 		t.Helper()
 		err := s.RecordConsent(ctx, "ten_a", "h", func(prev string) (store.ConsentChange, error) {
@@ -75,9 +75,7 @@ func testConsentExpiry(t *testing.T, s store.Store) {
 }
 
 func testSubjectResults(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "ten_a")
-	mkTenant(t, s, "ten_b")
+	ctx := withTenants(t, s, "ten_a", "ten_b")
 	for _, r := range []store.Result{
 		{ID: "res_1", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_2", Feature: "tags", Purpose: "tagging"},
 		{ID: "res_2", TenantID: "ten_a", SubjectHash: "h", AssetID: "ast_1", Feature: "text", Purpose: "text_detection"},
@@ -96,9 +94,7 @@ func testSubjectResults(t *testing.T, s store.Store) {
 }
 
 func testPrivacyLinkSessions(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "ten_a")
-	mkTenant(t, s, "ten_b")
+	ctx := withTenants(t, s, "ten_a", "ten_b")
 	for _, l := range []store.PrivacyLink{
 		{ID: "pl_1", TenantID: "ten_a", SubjectHash: "h", ExpiresAt: t0.Add(5 * time.Minute)},
 		{ID: "pl_2", TenantID: "ten_a", SubjectHash: "h", ExpiresAt: t0.Add(5 * time.Minute)},
@@ -145,4 +141,24 @@ func testPrivacyLinkSessions(t *testing.T, s store.Store) {
 	if n, _ := s.SubjectPrivacyLinks(ctx, "ten_a", "h"); n != 2 {
 		t.Errorf("deleting tenant b's links touched tenant a's: %d left", n)
 	}
+}
+
+// withTenants creates the tenants a case needs and returns its context.
+func withTenants(t *testing.T, s store.Store, ids ...string) context.Context {
+	t.Helper()
+	for _, id := range ids {
+		mkTenant(t, s, id)
+	}
+	return context.Background()
+}
+
+// implements is the backend as one of the optional store interfaces; a
+// backend without it fails the case (every backend implements them all).
+func implements[T any](t *testing.T, s store.Store) T {
+	t.Helper()
+	v, ok := s.(T)
+	if !ok {
+		t.Fatalf("%T does not implement %s", s, reflect.TypeFor[T]())
+	}
+	return v
 }

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -14,9 +13,7 @@ import (
 // expire, and are accepted exactly once into an asset with its generated
 // mark, which goes with the asset.
 func testDrafts(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "ta")
-	mkTenant(t, s, "tb")
+	ctx := withTenants(t, s, "ta", "tb")
 	d := func(id, tenant, subject, source, purpose string, exp time.Duration) store.Draft {
 		return store.Draft{ID: id, TenantID: tenant, SubjectHash: subject, SourceAsset: source, Purpose: purpose, Feature: "meme",
 			Retention: "draft", Size: 10, CreatedAt: t0, ExpiresAt: t0.Add(exp)}

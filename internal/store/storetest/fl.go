@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -12,13 +11,8 @@ import (
 // record adds its ρ to the task and publishes its version atomically; the
 // current version moves on rollback; everything is tenant-scoped.
 func testFL(t *testing.T, st store.Store) {
-	s, ok := st.(store.FL)
-	if !ok {
-		t.Fatal("store does not implement store.FL")
-	}
-	ctx := context.Background()
-	mkTenant(t, st, "ta")
-	mkTenant(t, st, "tb")
+	s := implements[store.FL](t, st)
+	ctx := withTenants(t, st, "ta", "tb")
 	d := store.FLDevice{Tenant: "ta", ID: "dev1", SubjectHash: "s1", PublicKey: []byte("pk"), EnrolledAt: t0}
 	if err := s.EnrollFLDevice(ctx, d); err != nil {
 		t.Fatal(err)

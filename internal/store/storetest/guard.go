@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/store"
@@ -10,9 +9,7 @@ import (
 // testGuardStates: a key's state is upserted (one row per tenant and key),
 // survives as written, and keys of the same id in two tenants are apart.
 func testGuardStates(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "ga")
-	mkTenant(t, s, "gb")
+	ctx := withTenants(t, s, "ga", "gb")
 	if got, err := s.GuardStates(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
 	}

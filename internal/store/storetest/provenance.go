@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -13,9 +12,7 @@ import (
 // CA under ""), revocation is recorded once, marks are tenant-scoped and
 // deleted by subject, and an asset's provenance record goes with the asset.
 func testProvenance(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	mkTenant(t, s, "pa")
-	mkTenant(t, s, "pb")
+	ctx := withTenants(t, s, "pa", "pb")
 	certs := []store.ProvenanceCert{
 		{TenantID: "", Version: 1, Serial: "01", DER: []byte{1}, CreatedAt: t0},
 		{TenantID: "pa", Version: 1, Serial: "02", DER: []byte{2}, CreatedAt: t0},

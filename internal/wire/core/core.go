@@ -1,7 +1,7 @@
-// Package core opens Obscura's storage core — the data directory, the SQLite
-// store, the key service (local master key or KMS root), the blob store
-// (filesystem or S3), the encrypted object store and the audit log — from
-// configuration. It is the bottom half of the composition root
+// Package core opens Obscura's storage core — the data directory, the store
+// (SQLite, or PostgreSQL when database_url is set), the key service (local
+// master key or KMS root), the blob store (filesystem or S3), the encrypted
+// object store and the audit log — from configuration. It is the bottom half of the composition root
 // (internal/wire builds every service on it); it stands alone so that the
 // test kit can build the same core for tests inside the packages wire
 // itself imports.
@@ -25,6 +25,8 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/sealed"
+	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/store/postgres"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
@@ -49,7 +51,7 @@ type Core struct {
 	Log    *slog.Logger
 	getenv func(string) string
 
-	Store   *sqlite.Store
+	Store   store.Backend
 	Keys    *keyring.Keyring
 	Blobs   blob.Store
 	Objects *sealed.Store
@@ -97,7 +99,7 @@ func (g *Core) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, DBFile))
+	st, err := g.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,6 +122,21 @@ func (g *Core) open(ctx context.Context) error {
 	g.Store, g.Keys, g.Blobs, g.Objects = st, kr, blobs, sealed.New(blobs, kr)
 	g.Audit = audit.New(st, signer, g.Clock, g.Log, audit.Options{})
 	return nil
+}
+
+// openStore opens the configured store: PostgreSQL when database_url is
+// set, else SQLite in the data directory. The URL may hold a password:
+// only its host and database name are logged.
+func (g *Core) openStore(ctx context.Context) (store.Backend, error) {
+	if g.Config.DatabaseURL == "" {
+		return sqlite.Open(ctx, filepath.Join(g.Config.Data, DBFile))
+	}
+	st, err := postgres.Open(ctx, g.Config.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	g.Log.Info("store", "backend", "postgres", "database", postgres.Redact(g.Config.DatabaseURL))
+	return st, nil
 }
 
 // rootKey builds the configured root of the key hierarchy.

@@ -1,0 +1,287 @@
+// Package postgres is the store backend for installations of several nodes:
+// a PostgreSQL database driven by pgx v5 (a pgxpool pool), with embedded
+// goose migrations numbered and meaning exactly as the SQLite backend's.
+//
+// The code keeps the shape of internal/store/sqlite on purpose: it goes
+// through database/sql (pgx's stdlib adapter over the same pool), and its
+// queries are written with SQLite's ? placeholders, rebound to $n before
+// they reach the server (rebind), so that the two backends can be read side
+// by side. What differs is concurrency. SQLite has one writer, so every
+// read-then-write transaction there is serialised by BEGIN IMMEDIATE; here
+// many connections on many nodes write at once, so each such transaction
+// takes an explicit lock: a transaction-scoped advisory lock named for what
+// it protects (the audit chain, one subject's consent chain, one tenant's
+// privacy budget, one result slot), row locks (FOR UPDATE) where rows
+// exist, or a single conditional statement (single-use tokens: UPDATE …
+// WHERE used_at = 0, so exactly one caller wins).
+//
+// Deleted rows are not gone in Postgres (dead tuples, WAL, backups): key
+// destruction cannot rely on DELETE alone; see keys.go.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL store.
+type Store struct {
+	pool *pgxpool.Pool
+	db   db
+}
+
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Analytics = (*Store)(nil)
+)
+
+// Open connects to the database at url (postgres://user:pass@host/db?…,
+// every libpq parameter pgx knows, sslmode included) and applies the
+// migrations. The URL carries a password: it is never logged or put in an
+// error; Redact gives what may be.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors quote the URL: keep them out of the message.
+		return nil, fault.New(fault.Invalid, "database_url is not a valid postgres:// URL")
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "obscura" // names the nodes' sessions in pg_stat_activity
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
+	}
+	s := &Store{pool: pool, db: db{stdlib.OpenDBFromPool(pool)}}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Redact returns what of a database URL may be logged: host, port and
+// database name, never the user, password or parameters.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" && u.Path == "" {
+		return "postgres://(unparsed)"
+	}
+	return "postgres://" + u.Host + u.Path
+}
+
+// migrationLock names the advisory lock that serialises migrations of
+// nodes starting at once (goose's own Postgres session locker).
+const migrationLock = 0x6f6273637572 // "obscur"
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLock))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, s.db.DB, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "database migration failed", err)
+	}
+	return nil
+}
+
+// Pool returns the connection pool (for River's riverpgxv5 driver and for
+// advisory locks held by other packages).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.pool.Close()
+	return err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fault.Wrap(fault.Unavailable, "store unavailable", err)
+	}
+	return nil
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// classify turns driver errors into fault kinds: integrity violations
+// (SQLSTATE class 23) are Conflict as SQLite's constraint errors are, data
+// exceptions (class 22: a NUL byte or invalid UTF-8 in text) Invalid, a
+// full disk (53100) is Unavailable and storage-full, and lost connections,
+// shutdowns, resource exhaustion and serialisation failures are
+// Unavailable (the caller may retry).
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fault.Wrap(fault.NotFound, "not found", fmt.Errorf("%s: %w", op, err))
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "23"):
+			return fault.Wrap(fault.Conflict, "already exists", fmt.Errorf("%s: %w", op, err))
+		case strings.HasPrefix(pe.Code, "22"):
+			// Data exceptions: text SQLite would have stored but Postgres
+			// refuses (a NUL byte, invalid UTF-8), a number out of range.
+			return fault.Wrap(fault.Invalid, "value not storable", fmt.Errorf("%s: %w", op, err))
+		case pe.Code == "53100":
+			return fault.Wrap(fault.Unavailable, "storage is full", fmt.Errorf("%s: %w: %w", op, fault.ErrStorageFull, err))
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"),
+			strings.HasPrefix(pe.Code, "58"), pe.Code == "40001", pe.Code == "40P01", pe.Code == "25006":
+			return fault.Wrap(fault.Unavailable, "store unavailable", fmt.Errorf("%s: %w", op, err))
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return fault.Wrap(fault.Unavailable, "store unavailable", fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// rebind rewrites SQLite-style placeholders (? and ?N) to Postgres's $n,
+// leaving quoted strings and identifiers alone.
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			b.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote = c
+			b.WriteByte(c)
+		case c == '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			if j > i+1 {
+				b.WriteString("$" + q[i+1:j])
+				i = j - 1
+				continue
+			}
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// db is the pool as a database/sql handle whose queries are rebound.
+type db struct{ *sql.DB }
+
+func (d db) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.DB.ExecContext(ctx, rebind(q), args...)
+}
+
+func (d db) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.DB.QueryContext(ctx, rebind(q), args...)
+}
+
+func (d db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.DB.QueryRowContext(ctx, rebind(q), args...)
+}
+
+func (d db) BeginTx(ctx context.Context, opts *sql.TxOptions) (tx, error) {
+	t, err := d.DB.BeginTx(ctx, opts)
+	return tx{t}, err
+}
+
+// tx is a transaction whose queries are rebound.
+type tx struct{ *sql.Tx }
+
+func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, rebind(q), args...)
+}
+
+func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, rebind(q), args...)
+}
+
+func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, rebind(q), args...)
+}
+
+func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, rebind(q))
+}
+
+// lock takes the transaction-scoped advisory lock named by the parts
+// (released at commit or rollback). Two names hashing alike only
+// serialise more than needed.
+func (t tx) lock(ctx context.Context, parts ...string) error {
+	_, err := t.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, strings.Join(parts, "\x1f"))
+	return err
+}
+
+// lim is a LIMIT argument: SQLite reads a negative limit as none, Postgres
+// refuses it; NULL is Postgres's none.
+func lim(n int) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}
