@@ -67,7 +67,10 @@ test: setup-test fmt-check
 lanes: lane-checks e2e
 
 lane-checks:
-	@$(MAKE) --no-print-directory -j1 vet staticcheck unit
+	@$(MAKE) --no-print-directory vet
+	@$(MAKE) --no-print-directory staticcheck
+	@$(MAKE) --no-print-directory unit-race
+	@$(MAKE) --no-print-directory unit-norace
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -90,7 +93,7 @@ unit-norace:
 
 # The browser tests leave their screenshots in test-output/ (git-ignored).
 e2e:
-	OBSCURA_TEST_OUT=$(CURDIR)/test-output $(GO) test -count=1 -timeout 10m -parallel $(E2E_PARALLEL) ./e2e/...
+	OBSCURA_TEST_OUT=$(CURDIR)/test-output $(GO) test -count=1 -timeout 15m -parallel $(E2E_PARALLEL) ./e2e/...
 
 bench: build
 	./bin/obscura bench
