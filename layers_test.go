@@ -29,7 +29,9 @@ var layers = []struct {
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
 		"internal/dp", "internal/sandbox",
 		"internal/store/postgres", // the PostgreSQL backend and its pgtest harness (issue 24)
-		"internal/secagg", "internal/ddg"}},
+		"internal/secagg", "internal/ddg",
+		"internal/storecopy", // issue 24: embedded installation -> Postgres
+	}},
 	{"storage", []string{"internal/sealed"}},
 	{"services", []string{"internal/pipeline", "internal/consent", "internal/upload", "internal/tenant", "internal/analysis", "internal/faces",
 		"internal/provenance", // issue 20

@@ -15,8 +15,8 @@ import (
 // Issue 19 "done when", over a real `obscura serve`: consent refusal;
 // three meme drafts rendered and downloaded (decodable JPEG, no personal
 // metadata per exiftool); accept → an asset that survives revocation and
-// source deletion and goes with erasure; reject and TTL expiry (a short
-// draft_ttl and the real sweeper) → nothing left; revocation → drafts
+// source deletion and goes with erasure; reject → nothing left (TTL
+// expiry under an injected clock: memes_ttl_test.go); revocation → drafts
 // gone; a user caption refused with its categories; and a leak scan of
 // the data directory and the logs.
 
@@ -68,7 +68,7 @@ func TestMemeDraftsEndToEnd(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Memes E2E")
-	s := startServer(t, data, "OBSCURA_DRAFT_TTL=8s", "OBSCURA_SWEEP_EVERY=1s")
+	s := startServer(t, data)
 	key := tn.APIKey
 	const subj, other = "meme-subject-e2e-9931", "meme-revoker-e2e-5521"
 	const userCaption = "ZEBRACAPTION when the build"
@@ -181,16 +181,18 @@ func TestMemeDraftsEndToEnd(t *testing.T) {
 		t.Errorf("drafts after revocation: %v", ids)
 	}
 
-	// TTL: the sweeper removes what is left (draft_ttl 8 s here).
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && (len(listDrafts(t, s, key, subj)) > 0 || memeBlobs(t, data, "meme_generation") > 0) {
-		time.Sleep(500 * time.Millisecond)
+	// Reject what is left (TTL expiry, under an injected clock, is
+	// TestMemeDraftTTLInjectedClock in memes_ttl_test.go).
+	for _, id := range []string{made.Drafts[2].DraftID, mine.Drafts[0].DraftID} {
+		if code, _ := do(t, "POST", s.base+"/v1/drafts/"+id+"/reject", key, nil); code != 204 {
+			t.Errorf("reject: %d", code)
+		}
 	}
 	if ids := listDrafts(t, s, key, subj); len(ids) != 0 {
-		t.Errorf("drafts after their TTL: %v", ids)
+		t.Errorf("drafts after rejection: %v", ids)
 	}
 	if n := memeBlobs(t, data, "meme_generation"); n != 0 {
-		t.Errorf("%d sealed drafts left after TTL, rejection and revocation", n)
+		t.Errorf("%d sealed drafts left after rejection and revocation", n)
 	}
 	if n := countRows(t, data, "SELECT count(*) FROM drafts"); n != 0 {
 		t.Errorf("%d draft records left", n)

@@ -17,12 +17,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "fl", "plugins", "analytics", "sandbox", "provenance", "writer"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "writer"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|fl|plugins|analytics|sandbox|provenance|writer]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|writer]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -147,6 +147,11 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("memes") {
 				if err := a.benchMemes(cmd.Context(), dir, out, &b); err != nil {
+					return err
+				}
+			}
+			if want("guard") {
+				if err := a.benchGuard(cmd.Context(), out, &b); err != nil {
 					return err
 				}
 			}

@@ -48,6 +48,11 @@ type app struct {
 // run executes the CLI and returns the exit code. Errors are one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{cfg: config.Default(), stdout: stdout, stderr: stderr, getenv: getenv, clk: clock.System{}}
+	if clockOverride != nil {
+		if c := clockOverride(getenv); c != nil {
+			a.clk = c
+		}
+	}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -82,7 +87,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.String("data", a.cfg.Data, "data directory (env OBSCURA_DATA)")
 	pf.String("log-level", a.cfg.LogLevel, "debug, info, warn or error (env OBSCURA_LOG_LEVEL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable output")
-	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd())
+	root.AddCommand(a.serveCmd(), a.tenantCmd(), a.keysCmd(), a.objectCmd(), a.importCmd(), a.consentCmd(), a.auditCmd(), a.incidentCmd(), a.modelsCmd(), a.analyzeCmd(), a.facesCmd(), a.benchCmd(), a.consoleCmd(), a.versionCmd(), a.initCmd(), a.flCmd(), a.workerCmd(), a.pluginCmd(), a.analyticsCmd(), a.provenanceCmd(), a.storeCmd())
 	return root
 }
 

@@ -37,6 +37,11 @@ type Config struct {
 	// KMS is the root key: "local" (master key file or OBSCURA_MASTER_KEY),
 	// or hcvault://…, aws-kms://…, gcp-kms://… (see keyring.RemoteRoot).
 	KMS string `yaml:"kms"`
+	// MasterKeyFile, with the local root, is the path of the master key
+	// file (base64, mode 0600) instead of <data>/master.key: the way to give
+	// several nodes the same key (e.g. a systemd credential). It is never
+	// generated. OBSCURA_MASTER_KEY, if set, wins.
+	MasterKeyFile string `yaml:"master_key_file"`
 	// Blob is where encrypted objects go: "fs" (<data>/blobs) or
 	// s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&tls=false][&region=R]
 	// with credentials from OBSCURA_S3_ACCESS_KEY and OBSCURA_S3_SECRET_KEY.
@@ -126,6 +131,7 @@ var Settings = []Setting{
 	{"kek-cache-ttl", "OBSCURA_KEK_CACHE_TTL", "how long a decrypted KEK stays in memory"},
 	{"shutdown-timeout", "OBSCURA_SHUTDOWN_TIMEOUT", "graceful shutdown limit"},
 	{"kms", "OBSCURA_KMS", "root key service: local, hcvault://…, aws-kms://…, gcp-kms://…"},
+	{"master-key-file", "OBSCURA_MASTER_KEY_FILE", "local root: path of the master key file shared by every node (default <data>/master.key)"},
 	{"blob", "OBSCURA_BLOB", "blob store: fs, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT"},
 	{"database-url", "OBSCURA_DATABASE_URL", "PostgreSQL store: postgres://USER@HOST/DB?sslmode=verify-full (empty: SQLite in the data directory)"},
 	{"public-url", "OBSCURA_PUBLIC_URL", "base URL of upload and download links (default http://<addr>)"},
@@ -239,6 +245,8 @@ func (c *Config) Set(flag, value string) error {
 		return dur(&c.ShutdownTimeout)
 	case "kms":
 		c.KMS = value
+	case "master-key-file":
+		c.MasterKeyFile = value
 	case "blob":
 		c.Blob = value
 	case "database-url":

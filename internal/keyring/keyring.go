@@ -14,12 +14,18 @@
 // (everything is ciphertext); reuse of a wrapped key for another object,
 // scope or tenant (every wrap binds its context as AAD); use of a revoked or
 // below-minimum KEK version (typed ErrKeyRevoked, never garbage); recovery of
-// a destroyed scope (the only wrapped copy is deleted with secure_delete and
-// the WAL truncated).
+// a destroyed scope: on SQLite the only wrapped copy is deleted with
+// secure_delete and the WAL truncated; on a database that keeps deleted rows
+// (Postgres dead tuples, WAL, backups) scope keys are also wrapped under a
+// shred key held outside the database (Options.Shred, keys-v2), and
+// destroying a scope key rotates its shred key and destroys the old one
+// there, so every copy the database keeps is under a destroyed key.
 //
 // Does not protect against: an attacker who holds the root key and the
-// database; a compromised running process (decrypted KEKs are cached in
-// memory for CacheTTL); copies of the database made before a key was destroyed.
+// database; a compromised running process (decrypted KEKs and shred keys are
+// cached in memory for CacheTTL); without shred keys, copies of the database
+// made before a key was destroyed; with them, copies of the shred key store
+// made before (keep it out of backups, or back it up only briefly).
 package keyring
 
 import (
@@ -79,6 +85,11 @@ type Options struct {
 	// CacheTTL bounds how long a KEK decrypted from the root stays in memory.
 	// With a remote KMS root it is also how long a KMS outage goes unnoticed.
 	CacheTTL time.Duration
+	// Shred, if set, is where shred keys live (keys-v2): new scope keys are
+	// wrapped under one as well, and Destroy rotates it. Required with a
+	// store whose deleted rows survive on disk (Postgres); the store must
+	// then implement store.ScopeKeyWraps. Nil keeps keys-v1 wrapping.
+	Shred ShredKeys
 }
 
 // Keyring is the key service.
@@ -91,9 +102,13 @@ type Keyring struct {
 	prf  *prf.Set
 	tok  tink.AEAD
 
-	mu      sync.Mutex
-	cache   map[kekRef]cachedKEK
-	signers map[string]*Signer
+	shred ShredKeys
+	wraps store.ScopeKeyWraps
+
+	mu         sync.Mutex
+	cache      map[kekRef]cachedKEK
+	shredCache map[string]cachedKEK
+	signers    map[string]*Signer
 }
 
 type kekRef struct {
@@ -119,7 +134,15 @@ func New(ctx context.Context, root tink.AEAD, st keyStore, clk clock.Clock, log 
 	if opt.CacheTTL <= 0 {
 		opt.CacheTTL = 5 * time.Minute
 	}
-	k := &Keyring{root: root, st: st, clk: clk, log: log.With("component", "keyring"), ttl: opt.CacheTTL, cache: map[kekRef]cachedKEK{}, signers: map[string]*Signer{}}
+	k := &Keyring{root: root, st: st, clk: clk, log: log.With("component", "keyring"), ttl: opt.CacheTTL,
+		cache: map[kekRef]cachedKEK{}, shredCache: map[string]cachedKEK{}, signers: map[string]*Signer{}}
+	if opt.Shred != nil {
+		w, ok := st.(store.ScopeKeyWraps)
+		if !ok {
+			return nil, fmt.Errorf("keyring: shred keys need a store that implements store.ScopeKeyWraps, %T does not", st)
+		}
+		k.shred, k.wraps = opt.Shred, w
+	}
 	h, err := k.systemKeyset(ctx, prfKeysetName, prf.HMACSHA256PRFKeyTemplate())
 	if err != nil {
 		return nil, err
@@ -165,7 +188,9 @@ func (k *Keyring) systemKeyset(ctx context.Context, name string, tmpl *tinkpb.Ke
 	}
 	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(ct)), k.root, aad)
 	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "cannot open system keyset with this root key (wrong master key?)", err)
+		return nil, fault.Wrap(fault.Unavailable, "cannot open system keyset with this root key (wrong master key?): "+
+			"this node's root key differs from the installation's; every node needs the same master key "+
+			"(master_key_file or OBSCURA_MASTER_KEY) or the same KMS key", err)
 	}
 	return h, nil
 }
@@ -364,6 +389,28 @@ func (k *Keyring) kek(ctx context.Context, tenant string, version int) (tink.AEA
 	case rec.State != store.KEKActive || version < t.MinKEKVersion:
 		return nil, fmt.Errorf("kek v%d: %w", version, ErrKeyRevoked)
 	}
+	return k.openKEK(tenant, *rec)
+}
+
+// kekAnyState returns the AEAD of a KEK version whatever its state: only
+// for key maintenance that leaves a key under the version it was under
+// (shred rotation), never to open data.
+func (k *Keyring) kekAnyState(ctx context.Context, tenant string, version int) (tink.AEAD, error) {
+	vs, err := k.st.KEKVersions(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Version == version {
+			return k.openKEK(tenant, v)
+		}
+	}
+	return nil, fmt.Errorf("kek v%d: %w", version, ErrKeyRevoked)
+}
+
+// openKEK decrypts a KEK version's keyset under the root, through the cache.
+func (k *Keyring) openKEK(tenant string, rec store.KEKVersion) (tink.AEAD, error) {
+	version := rec.Version
 	ref := kekRef{tenant, version}
 	now := k.clk.Now()
 	k.mu.Lock()
@@ -451,9 +498,25 @@ func (k *Keyring) createScopeKey(ctx context.Context, s Scope) error {
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
+	defer clear(key)
 	id := ident.Sized("sk_", 16)
+	if k.shred != nil {
+		label, err := k.currentShred(ctx, s.Tenant, shredBucket(s.Subject))
+		if err != nil {
+			return err
+		}
+		wrapped, err := k.wrapV2(ctx, s, id, kek, label, key)
+		if err != nil {
+			return err
+		}
+		rec := store.ScopeKey{ID: id, TenantID: s.Tenant, SubjectHash: s.Subject, Purpose: s.Purpose,
+			KEKVersion: v, Wrapped: wrapped, CreatedAt: k.clk.Now()}
+		if err := k.st.CreateScopeKey(ctx, rec); err != nil {
+			return err
+		}
+		return k.settleNewKey(ctx, s, rec, kek, label, key)
+	}
 	wrapped, err := kek.Encrypt(key, scopeAAD(s, id))
-	clear(key)
 	if err != nil {
 		return fmt.Errorf("wrap scope key: %w", err)
 	}
@@ -466,9 +529,9 @@ func (k *Keyring) openScope(ctx context.Context, s Scope, rec store.ScopeKey) (t
 	if err != nil {
 		return nil, err
 	}
-	key, err := kek.Decrypt(rec.Wrapped, scopeAAD(s, rec.ID))
+	key, err := k.unwrap(ctx, s, rec, kek)
 	if err != nil {
-		return nil, fault.Wrap(fault.Other, "scope key does not open", err)
+		return nil, err
 	}
 	a, err := subtle.NewAESGCM(key)
 	clear(key)
@@ -478,9 +541,34 @@ func (k *Keyring) openScope(ctx context.Context, s Scope, rec store.ScopeKey) (t
 	return a, nil
 }
 
+// unwrap opens a scope key's wrapping: keys-v2 (under a shred key, then
+// the KEK) or keys-v1 (under the KEK only).
+func (k *Keyring) unwrap(ctx context.Context, s Scope, rec store.ScopeKey, kek tink.AEAD) ([]byte, error) {
+	if _, _, v2, _ := parseV2(rec.Wrapped); v2 {
+		if k.shred == nil {
+			return nil, fault.New(fault.Unavailable, "scope key is wrapped under a shred key but no shred key store is configured")
+		}
+		return k.unwrapV2(ctx, s, rec.ID, kek, rec.Wrapped)
+	}
+	key, err := kek.Decrypt(rec.Wrapped, scopeAAD(s, rec.ID))
+	if err != nil {
+		return nil, fault.Wrap(fault.Other, "scope key does not open", err)
+	}
+	return key, nil
+}
+
 // Destroy crypto-shreds the scope's key (purpose "*" destroys every key of
 // the subject). Data under it can never be decrypted again, by any path.
+// With shred keys it also rotates the subject's shred key (see
+// destroyShredded); an interrupted Destroy is finished by running it again.
 func (k *Keyring) Destroy(ctx context.Context, s Scope) (int, error) {
+	if k.shred != nil {
+		n, err := k.destroyShredded(ctx, s)
+		if err == nil {
+			k.log.Info("scope keys destroyed", "count", n, "purpose", s.Purpose)
+		}
+		return n, err
+	}
 	n, err := k.st.DestroyScopeKeys(ctx, s.Tenant, s.Subject, s.Purpose)
 	if err != nil {
 		return n, fmt.Errorf("destroy scope keys: %w", err)
@@ -537,16 +625,26 @@ func (k *Keyring) Rewrap(ctx context.Context, tenant string, progress func(done,
 			if err != nil {
 				return done, fmt.Errorf("rewrap %s: %w", rec.ID, err)
 			}
-			key, err := old.Decrypt(rec.Wrapped, scopeAAD(s, rec.ID))
+			var wrapped []byte
+			if _, _, v2, _ := parseV2(rec.Wrapped); v2 {
+				wrapped, err = rewrapOuterV2(s, rec.ID, old, newKEK, rec.Wrapped)
+			} else {
+				var key []byte
+				if key, err = old.Decrypt(rec.Wrapped, scopeAAD(s, rec.ID)); err == nil {
+					wrapped, err = newKEK.Encrypt(key, scopeAAD(s, rec.ID))
+					clear(key)
+				}
+			}
 			if err != nil {
 				return done, fmt.Errorf("rewrap %s: %w", rec.ID, err)
 			}
-			wrapped, err := newKEK.Encrypt(key, scopeAAD(s, rec.ID))
-			clear(key)
-			if err != nil {
-				return done, fmt.Errorf("rewrap %s: %w", rec.ID, err)
+			if k.wraps != nil {
+				// Compare-and-swap on the bytes: a shred rotation may have
+				// re-wrapped the key under the same KEK version meanwhile.
+				err = k.wraps.SwapScopeKeyWrap(ctx, tenant, rec.ID, rec.Wrapped, primary, wrapped)
+			} else {
+				err = k.st.RewrapScopeKey(ctx, tenant, rec.ID, rec.KEKVersion, primary, wrapped)
 			}
-			err = k.st.RewrapScopeKey(ctx, tenant, rec.ID, rec.KEKVersion, primary, wrapped)
 			if err != nil && !errors.Is(err, fault.Conflict) && !errors.Is(err, fault.NotFound) {
 				return done, fmt.Errorf("rewrap %s: %w", rec.ID, err)
 			}

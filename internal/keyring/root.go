@@ -166,3 +166,20 @@ func generateKeyFile(path string) ([]byte, error) {
 	}
 	return decodeKey(enc)
 }
+
+// LocalRootFile returns the local root AEAD under the master key in the
+// file at path (base64, mode 0600): a key shared by several nodes, or one
+// kept outside the data directory. Unlike LocalRoot it never generates a
+// key: a missing file is ErrMasterKeyMissing.
+func LocalRootFile(path string) (tink.AEAD, error) {
+	key, err := readKeyFile(path)
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("master key file %s does not exist: %w", path, ErrMasterKeyMissing)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := subtle.NewAESGCM(key)
+	clear(key)
+	return a, err
+}

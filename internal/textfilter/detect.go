@@ -51,7 +51,23 @@ var (
 	// currency ("living on 900 a month").
 	reLivingOn = regexp.MustCompile(`\b(?:living on|lives on|live on|surviving on|survive on|gets by on|earns?|makes|making|paid|on)\s+[0-9][0-9,.]*k?\s*(?:a|an|per|/)\s*(?:year|yr|month|mo|week|wk|hour|hr)\b`)
 	reMoney    = regexp.MustCompile(`(?:[$£€]\s?[0-9][0-9,.]*\s?(?:k|m|mil|million|grand)?|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|pounds|euros|quid)\b)\s*(?:a|an|per|/|every)\s*(?:year|yr|month|mo|week|wk|hour|hr|day)\b`)
-	reOweEarn  = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
+	// A flat or suite number ("apt 4B", "suite 210"), a room number where
+	// someone stays ("at the inn, room 512"; not "room 404 not found") and
+	// a numbered road ("Route 9", "I-95", "Hwy 1", "on the A34", "off the M25"),
+	// an airport gate ("at Gate 12").
+	reFlat  = regexp.MustCompile(`\b(?:apt|apartment|suite|dorm)\s*(?:no\.?|number|#)?\s*[0-9]{1,4}[a-z]?\b`)
+	reRoom  = regexp.MustCompile(`\b(?:room|rm)\s*(?:no\.?|number|#)?\s*[0-9]{1,4}[a-z]?\b`)
+	reGate  = regexp.MustCompile(`\bat gate\s?[0-9]{1,3}[a-z]?\b`)
+	reStay  = regexp.MustCompile(`\b(?:hotel|motel|hostel|inn|resort|dorm|staying|stays|stayed|checked in|floor|hall|hospital|ward)\b`)
+	reRoute = regexp.MustCompile(`\b(?:route|rte|highway|hwy|interstate|i-)\s?[0-9]{1,3}\b|\b(?:on|off|along|near|via)\s+the\s+[am][0-9]{1,4}\b`)
+	// A person's height: feet and inches with a prime (5'2, 6′4), feet
+	// then inches (6 foot 3, 5ft 4), or feet or centimetres after a
+	// copula or hedge (he's like 5 foot, she's only 150 cm); heightNotAfter
+	// removes distances ("6 feet apart").
+	reHeightPrime = regexp.MustCompile(`(?:^|[^0-9.,])[4-7]\s?['′’]\s?(?:1[01]|[0-9])(?:[^0-9]|$)`)
+	reHeightFtIn  = regexp.MustCompile(`\b[4-7]\s?(?:ft|foot|feet)\s?(?:1[01]|[0-9])\b`)
+	reHeightSaid  = regexp.MustCompile(`\b(?:is|s|im|like|only|barely|just|almost|about|maybe|under|over)\s+(?:[4-7]\s?(?:ft|foot|feet)|1[4-9][0-9]\s?cm)\b(?:\s+([a-z]+))?`)
+	reOweEarn     = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
 // detectPatterns returns the categories of the structured identifiers and
@@ -78,10 +94,27 @@ func detectPatterns(s string) []Category {
 		add(Location, onStreet)
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet)
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
+		reFlat.MatchString(s) || reRoom.MatchString(s) && reStay.MatchString(s) || reRoute.MatchString(s) || reGate.MatchString(s))
 	add(Age, reAge.MatchString(s) || ageOrdinal(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
+	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s))
 	return out
+}
+
+// heightNotAfter are words after "N feet" that make it a distance.
+var heightNotAfter = map[string]bool{"apart": true, "away": true, "under": true, "deep": true, "long": true, "wide": true,
+	"high": true, "from": true, "of": true, "behind": true, "ahead": true, "off": true, "down": true, "up": true, "into": true}
+
+// heightSaid reports a height stated of someone ("he's like 5 foot",
+// "she's only 150 cm"), not a distance ("stay like 6 feet apart").
+func heightSaid(s string) bool {
+	for _, m := range reHeightSaid.FindAllStringSubmatch(s, -1) {
+		if !heightNotAfter[m[1]] {
+			return true
+		}
+	}
+	return false
 }
 
 func containsAny(s string, words ...string) bool {

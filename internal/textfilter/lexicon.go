@@ -12,7 +12,7 @@ import (
 // homoglyph table (tools/textfiltergen; sources and licences in each file's
 // header).
 //
-//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv
+//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt
 var dataFS embed.FS
 
 // entry is one lexicon phrase: literal tokens or @class references.
@@ -25,6 +25,11 @@ type entry struct {
 	// capsOnly: counts only when the text capitalises it (a tagged name
 	// part that is also an everyday word).
 	capsOnly bool
+	// quiet: its words are not added to the known words that steer
+	// leetspeak decoding and hashtag splitting (the GeoNames towns and
+	// city sections: "tran" of a Vietnamese town must not turn "tran5"
+	// into "tran").
+	quiet bool
 }
 
 // literal reports an entry without class references.
@@ -49,6 +54,7 @@ type lexicon struct {
 	noinflect  map[string]bool     // words never generated as an inflection
 	emoji      *strings.Replacer   // emoji and symbols → words
 	joined     map[string]string   // multi-word entries run together → spelt out
+	common     map[string]bool     // common lower-case English words (data/words.txt)
 }
 
 func loadLexicon() (*lexicon, error) {
@@ -64,6 +70,9 @@ func loadLexicon() (*lexicon, error) {
 		return nil, err
 	}
 	if err := l.loadPlaces(); err != nil {
+		return nil, err
+	}
+	if err := l.loadWords(); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -245,7 +254,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 			v = &c
 		}
 		for _, t := range v.toks {
-			if !strings.HasPrefix(t, "@") {
+			if !strings.HasPrefix(t, "@") && !v.quiet {
 				l.known[t] = true
 			}
 		}
@@ -258,7 +267,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
 			l.single[v.toks[0]] = v.cat
 		}
-		if len(v.toks) > 1 && literal {
+		if len(v.toks) > 1 && literal && !v.quiet {
 			l.joined[strings.Join(v.toks, "")] = strings.Join(v.toks, " ")
 		}
 	}
@@ -368,15 +377,32 @@ func (l *lexicon) loadPlaces() error {
 			continue
 		}
 		name, flag, _ := strings.Cut(s, "\t")
-		toks := l.tokenize(l.clean(name))
+		var toks []string
+		if plainWords(name) {
+			toks = strings.Fields(name) // already folded by textfiltergen
+		} else {
+			toks = l.tokenize(l.clean(name))
+		}
 		if len(toks) == 0 {
 			continue
 		}
 		// "Turkey sandwich", "New York pizza": a place name before a food
 		// (or other thing) word names a style, not where someone is.
-		l.add(&entry{toks: toks, cat: Location, cue: flag == "a", neg: "dish"}, false)
+		cue := flag == "a" || flag == "c" || len(toks) == 1 && l.inClass("nameplace", toks[0])
+		l.add(&entry{toks: toks, cat: Location, cue: cue, quiet: flag == "c", neg: "dish"}, false)
 	}
 	return sc.Err()
+}
+
+// plainWords reports a name of lower-case ASCII letters and single
+// spaces, which tokenizes to its words unchanged.
+func plainWords(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c != ' ' || i == 0 || s[i-1] == ' ') {
+			return false
+		}
+	}
+	return s != "" && s[len(s)-1] != ' '
 }
 
 func (l *lexicon) loadConfusables() error {
@@ -469,7 +495,7 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 			}
 		}
 	}
-	if l.residencePlace(toks, caps) {
+	if l.residencePlace(toks, caps) || l.namedPlace(toks, caps) {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}
 	scopes := l.thingScopes(toks)
@@ -519,9 +545,10 @@ func (l *lexicon) matchAt(toks []string, i int, e *entry) bool {
 }
 
 // cued reports whether the ambiguous place name at i has a locative cue: a
-// travel word just before it ("visiting nice", "trip to china"), or a
-// plain preposition before a capitalised name ("in Nice", not "in nice
-// weather").
+// travel word just before it ("visiting nice", "trip to china"), a plain
+// preposition before a capitalised name ("in Nice", not "in nice
+// weather"), or a capitalised state or country code after it ("Austin,
+// TX").
 func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 	switch {
 	case i >= 1 && l.inClass("travel", toks[i-1]):
@@ -529,12 +556,19 @@ func (l *lexicon) cued(toks []string, caps []bool, i int) bool {
 	case i >= 2 && l.inClass("travel", toks[i-2]) && l.inClass("locative", toks[i-1]):
 		return true
 	}
+	if caps[i] && i+1 < len(toks) && caps[i+1] && l.inClass("statecode", toks[i+1]) {
+		return true // "Austin, TX", "Charlotte NC"
+	}
 	return caps[i] && i >= 1 && l.inClass("locative", toks[i-1])
 }
 
 // thingScopeLen is how many tokens after a non-person subject's verb its
 // predicate is taken to run.
 const thingScopeLen = 6
+
+// thingAttrLen is how many tokens after a thing's possessive ("my dog's
+// weight loss") are taken to describe the thing.
+const thingAttrLen = 3
 
 // thingScopeCats are the categories a predicate about a thing, a pet or a
 // plant cannot carry about a person ("my plants need therapy", "the dog is
@@ -549,6 +583,16 @@ var thingScopeCats = map[Category]bool{Health: true, Criminal: true, Appearance:
 func (l *lexicon) thingScopes(toks []string) [][2]int {
 	var out [][2]int
 	for i := 0; i+1 < len(toks); i++ {
+		if l.isThing(toks[i]) && !l.inClass("thing", toks[i]) && !l.inClass("copula", toks[i+1]) {
+			// A thing's possessive (the apostrophe is gone: "my dog's
+			// weight loss journey") names an attribute of the thing.
+			e := i + 1
+			for e < len(toks) && e < i+1+thingAttrLen && !l.inClass("pron", toks[e]) && !l.inClass("poss", toks[e]) && !l.inClass("person", toks[e]) {
+				e++
+			}
+			out = append(out, [2]int{i, e})
+			continue
+		}
 		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
 			continue
 		}

@@ -18,34 +18,72 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
-// TestCalibrateSqueeze writes the squeeze score of every face of every
-// photo under $OBSCURA_GUARD_CALIB and of its degraded variants (Variants
-// and Harsher) to $OBSCURA_GUARD_CALIB_OUT (CSV: file, variant, probe,
-// region side, score), through both face probes (arcface, the guard's,
-// and faceres, its earlier one). It is the measurement the threshold
-// schedule was set from; skipped unless the folder is given.
+// TestCalibrateSqueeze fits the adversarial-input guard's models: every
+// face of every photo under $OBSCURA_GUARD_CALIB and of its degraded
+// variants (calibrationVariants) is squeezed through the guard's probe
+// (FaceRes), each scored squeezer's model is fitted (guard.FitSqueezeModel)
+// and the models, the highest natural scores and the 99.5th percentile
+// are logged (go test -v). With $OBSCURA_GUARD_CALIB_OUT it also writes
+// the raw shifts (CSV: file, variant, side, shifts in model order), which
+// a refit can read back from $OBSCURA_GUARD_CALIB_IN instead of running
+// the models. It is the measurement DefaultSqueezeModels and
+// DefaultSqueezeThreshold were set from; skipped unless a folder or CSV is
+// given.
 func TestCalibrateSqueeze(t *testing.T) {
-	dir := os.Getenv("OBSCURA_GUARD_CALIB")
-	if dir == "" {
+	dir, in := os.Getenv("OBSCURA_GUARD_CALIB"), os.Getenv("OBSCURA_GUARD_CALIB_IN")
+	if dir == "" && in == "" {
 		t.Skip("OBSCURA_GUARD_CALIB not set")
 	}
-	m := loadModels(t)
-	s := guard.NewFaceSqueezer()
-	f, err := os.Create(os.Getenv("OBSCURA_GUARD_CALIB_OUT"))
-	if err != nil {
-		t.Fatal(err)
+	ks := make([]guard.Squeezer, len(guard.DefaultSqueezeModels))
+	for i, m := range guard.DefaultSqueezeModels {
+		ks[i] = m.Squeezer
 	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	defer w.Flush()
-	var files []string
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".png")) {
-			files = append(files, path)
+	var sides []int
+	var shifts [][]float64
+	if in != "" {
+		sides, shifts = readShifts(t, in, len(ks))
+	} else {
+		sides, shifts = measureShifts(t, dir, ks)
+	}
+	s := guard.NewFaceSqueezer()
+	for i, k := range ks {
+		col := make([]float64, len(shifts))
+		for j := range shifts {
+			col[j] = shifts[j][i]
 		}
-		return nil
-	})
+		m, err := guard.FitSqueezeModel(k, sides, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Models[i] = m
+		t.Logf("{%v, %.2f, %.2f, %.2f},", k, m.A, m.B, m.Sigma)
+	}
+	scores := make([]float64, len(shifts))
+	for j := range shifts {
+		scores[j] = s.Score(shifts[j], sides[j])
+	}
+	t.Logf("%d natural faces: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f", len(scores),
+		guard.Quantile(scores, 0.99), guard.Quantile(scores, 0.995), guard.Quantile(scores, 0.999), guard.Quantile(scores, 1))
+}
+
+// measureShifts runs the probe over every face of every photo under dir
+// and its variants.
+func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]float64) {
+	m := loadModels(t)
 	ctx := context.Background()
+	var w *bufio.Writer
+	if out := os.Getenv("OBSCURA_GUARD_CALIB_OUT"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w = bufio.NewWriter(f)
+		defer w.Flush()
+	}
+	files := photoFiles(dir)
+	var sides []int
+	var shifts [][]float64
 	for i, path := range files {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -55,51 +93,77 @@ func TestCalibrateSqueeze(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vs, err := Variants(src, []int{240, 320, 480, 640, 960})
+		vs, err := calibrationVariants(src, raw, uint64(i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		more, err := Harsher(src, uint64(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, more...)
-		if src.Bounds().Dx() <= 300 {
-			// Small photos (LFW's 250 px): smaller still.
-			for _, fct := range []float64{0.5, 0.7} {
-				more, err := Variants(Scale(src, fct), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range more[:1] {
-					v.Name = fmt.Sprintf("x%.1f", fct)
-					vs = append(vs, v)
-				}
-			}
-		}
-		vs = append(vs, Variant{Name: "orig", Data: raw})
 		for _, v := range vs {
 			p, err := picture.Decode(v.Data, picture.DefaultOptions)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, err := m.det.Detect(ctx, p)
+			faces, err := m.det.Detect(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, fc := range fs {
-				for _, pr := range []struct {
-					name  string
-					probe guard.FaceProbe
-				}{{"arcface", m.arc.Probe(p, fc)}, {"faceres", m.fr.Probe(p, fc)}} {
-					vd, err := s.Check(ctx, pr.probe, nil)
-					if err != nil {
-						t.Fatal(err)
+			for _, f := range faces {
+				probe := m.fr.Probe(p, f)
+				sh, err := guard.Shifts(ctx, probe, nil, ks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := probe.Region()
+				side := max(r.Dx(), r.Dy())
+				sides, shifts = append(sides, side), append(shifts, sh)
+				if w != nil {
+					fmt.Fprintf(w, "%s,%s,%d", filepath.Base(path), v.Name, side)
+					for _, x := range sh {
+						fmt.Fprintf(w, ",%.5f", x)
 					}
-					fmt.Fprintf(w, "%s,%s,%s,%d,%.5f\n", filepath.Base(path), v.Name, pr.name, vd.Side, vd.Score)
+					fmt.Fprintln(w)
 				}
 			}
 		}
-		w.Flush()
 	}
+	return sides, shifts
+}
+
+// readShifts reads measureShifts's CSV back.
+func readShifts(t *testing.T, path string, n int) ([]int, [][]float64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sides []int
+	var shifts [][]float64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) != 3+n {
+			t.Fatalf("%s: %q: want %d fields", path, line, 3+n)
+		}
+		var side int
+		if _, err := fmt.Sscan(f[2], &side); err != nil {
+			t.Fatal(err)
+		}
+		sh := make([]float64, n)
+		for i := range sh {
+			if _, err := fmt.Sscan(f[3+i], &sh[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sides, shifts = append(sides, side), append(shifts, sh)
+	}
+	return sides, shifts
+}
+
+// photoFiles lists the JPEG and PNG files under dir.
+func photoFiles(dir string) []string {
+	var files []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".png")) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Drafts", testDrafts},
 		{"Plugins", testPlugins},
 		{"FL", testFL},
+		{"ScopeKeyWraps", testScopeKeyWraps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

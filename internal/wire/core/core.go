@@ -107,7 +107,11 @@ func (g *Core) open(ctx context.Context) error {
 		st.Close()
 		return err
 	}
-	kr, err := keyring.New(ctx, root, st, g.Clock, g.Log, keyring.Options{CacheTTL: cfg.KEKCacheTTL})
+	shred, err := g.shredKeys(ctx, st)
+	if err != nil {
+		return fail(err)
+	}
+	kr, err := keyring.New(ctx, root, st, g.Clock, g.Log, keyring.Options{CacheTTL: cfg.KEKCacheTTL, Shred: shred})
 	if err != nil {
 		return fail(err)
 	}
@@ -141,6 +145,9 @@ func (g *Core) openStore(ctx context.Context) (store.Backend, error) {
 
 // rootKey builds the configured root of the key hierarchy.
 func (g *Core) rootKey(ctx context.Context) (tink.AEAD, error) {
+	if (g.Config.KMS == "" || g.Config.KMS == "local") && g.Config.MasterKeyFile != "" && g.getenv("OBSCURA_MASTER_KEY") == "" {
+		return keyring.LocalRootFile(g.Config.MasterKeyFile)
+	}
 	if g.Config.KMS == "" || g.Config.KMS == "local" {
 		return keyring.LocalRoot(g.Config.Data, g.getenv("OBSCURA_MASTER_KEY"), g.Log)
 	}

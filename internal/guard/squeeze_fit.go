@@ -1,0 +1,56 @@
+package guard
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// FitSqueezeModel fits a SqueezeModel for squeezer k to natural faces:
+// least squares of ln(shift) on ln(side) over the pairs (sides[i],
+// shifts[i]), Sigma the residuals' root mean square. It needs at least
+// three faces of at least two sizes.
+func FitSqueezeModel(k Squeezer, sides []int, shifts []float64) (SqueezeModel, error) {
+	if len(sides) != len(shifts) || len(sides) < 3 {
+		return SqueezeModel{}, fmt.Errorf("fit %v: %d sides, %d shifts", k, len(sides), len(shifts))
+	}
+	n := float64(len(sides))
+	var mx, my float64
+	xs, ys := make([]float64, len(sides)), make([]float64, len(sides))
+	for i := range sides {
+		xs[i], ys[i] = math.Log(float64(max(sides[i], 1))), math.Log(max(shifts[i], MinShift))
+		mx += xs[i] / n
+		my += ys[i] / n
+	}
+	var sxx, sxy float64
+	for i := range xs {
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+		sxy += (xs[i] - mx) * (ys[i] - my)
+	}
+	if sxx == 0 {
+		return SqueezeModel{}, fmt.Errorf("fit %v: every face has the same size", k)
+	}
+	m := SqueezeModel{Squeezer: k, B: sxy / sxx}
+	m.A = my - m.B*mx
+	var ss float64
+	for i := range xs {
+		r := ys[i] - m.A - m.B*xs[i]
+		ss += r * r
+	}
+	m.Sigma = math.Sqrt(ss / n)
+	if m.Sigma == 0 {
+		return SqueezeModel{}, fmt.Errorf("fit %v: no spread", k)
+	}
+	return m, nil
+}
+
+// Quantile is the q-quantile (0..1, nearest rank) of xs.
+func Quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
