@@ -84,7 +84,14 @@ func (s *syncBuffer) String() string {
 // another build (e.g. the one before a fix) to measure it.
 func startServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin := os.Getenv("OBSCURA_E2E_BINARY")
+	return startServerBinary(t, os.Getenv("OBSCURA_E2E_BINARY"), data, env...)
+}
+
+// startServerBinary is startServer running the build bin ("" = this
+// tree's): unlike setting OBSCURA_E2E_BINARY, it leaves the process
+// environment alone, so the test can run in parallel.
+func startServerBinary(t *testing.T, bin, data string, env ...string) *server {
+	t.Helper()
 	if bin == "" {
 		var err error
 		if bin, err = binary(); err != nil {
