@@ -17,12 +17,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "writer"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "store", "writer"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|writer]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|store|writer]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -186,6 +186,11 @@ func (a *app) benchCmd() *cobra.Command {
 				fmt.Fprintf(&b, "sandboxed analyze: %.2fx in process, %.2fx bare models + one scaled decode; sandboxed sanitize: %.2fx in process\n",
 					rep.AnalyzeVsInProcess, rep.AnalyzeVsBare, rep.IngestVsInProcess)
 			}
+			if want("pipeline") {
+				if err := a.benchPipeline(cmd.Context(), quick, out, &b); err != nil {
+					return err
+				}
+			}
 			if want("provenance") {
 				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")
 				rows, err := perf.RunProvenance(cmd.Context(), dir)
@@ -196,6 +201,11 @@ func (a *app) benchCmd() *cobra.Command {
 				fmt.Fprintf(&b, "\n%-26s %10s %18s\n", "provenance case (12 MP)", "ms", "x one JPEG encode")
 				for _, r := range rows {
 					fmt.Fprintf(&b, "%-26s %10.1f %17.2fx\n", r.Case, r.Ms, r.VsEncode)
+				}
+			}
+			if want("store") {
+				if err := a.benchStore(cmd.Context(), dir, out, &b); err != nil {
+					return err
 				}
 			}
 			if want("writer") {

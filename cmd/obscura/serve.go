@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
@@ -34,10 +35,14 @@ func (a *app) serveCmd() *cobra.Command {
 	insecureFlag(cmd, &insecure)
 	cmd.Flags().String("addr", a.cfg.Addr, "listen address (env OBSCURA_ADDR)")
 	cmd.Flags().String("public-url", "", "base URL of upload/download links (env OBSCURA_PUBLIC_URL; default http://<addr>)")
+	cmd.Flags().String("role", a.cfg.Role, "all, api (HTTP; jobs are queued for jobs nodes) or jobs (queued work; /healthz and /readyz only); api and jobs need database_url (env OBSCURA_ROLE)")
 	return cmd
 }
 
 func (a *app) serve(ctx context.Context, insecure bool) error {
+	if err := wire.CheckRole(a.cfg); err != nil {
+		return err // before anything starts or is created
+	}
 	// The sandboxed workers start first and verify and load the models: a
 	// kernel without the sandbox, or a tampered or missing model, stops the
 	// server before it touches any data.
@@ -52,10 +57,12 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 		return err
 	}
 	defer g.Close()
+	role := a.cfg.Role
 	if err := g.Start(ctx); err != nil {
 		return err
 	}
-	queue, err := g.Queue(ctx, true)
+	// api nodes queue jobs for the jobs nodes and work none.
+	queue, err := g.Queue(ctx, role != config.RoleAPI)
 	if err != nil {
 		return err
 	}
@@ -68,13 +75,19 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	demo := demoAllowed(a.cfg.Addr)
+	demo := demoAllowed(a.cfg.Addr) && role != config.RoleJobs
 	if demo {
 		if err := g.EnsureDemoTenant(ctx); err != nil {
 			return err
 		}
 	}
-	h := g.Handler(wire.HTTP{Registry: reg, Version: version, PublicURL: a.cfg.PublicURL, Jobs: queue, Demo: demo, MetricsElsewhere: a.cfg.MetricsAddr != ""})
+	hh := wire.HTTP{Registry: reg, Version: version, PublicURL: a.cfg.PublicURL, Jobs: queue, Demo: demo, MetricsElsewhere: a.cfg.MetricsAddr != ""}
+	var h http.Handler
+	if role == config.RoleJobs {
+		h = g.ProbesHandler(hh) // a jobs node answers its health probes only
+	} else {
+		h = g.Handler(hh)
+	}
 	if a.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
 		if err != nil {
@@ -104,7 +117,7 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn), // net/http errors, redacted
 	}
-	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "data", a.cfg.Data, "version", version)
+	a.log.Info("serving", "component", "serve", "addr", ln.Addr().String(), "data", a.cfg.Data, "version", version, "role", role)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

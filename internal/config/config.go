@@ -26,6 +26,12 @@ import (
 type Config struct {
 	// Addr is the listen address of `obscura serve`.
 	Addr string `yaml:"addr"`
+	// Role is what `obscura serve` runs: "all" (the API and the job
+	// workers, the default), "api" (the API; jobs are queued for other
+	// nodes) or "jobs" (analyses, sweeps and purges from the queue, and
+	// only /healthz and /readyz on Addr). api and jobs need a shared
+	// database (database_url).
+	Role string `yaml:"role"`
 	// Data is the data directory: database, blobs, local master key.
 	Data string `yaml:"data"`
 	// LogLevel is debug, info, warn or error.
@@ -118,6 +124,13 @@ type Config struct {
 	Analytics Analytics `yaml:"analytics"`
 }
 
+// Roles of `obscura serve` (Config.Role).
+const (
+	RoleAll  = "all"
+	RoleAPI  = "api"
+	RoleJobs = "jobs"
+)
+
 // Setting describes one setting for flags, env and docs.
 type Setting struct {
 	Flag, Env, Help string
@@ -126,6 +139,7 @@ type Setting struct {
 // Settings lists every setting with its flag and environment variable.
 var Settings = []Setting{
 	{"addr", "OBSCURA_ADDR", "listen address"},
+	{"role", "OBSCURA_ROLE", "what serve runs: all, api (HTTP, enqueue only) or jobs (queued work; health probes only)"},
 	{"data", "OBSCURA_DATA", "data directory"},
 	{"log-level", "OBSCURA_LOG_LEVEL", "debug, info, warn or error"},
 	{"kek-cache-ttl", "OBSCURA_KEK_CACHE_TTL", "how long a decrypted KEK stays in memory"},
@@ -159,6 +173,7 @@ var Settings = []Setting{
 func Default() Config {
 	return Config{
 		Addr:             "127.0.0.1:8787",
+		Role:             RoleAll,
 		Data:             DefaultDataDir(),
 		LogLevel:         "info",
 		KEKCacheTTL:      5 * time.Minute,
@@ -230,6 +245,13 @@ func (c *Config) Set(flag, value string) error {
 	switch flag {
 	case "addr":
 		c.Addr = value
+	case "role":
+		switch value {
+		case RoleAll, RoleAPI, RoleJobs:
+			c.Role = value
+		default:
+			return fault.New(fault.Invalid, fmt.Sprintf("role: %q is not all, api or jobs", value))
+		}
 	case "data":
 		c.Data = value
 	case "log-level":

@@ -114,6 +114,11 @@ type Deps struct {
 		Observe(ctx context.Context, tenant, key string, thumb []float32, class string) string
 	}
 	Thumbnail func(*image.RGBA) []float32
+	// GalleryLock, when set, is the gallery write lock every node shares
+	// (store.SharedState); nil: galleries are written by this process only.
+	GalleryLock interface {
+		LockGallery(ctx context.Context, tenant, subjectHash string) (func(), error)
+	}
 	// Squeezer, when set, screens every face for adversarial perturbation
 	// (feature squeezing) before anything is stored: a flagged face gets
 	// no suggestion (its embedding is neither stored nor matched) and is
@@ -170,8 +175,9 @@ func New(d Deps) *Service {
 	return s
 }
 
-// lock serialises gallery updates of one subject in this process.
-func (s *Service) lock(tenant, subjectHash string) func() {
+// lock serialises gallery updates of one subject: in this process, and
+// across nodes through GalleryLock when set.
+func (s *Service) lock(ctx context.Context, tenant, subjectHash string) (func(), error) {
 	s.mu.Lock()
 	k := tenant + "/" + subjectHash
 	m, ok := s.locks[k]
@@ -181,7 +187,17 @@ func (s *Service) lock(tenant, subjectHash string) func() {
 	}
 	s.mu.Unlock()
 	m.Lock()
-	return m.Unlock
+	if s.d.GalleryLock == nil {
+		return m.Unlock, nil
+	}
+	// Other nodes write galleries too: the database lock (taken after this
+	// process's, so one node holds one connection per gallery at most).
+	unlock, err := s.d.GalleryLock.LockGallery(ctx, tenant, subjectHash)
+	if err != nil {
+		m.Unlock()
+		return nil, fault.Wrap(fault.Unavailable, "gallery lock", err)
+	}
+	return func() { unlock(); m.Unlock() }, nil
 }
 
 func galleryRef(tenant, subjectHash string) sealed.Ref {
@@ -411,7 +427,10 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	if err != nil {
 		return Accepted{}, err
 	}
-	unlock := s.lock(tenant, sg.SubjectHash)
+	unlock, err := s.lock(ctx, tenant, sg.SubjectHash)
+	if err != nil {
+		return Accepted{}, err
+	}
 	defer unlock()
 	g, err := s.load(ctx, tenant, sg.SubjectHash)
 	if err != nil {
@@ -526,7 +545,10 @@ func (s *Service) Rename(ctx context.Context, tenant, subjectHash, personID, nam
 	if !validName(name) {
 		return Person{}, ErrName
 	}
-	unlock := s.lock(tenant, subjectHash)
+	unlock, err := s.lock(ctx, tenant, subjectHash)
+	if err != nil {
+		return Person{}, err
+	}
 	defer unlock()
 	g, err := s.load(ctx, tenant, subjectHash)
 	if err != nil {
@@ -551,7 +573,10 @@ func (s *Service) Merge(ctx context.Context, tenant, subjectHash, from, into str
 	if from == into {
 		return Person{}, fault.New(fault.Invalid, "cannot merge a person into itself")
 	}
-	unlock := s.lock(tenant, subjectHash)
+	unlock, err := s.lock(ctx, tenant, subjectHash)
+	if err != nil {
+		return Person{}, err
+	}
 	defer unlock()
 	g, err := s.load(ctx, tenant, subjectHash)
 	if err != nil {
@@ -631,7 +656,10 @@ func (s *Service) ForgetAsset(ctx context.Context, tenant, assetID string) error
 
 // dropTemplates removes the templates with the given ids from a gallery.
 func (s *Service) dropTemplates(ctx context.Context, tenant, subjectHash string, ids map[string]bool) error {
-	unlock := s.lock(tenant, subjectHash)
+	unlock, err := s.lock(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	g, err := s.load(ctx, tenant, subjectHash)
 	if err != nil {
@@ -652,7 +680,10 @@ func (s *Service) dropTemplates(ctx context.Context, tenant, subjectHash string,
 
 // DeletePerson removes a person, their embeddings and their tags.
 func (s *Service) DeletePerson(ctx context.Context, tenant, subjectHash, personID string) error {
-	unlock := s.lock(tenant, subjectHash)
+	unlock, err := s.lock(ctx, tenant, subjectHash)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	g, err := s.load(ctx, tenant, subjectHash)
 	if err != nil {

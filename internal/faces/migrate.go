@@ -52,7 +52,10 @@ func (s *Service) Reembed(ctx context.Context, tenant, subjectHash string, limit
 	if err := s.d.Consent.Require(ctx, tenant, subjectHash, Purpose); err != nil {
 		return m, err
 	}
-	unlock := s.lock(tenant, subjectHash)
+	unlock, err := s.lock(ctx, tenant, subjectHash)
+	if err != nil {
+		return m, err
+	}
 	defer unlock()
 	if g, err = s.load(ctx, tenant, subjectHash); err != nil {
 		return m, err

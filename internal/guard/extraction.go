@@ -215,6 +215,7 @@ type Extraction struct {
 	mu     sync.Mutex
 	keys   map[string]*stream
 	states stateStore
+	shared rateState // with several nodes: the throttle's one query per interval, across nodes
 }
 
 // NewExtraction returns a watcher; notify is called (outside the lock)
@@ -227,11 +228,16 @@ func NewExtraction(cfg ExtractionConfig, clk clock.Clock, notify func(Flag)) *Ex
 // Check is called before an inference: nil, or why the key may not query.
 func (e *Extraction) Check(tenant, key string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	s := e.keys[tenant+"/"+key]
 	if s == nil {
+		e.mu.Unlock()
 		return nil
 	}
+	if st := e.shared; st != nil && s.state == StateThrottled {
+		e.mu.Unlock() // no lock held over the database round trip
+		return e.sharedThrottle(st, tenant, key)
+	}
+	defer e.mu.Unlock()
 	switch s.state {
 	case StateBlocked:
 		return fault.New(fault.Blocked, "this API key is blocked: its queries look like model extraction")
@@ -484,13 +490,29 @@ type stateStore interface {
 // later change of state to it, so that a restart lifts nothing. States
 // are lifted only by revoking the key (a new key starts clean).
 func (e *Extraction) Restore(ctx context.Context, st stateStore) error {
+	e.mu.Lock()
+	e.states = st
+	e.mu.Unlock()
+	return e.Refresh(ctx)
+}
+
+// Refresh re-reads the recorded key states and applies those stricter
+// than what this process knows: with several nodes on one database, a key
+// another node throttled or blocked is throttled or blocked here too
+// (wire runs it every second on a shared store). It never lifts a state.
+func (e *Extraction) Refresh(ctx context.Context) error {
+	e.mu.Lock()
+	st := e.states
+	e.mu.Unlock()
+	if st == nil {
+		return nil
+	}
 	all, err := st.GuardStates(ctx)
 	if err != nil {
 		return fmt.Errorf("extraction guard: load key states: %w", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.states = st
 	for _, gs := range all {
 		if gs.State != StateThrottled && gs.State != StateBlocked {
 			continue
@@ -498,12 +520,41 @@ func (e *Extraction) Restore(ctx context.Context, st stateStore) error {
 		k := gs.TenantID + "/" + gs.KeyID
 		s := e.keys[k]
 		if s == nil {
-			s = &stream{growing: map[string][][]float32{}, classD: map[string][]float64{}}
+			s = &stream{growing: map[string][][]float32{}, classD: map[string][]float64{}, state: StateOK}
 			e.keys[k] = s
 		}
-		s.state = gs.State
+		if severity(gs.State) > severity(s.state) {
+			s.state = gs.State
+		}
 	}
 	return nil
+}
+
+// Run refreshes the key states every interval until ctx ends.
+func (e *Extraction) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "extraction guard: keeping the last known key states", "err", err)
+			}
+		}
+	}
+}
+
+// severity orders key states: ok < throttled < blocked.
+func severity(state string) int {
+	switch state {
+	case StateThrottled:
+		return 1
+	case StateBlocked:
+		return 2
+	}
+	return 0
 }
 
 // Detail renders a flag for alerts and audit: numbers and fixed words only.

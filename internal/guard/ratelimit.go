@@ -11,8 +11,9 @@
 // flooding the service or scraping the models; one tenant starving the
 // others; a burst of expensive requests starving cheap ones. Does not
 // protect against: distributed floods from many addresses below the
-// per-address limits (put a proxy in front), or limits across several API
-// nodes (state is per process).
+// per-address limits (put a proxy in front). Limiter keeps its state in
+// the process (one node); SharedLimiter (ratelimit_shared.go) keeps the
+// same buckets in the database every API node shares.
 package guard
 
 import (
@@ -170,8 +171,9 @@ func (l *Limiter) bucket(bk bucketKey, lim Limit, now time.Time) *rate.Limiter {
 }
 
 // take reserves one token from each bucket, all or none: a request refused
-// by one bucket consumes nothing from the others.
-func take(now time.Time, bs []*rate.Limiter, why []string) error {
+// by one bucket consumes nothing from the others. It returns a function
+// that gives the tokens back (a later refusal: the daily quota).
+func take(now time.Time, bs []*rate.Limiter, why []string) (func(), error) {
 	rs := make([]*rate.Reservation, 0, len(bs))
 	cancel := func() {
 		for _, r := range rs {
@@ -182,15 +184,15 @@ func take(now time.Time, bs []*rate.Limiter, why []string) error {
 		r := b.ReserveN(now, 1)
 		if !r.OK() {
 			cancel()
-			return &RateLimitedError{RetryAfter: time.Second, Why: why[i]}
+			return nil, &RateLimitedError{RetryAfter: time.Second, Why: why[i]}
 		}
 		rs = append(rs, r)
 		if d := r.DelayFrom(now); d > 0 {
 			cancel()
-			return &RateLimitedError{RetryAfter: d, Why: why[i]}
+			return nil, &RateLimitedError{RetryAfter: d, Why: why[i]}
 		}
 	}
-	return nil
+	return cancel, nil
 }
 
 // Allow takes one token for (tenant, key, class) — from the key's bucket
@@ -207,10 +209,15 @@ func (l *Limiter) Allow(tenant, key, class string) error {
 	if lim, ok := l.tenantLimitFor(tenant, class); ok && tenant != "" {
 		bs, why = append(bs, l.bucket(bucketKey{"t", tenant, class}, lim, now)), append(why, "tenant rate limit")
 	}
-	if err := take(now, bs, why); err != nil {
+	untake, err := take(now, bs, why)
+	if err != nil {
 		return err
 	}
-	return l.quota(now, tenant, class)
+	if err := l.quota(now, tenant, class); err != nil {
+		untake() // refused by the quota: the buckets keep their tokens
+		return err
+	}
+	return nil
 }
 
 // AllowAddr takes one token for a client address in a class (Addresses),
@@ -221,7 +228,8 @@ func (l *Limiter) AllowAddr(addr, class string) error {
 		return nil
 	}
 	now := l.clk.Now()
-	return take(now, []*rate.Limiter{l.bucket(bucketKey{"a", addr, class}, lim, now)}, []string{"address rate limit"})
+	_, err := take(now, []*rate.Limiter{l.bucket(bucketKey{"a", addr, class}, lim, now)}, []string{"address rate limit"})
+	return err
 }
 
 // quota counts one request against the tenant's daily quota of the class.

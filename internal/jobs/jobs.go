@@ -1,8 +1,9 @@
 // Package jobs is Obscura's work queue: River (github.com/riverqueue/river)
-// on the same SQLite database as everything else, with its own
-// one-connection pool as River's SQLite driver asks. It carries
-// asynchronous analyses and the periodic retention sweep; the same seam
-// (River's Postgres driver) is where scale-out workers will attach.
+// on the same database as everything else — SQLite (Open, with its own
+// one-connection pool as River's SQLite driver asks) or, scaled out,
+// Postgres (OpenPostgres, River's pgx v5 driver on the store's pool),
+// where api nodes enqueue and jobs nodes work. It carries asynchronous
+// analyses and the periodic retention sweep.
 //
 // Job arguments hold ids Obscura minted (tenant, asset) and feature names —
 // never a subject id, pixels or results. A finished analysis's results
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -178,12 +180,21 @@ type Options struct {
 
 // Queue is the job queue.
 type Queue struct {
-	db     *sql.DB
-	client *river.Client[*sql.Tx]
+	close  func() error // closes what Open opened (the SQLite pool); nil for a borrowed pool
+	client riverClient
 	run    bool
 	egress *egress.Policy
 	ids    *idCodec
 	clk    clock.Clock
+}
+
+// riverClient is what the queue uses of a river.Client, whatever its
+// driver's transaction type.
+type riverClient interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
 }
 
 // Open opens the queue on the SQLite database at path, migrating River's
@@ -198,13 +209,23 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	driver := riversqlite.New(db)
+	qq, err := open(ctx, riversqlite.New(db), o)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	qq.close = db.Close
+	return qq, nil
+}
+
+// open migrates River's tables through driver and builds the client;
+// with o.StartWorker it also starts the workers.
+func open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], o Options) (*Queue, error) {
 	mig, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Log})
 	if err == nil {
 		_, err = mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	}
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("job queue migrations: %w", err)
 	}
 	if o.Workers == 0 {
@@ -216,7 +237,7 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	if o.Egress == nil {
 		o.Egress, _ = egress.NewPolicy(nil)
 	}
-	qq := &Queue{db: db, run: o.StartWorker, egress: o.Egress, ids: newIDCodec(o.IDKey)}
+	qq := &Queue{run: o.StartWorker, egress: o.Egress, ids: newIDCodec(o.IDKey)}
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
@@ -224,7 +245,6 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	o.JobTimeout = cmp.Or(o.JobTimeout, 2*time.Minute)
 	o.RescueAfter = cmp.Or(o.RescueAfter, 3*time.Minute)
 	if o.RescueAfter <= o.JobTimeout {
-		db.Close()
 		return nil, fault.New(fault.Invalid, fmt.Sprintf("job rescue delay (%s) must exceed the job timeout (%s)", o.RescueAfter, o.JobTimeout))
 	}
 	cfg := &river.Config{Logger: o.Log, FetchPollInterval: o.PollEvery, JobTimeout: o.JobTimeout, RescueStuckJobsAfter: o.RescueAfter}
@@ -251,13 +271,11 @@ func Open(ctx context.Context, path string, o Options) (*Queue, error) {
 	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	qq.client = client
 	if o.StartWorker {
 		if err := client.Start(ctx); err != nil {
-			db.Close()
 			return nil, fmt.Errorf("start job workers: %w", err)
 		}
 	}
@@ -271,7 +289,10 @@ func (q *Queue) Close(ctx context.Context) error {
 			return err
 		}
 	}
-	return q.db.Close()
+	if q.close != nil {
+		return q.close()
+	}
+	return nil
 }
 
 // Job is what the API reports of a job.

@@ -34,7 +34,18 @@ func (refusingAnalyzer) AnalyzeQueued(_ context.Context, _, _, assetID string, _
 // answer carries (not cancelled, not internal).
 func TestQueuedRefusalsFail(t *testing.T) {
 	ctx := context.Background()
-	q, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"), Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
+	q, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"), refusalOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close(context.Background()) })
+	checkRefusals(t, q, q)
+}
+
+// refusalOptions: a worker with the refusing analyzer, the API's error
+// table and a kill switch on tenant ten_killed.
+func refusalOptions() Options {
+	return Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Analyzer: refusingAnalyzer{},
 		// The API's error table, as serve wires it (stand-in).
 		Code: func(err error) string {
@@ -55,11 +66,14 @@ func TestQueuedRefusalsFail(t *testing.T) {
 				return errKilled
 			}
 			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Close(context.Background()) })
+		}}
+}
+
+// checkRefusals enqueues through in and reads back through out (the same
+// queue, or two nodes' queues on one database).
+func checkRefusals(t *testing.T, in, out *Queue) {
+	t.Helper()
+	ctx := context.Background()
 	tests := []struct {
 		tenant, asset       string
 		wantState, wantCode string
@@ -71,7 +85,7 @@ func TestQueuedRefusalsFail(t *testing.T) {
 		{"ten_a", "ok", "completed", ""},
 	}
 	for _, tc := range tests {
-		j, err := q.EnqueueAnalyze(ctx, AnalyzeArgs{Tenant: tc.tenant, AssetID: tc.asset, Features: []string{"tags"}})
+		j, err := in.EnqueueAnalyze(ctx, AnalyzeArgs{Tenant: tc.tenant, AssetID: tc.asset, Features: []string{"tags"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +95,7 @@ func TestQueuedRefusalsFail(t *testing.T) {
 				t.Fatalf("%s/%s: job still %s", tc.tenant, tc.asset, j.State)
 			}
 			time.Sleep(30 * time.Millisecond)
-			if j, err = q.Get(ctx, tc.tenant, j.ID); err != nil {
+			if j, err = out.Get(ctx, tc.tenant, j.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -24,8 +24,9 @@
 // Does not protect against: an attacker who holds the root key and the
 // database; a compromised running process (decrypted KEKs and shred keys are
 // cached in memory for CacheTTL); without shred keys, copies of the database
-// made before a key was destroyed; with them, copies of the shred key store
-// made before (keep it out of backups, or back it up only briefly).
+// made before a key was destroyed; with them, a copy of the shred key store
+// made before, together with a database copy of that time (back the two up
+// together, under the erasure promise's retention).
 package keyring
 
 import (

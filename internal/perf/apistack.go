@@ -30,6 +30,11 @@ func NewAPIEnv(ctx context.Context, dir string) (*APIEnv, error) {
 	if err != nil {
 		return nil, err
 	}
+	return apiEnvOn(ctx, b)
+}
+
+// apiEnvOn wires the stack on the built graph b (closed with the env).
+func apiEnvOn(ctx context.Context, b *wire.Graph) (*APIEnv, error) {
 	key, rec := auth.Mint(b.Keys, benchTenant, auth.AllScopes, time.Now())
 	if err := b.Store.CreateAPIKey(ctx, rec); err != nil {
 		b.Close()

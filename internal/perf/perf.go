@@ -75,10 +75,13 @@ var unlimited = guard.Limits{Classes: map[string]guard.Limit{
 // newBenchServices builds the object graph in dir/name through the
 // composition root, as serve builds it (with the vision engine eng, or
 // none), and creates the benchmark tenant with its first KEK.
-func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine) (*wire.Graph, error) {
+func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine, with ...func(*config.Config)) (*wire.Graph, error) {
 	cfg := config.Default()
 	cfg.Data = filepath.Join(dir, name)
 	cfg.RateLimits = unlimited
+	for _, f := range with {
+		f(&cfg)
+	}
 	log := slog.New(slog.DiscardHandler)
 	g, err := wire.Open(ctx, wire.Options{Config: cfg, Clock: clock.System{}, Log: log, Engine: eng})
 	if err != nil {

@@ -37,6 +37,10 @@ type VisionEnv struct {
 	objs  *centernet.Detector
 	nsfw  *nsfw.Classifier
 	Photo []byte
+	// dir and threads are where the models came from and their sessions'
+	// thread count (for models a benchmark loads beside these).
+	dir     string
+	threads int
 }
 
 // NewVisionEnv loads the pinned models from dir with threads per session.
@@ -46,7 +50,7 @@ func NewVisionEnv(dir string, threads int) (*VisionEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &VisionEnv{Eng: eng}
+	e := &VisionEnv{Eng: eng, dir: dir, threads: threads}
 	load := func(name string) []byte {
 		b, lerr := m.Load(dir, name)
 		if lerr != nil && err == nil {

@@ -93,6 +93,15 @@ func WriteFrame(w io.Writer, f Frame) error {
 // before reading it. Every failure but a clean EOF before the first byte
 // wraps ErrFrame or ErrFrameSize.
 func ReadFrame(r io.Reader, maxBlob int64) (Frame, error) {
+	return readFrame(r, maxBlob, nil)
+}
+
+// readFrame is ReadFrame reading the body into *buf when it is large
+// enough (and growing *buf when not): the frame's Meta and Blob then alias
+// *buf and are valid only until the next call with the same buf. A worker
+// reads every request this way, so the megabytes of pixels an analysis
+// request carries land in memory already faulted in by the previous one.
+func readFrame(r io.Reader, maxBlob int64, buf *[]byte) (Frame, error) {
 	var h [headerSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -104,7 +113,16 @@ func ReadFrame(r io.Reader, maxBlob int64) (Frame, error) {
 	if err != nil {
 		return Frame{}, err
 	}
-	body := make([]byte, m+b)
+	var body []byte
+	switch {
+	case buf == nil:
+		body = make([]byte, m+b)
+	case int64(cap(*buf)) >= m+b:
+		body = (*buf)[:m+b]
+	default:
+		*buf = make([]byte, m+b)
+		body = *buf
+	}
 	if _, err := io.ReadFull(r, body); err != nil {
 		return Frame{}, fmt.Errorf("body: %v: %w", err, ErrFrame)
 	}

@@ -133,3 +133,32 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFrameReuse: a worker's reads reuse one buffer — a smaller frame
+// lands in it, a larger one grows it — and every frame reads exactly.
+func TestReadFrameReuse(t *testing.T) {
+	var stream bytes.Buffer
+	frames := []Frame{
+		{Op: OpAnalyze, Meta: []byte(`{"a":1}`), Blob: bytes.Repeat([]byte{1}, 1000)},
+		{Op: OpEmbed, Meta: []byte(`{}`), Blob: bytes.Repeat([]byte{2}, 10)},
+		{Op: OpDecode, Meta: []byte(`{"b":2}`), Blob: bytes.Repeat([]byte{3}, 5000)},
+	}
+	for _, f := range frames {
+		if err := WriteFrame(&stream, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf []byte
+	for i, want := range frames {
+		got, err := readFrame(&stream, 1<<20, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Op != want.Op || !bytes.Equal(got.Meta, want.Meta) || !bytes.Equal(got.Blob, want.Blob) {
+			t.Errorf("frame %d: got op %d meta %q blob %d bytes", i, got.Op, got.Meta, len(got.Blob))
+		}
+		if need := len(want.Meta) + len(want.Blob); cap(buf) < need || (i == 1 && cap(buf) != 1007) {
+			t.Errorf("frame %d: buffer cap %d (need %d; the second frame must reuse the first's)", i, cap(buf), need)
+		}
+	}
+}

@@ -352,7 +352,7 @@ func (p *Pool) spawn() (*proc, error) {
 		return nil, err
 	}
 	cmd := p.opt.Command()
-	cmd.Env = append(cmd.Env, configEnv+"="+string(js), "TMPDIR="+tmp)
+	cmd.Env = append(cmd.Env, configEnv+"="+string(js), "TMPDIR="+tmp, mallocTunables)
 	// Our own pipes (not exec's), so that reaping the process never
 	// closes a descriptor a reader is still using.
 	var fds []*os.File
@@ -376,6 +376,8 @@ func (p *Pool) spawn() (*proc, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	widenPipe(inW)
+	widenPipe(outW)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
 		closeAll()

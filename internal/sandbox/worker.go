@@ -37,9 +37,13 @@ type Worker struct {
 }
 
 // Serve answers frames from r on w, one at a time, until r ends.
+//
+// Requests are read into one reused buffer: a request's bytes are valid
+// until its reply is written, and no handler keeps them past that.
 func (wk *Worker) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
+	var buf []byte
 	for {
-		req, err := ReadFrame(r, MaxRequestBlob)
+		req, err := readFrame(r, MaxRequestBlob, &buf)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

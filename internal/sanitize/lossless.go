@@ -2,7 +2,6 @@ package sanitize
 
 /*
 #cgo LDFLAGS: -lturbojpeg
-#include <stdlib.h>
 #include <turbojpeg.h>
 
 // obscura_transform applies op to a JPEG in the DCT domain, refusing an
@@ -58,12 +57,13 @@ func losslessOrient(data []byte, orientation int) ([]byte, error) {
 	if orientation < 2 || orientation > 8 || len(data) == 0 {
 		return nil, errImperfect
 	}
-	cbuf := C.CBytes(data)
-	defer C.free(cbuf)
+	// The input is read in place (Go memory holding no pointers, not kept
+	// by the library after the call): copying it to the C heap first cost
+	// a copy and, on a fresh allocation, its page faults.
 	var dst *C.uchar
 	var n C.ulong
 	var msg [200]C.char
-	rc := C.obscura_transform((*C.uchar)(cbuf), C.ulong(len(data)), transformOps[orientation], &dst, &n, &msg[0], C.int(len(msg)))
+	rc := C.obscura_transform((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), transformOps[orientation], &dst, &n, &msg[0], C.int(len(msg)))
 	if rc != 0 {
 		return nil, errors.Join(errImperfect, errors.New(C.GoString(&msg[0])))
 	}

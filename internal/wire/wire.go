@@ -236,6 +236,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial
 		fd.Engine, fd.Assets, fd.Consent = eng, g.Uploads, g.Consents
 	}
+	fd.GalleryLock = g.galleryLock()
 	if g.Analytics, err = analytics.New(analytics.Deps{Store: g.Store, Consent: g.Consents, Assets: g.Uploads, Audit: g.Audit, Clock: clk, Log: log,
 		Random: rand.Reader, Tags: centernet.Labels[:], Config: analytics.ConfigFrom(cfg.Analytics)}); err != nil {
 		g.Close()
@@ -334,7 +335,8 @@ func (g *Graph) Start(ctx context.Context) error {
 	if err := g.Kill.Refresh(ctx); err != nil {
 		return fmt.Errorf("read kill switches: %w", err)
 	}
-	go g.Kill.Run(ctx, time.Second)
+	go g.Kill.Run(ctx, g.killPoll())
+	g.startShared(ctx)
 	if n, err := g.FL.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -350,8 +352,8 @@ func (g *Graph) Start(ctx context.Context) error {
 // Queue opens the job queue on the same database; with worker it also runs
 // the analysis workers and the periodic sweeps in this process.
 func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
-	return jobs.Open(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
-		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: []jobs.Sweeper{g.Kinds, g.Uploads}, SweepEvery: g.Config.SweepEvery,
+	return g.openQueue(ctx, filepath.Join(g.Config.Data, DBFile), jobs.Options{StartWorker: worker, Log: g.Log, Clock: g.Clock,
+		Analyzer: gatedAnalyzer{g.Analyses, g.AnalysisGate}, Sweepers: g.sweepers(), SweepEvery: g.Config.SweepEvery,
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		Code:          func(err error) string { return api.ProblemFor(err).Code },
 		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
@@ -411,7 +413,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		Audit:       g.Audit,
 		AuditReader: g.Store,
 		Kill:        g.Kill,
-		Limiter:     guard.NewLimiter(g.Config.RateLimits, clk),
+		Limiter:     g.rateLimiter(),
 		Admission:   g.AnalysisGate,
 		Alerts:      g.Alerts,
 		AlertReader: g.Store,

@@ -7,11 +7,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/blob/blobtest"
@@ -87,71 +84,20 @@ func StartVersityGW(t *testing.T) Config {
 }
 
 func startGW() (Config, error) {
-	bin, err := findGW()
+	srv, err := blobtest.StartVersityGW()
 	if err != nil {
 		return Config{}, err
 	}
-	root, err := os.MkdirTemp("", "obscura-versitygw")
-	if err != nil {
-		return Config{}, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return Config{}, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := Config{Endpoint: addr, AccessKey: "obscura-test", SecretKey: "obscura-test-secret-" + randHex(8), Region: "us-east-1"}
-	cmd := exec.Command(bin, "--port", addr, "--access", cfg.AccessKey, "--secret", cfg.SecretKey, "--quiet", "posix", "--sidecar", filepath.Join(root, "meta"), filepath.Join(root, "data"))
-	os.MkdirAll(filepath.Join(root, "data"), 0o700)
-	os.MkdirAll(filepath.Join(root, "meta"), 0o700)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return Config{}, err
-	}
-	// TestMain stops the server when the tests end.
-	gwProc = cmd.Process
-	gwRoot = root
-	for range 200 {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return cfg, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return Config{}, errors.New("versitygw did not start listening")
+	gw = srv // TestMain stops the server when the tests end.
+	return Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Region: srv.Region}, nil
 }
 
-var (
-	gwProc *os.Process
-	gwRoot string
-)
+var gw *blobtest.S3Server
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if gwProc != nil {
-		gwProc.Kill()
-		gwProc.Wait()
-		os.RemoveAll(gwRoot)
+	if gw != nil {
+		gw.Stop()
 	}
 	os.Exit(code)
-}
-
-func findGW() (string, error) {
-	var cands []string
-	if c := os.Getenv("OBSCURA_CACHE"); c != "" {
-		cands = append(cands, filepath.Join(c, "bin", "versitygw"))
-	}
-	if c, err := os.UserCacheDir(); err == nil {
-		cands = append(cands, filepath.Join(c, "obscura", "bin", "versitygw"))
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		cands = append(cands, p)
-	}
-	for _, c := range cands {
-		if fi, err := os.Stat(c); err == nil && fi.Mode()&0o111 != 0 {
-			return c, nil
-		}
-	}
-	return "", errors.New("versitygw binary not found")
 }

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Drafts", testDrafts},
 		{"Plugins", testPlugins},
 		{"FL", testFL},
+		{"RateBuckets", testRateBuckets},
+		{"GalleryLock", testGalleryLock},
 		{"ScopeKeyWraps", testScopeKeyWraps},
 	}
 	for _, tt := range tests {

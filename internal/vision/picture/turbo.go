@@ -2,7 +2,6 @@ package picture
 
 /*
 #cgo LDFLAGS: -lturbojpeg
-#include <stdlib.h>
 #include <turbojpeg.h>
 
 static int obscura_decode(const unsigned char *buf, unsigned long size, unsigned char *dst, int w, int h, char *errbuf, int errlen) {
@@ -46,12 +45,15 @@ func decodeJPEG(data []byte, w, h, minSide int) (*image.RGBA, error) {
 			}
 		}
 	}
+	if len(data) == 0 {
+		return nil, errors.New("empty JPEG")
+	}
 	sw, sh := scaledSize(w, h, num)
 	img := image.NewRGBA(image.Rect(0, 0, sw, sh))
-	cbuf := C.CBytes(data)
-	defer C.free(cbuf)
+	// The compressed bytes are read in place (Go memory holding no
+	// pointers, not kept by the library after the call).
 	var msg [200]C.char
-	rc := C.obscura_decode((*C.uchar)(cbuf), C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(sw), C.int(sh), &msg[0], C.int(len(msg)))
+	rc := C.obscura_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(sw), C.int(sh), &msg[0], C.int(len(msg)))
 	if rc != 0 { // errors and warnings (a truncated file) alike
 		return nil, errors.New(C.GoString(&msg[0]))
 	}
