@@ -17,6 +17,7 @@ import (
 // suggestions with accept, and a scan of the server's logs and data
 // directory for the subject id, names and labels in clear.
 func TestAnalysisAgainstRealServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Analysis App")
 	s := startServer(t, data)

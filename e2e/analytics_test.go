@@ -21,6 +21,7 @@ import (
 // privacy_budget_exhausted (parallel requests cannot overspend), and a
 // revocation removes the subject's contributions from later answers.
 func TestAnalyticsAgainstRealServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Analytics App")
 	s := startServer(t, data)

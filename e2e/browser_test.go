@@ -167,6 +167,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // keyboard — uploads a sample photo through the form and shows its three
 // faces boxed and its tags.
 func TestDemoPageInBrowser(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	s := startServer(t, data)
 	ctx := browser(t)
@@ -227,6 +228,7 @@ func TestDemoPageInBrowser(t *testing.T) {
 // gallery empty, must confirm before allowing it again, and erases
 // everything — after which a new link shows no photos; a link works once.
 func TestPrivacyCenterInBrowser(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Privacy App")
 	s := startServer(t, data)
@@ -412,6 +414,7 @@ func TestPrivacyCenterInBrowser(t *testing.T) {
 // analysis (503 kill_switch) until it is resumed; "verify chain" reports
 // an intact audit log; a wrong key is refused.
 func TestOperatorConsoleInBrowser(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Ops App")
 	s := startServer(t, data)

@@ -55,6 +55,7 @@ func scanTree(t *testing.T, root string, markers map[string][]byte) []string {
 // TestConsentExportEraseLeakScan runs consent, revocation purge, export and
 // erase over real HTTP, then scans everything persisted for planted markers.
 func TestConsentExportEraseLeakScan(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	created := createTenant(t, data, "Consent E2E")
 	s := startServer(t, data)
@@ -231,10 +232,10 @@ func uploadAndDownloadFor(t *testing.T, s *server, key, subj string, data []byte
 // TestRevokeCrashResumesPurge kills the server right after a revocation is
 // committed and before its purge; the restarted server finishes the purge.
 func TestRevokeCrashResumesPurge(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	created := createTenant(t, data, "Crash E2E")
-	t.Setenv("OBSCURA_TEST_CRASH_POINT", "after-revoke-recorded")
-	s := startServer(t, data)
+	s := startServer(t, data, "OBSCURA_TEST_CRASH_POINT=after-revoke-recorded")
 	base := s.base + "/v1/subjects/crash-subject"
 	if code, b := do(t, "POST", base+"/consents", created.APIKey, []byte(`{"purpose":"face_recognition","notice_version":"1"}`)); code != 201 {
 		t.Fatalf("grant: %d %s", code, b)
@@ -259,7 +260,6 @@ func TestRevokeCrashResumesPurge(t *testing.T) {
 		t.Fatal("derived data missing before restart: the crash came too late to test resumption")
 	}
 	// … and after restart it is gone, and consent stays revoked.
-	t.Setenv("OBSCURA_TEST_CRASH_POINT", "")
 	s2 := startServer(t, data)
 	if !strings.Contains(s2.logs.String(), "finished purges interrupted by a previous crash") {
 		t.Errorf("restart did not report resumed purges:\n%s", s2.logs.String())

@@ -134,6 +134,7 @@ func downloadable(t *testing.T, s *server, key, id string) bool {
 // only its scope), the audit browser's paging, and the signed tenant
 // forensic bundle (verifies under the pinned key, names no other tenant).
 func TestOperatorConsoleWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Console App")
 	other := createTenant(t, data, "Other App")
@@ -348,6 +349,7 @@ func mustAtoi(s string) int {
 // stops a feature everywhere and exports the installation's signed
 // bundle. A tenant's admin can do none of that, whatever its forms say.
 func TestInstallationConsole(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	a := createTenant(t, data, "Alpha App")
 	b := createTenant(t, data, "Beta App")

@@ -15,6 +15,7 @@ import (
 // SameSite=Strict cookie is not sent along a redirect. The page must
 // still open signed in.
 func TestLinksOpenedFromAnotherSite(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Cross Site App")
 	s := startServer(t, data)

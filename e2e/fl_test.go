@@ -36,6 +36,7 @@ func simulate(t *testing.T, args ...string) flReport {
 // With one boosted, unclipped client among six, every candidate is
 // rejected by the canary check and the model stays the seed's.
 func TestFLSimulate(t *testing.T) {
+	t.Parallel()
 	r := simulate(t, "--clients", "8", "--rounds", "3", "--hidden", "0", "--noise", "0.2")
 	published := 0
 	for _, rd := range r.Rounds {
@@ -62,6 +63,7 @@ func TestFLSimulate(t *testing.T) {
 
 // TestFLCLIErrors: bad arguments exit non-zero with one clear line.
 func TestFLCLIErrors(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	for _, args := range [][]string{
 		{"fl", "simulate", "--clients", "2"},

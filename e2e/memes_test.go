@@ -65,6 +65,7 @@ func listDrafts(t *testing.T, s *server, key, subj string) []string {
 }
 
 func TestMemeDraftsEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Memes E2E")
 	s := startServer(t, data)

@@ -48,6 +48,7 @@ func setClock(t *testing.T, path string, d time.Duration) {
 }
 
 func TestMemeDraftTTLInjectedClock(t *testing.T) {
+	t.Parallel()
 	bin, err := testClockBinary()
 	if err != nil {
 		t.Fatalf("build with -tags obscuratestclock: %v", err)
@@ -55,8 +56,7 @@ func TestMemeDraftTTLInjectedClock(t *testing.T) {
 	data := t.TempDir()
 	tn := createTenant(t, data, "Meme TTL E2E")
 	clockFile := filepath.Join(t.TempDir(), "clock-offset")
-	t.Setenv("OBSCURA_E2E_BINARY", bin)
-	s := startServer(t, data, testClockEnv+"="+clockFile, "OBSCURA_SWEEP_EVERY=1s") // draft_ttl: the default hour
+	s := startServerBinary(t, bin, data, testClockEnv+"="+clockFile, "OBSCURA_SWEEP_EVERY=1s") // draft_ttl: the default hour
 	key := tn.APIKey
 	const subj = "meme-ttl-subject-e2e-4417"
 	src := uploadPhotoAs(t, s, key, subj, samplePhoto(t))
@@ -114,6 +114,7 @@ func TestMemeDraftTTLInjectedClock(t *testing.T) {
 // the test clock: not its environment variable, its type or its messages.
 // The test build carries all three, which shows the scan can find them.
 func TestProductionBinaryHasNoTestClock(t *testing.T) {
+	t.Parallel()
 	prod, err := binary()
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func obscuraFail(t *testing.T, data string, args ...string) string {
 // plugin_failed and an alert while the server carries on, the per-plugin
 // kill switch, and issue 21's done-when check of face-blur's redaction.
 func TestPluginsAgainstRealServer(t *testing.T) {
+	t.Parallel()
 	pkgs := []string{"plugins/face-blur", "plugins/sticker", "internal/plugin/testdata/hostile/socket", "internal/plugin/testdata/hostile/file"}
 	for h := range hostilePlugins {
 		pkgs = append(pkgs, "internal/plugin/testdata/hostile/"+h)

@@ -43,6 +43,7 @@ func verifyOverHTTP(t *testing.T, s *server, key string, img []byte) (int, prove
 // unsigned photo and for garbage; an upload of a signed file is stored
 // without its manifest.
 func TestProvenanceVerify(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Provenance App")
 	s := startServer(t, data)
@@ -113,6 +114,7 @@ func mustBinary(t *testing.T) string {
 // keeps the signed bytes and verify then names the asset; a changed pixel
 // fails in c2pa-rs.
 func TestMemeDraftsCarryProvenance(t *testing.T) {
+	t.Parallel()
 	ref := c2patest.Reader(t)
 	data := t.TempDir()
 	tn := createTenant(t, data, "Provenance Memes")

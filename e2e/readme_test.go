@@ -33,6 +33,7 @@ func walkthroughBlocks(t *testing.T) []string {
 // tenant to erase. Only OBS (where the server listens) and the data
 // directory are set from outside, the way a reader's shell would have them.
 func TestReadmeWalkthrough(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed (scripts/setup.sh installs it)", tool)

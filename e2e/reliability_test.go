@@ -38,7 +38,7 @@ func runServe(t *testing.T, data string, env ...string) (string, error) {
 	select {
 	case err := <-done:
 		return stderr.String(), err
-	case <-time.After(60 * time.Second):
+	case <-time.After(150 * time.Second): // serve loads its workers first; tests start servers in parallel
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("serve kept running: %s", stderr.String())
@@ -49,6 +49,7 @@ func runServe(t *testing.T, data string, env ...string) (string, error) {
 // Issue 17.1: a data dir that holds data but lost master.key is refused by
 // the server (naming the file), and no new key is written.
 func TestServeRefusesLostMasterKey(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	createTenant(t, data, "Keyed")
 	key := filepath.Join(data, "master.key")
@@ -142,6 +143,7 @@ func uploadQuietly(base, key string, photo []byte) bool {
 // rescue delay shortened for the test), every job completes, and every
 // acknowledged upload is still there.
 func TestKillLoopRecovers(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Kill Loop")
 	photo := jpegPhoto(t)
@@ -262,6 +264,7 @@ func queueUntilRunning(t *testing.T, s *server, key string, photo []byte) []stri
 // recovers without a restart and the same upload URL works. Needs root
 // (mount); skipped otherwise.
 func TestDiskFullOnTmpfs(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
 	}

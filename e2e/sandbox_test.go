@@ -83,6 +83,7 @@ func (s *server) waitWorkers(t *testing.T, n int, old []int) []int {
 // request (503 analysis_unavailable, nothing stored) while the server
 // keeps answering, and is replaced.
 func TestSandboxedWorkers(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Sandbox App")
 	start := time.Now()

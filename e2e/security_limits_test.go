@@ -59,6 +59,7 @@ func limitsUploadURL(t *testing.T, s *server, key, ctype string) string {
 // the tenant-wide bucket caps a tenant however many keys it mints, and PUT
 // /v1/upload/{token} is limited per client address.
 func TestSecurityLimitsRateClasses(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Limits App")
 	s := limitsServer(t, data)
@@ -153,6 +154,7 @@ func limitsProcStatus(t *testing.T, pid int) (rss, hwm int) {
 // is accepted, four of them queue on the decode gate, and memory goes back
 // after the burst.
 func TestSecurityLimitsUploadAmplification(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Bomb App")
 	s := limitsServer(t, data)

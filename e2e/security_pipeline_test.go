@@ -64,10 +64,10 @@ func acceptFirstSuggestion(t *testing.T, s *server, key, assetID, name string) {
 // stored results and the biometric gallery included — with no revoke
 // call. Before the fix they stayed until retention or a revoke.
 func TestConsentExpiryPurgesOnRealServer(t *testing.T) {
-	t.Setenv("OBSCURA_SWEEP_EVERY", "1s")
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Expiry App")
-	s := startServer(t, data)
+	s := startServer(t, data, "OBSCURA_SWEEP_EVERY=1s")
 	const subj = "subject-expiry-51c"
 	assetID := uploadPhotoAs(t, s, tn.APIKey, subj, samplePhoto(t))
 	expires := time.Now().Add(30 * time.Second).UTC().Truncate(time.Second)
@@ -149,6 +149,7 @@ func fetch(t *testing.T, c *http.Client, method, url, form string) (int, string)
 // survived its subject's erasure and could re-create consent. It must
 // end when the subject is erased and when the app revokes its links.
 func TestPrivacySessionEndsOnRealServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Privacy App")
 	s := startServer(t, data)
@@ -181,6 +182,7 @@ func TestPrivacySessionEndsOnRealServer(t *testing.T) {
 // other features' results stay. The race is run a few times with the
 // revocation landing while the (slow) text model runs.
 func TestRevocationRacingAnalysisOnRealServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Race App")
 	s := startServer(t, data)
@@ -227,6 +229,7 @@ func TestRevocationRacingAnalysisOnRealServer(t *testing.T) {
 // by purpose, the gallery, consents and photos — each file in the
 // manifest, dated when the bundle was made (not 1980).
 func TestExportMatchesAPIOnRealServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Export App")
 	s := startServer(t, data)

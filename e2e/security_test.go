@@ -22,10 +22,10 @@ import (
 // Finding 13 (parsers) is reached only by offline converters and decoders
 // and is replayed by the fuzz corpora in those packages.
 func TestSecurityRegressions(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Security E2E")
-	t.Setenv("OBSCURA_METRICS_TOKEN", "e2e-metrics-token-7c1f")
-	s := startServer(t, data)
+	s := startServer(t, data, "OBSCURA_METRICS_TOKEN=e2e-metrics-token-7c1f")
 	key := tn.APIKey
 	const marker = "PLANTED-SECRET-MARKER-52b9"
 

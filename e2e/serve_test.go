@@ -84,13 +84,21 @@ func (s *syncBuffer) String() string {
 // another build (e.g. the one before a fix) to measure it.
 func startServer(t *testing.T, data string, env ...string) *server {
 	t.Helper()
-	bin := os.Getenv("OBSCURA_E2E_BINARY")
+	return startServerBinary(t, os.Getenv("OBSCURA_E2E_BINARY"), data, env...)
+}
+
+// startServerBinary is startServer running the build bin ("" = this
+// tree's): unlike setting OBSCURA_E2E_BINARY, it leaves the process
+// environment alone, so the test can run in parallel.
+func startServerBinary(t *testing.T, bin, data string, env ...string) *server {
+	t.Helper()
 	if bin == "" {
 		var err error
 		if bin, err = binary(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	seedPluginCache(data)
 	addr := freeAddr(t)
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr)
@@ -101,17 +109,99 @@ func startServer(t *testing.T, data string, env ...string) *server {
 	}
 	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
 	// Model loading dominates start-up; on a saturated 2-core machine it
-	// has taken over 20 s.
-	deadline := time.Now().Add(60 * time.Second)
+	// has taken over 20 s, and the tests start servers in parallel (the
+	// deadline only bounds a server that never comes up).
+	deadline := time.Now().Add(150 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := http.Get(s.base + "/healthz"); err == nil {
 			res.Body.Close()
+			keepPluginCache(data)
 			return s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("server did not come up: %s", s.logs.String())
 	return nil
+}
+
+// pluginCache is a copy of the compiled built-in plugins (wazero's
+// compilation cache, data/plugin-cache) of the first server that came up.
+// Every later server of the run starts on a fresh data directory and would
+// compile the same modules again — about 3 s of CPU each, 40% of a
+// start-up; seeded with hard links to this copy, it loads them instead.
+// The cache is keyed by the module's hash and wazero's version, so a
+// seeded server runs exactly what it would have compiled.
+var pluginCache struct {
+	sync.Mutex
+	dir string
+}
+
+// keepPluginCache keeps data's plugin cache as the template, once.
+func keepPluginCache(data string) {
+	pluginCache.Lock()
+	defer pluginCache.Unlock()
+	if pluginCache.dir != "" {
+		return
+	}
+	src := filepath.Join(data, "plugin-cache")
+	if _, err := os.Stat(src); err != nil {
+		return
+	}
+	bin, err := binary()
+	if err != nil {
+		return
+	}
+	dst := filepath.Join(filepath.Dir(bin), "plugin-cache")
+	if err := linkTree(src, dst); err != nil {
+		os.RemoveAll(dst)
+		return
+	}
+	pluginCache.dir = dst
+}
+
+// seedPluginCache gives data the template's compiled plugins unless it
+// already has a cache of its own.
+func seedPluginCache(data string) {
+	pluginCache.Lock()
+	src := pluginCache.dir
+	pluginCache.Unlock()
+	dst := filepath.Join(data, "plugin-cache")
+	if src == "" {
+		return
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return
+	}
+	if err := linkTree(src, dst); err != nil {
+		os.RemoveAll(dst) // the server compiles them itself
+	}
+}
+
+// linkTree recreates the directory tree src at dst (private modes, as the
+// server makes them) with hard links to src's files, copying a file where
+// a link cannot be made.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o700)
+		}
+		if os.Link(p, to) == nil {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o600)
+	})
 }
 
 func (s *server) get(t *testing.T, path, key string) (int, http.Header, []byte) {
@@ -149,6 +239,7 @@ func request(t *testing.T, c *http.Client, method, url, key string, body []byte,
 
 // TestServeDoneWhen walks the foundation issue's "done when" list against a real process.
 func TestServeDoneWhen(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	var created struct {
 		TenantID string `json:"tenant_id"`

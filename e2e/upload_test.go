@@ -79,6 +79,7 @@ func uploadAndDownload(t *testing.T, s *server, key string, data []byte) []byte 
 }
 
 func TestUploadRealGPSPhotoEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	created := createTenant(t, data, "Upload E2E")
 	s := startServer(t, data)

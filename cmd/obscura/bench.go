@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,12 +17,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "store"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "store", "writer"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|store]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|store|writer]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -206,6 +207,16 @@ func (a *app) benchCmd() *cobra.Command {
 				if err := a.benchStore(cmd.Context(), dir, out, &b); err != nil {
 					return err
 				}
+			}
+			if want("writer") {
+				fmt.Fprintln(a.stderr, "benchmarking the SQLite writer's interactive lane under 4 saturating background writers (2×5 s) …")
+				r, err := perf.RunWriterLanes(cmd.Context(), dir, 4, 5*time.Second)
+				if err != nil {
+					return err
+				}
+				out["writer"] = r
+				fmt.Fprintf(&b, "\nwriter: interactive write p50 %.1f ms p99 %.1f ms in its lane; one queue (baseline) p50 %.1f ms p99 %.1f ms; p99 %.2fx faster\n",
+					r.LaneP50ms, r.LaneP99ms, r.BaseP50ms, r.BaseP99ms, r.P99Speedup)
 			}
 			return a.print(out, strings.TrimSpace(b.String()))
 		},

@@ -392,8 +392,11 @@ func TestAdversarialFaceWithheld(t *testing.T) {
 		}
 	}
 	t.Logf("attack moved the face's embedding to cosine %.3f", best)
+	// Stored blocks, no deflate: the same pixels (PNG is lossless) in 11 MB
+	// (within the default 25 MiB upload), without the minutes the default
+	// compression of a 2.8 MP photo takes under the race detector.
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, p.RGB); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, p.RGB); err != nil {
 		t.Fatal(err)
 	}
 	e.grant(t, "a", "ivy", "face_recognition", "face_detection")
@@ -439,7 +442,7 @@ func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
 	e := newUploadEnv(t)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	mint := func() string {
-		code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/jo/privacy-link", e.keys["a"], "", nil)
+		code, _, b := e.req(t, "POST", e.srv.URL+"/v1/subjects/subject-jo-5e1d/privacy-link", e.keys["a"], "", nil)
 		var out struct {
 			URL string `json:"url"`
 		}
@@ -466,7 +469,7 @@ func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
 	}
 	// 200 with a page that moves on by itself, not a redirect: see
 	// e2e TestLinksOpenedFromAnotherSite.
-	if res.StatusCode != http.StatusOK || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || strings.Contains(session.Value, "jo") {
+	if res.StatusCode != http.StatusOK || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || strings.Contains(session.Value, "subject-jo-5e1d") {
 		t.Fatalf("open: %d %+v", res.StatusCode, session)
 	}
 	if res := open(u); res.StatusCode != http.StatusForbidden {
@@ -497,7 +500,7 @@ func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
 	if r2.StatusCode != http.StatusUnauthorized && r2.StatusCode != http.StatusForbidden {
 		t.Errorf("post without CSRF token: %d", r2.StatusCode)
 	}
-	if cs, _ := e.st.Consents(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "jo")); len(cs) != 0 {
+	if cs, _ := e.st.Consents(t.Context(), "ten_a", e.api.d.Keys.HashID("subject", "subject-jo-5e1d")); len(cs) != 0 {
 		t.Errorf("a forged post changed consent: %+v", cs)
 	}
 }

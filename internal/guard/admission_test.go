@@ -169,7 +169,7 @@ func TestGateWeightsAndTimeouts(t *testing.T) {
 	}
 	idle := make(chan struct{}, 1)
 	var idlePeak int64
-	g.OnIdle(func(peak int64) { idle <- struct{}{}; idlePeak = peak })
+	g.OnIdle(func(peak int64) { idlePeak = peak; idle <- struct{}{} }) // written before the send that publishes it
 	big()
 	select {
 	case <-idle:

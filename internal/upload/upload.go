@@ -181,6 +181,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req Request) (Grant
 	if ttl < time.Second || ttl > s.cfg.MaxTTL {
 		return Grant{}, fault.New(fault.Invalid, fmt.Sprintf("ttl must be between 1 and %d seconds", int(s.cfg.MaxTTL/time.Second)))
 	}
+	ctx = store.Interactive(ctx) // a client waits for the URL
 	now := s.clk.Now()
 	u := store.Upload{ID: ident.New("up_"), TenantID: tenant, SubjectHash: s.hash.SubjectHash(req.Subject), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	tok, err := s.tokens.Seal(KindUpload, Claims{Tenant: tenant, Subject: u.SubjectHash, ID: u.ID, MaxBytes: maxBytes,
@@ -215,6 +216,7 @@ func (s *Service) Accept(ctx context.Context, token string, contentLength int64,
 	if contentLength > cl.MaxBytes {
 		return store.Asset{}, ErrBodyTooLarge // by header, before any work
 	}
+	ctx = store.Interactive(ctx) // a client waits for the upload's answer
 	// A cheap read first, so a replayed URL is refused before its body is
 	// read and processed; the commit below is what enforces single use.
 	if spent, err := s.assets.UploadSpent(ctx, cl.Tenant, cl.ID); err != nil {
@@ -347,6 +349,7 @@ func (s *Service) NewDownload(ctx context.Context, tenant, id string) (string, t
 }
 
 func (s *Service) newDownload(ctx context.Context, tenant, id string) (string, time.Time, error) {
+	ctx = store.Interactive(ctx) // a client waits for the URL
 	now := s.clk.Now()
 	d := store.Download{ID: ident.New("dl_"), TenantID: tenant, AssetID: id, ExpiresAt: now.Add(s.cfg.DownloadTTL)}
 	tok, err := s.tokens.Seal(KindDownload, Claims{Tenant: tenant, ID: d.ID, Asset: id, Expires: d.ExpiresAt.Unix(), Issued: now.Unix()})
@@ -403,6 +406,7 @@ func (s *Service) Download(ctx context.Context, token string) ([]byte, sanitize.
 	if err != nil {
 		return nil, "", err
 	}
+	ctx = store.Interactive(ctx) // a client waits for the photo
 	if _, err := s.assets.ConsumeDownload(ctx, cl.Tenant, cl.ID, s.clk.Now()); err != nil {
 		switch {
 		case errors.Is(err, fault.Conflict):

@@ -9,9 +9,10 @@ import (
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
-// AppendAudit implements store.Audit.
+// AppendAudit implements store.Audit. Every request waits for its entries,
+// so their writes take the writer's interactive lane.
 func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error)) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(store.Interactive(ctx), nil)
 	if err != nil {
 		return classify("append audit", err)
 	}
