@@ -310,6 +310,7 @@ func TestLocalRootMissingKey(t *testing.T) {
 			os.Mkdir(filepath.Join(d, "lost+found"), 0o700)
 			os.WriteFile(filepath.Join(d, ".master.key-123"), []byte("x"), 0o600)
 		}, false},
+		{"only the compiled-plugin cache", func(d string) { os.MkdirAll(filepath.Join(d, "plugin-cache", "x"), 0o700) }, false},
 		{"database without key", func(d string) { os.WriteFile(filepath.Join(d, "obscura.db"), []byte("x"), 0o600) }, true},
 		{"blobs without key", func(d string) { os.MkdirAll(filepath.Join(d, "blobs", "objects"), 0o700) }, true},
 	}

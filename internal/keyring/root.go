@@ -69,7 +69,9 @@ func LocalRoot(dataDir, envKey string, log *slog.Logger) (tink.AEAD, error) {
 }
 
 // emptyDir reports whether dir is missing or holds nothing but leftovers of
-// an interrupted key generation (and a filesystem's lost+found).
+// an interrupted key generation, a filesystem's lost+found, and the
+// compiled-plugin cache (WebAssembly compiled from public plugins: nothing
+// in it is encrypted or needs the key).
 func emptyDir(dir string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
@@ -79,7 +81,7 @@ func emptyDir(dir string) (bool, error) {
 		return false, fmt.Errorf("read data dir: %w", err)
 	}
 	for _, e := range entries {
-		if e.Name() == "lost+found" || strings.HasPrefix(e.Name(), ".master.key-") {
+		if e.Name() == "lost+found" || e.Name() == "plugin-cache" || strings.HasPrefix(e.Name(), ".master.key-") {
 			continue
 		}
 		return false, nil
