@@ -90,6 +90,7 @@ unit-race:
 # packages) run side by side.
 unit-norace:
 	$(GO) test -count=1 -timeout 10m $(NORACE_PKGS)
+	$(GO) test -count=1 -timeout 5m -run '^TestWorkerHeapStaysWarm$$' ./internal/sandbox
 
 # The browser tests leave their screenshots in test-output/ (git-ignored).
 e2e:
