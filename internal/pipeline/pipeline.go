@@ -120,6 +120,14 @@ type decoder interface {
 	Decode(data []byte) (*picture.Picture, error)
 }
 
+// releaser is a decoder that holds on to what it decoded (the sandbox
+// pool keeps the picture in the worker that decoded it, so the model
+// passes of the run need not send its pixels again): the run releases the
+// picture once no pass will read it.
+type releaser interface {
+	Release(p *picture.Picture)
+}
+
 type auditLog interface {
 	Append(ctx context.Context, e audit.Entry) error
 }
@@ -198,6 +206,14 @@ func (r *Runner) Run(ctx context.Context, req Request, g Generator) (Output, err
 	if err != nil {
 		return nil, fmt.Errorf("decode stored photo: %w", err)
 	}
+	released := false
+	release := func() {
+		if rel, ok := r.d.Decoder.(releaser); ok && !released {
+			released = true
+			rel.Release(p)
+		}
+	}
+	defer release()
 	out, err := g.Infer(ctx, a, p)
 	if err != nil {
 		return nil, err
@@ -220,6 +236,7 @@ func (r *Runner) Run(ctx context.Context, req Request, g Generator) (Output, err
 			}
 		}
 	}
+	release() // no model reads the photo any more
 	stored, err := out.Store(ctx, a, r.d.Clock.Now())
 	if err != nil {
 		return nil, err

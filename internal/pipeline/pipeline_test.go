@@ -56,6 +56,8 @@ func (w *world) Decode([]byte) (*picture.Picture, error) {
 	return &picture.Picture{RGB: image.NewRGBA(image.Rect(0, 0, 2, 2)), Width: 2, Height: 2, Scale: 1}, nil
 }
 
+func (w *world) Release(*picture.Picture) { w.log("release") }
+
 func (w *world) Check(_, _ string) error { w.log("guard.check"); return nil }
 
 func (w *world) Observe(_ context.Context, _, _ string, _ []float32, class string) string {
@@ -143,7 +145,7 @@ func TestRunOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"guard.check", "asset", "consent:tagging", "consent:text_detection", "decrypt", "decode", "infer",
-		"guard.observe:cls", "screen", "screen", "withhold", "alert", "store:tagging", "store:text_detection",
+		"guard.observe:cls", "screen", "screen", "withhold", "alert", "release", "store:tagging", "store:text_detection",
 		"consent:tagging", "consent:text_detection", "asset", "commit:tagging", "commit:text_detection",
 		"audit:gen.run:tagging", "audit:gen.run:text_detection"}
 	if !slices.Equal(w.steps, want) {
@@ -253,5 +255,29 @@ func TestAdmit(t *testing.T) {
 	w.revoked["tagging"] = true
 	if err := r.Admit(context.Background(), Request{Tenant: "ten_a", AssetID: "ast_1"}, []string{"tagging"}); !errors.Is(err, fault.ConsentRequired) {
 		t.Errorf("Admit = %v", err)
+	}
+}
+
+// failing is a generator whose inference fails.
+type failing struct{ w *world }
+
+func (failing) Purposes() []string { return []string{"tagging"} }
+
+func (f failing) Infer(context.Context, store.Asset, *picture.Picture) (Output, error) {
+	f.w.log("infer")
+	return nil, errors.New("model failed")
+}
+
+// TestRunReleasesPicture: a decoder that keeps what it decoded (the
+// sandbox pool) is told once that the run is done with the picture, also
+// when inference fails.
+func TestRunReleasesPicture(t *testing.T) {
+	w, r := newWorld()
+	if _, err := r.Run(context.Background(), Request{Tenant: "ten_a", AssetID: "ast_1"}, failing{w}); err == nil {
+		t.Fatal("Run succeeded with a failing generator")
+	}
+	want := []string{"asset", "consent:tagging", "decrypt", "decode", "infer", "release"}
+	if !slices.Equal(w.steps, want) {
+		t.Errorf("steps\n got %s\nwant %s", strings.Join(w.steps, " "), strings.Join(want, " "))
 	}
 }

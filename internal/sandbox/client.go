@@ -27,23 +27,55 @@ func (p *Pool) maxPixels() int64 {
 }
 
 // Decode decodes image bytes in a worker, at the smallest DCT scale that
-// keeps the configured side.
-func (p *Pool) Decode(data []byte) (*picture.Picture, error) { return p.decode(data, nil) }
-
-// DecodeFull decodes image bytes in a worker at full size.
-func (p *Pool) DecodeFull(data []byte) (*picture.Picture, error) {
-	return p.decode(data, []byte(`{"full":true}`))
+// keeps the configured side. The worker keeps the picture for the
+// request's model passes (keep.go) until Release.
+func (p *Pool) Decode(data []byte) (*picture.Picture, error) {
+	return p.decode(data, decodeMeta{Keep: newKeepID()})
 }
 
-func (p *Pool) decode(data, meta []byte) (*picture.Picture, error) {
+// DecodeFull decodes image bytes in a worker at full size (kept nowhere).
+func (p *Pool) DecodeFull(data []byte) (*picture.Picture, error) {
+	return p.decode(data, decodeMeta{Full: true})
+}
+
+func (p *Pool) decode(data []byte, m decodeMeta) (*picture.Picture, error) {
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.opt.Timeout+time.Second)
 	defer cancel()
 	var pic *picture.Picture
-	_, err := p.do(ctx, Frame{Op: OpDecode, Meta: meta, Blob: data}, 4*p.maxPixels(), func(f Frame) (err error) {
-		pic, err = parseDecodeReply(f, p.maxPixels())
+	var kept bool
+	r := p.send(ctx, &call{req: Frame{Op: OpDecode, Meta: meta, Blob: data}, maxReply: 4 * p.maxPixels(), check: func(f Frame) (err error) {
+		pic, kept, err = parseDecodeReply(f, p.maxPixels(), m.Keep != "")
 		return err
-	})
-	return pic, err
+	}})
+	if r.err != nil {
+		return nil, r.err
+	}
+	if kept {
+		p.keep(pic, r.w, m.Keep)
+	}
+	return pic, nil
+}
+
+// model sends a model pass on pic: to the worker keeping it, naming it,
+// when that worker is idle; else with its pixels to the first free one.
+func (p *Pool) model(ctx context.Context, op Op, pic *picture.Picture, meta func(ref string) ([]byte, error), maxReply int64, check func(Frame) error) error {
+	full, err := meta("")
+	if err != nil {
+		return err
+	}
+	c := &call{req: Frame{Op: op, Meta: full, Blob: pixels(pic.RGB)}, maxReply: maxReply, check: check}
+	if ref, ok := p.keptBy(pic); ok {
+		named, err := meta(ref.id)
+		if err != nil {
+			return err
+		}
+		c.alt, c.owner = &Frame{Op: op, Meta: named}, ref.w
+	}
+	return p.send(ctx, c).err
 }
 
 // Analyze decodes and analyses image bytes (the CLI's analyze).
@@ -55,6 +87,7 @@ func (p *Pool) Analyze(ctx context.Context, data []byte, features []string) (*vi
 	if err != nil {
 		return nil, err
 	}
+	defer p.Release(pic)
 	return p.AnalyzePicture(ctx, pic, features)
 }
 
@@ -65,12 +98,11 @@ func (p *Pool) AnalyzePicture(ctx context.Context, pic *picture.Picture, feature
 		return nil, err
 	}
 	m := metaOf(pic)
-	meta, err := json.Marshal(analyzeMeta{Picture: m, Features: features})
-	if err != nil {
-		return nil, err
+	meta := func(ref string) ([]byte, error) {
+		return json.Marshal(analyzeMeta{Picture: m, Features: features, Ref: ref})
 	}
 	var res *vision.Result
-	_, err = p.do(ctx, Frame{Op: OpAnalyze, Meta: meta, Blob: pixels(pic.RGB)}, 0, func(f Frame) (err error) {
+	err := p.model(ctx, OpAnalyze, pic, meta, 0, func(f Frame) (err error) {
 		res, err = parseAnalyzeReply(f, m, features)
 		return err
 	})
@@ -81,12 +113,9 @@ func (p *Pool) AnalyzePicture(ctx context.Context, pic *picture.Picture, feature
 // worker; each vector must be unit length and finite.
 func (p *Pool) Embeddings(ctx context.Context, pic *picture.Picture) ([]vision.Embedding, error) {
 	m := metaOf(pic)
-	meta, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
+	meta := func(ref string) ([]byte, error) { return json.Marshal(embedMeta{pictureMeta: m, Ref: ref}) }
 	var out []vision.Embedding
-	_, err = p.do(ctx, Frame{Op: OpEmbed, Meta: meta, Blob: pixels(pic.RGB)}, MaxFaces*arcface.Dim*4, func(f Frame) (err error) {
+	err := p.model(ctx, OpEmbed, pic, meta, MaxFaces*arcface.Dim*4, func(f Frame) (err error) {
 		out, err = parseEmbedReply(f, m)
 		return err
 	})
@@ -99,6 +128,7 @@ func (p *Pool) Largest(ctx context.Context, data []byte) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.Release(pic)
 	es, err := p.Embeddings(ctx, pic)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ const (
 	OpEmbed    Op = 4 // picture → faces with identity embeddings
 	OpProbe    Op = 5 // face region pixels → guard embedding (FaceRes)
 	OpSanitize Op = 6 // upload bytes → sanitized bytes
+	OpDrop     Op = 7 // kept picture ids → nothing (the request ended)
 	// OpTest is reserved for test builds' hooks (crash, hang,
 	// containment probes); a production worker answers it with an error.
 	OpTest Op = 100

@@ -12,9 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // ErrUnavailable answers a request whose worker crashed, hung, exceeded a
@@ -67,6 +70,17 @@ type Pool struct {
 	crashes   []time.Time
 	alerted   time.Time
 	pids      map[int]bool
+	// kept maps each picture a worker keeps to it and its keep id
+	// (keep.go); weak, so an unreleased picture's entry goes with it.
+	kept map[weak.Pointer[picture.Picture]]keptRef
+
+	sent atomic.Int64 // request blob bytes written to workers
+}
+
+// keptRef is where a picture is kept.
+type keptRef struct {
+	w  *proc
+	id string
 }
 
 type call struct {
@@ -74,11 +88,16 @@ type call struct {
 	maxReply int64
 	check    func(Frame) error
 	done     chan result
+	// alt, when set, is req naming a picture that owner keeps instead of
+	// carrying its pixels; owner is sent alt, any other worker req.
+	alt   *Frame
+	owner *proc
 }
 
 type result struct {
 	f   Frame
 	err error
+	w   *proc // the worker that answered
 }
 
 // Start starts the pool and waits until one worker is ready (the models
@@ -114,7 +133,8 @@ func Start(ctx context.Context, o Options) (*Pool, error) {
 		}
 		o.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
-	p := &Pool{opt: o, calls: make(chan *call), quit: make(chan struct{}), pids: map[int]bool{}, onCrashes: o.OnCrashes}
+	p := &Pool{opt: o, calls: make(chan *call), quit: make(chan struct{}), pids: map[int]bool{}, onCrashes: o.OnCrashes,
+		kept: map[weak.Pointer[picture.Picture]]keptRef{}}
 	// One worker starts now; the others when requests find every worker
 	// busy (each loads its own models: a server that never sees two
 	// analyses at once pays for one).
@@ -183,28 +203,45 @@ func (p *Pool) PIDs() []int {
 // timeout or a reply check fails the request with ErrUnavailable and
 // replaces the worker.
 func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
-	c := &call{req: req, maxReply: maxReply, check: check, done: make(chan result, 1)}
+	r := p.send(ctx, &call{req: req, maxReply: maxReply, check: check})
+	return r.f, r.err
+}
+
+// send runs c on a worker: its owner if that worker is idle, else the
+// first worker free.
+func (p *Pool) send(ctx context.Context, c *call) result {
+	c.done = make(chan result, 1)
+	var mine chan *call // nil (never ready) unless c has an owner
+	if c.owner != nil {
+		mine = c.owner.calls
+	}
 	wait := time.NewTimer(p.opt.QueueTimeout)
 	defer wait.Stop()
 	select {
-	case p.calls <- c: // an idle worker took it
+	case mine <- c: // the worker keeping the picture was idle
 	default:
-		p.grow()
 		select {
-		case p.calls <- c:
-		case <-ctx.Done():
-			return Frame{}, ctx.Err()
-		case <-p.quit:
-			return Frame{}, fmt.Errorf("pool closed: %w", ErrUnavailable)
-		case <-wait.C:
-			return Frame{}, fmt.Errorf("no worker free within %v: %w", p.opt.QueueTimeout, ErrUnavailable)
+		case p.calls <- c: // an idle worker took it
+		case mine <- c:
+		default:
+			p.grow()
+			select {
+			case p.calls <- c:
+			case mine <- c:
+			case <-ctx.Done():
+				return result{err: ctx.Err()}
+			case <-p.quit:
+				return result{err: fmt.Errorf("pool closed: %w", ErrUnavailable)}
+			case <-wait.C:
+				return result{err: fmt.Errorf("no worker free within %v: %w", p.opt.QueueTimeout, ErrUnavailable)}
+			}
 		}
 	}
 	select {
 	case r := <-c.done:
-		return r.f, r.err
+		return r
 	case <-ctx.Done():
-		return Frame{}, ctx.Err()
+		return result{err: ctx.Err()}
 	}
 }
 
@@ -216,6 +253,11 @@ type proc struct {
 	out    *bufio.Reader
 	exited chan struct{}
 	tmp    string
+	// calls are the calls for this worker only (those naming a picture it
+	// keeps); wake says drops (guarded by Pool.mu) wait to be sent.
+	calls chan *call
+	wake  chan struct{}
+	drops []string
 }
 
 func (w *proc) kill() { w.cmd.Process.Kill() }
@@ -263,17 +305,43 @@ func (p *Pool) serve(w *proc) bool {
 			p.opt.Log.Warn("worker died while idle", "pid", w.cmd.Process.Pid, "state", w.cmd.ProcessState.String())
 			return false
 		case c := <-p.calls:
-			f, err := p.exchange(w, c)
-			c.done <- result{f, err}
-			if errors.Is(err, ErrUnavailable) {
+			if !p.answer(w, c) {
+				return false
+			}
+		case c := <-w.calls:
+			if !p.answer(w, c) {
+				return false
+			}
+		case <-w.wake:
+			if err := p.sendDrops(w); err != nil {
 				return false
 			}
 		}
 	}
 }
 
-// exchange runs one call on w under the request timeout.
+// answer runs c on w and reports whether w is still usable.
+func (p *Pool) answer(w *proc, c *call) bool {
+	f, err := p.exchange(w, c)
+	c.done <- result{f, err, w}
+	return !errors.Is(err, ErrUnavailable)
+}
+
+// exchange runs one call on w under the request timeout: the variant
+// naming w's kept picture if w is its owner, and the full request if the
+// worker no longer keeps it.
 func (p *Pool) exchange(w *proc, c *call) (Frame, error) {
+	if c.alt != nil && c.owner == w {
+		f, err := p.roundTrip(w, *c.alt, c.maxReply, c.check)
+		if !errors.Is(err, errNotKept) {
+			return f, err
+		}
+	}
+	return p.roundTrip(w, c.req, c.maxReply, c.check)
+}
+
+// roundTrip sends req to w and reads and checks its reply.
+func (p *Pool) roundTrip(w *proc, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
 	timer := time.AfterFunc(p.opt.Timeout, w.kill)
 	defer timer.Stop()
 	fail := func(why string, err error) (Frame, error) {
@@ -282,25 +350,26 @@ func (p *Pool) exchange(w *proc, c *call) (Frame, error) {
 		p.opt.Log.Warn("worker killed", "pid", w.cmd.Process.Pid, "reason", why, "err", err, "state", w.cmd.ProcessState.String())
 		return Frame{}, fmt.Errorf("%s: %v: %w", why, err, ErrUnavailable)
 	}
-	if err := WriteFrame(w.in, c.req); err != nil {
+	if err := WriteFrame(w.in, req); err != nil {
 		return fail("send", err)
 	}
-	f, err := ReadFrame(w.out, c.maxReply)
+	p.sent.Add(int64(len(req.Blob)))
+	f, err := ReadFrame(w.out, maxReply)
 	if err != nil {
 		return fail("reply", err)
 	}
-	if f.Op != c.req.Op {
-		return fail("reply", fmt.Errorf("op %d for %d: %w", f.Op, c.req.Op, ErrReply))
+	if f.Op != req.Op {
+		return fail("reply", fmt.Errorf("op %d for %d: %w", f.Op, req.Op, ErrReply))
 	}
 	if f.Status == statusErr {
-		if err := replyError(f, c.req.Op); errors.Is(err, ErrReply) {
+		err := replyError(f, req.Op)
+		if errors.Is(err, ErrReply) || (errors.Is(err, errNotKept) && !namesKept(req)) {
 			return fail("reply", err)
-		} else {
-			return Frame{}, err
 		}
+		return Frame{}, err
 	}
-	if c.check != nil {
-		if err := c.check(f); err != nil {
+	if check != nil {
+		if err := check(f); err != nil {
 			return fail("reply check", err)
 		}
 	}
@@ -388,7 +457,8 @@ func (p *Pool) spawn() (*proc, error) {
 	outW.Close()
 	errW.Close()
 	in, out, errp := inW, outR, errR
-	w := &proc{cmd: cmd, in: in, outf: out, out: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{}), tmp: tmp}
+	w := &proc{cmd: cmd, in: in, outf: out, out: bufio.NewReaderSize(out, 1<<20), exited: make(chan struct{}), tmp: tmp,
+		calls: make(chan *call), wake: make(chan struct{}, 1)}
 	go p.logStderr(cmd.Process.Pid, errp)
 	go func() {
 		cmd.Wait()
@@ -434,6 +504,11 @@ func (p *Pool) reap(w *proc) {
 	os.RemoveAll(w.tmp)
 	p.mu.Lock()
 	delete(p.pids, w.cmd.Process.Pid)
+	for k, ref := range p.kept {
+		if ref.w == w {
+			delete(p.kept, k)
+		}
+	}
 	p.mu.Unlock()
 }
 

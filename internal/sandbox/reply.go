@@ -57,10 +57,19 @@ func metaOf(p *picture.Picture) pictureMeta {
 	return pictureMeta{Width: p.Width, Height: p.Height, RGBW: p.RGB.Rect.Dx(), RGBH: p.RGB.Rect.Dy()}
 }
 
-// analyzeMeta is OpAnalyze's request meta.
+// analyzeMeta is OpAnalyze's request meta. With Ref the blob is empty
+// and the worker reads the picture it kept under that id.
 type analyzeMeta struct {
 	Picture  pictureMeta `json:"picture"`
 	Features []string    `json:"features"`
+	Ref      string      `json:"ref,omitempty"`
+}
+
+// embedMeta is OpEmbed's request meta: the picture, and Ref as in
+// analyzeMeta.
+type embedMeta struct {
+	pictureMeta
+	Ref string `json:"ref,omitempty"`
 }
 
 // embedReplyMeta is OpEmbed's reply meta; the vectors are the blob,
@@ -138,6 +147,10 @@ func replyError(f Frame, op Op) error {
 		return as(vision.ErrFeature)
 	case "unavailable", "other":
 		return fault.Wrap(fault.Unavailable, "analysis unavailable", errors.New(msg))
+	case "not_kept":
+		if op == OpAnalyze || op == OpEmbed {
+			return errNotKept
+		}
 	}
 	return fmt.Errorf("error code %q: %w", printable(m.Code, 32), ErrReply)
 }
@@ -174,17 +187,21 @@ func checkPicture(m pictureMeta, blob int, maxPixels int64) error {
 	return nil
 }
 
-// parseDecodeReply turns a decode reply into a picture.
-func parseDecodeReply(f Frame, maxPixels int64) (*picture.Picture, error) {
-	var m pictureMeta
+// parseDecodeReply turns a decode reply into a picture, and says whether
+// the worker kept it (a worker asked to keep nothing must not claim to).
+func parseDecodeReply(f Frame, maxPixels int64, keep bool) (*picture.Picture, bool, error) {
+	var m decodeReplyMeta
 	if err := strictJSON(f.Meta, &m); err != nil {
-		return nil, fmt.Errorf("decode reply: %v: %w", err, ErrReply)
+		return nil, false, fmt.Errorf("decode reply: %v: %w", err, ErrReply)
 	}
-	if err := checkPicture(m, len(f.Blob), maxPixels); err != nil {
-		return nil, err
+	if m.Kept && !keep {
+		return nil, false, fmt.Errorf("decode reply: kept a picture it was not asked to: %w", ErrReply)
+	}
+	if err := checkPicture(m.pictureMeta, len(f.Blob), maxPixels); err != nil {
+		return nil, false, err
 	}
 	rgb := &image.RGBA{Pix: f.Blob, Stride: 4 * m.RGBW, Rect: image.Rect(0, 0, m.RGBW, m.RGBH)}
-	return &picture.Picture{RGB: rgb, Width: m.Width, Height: m.Height, Scale: float64(m.Width) / float64(m.RGBW)}, nil
+	return &picture.Picture{RGB: rgb, Width: m.Width, Height: m.Height, Scale: float64(m.Width) / float64(m.RGBW)}, m.Kept, nil
 }
 
 // unitScore reports whether s is a finite probability.

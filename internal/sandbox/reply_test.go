@@ -37,7 +37,7 @@ func TestDecodeReplyBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := parseDecodeReply(Frame{Meta: []byte(c.meta), Blob: make([]byte, c.blob)}, maxPx)
+			p, _, err := parseDecodeReply(Frame{Meta: []byte(c.meta), Blob: make([]byte, c.blob)}, maxPx, false)
 			if (err == nil) != c.ok {
 				t.Fatalf("got %v, want ok=%v", err, c.ok)
 			}
@@ -190,7 +190,7 @@ func FuzzReplies(f *testing.F) {
 	req := pictureMeta{Width: 1000, Height: 800, RGBW: 500, RGBH: 400}
 	f.Fuzz(func(t *testing.T, meta, blob []byte) {
 		fr := Frame{Meta: meta, Blob: blob}
-		parseDecodeReply(fr, 50_000_000)
+		parseDecodeReply(fr, 50_000_000, true)
 		parseAnalyzeReply(fr, req, vision.Features)
 		parseEmbedReply(fr, req)
 		parseProbeReply(fr)

@@ -34,6 +34,9 @@ type Worker struct {
 	Decode picture.Options
 	// Test answers OpTest; nil (production) refuses it.
 	Test func(meta, blob []byte) Frame
+
+	// kept are the pictures decodes were asked to keep (keep.go).
+	kept keptSet
 }
 
 // Serve answers frames from r on w, one at a time, until r ends.
@@ -70,6 +73,8 @@ func errorFrame(op Op, err error) Frame {
 		code = "feature"
 	case errors.Is(err, errNoEngine):
 		code = "unavailable"
+	case errors.Is(err, errNotKept):
+		code = "not_kept"
 	}
 	meta, _ := json.Marshal(errorMeta{Code: code, Message: err.Error()})
 	return Frame{Op: op, Status: statusErr, Meta: meta}
@@ -97,6 +102,8 @@ func (wk *Worker) handle(ctx context.Context, req Frame) (f Frame) {
 		f, err = wk.probe(ctx, req)
 	case OpSanitize:
 		f, err = wk.sanitize(req)
+	case OpDrop:
+		f, err = wk.drop(req)
 	case OpTest:
 		if wk.Test == nil {
 			err = errors.New("test hooks are not built into this worker")
@@ -131,6 +138,16 @@ func pixels(rgb *image.RGBA) []byte {
 type decodeMeta struct {
 	// Full decodes at full size (a plugin's output replaces the photo).
 	Full bool `json:"full,omitempty"`
+	// Keep asks the worker to keep the decoded picture under this id
+	// (keep.go) for the request's later model passes.
+	Keep string `json:"keep,omitempty"`
+}
+
+// decodeReplyMeta is OpDecode's reply meta: the picture, and whether the
+// worker kept it.
+type decodeReplyMeta struct {
+	pictureMeta
+	Kept bool `json:"kept,omitempty"`
 }
 
 func (wk *Worker) decode(req Frame) (Frame, error) {
@@ -142,12 +159,55 @@ func (wk *Worker) decode(req Frame) (Frame, error) {
 	if m.Full {
 		opt.MinSide = 0
 	}
+	if m.Keep != "" {
+		if err := checkKeepID(m.Keep); err != nil {
+			return Frame{}, err
+		}
+	}
 	p, err := picture.Decode(req.Blob, opt)
 	if err != nil {
 		return Frame{}, err
 	}
-	meta, err := json.Marshal(metaOf(p))
-	return Frame{Meta: meta, Blob: pixels(p.RGB)}, err
+	p.RGB = &image.RGBA{Pix: pixels(p.RGB), Stride: 4 * p.RGB.Rect.Dx(), Rect: image.Rect(0, 0, p.RGB.Rect.Dx(), p.RGB.Rect.Dy())}
+	out := decodeReplyMeta{pictureMeta: metaOf(p)}
+	if m.Keep != "" {
+		out.Kept = wk.kept.put(m.Keep, p)
+	}
+	meta, err := json.Marshal(out)
+	return Frame{Meta: meta, Blob: p.RGB.Pix}, err
+}
+
+// pictureOf is the picture a model request names: the kept one when it
+// has a ref (the blob must then be empty), else the one it carries.
+func (wk *Worker) pictureOf(m pictureMeta, ref string, blob []byte) (*picture.Picture, error) {
+	if ref == "" {
+		return requestPicture(m, blob)
+	}
+	if len(blob) != 0 {
+		return nil, errors.New("a request naming a kept picture carries pixels")
+	}
+	p := wk.kept.get(ref)
+	if p == nil {
+		return nil, errNotKept
+	}
+	if metaOf(p) != m {
+		return nil, fmt.Errorf("kept picture %+v, request says %+v", metaOf(p), m)
+	}
+	return p, nil
+}
+
+// dropMeta is OpDrop's request meta.
+type dropMeta struct {
+	IDs []string `json:"ids"`
+}
+
+func (wk *Worker) drop(req Frame) (Frame, error) {
+	var m dropMeta
+	if err := strictJSON(req.Meta, &m); err != nil {
+		return Frame{}, err
+	}
+	wk.kept.drop(m.IDs...)
+	return Frame{}, nil
 }
 
 // requestPicture rebuilds a picture sent by the server (trusted, but
@@ -161,16 +221,16 @@ func requestPicture(m pictureMeta, blob []byte) (*picture.Picture, error) {
 }
 
 func (wk *Worker) analyze(ctx context.Context, req Frame) (Frame, error) {
-	if wk.Engine == nil {
-		return Frame{}, errNoEngine
-	}
 	var m analyzeMeta
 	if err := strictJSON(req.Meta, &m); err != nil {
 		return Frame{}, err
 	}
-	p, err := requestPicture(m.Picture, req.Blob)
+	p, err := wk.pictureOf(m.Picture, m.Ref, req.Blob)
 	if err != nil {
 		return Frame{}, err
+	}
+	if wk.Engine == nil {
+		return Frame{}, errNoEngine
 	}
 	res, err := wk.Engine.AnalyzePicture(ctx, p, m.Features)
 	if err != nil {
@@ -181,16 +241,16 @@ func (wk *Worker) analyze(ctx context.Context, req Frame) (Frame, error) {
 }
 
 func (wk *Worker) embed(ctx context.Context, req Frame) (Frame, error) {
-	if wk.Engine == nil {
-		return Frame{}, errNoEngine
-	}
-	var m pictureMeta
+	var m embedMeta
 	if err := strictJSON(req.Meta, &m); err != nil {
 		return Frame{}, err
 	}
-	p, err := requestPicture(m, req.Blob)
+	p, err := wk.pictureOf(m.pictureMeta, m.Ref, req.Blob)
 	if err != nil {
 		return Frame{}, err
+	}
+	if wk.Engine == nil {
+		return Frame{}, errNoEngine
 	}
 	es, err := wk.Engine.Embeddings(ctx, p)
 	if err != nil {
