@@ -19,8 +19,8 @@ gov=$(go env GOVERSION); gov=${gov#go}
 [ "$(printf '%s\n1.26\n' "${gov%.*}" | sort -V | head -1)" = "1.26" ] || die "Go $gov is too old; need >= 1.26"
 
 # Debian packages per mode. Installed when root, else the one apt-get line is printed.
-debs_run=(ca-certificates curl jq gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
-debs_test=(ca-certificates curl jq chromium gcc g++ libc6-dev libturbojpeg0-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl postgresql)
+debs_run=(ca-certificates curl jq gcc g++ libc6-dev libturbojpeg0-dev libjpeg62-turbo-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
+debs_test=(ca-certificates curl jq chromium gcc g++ libc6-dev libturbojpeg0-dev libjpeg62-turbo-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng git libimage-exiftool-perl postgresql)
 need_debs() {
   local missing=()
   for p in "$@"; do
