@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -61,6 +62,18 @@ type PipelineReport struct {
 	ImportSandboxCost float64 `json:"import_sandbox_cost"`
 	// ImportSandboxCPU is sandboxed / in-process CPU per photo.
 	ImportSandboxCPU float64 `json:"import_sandbox_cpu_ratio"`
+	// SandboxVsBareCPU is sandboxed analyze / (bare models + one scaled
+	// decode), by CPU time (issue 25.6 target ≤ 1.15).
+	SandboxVsBareCPU float64 `json:"sandbox_analyze_vs_bare_cpu"`
+	// CacheCPU is sandboxed analyze with the worker's picture cache /
+	// without it (the pixels resent for each model pass), by CPU time;
+	// SentMB and SentUncachedMB are the request bytes sent to the worker
+	// per analysis with and without it.
+	CacheCPU               float64 `json:"picture_cache_cpu_ratio"`
+	SentMB, SentUncachedMB float64
+	// RotatedVsUprightCPU is the sandboxed sanitize of the rotated 12 MP
+	// photo / of the same photo upright (metadata strip only), by CPU.
+	RotatedVsUprightCPU float64 `json:"rotated_vs_upright_sanitize_cpu"`
 	// Load is the 1-minute load average before and after the run.
 	LoadBefore, LoadAfter float64
 }
@@ -81,6 +94,23 @@ type PipelinePool interface {
 	pipelineEngine
 	Sanitize(ctx context.Context, data []byte, lim sanitize.Limits) (sanitize.Result, error)
 	PIDs() []int
+	// Release ends a decoded picture's use (the worker keeping it drops it).
+	Release(p *picture.Picture)
+	// Sent counts the request bytes written to the workers.
+	Sent() int64
+}
+
+// uncached is the pool with its per-worker picture cache defeated: every
+// decoded picture is released at once, so each model pass carries the
+// pixels again (the pipeline before issue 25.6's cache).
+type uncached struct{ PipelinePool }
+
+func (u uncached) Decode(data []byte) (*picture.Picture, error) {
+	p, err := u.PipelinePool.Decode(data)
+	if err == nil {
+		u.Release(p)
+	}
+	return p, err
 }
 
 // analyzeOnce is one analysis as the services run it: faces with their
@@ -90,6 +120,9 @@ func analyzeOnce(ctx context.Context, eng pipelineEngine, photo []byte) error {
 	p, err := eng.Decode(photo)
 	if err != nil {
 		return err
+	}
+	if rel, ok := eng.(interface{ Release(*picture.Picture) }); ok {
+		defer rel.Release(p) // as the consented run does
 	}
 	if _, err := eng.AnalyzePicture(ctx, p, []string{vision.Tags, vision.Sensitive}); err != nil {
 		return err
@@ -224,11 +257,19 @@ func withOrientation(j []byte, o uint16) []byte {
 
 // RunPipeline measures the pipeline cases on e's 12 MP photo with libSize
 // photos in the import case; pool nil skips the sandboxed cases. reps is
-// how many runs each per-photo case is averaged over.
-func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, reps int) (PipelineReport, error) {
+// how many runs each per-photo case is averaged over. Each row is also
+// written to progress (if not nil) as soon as it is measured: the full
+// run takes long on a loaded machine.
+func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, reps int, progress io.Writer) (PipelineReport, error) {
 	rep := PipelineReport{LoadBefore: loadAverage()}
+	say := func(r PipelineRow) {
+		if progress != nil {
+			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, loadAverage())
+		}
+	}
 	add := func(name string, n int, wall, cpu time.Duration) {
 		rep.Rows = append(rep.Rows, PipelineRow{Case: name, WallMs: pipeMs(wall), CPUMs: pipeMs(cpu), N: n})
+		say(rep.Rows[len(rep.Rows)-1])
 	}
 	var pids func() []int
 	if pool != nil {
@@ -289,7 +330,19 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 			return rep, fmt.Errorf("analyze sandboxed: %w", err)
 		}
 		add("analyze 12MP sandboxed", reps, sw, sc)
-		rep.SandboxAnalyzeCPU = ratio(sc, ic)
+		rep.SandboxAnalyzeCPU, rep.SandboxVsBareCPU = ratio(sc, ic), ratio(sc, bc)
+		s0 := pool.Sent()
+		analyzeOnce(ctx, pool, e.Photo)
+		rep.SentMB = float64(pool.Sent()-s0) / 1e6
+		uw, uc, err := timeIt(reps, pids, func() error { return analyzeOnce(ctx, uncached{pool}, e.Photo) })
+		if err != nil {
+			return rep, fmt.Errorf("analyze sandboxed without the picture cache: %w", err)
+		}
+		add("analyze 12MP sandboxed, no picture cache", reps, uw, uc)
+		s0 = pool.Sent()
+		analyzeOnce(ctx, uncached{pool}, e.Photo)
+		rep.SentUncachedMB = float64(pool.Sent()-s0) / 1e6
+		rep.CacheCPU = ratio(sc, uc)
 	}
 	// The rotated 12 MP ingest (sanitize: metadata strip + lossless rotation).
 	rotated := perf.Photo12MP(6)
@@ -304,6 +357,13 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 			return rep, fmt.Errorf("sanitize rotated sandboxed: %w", err)
 		}
 		add("sanitize rotated 12MP sandboxed", reps, rw, rc)
+		upright := perf.Photo12MP(1)
+		uw, uc, err := timeIt(reps, pids, func() error { _, err := pool.Sanitize(ctx, upright, sanitize.DefaultLimits); return err })
+		if err != nil {
+			return rep, fmt.Errorf("sanitize upright sandboxed: %w", err)
+		}
+		add("sanitize upright 12MP sandboxed (baseline)", reps, uw, uc)
+		rep.RotatedVsUprightCPU = ratio(rc, uc)
 	}
 	// Sustained import with analysis of a mixed library: sanitize, then
 	// decode and analyse the sanitized bytes, photo after photo.
@@ -345,6 +405,7 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 		}
 		r.Case = "import+analyze mixed, in process"
 		rep.Rows = append(rep.Rows, r)
+		say(r)
 		if pool != nil {
 			sb := func(ctx context.Context, b []byte) (sanitize.Result, error) {
 				return pool.Sanitize(ctx, b, sanitize.DefaultLimits)
@@ -355,6 +416,7 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 			}
 			s.Case = "import+analyze mixed, sandboxed"
 			rep.Rows = append(rep.Rows, s)
+			say(s)
 			rep.ImportSandboxCost = 1 - s.PhotosSec/r.PhotosSec
 			rep.ImportSandboxCPU = s.CPUMs / r.CPUMs
 		}

@@ -66,7 +66,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	rep, err := RunPipeline(context.Background(), e, nil, 0, max(b.N, 3))
+	rep, err := RunPipeline(context.Background(), e, nil, 0, max(b.N, 3), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
