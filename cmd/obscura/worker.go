@@ -11,6 +11,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf/mediabench"
 	"github.com/obscuraproject/obscura/internal/sandbox"
+	sandboxworker "github.com/obscuraproject/obscura/internal/sandbox/worker"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -42,14 +43,14 @@ func (a *app) workerCmd() *cobra.Command {
 		// only what its supervisor passed it.
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(*cobra.Command, []string) error {
-			os.Exit(sandbox.Main(loadWorkerEngine, nil))
+			os.Exit(sandboxworker.Main(loadWorkerEngine, nil))
 			return nil
 		},
 	}
 }
 
 // loadWorkerEngine loads the verified models inside a worker.
-func loadWorkerEngine(c sandbox.Config) (sandbox.Engine, error) {
+func loadWorkerEngine(c sandbox.Config) (sandboxworker.Engine, error) {
 	return vision.Open(models.Pinned(), c.Models, vision.Options{Threads: c.Threads, Decode: c.Decode, TessData: c.TessData})
 }
 
@@ -63,7 +64,7 @@ func insecureFlag(cmd *cobra.Command, v *bool) {
 // only with insecure — everything this kernel has. Missing protections
 // are logged either way.
 func (a *app) sandboxProtections(insecure bool) (sandbox.Protections, error) {
-	missing := sandbox.Missing()
+	missing := sandboxworker.Missing()
 	if len(missing) == 0 {
 		return sandbox.All, nil
 	}

@@ -8,6 +8,7 @@ import (
 	_ "image/jpeg" // registers JPEG for image.DecodeConfig (header only, pure Go)
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
@@ -30,15 +31,15 @@ func (p *Pool) maxPixels() int64 {
 // keeps the configured side. The worker keeps the picture for the
 // request's model passes (keep.go) until Release.
 func (p *Pool) Decode(data []byte) (*picture.Picture, error) {
-	return p.decode(data, decodeMeta{Keep: newKeepID()})
+	return p.decode(data, protocol.DecodeMeta{Keep: protocol.NewKeepID()})
 }
 
 // DecodeFull decodes image bytes in a worker at full size (kept nowhere).
 func (p *Pool) DecodeFull(data []byte) (*picture.Picture, error) {
-	return p.decode(data, decodeMeta{Full: true})
+	return p.decode(data, protocol.DecodeMeta{Full: true})
 }
 
-func (p *Pool) decode(data []byte, m decodeMeta) (*picture.Picture, error) {
+func (p *Pool) decode(data []byte, m protocol.DecodeMeta) (*picture.Picture, error) {
 	meta, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -47,7 +48,7 @@ func (p *Pool) decode(data []byte, m decodeMeta) (*picture.Picture, error) {
 	defer cancel()
 	var pic *picture.Picture
 	var kept bool
-	r := p.send(ctx, &call{req: Frame{Op: OpDecode, Meta: meta, Blob: data}, maxReply: 4 * p.maxPixels(), check: func(f Frame) (err error) {
+	r := p.send(ctx, &call{req: protocol.Frame{Op: protocol.OpDecode, Meta: meta, Blob: data}, maxReply: 4 * p.maxPixels(), check: func(f protocol.Frame) (err error) {
 		pic, kept, err = parseDecodeReply(f, p.maxPixels(), m.Keep != "")
 		return err
 	}})
@@ -62,18 +63,18 @@ func (p *Pool) decode(data []byte, m decodeMeta) (*picture.Picture, error) {
 
 // model sends a model pass on pic: to the worker keeping it, naming it,
 // when that worker is idle; else with its pixels to the first free one.
-func (p *Pool) model(ctx context.Context, op Op, pic *picture.Picture, meta func(ref string) ([]byte, error), maxReply int64, check func(Frame) error) error {
+func (p *Pool) model(ctx context.Context, op protocol.Op, pic *picture.Picture, meta func(ref string) ([]byte, error), maxReply int64, check func(protocol.Frame) error) error {
 	full, err := meta("")
 	if err != nil {
 		return err
 	}
-	c := &call{req: Frame{Op: op, Meta: full, Blob: pixels(pic.RGB)}, maxReply: maxReply, check: check}
+	c := &call{req: protocol.Frame{Op: op, Meta: full, Blob: protocol.Pixels(pic.RGB)}, maxReply: maxReply, check: check}
 	if ref, ok := p.keptBy(pic); ok {
 		named, err := meta(ref.id)
 		if err != nil {
 			return err
 		}
-		c.alt, c.owner = &Frame{Op: op, Meta: named}, ref.w
+		c.alt, c.owner = &protocol.Frame{Op: op, Meta: named}, ref.w
 	}
 	return p.send(ctx, c).err
 }
@@ -97,12 +98,12 @@ func (p *Pool) AnalyzePicture(ctx context.Context, pic *picture.Picture, feature
 	if err := vision.CheckFeatures(features); err != nil {
 		return nil, err
 	}
-	m := metaOf(pic)
+	m := protocol.MetaOf(pic)
 	meta := func(ref string) ([]byte, error) {
-		return json.Marshal(analyzeMeta{Picture: m, Features: features, Ref: ref})
+		return json.Marshal(protocol.AnalyzeMeta{Picture: m, Features: features, Ref: ref})
 	}
 	var res *vision.Result
-	err := p.model(ctx, OpAnalyze, pic, meta, 0, func(f Frame) (err error) {
+	err := p.model(ctx, protocol.OpAnalyze, pic, meta, 0, func(f protocol.Frame) (err error) {
 		res, err = parseAnalyzeReply(f, m, features)
 		return err
 	})
@@ -112,10 +113,10 @@ func (p *Pool) AnalyzePicture(ctx context.Context, pic *picture.Picture, feature
 // Embeddings detects faces and computes their identity embeddings in a
 // worker; each vector must be unit length and finite.
 func (p *Pool) Embeddings(ctx context.Context, pic *picture.Picture) ([]vision.Embedding, error) {
-	m := metaOf(pic)
-	meta := func(ref string) ([]byte, error) { return json.Marshal(embedMeta{pictureMeta: m, Ref: ref}) }
+	m := protocol.MetaOf(pic)
+	meta := func(ref string) ([]byte, error) { return json.Marshal(protocol.EmbedMeta{PictureMeta: m, Ref: ref}) }
 	var out []vision.Embedding
-	err := p.model(ctx, OpEmbed, pic, meta, MaxFaces*arcface.Dim*4, func(f Frame) (err error) {
+	err := p.model(ctx, protocol.OpEmbed, pic, meta, MaxFaces*arcface.Dim*4, func(f protocol.Frame) (err error) {
 		out, err = parseEmbedReply(f, m)
 		return err
 	})
@@ -177,12 +178,12 @@ func (q probe) Embed(ctx context.Context, img *image.RGBA) ([]float32, error) {
 		o := img.PixOffset(r.Min.X, y)
 		sub = append(sub, img.Pix[o:o+4*r.Dx()]...)
 	}
-	meta, err := json.Marshal(probeMeta{Picture: metaOf(q.pic), Face: q.f, Region: [4]int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}})
+	meta, err := json.Marshal(protocol.ProbeMeta{Picture: protocol.MetaOf(q.pic), Face: q.f, Region: [4]int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}})
 	if err != nil {
 		return nil, err
 	}
 	var v []float32
-	_, err = q.p.do(ctx, Frame{Op: OpProbe, Meta: meta, Blob: sub}, faceres.Dim*4, func(f Frame) (err error) {
+	_, err = q.p.do(ctx, protocol.Frame{Op: protocol.OpProbe, Meta: meta, Blob: sub}, faceres.Dim*4, func(f protocol.Frame) (err error) {
 		v, err = parseProbeReply(f)
 		return err
 	})
@@ -204,13 +205,13 @@ func (p *Pool) Sanitize(ctx context.Context, data []byte, lim sanitize.Limits) (
 		}
 		defer release()
 	}
-	meta, err := json.Marshal(sanitizeMeta{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})
+	meta, err := json.Marshal(protocol.SanitizeMeta{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})
 	if err != nil {
 		return sanitize.Result{}, err
 	}
 	maxOut := 2*len(data) + 64<<20 // a re-encoded JPEG of HEIC or a rotation
 	var res sanitize.Result
-	_, err = p.do(ctx, Frame{Op: OpSanitize, Meta: meta, Blob: data}, int64(maxOut), func(f Frame) (err error) {
+	_, err = p.do(ctx, protocol.Frame{Op: protocol.OpSanitize, Meta: meta, Blob: data}, int64(maxOut), func(f protocol.Frame) (err error) {
 		res, err = parseSanitizeReply(f, lim, maxOut)
 		return err
 	})

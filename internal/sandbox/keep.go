@@ -1,14 +1,12 @@
 package sandbox
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"runtime"
 	"weak"
 
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
@@ -31,102 +29,14 @@ import (
 // anyway: it gives a compromised worker nothing it could not keep in its
 // own memory already (docs/threat-model.md).
 
-// Bounds of a worker's kept pictures: at most maxKept pictures and
-// maxKeptBytes of pixels, least recently used evicted first. A 12 MP
-// photo decoded at 1/2 scale is 11.6 MB; a worker serves one request at a
-// time, so a few entries cover requests interleaved on it.
-const (
-	maxKept      = 4
-	maxKeptBytes = 128 << 20
-)
-
-// keepIDLen is the length of a keep id: 16 random bytes in hex.
-const keepIDLen = 32
-
-// errNotKept answers a request naming a picture the worker does not hold.
-var errNotKept = errors.New("picture not kept by this worker")
-
-// newKeepID draws a keep id.
-func newKeepID() string {
-	var b [keepIDLen / 2]byte
-	rand.Read(b[:]) // never fails (crypto/rand)
-	return hex.EncodeToString(b[:])
-}
-
-// checkKeepID requires a well-formed keep id (lowercase hex).
-func checkKeepID(id string) error {
-	if len(id) != keepIDLen {
-		return fmt.Errorf("keep id of %d bytes", len(id))
-	}
-	for i := range len(id) {
-		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return errors.New("keep id is not lowercase hex")
-		}
-	}
-	return nil
-}
-
-type keptPicture struct {
-	id  string
-	pic *picture.Picture
-}
-
-// keptSet is a worker's kept pictures, least recently used first. Only
-// the worker's one serving goroutine touches it.
-type keptSet struct {
-	list  []keptPicture
-	bytes int64
-}
-
-// put keeps p under id, evicting the least recently used pictures to stay
-// within the bounds; a picture larger than maxKeptBytes is not kept.
-func (k *keptSet) put(id string, p *picture.Picture) bool {
-	n := int64(len(p.RGB.Pix))
-	k.drop(id)
-	if n > maxKeptBytes {
-		return false
-	}
-	for len(k.list) > 0 && (len(k.list) >= maxKept || k.bytes+n > maxKeptBytes) {
-		k.bytes -= int64(len(k.list[0].pic.RGB.Pix))
-		k.list[0] = keptPicture{}
-		k.list = k.list[1:]
-	}
-	k.list = append(k.list, keptPicture{id: id, pic: p})
-	k.bytes += n
-	return true
-}
-
-// get returns the picture kept under id (nil if none) and marks it used.
-func (k *keptSet) get(id string) *picture.Picture {
-	for i, e := range k.list {
-		if e.id == id {
-			k.list = append(append(k.list[:i:i], k.list[i+1:]...), e)
-			return e.pic
-		}
-	}
-	return nil
-}
-
-// drop forgets the pictures kept under ids.
-func (k *keptSet) drop(ids ...string) {
-	for _, id := range ids {
-		for i, e := range k.list {
-			if e.id == id {
-				k.bytes -= int64(len(e.pic.RGB.Pix))
-				k.list = append(k.list[:i:i], k.list[i+1:]...)
-				break
-			}
-		}
-	}
-}
-
-// len is the number of kept pictures.
-func (k *keptSet) len() int { return len(k.list) }
+// errNotKept is a worker's not_kept answer: it does not hold the picture
+// a request named (evicted, or the worker was replaced).
+var errNotKept = errors.New("picture not kept by the worker")
 
 // namesKept reports whether req names a kept picture instead of carrying
 // its pixels.
-func namesKept(req Frame) bool {
-	return (req.Op == OpAnalyze || req.Op == OpEmbed) && len(req.Blob) == 0
+func namesKept(req protocol.Frame) bool {
+	return (req.Op == protocol.OpAnalyze || req.Op == protocol.OpEmbed) && len(req.Blob) == 0
 }
 
 // keep records that worker w keeps pic under id. The entry goes when the
@@ -180,11 +90,11 @@ func (p *Pool) sendDrops(w *proc) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	meta, err := json.Marshal(dropMeta{IDs: ids})
+	meta, err := json.Marshal(protocol.DropMeta{IDs: ids})
 	if err != nil {
 		return err
 	}
-	_, err = p.roundTrip(w, Frame{Op: OpDrop, Meta: meta}, 0, nil)
+	_, err = p.roundTrip(w, protocol.Frame{Op: protocol.OpDrop, Meta: meta}, 0, nil)
 	return err
 }
 

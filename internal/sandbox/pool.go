@@ -17,6 +17,7 @@ import (
 	"weak"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
@@ -84,18 +85,18 @@ type keptRef struct {
 }
 
 type call struct {
-	req      Frame
+	req      protocol.Frame
 	maxReply int64
-	check    func(Frame) error
+	check    func(protocol.Frame) error
 	done     chan result
 	// alt, when set, is req naming a picture that owner keeps instead of
 	// carrying its pixels; owner is sent alt, any other worker req.
-	alt   *Frame
+	alt   *protocol.Frame
 	owner *proc
 }
 
 type result struct {
-	f   Frame
+	f   protocol.Frame
 	err error
 	w   *proc // the worker that answered
 }
@@ -202,7 +203,7 @@ func (p *Pool) PIDs() []int {
 // An error reply becomes the error it names; a transport failure, a
 // timeout or a reply check fails the request with ErrUnavailable and
 // replaces the worker.
-func (p *Pool) do(ctx context.Context, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
+func (p *Pool) do(ctx context.Context, req protocol.Frame, maxReply int64, check func(protocol.Frame) error) (protocol.Frame, error) {
 	r := p.send(ctx, &call{req: req, maxReply: maxReply, check: check})
 	return r.f, r.err
 }
@@ -330,7 +331,7 @@ func (p *Pool) answer(w *proc, c *call) bool {
 // exchange runs one call on w under the request timeout: the variant
 // naming w's kept picture if w is its owner, and the full request if the
 // worker no longer keeps it.
-func (p *Pool) exchange(w *proc, c *call) (Frame, error) {
+func (p *Pool) exchange(w *proc, c *call) (protocol.Frame, error) {
 	if c.alt != nil && c.owner == w {
 		f, err := p.roundTrip(w, *c.alt, c.maxReply, c.check)
 		if !errors.Is(err, errNotKept) {
@@ -341,32 +342,32 @@ func (p *Pool) exchange(w *proc, c *call) (Frame, error) {
 }
 
 // roundTrip sends req to w and reads and checks its reply.
-func (p *Pool) roundTrip(w *proc, req Frame, maxReply int64, check func(Frame) error) (Frame, error) {
+func (p *Pool) roundTrip(w *proc, req protocol.Frame, maxReply int64, check func(protocol.Frame) error) (protocol.Frame, error) {
 	timer := time.AfterFunc(p.opt.Timeout, w.kill)
 	defer timer.Stop()
-	fail := func(why string, err error) (Frame, error) {
+	fail := func(why string, err error) (protocol.Frame, error) {
 		w.kill()
 		<-w.exited
 		p.opt.Log.Warn("worker killed", "pid", w.cmd.Process.Pid, "reason", why, "err", err, "state", w.cmd.ProcessState.String())
-		return Frame{}, fmt.Errorf("%s: %v: %w", why, err, ErrUnavailable)
+		return protocol.Frame{}, fmt.Errorf("%s: %v: %w", why, err, ErrUnavailable)
 	}
-	if err := WriteFrame(w.in, req); err != nil {
+	if err := protocol.WriteFrame(w.in, req); err != nil {
 		return fail("send", err)
 	}
 	p.sent.Add(int64(len(req.Blob)))
-	f, err := ReadFrame(w.out, maxReply)
+	f, err := protocol.ReadFrame(w.out, maxReply)
 	if err != nil {
 		return fail("reply", err)
 	}
 	if f.Op != req.Op {
 		return fail("reply", fmt.Errorf("op %d for %d: %w", f.Op, req.Op, ErrReply))
 	}
-	if f.Status == statusErr {
+	if f.Status == protocol.StatusErr {
 		err := replyError(f, req.Op)
 		if errors.Is(err, ErrReply) || (errors.Is(err, errNotKept) && !namesKept(req)) {
 			return fail("reply", err)
 		}
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
 	if check != nil {
 		if err := check(f); err != nil {
@@ -421,7 +422,7 @@ func (p *Pool) spawn() (*proc, error) {
 		return nil, err
 	}
 	cmd := p.opt.Command()
-	cmd.Env = append(cmd.Env, configEnv+"="+string(js), "TMPDIR="+tmp, mallocTunables)
+	cmd.Env = append(cmd.Env, protocol.ConfigEnv+"="+string(js), "TMPDIR="+tmp, mallocTunables)
 	// Our own pipes (not exec's), so that reaping the process never
 	// closes a descriptor a reader is still using.
 	var fds []*os.File
@@ -469,8 +470,8 @@ func (p *Pool) spawn() (*proc, error) {
 	p.mu.Unlock()
 	hello := make(chan error, 1)
 	go func() {
-		f, err := ReadFrame(w.out, 0)
-		if err == nil && (f.Op != OpHello || f.Status != statusOK) {
+		f, err := protocol.ReadFrame(w.out, 0)
+		if err == nil && (f.Op != protocol.OpHello || f.Status != protocol.StatusOK) {
 			err = fmt.Errorf("expected hello, got op %d status %d: %s", f.Op, f.Status, printable(string(f.Meta), 300))
 		}
 		if err == nil {

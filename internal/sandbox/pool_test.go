@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
+	"github.com/obscuraproject/obscura/internal/sandbox/worker"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
@@ -28,8 +30,8 @@ import (
 // production worker code (Main) with test hooks that exist only in this
 // binary.
 func TestMain(m *testing.M) {
-	if os.Getenv(configEnv) != "" {
-		os.Exit(Main(nil, testHooks))
+	if os.Getenv(protocol.ConfigEnv) != "" {
+		os.Exit(worker.Main(nil, testHooks))
 	}
 	os.Exit(m.Run())
 }
@@ -43,7 +45,7 @@ type hookMeta struct {
 
 // testHooks: crash, hang, lie, and containment probes that report the
 // error the attempted operation got ("" when it succeeded).
-func testHooks(meta, _ []byte) Frame {
+func testHooks(meta, _ []byte) protocol.Frame {
 	var m hookMeta
 	json.Unmarshal(meta, &m)
 	var err error
@@ -55,7 +57,7 @@ func testHooks(meta, _ []byte) Frame {
 	case "hang":
 		select {}
 	case "lie":
-		return Frame{Meta: []byte(`{"width":-1}`)}
+		return protocol.Frame{Meta: []byte(`{"width":-1}`)}
 	case "pid":
 	case "sleep":
 		time.Sleep(time.Duration(m.Slow) * time.Millisecond)
@@ -83,7 +85,7 @@ func testHooks(meta, _ []byte) Frame {
 		out["errno"] = errnoOf(err)
 	}
 	b, _ := json.Marshal(out)
-	return Frame{Meta: b}
+	return protocol.Frame{Meta: b}
 }
 
 func errnoOf(err error) int {
@@ -103,7 +105,7 @@ type hookReply struct {
 
 func startTestPool(t *testing.T, prot Protections, opt Options) *Pool {
 	t.Helper()
-	if m := Missing(); len(m) > 0 {
+	if m := worker.Missing(); len(m) > 0 {
 		t.Fatalf("this kernel lacks %v: the sandbox cannot be tested (and serve refuses to start)", m)
 	}
 	exe, err := os.Executable()
@@ -139,7 +141,7 @@ func hook(t *testing.T, p *Pool, m hookMeta) (hookReply, error) {
 	t.Helper()
 	b, _ := json.Marshal(m)
 	var r hookReply
-	_, err := p.do(context.Background(), Frame{Op: OpTest, Meta: b}, 0, func(f Frame) error { return strictJSON(f.Meta, &r) })
+	_, err := p.do(context.Background(), protocol.Frame{Op: protocol.OpTest, Meta: b}, 0, func(f protocol.Frame) error { return protocol.StrictJSON(f.Meta, &r) })
 	return r, err
 }
 
@@ -325,7 +327,7 @@ func TestDecodeInWorker(t *testing.T) {
 }
 
 func TestMissingOnThisKernel(t *testing.T) {
-	if m := Missing(); len(m) != 0 {
+	if m := worker.Missing(); len(m) != 0 {
 		t.Errorf("missing %v (STACK.md: this kernel has Landlock ABI 7 and seccomp)", m)
 	}
 }

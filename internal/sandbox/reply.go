@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -13,10 +11,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
-	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
@@ -38,89 +36,12 @@ const (
 // ErrReply reports a worker reply that is malformed or out of bounds.
 var ErrReply = errors.New("worker reply out of shape or bounds")
 
-// errorMeta is an error reply's meta.
-type errorMeta struct {
-	// Code: "invalid", "too_large", "unsupported", "unavailable", "other".
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// pictureMeta describes a picture whose RGBA pixels are the frame's blob.
-type pictureMeta struct {
-	Width  int `json:"width"`  // full-size upright width
-	Height int `json:"height"` // full-size upright height
-	RGBW   int `json:"rgb_w"`  // decoded pixels' width
-	RGBH   int `json:"rgb_h"`  // decoded pixels' height
-}
-
-func metaOf(p *picture.Picture) pictureMeta {
-	return pictureMeta{Width: p.Width, Height: p.Height, RGBW: p.RGB.Rect.Dx(), RGBH: p.RGB.Rect.Dy()}
-}
-
-// analyzeMeta is OpAnalyze's request meta. With Ref the blob is empty
-// and the worker reads the picture it kept under that id.
-type analyzeMeta struct {
-	Picture  pictureMeta `json:"picture"`
-	Features []string    `json:"features"`
-	Ref      string      `json:"ref,omitempty"`
-}
-
-// embedMeta is OpEmbed's request meta: the picture, and Ref as in
-// analyzeMeta.
-type embedMeta struct {
-	pictureMeta
-	Ref string `json:"ref,omitempty"`
-}
-
-// embedReplyMeta is OpEmbed's reply meta; the vectors are the blob,
-// len(Faces)×arcface.Dim little-endian float32.
-type embedReplyMeta struct {
-	Faces []blazeface.Face `json:"faces"`
-}
-
-// probeMeta is OpProbe's request meta: the photo's geometry, the face,
-// and the region whose pixels are the blob.
-type probeMeta struct {
-	Picture pictureMeta    `json:"picture"`
-	Face    blazeface.Face `json:"face"`
-	Region  [4]int         `json:"region"` // x0, y0, x1, y1 in decoded pixels
-}
-
-// sanitizeMeta is OpSanitize's request meta.
-type sanitizeMeta struct {
-	MaxPixels      int64 `json:"max_pixels"`
-	MaxDecodeBytes int64 `json:"max_decode_bytes"`
-}
-
-// sanitizeReplyMeta is OpSanitize's reply meta; the blob is the photo.
-type sanitizeReplyMeta struct {
-	Format      sanitize.Format `json:"format"`
-	Width       int             `json:"width"`
-	Height      int             `json:"height"`
-	Orientation int             `json:"orientation"`
-	Reencoded   bool            `json:"reencoded"`
-}
-
-// strictJSON decodes a JSON object into v, refusing unknown fields and
-// trailing data.
-func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("trailing data")
-	}
-	return nil
-}
-
 // replyError turns an error reply into the error the caller sees. The
 // worker's message is untrusted: it is kept only as the internal cause,
 // printable and truncated; the public message is fixed by the code.
-func replyError(f Frame, op Op) error {
-	var m errorMeta
-	if err := strictJSON(f.Meta, &m); err != nil {
+func replyError(f protocol.Frame, op protocol.Op) error {
+	var m protocol.ErrorMeta
+	if err := protocol.StrictJSON(f.Meta, &m); err != nil {
 		return fmt.Errorf("error reply: %v: %w", err, ErrReply)
 	}
 	msg := printable(m.Message, 200)
@@ -128,7 +49,7 @@ func replyError(f Frame, op Op) error {
 	as := func(sentinel error) error {
 		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+sentinel.Error()), sentinel)
 	}
-	if op == OpSanitize {
+	if op == protocol.OpSanitize {
 		switch m.Code {
 		case "invalid":
 			return as(sanitize.ErrInvalid)
@@ -148,7 +69,7 @@ func replyError(f Frame, op Op) error {
 	case "unavailable", "other":
 		return fault.Wrap(fault.Unavailable, "analysis unavailable", errors.New(msg))
 	case "not_kept":
-		if op == OpAnalyze || op == OpEmbed {
+		if op == protocol.OpAnalyze || op == protocol.OpEmbed {
 			return errNotKept
 		}
 	}
@@ -168,7 +89,7 @@ func printable(s string, n int) string {
 
 // checkPicture checks a picture's geometry against the limits and its
 // pixel count against the blob.
-func checkPicture(m pictureMeta, blob int, maxPixels int64) error {
+func checkPicture(m protocol.PictureMeta, blob int, maxPixels int64) error {
 	if m.Width <= 0 || m.Height <= 0 || m.RGBW <= 0 || m.RGBH <= 0 {
 		return fmt.Errorf("picture %dx%d decoded %dx%d: %w", m.Width, m.Height, m.RGBW, m.RGBH, ErrReply)
 	}
@@ -189,15 +110,15 @@ func checkPicture(m pictureMeta, blob int, maxPixels int64) error {
 
 // parseDecodeReply turns a decode reply into a picture, and says whether
 // the worker kept it (a worker asked to keep nothing must not claim to).
-func parseDecodeReply(f Frame, maxPixels int64, keep bool) (*picture.Picture, bool, error) {
-	var m decodeReplyMeta
-	if err := strictJSON(f.Meta, &m); err != nil {
+func parseDecodeReply(f protocol.Frame, maxPixels int64, keep bool) (*picture.Picture, bool, error) {
+	var m protocol.DecodeReplyMeta
+	if err := protocol.StrictJSON(f.Meta, &m); err != nil {
 		return nil, false, fmt.Errorf("decode reply: %v: %w", err, ErrReply)
 	}
 	if m.Kept && !keep {
 		return nil, false, fmt.Errorf("decode reply: kept a picture it was not asked to: %w", ErrReply)
 	}
-	if err := checkPicture(m.pictureMeta, len(f.Blob), maxPixels); err != nil {
+	if err := checkPicture(m.PictureMeta, len(f.Blob), maxPixels); err != nil {
 		return nil, false, err
 	}
 	rgb := &image.RGBA{Pix: f.Blob, Stride: 4 * m.RGBW, Rect: image.Rect(0, 0, m.RGBW, m.RGBH)}
@@ -223,9 +144,9 @@ func checkBox(b geom.Rect, w, h int) bool {
 // parseAnalyzeReply checks a hardened result against the request: the
 // size of the picture, exactly the requested features, bounded lists,
 // labels from the models' label sets, probabilities in [0, 1].
-func parseAnalyzeReply(f Frame, req pictureMeta, features []string) (*vision.Result, error) {
+func parseAnalyzeReply(f protocol.Frame, req protocol.PictureMeta, features []string) (*vision.Result, error) {
 	var r vision.Result
-	if err := strictJSON(f.Meta, &r); err != nil {
+	if err := protocol.StrictJSON(f.Meta, &r); err != nil {
 		return nil, fmt.Errorf("analyze reply: %v: %w", err, ErrReply)
 	}
 	bad := func(what string) (*vision.Result, error) {
@@ -273,14 +194,6 @@ func parseAnalyzeReply(f Frame, req pictureMeta, features []string) (*vision.Res
 	return &r, nil
 }
 
-// appendVector appends v as little-endian float32.
-func appendVector(b []byte, v []float32) []byte {
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
-
 // readVectors splits b into n vectors of dim finite float32; unit
 // requires each to have length 1 (±1e-3).
 func readVectors(b []byte, n, dim int, unit bool) ([][]float32, error) {
@@ -308,9 +221,9 @@ func readVectors(b []byte, n, dim int, unit bool) ([][]float32, error) {
 }
 
 // parseEmbedReply checks faces and their unit identity embeddings.
-func parseEmbedReply(f Frame, req pictureMeta) ([]vision.Embedding, error) {
-	var m embedReplyMeta
-	if err := strictJSON(f.Meta, &m); err != nil {
+func parseEmbedReply(f protocol.Frame, req protocol.PictureMeta) ([]vision.Embedding, error) {
+	var m protocol.EmbedReplyMeta
+	if err := protocol.StrictJSON(f.Meta, &m); err != nil {
 		return nil, fmt.Errorf("embed reply: %v: %w", err, ErrReply)
 	}
 	if len(m.Faces) > MaxFaces {
@@ -338,7 +251,7 @@ func parseEmbedReply(f Frame, req pictureMeta) ([]vision.Embedding, error) {
 }
 
 // parseProbeReply checks one raw guard embedding (not unit length).
-func parseProbeReply(f Frame) ([]float32, error) {
+func parseProbeReply(f protocol.Frame) ([]float32, error) {
 	if len(f.Meta) != 2 {
 		return nil, fmt.Errorf("probe reply: unexpected meta: %w", ErrReply)
 	}
@@ -352,9 +265,9 @@ func parseProbeReply(f Frame) ([]float32, error) {
 // parseSanitizeReply checks a sanitized photo: a stored format whose
 // bytes sniff as that format, dimensions within the limits, orientation
 // 1–8, and no larger than maxBytes.
-func parseSanitizeReply(f Frame, lim sanitize.Limits, maxBytes int) (sanitize.Result, error) {
-	var m sanitizeReplyMeta
-	if err := strictJSON(f.Meta, &m); err != nil {
+func parseSanitizeReply(f protocol.Frame, lim sanitize.Limits, maxBytes int) (sanitize.Result, error) {
+	var m protocol.SanitizeReplyMeta
+	if err := protocol.StrictJSON(f.Meta, &m); err != nil {
 		return sanitize.Result{}, fmt.Errorf("sanitize reply: %v: %w", err, ErrReply)
 	}
 	got, err := sanitize.Sniff(f.Blob)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
@@ -37,7 +38,7 @@ func TestDecodeReplyBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, _, err := parseDecodeReply(Frame{Meta: []byte(c.meta), Blob: make([]byte, c.blob)}, maxPx, false)
+			p, _, err := parseDecodeReply(protocol.Frame{Meta: []byte(c.meta), Blob: make([]byte, c.blob)}, maxPx, false)
 			if (err == nil) != c.ok {
 				t.Fatalf("got %v, want ok=%v", err, c.ok)
 			}
@@ -52,7 +53,7 @@ func TestDecodeReplyBounds(t *testing.T) {
 }
 
 func TestAnalyzeReplyBounds(t *testing.T) {
-	req := pictureMeta{Width: 1000, Height: 800, RGBW: 1000, RGBH: 800}
+	req := protocol.PictureMeta{Width: 1000, Height: 800, RGBW: 1000, RGBH: 800}
 	all := vision.Features
 	good := `{"width":1000,"height":800,"faces":[{"box":{"x":10,"y":10,"w":50,"h":60},"score":0.9}],` +
 		`"tags":[{"label":"person","score":0.8}],"sensitive":{"label":"safe","scores":{"drawing":0.1,"hentai":0,"neutral":0.9,"porn":0,"sexy":0}},` +
@@ -82,7 +83,7 @@ func TestAnalyzeReplyBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := parseAnalyzeReply(Frame{Meta: []byte(c.meta)}, req, c.features)
+			_, err := parseAnalyzeReply(protocol.Frame{Meta: []byte(c.meta)}, req, c.features)
 			if (err == nil) != c.ok {
 				t.Fatalf("got %v, want ok=%v", err, c.ok)
 			}
@@ -93,7 +94,7 @@ func TestAnalyzeReplyBounds(t *testing.T) {
 		many.Tags[i] = vision.Tag{Label: "person", Score: 0.9}
 	}
 	b, _ := json.Marshal(many)
-	if _, err := parseAnalyzeReply(Frame{Meta: b}, req, []string{vision.Tags}); err == nil {
+	if _, err := parseAnalyzeReply(protocol.Frame{Meta: b}, req, []string{vision.Tags}); err == nil {
 		t.Error("more than MaxTags tags accepted")
 	}
 }
@@ -107,27 +108,27 @@ func unitVector(n int) []float32 {
 }
 
 func TestEmbedAndProbeReplyBounds(t *testing.T) {
-	req := pictureMeta{Width: 640, Height: 480, RGBW: 640, RGBH: 480}
+	req := protocol.PictureMeta{Width: 640, Height: 480, RGBW: 640, RGBH: 480}
 	face := `{"faces":[{"box":{"x":10,"y":10,"w":50,"h":60},"score":0.9,"keypoints":[{"x":20,"y":20},{"x":40,"y":20},{"x":30,"y":30},{"x":30,"y":40},{"x":10,"y":20},{"x":50,"y":20}]}]}`
-	good := appendVector(nil, unitVector(arcface.Dim))
-	if es, err := parseEmbedReply(Frame{Meta: []byte(face), Blob: good}, req); err != nil || len(es) != 1 {
+	good := protocol.AppendVector(nil, unitVector(arcface.Dim))
+	if es, err := parseEmbedReply(protocol.Frame{Meta: []byte(face), Blob: good}, req); err != nil || len(es) != 1 {
 		t.Fatalf("good embedding: %v", err)
 	}
-	notUnit := appendVector(nil, make([]float32, arcface.Dim))
-	nan := appendVector(nil, append(unitVector(arcface.Dim-1), float32(math.NaN())))
+	notUnit := protocol.AppendVector(nil, make([]float32, arcface.Dim))
+	nan := protocol.AppendVector(nil, append(unitVector(arcface.Dim-1), float32(math.NaN())))
 	for name, blob := range map[string][]byte{"not unit": notUnit, "nan": nan, "short": good[:len(good)-4], "two for one face": append(good, good...)} {
-		if _, err := parseEmbedReply(Frame{Meta: []byte(face), Blob: blob}, req); !errors.Is(err, ErrReply) {
+		if _, err := parseEmbedReply(protocol.Frame{Meta: []byte(face), Blob: blob}, req); !errors.Is(err, ErrReply) {
 			t.Errorf("%s: %v, want ErrReply", name, err)
 		}
 	}
-	if _, err := parseEmbedReply(Frame{Meta: []byte(strings.Replace(face, `{"x":20,"y":20}`, `{"x":1e9,"y":20}`, 1)), Blob: good}, req); err == nil {
+	if _, err := parseEmbedReply(protocol.Frame{Meta: []byte(strings.Replace(face, `{"x":20,"y":20}`, `{"x":1e9,"y":20}`, 1)), Blob: good}, req); err == nil {
 		t.Error("keypoint far outside the photo accepted")
 	}
-	raw := appendVector(nil, make([]float32, faceres.Dim))
-	if _, err := parseProbeReply(Frame{Meta: []byte("{}"), Blob: raw}); err != nil {
+	raw := protocol.AppendVector(nil, make([]float32, faceres.Dim))
+	if _, err := parseProbeReply(protocol.Frame{Meta: []byte("{}"), Blob: raw}); err != nil {
 		t.Errorf("good probe: %v", err)
 	}
-	if _, err := parseProbeReply(Frame{Meta: []byte("{}"), Blob: raw[:8]}); err == nil {
+	if _, err := parseProbeReply(protocol.Frame{Meta: []byte("{}"), Blob: raw[:8]}); err == nil {
 		t.Error("short probe vector accepted")
 	}
 }
@@ -136,7 +137,7 @@ func TestSanitizeReplyBounds(t *testing.T) {
 	jpg := []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0}
 	lim := sanitize.DefaultLimits
 	ok := `{"format":"jpeg","width":10,"height":10,"orientation":1,"reencoded":false}`
-	if _, err := parseSanitizeReply(Frame{Meta: []byte(ok), Blob: jpg}, lim, 100); err != nil {
+	if _, err := parseSanitizeReply(protocol.Frame{Meta: []byte(ok), Blob: jpg}, lim, 100); err != nil {
 		t.Fatalf("good: %v", err)
 	}
 	for name, c := range map[string]struct {
@@ -150,7 +151,7 @@ func TestSanitizeReplyBounds(t *testing.T) {
 		"over pixel limit":  {strings.Replace(ok, `"width":10`, `"width":100000000`, 1), jpg},
 		"bigger than bound": {ok, append(jpg, make([]byte, 200)...)},
 	} {
-		if _, err := parseSanitizeReply(Frame{Meta: []byte(c.meta), Blob: c.blob}, lim, 100); !errors.Is(err, ErrReply) {
+		if _, err := parseSanitizeReply(protocol.Frame{Meta: []byte(c.meta), Blob: c.blob}, lim, 100); !errors.Is(err, ErrReply) {
 			t.Errorf("%s: %v, want ErrReply", name, err)
 		}
 	}
@@ -158,19 +159,19 @@ func TestSanitizeReplyBounds(t *testing.T) {
 
 func TestErrorReplies(t *testing.T) {
 	cases := []struct {
-		op   Op
+		op   protocol.Op
 		code string
 		want error
 	}{
-		{OpDecode, "invalid", picture.ErrInvalid},
-		{OpDecode, "too_large", picture.ErrTooLarge},
-		{OpSanitize, "invalid", sanitize.ErrInvalid},
-		{OpSanitize, "unsupported", sanitize.ErrUnsupported},
-		{OpAnalyze, "feature", vision.ErrFeature},
-		{OpAnalyze, "made-up", ErrReply},
+		{protocol.OpDecode, "invalid", picture.ErrInvalid},
+		{protocol.OpDecode, "too_large", picture.ErrTooLarge},
+		{protocol.OpSanitize, "invalid", sanitize.ErrInvalid},
+		{protocol.OpSanitize, "unsupported", sanitize.ErrUnsupported},
+		{protocol.OpAnalyze, "feature", vision.ErrFeature},
+		{protocol.OpAnalyze, "made-up", ErrReply},
 	}
 	for _, c := range cases {
-		err := replyError(Frame{Status: statusErr, Meta: []byte(`{"code":"` + c.code + `","message":"x\u001b[31m"}`)}, c.op)
+		err := replyError(protocol.Frame{Status: protocol.StatusErr, Meta: []byte(`{"code":"` + c.code + `","message":"x\u001b[31m"}`)}, c.op)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%d %s: %v, want %v", c.op, c.code, err, c.want)
 		}
@@ -184,18 +185,18 @@ func TestErrorReplies(t *testing.T) {
 func FuzzReplies(f *testing.F) {
 	f.Add([]byte(`{"width":4,"height":2,"rgb_w":4,"rgb_h":2}`), make([]byte, 32))
 	f.Add([]byte(`{"width":1000,"height":800,"faces":[{"box":{"x":10,"y":10,"w":50,"h":60},"score":0.9}]}`), []byte{})
-	f.Add([]byte(`{"faces":[{"box":{"x":1,"y":1,"w":5,"h":6},"score":0.5}]}`), appendVector(nil, unitVector(arcface.Dim)))
+	f.Add([]byte(`{"faces":[{"box":{"x":1,"y":1,"w":5,"h":6},"score":0.5}]}`), protocol.AppendVector(nil, unitVector(arcface.Dim)))
 	f.Add([]byte(`{"format":"jpeg","width":10,"height":10,"orientation":6,"reencoded":true}`), []byte{0xFF, 0xD8, 0xFF})
 	f.Add([]byte(`{"code":"invalid","message":"bad"}`), []byte{})
-	req := pictureMeta{Width: 1000, Height: 800, RGBW: 500, RGBH: 400}
+	req := protocol.PictureMeta{Width: 1000, Height: 800, RGBW: 500, RGBH: 400}
 	f.Fuzz(func(t *testing.T, meta, blob []byte) {
-		fr := Frame{Meta: meta, Blob: blob}
+		fr := protocol.Frame{Meta: meta, Blob: blob}
 		parseDecodeReply(fr, 50_000_000, true)
 		parseAnalyzeReply(fr, req, vision.Features)
 		parseEmbedReply(fr, req)
 		parseProbeReply(fr)
 		parseSanitizeReply(fr, sanitize.DefaultLimits, 1<<20)
-		replyError(fr, OpSanitize)
+		replyError(fr, protocol.OpSanitize)
 		checkHello(meta, All)
 	})
 }

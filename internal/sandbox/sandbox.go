@@ -21,6 +21,10 @@
 //     the models load: no socket, connect, bind, execve, ptrace, kill, no
 //     open for writing or creating, no unlink, mkdir or rename.
 //
+// The package is the supervisor (Pool: starting, feeding, checking and
+// replacing workers); the worker process is package sandbox/worker, and
+// the frames between them are package sandbox/protocol.
+//
 // Messages are length-prefixed, versioned frames (docs/spec/worker-v1.md).
 // The server treats a worker's answer as untrusted: every reply is parsed
 // strictly and checked against the request's shape and the models' bounds

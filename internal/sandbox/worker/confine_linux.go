@@ -1,4 +1,4 @@
-package sandbox
+package worker
 
 import (
 	"errors"
@@ -12,19 +12,8 @@ import (
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
-)
 
-// Protections a worker applies (a bit set).
-type Protections uint8
-
-// Protections.
-const (
-	Landlock Protections = 1 << iota // filesystem read-only on the model files, no TCP bind/connect
-	Seccomp                          // system-call allow-list
-	SetUID                           // a separate uid (when started as root)
-	Rlimits                          // memory, CPU time, open files, file size, core dumps
-	// All is every protection.
-	All = Landlock | Seccomp | SetUID | Rlimits
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 )
 
 // MinLandlockABI is the oldest Landlock ABI accepted: 4 adds TCP
@@ -48,7 +37,7 @@ func Missing() []string {
 // system libraries the binary and ONNX Runtime load, Tesseract's data
 // (read-only) and its private temporary directory (where ONNX Runtime's
 // verified copy is written before it is loaded).
-func fsRules(c Config, exe string) []landlock.Rule {
+func fsRules(c protocol.Config, exe string) []landlock.Rule {
 	ro := []string{c.Models, c.TessData, "/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/share/tesseract-ocr"}
 	files := []string{exe, "/etc/ld.so.cache", "/proc/cpuinfo"}
 	// Landlock checks the file a symlink resolves to: a model directory of
@@ -75,7 +64,7 @@ func fsRules(c Config, exe string) []landlock.Rule {
 // whole new process — every thread it will ever have — starts inside the
 // domain. (This kernel's ABI has no TSYNC; exec is what makes the domain
 // process-wide without a libpsx broadcast.)
-func restrictAndExec(c Config) error {
+func restrictAndExec(c protocol.Config) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -83,8 +72,8 @@ func restrictAndExec(c Config) error {
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
 		return err
 	}
-	env := append(os.Environ(), stageEnv+"=2")
-	if c.Protections&Landlock == 0 {
+	env := append(os.Environ(), protocol.StageEnv+"=2")
+	if c.Protections&protocol.Landlock == 0 {
 		return syscall.Exec(exe, os.Args, env)
 	}
 	if v, err := llsys.LandlockGetABIVersion(); err != nil || v < MinLandlockABI {
@@ -112,7 +101,7 @@ func restrictAndExec(c Config) error {
 }
 
 // setLimits applies the resource limits (before the models load).
-func setLimits(c Config) error {
+func setLimits(c protocol.Config) error {
 	set := func(res int, v uint64) error {
 		return unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v})
 	}
@@ -138,13 +127,13 @@ func setLimits(c Config) error {
 // lockDown is stage 2's last step, after the models are loaded: no more
 // file growth, a separate uid when root, and the seccomp allow-list on
 // every thread (ONNX Runtime's and Tesseract's included: TSYNC).
-func lockDown(c Config) error {
-	if c.Protections&Rlimits != 0 {
+func lockDown(c protocol.Config) error {
+	if c.Protections&protocol.Rlimits != 0 {
 		if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{}); err != nil {
 			return fmt.Errorf("setrlimit fsize: %w", err)
 		}
 	}
-	if c.Protections&SetUID != 0 && os.Getuid() == 0 {
+	if c.Protections&protocol.SetUID != 0 && os.Getuid() == 0 {
 		// With cgo, glibc applies these to every thread.
 		if err := syscall.Setgroups(nil); err != nil {
 			return fmt.Errorf("setgroups: %w", err)
@@ -156,7 +145,7 @@ func lockDown(c Config) error {
 			return fmt.Errorf("setuid: %w", err)
 		}
 	}
-	if c.Protections&Seccomp != 0 {
+	if c.Protections&protocol.Seccomp != 0 {
 		if err := seccomp.LoadFilter(filter()); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package protocol
 
 import (
 	"bufio"
@@ -97,7 +97,7 @@ func TestFrameVectors(t *testing.T) {
 
 func TestReadFrameStream(t *testing.T) {
 	var buf bytes.Buffer
-	in := []Frame{{Op: OpDecode, Blob: []byte{1, 2, 3}}, {Op: OpAnalyze, Meta: []byte(`{"a":1}`)}, {Op: OpHello, Status: statusErr, Meta: []byte(`{"code":"other","message":""}`)}}
+	in := []Frame{{Op: OpDecode, Blob: []byte{1, 2, 3}}, {Op: OpAnalyze, Meta: []byte(`{"a":1}`)}, {Op: OpHello, Status: StatusErr, Meta: []byte(`{"code":"other","message":""}`)}}
 	for _, f := range in {
 		if err := WriteFrame(&buf, f); err != nil {
 			t.Fatal(err)
@@ -150,7 +150,7 @@ func TestReadFrameReuse(t *testing.T) {
 	}
 	var buf []byte
 	for i, want := range frames {
-		got, err := readFrame(&stream, 1<<20, &buf)
+		got, err := ReadFrameInto(&stream, 1<<20, &buf)
 		if err != nil {
 			t.Fatal(err)
 		}

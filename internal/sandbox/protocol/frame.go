@@ -1,4 +1,4 @@
-package sandbox
+package protocol
 
 import (
 	"encoding/binary"
@@ -47,8 +47,8 @@ const (
 
 // Status of a reply.
 const (
-	statusOK  = 0
-	statusErr = 1
+	StatusOK  = 0
+	StatusErr = 1
 )
 
 // Frame is one message.
@@ -94,15 +94,15 @@ func WriteFrame(w io.Writer, f Frame) error {
 // before reading it. Every failure but a clean EOF before the first byte
 // wraps ErrFrame or ErrFrameSize.
 func ReadFrame(r io.Reader, maxBlob int64) (Frame, error) {
-	return readFrame(r, maxBlob, nil)
+	return ReadFrameInto(r, maxBlob, nil)
 }
 
-// readFrame is ReadFrame reading the body into *buf when it is large
+// ReadFrameInto is ReadFrame reading the body into *buf when it is large
 // enough (and growing *buf when not): the frame's Meta and Blob then alias
 // *buf and are valid only until the next call with the same buf. A worker
 // reads every request this way, so the megabytes of pixels an analysis
 // request carries land in memory already faulted in by the previous one.
-func readFrame(r io.Reader, maxBlob int64, buf *[]byte) (Frame, error) {
+func ReadFrameInto(r io.Reader, maxBlob int64, buf *[]byte) (Frame, error) {
 	var h [headerSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -161,7 +161,7 @@ func parseHeader(h []byte, maxBlob int64) (Frame, int64, int64, error) {
 	if h[6] != 0 || h[7] != 0 {
 		return Frame{}, 0, 0, fmt.Errorf("reserved bytes set: %w", ErrFrame)
 	}
-	if h[5] > statusErr {
+	if h[5] > StatusErr {
 		return Frame{}, 0, 0, fmt.Errorf("status %d: %w", h[5], ErrFrame)
 	}
 	m := int64(binary.BigEndian.Uint32(h[8:]))

@@ -1,4 +1,16 @@
-package sandbox
+// Package worker is the sandboxed worker process (`obscura worker`,
+// hidden): it confines itself (Landlock, rlimits, a separate uid,
+// seccomp-bpf; confine_linux.go), loads the models, and answers the
+// supervisor's frames (package sandbox/protocol) one at a time on its
+// stdin and stdout: decode, sanitize, analyze, embed, probe, and the
+// pictures it keeps for a request's model passes (kept.go).
+//
+// Everything here runs on attacker-chosen bytes and is assumed
+// compromisable: it holds no key, no database handle, no data directory
+// and no network, and the supervisor checks everything it answers
+// (package sandbox). What it protects against and what it does not is in
+// package sandbox's documentation and docs/threat-model.md.
+package worker
 
 import (
 	"context"
@@ -8,15 +20,12 @@ import (
 	"image"
 	"io"
 
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
-
-// MaxRequestBlob bounds a request's blob as a worker reads it (an upload
-// is at most 100 MiB; pixels of a 50 MP picture 200 MB).
-const MaxRequestBlob = 256 << 20
 
 // Engine is what a worker runs the model ops on: the loaded
 // *vision.Engine in production.
@@ -33,7 +42,7 @@ type Worker struct {
 	// Decode bounds and sizes picture decoding.
 	Decode picture.Options
 	// Test answers OpTest; nil (production) refuses it.
-	Test func(meta, blob []byte) Frame
+	Test func(meta, blob []byte) protocol.Frame
 
 	// kept are the pictures decodes were asked to keep (keep.go).
 	kept keptSet
@@ -46,21 +55,21 @@ type Worker struct {
 func (wk *Worker) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	var buf []byte
 	for {
-		req, err := readFrame(r, MaxRequestBlob, &buf)
+		req, err := protocol.ReadFrameInto(r, protocol.MaxRequestBlob, &buf)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := WriteFrame(w, wk.handle(ctx, req)); err != nil {
+		if err := protocol.WriteFrame(w, wk.handle(ctx, req)); err != nil {
 			return err
 		}
 	}
 }
 
 // errorFrame is the error reply for err.
-func errorFrame(op Op, err error) Frame {
+func errorFrame(op protocol.Op, err error) protocol.Frame {
 	code := "other"
 	switch {
 	case errors.Is(err, sanitize.ErrUnsupported):
@@ -76,13 +85,13 @@ func errorFrame(op Op, err error) Frame {
 	case errors.Is(err, errNotKept):
 		code = "not_kept"
 	}
-	meta, _ := json.Marshal(errorMeta{Code: code, Message: err.Error()})
-	return Frame{Op: op, Status: statusErr, Meta: meta}
+	meta, _ := json.Marshal(protocol.ErrorMeta{Code: code, Message: err.Error()})
+	return protocol.Frame{Op: op, Status: protocol.StatusErr, Meta: meta}
 }
 
 var errNoEngine = errors.New("no models loaded in this worker")
 
-func (wk *Worker) handle(ctx context.Context, req Frame) (f Frame) {
+func (wk *Worker) handle(ctx context.Context, req protocol.Frame) (f protocol.Frame) {
 	defer func() {
 		// A decoder or model panic is answered as an error; the process
 		// (which holds nothing else) carries on.
@@ -92,19 +101,19 @@ func (wk *Worker) handle(ctx context.Context, req Frame) (f Frame) {
 	}()
 	var err error
 	switch req.Op {
-	case OpDecode:
+	case protocol.OpDecode:
 		f, err = wk.decode(req)
-	case OpAnalyze:
+	case protocol.OpAnalyze:
 		f, err = wk.analyze(ctx, req)
-	case OpEmbed:
+	case protocol.OpEmbed:
 		f, err = wk.embed(ctx, req)
-	case OpProbe:
+	case protocol.OpProbe:
 		f, err = wk.probe(ctx, req)
-	case OpSanitize:
+	case protocol.OpSanitize:
 		f, err = wk.sanitize(req)
-	case OpDrop:
+	case protocol.OpDrop:
 		f, err = wk.drop(req)
-	case OpTest:
+	case protocol.OpTest:
 		if wk.Test == nil {
 			err = errors.New("test hooks are not built into this worker")
 			break
@@ -120,66 +129,36 @@ func (wk *Worker) handle(ctx context.Context, req Frame) (f Frame) {
 	return f
 }
 
-// pixels returns p's RGBA bytes, row after row without padding.
-func pixels(rgb *image.RGBA) []byte {
-	w, h := rgb.Rect.Dx(), rgb.Rect.Dy()
-	if rgb.Stride == 4*w && len(rgb.Pix) == 4*w*h {
-		return rgb.Pix
-	}
-	out := make([]byte, 0, 4*w*h)
-	for y := range h {
-		o := y * rgb.Stride
-		out = append(out, rgb.Pix[o:o+4*w]...)
-	}
-	return out
-}
-
-// decodeMeta is OpDecode's request meta.
-type decodeMeta struct {
-	// Full decodes at full size (a plugin's output replaces the photo).
-	Full bool `json:"full,omitempty"`
-	// Keep asks the worker to keep the decoded picture under this id
-	// (keep.go) for the request's later model passes.
-	Keep string `json:"keep,omitempty"`
-}
-
-// decodeReplyMeta is OpDecode's reply meta: the picture, and whether the
-// worker kept it.
-type decodeReplyMeta struct {
-	pictureMeta
-	Kept bool `json:"kept,omitempty"`
-}
-
-func (wk *Worker) decode(req Frame) (Frame, error) {
-	var m decodeMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+func (wk *Worker) decode(req protocol.Frame) (protocol.Frame, error) {
+	var m protocol.DecodeMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
 	opt := wk.Decode
 	if m.Full {
 		opt.MinSide = 0
 	}
 	if m.Keep != "" {
-		if err := checkKeepID(m.Keep); err != nil {
-			return Frame{}, err
+		if err := protocol.CheckKeepID(m.Keep); err != nil {
+			return protocol.Frame{}, err
 		}
 	}
 	p, err := picture.Decode(req.Blob, opt)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
-	p.RGB = &image.RGBA{Pix: pixels(p.RGB), Stride: 4 * p.RGB.Rect.Dx(), Rect: image.Rect(0, 0, p.RGB.Rect.Dx(), p.RGB.Rect.Dy())}
-	out := decodeReplyMeta{pictureMeta: metaOf(p)}
+	p.RGB = &image.RGBA{Pix: protocol.Pixels(p.RGB), Stride: 4 * p.RGB.Rect.Dx(), Rect: image.Rect(0, 0, p.RGB.Rect.Dx(), p.RGB.Rect.Dy())}
+	out := protocol.DecodeReplyMeta{PictureMeta: protocol.MetaOf(p)}
 	if m.Keep != "" {
 		out.Kept = wk.kept.put(m.Keep, p)
 	}
 	meta, err := json.Marshal(out)
-	return Frame{Meta: meta, Blob: p.RGB.Pix}, err
+	return protocol.Frame{Meta: meta, Blob: p.RGB.Pix}, err
 }
 
 // pictureOf is the picture a model request names: the kept one when it
 // has a ref (the blob must then be empty), else the one it carries.
-func (wk *Worker) pictureOf(m pictureMeta, ref string, blob []byte) (*picture.Picture, error) {
+func (wk *Worker) pictureOf(m protocol.PictureMeta, ref string, blob []byte) (*picture.Picture, error) {
 	if ref == "" {
 		return requestPicture(m, blob)
 	}
@@ -190,93 +169,89 @@ func (wk *Worker) pictureOf(m pictureMeta, ref string, blob []byte) (*picture.Pi
 	if p == nil {
 		return nil, errNotKept
 	}
-	if metaOf(p) != m {
-		return nil, fmt.Errorf("kept picture %+v, request says %+v", metaOf(p), m)
+	if protocol.MetaOf(p) != m {
+		return nil, fmt.Errorf("kept picture %+v, request says %+v", protocol.MetaOf(p), m)
 	}
 	return p, nil
 }
 
-// dropMeta is OpDrop's request meta.
-type dropMeta struct {
-	IDs []string `json:"ids"`
-}
-
-func (wk *Worker) drop(req Frame) (Frame, error) {
-	var m dropMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+func (wk *Worker) drop(req protocol.Frame) (protocol.Frame, error) {
+	var m protocol.DropMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
 	wk.kept.drop(m.IDs...)
-	return Frame{}, nil
+	return protocol.Frame{}, nil
 }
 
 // requestPicture rebuilds a picture sent by the server (trusted, but
 // still checked: a mismatch is a bug, not a crash).
-func requestPicture(m pictureMeta, blob []byte) (*picture.Picture, error) {
-	if err := checkPicture(m, len(blob), 1<<40); err != nil {
-		return nil, err
+func requestPicture(m protocol.PictureMeta, blob []byte) (*picture.Picture, error) {
+	if m.Width <= 0 || m.Height <= 0 || m.RGBW <= 0 || m.RGBH <= 0 || m.RGBW > m.Width || m.RGBH > m.Height ||
+		int64(len(blob)) != 4*int64(m.RGBW)*int64(m.RGBH) {
+		return nil, fmt.Errorf("picture %dx%d decoded %dx%d with %d bytes", m.Width, m.Height, m.RGBW, m.RGBH, len(blob))
 	}
 	rgb := &image.RGBA{Pix: blob, Stride: 4 * m.RGBW, Rect: image.Rect(0, 0, m.RGBW, m.RGBH)}
 	return &picture.Picture{RGB: rgb, Width: m.Width, Height: m.Height, Scale: float64(m.Width) / float64(m.RGBW)}, nil
 }
 
-func (wk *Worker) analyze(ctx context.Context, req Frame) (Frame, error) {
-	var m analyzeMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+func (wk *Worker) analyze(ctx context.Context, req protocol.Frame) (protocol.Frame, error) {
+	var m protocol.AnalyzeMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
 	p, err := wk.pictureOf(m.Picture, m.Ref, req.Blob)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
 	if wk.Engine == nil {
-		return Frame{}, errNoEngine
+		return protocol.Frame{}, errNoEngine
 	}
 	res, err := wk.Engine.AnalyzePicture(ctx, p, m.Features)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
 	meta, err := json.Marshal(res)
-	return Frame{Meta: meta}, err
+	return protocol.Frame{Meta: meta}, err
 }
 
-func (wk *Worker) embed(ctx context.Context, req Frame) (Frame, error) {
-	var m embedMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+func (wk *Worker) embed(ctx context.Context, req protocol.Frame) (protocol.Frame, error) {
+	var m protocol.EmbedMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
-	p, err := wk.pictureOf(m.pictureMeta, m.Ref, req.Blob)
+	p, err := wk.pictureOf(m.PictureMeta, m.Ref, req.Blob)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
 	if wk.Engine == nil {
-		return Frame{}, errNoEngine
+		return protocol.Frame{}, errNoEngine
 	}
 	es, err := wk.Engine.Embeddings(ctx, p)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
-	out := embedReplyMeta{Faces: make([]blazeface.Face, len(es))}
+	out := protocol.EmbedReplyMeta{Faces: make([]blazeface.Face, len(es))}
 	var blob []byte
 	for i, e := range es {
 		out.Faces[i] = e.Face
-		blob = appendVector(blob, e.Vector)
+		blob = protocol.AppendVector(blob, e.Vector)
 	}
 	meta, err := json.Marshal(out)
-	return Frame{Meta: meta, Blob: blob}, err
+	return protocol.Frame{Meta: meta, Blob: blob}, err
 }
 
-func (wk *Worker) probe(ctx context.Context, req Frame) (Frame, error) {
+func (wk *Worker) probe(ctx context.Context, req protocol.Frame) (protocol.Frame, error) {
 	if wk.Engine == nil {
-		return Frame{}, errNoEngine
+		return protocol.Frame{}, errNoEngine
 	}
-	var m probeMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+	var m protocol.ProbeMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
 	r := image.Rect(m.Region[0], m.Region[1], m.Region[2], m.Region[3])
 	if r.Empty() || int64(len(req.Blob)) != int64(r.Dx())*int64(r.Dy())*4 {
-		return Frame{}, fmt.Errorf("probe region %v with %d bytes", r, len(req.Blob))
+		return protocol.Frame{}, fmt.Errorf("probe region %v with %d bytes", r, len(req.Blob))
 	}
 	// The region's pixels at their place in the photo: everything outside
 	// reads as 0, which the crop never reads.
@@ -285,20 +260,20 @@ func (wk *Worker) probe(ctx context.Context, req Frame) (Frame, error) {
 	p := &picture.Picture{RGB: full, Width: m.Picture.Width, Height: m.Picture.Height, Scale: float64(m.Picture.Width) / float64(m.Picture.RGBW)}
 	v, err := wk.Engine.FaceProbe(p, m.Face).Embed(ctx, img)
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
-	return Frame{Blob: appendVector(nil, v)}, nil
+	return protocol.Frame{Blob: protocol.AppendVector(nil, v)}, nil
 }
 
-func (wk *Worker) sanitize(req Frame) (Frame, error) {
-	var m sanitizeMeta
-	if err := strictJSON(req.Meta, &m); err != nil {
-		return Frame{}, err
+func (wk *Worker) sanitize(req protocol.Frame) (protocol.Frame, error) {
+	var m protocol.SanitizeMeta
+	if err := protocol.StrictJSON(req.Meta, &m); err != nil {
+		return protocol.Frame{}, err
 	}
 	res, err := sanitize.Sanitize(req.Blob, sanitize.Limits{MaxPixels: m.MaxPixels, MaxDecodeBytes: m.MaxDecodeBytes})
 	if err != nil {
-		return Frame{}, err
+		return protocol.Frame{}, err
 	}
-	meta, err := json.Marshal(sanitizeReplyMeta{Format: res.Format, Width: res.Width, Height: res.Height, Orientation: res.Orientation, Reencoded: res.Reencoded})
-	return Frame{Meta: meta, Blob: res.Data}, err
+	meta, err := json.Marshal(protocol.SanitizeReplyMeta{Format: res.Format, Width: res.Width, Height: res.Height, Orientation: res.Orientation, Reencoded: res.Reencoded})
+	return protocol.Frame{Meta: meta, Blob: res.Data}, err
 }

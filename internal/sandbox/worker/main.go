@@ -1,0 +1,79 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
+)
+
+// Main runs a worker process (the hidden `obscura worker` subcommand):
+// stage 1 enforces Landlock and re-executes itself; stage 2 sets rlimits,
+// loads the models with load (if the configuration asks), drops its uid,
+// installs the seccomp filter, says hello and serves requests on stdin and
+// stdout until stdin closes. test answers OpTest (nil in production). It
+// returns the process exit code.
+func Main(load func(protocol.Config) (Engine, error), test func(meta, blob []byte) protocol.Frame) int {
+	var c protocol.Config
+	if err := json.Unmarshal([]byte(os.Getenv(protocol.ConfigEnv)), &c); err != nil {
+		fmt.Fprintln(os.Stderr, "obscura worker: no configuration: run by obscura serve only")
+		return 2
+	}
+	if os.Getenv(protocol.StageEnv) != "2" {
+		err := restrictAndExec(c) // returns only on failure
+		fmt.Fprintln(os.Stderr, "obscura worker: sandbox:", err)
+		return 3
+	}
+	// The protocol gets its own descriptor; anything a library prints to
+	// stdout lands on stderr instead of corrupting a reply.
+	proto, err := unix.Dup(1)
+	if err == nil {
+		err = unix.Dup2(2, 1)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "obscura worker: stdout:", err)
+		return 3
+	}
+	out := os.NewFile(uintptr(proto), "protocol")
+	if c.Protections&protocol.Rlimits != 0 {
+		if err := setLimits(c); err != nil {
+			fmt.Fprintln(os.Stderr, "obscura worker:", err)
+			return 3
+		}
+	}
+	var eng Engine
+	if c.LoadModels && load != nil {
+		if eng, err = load(c); err != nil {
+			fmt.Fprintln(os.Stderr, "obscura worker: models:", err)
+			return 4
+		}
+	}
+	if err := lockDown(c); err != nil {
+		fmt.Fprintln(os.Stderr, "obscura worker:", err)
+		return 3
+	}
+	h := protocol.Hello{PID: os.Getpid(), UID: os.Getuid(), Models: eng != nil}
+	if f, err := os.Open("/"); err == nil {
+		f.Close()
+	} else {
+		h.Landlock = errors.Is(err, os.ErrPermission)
+	}
+	if v, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0); err == nil && v == 2 {
+		h.Seccomp = true
+	}
+	meta, _ := json.Marshal(h)
+	if err := protocol.WriteFrame(out, protocol.Frame{Op: protocol.OpHello, Meta: meta}); err != nil {
+		return 5
+	}
+	wk := &Worker{Engine: eng, Decode: c.Decode, Test: test}
+	if err := wk.Serve(context.Background(), os.Stdin, out); err != nil {
+		fmt.Fprintln(os.Stderr, "obscura worker:", err)
+		return 5
+	}
+	return 0
+}
