@@ -80,6 +80,12 @@ var (
 // migrations. The URL carries a password: it is never logged or put in an
 // error; Redact gives what may be.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return openIn(ctx, url, dialect)
+}
+
+// openIn is Open in dialect d (tests take the locks away to show they are
+// needed).
+func openIn(ctx context.Context, url string, d sqlstore.Dialect) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors quote the URL: keep them out of the message.
@@ -93,7 +99,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
 	}
 	sdb := stdlib.OpenDBFromPool(pool)
-	s := &Store{Store: sqlstore.New(dialect, sqlstore.PoolWriter{DB: sdb}, sdb), pool: pool, db: sdb}
+	s := &Store{Store: sqlstore.New(d, sqlstore.PoolWriter{DB: sdb}, sdb), pool: pool, db: sdb}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
