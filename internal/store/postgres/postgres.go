@@ -40,14 +40,18 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/genstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/subjectstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the PostgreSQL store: the shared SQL store over the pool.
+// Store is the PostgreSQL store: the shared SQL stores over the pool.
 type Store struct {
 	*sqlstore.Store
+	*subjectstore.Subjects
+	*genstore.Generators
 	pool *pgxpool.Pool
 	db   *sql.DB // the pool through database/sql; queries as Postgres reads them ($n)
 }
@@ -99,7 +103,8 @@ func openIn(ctx context.Context, url string, d sqlstore.Dialect) (*Store, error)
 		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
 	}
 	sdb := stdlib.OpenDBFromPool(pool)
-	s := &Store{Store: sqlstore.New(d, sqlstore.PoolWriter{DB: sdb}, sdb), pool: pool, db: sdb}
+	c := sqlstore.NewConn(d, sqlstore.PoolWriter{DB: sdb}, sdb)
+	s := &Store{Store: sqlstore.New(c), Subjects: subjectstore.New(c), Generators: genstore.New(c), pool: pool, db: sdb}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err

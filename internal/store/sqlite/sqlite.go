@@ -34,15 +34,19 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/genstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/subjectstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the SQLite store: the shared SQL store over the writer and the
-// readers.
+// Store is the SQLite store: the shared SQL stores over the writer and
+// the readers.
 type Store struct {
 	*sqlstore.Store
+	*subjectstore.Subjects
+	*genstore.Generators
 	w *writer // the one writer connection, in two lanes
 	r *sql.DB // readers
 }
@@ -91,7 +95,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	s := &Store{w: &writer{db: w}, r: r}
-	s.Store = sqlstore.New(dialect, s.w, r)
+	c := sqlstore.NewConn(dialect, s.w, r)
+	s.Store, s.Subjects, s.Generators = sqlstore.New(c), subjectstore.New(c), genstore.New(c)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err

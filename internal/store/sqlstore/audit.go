@@ -19,7 +19,7 @@ func (s *Store) AppendAudit(ctx context.Context, build func(tipSeq int64, tipHas
 		return s.classify("append audit", err)
 	}
 	defer tx.Rollback()
-	if err := tx.lock(ctx, "audit"); err != nil {
+	if err := tx.Lock(ctx, "audit"); err != nil {
 		return s.classify("append audit", err)
 	}
 	var seq int64
@@ -76,7 +76,7 @@ func (s *Store) AuditTail(ctx context.Context, tenantID string, before int64, li
 
 // auditRecords runs an audit query selecting seq, tenant_id, hash, body.
 func (s *Store) auditRecords(ctx context.Context, op, q string, args ...any) ([]store.AuditRecord, error) {
-	return queryAll(ctx, s.r, op, func(rows interface{ Scan(...any) error }) (store.AuditRecord, error) {
+	return QueryAll(ctx, s.r, op, func(rows interface{ Scan(...any) error }) (store.AuditRecord, error) {
 		var r store.AuditRecord
 		if err := rows.Scan(&r.Seq, &r.TenantID, &r.Hash, &r.Body); err != nil {
 			return r, err
@@ -87,7 +87,7 @@ func (s *Store) auditRecords(ctx context.Context, op, q string, args ...any) ([]
 
 // AuditCheckpoints implements store.Audit.
 func (s *Store) AuditCheckpoints(ctx context.Context) ([]store.AuditCheckpoint, error) {
-	return queryAll(ctx, s.r, "audit checkpoints", func(rows interface{ Scan(...any) error }) (store.AuditCheckpoint, error) {
+	return QueryAll(ctx, s.r, "audit checkpoints", func(rows interface{ Scan(...any) error }) (store.AuditCheckpoint, error) {
 		var c store.AuditCheckpoint
 		if err := rows.Scan(&c.Seq, &c.Hash, &c.Time, &c.Signature); err != nil {
 			return c, err

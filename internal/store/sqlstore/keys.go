@@ -12,20 +12,20 @@ import (
 // CreateKEKVersion implements store.Keys.
 func (s *Store) CreateKEKVersion(ctx context.Context, v store.KEKVersion) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO kek_versions(tenant_id, version, state, created_at, keyset) VALUES (?,?,?,?,?)`,
-		v.TenantID, v.Version, string(v.State), unix(v.CreatedAt), v.Keyset)
+		v.TenantID, v.Version, string(v.State), Unix(v.CreatedAt), v.Keyset)
 	return s.classify("create kek version", err)
 }
 
 // KEKVersions implements store.Keys.
 func (s *Store) KEKVersions(ctx context.Context, tenantID string) ([]store.KEKVersion, error) {
-	return queryAll(ctx, s.r, "kek versions", func(rows interface{ Scan(...any) error }) (store.KEKVersion, error) {
+	return QueryAll(ctx, s.r, "kek versions", func(rows interface{ Scan(...any) error }) (store.KEKVersion, error) {
 		var v store.KEKVersion
 		var state string
 		var created int64
 		if err := rows.Scan(&v.TenantID, &v.Version, &state, &created, &v.Keyset); err != nil {
 			return v, err
 		}
-		v.State, v.CreatedAt = store.KEKState(state), fromUnix(created)
+		v.State, v.CreatedAt = store.KEKState(state), FromUnix(created)
 		return v, nil
 	}, `SELECT tenant_id, version, state, created_at, keyset FROM kek_versions WHERE tenant_id = ? ORDER BY version`, tenantID)
 }
@@ -43,14 +43,14 @@ func scanScope(row interface{ Scan(...any) error }) (store.ScopeKey, error) {
 	if err := row.Scan(&k.ID, &k.TenantID, &k.SubjectHash, &k.Purpose, &k.KEKVersion, &k.Wrapped, &created); err != nil {
 		return store.ScopeKey{}, err
 	}
-	k.CreatedAt = fromUnix(created)
+	k.CreatedAt = FromUnix(created)
 	return k, nil
 }
 
 // CreateScopeKey implements store.Keys.
 func (s *Store) CreateScopeKey(ctx context.Context, k store.ScopeKey) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO scope_keys(`+scopeCols+`) VALUES (?,?,?,?,?,?,?)`,
-		k.ID, k.TenantID, k.SubjectHash, k.Purpose, k.KEKVersion, k.Wrapped, unix(k.CreatedAt))
+		k.ID, k.TenantID, k.SubjectHash, k.Purpose, k.KEKVersion, k.Wrapped, Unix(k.CreatedAt))
 	return s.classify("create scope key", err)
 }
 
@@ -91,7 +91,7 @@ func (s *Store) DestroyScopeKeys(ctx context.Context, tenantID, subjectHash, pur
 
 // ScopeKeysBelow implements store.Keys.
 func (s *Store) ScopeKeysBelow(ctx context.Context, tenantID string, version int, afterID string, limit int) ([]store.ScopeKey, error) {
-	return queryAll(ctx, s.r, "scope keys below", scanScope, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
+	return QueryAll(ctx, s.r, "scope keys below", scanScope, `SELECT `+scopeCols+` FROM scope_keys WHERE tenant_id = ? AND kek_version < ? AND id > ? ORDER BY id LIMIT ?`,
 		tenantID, version, afterID, s.lim(limit))
 }
 
@@ -114,6 +114,6 @@ func (s *Store) SystemKeyset(ctx context.Context, name string) ([]byte, error) {
 
 // CreateSystemKeyset implements store.Keys.
 func (s *Store) CreateSystemKeyset(ctx context.Context, name string, keyset []byte, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO system_keysets(name, keyset, created_at) VALUES (?,?,?)`, name, keyset, unix(at))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO system_keysets(name, keyset, created_at) VALUES (?,?,?)`, name, keyset, Unix(at))
 	return s.classify("create system keyset", err)
 }

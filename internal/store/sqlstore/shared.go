@@ -108,7 +108,7 @@ func (s *Store) LockGallery(ctx context.Context, tenant, subjectHash string) (fu
 		if err != nil {
 			return nil, s.classify("lock gallery", err)
 		}
-		if err := t.lock(ctx, "gallery", tenant, subjectHash); err != nil {
+		if err := t.Lock(ctx, "gallery", tenant, subjectHash); err != nil {
 			t.Rollback()
 			return nil, s.classify("lock gallery", err)
 		}

@@ -15,7 +15,7 @@ var _ store.ScopeKeyWraps = (*Store)(nil)
 // index narrowed by substr on SQLite, starts_with on Postgres, which does
 // not depend on the database's collation).
 func (s *Store) ScopeKeysWithPrefix(ctx context.Context, tenantID, prefix, afterID string, limit int) ([]store.ScopeKey, error) {
-	return queryAll(ctx, s.r, "scope keys with prefix", scanScope, `SELECT `+scopeCols+` FROM scope_keys
+	return QueryAll(ctx, s.r, "scope keys with prefix", scanScope, `SELECT `+scopeCols+` FROM scope_keys
 		WHERE tenant_id = ?1 AND `+s.d.HasPrefix("subject_hash", "?2")+` AND id > ?3 ORDER BY id LIMIT ?4`,
 		tenantID, prefix, afterID, s.lim(limit))
 }

@@ -1,10 +1,13 @@
 // Package sqlstore is the one SQL implementation of the store interfaces
 // (internal/store), shared by the embedded SQLite backend
 // (internal/store/sqlite) and the PostgreSQL backend
-// (internal/store/postgres). Each domain's queries are written once here,
-// one file per store interface; a backend opens its database (driver,
-// pragmas or pool, its own goose migrations) and hands this package two
-// handles and its Dialect.
+// (internal/store/postgres). Each domain's queries are written once, one
+// file per store interface: here for tenants, API keys, keys and their
+// wraps, audit, links, kill switches and alerts, guard states and shared
+// state; in subjectstore for the subjects' photos, consent, results and
+// forgets; in genstore for what the generators keep. A backend opens its
+// database (driver, pragmas or pool, its own goose migrations), makes a
+// Conn from two handles and its Dialect, and embeds the three stores.
 //
 // The dialect seam is small and is all that differs between the two
 // databases in the queries:
@@ -34,8 +37,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
-	"time"
 
 	"github.com/obscuraproject/obscura/internal/fault"
 )
@@ -107,25 +108,28 @@ func (p PoolWriter) BeginTx(ctx context.Context, opts *sql.TxOptions) (Tx, error
 	return t, nil
 }
 
-// Store implements the store interfaces over a Writer, a Reader and a
-// Dialect. The backends embed it and add Open, Close and what only they
-// have.
+// Store implements the store interfaces of tenancy, keys, audit and
+// operations over a Conn (subjectstore.Subjects and genstore.Generators
+// the others). The backends embed all three and add Open, Close and what
+// only they have.
 type Store struct {
-	d Dialect
-	w writer
-	r reader
+	c *Conn
+	d *Dialect
+	w WriteConn
+	r ReadConn
 }
 
-// New returns the store writing through w and reading through r (the
-// same pool, or SQLite's writer and readers) in dialect d.
-func New(d Dialect, w Writer, r Reader) *Store {
-	if d.Rebind == nil {
-		d.Rebind = func(q string) string { return q }
-	}
-	if d.Limit == nil {
-		d.Limit = func(n int) any { return n }
-	}
-	return &Store{d: d, w: writer{w, &d}, r: reader{r, &d}}
+// New returns the store over c.
+func New(c *Conn) *Store { return &Store{c: c, d: c.D, w: c.W, r: c.R} }
+
+func (s *Store) classify(op string, err error) error { return s.c.Classify(op, err) }
+
+func (s *Store) lim(n int) any { return s.c.Lim(n) }
+
+func (s *Store) multiWriter() bool { return s.c.MultiWriter() }
+
+func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
+	return s.c.ExecOne(ctx, op, q, args...)
 }
 
 // Ping checks that the database answers on the write path.
@@ -135,109 +139,4 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fault.Wrap(fault.Unavailable, "store unavailable", err)
 	}
 	return nil
-}
-
-// classify maps err with the dialect (see Dialect.Classify).
-func (s *Store) classify(op string, err error) error { return s.d.Classify(op, err) }
-
-// lim is a LIMIT argument in the dialect.
-func (s *Store) lim(n int) any { return s.d.Limit(n) }
-
-// multiWriter reports whether several connections write at once, so that
-// read-then-write transactions must lock explicitly.
-func (s *Store) multiWriter() bool { return s.d.LockSQL != "" }
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnix(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-// writer rebinds the queries it runs.
-type writer struct {
-	w Writer
-	d *Dialect
-}
-
-func (w writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return w.w.ExecContext(ctx, w.d.Rebind(q), args...)
-}
-
-func (w writer) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return w.w.QueryRowContext(ctx, w.d.Rebind(q), args...)
-}
-
-func (w writer) BeginTx(ctx context.Context, opts *sql.TxOptions) (tx, error) {
-	t, err := w.w.BeginTx(ctx, opts)
-	if err != nil {
-		return tx{}, err
-	}
-	return tx{t, w.d}, nil
-}
-
-func (w writer) dialect() *Dialect { return w.d }
-
-// reader rebinds the queries it runs.
-type reader struct {
-	r Reader
-	d *Dialect
-}
-
-func (r reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.r.QueryContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.r.QueryRowContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r reader) dialect() *Dialect { return r.d }
-
-// tx is a transaction whose queries are rebound.
-type tx struct {
-	t Tx
-	d *Dialect
-}
-
-func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.t.ExecContext(ctx, t.d.Rebind(q), args...)
-}
-
-func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.t.QueryContext(ctx, t.d.Rebind(q), args...)
-}
-
-func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.t.QueryRowContext(ctx, t.d.Rebind(q), args...)
-}
-
-func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.t.PrepareContext(ctx, t.d.Rebind(q))
-}
-
-func (t tx) dialect() *Dialect { return t.d }
-
-func (t tx) Commit() error { return t.t.Commit() }
-
-// Rollback rolls back (an error, ignored by the deferred callers, after
-// Commit).
-func (t tx) Rollback() error { return t.t.Rollback() }
-
-// lock takes the transaction-scoped lock named by the parts (released at
-// commit or rollback); a no-op with a single writer. Two names hashing
-// alike only serialise more than needed.
-func (t tx) lock(ctx context.Context, parts ...string) error {
-	if t.d.LockSQL == "" {
-		return nil
-	}
-	_, err := t.t.ExecContext(ctx, t.d.LockSQL, strings.Join(parts, "\x1f"))
-	return err
 }

@@ -21,7 +21,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, first store.AP
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tenants(id, name, created_at, min_kek_version) VALUES (?,?,?,0)`,
-		t.ID, t.Name, unix(t.CreatedAt)); err != nil {
+		t.ID, t.Name, Unix(t.CreatedAt)); err != nil {
 		return s.classify("create tenant", err)
 	}
 	if err := insertKey(ctx, tx, first); err != nil {
@@ -39,19 +39,19 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	if err != nil {
 		return store.Tenant{}, s.classify("tenant", err)
 	}
-	t.CreatedAt = fromUnix(created)
+	t.CreatedAt = FromUnix(created)
 	return t, nil
 }
 
 // Tenants implements store.Tenants.
 func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
-	return queryAll(ctx, s.r, "tenants", func(rows interface{ Scan(...any) error }) (store.Tenant, error) {
+	return QueryAll(ctx, s.r, "tenants", func(rows interface{ Scan(...any) error }) (store.Tenant, error) {
 		var t store.Tenant
 		var created int64
 		if err := rows.Scan(&t.ID, &t.Name, &created, &t.MinKEKVersion); err != nil {
 			return t, err
 		}
-		t.CreatedAt = fromUnix(created)
+		t.CreatedAt = FromUnix(created)
 		return t, nil
 	}, `SELECT id, name, created_at, min_kek_version FROM tenants ORDER BY created_at, id`)
 }
@@ -63,13 +63,13 @@ func (s *Store) SetMinKEKVersion(ctx context.Context, tenantID string, v int) er
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	dialect() *Dialect
+	Dialect() *Dialect
 }
 
 func insertKey(ctx context.Context, db execer, k store.APIKey) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO api_keys(id, tenant_id, scopes, secret_hash, created_at, revoked_at) VALUES (?,?,?,?,?,?)`,
-		k.ID, k.TenantID, strings.Join(k.Scopes, " "), k.SecretHash, unix(k.CreatedAt), unix(k.RevokedAt))
-	return db.dialect().Classify("create api key", err)
+		k.ID, k.TenantID, strings.Join(k.Scopes, " "), k.SecretHash, Unix(k.CreatedAt), Unix(k.RevokedAt))
+	return db.Dialect().Classify("create api key", err)
 }
 
 // CreateAPIKey implements store.APIKeys.
@@ -90,7 +90,7 @@ func scanKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 		return store.APIKey{}, err
 	}
 	k.Scopes = strings.Fields(scopes)
-	k.CreatedAt, k.RevokedAt = fromUnix(created), fromUnix(revoked)
+	k.CreatedAt, k.RevokedAt = FromUnix(created), FromUnix(revoked)
 	return k, nil
 }
 
@@ -108,30 +108,15 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (store.APIKe
 
 // APIKeys implements store.APIKeys.
 func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
-	return queryAll(ctx, s.r, "list api keys", scanKey, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	return QueryAll(ctx, s.r, "list api keys", scanKey, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 }
 
 // RevokeAPIKey implements store.APIKeys.
 func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at = 0`,
-		unix(at), tenantID, keyID); err != nil {
+		Unix(at), tenantID, keyID); err != nil {
 		return s.classify("revoke api key", err)
 	}
 	_, err := s.APIKey(ctx, tenantID, keyID)
 	return err
-}
-
-func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return s.classify(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.classify(op, err)
-	}
-	if n == 0 {
-		return fault.New(fault.NotFound, "not found")
-	}
-	return nil
 }
