@@ -2,7 +2,6 @@ package genstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -14,19 +13,14 @@ var _ store.Drafts = (*Generators)(nil)
 
 const draftCols = `id, tenant_id, subject_hash, source_asset, purpose, feature, retention, size, created_at, expires_at`
 
-func (s *Generators) scanDrafts(rows *sql.Rows, op string) ([]store.Draft, error) {
-	defer rows.Close()
-	var out []store.Draft
-	for rows.Next() {
-		var d store.Draft
-		var c, e int64
-		if err := rows.Scan(&d.ID, &d.TenantID, &d.SubjectHash, &d.SourceAsset, &d.Purpose, &d.Feature, &d.Retention, &d.Size, &c, &e); err != nil {
-			return nil, s.c.Classify(op, err)
-		}
-		d.CreatedAt, d.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
-		out = append(out, d)
+func scanDraft(row interface{ Scan(...any) error }) (store.Draft, error) {
+	var d store.Draft
+	var c, e int64
+	if err := row.Scan(&d.ID, &d.TenantID, &d.SubjectHash, &d.SourceAsset, &d.Purpose, &d.Feature, &d.Retention, &d.Size, &c, &e); err != nil {
+		return store.Draft{}, err
 	}
-	return out, s.c.Classify(op, rows.Err())
+	d.CreatedAt, d.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
+	return d, nil
 }
 
 // PutDraft implements store.Drafts.
@@ -38,11 +32,7 @@ func (s *Generators) PutDraft(ctx context.Context, d store.Draft) error {
 
 // Draft implements store.Drafts.
 func (s *Generators) Draft(ctx context.Context, tenantID, id string) (store.Draft, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	if err != nil {
-		return store.Draft{}, s.c.Classify("draft", err)
-	}
-	ds, err := s.scanDrafts(rows, "draft")
+	ds, err := sqlstore.QueryAll(ctx, s.c.R, "draft", scanDraft, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	if err != nil {
 		return store.Draft{}, err
 	}
@@ -54,29 +44,17 @@ func (s *Generators) Draft(ctx context.Context, tenantID, id string) (store.Draf
 
 // SubjectDrafts implements store.Drafts.
 func (s *Generators) SubjectDrafts(ctx context.Context, tenantID, subjectHash string) ([]store.Draft, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
-	if err != nil {
-		return nil, s.c.Classify("subject drafts", err)
-	}
-	return s.scanDrafts(rows, "subject drafts")
+	return sqlstore.QueryAll(ctx, s.c.R, "subject drafts", scanDraft, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
 }
 
 // AssetDrafts implements store.Drafts.
 func (s *Generators) AssetDrafts(ctx context.Context, tenantID, assetID string) ([]store.Draft, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND source_asset = ? ORDER BY created_at, id`, tenantID, assetID)
-	if err != nil {
-		return nil, s.c.Classify("asset drafts", err)
-	}
-	return s.scanDrafts(rows, "asset drafts")
+	return sqlstore.QueryAll(ctx, s.c.R, "asset drafts", scanDraft, `SELECT `+draftCols+` FROM drafts WHERE tenant_id = ? AND source_asset = ? ORDER BY created_at, id`, tenantID, assetID)
 }
 
 // ExpiredDrafts implements store.Drafts.
 func (s *Generators) ExpiredDrafts(ctx context.Context, t time.Time, limit int) ([]store.Draft, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+draftCols+` FROM drafts WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
-	if err != nil {
-		return nil, s.c.Classify("expired drafts", err)
-	}
-	return s.scanDrafts(rows, "expired drafts")
+	return sqlstore.QueryAll(ctx, s.c.R, "expired drafts", scanDraft, `SELECT `+draftCols+` FROM drafts WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
 }
 
 // DeleteDraft implements store.Drafts.

@@ -2,7 +2,6 @@ package genstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -12,19 +11,14 @@ import (
 
 const suggestionCols = `id, tenant_id, subject_hash, asset_id, x, y, w, h, created_at, expires_at`
 
-func (s *Generators) scanSuggestions(rows *sql.Rows, op string) ([]store.Suggestion, error) {
-	defer rows.Close()
-	var out []store.Suggestion
-	for rows.Next() {
-		var g store.Suggestion
-		var c, e int64
-		if err := rows.Scan(&g.ID, &g.TenantID, &g.SubjectHash, &g.AssetID, &g.Box.X, &g.Box.Y, &g.Box.W, &g.Box.H, &c, &e); err != nil {
-			return nil, s.c.Classify(op, err)
-		}
-		g.CreatedAt, g.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
-		out = append(out, g)
+func scanSuggestion(row interface{ Scan(...any) error }) (store.Suggestion, error) {
+	var g store.Suggestion
+	var c, e int64
+	if err := row.Scan(&g.ID, &g.TenantID, &g.SubjectHash, &g.AssetID, &g.Box.X, &g.Box.Y, &g.Box.W, &g.Box.H, &c, &e); err != nil {
+		return store.Suggestion{}, err
 	}
-	return out, s.c.Classify(op, rows.Err())
+	g.CreatedAt, g.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
+	return g, nil
 }
 
 // CreateSuggestion implements store.Faces.
@@ -36,11 +30,7 @@ func (s *Generators) CreateSuggestion(ctx context.Context, g store.Suggestion) e
 
 // Suggestion implements store.Faces.
 func (s *Generators) Suggestion(ctx context.Context, tenantID, id string) (store.Suggestion, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	if err != nil {
-		return store.Suggestion{}, s.c.Classify("suggestion", err)
-	}
-	gs, err := s.scanSuggestions(rows, "suggestion")
+	gs, err := sqlstore.QueryAll(ctx, s.c.R, "suggestion", scanSuggestion, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	if err != nil {
 		return store.Suggestion{}, err
 	}
@@ -64,20 +54,12 @@ func (s *Generators) DeleteSuggestion(ctx context.Context, tenantID, id string) 
 
 // ExpiredSuggestions implements store.Faces.
 func (s *Generators) ExpiredSuggestions(ctx context.Context, t time.Time, limit int) ([]store.Suggestion, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
-	if err != nil {
-		return nil, s.c.Classify("expired suggestions", err)
-	}
-	return s.scanSuggestions(rows, "expired suggestions")
+	return sqlstore.QueryAll(ctx, s.c.R, "expired suggestions", scanSuggestion, `SELECT `+suggestionCols+` FROM suggestions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
 }
 
 // Suggestions implements store.Faces.
 func (s *Generators) Suggestions(ctx context.Context, tenantID, subjectHash string) ([]store.Suggestion, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
-	if err != nil {
-		return nil, s.c.Classify("suggestions", err)
-	}
-	return s.scanSuggestions(rows, "suggestions")
+	return sqlstore.QueryAll(ctx, s.c.R, "suggestions", scanSuggestion, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND subject_hash = ? ORDER BY created_at, id`, tenantID, subjectHash)
 }
 
 // CreateFaceTag implements store.Faces.
@@ -89,21 +71,25 @@ func (s *Generators) CreateFaceTag(ctx context.Context, t store.FaceTag) error {
 
 // FaceTags implements store.Faces.
 func (s *Generators) FaceTags(ctx context.Context, tenantID, subjectHash, personID string) ([]store.FaceTag, error) {
-	q := `SELECT id, tenant_id, subject_hash, asset_id, person_id, x, y, w, h, created_at FROM face_tags WHERE tenant_id = ? AND subject_hash = ?`
+	q := `SELECT ` + faceTagCols + ` FROM face_tags WHERE tenant_id = ? AND subject_hash = ?`
 	args := []any{tenantID, subjectHash}
 	if personID != "" {
 		q += ` AND person_id = ?`
 		args = append(args, personID)
 	}
-	return sqlstore.QueryAll(ctx, s.c.R, "face tags", func(rows interface{ Scan(...any) error }) (store.FaceTag, error) {
-		var t store.FaceTag
-		var c int64
-		if err := rows.Scan(&t.ID, &t.TenantID, &t.SubjectHash, &t.AssetID, &t.PersonID, &t.Box.X, &t.Box.Y, &t.Box.W, &t.Box.H, &c); err != nil {
-			return t, err
-		}
-		t.CreatedAt = sqlstore.FromUnix(c)
-		return t, nil
-	}, q+` ORDER BY created_at, id`, args...)
+	return sqlstore.QueryAll(ctx, s.c.R, "face tags", scanFaceTag, q+` ORDER BY created_at, id`, args...)
+}
+
+const faceTagCols = `id, tenant_id, subject_hash, asset_id, person_id, x, y, w, h, created_at`
+
+func scanFaceTag(row interface{ Scan(...any) error }) (store.FaceTag, error) {
+	var t store.FaceTag
+	var c int64
+	if err := row.Scan(&t.ID, &t.TenantID, &t.SubjectHash, &t.AssetID, &t.PersonID, &t.Box.X, &t.Box.Y, &t.Box.W, &t.Box.H, &c); err != nil {
+		return t, err
+	}
+	t.CreatedAt = sqlstore.FromUnix(c)
+	return t, nil
 }
 
 // RetagPerson implements store.Faces.
@@ -135,30 +121,15 @@ func (s *Generators) DeleteSubjectFaces(ctx context.Context, tenantID, subjectHa
 
 // AssetFaces implements store.Faces.
 func (s *Generators) AssetFaces(ctx context.Context, tenantID, assetID string) ([]store.Suggestion, []store.FaceTag, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
-	if err != nil {
-		return nil, nil, s.c.Classify("asset suggestions", err)
-	}
-	gs, err := s.scanSuggestions(rows, "asset suggestions")
+	gs, err := sqlstore.QueryAll(ctx, s.c.R, "asset suggestions", scanSuggestion, `SELECT `+suggestionCols+` FROM suggestions WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = s.c.R.QueryContext(ctx, `SELECT id, tenant_id, subject_hash, asset_id, person_id, x, y, w, h, created_at FROM face_tags WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
+	ts, err := sqlstore.QueryAll(ctx, s.c.R, "asset face tags", scanFaceTag, `SELECT `+faceTagCols+` FROM face_tags WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
 	if err != nil {
-		return nil, nil, s.c.Classify("asset face tags", err)
+		return nil, nil, err
 	}
-	defer rows.Close()
-	var ts []store.FaceTag
-	for rows.Next() {
-		var t store.FaceTag
-		var c int64
-		if err := rows.Scan(&t.ID, &t.TenantID, &t.SubjectHash, &t.AssetID, &t.PersonID, &t.Box.X, &t.Box.Y, &t.Box.W, &t.Box.H, &c); err != nil {
-			return nil, nil, s.c.Classify("asset face tags", err)
-		}
-		t.CreatedAt = sqlstore.FromUnix(c)
-		ts = append(ts, t)
-	}
-	return gs, ts, s.c.Classify("asset face tags", rows.Err())
+	return gs, ts, nil
 }
 
 // DeleteAssetFaces implements store.Faces.

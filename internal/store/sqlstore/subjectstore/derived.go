@@ -82,11 +82,7 @@ func (s *Subjects) ExpireConsents(ctx context.Context, t time.Time, limit int) (
 
 // SubjectResults implements store.Results.
 func (s *Subjects) SubjectResults(ctx context.Context, tenantID, subjectHash string) ([]store.Result, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+resultCols+` FROM results WHERE tenant_id = ? AND subject_hash = ? ORDER BY asset_id, feature`, tenantID, subjectHash)
-	if err != nil {
-		return nil, s.c.Classify("subject results", err)
-	}
-	return s.scanResults(rows, "subject results")
+	return sqlstore.QueryAll(ctx, s.c.R, "subject results", scanResult, `SELECT `+resultCols+` FROM results WHERE tenant_id = ? AND subject_hash = ? ORDER BY asset_id, feature`, tenantID, subjectHash)
 }
 
 // PrivacyLinkLive implements store.PrivacyLinks.

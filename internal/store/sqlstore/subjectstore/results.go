@@ -13,19 +13,14 @@ import (
 
 const resultCols = `id, tenant_id, subject_hash, asset_id, feature, purpose, retention, created_at, expires_at`
 
-func (s *Subjects) scanResults(rows *sql.Rows, op string) ([]store.Result, error) {
-	defer rows.Close()
-	var out []store.Result
-	for rows.Next() {
-		var r store.Result
-		var c, e int64
-		if err := rows.Scan(&r.ID, &r.TenantID, &r.SubjectHash, &r.AssetID, &r.Feature, &r.Purpose, &r.Retention, &c, &e); err != nil {
-			return nil, s.c.Classify(op, err)
-		}
-		r.CreatedAt, r.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
-		out = append(out, r)
+func scanResult(row interface{ Scan(...any) error }) (store.Result, error) {
+	var r store.Result
+	var c, e int64
+	if err := row.Scan(&r.ID, &r.TenantID, &r.SubjectHash, &r.AssetID, &r.Feature, &r.Purpose, &r.Retention, &c, &e); err != nil {
+		return store.Result{}, err
 	}
-	return out, s.c.Classify(op, rows.Err())
+	r.CreatedAt, r.ExpiresAt = sqlstore.FromUnix(c), sqlstore.FromUnix(e)
+	return r, nil
 }
 
 // PutResult implements store.Results.
@@ -60,20 +55,12 @@ func (s *Subjects) PutResult(ctx context.Context, r store.Result) (string, error
 
 // Results implements store.Results.
 func (s *Subjects) Results(ctx context.Context, tenantID, assetID string) ([]store.Result, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+resultCols+` FROM results WHERE tenant_id = ? AND asset_id = ? ORDER BY feature`, tenantID, assetID)
-	if err != nil {
-		return nil, s.c.Classify("results", err)
-	}
-	return s.scanResults(rows, "results")
+	return sqlstore.QueryAll(ctx, s.c.R, "results", scanResult, `SELECT `+resultCols+` FROM results WHERE tenant_id = ? AND asset_id = ? ORDER BY feature`, tenantID, assetID)
 }
 
 // ExpiredResults implements store.Results.
 func (s *Subjects) ExpiredResults(ctx context.Context, t time.Time, limit int) ([]store.Result, error) {
-	rows, err := s.c.R.QueryContext(ctx, `SELECT `+resultCols+` FROM results WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
-	if err != nil {
-		return nil, s.c.Classify("expired results", err)
-	}
-	return s.scanResults(rows, "expired results")
+	return sqlstore.QueryAll(ctx, s.c.R, "expired results", scanResult, `SELECT `+resultCols+` FROM results WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`, sqlstore.Unix(t), s.c.Lim(limit))
 }
 
 // DeleteResult implements store.Results.
