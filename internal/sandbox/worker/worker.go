@@ -157,20 +157,28 @@ func (wk *Worker) decode(req protocol.Frame) (protocol.Frame, error) {
 }
 
 // pictureOf is the picture a model request names: the kept one when it
-// has a ref (the blob must then be empty), else the one it carries.
+// has a ref (the blob must then be empty), else the one it carries; with
+// no models loaded, there is nothing to run it through.
 func (wk *Worker) pictureOf(m protocol.PictureMeta, ref string, blob []byte) (*picture.Picture, error) {
-	if ref == "" {
-		return requestPicture(m, blob)
-	}
-	if len(blob) != 0 {
+	var p *picture.Picture
+	switch {
+	case ref == "":
+		var err error
+		if p, err = requestPicture(m, blob); err != nil {
+			return nil, err
+		}
+	case len(blob) != 0:
 		return nil, errors.New("a request naming a kept picture carries pixels")
+	default:
+		if p = wk.kept.get(ref); p == nil {
+			return nil, errNotKept
+		}
+		if protocol.MetaOf(p) != m {
+			return nil, fmt.Errorf("kept picture %+v, request says %+v", protocol.MetaOf(p), m)
+		}
 	}
-	p := wk.kept.get(ref)
-	if p == nil {
-		return nil, errNotKept
-	}
-	if protocol.MetaOf(p) != m {
-		return nil, fmt.Errorf("kept picture %+v, request says %+v", protocol.MetaOf(p), m)
+	if wk.Engine == nil { // after the lookup: a test worker still answers not_kept
+		return nil, errNoEngine
 	}
 	return p, nil
 }
@@ -204,9 +212,6 @@ func (wk *Worker) analyze(ctx context.Context, req protocol.Frame) (protocol.Fra
 	if err != nil {
 		return protocol.Frame{}, err
 	}
-	if wk.Engine == nil {
-		return protocol.Frame{}, errNoEngine
-	}
 	res, err := wk.Engine.AnalyzePicture(ctx, p, m.Features)
 	if err != nil {
 		return protocol.Frame{}, err
@@ -223,9 +228,6 @@ func (wk *Worker) embed(ctx context.Context, req protocol.Frame) (protocol.Frame
 	p, err := wk.pictureOf(m.PictureMeta, m.Ref, req.Blob)
 	if err != nil {
 		return protocol.Frame{}, err
-	}
-	if wk.Engine == nil {
-		return protocol.Frame{}, errNoEngine
 	}
 	es, err := wk.Engine.Embeddings(ctx, p)
 	if err != nil {
