@@ -36,7 +36,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/derived"
 	"github.com/obscuraproject/obscura/internal/faces/gallery"
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
@@ -137,7 +137,7 @@ type Deps struct {
 	// no suggestion (its embedding is neither stored nor matched) and is
 	// reported to OnAdversarial; the photo's other faces are suggested.
 	Squeezer interface {
-		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
+		Check(ctx context.Context, probe squeeze.FaceProbe, emb []float32) (squeeze.Verdict, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 	// Usage, when set, hears each suggestion run, for differentially

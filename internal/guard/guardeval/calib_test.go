@@ -14,14 +14,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // TestCalibrateSqueeze fits the adversarial-input guard's models: every
 // face of every photo under $OBSCURA_GUARD_CALIB and of its degraded
 // variants (calibrationVariants) is squeezed through the guard's probe
-// (FaceRes), each scored squeezer's model is fitted (guard.FitSqueezeModel)
+// (FaceRes), each scored squeezer's model is fitted (squeeze.FitModel)
 // and the models, the highest natural scores and the 99.5th percentile
 // are logged (go test -v). With $OBSCURA_GUARD_CALIB_OUT it also writes
 // the raw shifts (CSV: file, variant, side, shifts in model order), which
@@ -34,8 +34,8 @@ func TestCalibrateSqueeze(t *testing.T) {
 	if dir == "" && in == "" {
 		t.Skip("OBSCURA_GUARD_CALIB not set")
 	}
-	ks := make([]guard.Squeezer, len(guard.DefaultSqueezeModels))
-	for i, m := range guard.DefaultSqueezeModels {
+	ks := make([]squeeze.Squeezer, len(squeeze.DefaultModels))
+	for i, m := range squeeze.DefaultModels {
 		ks[i] = m.Squeezer
 	}
 	var sides []int
@@ -45,13 +45,13 @@ func TestCalibrateSqueeze(t *testing.T) {
 	} else {
 		sides, shifts = measureShifts(t, dir, ks)
 	}
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	for i, k := range ks {
 		col := make([]float64, len(shifts))
 		for j := range shifts {
 			col[j] = shifts[j][i]
 		}
-		m, err := guard.FitSqueezeModel(k, sides, col)
+		m, err := squeeze.FitModel(k, sides, col)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,12 +63,12 @@ func TestCalibrateSqueeze(t *testing.T) {
 		scores[j] = s.Score(shifts[j], sides[j])
 	}
 	t.Logf("%d natural faces: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f", len(scores),
-		guard.Quantile(scores, 0.99), guard.Quantile(scores, 0.995), guard.Quantile(scores, 0.999), guard.Quantile(scores, 1))
+		squeeze.Quantile(scores, 0.99), squeeze.Quantile(scores, 0.995), squeeze.Quantile(scores, 0.999), squeeze.Quantile(scores, 1))
 }
 
 // measureShifts runs the probe over every face of every photo under dir
 // and its variants.
-func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]float64) {
+func measureShifts(t *testing.T, dir string, ks []squeeze.Squeezer) ([]int, [][]float64) {
 	m := loadModels(t)
 	ctx := context.Background()
 	var w *bufio.Writer
@@ -108,7 +108,7 @@ func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]fl
 			}
 			for _, f := range faces {
 				probe := m.fr.Probe(p, f)
-				sh, err := guard.Shifts(ctx, probe, nil, ks)
+				sh, err := squeeze.Shifts(ctx, probe, nil, ks)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
@@ -30,7 +30,7 @@ type models struct {
 // probe is the face probe the guard ships with (package wire): FaceRes,
 // chosen by measurement over the ArcFace probe (docs/guards.md).
 // OBSCURA_GUARD_PROBE=arcface measures the ArcFace probe instead.
-func (m models) probe(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
+func (m models) probe(p *picture.Picture, f blazeface.Face) squeeze.FaceProbe {
 	if os.Getenv("OBSCURA_GUARD_PROBE") == "arcface" {
 		return m.arc.Probe(p, f)
 	}
@@ -41,7 +41,7 @@ func (m models) probe(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
 // identity embedder (ArcFace), whose output decides whom a face matches.
 // OBSCURA_GUARD_TARGET=faceres attacks the probe's own model instead (the
 // suite before session 6).
-func (m models) target(p *picture.Picture, f blazeface.Face) guard.FaceProbe {
+func (m models) target(p *picture.Picture, f blazeface.Face) squeeze.FaceProbe {
 	if os.Getenv("OBSCURA_GUARD_TARGET") == "faceres" {
 		return m.fr.Probe(p, f)
 	}
@@ -70,7 +70,7 @@ func cosine(a, b []float32) float64 {
 // model queries.
 type attack struct{ eps, every, block, steps int }
 
-func (a attack) run(t testing.TB, probe guard.FaceProbe, rng *rand.Rand) (*image.RGBA, float64) {
+func (a attack) run(t testing.TB, probe squeeze.FaceProbe, rng *rand.Rand) (*image.RGBA, float64) {
 	ctx := context.Background()
 	src := probe.Photo()
 	orig, err := probe.Embed(ctx, src)
@@ -131,7 +131,7 @@ func TestExploreAttacks(t *testing.T) {
 		t.Skip("OBSCURA_GUARD_EXPLORE not set")
 	}
 	m := loadModels(t)
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(9, 9))
 	names, _ := visiontest.Faces(t)
@@ -176,7 +176,7 @@ func TestExploreAttacks(t *testing.T) {
 // greyscale, a half-size PNG, 3×3 blur, σ 6 noise, a 70% crop).
 func TestFaceSqueezeBenign(t *testing.T) {
 	m := loadModels(t)
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	ctx := context.Background()
 	names, _ := visiontest.Faces(t)
 	type job struct {
@@ -278,7 +278,7 @@ func TestFaceSqueezeBenign(t *testing.T) {
 // effective attack or copy of one is checked.
 func TestFaceSqueezeAttacks(t *testing.T) {
 	m := loadModels(t)
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	ctx := context.Background()
 	const effective = 0.8
 	// By family: random search (rs…) and NES-PGD (pgd…).
@@ -371,7 +371,7 @@ func nearest(fs []blazeface.Face, f blazeface.Face) blazeface.Face {
 // one ArcFace embedding, which the suggest path computes anyway.
 func BenchmarkFaceProbe(b *testing.B) {
 	m := loadModels(b)
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	ctx := context.Background()
 	p := visiontest.Picture(b, "sample1.jpg")
 	fs, err := m.det.Detect(ctx, p)

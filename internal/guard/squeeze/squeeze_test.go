@@ -1,4 +1,4 @@
-package guard
+package squeeze
 
 import (
 	"context"
@@ -98,7 +98,7 @@ func TestFitSqueezeModel(t *testing.T) {
 		sides = append(sides, s)
 		shifts = append(shifts, math.Exp(1-2*math.Log(float64(s))+e))
 	}
-	m, err := FitSqueezeModel(Blur, sides, shifts)
+	m, err := FitModel(Blur, sides, shifts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestFitSqueezeModel(t *testing.T) {
 		sides  []int
 		shifts []float64
 	}{{[]int{1, 2}, []float64{1, 2}}, {[]int{50, 50, 50}, []float64{0.1, 0.2, 0.3}}, {[]int{1, 2, 3}, []float64{1}}} {
-		if _, err := FitSqueezeModel(Blur, c.sides, c.shifts); err == nil {
+		if _, err := FitModel(Blur, c.sides, c.shifts); err == nil {
 			t.Errorf("fit of %v accepted", c)
 		}
 	}
@@ -136,8 +136,8 @@ func TestFaceSqueezerScores(t *testing.T) {
 	// Models where a natural face's shift is 0.01 at every size, ±1 in
 	// ln: the planted pattern's shift (a blur undoes it) is far above.
 	a := math.Log(0.01)
-	s := NewFaceSqueezer()
-	s.Models = []SqueezeModel{{Blur, a, 0, 1}, {DownUp, a, 0, 1}}
+	s := New()
+	s.Models = []Model{{Blur, a, 0, 1}, {DownUp, a, 0, 1}}
 	clean, err := s.Check(ctx, meanProbe{smooth, r}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -149,11 +149,11 @@ func TestFaceSqueezerScores(t *testing.T) {
 	if clean.Suspicious || !bad.Suspicious || bad.Score <= clean.Score {
 		t.Errorf("clean %+v, planted %+v: want only the planted face suspicious", clean, bad)
 	}
-	if len(bad.Shifts) != len(s.Models) || bad.Side != 64 || bad.Threshold != DefaultSqueezeThreshold {
+	if len(bad.Shifts) != len(s.Models) || bad.Side != 64 || bad.Threshold != DefaultThreshold {
 		t.Errorf("verdict %+v", bad)
 	}
 	// Sizes outside the fitted range score as its ends.
-	if s.Score(bad.Shifts, 1000) != s.Score(bad.Shifts, DefaultSqueezeMaxSide) || s.Score(bad.Shifts, 3) != s.Score(bad.Shifts, DefaultSqueezeMinSide) {
+	if s.Score(bad.Shifts, 1000) != s.Score(bad.Shifts, DefaultMaxSide) || s.Score(bad.Shifts, 3) != s.Score(bad.Shifts, DefaultMinSide) {
 		t.Error("side not clamped to the fitted range")
 	}
 	if _, err := s.Check(ctx, meanProbe{smooth, image.Rect(200, 200, 220, 220)}, nil); err == nil {

@@ -1,4 +1,4 @@
-package guard
+package squeeze
 
 import (
 	"fmt"
@@ -6,13 +6,13 @@ import (
 	"slices"
 )
 
-// FitSqueezeModel fits a SqueezeModel for squeezer k to natural faces:
+// FitModel fits a Model for squeezer k to natural faces:
 // least squares of ln(shift) on ln(side) over the pairs (sides[i],
 // shifts[i]), Sigma the residuals' root mean square. It needs at least
 // three faces of at least two sizes.
-func FitSqueezeModel(k Squeezer, sides []int, shifts []float64) (SqueezeModel, error) {
+func FitModel(k Squeezer, sides []int, shifts []float64) (Model, error) {
 	if len(sides) != len(shifts) || len(sides) < 3 {
-		return SqueezeModel{}, fmt.Errorf("fit %v: %d sides, %d shifts", k, len(sides), len(shifts))
+		return Model{}, fmt.Errorf("fit %v: %d sides, %d shifts", k, len(sides), len(shifts))
 	}
 	n := float64(len(sides))
 	var mx, my float64
@@ -28,9 +28,9 @@ func FitSqueezeModel(k Squeezer, sides []int, shifts []float64) (SqueezeModel, e
 		sxy += (xs[i] - mx) * (ys[i] - my)
 	}
 	if sxx == 0 {
-		return SqueezeModel{}, fmt.Errorf("fit %v: every face has the same size", k)
+		return Model{}, fmt.Errorf("fit %v: every face has the same size", k)
 	}
-	m := SqueezeModel{Squeezer: k, B: sxy / sxx}
+	m := Model{Squeezer: k, B: sxy / sxx}
 	m.A = my - m.B*mx
 	var ss float64
 	for i := range xs {
@@ -39,7 +39,7 @@ func FitSqueezeModel(k Squeezer, sides []int, shifts []float64) (SqueezeModel, e
 	}
 	m.Sigma = math.Sqrt(ss / n)
 	if m.Sigma == 0 {
-		return SqueezeModel{}, fmt.Errorf("fit %v: no spread", k)
+		return Model{}, fmt.Errorf("fit %v: no spread", k)
 	}
 	return m, nil
 }
