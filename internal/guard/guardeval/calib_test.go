@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,12 +59,21 @@ func TestCalibrateSqueeze(t *testing.T) {
 		s.Models[i] = m
 		t.Logf("{%v, %.2f, %.2f, %.2f},", k, m.A, m.B, m.Sigma)
 	}
+	s.MinSide, s.MaxSide = slices.Min(sides), slices.Max(sides)
 	scores := make([]float64, len(shifts))
 	for j := range shifts {
 		scores[j] = s.Score(shifts[j], sides[j])
 	}
-	t.Logf("%d natural faces: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f", len(scores),
-		squeeze.Quantile(scores, 0.99), squeeze.Quantile(scores, 0.995), squeeze.Quantile(scores, 0.999), squeeze.Quantile(scores, 1))
+	th := squeeze.ThresholdFor(scores)
+	flagged := 0
+	for _, x := range scores {
+		if x > th {
+			flagged++
+		}
+	}
+	t.Logf("%d natural faces of %d–%d px: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f; threshold by the rule %.2f, %d flagged at it",
+		len(scores), s.MinSide, s.MaxSide, squeeze.Quantile(scores, 0.99), squeeze.Quantile(scores, 0.995), squeeze.Quantile(scores, 0.999),
+		squeeze.Quantile(scores, 1), th, flagged)
 }
 
 // measureShifts runs the probe over every face of every photo under dir
@@ -130,28 +140,14 @@ func measureShifts(t *testing.T, dir string, ks []squeeze.Squeezer) ([]int, [][]
 
 // readShifts reads measureShifts's CSV back.
 func readShifts(t *testing.T, path string, n int) ([]int, [][]float64) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sides []int
-	var shifts [][]float64
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) != 3+n {
-			t.Fatalf("%s: %q: want %d fields", path, line, 3+n)
-		}
-		var side int
-		if _, err := fmt.Sscan(f[2], &side); err != nil {
-			t.Fatal(err)
-		}
-		sh := make([]float64, n)
-		for i := range sh {
-			if _, err := fmt.Sscan(f[3+i], &sh[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		sides, shifts = append(sides, side), append(shifts, sh)
+	defer f.Close()
+	sides, shifts, err := squeeze.ReadShifts(f, n)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return sides, shifts
 }

@@ -5,6 +5,10 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -158,5 +162,73 @@ func TestFaceSqueezerScores(t *testing.T) {
 	}
 	if _, err := s.Check(ctx, meanProbe{smooth, image.Rect(200, 200, 220, 220)}, nil); err == nil {
 		t.Error("region outside the photo accepted")
+	}
+}
+
+// TestDefaultsAreTheFit ties the shipped models and threshold to the
+// committed calibration measurement (testdata/lfw10-shifts.csv: every face
+// of the 100 LFW10 photos and 13 degraded variants of each through the
+// FaceRes probe, written by guardeval.TestCalibrateSqueeze; derived numbers
+// only, no pixels): each default model is the least-squares fit of its
+// column, the threshold is the rule's (ThresholdFor), and the natural
+// faces flagged at it stay within issue 15's 0.5%.
+func TestDefaultsAreTheFit(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "lfw10-shifts.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sides, shifts, err := ReadShifts(f, len(DefaultModels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sides) < 1000 {
+		t.Fatalf("%d faces, want ≥ 1,000", len(sides))
+	}
+	if lo, hi := slices.Min(sides), slices.Max(sides); lo != DefaultMinSide || hi != DefaultMaxSide {
+		t.Errorf("fitted sides %d–%d, defaults %d–%d", lo, hi, DefaultMinSide, DefaultMaxSide)
+	}
+	for i, want := range DefaultModels {
+		col := make([]float64, len(shifts))
+		for j := range shifts {
+			col[j] = shifts[j][i]
+		}
+		got, err := FitModel(want.Squeezer, sides, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got.A-want.A) > 0.006 || math.Abs(got.B-want.B) > 0.006 || math.Abs(got.Sigma-want.Sigma) > 0.006 {
+			t.Errorf("%v: fit {%.3f, %.3f, %.3f}, shipped {%.2f, %.2f, %.2f}", want.Squeezer, got.A, got.B, got.Sigma, want.A, want.B, want.Sigma)
+		}
+	}
+	s := New()
+	scores := make([]float64, len(shifts))
+	flagged := 0
+	for j := range shifts {
+		scores[j] = s.Score(shifts[j], sides[j])
+		if scores[j] > s.Threshold {
+			flagged++
+		}
+	}
+	if th := ThresholdFor(scores); math.Abs(th-s.Threshold) > 0.006 {
+		t.Errorf("rule gives threshold %.3f, shipped %.2f", th, s.Threshold)
+	}
+	t.Logf("%d of %d natural faces flagged at %.2f", flagged, len(scores), s.Threshold)
+	if flagged*200 > len(scores) {
+		t.Errorf("%d of %d natural faces flagged, want ≤ 0.5%%", flagged, len(scores))
+	}
+}
+
+// TestReadShiftsRejects checks the calibration CSV reader on malformed
+// lines.
+func TestReadShiftsRejects(t *testing.T) {
+	for _, in := range []string{"a,b,10,0.1", "a,b,x,0.1,0.2", "a,b,0,0.1,0.2", "a,b,10,0.1,-1", "a,b,10,0.1,NaN", "a,b,10,0.1,Inf"} {
+		if _, _, err := ReadShifts(strings.NewReader(in), 2); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+	sides, shifts, err := ReadShifts(strings.NewReader("a.jpg,q90,40,0.01,0.02\n\nb.jpg,grey,50,0.03,0.04\n"), 2)
+	if err != nil || len(sides) != 2 || sides[1] != 50 || shifts[1][1] != 0.04 {
+		t.Errorf("got %v %v %v", sides, shifts, err)
 	}
 }
