@@ -59,23 +59,6 @@ func Quantile(xs []float64, q float64) float64 {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-// ThresholdMargin and ThresholdQuantile are the rule that sets the
-// threshold from natural faces' scores (ThresholdFor).
-const (
-	ThresholdQuantile = 0.999
-	ThresholdMargin   = 1.15
-)
-
-// ThresholdFor is the threshold the calibration rule gives for natural
-// faces' scores: ThresholdMargin × their ThresholdQuantile quantile. Not
-// their maximum: on 1,406 LFW10 faces the highest score is one noisy copy
-// of one photo, 40% above the next (docs/guards.md), and a threshold above
-// it would give up most attacks to spare that one face a withheld
-// suggestion.
-func ThresholdFor(scores []float64) float64 {
-	return ThresholdMargin * Quantile(scores, ThresholdQuantile)
-}
-
 // ReadShifts reads a calibration CSV (one face a line: file, variant,
 // region side in pixels, then n shifts in model order), as
 // guardeval.TestCalibrateSqueeze writes it.

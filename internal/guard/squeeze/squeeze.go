@@ -95,33 +95,35 @@ func (m Model) Z(shift float64, side int) float64 {
 // rounding noise.
 const MinShift = 1e-4
 
-// DefaultModels and DefaultThreshold were fitted in session 8 on all of
-// LFW10 (the 100 photos, each with 13 degraded variants: downscaled to
-// 240 px and to 0.5 and 0.7×, JPEG 30/40/60/90, greyscale, PNG, 3×3 blur,
-// σ 6 noise, a 70% crop; 1,406 faces of 32–171 px) through the FaceRes
-// probe: guardeval.TestCalibrateSqueeze prints them, and the raw shifts
-// are committed (testdata/lfw10-shifts.csv; TestDefaultsAreTheFit refits
-// them). The threshold is the rule's (ThresholdFor): 1.15 × the 99.9th
-// percentile of natural scores (2.23); one natural face of the 1,406
-// scores above it (3.10, a noisy copy). Re-measured on photos the fit did
-// not see (guardeval.TestFaceSqueezeBenign, TestFaceSqueezeAttacks;
-// docs/guards.md).
+// DefaultModels and DefaultThreshold were fitted in session 7 on the
+// first 27 of LFW10's 100 photos (354 faces, each photo with 13 degraded
+// variants: downscaled to 240 px and to 0.5 and 0.7×, JPEG 30/40/60/90,
+// greyscale, PNG, 3×3 blur, σ 6 noise, a 70% crop) through the FaceRes
+// probe, the threshold 15% above the highest natural score there. In
+// session 8 all 100 photos were measured (1,406 faces of 32–171 px; the
+// raw shifts are committed, testdata/lfw10-shifts.csv): these models flag
+// 4 of them (0.28%; TestDefaultsOnCalibration). Refitting on all 1,406
+// widens every Sigma, and no threshold of the refit that keeps the
+// calibration set at ≤ 0.5% catches as many of the committed attacks
+// (at most 28–30 of 32 against 31; docs/guards.md), so the session-7
+// models stay. Re-measured on photos neither fit saw
+// (guardeval.TestFaceSqueezeBenign, TestFaceSqueezeAttacks).
 var (
 	DefaultModels = []Model{
-		{Median2, 4.33, -1.97, 0.31},
-		{Median3, 7.32, -2.50, 0.46},
-		{JPEG75, 5.59, -2.28, 0.37},
-		{Blur, 6.91, -2.44, 0.39},
-		{DownUp, 6.70, -2.19, 0.34},
+		{Median2, 3.91, -1.88, 0.26},
+		{Median3, 6.79, -2.39, 0.40},
+		{JPEG75, 4.48, -2.03, 0.35},
+		{Blur, 6.11, -2.26, 0.34},
+		{DownUp, 6.08, -2.05, 0.31},
 	}
-	DefaultThreshold = 2.57
+	DefaultThreshold = 2.2
 )
 
 // The size range the models were fitted on: a face outside it is scored
 // as a face of the nearest size in it (larger faces move less, so this
 // only errs towards not flagging).
 const (
-	DefaultMinSide = 32
+	DefaultMinSide = 35
 	DefaultMaxSide = 171
 )
 
