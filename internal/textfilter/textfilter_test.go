@@ -273,7 +273,7 @@ func TestParseErrors(t *testing.T) {
 		{"phrase without words", "[health]\n--\n", "no words"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := newLexicon().parse([]byte(tt.lex))
+			err := newLexicon().parse([]byte(tt.lex), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("parse(%q) = %v, want an error with %q", tt.lex, err, tt.want)
 			}
