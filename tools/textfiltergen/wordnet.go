@@ -287,9 +287,7 @@ func lemmaText(w string) string {
 }
 
 // dominant reports whether the senses of lemma in set are its usual
-// meaning: at least half of its tagged occurrences in the SemCor counts of
-// index.sense, or, for a lemma with fewer than two tagged occurrences, at
-// least half of its senses in every part of speech. "cold" (mostly the
+// meaning, in the SemCor counts of index.sense (wnMinTags). "cold" (mostly the
 // temperature) and "party" (mostly the celebration) stay out of health and
 // politics this way; "menorah" and "diabetic" come in.
 func (wn *wordNet) dominant(lemma string, set map[string]bool) bool {
@@ -303,11 +301,20 @@ func (wn *wordNet) dominant(lemma string, set map[string]bool) bool {
 			sensesIn++
 		}
 	}
-	if total >= 2 {
-		return 2*in >= total
+	if total >= wnMinTags {
+		return in*wnShareDen >= total*wnShareNum
 	}
-	return len(ids) > 0 && 2*sensesIn >= len(ids)
+	return len(ids) > 0 && sensesIn == len(ids)
 }
+
+// A lemma tagged at least wnMinTags times in SemCor is kept when at least
+// wnShareNum/wnShareDen of its tagged occurrences are category senses; a
+// rarer lemma only when every sense it has is one.
+const (
+	wnMinTags  = 5
+	wnShareNum = 4
+	wnShareDen = 5
+)
 
 // wordnetLexicon derives each category's words. A lemma is kept when its
 // category sense is dominant, it is not a proper name that is also a
