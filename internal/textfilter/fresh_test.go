@@ -263,12 +263,13 @@ func TestFresh5(t *testing.T) {
 
 // TestIndependentSets measures the two sets an independent writer wrote
 // without reading the filter or its corpora (testdata/independent1.tsv:
-// short, direct captions; independent2.tsv: longer, indirect phrasings),
-// measured once after the fourth round and never tuned on. They fall short
-// of the targets (docs/textfilter.md says where): the test prints the
-// figures every run and fails on a regression below what was measured when
-// they were added (pooled recall and false refusals), so a later round
-// can only move them up.
+// short, direct captions; independent2.tsv: longer, indirect phrasings).
+// They were unseen until the fourth round ended; the fifth round studied
+// their misses, so they are tuning data now and their figures say nothing
+// about unseen text (the lead's newer unseen sets do). The test prints the
+// figures every run and fails on a regression below what the fifth round
+// reached (pooled recall, false refusals): a regression floor, not a
+// generalisation claim.
 func TestIndependentSets(t *testing.T) {
 	f := newFilter(t)
 	for _, c := range []struct {
@@ -276,11 +277,11 @@ func TestIndependentSets(t *testing.T) {
 		minPooled       float64 // percent of sensitive lines caught in their own category
 		maxFalseRefusal float64 // percent of benign lines refused
 	}{
-		{"testdata/independent1.tsv", 93.5, 3.5},
-		{"testdata/independent2.tsv", 79.0, 11.5},
+		{"testdata/independent1.tsv", 97.0, 1.0},
+		{"testdata/independent2.tsv", 93.5, 6.0},
 	} {
 		sc := measure(f, readCorpus(t, c.path))
-		t.Logf("%s (independent, never tuned on):\n%s", c.path, sc.report())
+		t.Logf("%s (independent writer; tuning data since the fifth round):\n%s", c.path, sc.report())
 		hit, total := 0, 0
 		for _, k := range Categories() {
 			hit += sc.hit[string(k)]
@@ -290,10 +291,10 @@ func TestIndependentSets(t *testing.T) {
 			t.Errorf("%s has %d sensitive lines, want at least 180", c.path, total)
 		}
 		if r := pct(hit, total); r < c.minPooled {
-			t.Errorf("%s pooled recall = %.1f%%, below the %.1f%% measured when it was added", c.path, r, c.minPooled)
+			t.Errorf("%s pooled recall = %.1f%%, below the fifth round's %.1f%%", c.path, r, c.minPooled)
 		}
 		if r := pct(sc.hit["benign"], sc.total["benign"]); r > c.maxFalseRefusal {
-			t.Errorf("%s false refusals = %.1f%%, above the %.1f%% measured when it was added", c.path, r, c.maxFalseRefusal)
+			t.Errorf("%s false refusals = %.1f%%, above the fifth round's %.1f%%", c.path, r, c.maxFalseRefusal)
 		}
 	}
 }

@@ -9,7 +9,10 @@ import (
 	"testing"
 )
 
-var updatePrune = flag.Bool("textfilter.update", false, "rewrite data/wordnet-prune.txt from the tuning corpora")
+var (
+	updatePrune = flag.Bool("textfilter.update", false, "rewrite data/wordnet-prune.txt from the tuning corpora")
+	runLOFO     = flag.Bool("textfilter.lofo", false, "run TestLeaveOneFileOut (about 20 s: it loads eleven lexicons)")
+)
 
 // tuningFiles are the corpora the derived lexicon's prune list is measured
 // on: every labelled file in testdata (docs/textfilter.md says which were
@@ -112,6 +115,9 @@ func TestWordNetPrune(t *testing.T) {
 // curated lexicon was tuned by hand on most of these files, so only the
 // derived part's figures are honestly out of sample (docs/textfilter.md).
 func TestLeaveOneFileOut(t *testing.T) {
+	if !*runLOFO {
+		t.Skip("run with -args -textfilter.lofo (docs/textfilter.md keeps its table)")
+	}
 	all := filterWith(t, true, map[string]bool{})
 	curated := filterWith(t, false, nil)
 	var before, after []score
