@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/obscuraproject/obscura/internal/textfilter/pattern"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -46,7 +48,7 @@ func isVariationSelector(r rune) bool {
 }
 
 // reLink finds what removeLinks deletes, on the look-alike skeleton.
-var reLink = regexp.MustCompile(`(?i)` + reURL.String() + `|` + reEmail.String() + `|` + reDomain.String() + `|` + reHandle.String() + `|\b[a-z0-9-]+(?:\s?\.\s?[a-z0-9-]+)*\s?\.\s?(?:com|net|org|io)\b`)
+var reLink = regexp.MustCompile(`(?i)` + pattern.URL.String() + `|` + pattern.Email.String() + `|` + pattern.Domain.String() + `|` + pattern.Handle.String() + `|\b[a-z0-9-]+(?:\s?\.\s?[a-z0-9-]+)*\s?\.\s?(?:com|net|org|io)\b`)
 
 // skeleton is the homoglyph table Untrusted uses; it is the filter's table,
 // loaded once.

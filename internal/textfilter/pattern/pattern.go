@@ -1,4 +1,10 @@
-package textfilter
+// Package pattern finds the structured personal data in a short text that
+// internal/textfilter has cleaned (lower case, homoglyphs mapped): e-mail
+// addresses, URLs, handles, phone, account, card (Luhn) and IBAN (mod 97)
+// numbers, coordinates, street addresses and postcodes, ages and birthdays,
+// money with a period, and stated heights. It knows no vocabulary: the
+// lexicon-driven part of the filter stays in internal/textfilter.
+package pattern
 
 import (
 	"math/big"
@@ -6,15 +12,30 @@ import (
 	"strings"
 )
 
+// Category codes Detect returns: those of internal/textfilter.
+const (
+	Identifier = "identifier"
+	Location   = "location"
+	Age        = "age"
+	Finance    = "finance"
+	Appearance = "appearance"
+)
+
 // Patterns run on the cleaned text (lower case, homoglyphs mapped, before
-// leetspeak decoding). Each names the category it signals.
+// leetspeak decoding). Each names the category it signals. Email, URL,
+// Domain and Handle are exported for internal/textfilter's Untrusted, which
+// removes links from text read from a photo.
 var (
-	reEmail = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
+	// Email matches an e-mail address.
+	Email = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
 	// An e-mail address spelt out to dodge filters: bob at example dot com.
 	reEmailWords = regexp.MustCompile(`\b[a-z0-9._-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[a-z0-9-]+\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[a-z]{2,}\b`)
-	reURL        = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
-	reDomain     = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
-	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
+	// URL matches a link with a scheme or www.
+	URL = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+	// Domain matches a host name with a common top-level domain.
+	Domain = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
+	// Handle matches an @handle.
+	Handle = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
 	reDigits = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
@@ -70,12 +91,13 @@ var (
 	reOweEarn     = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
-// detectPatterns returns the categories of the structured identifiers and
-// locations in a cleaned text. Patterns that need a digit, an @ or a dot
-// are skipped on texts without one (most captions).
-func detectPatterns(s string) []Category {
-	var out []Category
-	add := func(c Category, ok bool) {
+// Detect returns the category codes of the structured identifiers,
+// locations, ages, amounts and heights in a cleaned, lower-case text (in
+// order, possibly repeated). Patterns that need a digit, an @ or a dot are
+// skipped on texts without one (most captions).
+func Detect(s string) []string {
+	var out []string
+	add := func(c string, ok bool) {
 		if ok {
 			out = append(out, c)
 		}
@@ -87,8 +109,8 @@ func detectPatterns(s string) []Category {
 	atWord := strings.Contains(s, "at ") || strings.Contains(s, "(at)") || strings.Contains(s, "[at]")
 	street := containsAny(s, "street", "avenue", "road", "lane", "boulevard", "drive", "terrace", "crescent")
 	onStreet := street && reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s))
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
-		dot && (reURL.MatchString(s) || reDomain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
+	add(Identifier, at && (Email.MatchString(s) || Handle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
+		dot && (URL.MatchString(s) || Domain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
 		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
 	if !digit {
 		add(Location, onStreet)
@@ -235,28 +257,6 @@ func validIBAN(s string) bool {
 	}
 	n, ok := new(big.Int).SetString(b.String(), 10)
 	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
-}
-
-// spelledNumber reports a number spelt out digit by digit ("one eight
-// hundred five five five"): six or more tokens in a row that are digit words
-// or hundred/double/triple, at least five of them digit words.
-func (l *lexicon) spelledNumber(toks []string) bool {
-	run, digits := 0, 0
-	for _, t := range toks {
-		switch {
-		case l.classes["digitword"][t]:
-			run++
-			digits++
-		case t == "hundred" || t == "double" || t == "triple":
-			run++
-		default:
-			run, digits = 0, 0
-		}
-		if run >= 6 && digits >= 5 {
-			return true
-		}
-	}
-	return false
 }
 
 // notAgeOrdinal are nouns after "our 25th", "my 3rd" that count something
