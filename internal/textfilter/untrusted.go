@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/obscuraproject/obscura/internal/textfilter/normalize"
+
 	"github.com/obscuraproject/obscura/internal/textfilter/pattern"
 
 	"golang.org/x/text/unicode/norm"
@@ -30,7 +32,7 @@ func Untrusted(text string, maxRunes int) string {
 		case r == utf8.RuneError:
 		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.IsControl(r):
 			rs = append(rs, ' ')
-		case unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs) || ignorable(r) || isVariationSelector(r):
+		case unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs) || normalize.Ignorable(r) || isVariationSelector(r):
 		default:
 			rs = append(rs, r)
 		}
