@@ -12,7 +12,7 @@ import (
 // homoglyph table (tools/textfiltergen; sources and licences in each file's
 // header).
 //
-//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt data/wordnet.txt data/wordnet-prune.txt
+//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt data/wordnet.txt data/wordnet-prune.txt data/wordnet-classes.txt
 var dataFS embed.FS
 
 // entry is one lexicon phrase: literal tokens or @class references.
@@ -69,12 +69,15 @@ func loadLexiconWith(withWordNet bool, prune map[string]bool) (*lexicon, error) 
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
 	}
-	raw, err := dataFS.ReadFile("data/lexicon.txt")
-	if err != nil {
-		return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
-	}
-	if err := l.parse(raw, nil); err != nil {
-		return nil, err
+	// The WordNet word classes first: lexicon.txt's patterns use them.
+	for _, name := range []string{"data/wordnet-classes.txt", "data/lexicon.txt"} {
+		raw, err := dataFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
+		}
+		if err := l.parse(raw, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if withWordNet {
 		if err := l.loadWordNet(prune); err != nil {

