@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Category codes Detect returns: those of internal/textfilter.
@@ -96,6 +97,54 @@ var (
 // order, possibly repeated). Patterns that need a digit, an @ or a dot are
 // skipped on texts without one (most captions).
 func Detect(s string) []string {
+	out := detect(s)
+	if c := compactSpaced(s); c != s {
+		out = append(out, detect(c)...)
+	}
+	return out
+}
+
+// compactSpaced removes the spaces inside runs of six or more
+// single-character words, so that an address or number spelt out with
+// spaces ("s a m . k e l l y @ g m a i l . c o m", "0 7 7 0 0 9 0 0 1 2 3")
+// meets the patterns; other text is returned as it is.
+func compactSpaced(s string) string {
+	f := strings.Fields(s)
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(f); {
+		j := i
+		for j < len(f) && utf8.RuneCountInString(f[j]) == 1 {
+			j++
+		}
+		if j-i >= 6 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strings.Join(f[i:j], ""))
+			changed = true
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		for _, w := range f[i:j] {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w)
+		}
+		i = j
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+// detect runs every pattern once.
+func detect(s string) []string {
 	var out []string
 	add := func(c string, ok bool) {
 		if ok {
@@ -111,7 +160,7 @@ func Detect(s string) []string {
 	onStreet := street && reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s))
 	add(Identifier, at && (Email.MatchString(s) || Handle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
 		dot && (URL.MatchString(s) || Domain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
-		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
+		digit && (reIDCode.MatchString(s) || refCode(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
 	if !digit {
 		add(Location, onStreet)
 		return out
@@ -122,6 +171,20 @@ func Detect(s string) []string {
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
 	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s))
 	return out
+}
+
+// reRefCode is a booking, order, ticket, membership or similar reference
+// given with its code ("booking reference QX7T9L", "order no. 55123",
+// "PNR: K2LM8Q"); refCode wants a digit in the code.
+var reRefCode = regexp.MustCompile(`\b(?:booking|confirmation|reservation|reference|ref|pnr|order|tracking|ticket|membership|member|account|acct|policy|customer|passport|licence|license|badge|student|employee)\s*(?:number|no\.?|num|code|reference|ref|id|#)?\s*[:#]?\s*([a-z0-9]{5,12})\b`)
+
+func refCode(s string) bool {
+	for _, m := range reRefCode.FindAllStringSubmatch(s, -1) {
+		if strings.ContainsAny(m[1], "0123456789") {
+			return true
+		}
+	}
+	return false
 }
 
 // heightNotAfter are words after "N feet" that make it a distance.

@@ -53,7 +53,13 @@ func TestDetect(t *testing.T) {
 		{"he makes $45 an hour", []string{Finance}},
 		{"she's only 150 cm", []string{Appearance}},
 		{"he's 6 foot 3", []string{Appearance}},
+		{"email me: s a m . k e l l y @ g m a i l . c o m", []string{Identifier}},
+		{"call 0 7 7 0 0 9 0 0 1 2 3", []string{Identifier}},
+		{"booking reference qx7t9l", []string{Identifier}},
+		{"order no. 55123 arrived", []string{Identifier}},
 		// Benign look-alikes.
+		{"a b c d e f g h i", nil},
+		{"booking reference pending", nil},
 		{"road trip 2024-06-01", nil},
 		{"stay 6 feet apart", nil},
 		{"our 25th anniversary", nil},
