@@ -15,6 +15,7 @@ import (
 
 // Category codes Detect returns: those of internal/textfilter.
 const (
+	Politics   = "politics"
 	Identifier = "identifier"
 	Location   = "location"
 	Age        = "age"
@@ -161,17 +162,31 @@ func detect(s string) []string {
 	add(Identifier, at && (Email.MatchString(s) || Handle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
 		dot && (URL.MatchString(s) || Domain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
 		digit && (reIDCode.MatchString(s) || refCode(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
+	metres := (digit || strings.Contains(s, "met")) && reHeightMetres.MatchString(s)
 	if !digit {
 		add(Location, onStreet)
+		add(Appearance, metres)
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || reForeignStreet.MatchString(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
 		reFlat.MatchString(s) || reRoom.MatchString(s) && reStay.MatchString(s) || reRoute.MatchString(s) || reGate.MatchString(s))
 	add(Age, reAge.MatchString(s) || ageOrdinal(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
-	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s))
+	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s) || metres)
+	add(Politics, reVotes.MatchString(s))
 	return out
 }
+
+// reHeightMetres is a person's height in metres ("she's two metres
+// tall", "he is 1.9 m"); reVotes a vote count someone got ("got 400
+// votes", "won 1,203 votes"); reForeignStreet a house number before a
+// street word that comes first in other languages ("12 Rue Cler", "3 Via
+// Roma", "14 Calle Mayor").
+var (
+	reHeightMetres  = regexp.MustCompile(`\b(?:she|he|i|they|you)(?:'s|'m|'re| is| am| are)?\s+(?:like |only |almost |nearly |over |about |just |barely |literally )?(?:[12](?:[.,][0-9]{1,2})?|one|two)\s?(?:m|metres?|meters?)\b`)
+	reVotes         = regexp.MustCompile(`\b(?:got|won|received|polled|took)\s+(?:over\s+|almost\s+|nearly\s+)?[0-9][0-9,.]*k?\s+votes\b`)
+	reForeignStreet = regexp.MustCompile(`\b[0-9]{1,5},?\s+(?:rue|via|viale|calle|avenida|rua|carrer|strada|plaza|piazza|avenue)\s+(?:d[eiu]s?\s+|de la\s+|del\s+|della\s+)?[a-z]{3,}`)
+)
 
 // reRefCode is a booking, order, ticket, membership or similar reference
 // given with its code ("booking reference QX7T9L", "order no. 55123",
