@@ -133,3 +133,44 @@ func TestLeaveOneFileOut(t *testing.T) {
 	t.Logf("curated lexicon only:\n%s", table(corpusFiles, before))
 	t.Logf("curated + WordNet pruned on the other files:\n%s", table(corpusFiles, after))
 }
+
+// TestFifthRoundRules pins the fifth round's concept families and derived
+// classes with phrasings of the engineer's own (not corpus lines), and the
+// benign look-alikes each must leave alone.
+func TestFifthRoundRules(t *testing.T) {
+	checkRules(t, newFilter(t), []ruleCase{
+		{"lighting the menorah with the kids", Religion},
+		{"breaking the fast with the whole street", Religion},
+		{"confirmation day for the twins", Religion},
+		{"her calves are massive", Appearance},
+		{"his shins are bony", Appearance},
+		{"look at the size of his forehead", Appearance},
+		{"she's two metres tall and still wears heels", Appearance},
+		{"their two dads at the school gate", Sexuality},
+		{"he likes men and that's fine", Sexuality},
+		{"handing out flyers for the labour candidate", Politics},
+		{"aunt got 1,203 votes in the ward", Politics},
+		{"on the picket line since six", Politics},
+		{"ankle monitor comes off next week", Criminal},
+		{"two years inside and he's a new man", Criminal},
+		{"we still can't make rent this month", Finance},
+		{"skint until payday again", Finance},
+		{"married at 19 and never looked back", Age},
+		{"email: j o e . b l o g g s @ e x a m p l e . c o m", Identifier},
+		{"booking reference ZX81Q7 for the flight", Identifier},
+		{"our place at 4 Via Roma", Location},
+		// Benign look-alikes.
+		{"my legs are dead after leg day", ""},
+		{"the dog's paws are huge", ""},
+		{"the tree is 2 metres tall", ""},
+		{"that post got 400 likes", ""},
+		{"booking reference pending", ""},
+		{"a b c d e f g h i j k", ""},
+		{"office politics? not today", ""},
+		{"the price is daylight robbery", ""},
+		{"the church bells woke us up", ""},
+		{"a very patient dog", ""},
+		{"a proper yorkshire pudding, tall and crispy", ""},
+		{"this cheesecake ought to be a crime", ""},
+	})
+}
