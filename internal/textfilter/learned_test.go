@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var runLearned = flag.Bool("textfilter.learned", false, "run TestLearnedLOFO (a naive Bayes experiment, about 30 s)")
+var runLearned = flag.Bool("textfilter.learned", false, "run TestLearnedLOFO (a naive Bayes experiment; minutes: pass -timeout 30m)")
 
 // nb is a multinomial naive Bayes model over a caption's features: its
 // normalised words, word pairs, and the WordNet category of each word the
