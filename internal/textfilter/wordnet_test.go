@@ -172,5 +172,10 @@ func TestFifthRoundRules(t *testing.T) {
 		{"a very patient dog", ""},
 		{"a proper yorkshire pudding, tall and crispy", ""},
 		{"this cheesecake ought to be a crime", ""},
+		{"that exam was murder", ""},
+		{"a wealth of memories", ""},
+		{"the elderly laptop refuses to update", ""},
+		{"her uncle was murdered in 1990", Criminal},
+		{"my elderly neighbour", Age},
 	})
 }
