@@ -36,7 +36,7 @@ export OBSCURA_CACHE := $(CACHE)
 # added here.
 NORACE_TREES := vision watermark models c2pa sanitize
 NORACE_ONE   := analysis analytics blob blob/s3blob config ddg dp draft egress envelope faces/calibrate fault \
-                guard/guardeval ident operator pipeline redact samples secagg tenant textfilter web
+                guard/guardeval ident operator perf/featurebench perf/mediabench pipeline redact samples secagg tenant textfilter web
 empty :=
 space := $(empty) $(empty)
 NORACE_RE := /internal/(($(subst $(space),|,$(NORACE_TREES)))(/.*)?|($(subst $(space),|,$(NORACE_ONE))))$$
