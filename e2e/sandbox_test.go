@@ -106,14 +106,14 @@ func TestSandboxedWorkers(t *testing.T) {
 	data := t.TempDir()
 	tn := createTenant(t, data, "Sandbox App")
 	start := time.Now()
-	s := startServer(t, data)
+	s := startServer(t, data, "OBSCURA_ANALYSIS_NICE=10")
 	t.Logf("server up after %v", time.Since(start))
 	// One analysis worker and one sanitize-only worker (cmd/obscura/lanes.go);
 	// a second of either starts only when requests overlap.
 	ws := s.waitWorkers(t, 2, nil)
 	t.Logf("workers ready after %v", time.Since(start))
-	// The analysis worker runs 10 nicer than the server; the sanitizer at
-	// the server's priority, so uploads keep their latency under analyses.
+	// With analysis_nice 10 the analysis worker runs 10 nicer than the
+	// server; the sanitizer at the server's priority.
 	server := procNice(t, s.cmd.Process.Pid)
 	if a, b := procNice(t, ws[0]), procNice(t, ws[1]); min(a, b) != server || max(a, b) != min(server+10, 19) {
 		t.Errorf("worker nice values %d and %d (server %d), want %d and %d", a, b, server, server, min(server+10, 19))

@@ -109,7 +109,7 @@ func (a *app) startPool(ctx context.Context, n int, withModels, insecure bool) (
 		Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: a.visionThreads(),
 		Decode: picture.DefaultOptions, Limits: sandbox.DefaultLimits, Protections: prot,
 		UID: sandbox.Nobody, GID: sandbox.Nobody, LoadModels: withModels,
-		Nice: workerNice(withModels), // lanes.go
+		Nice: a.workerNice(withModels), // lanes.go
 	}
 	p, err := sandbox.Start(ctx, sandbox.Options{Config: cfg, Workers: n, Log: a.log})
 	if err != nil {
