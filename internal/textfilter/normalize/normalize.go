@@ -1,4 +1,11 @@
-package textfilter
+// Package normalize turns untrusted text into the tokens that
+// internal/textfilter matches: Unicode normalisation (NFKC, combining marks,
+// format characters), homoglyphs and decorative letters mapped to ASCII,
+// emoji read as words, then tokens with leetspeak decoded, masks filled,
+// spaced-out letters joined, hashtags split and stretched letters
+// shortened. The steps that must guess ("is this a word?") ask the
+// filter's Vocabulary, so the package holds no word list of its own.
+package normalize
 
 import (
 	"regexp"
@@ -8,23 +15,23 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// clean maps text to the form every detector works on: NFKC, then
+// Clean maps text to the form every detector works on: NFKC, then
 // decomposed with combining marks dropped (dïabetic → diabetic),
 // format characters dropped (zero-width, bidi controls, tag characters),
 // controls and separators turned into spaces, homoglyphs mapped to the
 // ASCII letter or digit they imitate. Case is kept (ambiguous place names
 // count only when capitalised); tokens and patterns lower-case it.
-func (l *lexicon) clean(text string) string {
+func Clean(text string, confusable map[rune]rune, emoji *strings.Replacer) string {
 	s := norm.NFD.String(norm.NFKC.String(text))
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
 		switch {
-		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) || ignorable(r):
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) || Ignorable(r):
 		case unicode.IsControl(r) || unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			b.WriteByte(' ')
 		default:
-			if m, ok := l.confusable[r]; ok {
+			if m, ok := confusable[r]; ok {
 				r = m
 			} else if m, ok := letterLike(r); ok {
 				r = m
@@ -32,10 +39,26 @@ func (l *lexicon) clean(text string) string {
 			b.WriteRune(r)
 		}
 	}
-	if l.emoji != nil {
-		return l.emoji.Replace(b.String())
+	if emoji != nil {
+		return emoji.Replace(b.String())
 	}
 	return b.String()
+}
+
+// Vocabulary is what tokenizing asks of the filter's lexicon.
+type Vocabulary interface {
+	// Known reports a word the lexicon lists (it steers leetspeak decoding,
+	// masks and stretched letters).
+	Known(w string) bool
+	// Phrase returns the spelt-out lexicon phrase a hashtag runs together
+	// ("blacklivesmatter" → "black lives matter").
+	Phrase(run string) (string, bool)
+	// Tagword reports a common hashtag word ("goals", "life").
+	Tagword(w string) bool
+	// Head and Tail report a lexicon word that may split off the start or
+	// the end of a hashtag ("#gaylife", "#prayforparis").
+	Head(w string) bool
+	Tail(w string) bool
 }
 
 // smallCaps maps the small capital letters (IPA and phonetic extensions)
@@ -63,9 +86,9 @@ func letterLike(r rune) (rune, bool) {
 	return m, ok
 }
 
-// ignorable reports default-ignorable code points that are not format
+// Ignorable reports default-ignorable code points that are not format
 // characters (Hangul fillers), which render as nothing.
-func ignorable(r rune) bool {
+func Ignorable(r rune) bool {
 	return r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0
 }
 
@@ -79,20 +102,20 @@ var leet = map[rune]rune{
 	'@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't', '€': 'e',
 }
 
-// tokenize splits a cleaned text into lower-case word tokens: apostrophes
+// Tokens splits a cleaned text into lower-case word tokens: apostrophes
 // removed (she's → shes), leetspeak decoded inside words that contain
 // letters, split at every other non-alphanumeric character (% reads as
 // "percent"), runs of single characters joined (d i a b e t i c →
 // diabetic), and letter runs of three or more shortened to a word the
-// lexicon knows (gaaaay → gay).
-func (l *lexicon) tokenize(clean string) []string {
-	toks, _ := l.words(clean)
+// vocabulary knows (gaaaay → gay).
+func Tokens(clean string, v Vocabulary) []string {
+	toks, _ := Words(clean, v)
 	return toks
 }
 
-// words is tokenize that also reports, per token, whether the text wrote
+// Words is Tokens that also reports, per token, whether the text wrote
 // it capitalised.
-func (l *lexicon) words(clean string) (toks []string, caps []bool) {
+func Words(clean string, v Vocabulary) (toks []string, caps []bool) {
 	for _, chunk := range strings.Fields(clean) {
 		chunk = strings.Map(func(r rune) rune {
 			switch r {
@@ -106,7 +129,7 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 			chunk = splitCamel(chunk)
 		}
 		orig := []rune(chunk)
-		d := []rune(l.deleet(strings.ToLower(chunk)))
+		d := []rune(deleet(strings.ToLower(chunk), v))
 		if len(d) != len(orig) { // deleet maps rune for rune; never expected
 			orig = d
 		}
@@ -119,7 +142,7 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 			if !word && start >= 0 {
 				t := string(d[start:i])
 				if hashtag {
-					t = l.hashtagWord(t)
+					t = hashtagWord(t, v)
 				}
 				toks = append(toks, strings.Fields(t)...)
 				for range strings.Fields(t) {
@@ -133,9 +156,9 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 			}
 		}
 	}
-	toks, caps = l.joinSingles(toks, caps)
+	toks, caps = joinSingles(toks, caps, v)
 	for i, t := range toks {
-		toks[i] = l.shorten(t)
+		toks[i] = shorten(t, v)
 	}
 	return toks, caps
 }
@@ -144,7 +167,7 @@ func (l *lexicon) words(clean string) (toks []string, caps []bool) {
 // of a chunk that mixes letters with digits or symbols; plain numbers,
 // numbers with units (3-year-old keeps its 3), handles, e-mail addresses
 // and URLs stay as they are.
-func (l *lexicon) deleet(chunk string) string {
+func deleet(chunk string, v Vocabulary) string {
 	if strings.HasPrefix(chunk, "@") || strings.Contains(chunk, "://") || strings.HasPrefix(chunk, "www.") ||
 		strings.Contains(chunk, "@") && strings.Contains(chunk, ".") {
 		return chunk
@@ -161,7 +184,7 @@ func (l *lexicon) deleet(chunk string) string {
 			i++
 			continue
 		}
-		b.WriteString(l.deleetRun(string(rs[i:j])))
+		b.WriteString(deleetRun(string(rs[i:j]), v))
 		i = j
 	}
 	return b.String()
@@ -169,15 +192,15 @@ func (l *lexicon) deleet(chunk string) string {
 
 // deleetRun decodes one run. A 1 reads as i unless l makes a known word;
 // a * or # inside a word stands for the letter that makes a known word.
-func (l *lexicon) deleetRun(chunk string) string {
+func deleetRun(chunk string, v Vocabulary) string {
 	if !strings.ContainsFunc(chunk, func(r rune) bool { return r >= 'a' && r <= 'z' }) || numberWithUnit.MatchString(chunk) {
 		return chunk
 	}
-	if i := strings.IndexFunc(chunk, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(chunk[i:], unicode.IsDigit) == "" && l.known[chunk[:i]] {
+	if i := strings.IndexFunc(chunk, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(chunk[i:], unicode.IsDigit) == "" && v.Known(chunk[:i]) {
 		return chunk // a known word with digits stuck on (covid19): shorten drops them
 	}
 	if strings.ContainsAny(chunk, "*#") {
-		chunk = l.unmask(chunk)
+		chunk = unmask(chunk, v)
 	}
 	rs := []rune(chunk)
 	alnum := func(i int) bool {
@@ -206,23 +229,23 @@ func (l *lexicon) deleetRun(chunk string) string {
 		return chunk
 	}
 	s := string(out)
-	if strings.ContainsRune(chunk, '1') && !l.knownChunk(s) {
+	if strings.ContainsRune(chunk, '1') && !knownChunk(s, v) {
 		alt := []rune(s)
 		for i, r := range rs {
 			if r == '1' {
 				alt[i] = 'l'
 			}
 		}
-		if l.knownChunk(string(alt)) {
+		if knownChunk(string(alt), v) {
 			return string(alt)
 		}
 	}
 	return s
 }
 
-func (l *lexicon) knownChunk(s string) bool {
+func knownChunk(s string, v Vocabulary) bool {
 	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if l.known[p] {
+		if v.Known(p) {
 			return true
 		}
 	}
@@ -231,7 +254,7 @@ func (l *lexicon) knownChunk(s string) bool {
 
 // joinSingles joins runs of single-character tokens: three or more
 // (letters, with digits read as leetspeak), or two or more digits.
-func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
+func joinSingles(toks []string, caps []bool, v Vocabulary) ([]string, []bool) {
 	var out []string
 	var outCaps []bool
 	for i := 0; i < len(toks); {
@@ -257,7 +280,7 @@ func (l *lexicon) joinSingles(toks []string, caps []bool) ([]string, []bool) {
 			// A spelt-out word after the article "a" or the pronoun "i"
 			// (became a n u n): the joined run is not a word, the run
 			// without its first letter is.
-			if !digits && n >= 4 && (toks[i] == "a" || toks[i] == "i") && !l.known[w] && l.known[w[1:]] {
+			if !digits && n >= 4 && (toks[i] == "a" || toks[i] == "i") && !v.Known(w) && v.Known(w[1:]) {
 				out, outCaps = append(out, toks[i]), append(outCaps, caps[i])
 				w, i = w[1:], i+1
 			}
@@ -295,11 +318,11 @@ func splitCamel(s string) string {
 // letters splits off only next to a known word or a common hashtag word
 // (@tagword), so #couplegoals is not "coup legoals". Only hashtags are
 // searched inside; ordinary words keep whole-token matching.
-func (l *lexicon) hashtagWord(t string) string {
-	if p, ok := l.joined[t]; ok {
+func hashtagWord(t string, v Vocabulary) string {
+	if p, ok := v.Phrase(t); ok {
 		return p
 	}
-	if l.known[t] {
+	if v.Known(t) {
 		return t
 	}
 	// words reports whether s splits entirely into known words of three
@@ -310,18 +333,18 @@ func (l *lexicon) hashtagWord(t string) string {
 		for i := 2; i <= len(s); i++ {
 			for j := i - 2; j >= 0 && !ok[i]; j-- {
 				w := s[j:i]
-				ok[i] = ok[j] && (len(w) >= 3 && l.known[w] || l.classes["tagword"][w])
+				ok[i] = ok[j] && (len(w) >= 3 && v.Known(w) || v.Tagword(w))
 			}
 		}
 		return ok[len(s)]
 	}
 	for n := len(t) - 1; n >= 3; n-- {
 		head, rest := t[:n], t[n:]
-		if (l.single[head] != "" || len(head) == 3 && l.byFirst[head] != nil) && (len(head) >= 6 || words(rest)) {
+		if (v.Head(head)) && (len(head) >= 6 || words(rest)) {
 			return head + " " + rest
 		}
 		tail, front := t[len(t)-n:], t[:len(t)-n]
-		if l.single[tail] != "" && (len(tail) >= 6 || words(front)) {
+		if v.Tail(tail) && (len(tail) >= 6 || words(front)) {
 			return front + " " + tail
 		}
 	}
@@ -330,9 +353,9 @@ func (l *lexicon) hashtagWord(t string) string {
 
 // shorten reduces letter runs of three or more (sooo, gaaay): to two
 // letters if that is a known word, else to one if that is, else to two.
-func (l *lexicon) shorten(t string) string {
+func shorten(t string, v Vocabulary) string {
 	// A known word with digits stuck on (covid19, trump2024).
-	if i := strings.IndexFunc(t, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(t[i:], unicode.IsDigit) == "" && l.known[t[:i]] {
+	if i := strings.IndexFunc(t, unicode.IsDigit); i > 2 && strings.TrimLeftFunc(t[i:], unicode.IsDigit) == "" && v.Known(t[:i]) {
 		return t[:i]
 	}
 	rs := []rune(t)
@@ -348,9 +371,9 @@ func (l *lexicon) shorten(t string) string {
 	}
 	two, one := collapse(rs, 2), collapse(rs, 1)
 	switch {
-	case l.known[two]:
+	case v.Known(two):
 		return two
-	case l.known[one]:
+	case v.Known(one):
 		return one
 	}
 	return two
@@ -379,7 +402,7 @@ func collapse(rs []rune, keep int) string {
 // unmask fills up to two masked letters (* or # inside a word: r*tard,
 // ni**er) with the letters that make a known word; otherwise the mask
 // stays and splits the word.
-func (l *lexicon) unmask(run string) string {
+func unmask(run string, v Vocabulary) string {
 	rs := []rune(run)
 	var at []int
 	for i, r := range rs {
@@ -394,7 +417,7 @@ func (l *lexicon) unmask(run string) string {
 	var try func(k int) bool
 	try = func(k int) bool {
 		if k == len(at) {
-			return l.known[l.deleetRun(string(rs))]
+			return v.Known(deleetRun(string(rs), v))
 		}
 		for v := 'a'; v <= 'z'; v++ {
 			rs[at[k]] = v

@@ -1,20 +1,43 @@
-package textfilter
+// Package pattern finds the structured personal data in a short text that
+// internal/textfilter has cleaned (lower case, homoglyphs mapped): e-mail
+// addresses, URLs, handles, phone, account, card (Luhn) and IBAN (mod 97)
+// numbers, coordinates, street addresses and postcodes, ages and birthdays,
+// money with a period, and stated heights. It knows no vocabulary: the
+// lexicon-driven part of the filter stays in internal/textfilter.
+package pattern
 
 import (
 	"math/big"
 	"regexp"
 	"strings"
+	"unicode/utf8"
+)
+
+// Category codes Detect returns: those of internal/textfilter.
+const (
+	Politics   = "politics"
+	Identifier = "identifier"
+	Location   = "location"
+	Age        = "age"
+	Finance    = "finance"
+	Appearance = "appearance"
 )
 
 // Patterns run on the cleaned text (lower case, homoglyphs mapped, before
-// leetspeak decoding). Each names the category it signals.
+// leetspeak decoding). Each names the category it signals. Email, URL,
+// Domain and Handle are exported for internal/textfilter's Untrusted, which
+// removes links from text read from a photo.
 var (
-	reEmail = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
+	// Email matches an e-mail address.
+	Email = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+`)
 	// An e-mail address spelt out to dodge filters: bob at example dot com.
 	reEmailWords = regexp.MustCompile(`\b[a-z0-9._-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[a-z0-9-]+\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[a-z]{2,}\b`)
-	reURL        = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
-	reDomain     = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
-	reHandle     = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
+	// URL matches a link with a scheme or www.
+	URL = regexp.MustCompile(`(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+	// Domain matches a host name with a common top-level domain.
+	Domain = regexp.MustCompile(`\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|de|fr|es|it|nl|me|app|dev|info|biz|ly|gg|tv|us|ca|au|in|ru|cn|jp|br|xyz|site|online|link|page|blog|shop|store|club|social|edu|gov)\b`)
+	// Handle matches an @handle.
+	Handle = regexp.MustCompile(`(?:^|[^a-z0-9_.])@[a-z0-9_][a-z0-9_.]{1,}`)
 	// A run of digits, optionally grouped by spaces, dashes, dots, slashes
 	// or brackets (phone numbers, account and card numbers, SSNs).
 	reDigits = regexp.MustCompile(`\+?\(?[0-9](?:[\s\-.()/]{0,2}[0-9])+`)
@@ -70,12 +93,61 @@ var (
 	reOweEarn     = regexp.MustCompile(`\b(?:owes?|owed|owing|earns?|earned|earning|makes|making|paid|salary|income|debt|loan|rent|mortgage|worth)\b\D{0,15}(?:[$£€]\s?[0-9]|\b[0-9][0-9,.]*\s?(?:k|grand|bucks|dollars|million|thousand)\b)`)
 )
 
-// detectPatterns returns the categories of the structured identifiers and
-// locations in a cleaned text. Patterns that need a digit, an @ or a dot
-// are skipped on texts without one (most captions).
-func detectPatterns(s string) []Category {
-	var out []Category
-	add := func(c Category, ok bool) {
+// Detect returns the category codes of the structured identifiers,
+// locations, ages, amounts and heights in a cleaned, lower-case text (in
+// order, possibly repeated). Patterns that need a digit, an @ or a dot are
+// skipped on texts without one (most captions).
+func Detect(s string) []string {
+	out := detect(s)
+	if c := compactSpaced(s); c != s {
+		out = append(out, detect(c)...)
+	}
+	return out
+}
+
+// compactSpaced removes the spaces inside runs of six or more
+// single-character words, so that an address or number spelt out with
+// spaces ("s a m . k e l l y @ g m a i l . c o m", "0 7 7 0 0 9 0 0 1 2 3")
+// meets the patterns; other text is returned as it is.
+func compactSpaced(s string) string {
+	f := strings.Fields(s)
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(f); {
+		j := i
+		for j < len(f) && utf8.RuneCountInString(f[j]) == 1 {
+			j++
+		}
+		if j-i >= 6 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strings.Join(f[i:j], ""))
+			changed = true
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		for _, w := range f[i:j] {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w)
+		}
+		i = j
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+// detect runs every pattern once.
+func detect(s string) []string {
+	var out []string
+	add := func(c string, ok bool) {
 		if ok {
 			out = append(out, c)
 		}
@@ -87,19 +159,47 @@ func detectPatterns(s string) []Category {
 	atWord := strings.Contains(s, "at ") || strings.Contains(s, "(at)") || strings.Contains(s, "[at]")
 	street := containsAny(s, "street", "avenue", "road", "lane", "boulevard", "drive", "terrace", "crescent")
 	onStreet := street && reOnStreet.MatchString(s) && !reNotPlace.MatchString(reOnStreet.FindString(s))
-	add(Identifier, at && (reEmail.MatchString(s) || reHandle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
-		dot && (reURL.MatchString(s) || reDomain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
-		digit && (reIDCode.MatchString(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
+	add(Identifier, at && (Email.MatchString(s) || Handle.MatchString(s)) || atWord && reEmailWords.MatchString(s) ||
+		dot && (URL.MatchString(s) || Domain.MatchString(s) || reShortLink.MatchString(s)) || social && reSocial.MatchString(s) ||
+		digit && (reIDCode.MatchString(s) || refCode(s) || reUKPlate.MatchString(s) || longNumber(s) || ibanIn(s) || reDOB.MatchString(s)) || reAtIs.MatchString(s))
+	metres := (digit || strings.Contains(s, "met")) && reHeightMetres.MatchString(s)
 	if !digit {
 		add(Location, onStreet)
+		add(Appearance, metres)
 		return out
 	}
-	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
+	add(Location, reLatLon.MatchString(s) || reLatWord.MatchString(s) || reDMS.MatchString(s) || streetAddress(s) || reForeignStreet.MatchString(s) || rePostcode.MatchString(s) || reZip.MatchString(s) || onStreet ||
 		reFlat.MatchString(s) || reRoom.MatchString(s) && reStay.MatchString(s) || reRoute.MatchString(s) || reGate.MatchString(s))
 	add(Age, reAge.MatchString(s) || ageOrdinal(s))
 	add(Finance, reMoney.MatchString(s) || reOweEarn.MatchString(s) || reLivingOn.MatchString(s))
-	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s))
+	add(Appearance, reHeightPrime.MatchString(s) || reHeightFtIn.MatchString(s) || heightSaid(s) || metres)
+	add(Politics, reVotes.MatchString(s))
 	return out
+}
+
+// reHeightMetres is a person's height in metres ("she's two metres
+// tall", "he is 1.9 m"); reVotes a vote count someone got ("got 400
+// votes", "won 1,203 votes"); reForeignStreet a house number before a
+// street word that comes first in other languages ("12 Rue Cler", "3 Via
+// Roma", "14 Calle Mayor").
+var (
+	reHeightMetres  = regexp.MustCompile(`\b(?:she|he|i|they|you)(?:'s|'m|'re| is| am| are)?\s+(?:like |only |almost |nearly |over |about |just |barely |literally )?(?:[12](?:[.,][0-9]{1,2})?|one|two)\s?(?:m|metres?|meters?)\b`)
+	reVotes         = regexp.MustCompile(`\b(?:got|won|received|polled|took)\s+(?:over\s+|almost\s+|nearly\s+)?[0-9][0-9,.]*k?\s+votes\b`)
+	reForeignStreet = regexp.MustCompile(`\b[0-9]{1,5},?\s+(?:rue|via|viale|calle|avenida|rua|carrer|strada|plaza|piazza|avenue)\s+(?:d[eiu]s?\s+|de la\s+|del\s+|della\s+)?[a-z]{3,}`)
+)
+
+// reRefCode is a booking, order, ticket, membership or similar reference
+// given with its code ("booking reference QX7T9L", "order no. 55123",
+// "PNR: K2LM8Q"); refCode wants a digit in the code.
+var reRefCode = regexp.MustCompile(`\b(?:booking|confirmation|reservation|reference|ref|pnr|order|tracking|ticket|membership|member|account|acct|policy|customer|passport|licence|license|badge|student|employee)\s*(?:number|no\.?|num|code|reference|ref|id|#)?\s*[:#]?\s*([a-z0-9]{5,12})\b`)
+
+func refCode(s string) bool {
+	for _, m := range reRefCode.FindAllStringSubmatch(s, -1) {
+		if strings.ContainsAny(m[1], "0123456789") {
+			return true
+		}
+	}
+	return false
 }
 
 // heightNotAfter are words after "N feet" that make it a distance.
@@ -235,28 +335,6 @@ func validIBAN(s string) bool {
 	}
 	n, ok := new(big.Int).SetString(b.String(), 10)
 	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
-}
-
-// spelledNumber reports a number spelt out digit by digit ("one eight
-// hundred five five five"): six or more tokens in a row that are digit words
-// or hundred/double/triple, at least five of them digit words.
-func (l *lexicon) spelledNumber(toks []string) bool {
-	run, digits := 0, 0
-	for _, t := range toks {
-		switch {
-		case l.classes["digitword"][t]:
-			run++
-			digits++
-		case t == "hundred" || t == "double" || t == "triple":
-			run++
-		default:
-			run, digits = 0, 0
-		}
-		if run >= 6 && digits >= 5 {
-			return true
-		}
-	}
-	return false
 }
 
 // notAgeOrdinal are nouns after "our 25th", "my 3rd" that count something
