@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/vision"
 )
@@ -32,7 +32,7 @@ func (a *app) benchGuard(ctx context.Context, out map[string]any, b *strings.Bui
 		return err
 	}
 	const rounds = 3
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
 	var embed, check time.Duration
 	faces := 0
 	for range rounds {

@@ -35,8 +35,8 @@ every photo (greyscale, 40–100 px faces, JPEG quality 30–60, screenshot PNG)
 each compared against the other photos' originals. --split K reports on each
 of K groups of people at thresholds chosen on the others (K-fold by person).
 --model picks the embedder: arcface (the shipped one), faceres (the older
-one), or the measurement-only arcface-rgb, arcface-unaligned and
-faceres-aligned.`,
+one), or the measurement-only arcface-rgb, arcface-unaligned, arcface-flip
+(the crop and its mirror embedded and averaged) and faceres-aligned.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if split == 1 || split < 0 || split > 20 {
@@ -86,7 +86,7 @@ faceres-aligned.`,
 	}
 	cmd.Flags().BoolVar(&variants, "variants", false, "also measure degraded copies of every photo")
 	cmd.Flags().IntVar(&split, "split", 2, "report on K groups of people at thresholds chosen on the others (0: no split)")
-	cmd.Flags().StringVar(&model, "model", "arcface", "embedder: arcface, faceres, arcface-rgb, arcface-unaligned, faceres-aligned")
+	cmd.Flags().StringVar(&model, "model", "arcface", "embedder: arcface, faceres, arcface-rgb, arcface-unaligned, arcface-flip, faceres-aligned")
 	return cmd
 }
 
@@ -110,6 +110,13 @@ func (a *app) calibrationEmbedder(model string) (func(context.Context, []byte) (
 		Close() error
 	}
 	switch model {
+	case "arcface-flip":
+		if b, err = m.Load(dir, arcface.ModelFile); err == nil {
+			var e *arcface.Embedder
+			if e, err = arcface.New(b, a.visionThreads()); err == nil {
+				emb = flipEmbedder{e}
+			}
+		}
 	case "arcface", "arcface-rgb", "arcface-unaligned":
 		if b, err = m.Load(dir, arcface.ModelFile); err == nil {
 			var e *arcface.Embedder
@@ -160,4 +167,13 @@ func (a *app) calibrationEmbedder(model string) (func(context.Context, []byte) (
 		return v, big.Box.W, time.Since(start), err
 	}
 	return embed, closeFn, nil
+}
+
+// flipEmbedder measures arcface with test-time flip augmentation
+// (arcface.EmbedFlip; measurement only, docs/faces.md).
+type flipEmbedder struct{ *arcface.Embedder }
+
+// Embed is the flip-augmented embedding.
+func (f flipEmbedder) Embed(ctx context.Context, p *picture.Picture, face blazeface.Face) ([]float32, error) {
+	return f.EmbedFlip(ctx, p, face)
 }

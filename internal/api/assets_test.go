@@ -31,6 +31,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/egress"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/meme"
@@ -90,7 +91,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.extraction = guard.NewExtraction(xcfg, clk, func(f guard.Flag) {
 		e.alerts.Raise(context.Background(), store.Alert{Rule: alert.RuleExtraction, Severity: f.State, TenantID: f.Tenant, Detail: f.Detail()})
 	})
-	squeezer := guard.NewFaceSqueezer()
+	squeezer := squeeze.New()
 	onAdv := func(ctx context.Context, tenant, key string, score float64) {
 		e.alerts.Raise(ctx, store.Alert{Rule: alert.RuleAdversarial, Severity: "warning", TenantID: tenant, Detail: "squeeze"})
 	}

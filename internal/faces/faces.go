@@ -34,8 +34,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/derived"
+	"github.com/obscuraproject/obscura/internal/faces/gallery"
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/ident"
 	"github.com/obscuraproject/obscura/internal/pipeline"
 	"github.com/obscuraproject/obscura/internal/sealed"
@@ -45,6 +46,18 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
+)
+
+// Person is one named person of a subject's gallery (package gallery).
+type Person = gallery.Person
+
+// Operating points of the face embedder (package arcface, whose doc gives
+// their provenance): a face-tag suggestion names a person whose best
+// template reaches SuggestThreshold; `faces compare` answers "match" at
+// CompareThreshold.
+const (
+	SuggestThreshold = arcface.SuggestThreshold
+	CompareThreshold = arcface.CompareThreshold
 )
 
 // Purpose is the consent purpose face-tag suggestions need.
@@ -124,7 +137,7 @@ type Deps struct {
 	// no suggestion (its embedding is neither stored nor matched) and is
 	// reported to OnAdversarial; the photo's other faces are suggested.
 	Squeezer interface {
-		Check(ctx context.Context, probe guard.FaceProbe, emb []float32) (guard.Verdict, error)
+		Check(ctx context.Context, probe squeeze.FaceProbe, emb []float32) (squeeze.Verdict, error)
 	}
 	OnAdversarial func(ctx context.Context, tenant, key string, score float64)
 	// Usage, when set, hears each suggestion run, for differentially
@@ -209,22 +222,22 @@ func draftRef(g store.Suggestion) sealed.Ref {
 }
 
 // load reads the subject's gallery (empty if none yet).
-func (s *Service) load(ctx context.Context, tenant, subjectHash string) (*Gallery, error) {
+func (s *Service) load(ctx context.Context, tenant, subjectHash string) (*gallery.Gallery, error) {
 	b, err := s.d.Objects.ReadAll(ctx, galleryRef(tenant, subjectHash), 1<<30)
 	if errors.Is(err, fault.NotFound) {
-		return &Gallery{Dim: faceres.Dim}, nil
+		return &gallery.Gallery{Dim: faceres.Dim}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read gallery: %w", err)
 	}
-	g, err := UnmarshalGallery(b)
+	g, err := gallery.Unmarshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("gallery of subject: %w", err)
 	}
 	return g, nil
 }
 
-func (s *Service) save(ctx context.Context, tenant, subjectHash string, g *Gallery) error {
+func (s *Service) save(ctx context.Context, tenant, subjectHash string, g *gallery.Gallery) error {
 	if _, err := s.d.Objects.Put(ctx, galleryRef(tenant, subjectHash), bytes.NewReader(g.Marshal())); err != nil {
 		return fmt.Errorf("write gallery: %w", err)
 	}
@@ -233,10 +246,10 @@ func (s *Service) save(ctx context.Context, tenant, subjectHash string, g *Galle
 
 // FaceSuggestion is one face found, with its candidates.
 type FaceSuggestion struct {
-	SuggestionID string      `json:"suggestion_id"`
-	Box          store.Box   `json:"box"`
-	Candidates   []Candidate `json:"candidates"`
-	ExpiresAt    time.Time   `json:"expires_at"`
+	SuggestionID string              `json:"suggestion_id"`
+	Box          store.Box           `json:"box"`
+	Candidates   []gallery.Candidate `json:"candidates"`
+	ExpiresAt    time.Time           `json:"expires_at"`
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
@@ -357,7 +370,7 @@ func (o *suggestion) Store(ctx context.Context, a store.Asset, now time.Time) ([
 			cands[i].Score = round2(cands[i].Score)
 		}
 		if cands == nil {
-			cands = []Candidate{}
+			cands = []gallery.Candidate{}
 		}
 		o.out = append(o.out, FaceSuggestion{SuggestionID: sg.ID, Box: sg.Box, Candidates: cands, ExpiresAt: sg.ExpiresAt})
 		o.drafts = append(o.drafts, sg)
@@ -385,7 +398,7 @@ func bytesVector(b []byte) ([]float32, error) {
 	// A draft is the current model's (arcface) or, made before the
 	// upgrade, FaceRes's; the gallery keeps each template's model.
 	if len(b) != 4*faceres.Dim && len(b) != 4*arcface.Dim {
-		return nil, fmt.Errorf("%w: draft embedding of %d bytes", ErrGallery, len(b))
+		return nil, fmt.Errorf("%w: draft embedding of %d bytes", gallery.ErrMalformed, len(b))
 	}
 	v := make([]float32, len(b)/4)
 	for i := range v {
@@ -396,7 +409,7 @@ func bytesVector(b []byte) ([]float32, error) {
 
 func validName(n string) bool {
 	n = strings.TrimSpace(n)
-	return n != "" && len(n) <= MaxNameBytes && utf8.ValidString(n) && !strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	return n != "" && len(n) <= gallery.MaxNameBytes && utf8.ValidString(n) && !strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // Accepted is the result of accepting a suggestion.
@@ -444,13 +457,13 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 		if !validName(person) {
 			return Accepted{}, ErrName
 		}
-		if len(g.People) >= MaxPeople {
+		if len(g.People) >= gallery.MaxPeople {
 			return Accepted{}, ErrFull
 		}
 		p = Person{ID: ident.New("per_"), Name: strings.TrimSpace(person)}
 		g.People = append(g.People, p)
 	}
-	if len(g.Templates) >= MaxTemplates {
+	if len(g.Templates) >= gallery.MaxTemplates {
 		return Accepted{}, ErrFull
 	}
 	// Claim the suggestion first: of two concurrent accepts, one wins.
@@ -460,7 +473,7 @@ func (s *Service) Accept(ctx context.Context, tenant, suggestionID, person strin
 	// The template takes the tag's id, so deleting the photo finds the
 	// template its face added (ForgetAsset).
 	tag := store.FaceTag{ID: ident.New("tag_"), TenantID: tenant, SubjectHash: sg.SubjectHash, AssetID: sg.AssetID, PersonID: p.ID, Box: sg.Box, CreatedAt: s.d.Clock.Now()}
-	g.Templates = append(g.Templates, Template{ID: tag.ID, Person: p.ID, Vector: vec})
+	g.Templates = append(g.Templates, gallery.Template{ID: tag.ID, Person: p.ID, Vector: vec})
 	if err := s.save(ctx, tenant, sg.SubjectHash, g); err != nil {
 		return Accepted{}, err
 	}
@@ -806,7 +819,7 @@ func (s *Service) Export(ctx context.Context, tenant, subjectHash string, b deri
 func (s *Service) Held(ctx context.Context, tenant, subjectHash string) (int, error) {
 	g, err := s.load(ctx, tenant, subjectHash)
 	if errors.Is(err, fault.NotFound) {
-		g, err = &Gallery{}, nil
+		g, err = &gallery.Gallery{}, nil
 	}
 	if err != nil {
 		return 0, err

@@ -5,7 +5,7 @@ import (
 	"image"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
@@ -44,8 +44,8 @@ func (q stubProbe) Embed(context.Context, *image.RGBA) ([]float32, error) {
 
 type flagAll struct{}
 
-func (flagAll) Check(context.Context, guard.FaceProbe, []float32) (guard.Verdict, error) {
-	return guard.Verdict{Suspicious: true, Score: 0.5, Threshold: 0.1}, nil
+func (flagAll) Check(context.Context, squeeze.FaceProbe, []float32) (squeeze.Verdict, error) {
+	return squeeze.Verdict{Suspicious: true, Score: 0.5, Threshold: 0.1}, nil
 }
 
 // TestSuggestWithholdsAdversarialFace: when the squeezer flags a face, the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/obscuraproject/obscura/internal/faces/gallery"
+
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/vision/geom"
@@ -70,8 +72,8 @@ func (s *Service) Reembed(ctx context.Context, tenant, subjectHash string, limit
 	}
 	kept := g.Templates[:0]
 	for _, t := range g.Templates {
-		if t.model() == CurrentModel || m.Reembedded+m.Dropped >= limit {
-			if t.model() != CurrentModel {
+		if t.ModelID() == gallery.CurrentModel || m.Reembedded+m.Dropped >= limit {
+			if t.ModelID() != gallery.CurrentModel {
 				m.Remaining++
 			}
 			kept = append(kept, t)
@@ -90,7 +92,7 @@ func (s *Service) Reembed(ctx context.Context, tenant, subjectHash string, limit
 		if err != nil {
 			return m, err
 		}
-		t.Vector, t.Model = v, ModelOf(v)
+		t.Vector, t.Model = v, gallery.ModelOf(v)
 		kept = append(kept, t)
 		m.Reembedded++
 	}

@@ -6,6 +6,8 @@ import (
 	"image"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/faces/gallery"
+
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -43,8 +45,8 @@ func TestReembed(t *testing.T) {
 	}
 	old := make([]float32, faceres.Dim)
 	old[0] = 1
-	g := &Gallery{Dim: faceres.Dim, People: []Person{{ID: "per_a", Name: "Ann"}},
-		Templates: []Template{{ID: "tag_1", Person: "per_a", Vector: old}, {ID: "tpl_x", Person: "per_a", Vector: old}}}
+	g := &gallery.Gallery{Dim: faceres.Dim, People: []Person{{ID: "per_a", Name: "Ann"}},
+		Templates: []gallery.Template{{ID: "tag_1", Person: "per_a", Vector: old}, {ID: "tpl_x", Person: "per_a", Vector: old}}}
 	if _, err := k.Objects.Put(ctx, galleryRef("ten_a", "h"), bytes.NewReader(g.Marshal())); err != nil {
 		t.Fatal(err)
 	}

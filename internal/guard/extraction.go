@@ -11,6 +11,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/guard/normality"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -270,7 +271,7 @@ func (e *Extraction) W(tenant, key string) float64 {
 	if s == nil || len(s.dists) < e.cfg.MinDistances {
 		return 1
 	}
-	return ShapiroWilk(s.dists)
+	return normality.ShapiroWilk(s.dists)
 }
 
 func dist(a, b []float32) float64 {
@@ -428,7 +429,7 @@ func (e *Extraction) Observe(ctx context.Context, tenant, key string, thumb []fl
 	var flag *Flag
 	w := 1.0
 	if len(s.dists) >= e.cfg.MinDistances {
-		w = ShapiroWilk(s.dists)
+		w = normality.ShapiroWilk(s.dists)
 	}
 	reason := ""
 	switch {

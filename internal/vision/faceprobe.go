@@ -11,7 +11,7 @@ import (
 // FaceProbe is one face of one photo as the face embedder reads it: the
 // photo's pixels, the region the embedding reads, and the embedding of the
 // same face read from another copy of the photo. The adversarial-input
-// guard (guard.FaceProbe, the same methods) squeezes the region and
+// guard (squeeze.FaceProbe, the same methods) squeezes the region and
 // compares embeddings through it, knowing no model.
 type FaceProbe interface {
 	Photo() *image.RGBA

@@ -45,6 +45,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/incident"
 	"github.com/obscuraproject/obscura/internal/jobs"
 	"github.com/obscuraproject/obscura/internal/meme"
@@ -233,7 +234,7 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 		c.OnCrashes(g.onSandboxCrashes)
 	}
 	if eng != nil {
-		squeezer := guard.NewFaceSqueezer()
+		squeezer := squeeze.New()
 		ad.Guard, ad.Thumbnail = g.Extraction, guard.Thumbnail
 		ad.Engine, ad.Assets, ad.Consent = eng, g.Uploads, g.Consents
 		fd.Guard, fd.Thumbnail, fd.Squeezer, fd.OnAdversarial = g.Extraction, guard.Thumbnail, squeezer, g.onAdversarial

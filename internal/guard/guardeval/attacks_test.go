@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
@@ -23,7 +23,7 @@ import (
 
 // crafter is one attack of the suite.
 type crafter interface {
-	run(t testing.TB, probe guard.FaceProbe, rng *rand.Rand) (*image.RGBA, float64)
+	run(t testing.TB, probe squeeze.FaceProbe, rng *rand.Rand) (*image.RGBA, float64)
 }
 
 // suite is the attack suite, by name: black-box random search (three

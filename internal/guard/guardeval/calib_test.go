@@ -11,17 +11,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // TestCalibrateSqueeze fits the adversarial-input guard's models: every
 // face of every photo under $OBSCURA_GUARD_CALIB and of its degraded
 // variants (calibrationVariants) is squeezed through the guard's probe
-// (FaceRes), each scored squeezer's model is fitted (guard.FitSqueezeModel)
+// (FaceRes), each scored squeezer's model is fitted (squeeze.FitModel)
 // and the models, the highest natural scores and the 99.5th percentile
 // are logged (go test -v). With $OBSCURA_GUARD_CALIB_OUT it also writes
 // the raw shifts (CSV: file, variant, side, shifts in model order), which
@@ -34,8 +35,8 @@ func TestCalibrateSqueeze(t *testing.T) {
 	if dir == "" && in == "" {
 		t.Skip("OBSCURA_GUARD_CALIB not set")
 	}
-	ks := make([]guard.Squeezer, len(guard.DefaultSqueezeModels))
-	for i, m := range guard.DefaultSqueezeModels {
+	ks := make([]squeeze.Squeezer, len(squeeze.DefaultModels))
+	for i, m := range squeeze.DefaultModels {
 		ks[i] = m.Squeezer
 	}
 	var sides []int
@@ -45,13 +46,14 @@ func TestCalibrateSqueeze(t *testing.T) {
 	} else {
 		sides, shifts = measureShifts(t, dir, ks)
 	}
-	s := guard.NewFaceSqueezer()
+	s := squeeze.New()
+	s.Models = slices.Clone(s.Models) // refitted below; the shipped models stay
 	for i, k := range ks {
 		col := make([]float64, len(shifts))
 		for j := range shifts {
 			col[j] = shifts[j][i]
 		}
-		m, err := guard.FitSqueezeModel(k, sides, col)
+		m, err := squeeze.FitModel(k, sides, col)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,16 +61,22 @@ func TestCalibrateSqueeze(t *testing.T) {
 		t.Logf("{%v, %.2f, %.2f, %.2f},", k, m.A, m.B, m.Sigma)
 	}
 	scores := make([]float64, len(shifts))
+	shipped := squeeze.New()
+	flagged := 0
 	for j := range shifts {
 		scores[j] = s.Score(shifts[j], sides[j])
+		if shipped.Score(shifts[j], sides[j]) > shipped.Threshold {
+			flagged++
+		}
 	}
-	t.Logf("%d natural faces: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f", len(scores),
-		guard.Quantile(scores, 0.99), guard.Quantile(scores, 0.995), guard.Quantile(scores, 0.999), guard.Quantile(scores, 1))
+	t.Logf("%d natural faces of %d–%d px, refit: score 99th %.2f, 99.5th %.2f, 99.9th %.2f, highest %.2f; shipped models flag %d at %.2f",
+		len(scores), slices.Min(sides), slices.Max(sides), squeeze.Quantile(scores, 0.99), squeeze.Quantile(scores, 0.995), squeeze.Quantile(scores, 0.999),
+		squeeze.Quantile(scores, 1), flagged, shipped.Threshold)
 }
 
 // measureShifts runs the probe over every face of every photo under dir
 // and its variants.
-func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]float64) {
+func measureShifts(t *testing.T, dir string, ks []squeeze.Squeezer) ([]int, [][]float64) {
 	m := loadModels(t)
 	ctx := context.Background()
 	var w *bufio.Writer
@@ -108,7 +116,7 @@ func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]fl
 			}
 			for _, f := range faces {
 				probe := m.fr.Probe(p, f)
-				sh, err := guard.Shifts(ctx, probe, nil, ks)
+				sh, err := squeeze.Shifts(ctx, probe, nil, ks)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -130,28 +138,14 @@ func measureShifts(t *testing.T, dir string, ks []guard.Squeezer) ([]int, [][]fl
 
 // readShifts reads measureShifts's CSV back.
 func readShifts(t *testing.T, path string, n int) ([]int, [][]float64) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sides []int
-	var shifts [][]float64
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) != 3+n {
-			t.Fatalf("%s: %q: want %d fields", path, line, 3+n)
-		}
-		var side int
-		if _, err := fmt.Sscan(f[2], &side); err != nil {
-			t.Fatal(err)
-		}
-		sh := make([]float64, n)
-		for i := range sh {
-			if _, err := fmt.Sscan(f[3+i], &sh[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		sides, shifts = append(sides, side), append(shifts, sh)
+	defer f.Close()
+	sides, shifts, err := squeeze.ReadShifts(f, n)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return sides, shifts
 }

@@ -11,24 +11,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
 // featureRow writes one face's per-squeezer shifts through both probes:
 // set, file, variant, side (FaceRes region), side (ArcFace region), then
-// the FaceRes shifts and the ArcFace shifts in guard.AllSqueezers order.
+// the FaceRes shifts and the ArcFace shifts in squeeze.AllSqueezers order.
 func featureRow(t testing.TB, w *bufio.Writer, m models, set, file, variant string, p *picture.Picture, f blazeface.Face) {
 	ctx := context.Background()
 	fr, ar := m.fr.Probe(p, f), m.arc.Probe(p, f)
-	a, err := guard.Shifts(ctx, fr, nil, guard.AllSqueezers)
+	a, err := squeeze.Shifts(ctx, fr, nil, squeeze.AllSqueezers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := make([]float64, len(a))
 	if os.Getenv("OBSCURA_GUARD_FEATURES_FACERES_ONLY") == "" {
-		if b, err = guard.Shifts(ctx, ar, nil, guard.AllSqueezers); err != nil {
+		if b, err = squeeze.Shifts(ctx, ar, nil, squeeze.AllSqueezers); err != nil {
 			t.Fatal(err)
 		}
 	}

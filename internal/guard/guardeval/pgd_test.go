@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/guard"
+	"github.com/obscuraproject/obscura/internal/guard/squeeze"
 )
 
 // pgd is projected gradient descent in L∞ on the photo's own pixels
@@ -23,7 +23,7 @@ import (
 // uploaded photo's are. steps × (2·pairs + 1) model queries.
 type pgd struct{ eps, steps, pairs, tile int }
 
-func (a pgd) run(t testing.TB, probe guard.FaceProbe, rng *rand.Rand) (*image.RGBA, float64) {
+func (a pgd) run(t testing.TB, probe squeeze.FaceProbe, rng *rand.Rand) (*image.RGBA, float64) {
 	ctx := context.Background()
 	src := probe.Photo()
 	orig, err := probe.Embed(ctx, src)

@@ -13,7 +13,7 @@ import (
 )
 
 // Probe is one face of one photo as this embedder reads it, for the
-// adversarial-input guard (it implements guard.FaceProbe): the region of
+// adversarial-input guard (it implements squeeze.FaceProbe): the region of
 // the decoded photo the aligned 112×112 crop covers, and the embedding of
 // the same face read from a squeezed copy of the photo. The guard watches
 // the embedder whose output decides who a face is (suggestions and

@@ -10,7 +10,7 @@ import (
 )
 
 // Probe is one face of one photo as this embedder reads it, for the
-// adversarial-input guard (it implements guard.FaceProbe): the region of
+// adversarial-input guard (it implements squeeze.FaceProbe): the region of
 // the decoded photo the crop covers, and the embedding of the same face
 // read from a squeezed copy of the photo. The crop geometry and the
 // preprocessing (BGR minus the Caffe mean) stay here, with the model.

@@ -1,4 +1,4 @@
-package faces
+package gallery
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ func TestGalleryVector(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("encoding changed:\n got %x\nwant %x", got, want)
 	}
-	g, err := UnmarshalGallery(want)
+	g, err := Unmarshal(want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestGalleryV1Migrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := UnmarshalGallery(v1)
+	g, err := Unmarshal(v1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +123,8 @@ func TestUnmarshalGalleryRejects(t *testing.T) {
 		"empty name":     (&Gallery{Dim: 1, People: []Person{{ID: "per_a", Name: ""}}}).Marshal(),
 	}
 	for name, b := range tests {
-		if _, err := UnmarshalGallery(b); !errors.Is(err, ErrGallery) {
-			t.Errorf("%s: err = %v, want ErrGallery", name, err)
+		if _, err := Unmarshal(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}
 	}
 }
@@ -156,10 +156,10 @@ func FuzzUnmarshalGallery(f *testing.F) {
 		f.Add(v1)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		g, err := UnmarshalGallery(b)
+		g, err := Unmarshal(b)
 		if err != nil {
-			if !errors.Is(err, ErrGallery) {
-				t.Fatalf("error outside ErrGallery: %v", err)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error outside ErrMalformed: %v", err)
 			}
 			return
 		}
@@ -169,7 +169,7 @@ func FuzzUnmarshalGallery(f *testing.F) {
 		if b[4] == 2 && !bytes.Equal(out, b) {
 			t.Fatalf("accepted bytes do not round-trip")
 		}
-		g2, err := UnmarshalGallery(out)
+		g2, err := Unmarshal(out)
 		if err != nil || !bytes.Equal(g2.Marshal(), out) {
 			t.Fatalf("re-encoded gallery does not decode to itself: %v", err)
 		}
@@ -191,11 +191,11 @@ func FuzzUnmarshalGallery(f *testing.F) {
 func TestGalleryIDNamespaces(t *testing.T) {
 	orphan := sampleGallery()
 	orphan.Templates = append(orphan.Templates, Template{ID: "tpl_4", Person: "t:tpl_1", Vector: []float32{1, 0, 0}})
-	if _, err := UnmarshalGallery(orphan.Marshal()); !errors.Is(err, ErrGallery) {
-		t.Errorf("template of a template id: err = %v, want ErrGallery", err)
+	if _, err := Unmarshal(orphan.Marshal()); !errors.Is(err, ErrMalformed) {
+		t.Errorf("template of a template id: err = %v, want ErrMalformed", err)
 	}
 	ok := &Gallery{Dim: 3, People: []Person{{ID: "t:x", Name: "X"}}, Templates: []Template{{ID: "x", Person: "t:x", Vector: []float32{1, 0, 0}}}}
-	if _, err := UnmarshalGallery(ok.Marshal()); err != nil {
+	if _, err := Unmarshal(ok.Marshal()); err != nil {
 		t.Errorf("person t:x with template x: %v", err)
 	}
 }

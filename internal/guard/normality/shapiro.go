@@ -1,4 +1,7 @@
-package guard
+// Package normality tests whether values look normally distributed: the
+// Shapiro–Wilk W statistic, which the extraction guard (package guard,
+// PRADA) applies to the distances between a key's queries.
+package normality
 
 import (
 	"math"

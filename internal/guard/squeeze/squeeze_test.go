@@ -1,10 +1,13 @@
-package guard
+package squeeze
 
 import (
 	"context"
 	"image"
 	"image/color"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -98,7 +101,7 @@ func TestFitSqueezeModel(t *testing.T) {
 		sides = append(sides, s)
 		shifts = append(shifts, math.Exp(1-2*math.Log(float64(s))+e))
 	}
-	m, err := FitSqueezeModel(Blur, sides, shifts)
+	m, err := FitModel(Blur, sides, shifts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +115,7 @@ func TestFitSqueezeModel(t *testing.T) {
 		sides  []int
 		shifts []float64
 	}{{[]int{1, 2}, []float64{1, 2}}, {[]int{50, 50, 50}, []float64{0.1, 0.2, 0.3}}, {[]int{1, 2, 3}, []float64{1}}} {
-		if _, err := FitSqueezeModel(Blur, c.sides, c.shifts); err == nil {
+		if _, err := FitModel(Blur, c.sides, c.shifts); err == nil {
 			t.Errorf("fit of %v accepted", c)
 		}
 	}
@@ -136,8 +139,8 @@ func TestFaceSqueezerScores(t *testing.T) {
 	// Models where a natural face's shift is 0.01 at every size, ±1 in
 	// ln: the planted pattern's shift (a blur undoes it) is far above.
 	a := math.Log(0.01)
-	s := NewFaceSqueezer()
-	s.Models = []SqueezeModel{{Blur, a, 0, 1}, {DownUp, a, 0, 1}}
+	s := New()
+	s.Models = []Model{{Blur, a, 0, 1}, {DownUp, a, 0, 1}}
 	clean, err := s.Check(ctx, meanProbe{smooth, r}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -149,14 +152,73 @@ func TestFaceSqueezerScores(t *testing.T) {
 	if clean.Suspicious || !bad.Suspicious || bad.Score <= clean.Score {
 		t.Errorf("clean %+v, planted %+v: want only the planted face suspicious", clean, bad)
 	}
-	if len(bad.Shifts) != len(s.Models) || bad.Side != 64 || bad.Threshold != DefaultSqueezeThreshold {
+	if len(bad.Shifts) != len(s.Models) || bad.Side != 64 || bad.Threshold != DefaultThreshold {
 		t.Errorf("verdict %+v", bad)
 	}
 	// Sizes outside the fitted range score as its ends.
-	if s.Score(bad.Shifts, 1000) != s.Score(bad.Shifts, DefaultSqueezeMaxSide) || s.Score(bad.Shifts, 3) != s.Score(bad.Shifts, DefaultSqueezeMinSide) {
+	if s.Score(bad.Shifts, 1000) != s.Score(bad.Shifts, DefaultMaxSide) || s.Score(bad.Shifts, 3) != s.Score(bad.Shifts, DefaultMinSide) {
 		t.Error("side not clamped to the fitted range")
 	}
 	if _, err := s.Check(ctx, meanProbe{smooth, image.Rect(200, 200, 220, 220)}, nil); err == nil {
 		t.Error("region outside the photo accepted")
+	}
+}
+
+// TestDefaultsOnCalibration re-measures the shipped models and threshold
+// on the committed calibration measurement (testdata/lfw10-shifts.csv:
+// every face of the 100 LFW10 photos and 13 degraded variants of each
+// through the FaceRes probe, written by guardeval.TestCalibrateSqueeze;
+// derived numbers only, no pixels). Issue 15's bound: ≤ 0.5% of natural
+// faces flagged; measured 4 of 1,406 (0.28%). The shipped models were
+// fitted on 354 of these faces (session 7); the refit on all of them is
+// logged (docs/guards.md says why it is not shipped).
+func TestDefaultsOnCalibration(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "lfw10-shifts.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sides, shifts, err := ReadShifts(f, len(DefaultModels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sides) < 1000 {
+		t.Fatalf("%d faces, want ≥ 1,000", len(sides))
+	}
+	for i, want := range DefaultModels {
+		col := make([]float64, len(shifts))
+		for j := range shifts {
+			col[j] = shifts[j][i]
+		}
+		got, err := FitModel(want.Squeezer, sides, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v: refit on all {%.2f, %.2f, %.2f}, shipped {%.2f, %.2f, %.2f}", want.Squeezer, got.A, got.B, got.Sigma, want.A, want.B, want.Sigma)
+	}
+	s := New()
+	flagged := 0
+	for j := range shifts {
+		if s.Score(shifts[j], sides[j]) > s.Threshold {
+			flagged++
+		}
+	}
+	t.Logf("%d of %d natural faces flagged at %.2f", flagged, len(shifts), s.Threshold)
+	if flagged*200 > len(shifts) {
+		t.Errorf("%d of %d natural faces flagged, want ≤ 0.5%% (measured 4)", flagged, len(shifts))
+	}
+}
+
+// TestReadShiftsRejects checks the calibration CSV reader on malformed
+// lines.
+func TestReadShiftsRejects(t *testing.T) {
+	for _, in := range []string{"a,b,10,0.1", "a,b,x,0.1,0.2", "a,b,0,0.1,0.2", "a,b,10,0.1,-1", "a,b,10,0.1,NaN", "a,b,10,0.1,Inf"} {
+		if _, _, err := ReadShifts(strings.NewReader(in), 2); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+	sides, shifts, err := ReadShifts(strings.NewReader("a.jpg,q90,40,0.01,0.02\n\nb.jpg,grey,50,0.03,0.04\n"), 2)
+	if err != nil || len(sides) != 2 || sides[1] != 50 || shifts[1][1] != 0.04 {
+		t.Errorf("got %v %v %v", sides, shifts, err)
 	}
 }

@@ -1,4 +1,9 @@
-package faces
+// Package gallery is a subject's gallery of people and their face
+// templates: its sealed on-disk encoding (docs/spec/gallery-v2.md, which
+// reads version 1 too) and matching a face's embedding against it. It is
+// biometric data: package faces keeps it sealed under the subject's
+// face_recognition scope key and decrypts it only in memory.
+package gallery
 
 import (
 	"cmp"
@@ -14,8 +19,8 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 )
 
-// ErrGallery reports a gallery encoding this package cannot read.
-var ErrGallery = errors.New("faces: malformed gallery")
+// ErrMalformed reports a gallery encoding this package cannot read.
+var ErrMalformed = errors.New("faces: malformed gallery")
 
 // Limits of one gallery (docs/spec/gallery-v1.md).
 const (
@@ -59,10 +64,11 @@ func ModelOf(v []float32) string {
 
 // CurrentModel is the model new templates come from (the engine's face
 // embedder). Templates of another model are not matched; they are
-// re-embedded from their sealed photos or dropped (Service.Reembed).
+// re-embedded from their sealed photos or dropped (faces.Service.Reembed).
 const CurrentModel = arcface.ModelID
 
-func (t Template) model() string {
+// ModelID is the template's model id (Model, or ModelOf its vector).
+func (t Template) ModelID() string {
 	if t.Model != "" {
 		return t.Model
 	}
@@ -85,7 +91,7 @@ type Gallery struct {
 func (g *Gallery) Stale() int {
 	n := 0
 	for _, t := range g.Templates {
-		if t.model() != CurrentModel {
+		if t.ModelID() != CurrentModel {
 			n++
 		}
 	}
@@ -133,7 +139,7 @@ func (g *Gallery) Marshal() []byte {
 	for _, t := range g.Templates {
 		b = appendStr8(b, t.ID)
 		b = appendStr8(b, t.Person)
-		b = appendStr8(b, t.model())
+		b = appendStr8(b, t.ModelID())
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(t.Vector)))
 		for _, v := range t.Vector {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
@@ -156,7 +162,7 @@ func (r *reader) take(n int) []byte {
 		return nil
 	}
 	if n < 0 || n > len(r.b) {
-		r.err = fmt.Errorf("%w: truncated", ErrGallery)
+		r.err = fmt.Errorf("%w: truncated", ErrMalformed)
 		return nil
 	}
 	out := r.b[:n]
@@ -188,7 +194,7 @@ func (r *reader) u32() int {
 func (r *reader) id() string {
 	n := r.u8()
 	if r.err == nil && (n == 0 || n > maxIDBytes) {
-		r.err = fmt.Errorf("%w: id length %d", ErrGallery, n)
+		r.err = fmt.Errorf("%w: id length %d", ErrMalformed, n)
 	}
 	return string(r.take(n))
 }
@@ -196,30 +202,30 @@ func (r *reader) id() string {
 // maxDim bounds an embedding's length.
 const maxDim = 4096
 
-// UnmarshalGallery decodes and validates a gallery of version 1 (FaceRes
+// Unmarshal decodes and validates a gallery of version 1 (FaceRes
 // templates; docs/spec/gallery-v1.md) or 2 (each template with its model;
 // docs/spec/gallery-v2.md): known version, bounded counts, unique ids,
 // every template of a listed person, a model id of printable ASCII, finite
 // unit-ish vectors of the declared dimension, no trailing bytes.
-func UnmarshalGallery(b []byte) (*Gallery, error) {
+func Unmarshal(b []byte) (*Gallery, error) {
 	r := &reader{b: b}
 	if m := r.take(4); r.err != nil || [4]byte(m) != galleryMagic {
-		return nil, fmt.Errorf("%w: bad magic", ErrGallery)
+		return nil, fmt.Errorf("%w: bad magic", ErrMalformed)
 	}
 	version := r.u8()
 	if r.err == nil && version != 1 && version != 2 {
-		return nil, fmt.Errorf("%w: version %d", ErrGallery, version)
+		return nil, fmt.Errorf("%w: version %d", ErrMalformed, version)
 	}
 	g := &Gallery{}
 	if version == 1 {
 		g.Dim = r.u16()
 		if r.err == nil && (g.Dim == 0 || g.Dim > maxDim) {
-			return nil, fmt.Errorf("%w: dimension %d", ErrGallery, g.Dim)
+			return nil, fmt.Errorf("%w: dimension %d", ErrMalformed, g.Dim)
 		}
 	}
 	np := r.u32()
 	if np > MaxPeople {
-		return nil, fmt.Errorf("%w: %d people", ErrGallery, np)
+		return nil, fmt.Errorf("%w: %d people", ErrMalformed, np)
 	}
 	seen := map[string]bool{} // person ids
 	for range np {
@@ -229,7 +235,7 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 			return nil, r.err
 		}
 		if seen[p.ID] || len(p.Name) == 0 || len(p.Name) > MaxNameBytes || !utf8.ValidString(p.Name) {
-			return nil, fmt.Errorf("%w: person %d", ErrGallery, len(g.People))
+			return nil, fmt.Errorf("%w: person %d", ErrMalformed, len(g.People))
 		}
 		seen[p.ID] = true
 		g.People = append(g.People, p)
@@ -242,7 +248,7 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 		minT = 12
 	}
 	if nt > MaxTemplates || (r.err == nil && nt*minT > len(r.b)) {
-		return nil, fmt.Errorf("%w: %d templates", ErrGallery, nt)
+		return nil, fmt.Errorf("%w: %d templates", ErrMalformed, nt)
 	}
 	seenT := map[string]bool{} // template ids: a namespace of their own
 	for range nt {
@@ -252,7 +258,7 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 			t.Model = r.id()
 			dim = r.u16()
 			if r.err == nil && (dim == 0 || dim > maxDim || !printable(t.Model)) {
-				return nil, fmt.Errorf("%w: template %d model or dimension", ErrGallery, len(g.Templates))
+				return nil, fmt.Errorf("%w: template %d model or dimension", ErrMalformed, len(g.Templates))
 			}
 		}
 		raw := r.take(4 * dim)
@@ -260,14 +266,14 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 			return nil, r.err
 		}
 		if !seen[t.Person] || seenT[t.ID] {
-			return nil, fmt.Errorf("%w: template %d", ErrGallery, len(g.Templates))
+			return nil, fmt.Errorf("%w: template %d", ErrMalformed, len(g.Templates))
 		}
 		seenT[t.ID] = true
 		t.Vector = make([]float32, dim)
 		for i := range t.Vector {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v > 1 || v < -1 {
-				return nil, fmt.Errorf("%w: template %d value out of range", ErrGallery, len(g.Templates))
+				return nil, fmt.Errorf("%w: template %d value out of range", ErrMalformed, len(g.Templates))
 			}
 			t.Vector[i] = v
 		}
@@ -280,7 +286,7 @@ func UnmarshalGallery(b []byte) (*Gallery, error) {
 		return nil, r.err
 	}
 	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrGallery, len(r.b))
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b))
 	}
 	return g, nil
 }
@@ -314,7 +320,7 @@ func (g *Gallery) Match(v []float32, threshold float64, k int) []Candidate {
 func (g *Gallery) MatchModel(model string, v []float32, threshold float64, k int) []Candidate {
 	best := map[string]float64{}
 	for _, t := range g.Templates {
-		if t.model() != model || len(t.Vector) != len(v) {
+		if t.ModelID() != model || len(t.Vector) != len(v) {
 			continue
 		}
 		var s float32
@@ -337,12 +343,3 @@ func (g *Gallery) MatchModel(model string, v []float32, threshold float64, k int
 	}
 	return out
 }
-
-// Operating points of the face embedder (package arcface, whose doc gives
-// their provenance): a face-tag suggestion names a person whose best
-// template reaches SuggestThreshold; `faces compare` answers "match" at
-// CompareThreshold.
-const (
-	SuggestThreshold = arcface.SuggestThreshold
-	CompareThreshold = arcface.CompareThreshold
-)

@@ -1,4 +1,4 @@
-package guard
+package squeeze
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ type Squeezer int
 // The squeezers. The first three are Xu et al.'s; the others were added
 // in session 7 and measured (docs/guards.md).
 const (
-	// Bits reduces every channel to SqueezeBits bits.
+	// Bits reduces every channel to BitDepth bits.
 	Bits Squeezer = iota
 	// Median2 is a 2×2 median filter.
 	Median2
