@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,10 @@ func limitsLoadTarget(t *testing.T, s *server, admin string) serverbench.LoadTar
 		AssetID: uploadPhotoAs(t, s, admin, subj, photo), Features: mediabench.AnalysisFeatures, Subject: subj, Upload: small.Bytes()}
 }
 
+// loadTargetP99ms is issue 17.6's target for reads and uploads under the
+// mixed load.
+const loadTargetP99ms = 50
+
 // Issue 17.6: analyses saturating the CPU made cheap reads wait seconds
 // (GET p50 2.4 s, p99 9.5 s at 72 req/s). With admission control the
 // analyses beyond the queue are shed (503 overloaded, Retry-After) and
@@ -60,9 +65,17 @@ func limitsLoadTarget(t *testing.T, s *server, admin string) serverbench.LoadTar
 // and checks that analyses are shed and every read and upload answered.
 // OBSCURA_LOAD=1 runs 10 s against a baseline in the same run (admission
 // effectively off: 64 concurrent analyses, queue 10 000) and then the
-// default, logs both tables (go test -v) and checks the p99 cut.
+// default, logs both tables (go test -v) and checks that the p99 of reads
+// and uploads meets the target or is cut fourfold.
 func TestLoadShedding(t *testing.T) {
 	full := os.Getenv("OBSCURA_LOAD") == "1"
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average before: %s", strings.TrimSpace(string(la)))
+		defer func() {
+			la, _ := os.ReadFile("/proc/loadavg")
+			t.Logf("load average after: %s", strings.TrimSpace(string(la)))
+		}()
+	}
 	mix := serverbench.DefaultLoadMix
 	mix.Duration = 6 * time.Second
 	if full {
@@ -92,7 +105,11 @@ func TestLoadShedding(t *testing.T) {
 	// The default run makes the gate small enough that the mix saturates it
 	// on any machine (an idle fast machine finished every analysis of the
 	// default mix within the default gate); the full run uses the defaults.
-	var gate []string
+	// The full run sets analysis_nice 10 (the server's threads and the
+	// upload sanitizers take a contended core first), as on a dedicated
+	// host; the default run leaves it off, as on the shared CI machine
+	// (niced analyses would yield to every other build there).
+	gate := []string{"OBSCURA_ANALYSIS_NICE=10"}
 	if !full {
 		gate = []string{"OBSCURA_ANALYSIS_CONCURRENCY=1", "OBSCURA_ANALYSIS_QUEUE=1"}
 	}
@@ -108,12 +125,17 @@ func TestLoadShedding(t *testing.T) {
 		if st.Count == 0 || st.Status["200"]+st.Status["201"] != st.Count {
 			t.Errorf("%s: %v, want every request answered", ep, st.Status)
 		}
-		// The target is p99 ≤ 50 ms on a machine that runs nothing else;
-		// a shared machine (tests run in parallel with other builds)
-		// cannot show that, so the test compares with the baseline of the
-		// same run: shedding must cut the p99 at least fourfold.
-		if full && st.P99ms*4 > base[ep].P99ms {
-			t.Errorf("%s p99 %.1f ms with admission, %.1f ms without: not a fourfold cut", ep, st.P99ms, base[ep].P99ms)
+		// The target is p99 ≤ 50 ms. On an idle machine that is what
+		// counts: there the baseline's reads are fast already (p99 81 ms
+		// without admission), so a fourfold cut cannot be asked of them.
+		// On a machine busy with other work (CI runs builds and tests side
+		// by side) no server can promise an absolute 50 ms; there the
+		// baseline of the same run is slow too, and shedding plus the
+		// lanes (cmd/obscura/lanes.go) must cut the p99 at least fourfold.
+		// Either passes; a p99 that is neither fast nor cut fails.
+		if full && st.P99ms > loadTargetP99ms && st.P99ms*4 > base[ep].P99ms {
+			t.Errorf("%s p99 %.1f ms with admission (%.1f ms without): above %v ms and not a fourfold cut",
+				ep, st.P99ms, base[ep].P99ms, loadTargetP99ms)
 		}
 	}
 }

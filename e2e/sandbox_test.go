@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -55,10 +56,28 @@ func procStatus(t *testing.T, pid int) map[string]string {
 	return m
 }
 
+// procNice reads the nice value of a process's main thread (field 19 of
+// /proc/PID/stat).
+func procNice(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	n, err := strconv.Atoi(strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // waitWorkers waits until the server has n workers none of which is in old.
 func (s *server) waitWorkers(t *testing.T, n int, old []int) []int {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	// A replacement loads its models like a start-up: as long as one on a
+	// saturated machine (startServer's deadline).
+	deadline := time.Now().Add(150 * time.Second)
 	for {
 		ws := s.workers(t)
 		fresh := len(ws) == n
@@ -87,10 +106,18 @@ func TestSandboxedWorkers(t *testing.T) {
 	data := t.TempDir()
 	tn := createTenant(t, data, "Sandbox App")
 	start := time.Now()
-	s := startServer(t, data)
+	s := startServer(t, data, "OBSCURA_ANALYSIS_NICE=10")
 	t.Logf("server up after %v", time.Since(start))
-	ws := s.waitWorkers(t, 1, nil) // a second starts only when analyses overlap
+	// One analysis worker and one sanitize-only worker (cmd/obscura/lanes.go);
+	// a second of either starts only when requests overlap.
+	ws := s.waitWorkers(t, 2, nil)
 	t.Logf("workers ready after %v", time.Since(start))
+	// With analysis_nice 10 the analysis worker runs 10 nicer than the
+	// server; the sanitizer at the server's priority.
+	server := procNice(t, s.cmd.Process.Pid)
+	if a, b := procNice(t, ws[0]), procNice(t, ws[1]); min(a, b) != server || max(a, b) != min(server+10, 19) {
+		t.Errorf("worker nice values %d and %d (server %d), want %d and %d", a, b, server, server, min(server+10, 19))
+	}
 	for _, w := range ws {
 		st := procStatus(t, w)
 		if os.Getuid() == 0 && !strings.HasPrefix(st["Uid"], "65534") {
@@ -171,7 +198,7 @@ func TestSandboxedWorkers(t *testing.T) {
 		t.Errorf("healthz after the crash: %d", code)
 	}
 	t.Logf("crash handled after %v", time.Since(start))
-	s.waitWorkers(t, 1, ws)
+	s.waitWorkers(t, 2, ws)
 	t.Logf("workers replaced after %v", time.Since(start))
 	if code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`)); code != 200 || !strings.Contains(string(b), `"person"`) {
 		t.Errorf("analysis after the workers were replaced: %d %s", code, b)

@@ -51,8 +51,14 @@ func (a *app) serve(ctx context.Context, insecure bool) error {
 		return err
 	}
 	defer pool.Close()
+	// Uploads are sanitized in their own workers (lanes.go).
+	sanitizers, err := a.startPool(ctx, sanitizeWorkers, false, insecure)
+	if err != nil {
+		return err
+	}
+	defer sanitizers.Close()
 	a.install = true
-	g, err := a.openSandboxed(ctx, pool)
+	g, err := a.openSandboxed(ctx, pool, sanitizers)
 	if err != nil {
 		return err
 	}

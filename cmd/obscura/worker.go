@@ -110,6 +110,7 @@ func (a *app) startPool(ctx context.Context, n int, withModels, insecure bool) (
 		Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: a.visionThreads(),
 		Decode: picture.DefaultOptions, Limits: sandbox.DefaultLimits, Protections: prot,
 		UID: sandbox.Nobody, GID: sandbox.Nobody, LoadModels: withModels,
+		Nice: a.workerNice(withModels), // lanes.go
 	}
 	p, err := sandbox.Start(ctx, sandbox.Options{Config: cfg, Workers: n, Log: a.log})
 	if err != nil {
@@ -119,12 +120,13 @@ func (a *app) startPool(ctx context.Context, n int, withModels, insecure bool) (
 }
 
 // openSandboxed builds the object graph with every decode and model run
-// in the pool's workers.
-func (a *app) openSandboxed(ctx context.Context, pool *sandbox.Pool) (*wire.Graph, error) {
+// in the pool's workers, and uploads sanitized in the sanitizers' (see
+// lanes.go).
+func (a *app) openSandboxed(ctx context.Context, pool, sanitizers *sandbox.Pool) (*wire.Graph, error) {
 	if err := a.checkInstallation(a.install); err != nil {
 		return nil, err
 	}
-	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Vision: pool, Sanitizer: pool})
+	return wire.Open(ctx, wire.Options{Config: a.cfg, Getenv: a.getenv, Clock: a.clk, Log: a.log, Vision: pool, Sanitizer: sanitizers})
 }
 
 // benchSandbox measures one sandboxed worker (2 threads) against the same

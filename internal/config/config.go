@@ -105,6 +105,12 @@ type Config struct {
 	// AnalysisQueue is how many synchronous analyses may wait for a slot;
 	// one more is refused with 503 overloaded and Retry-After.
 	AnalysisQueue int `yaml:"analysis_queue"`
+	// AnalysisNice is how much nicer than the server its analysis workers
+	// run (0..19; 0 leaves them at the server's priority). 10 lets the
+	// server's own threads and the upload sanitizers take a contended core
+	// first on a host that runs nothing else; on a host shared with other
+	// work it also yields to that work (docs/perf.md).
+	AnalysisNice int `yaml:"analysis_nice"`
 	// DecodeMegapixels bounds the megapixels of uploads being decoded at
 	// once (a larger photo decodes alone); later decodes wait.
 	DecodeMegapixels int `yaml:"decode_megapixels"`
@@ -162,6 +168,7 @@ var Settings = []Setting{
 	{"job-rescue-after", "OBSCURA_JOB_RESCUE_AFTER", "when a job left running by a crashed worker is retried (> job timeout)"},
 	{"analysis-concurrency", "OBSCURA_ANALYSIS_CONCURRENCY", "analyses running at once (0: max(1, CPUs/2))"},
 	{"analysis-queue", "OBSCURA_ANALYSIS_QUEUE", "synchronous analyses that may wait before 503 overloaded"},
+	{"analysis-nice", "OBSCURA_ANALYSIS_NICE", "how much nicer than the server the analysis workers run (0..19)"},
 	{"decode-megapixels", "OBSCURA_DECODE_MEGAPIXELS", "megapixels of uploads decoded at once"},
 	{"decode-queue", "OBSCURA_DECODE_QUEUE", "uploads that may wait to decode before 503 overloaded"},
 	{"plugin-timeout", "OBSCURA_PLUGIN_TIMEOUT", "wall time of one plugin run (0: 2s)"},
@@ -319,6 +326,12 @@ func (c *Config) Set(flag, value string) error {
 		return count(&c.AnalysisConcurrency, 0)
 	case "analysis-queue":
 		return count(&c.AnalysisQueue, 0)
+	case "analysis-nice":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 || n > 19 {
+			return fault.New(fault.Invalid, fmt.Sprintf("analysis-nice: %q is not a nice increment (0..19)", value))
+		}
+		c.AnalysisNice = n
 	case "decode-megapixels":
 		return count(&c.DecodeMegapixels, 1)
 	case "decode-queue":

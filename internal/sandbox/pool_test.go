@@ -112,7 +112,7 @@ func startTestPool(t *testing.T, prot Protections, opt Options) *Pool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.Config = Config{Decode: picture.DefaultOptions, Limits: DefaultLimits, Protections: prot, UID: Nobody, GID: Nobody}
+	opt.Config = Config{Decode: picture.DefaultOptions, Limits: DefaultLimits, Protections: prot, UID: Nobody, GID: Nobody, Nice: opt.Config.Nice}
 	opt.Command = func() *exec.Cmd { return exec.Command(exe) }
 	if opt.Workers == 0 {
 		opt.Workers = 1

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
@@ -44,9 +43,12 @@ func New(t testing.TB, log *slog.Logger) *Kit {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	dir := t.TempDir()
+	if err := seed(dir); err != nil { // template.go
+		t.Fatal(err)
+	}
 	cfg := config.Default()
 	cfg.Data = dir
-	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(start)
 	g, err := core.Open(context.Background(), core.Options{Config: cfg, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)

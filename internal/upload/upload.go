@@ -97,6 +97,7 @@ type Service struct {
 	// sanitizer, when set, cleans uploads instead of sanitize.Sanitize.
 	sanitizer Sanitizer
 	inspect   Inspector
+	later     *inspections // inspect.go
 }
 
 // Inspector looks at an upload's original bytes, after the stripped photo
@@ -106,9 +107,13 @@ type Inspector interface {
 	InspectUpload(ctx context.Context, tenant, assetID string, original []byte)
 }
 
-// WithInspector sets the upload inspector. It returns s.
+// WithInspector sets the upload inspector; an upload a client waits for
+// is inspected after its answer (inspect.go). It returns s.
 func (s *Service) WithInspector(i Inspector) *Service {
 	s.inspect = i
+	if s.later == nil {
+		s.later = newInspections()
+	}
 	return s
 }
 
@@ -300,9 +305,7 @@ func (s *Service) ingest(ctx context.Context, tenant, subjectHash, uploadID stri
 		}
 		return store.Asset{}, fmt.Errorf("record asset: %w", err)
 	}
-	if s.inspect != nil {
-		s.inspect.InspectUpload(ctx, tenant, a.ID, data)
-	}
+	s.inspectUpload(ctx, tenant, a.ID, data)
 	return a, nil
 }
 

@@ -210,6 +210,9 @@ func Open(ctx context.Context, o Options) (*Graph, error) {
 	g.Uploads = upload.New(ucfg, g.Store, g.Objects, g.Keys, g.Tokens, clk).WithDecodeGate(g.DecodeGate)
 	if o.Sanitizer != nil {
 		g.Uploads.WithSanitizer(o.Sanitizer)
+		if c, ok := o.Sanitizer.(interface{ OnCrashes(func(int)) }); ok {
+			c.OnCrashes(g.onSandboxCrashes) // a crashing decoder may be an exploit attempt
+		}
 	}
 	g.Extraction = guard.NewExtraction(guard.DefaultExtraction, clk, g.onExtractionFlag)
 	// Throttled and blocked keys stay so across restarts.
@@ -309,6 +312,9 @@ func (g *Graph) taggedNames(ctx context.Context, tenant, subjectHash string) ([]
 func (g *Graph) Close() error {
 	if g.Alerts != nil {
 		g.Alerts.Wait()
+	}
+	if g.Uploads != nil {
+		g.Uploads.Wait() // inspections of answered uploads
 	}
 	if g.Plugins != nil {
 		_ = g.Plugins.Runtime().Close(context.Background())

@@ -46,6 +46,12 @@ type Config struct {
 	LoadModels bool `json:"load_models"`
 	// TempDir is the worker's private directory (set by the supervisor).
 	TempDir string `json:"tempdir"`
+	// Nice lowers the worker's CPU priority: it is added to the
+	// supervisor's nice value (at most 19) for every thread the worker
+	// will have; 0 leaves it. Analysis workers run
+	// niced so the server's own threads and the upload sanitizers get
+	// the CPU first when analyses saturate it (docs/perf.md).
+	Nice int `json:"nice,omitempty"`
 }
 
 // Limits are a worker's rlimits (0: not limited).

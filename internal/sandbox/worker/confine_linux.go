@@ -73,6 +73,19 @@ func restrictAndExec(c protocol.Config) error {
 		return err
 	}
 	env := append(os.Environ(), protocol.StageEnv+"=2")
+	if c.Nice > 0 {
+		// Linux keeps the nice value per thread: set on the thread that
+		// execs, it is what stage 2's first thread, and so every thread
+		// it ever starts (ONNX Runtime's pool included), inherits.
+		runtime.LockOSThread()                             // never unlocked: this thread execs
+		raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0) // the raw syscall answers 20 - nice
+		if err == nil {
+			err = unix.Setpriority(unix.PRIO_PROCESS, 0, min(20-raw+c.Nice, 19))
+		}
+		if err != nil {
+			return fmt.Errorf("lower the worker's priority: %w", err)
+		}
+	}
 	if c.Protections&protocol.Landlock == 0 {
 		return syscall.Exec(exe, os.Args, env)
 	}
