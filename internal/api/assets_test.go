@@ -21,6 +21,8 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/api/photos"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
@@ -97,7 +99,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
-		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }, Egress: loopbackEgress(t)})
+		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(recognition.WebhookSecret(kr, t)) }, Egress: loopbackEgress(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestUploadFlow(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("PUT: %d %s", code, b)
 	}
-	var asset AssetInfo
+	var asset photos.AssetInfo
 	json.Unmarshal(b, &asset)
 	if asset.Width != 64 || asset.Height != 48 || asset.Format != "jpeg" || !strings.HasPrefix(asset.AssetID, "ast_") {
 		t.Fatalf("asset %s", b)

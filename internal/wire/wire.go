@@ -33,6 +33,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -357,7 +358,7 @@ func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		Code:          func(err error) string { return api.ProblemFor(err).Code },
 		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
-		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) },
+		WebhookSecret: func(t string) []byte { return []byte(recognition.WebhookSecret(g.Keys, t)) },
 		Egress:        g.Egress, IDKey: g.jobIDKey()})
 }
 

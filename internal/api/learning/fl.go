@@ -1,4 +1,4 @@
-package api
+package learning
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
 
-// flService is what the API needs from the federated-learning coordinator.
-type flService interface {
+// FLService is what the API needs from the federated-learning coordinator.
+type FLService interface {
 	Enroll(ctx context.Context, tenant, subject string, pub ed25519.PublicKey) (string, error)
 	CreateTask(ctx context.Context, tenant, id string, cfg fl.TaskConfig, seed []fl.Example, canary []byte) error
 	Checkin(ctx context.Context, tenant, task, deviceID string, at int64, sig []byte) (fl.Status, error)
@@ -169,45 +170,46 @@ func session(h string) ([secagg.SessionLen]byte, error) {
 	return s, nil
 }
 
-func (a *API) registerFL() {
+// RegisterFL registers the federated-learning operations.
+func RegisterFL(h op.Host, d Deps) {
 	meta := map[string]any{"feature": fl.Feature}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-enroll-device", Method: http.MethodPost, Path: "/v1/fl/devices", Tags: []string{"federated learning"},
 		Summary:  "Enrol a device key for one subject (Sybil resistance: one party cannot pose as many)",
-		Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated, Metadata: meta, Errors: errs,
+		Security: op.Secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated, Metadata: meta, Errors: errs,
 	}, func(ctx context.Context, in *FLEnrollInput) (*FLEnrollOutput, error) {
-		id, err := a.d.FL.Enroll(ctx, principal(ctx).TenantID, in.Body.Subject, ed25519.PublicKey(in.Body.PublicKey))
+		id, err := d.FL.Enroll(ctx, op.Principal(ctx).TenantID, in.Body.Subject, ed25519.PublicKey(in.Body.PublicKey))
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &FLEnrollOutput{}
 		out.Body.DeviceID = id
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-create-task", Method: http.MethodPost, Path: "/v1/fl/tasks", Tags: []string{"federated learning"},
 		Summary:  "Create a federated task with its seed model and canary set",
-		Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated, Metadata: meta, Errors: errs, MaxBodyBytes: 12 << 20,
+		Security: op.Secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated, Metadata: meta, Errors: errs, MaxBodyBytes: 12 << 20,
 	}, func(ctx context.Context, in *FLCreateTaskInput) (*FLVersionOutput, error) {
 		seed, err := fl.ReadScene(in.Body.Seed)
 		if err != nil {
-			return nil, a.fail(ctx, fault.Wrap(fault.Invalid, "seed must be a scene-v1 feature set", err))
+			return nil, h.Fail(ctx, fault.Wrap(fault.Invalid, "seed must be a scene-v1 feature set", err))
 		}
-		if err := a.d.FL.CreateTask(ctx, principal(ctx).TenantID, in.Body.ID, in.Body.Config, seed.Examples, in.Body.Canary); err != nil {
-			return nil, a.fail(ctx, err)
+		if err := d.FL.CreateTask(ctx, op.Principal(ctx).TenantID, in.Body.ID, in.Body.Config, seed.Examples, in.Body.Canary); err != nil {
+			return nil, h.Fail(ctx, err)
 		}
 		out := &FLVersionOutput{}
 		out.Body.Version = 1
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-get-task", Method: http.MethodGet, Path: "/v1/fl/tasks/{task}", Tags: []string{"federated learning"},
-		Summary: "A task's rounds (audited records), privacy spent and current version", Security: secured(auth.ScopeAdmin), Errors: errs,
+		Summary: "A task's rounds (audited records), privacy spent and current version", Security: op.Secured(auth.ScopeAdmin), Errors: errs,
 	}, func(ctx context.Context, in *FLTaskInput) (*FLSummaryOutput, error) {
-		s, err := a.d.FL.Summarize(ctx, principal(ctx).TenantID, in.Task)
+		s, err := d.FL.Summarize(ctx, op.Principal(ctx).TenantID, in.Task)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &FLSummaryOutput{}
 		out.Body.Task, out.Body.Version, out.Body.RhoSpent, out.Body.Budget, out.Body.Epsilon = s.Task, s.Version, s.RhoSpent, s.Budget, s.Epsilon
@@ -218,25 +220,25 @@ func (a *API) registerFL() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-rollback", Method: http.MethodPost, Path: "/v1/fl/tasks/{task}/rollback", Tags: []string{"federated learning"},
-		Summary: "Make the previous model version current again", Security: secured(auth.ScopeAdmin), Errors: errs,
+		Summary: "Make the previous model version current again", Security: op.Secured(auth.ScopeAdmin), Errors: errs,
 	}, func(ctx context.Context, in *FLTaskInput) (*FLVersionOutput, error) {
-		v, err := a.d.FL.Rollback(ctx, principal(ctx).TenantID, in.Task)
+		v, err := d.FL.Rollback(ctx, op.Principal(ctx).TenantID, in.Task)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &FLVersionOutput{}
 		out.Body.Version = v
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-get-model", Method: http.MethodGet, Path: "/v1/fl/tasks/{task}/model", Tags: []string{"federated learning"},
-		Summary: "The task's current model version: only versions that passed the canary check are ever current", Security: secured(auth.ScopeAnalyze), Errors: errs,
+		Summary: "The task's current model version: only versions that passed the canary check are ever current", Security: op.Secured(auth.ScopeAnalyze), Errors: errs,
 	}, func(ctx context.Context, in *FLTaskInput) (*FLModelOutput, error) {
-		m, raw, err := a.d.FL.Model(ctx, principal(ctx).TenantID, in.Task)
+		m, raw, err := d.FL.Model(ctx, op.Principal(ctx).TenantID, in.Task)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &FLModelOutput{}
 		out.Body.Version, out.Body.Artefact, out.Body.Record, out.Body.Classes, out.Body.Shape, out.Body.Task, out.Body.Format =
@@ -244,55 +246,55 @@ func (a *API) registerFL() {
 		out.Body.SHA256 = sha256Hex(raw)
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-get-config", Method: http.MethodGet, Path: "/v1/fl/tasks/{task}/config", Tags: []string{"federated learning"},
-		Summary: "The task's mechanism (clipping, noise, ring) and training settings, for devices", Security: secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
+		Summary: "The task's mechanism (clipping, noise, ring) and training settings, for devices", Security: op.Secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
 	}, func(ctx context.Context, in *FLTaskInput) (*FLConfigOutput, error) {
-		c, err := a.d.FL.Config(ctx, principal(ctx).TenantID, in.Task)
+		c, err := d.FL.Config(ctx, op.Principal(ctx).TenantID, in.Task)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &FLConfigOutput{Body: c}, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-checkin", Method: http.MethodPost, Path: "/v1/fl/tasks/{task}/checkin", Tags: []string{"federated learning"},
 		Summary:  "Check an enrolled device in to the task's next round (its subject must have granted federated_learning)",
-		Security: secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
+		Security: op.Secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
 	}, func(ctx context.Context, in *FLCheckinInput) (*FLStatusOutput, error) {
-		s, err := a.d.FL.Checkin(ctx, principal(ctx).TenantID, in.Task, in.Body.DeviceID, in.Body.At, in.Body.Signature)
+		s, err := d.FL.Checkin(ctx, op.Principal(ctx).TenantID, in.Task, in.Body.DeviceID, in.Body.At, in.Body.Signature)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return flStatus(s), nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-poll", Method: http.MethodPost, Path: "/v1/fl/rounds/{session}/poll", Tags: []string{"federated learning"},
-		Summary: "A device's view of its round: phase, parameters and the server message it needs", Security: secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
+		Summary: "A device's view of its round: phase, parameters and the server message it needs", Security: op.Secured(auth.ScopeIngest), Metadata: meta, Errors: errs,
 	}, func(ctx context.Context, in *FLPollInput) (*FLStatusOutput, error) {
 		sess, err := session(in.Session)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
-		s, err := a.d.FL.Poll(ctx, principal(ctx).TenantID, sess, in.Body.DeviceID)
+		s, err := d.FL.Poll(ctx, op.Principal(ctx).TenantID, sess, in.Body.DeviceID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		if !in.Body.WithModel {
 			s.Artefact = nil
 		}
 		return flStatus(s), nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "fl-submit", Method: http.MethodPost, Path: "/v1/fl/rounds/{session}/messages", Tags: []string{"federated learning"},
 		Summary:  "Submit one signed secure-aggregation message (forged, replayed or out-of-order messages are refused)",
-		Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent, Metadata: meta, Errors: errs, MaxBodyBytes: 48 << 20,
+		Security: op.Secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent, Metadata: meta, Errors: errs, MaxBodyBytes: 48 << 20,
 	}, func(ctx context.Context, in *FLMessageInput) (*struct{}, error) {
 		sess, err := session(in.Session)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
-		if err := a.d.FL.Submit(ctx, principal(ctx).TenantID, sess, in.Body.Message); err != nil {
-			return nil, a.fail(ctx, err)
+		if err := d.FL.Submit(ctx, op.Principal(ctx).TenantID, sess, in.Body.Message); err != nil {
+			return nil, h.Fail(ctx, err)
 		}
 		return nil, nil
 	})

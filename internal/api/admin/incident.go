@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 )
 
@@ -25,34 +26,35 @@ type KillSwitchOutput struct {
 	}
 }
 
-func (a *API) registerIncident() {
-	if a.d.Kill == nil || a.d.Operator == nil {
+// RegisterIncident registers the kill-switch operations.
+func RegisterIncident(h op.Host, d Deps) {
+	if d.Kill == nil || d.Operator == nil {
 		return
 	}
 	mine := func(ctx context.Context) *KillSwitchOutput {
 		out := &KillSwitchOutput{}
 		out.Body.Active = []string{}
-		t := principal(ctx).TenantID
-		for _, sc := range a.d.Kill.Active() {
+		t := op.Principal(ctx).TenantID
+		for _, sc := range d.Kill.Active() {
 			if sc == "global" || strings.HasPrefix(sc, "feature:") || sc == "tenant:"+t || strings.HasPrefix(sc, "tenant:"+t+"/") {
 				out.Body.Active = append(out.Body.Active, sc)
 			}
 		}
 		return out
 	}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "set-kill-switch", Method: http.MethodPut, Path: "/v1/admin/kill-switch", Tags: []string{"admin"},
 		Summary:  "Stop (or resume) processing for this tenant, or one feature of it; global switches are CLI-only",
-		Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+		Security: op.Secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *KillSwitchInput) (*KillSwitchOutput, error) {
-		if _, err := a.d.Operator.SetKillSwitch(ctx, by(ctx), principal(ctx).TenantID, in.Body.Feature, in.Body.On); err != nil {
-			return nil, a.fail(ctx, err)
+		if _, err := d.Operator.SetKillSwitch(ctx, by(ctx), op.Principal(ctx).TenantID, in.Body.Feature, in.Body.On); err != nil {
+			return nil, h.Fail(ctx, err)
 		}
 		return mine(ctx), nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-kill-switch", Method: http.MethodGet, Path: "/v1/admin/kill-switch", Tags: []string{"admin"},
-		Summary: "Kill switches in force for this tenant", Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+		Summary: "Kill switches in force for this tenant", Security: op.Secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*KillSwitchOutput, error) {
 		return mine(ctx), nil
 	})

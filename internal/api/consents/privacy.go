@@ -1,4 +1,4 @@
-package api
+package consents
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 )
 
-// privacyLinks issues privacy-center links (package web).
-type privacyLinks interface {
+// PrivacyLinks issues privacy-center links (package web).
+type PrivacyLinks interface {
 	NewLink(ctx context.Context, tenant, subject string) (string, time.Time, error)
 	RevokeLinks(ctx context.Context, tenant, subject string) (int, error)
 }
@@ -36,33 +37,37 @@ type PrivacyLinkOutput struct {
 	}
 }
 
-func (a *API) registerPrivacy() {
-	if a.d.Privacy == nil {
+// Resolve implements huma.Resolver.
+func (in *PrivacyLinkInput) Resolve(huma.Context) []error { return op.SubjectErrors(in.Subject) }
+
+// RegisterPrivacy registers the privacy-center link operations.
+func RegisterPrivacy(h op.Host, d Deps) {
+	if d.Privacy == nil {
 		return
 	}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-privacy-link", Method: http.MethodPost, Path: "/v1/subjects/{subject}/privacy-link", Tags: []string{"subjects"},
 		Summary:  "A short-lived, single-use link into the subject's privacy center",
-		Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
+		Security: op.Secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *PrivacyLinkInput) (*PrivacyLinkOutput, error) {
-		tok, exp, err := a.d.Privacy.NewLink(ctx, principal(ctx).TenantID, in.Subject)
+		tok, exp, err := d.Privacy.NewLink(ctx, op.Principal(ctx).TenantID, in.Subject)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &PrivacyLinkOutput{}
-		out.Body.URL, out.Body.ExpiresAt = a.d.PublicURL+"/privacy/open/"+tok, exp
+		out.Body.URL, out.Body.ExpiresAt = h.PublicURL()+"/privacy/open/"+tok, exp
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "revoke-privacy-links", Method: http.MethodDelete, Path: "/v1/subjects/{subject}/privacy-link", Tags: []string{"subjects"},
 		Summary:  "Revoke every privacy-center link of the subject; the sessions they opened end",
-		Security: secured(auth.ScopeAdmin),
+		Security: op.Secured(auth.ScopeAdmin),
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *PrivacyLinkInput) (*RevokePrivacyLinksOutput, error) {
-		n, err := a.d.Privacy.RevokeLinks(ctx, principal(ctx).TenantID, in.Subject)
+		n, err := d.Privacy.RevokeLinks(ctx, op.Principal(ctx).TenantID, in.Subject)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &RevokePrivacyLinksOutput{}
 		out.Body.Revoked = n

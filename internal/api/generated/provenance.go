@@ -1,4 +1,4 @@
-package api
+package generated
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/provenance"
 )
@@ -13,8 +14,8 @@ import (
 // MaxVerifyBytes bounds the image POST /v1/provenance/verify accepts.
 const MaxVerifyBytes = 8 << 20
 
-// provenanceService checks images for Obscura's manifest and watermark.
-type provenanceService interface {
+// ProvenanceService checks images for Obscura's manifest and watermark.
+type ProvenanceService interface {
 	Verify(ctx context.Context, tenant string, file []byte) (provenance.Verification, error)
 }
 
@@ -28,19 +29,20 @@ type VerifyProvenanceOutput struct {
 	Body provenance.Verification
 }
 
-func (a *API) registerProvenance() {
-	huma.Register(a.huma, huma.Operation{
+// RegisterProvenance registers the provenance verification operation.
+func RegisterProvenance(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "verify-provenance", Method: http.MethodPost, Path: "/v1/provenance/verify", Tags: []string{"provenance"},
 		Summary: "Check an image for this installation's C2PA manifest and this tenant's watermark",
 		Description: "c2pa.valid means the manifest's signature, hashes and hard binding verify and its signer chains to this installation's " +
 			"provenance CA (created_at is the signer's own clock: no timestamp authority). watermark.asset_id is set only when the " +
 			"watermark is this tenant's and the draft that carried it was accepted as an asset that still exists.",
-		Security: secured(auth.ScopeAnalyze), MaxBodyBytes: MaxVerifyBytes,
+		Security: op.Secured(auth.ScopeAnalyze), MaxBodyBytes: MaxVerifyBytes,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *VerifyProvenanceInput) (*VerifyProvenanceOutput, error) {
-		v, err := a.d.Provenance.Verify(ctx, principal(ctx).TenantID, in.RawBody)
+		v, err := d.Provenance.Verify(ctx, op.Principal(ctx).TenantID, in.RawBody)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &VerifyProvenanceOutput{Body: v}, nil
 	})

@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
@@ -73,28 +74,56 @@ type CreateKeyOutput struct {
 	}
 }
 
-func (a *API) registerTenant() {
-	huma.Register(a.huma, huma.Operation{
+// Deps are the services the tenant, key and kill-switch operations use.
+type Deps struct {
+	Store interface {
+		Tenant(ctx context.Context, id string) (store.Tenant, error)
+		APIKey(ctx context.Context, tenant, id string) (store.APIKey, error)
+		APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
+	}
+	// Operator performs the key and kill-switch actions; nil leaves those
+	// operations out.
+	Operator OperatorActions
+	// Kill lists the active kill switches; nil leaves the incident
+	// operations out.
+	Kill interface{ Active() []string }
+}
+
+// OperatorActions is what the API needs from the operator service.
+type OperatorActions interface {
+	CreateKey(ctx context.Context, by operator.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
+	RevokeKey(ctx context.Context, by operator.By, tenant, id string) (store.APIKey, error)
+	SetKillSwitch(ctx context.Context, by operator.By, tenant, feature string, on bool) (string, error)
+}
+
+// by is the operator-service actor of an authenticated API request.
+func by(ctx context.Context) operator.By {
+	return operator.By{Channel: operator.ChannelAPI, Actor: op.Principal(ctx).KeyID}
+}
+
+// RegisterTenant registers the tenant and API key operations.
+func RegisterTenant(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-tenant", Method: http.MethodGet, Path: "/v1/tenant", Tags: []string{"tenant"},
-		Summary: "The caller's tenant", Security: secured(auth.ScopeIngest),
+		Summary: "The caller's tenant", Security: op.Secured(auth.ScopeIngest),
 		Errors: []int{http.StatusUnauthorized},
 	}, func(ctx context.Context, _ *struct{}) (*TenantOutput, error) {
-		t, err := a.d.Store.Tenant(ctx, principal(ctx).TenantID)
+		t, err := d.Store.Tenant(ctx, op.Principal(ctx).TenantID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &TenantOutput{}
 		out.Body.TenantID, out.Body.Name, out.Body.CreatedAt = t.ID, t.Name, t.CreatedAt
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "list-keys", Method: http.MethodGet, Path: "/v1/keys", Tags: []string{"tenant"},
-		Summary: "List the tenant's API keys", Security: secured(auth.ScopeAdmin),
+		Summary: "List the tenant's API keys", Security: op.Secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*KeyListOutput, error) {
-		ks, err := a.d.Store.APIKeys(ctx, principal(ctx).TenantID)
+		ks, err := d.Store.APIKeys(ctx, op.Principal(ctx).TenantID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &KeyListOutput{}
 		out.Body.Keys = make([]KeyInfo, 0, len(ks))
@@ -103,45 +132,45 @@ func (a *API) registerTenant() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-key", Method: http.MethodGet, Path: "/v1/keys/{id}", Tags: []string{"tenant"},
-		Summary: "One API key's metadata", Security: secured(auth.ScopeAdmin),
+		Summary: "One API key's metadata", Security: op.Secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *KeyIDInput) (*KeyOutput, error) {
-		k, err := a.d.Store.APIKey(ctx, principal(ctx).TenantID, in.ID)
+		k, err := d.Store.APIKey(ctx, op.Principal(ctx).TenantID, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &KeyOutput{Body: keyInfo(k)}, nil
 	})
-	if a.d.Operator == nil {
+	if d.Operator == nil {
 		return
 	}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-key", Method: http.MethodPost, Path: "/v1/keys", Tags: []string{"tenant"},
-		Summary: "Create an API key", Security: secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
+		Summary: "Create an API key", Security: op.Secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
 		scopes, err := operator.Scopes(in.Body.Scopes)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
-		plain, rec, err := a.d.Operator.CreateKey(ctx, by(ctx), principal(ctx).TenantID, scopes)
+		plain, rec, err := d.Operator.CreateKey(ctx, by(ctx), op.Principal(ctx).TenantID, scopes)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &CreateKeyOutput{}
 		out.Body.KeyInfo, out.Body.APIKey = keyInfo(rec), plain
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "revoke-key", Method: http.MethodDelete, Path: "/v1/keys/{id}", Tags: []string{"tenant"},
-		Summary: "Revoke an API key", Security: secured(auth.ScopeAdmin),
+		Summary: "Revoke an API key", Security: op.Secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *KeyIDInput) (*KeyOutput, error) {
-		k, err := a.d.Operator.RevokeKey(ctx, by(ctx), principal(ctx).TenantID, in.ID)
+		k, err := d.Operator.RevokeKey(ctx, by(ctx), op.Principal(ctx).TenantID, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &KeyOutput{Body: keyInfo(k)}, nil
 	})

@@ -1,4 +1,4 @@
-package api
+package recognition
 
 import (
 	"context"
@@ -8,21 +8,22 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/jobs"
 )
 
-// analysisService runs and reads analyses (package analysis).
-type analysisService interface {
+// AnalysisService runs and reads analyses (package analysis).
+type AnalysisService interface {
 	Check(ctx context.Context, tenant, key, assetID string, features []string) error
 	AnalyzeAs(ctx context.Context, tenant, key, assetID string, features []string) (analysis.Result, error)
 	Stored(ctx context.Context, tenant, assetID string) (map[string]json.RawMessage, error)
 }
 
-// jobQueue queues asynchronous analyses (package jobs).
-type jobQueue interface {
+// JobQueue queues asynchronous analyses (package jobs).
+type JobQueue interface {
 	EnqueueAnalyze(ctx context.Context, args jobs.AnalyzeArgs) (jobs.Job, error)
 	Get(ctx context.Context, tenant, id string) (jobs.Job, error)
 }
@@ -64,86 +65,94 @@ type StoredOutput struct {
 	}
 }
 
-func (a *API) registerAnalysis() {
-	huma.Register(a.huma, huma.Operation{
+// Deps are the services the analysis and face operations use.
+type Deps struct {
+	Analysis AnalysisService
+	Jobs     JobQueue
+	Faces    FaceService
+}
+
+// RegisterAnalysis registers the analyze and job operations.
+func RegisterAnalysis(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "analyze-asset", Method: http.MethodPost, Path: "/v1/assets/{id}/analyze", Tags: []string{"analysis"},
 		Summary:     "Analyze a stored photo (faces, tags, sensitive content, text) under the subject's consent",
 		Description: "Outputs are hardened: top 5 tags above 0.35, confidences rounded to two decimals, no logits, never an embedding. Each feature's result is stored encrypted under its purpose's key with retention class `analysis`.",
-		Security:    secured(auth.ScopeAnalyze),
+		Security:    op.Secured(auth.ScopeAnalyze),
 		Metadata:    map[string]any{"feature": "analyze", "rate_class": guard.ClassAnalyze},
 		Extensions:  map[string]any{"x-obscura-purposes": []string{"face_detection", "tagging", "sensitive_content", "text_detection"}},
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *AnalyzeInput) (*AnalyzeOutput, error) {
-		tenant, key := principal(ctx).TenantID, principal(ctx).KeyID
+		tenant, key := op.Principal(ctx).TenantID, op.Principal(ctx).KeyID
 		if in.Body.Async {
-			if a.d.Jobs == nil {
-				return nil, a.fail(ctx, fault.New(fault.Unavailable, "asynchronous analysis is not configured"))
+			if d.Jobs == nil {
+				return nil, h.Fail(ctx, fault.New(fault.Unavailable, "asynchronous analysis is not configured"))
 			}
-			if err := a.d.Analysis.Check(ctx, tenant, key, in.ID, in.Body.Features); err != nil {
-				return nil, a.fail(ctx, err)
+			if err := d.Analysis.Check(ctx, tenant, key, in.ID, in.Body.Features); err != nil {
+				return nil, h.Fail(ctx, err)
 			}
-			j, err := a.d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, Key: key, AssetID: in.ID, Features: in.Body.Features, Webhook: in.Body.Webhook})
+			j, err := d.Jobs.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: tenant, Key: key, AssetID: in.ID, Features: in.Body.Features, Webhook: in.Body.Webhook})
 			if err != nil {
-				return nil, a.fail(ctx, err)
+				return nil, h.Fail(ctx, err)
 			}
 			return &AnalyzeOutput{Status: http.StatusAccepted, Body: j}, nil
 		}
 		if in.Body.Webhook != "" {
-			return nil, a.fail(ctx, fault.New(fault.Invalid, "webhook needs async"))
+			return nil, h.Fail(ctx, fault.New(fault.Invalid, "webhook needs async"))
 		}
-		release, err := a.admit(ctx)
+		release, err := h.Admit(ctx)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		defer release()
-		res, err := a.d.Analysis.AnalyzeAs(ctx, tenant, key, in.ID, in.Body.Features)
+		res, err := d.Analysis.AnalyzeAs(ctx, tenant, key, in.ID, in.Body.Features)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &AnalyzeOutput{Status: http.StatusOK, Body: res}, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-webhook-secret", Method: http.MethodGet, Path: "/v1/tenant/webhook-secret", Tags: []string{"analysis"},
 		Summary:  "The tenant's webhook signing secret (HMAC-SHA256 key)",
-		Security: secured(auth.ScopeAdmin),
+		Security: op.Secured(auth.ScopeAdmin),
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*WebhookSecretOutput, error) {
 		out := &WebhookSecretOutput{}
-		out.Body.Secret = WebhookSecret(a.d.Keys, principal(ctx).TenantID)
+		out.Body.Secret = WebhookSecret(h, op.Principal(ctx).TenantID)
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Tags: []string{"analysis"},
 		Summary:  "An asynchronous analysis job, with its results once completed",
-		Security: secured(auth.ScopeAnalyze),
+		Security: op.Secured(auth.ScopeAnalyze),
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *JobInput) (*JobOutput, error) {
-		if a.d.Jobs == nil {
-			return nil, a.fail(ctx, fault.New(fault.NotFound, "job not found"))
+		if d.Jobs == nil {
+			return nil, h.Fail(ctx, fault.New(fault.NotFound, "job not found"))
 		}
-		tenant := principal(ctx).TenantID
-		j, err := a.d.Jobs.Get(ctx, tenant, in.ID)
+		tenant := op.Principal(ctx).TenantID
+		j, err := d.Jobs.Get(ctx, tenant, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &JobOutput{}
 		out.Body.Job = j
 		if j.State == "completed" {
-			if out.Body.Results, err = a.d.Analysis.Stored(ctx, tenant, j.AssetID); err != nil {
-				return nil, a.fail(ctx, err)
+			if out.Body.Results, err = d.Analysis.Stored(ctx, tenant, j.AssetID); err != nil {
+				return nil, h.Fail(ctx, err)
 			}
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-analysis", Method: http.MethodGet, Path: "/v1/assets/{id}/analysis", Tags: []string{"analysis"},
 		Summary:  "Stored, unexpired analysis results of a photo",
-		Security: secured(auth.ScopeAnalyze),
+		Security: op.Secured(auth.ScopeAnalyze),
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-	}, func(ctx context.Context, in *AssetIDInput) (*StoredOutput, error) {
-		res, err := a.d.Analysis.Stored(ctx, principal(ctx).TenantID, in.ID)
+	}, func(ctx context.Context, in *op.AssetIDInput) (*StoredOutput, error) {
+		res, err := d.Analysis.Stored(ctx, op.Principal(ctx).TenantID, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &StoredOutput{}
 		out.Body.AssetID, out.Body.Results = in.ID, res

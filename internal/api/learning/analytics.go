@@ -1,4 +1,4 @@
-package api
+package learning
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/obscuraproject/obscura/internal/analytics"
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 )
 
-// analyticsService answers differentially private queries (package analytics).
-type analyticsService interface {
+// AnalyticsService answers differentially private queries (package analytics).
+type AnalyticsService interface {
 	Query(ctx context.Context, tenant string, q analytics.Query) (analytics.Answer, error)
 	Budget(ctx context.Context, tenant string) (analytics.Budget, error)
 }
@@ -69,17 +70,25 @@ type AnalyticsBudgetOutput struct {
 	}
 }
 
-func (a *API) registerAnalytics() {
-	huma.Register(a.huma, huma.Operation{
+// Deps are the services the federated-learning and analytics operations
+// use.
+type Deps struct {
+	FL        FLService
+	Analytics AnalyticsService
+}
+
+// RegisterAnalytics registers the differentially private query operations.
+func RegisterAnalytics(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "analytics-query", Method: http.MethodPost, Path: "/v1/analytics/query", Tags: []string{"analytics"},
 		Summary:     "Answer a usage question with differential privacy, charged to the tenant's privacy budget",
 		Description: "Only subjects with analytics consent contribute, each within fixed bounds. The query's cost is written to the append-only ledger before the answer is released; a query the period budget or lifetime cap cannot pay for is refused with 403 privacy_budget_exhausted. docs/analytics.md.",
-		Security:    secured(auth.ScopeAdmin), Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden},
+		Security:    op.Secured(auth.ScopeAdmin), Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *AnalyticsQueryInput) (*AnalyticsQueryOutput, error) {
-		p := principal(ctx)
-		ans, err := a.d.Analytics.Query(ctx, p.TenantID, analytics.Query{Metric: in.Body.Metric, From: in.Body.From, To: in.Body.To, Epsilon: in.Body.Epsilon, Actor: p.KeyID})
+		p := op.Principal(ctx)
+		ans, err := d.Analytics.Query(ctx, p.TenantID, analytics.Query{Metric: in.Body.Metric, From: in.Body.From, To: in.Body.To, Epsilon: in.Body.Epsilon, Actor: p.KeyID})
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &AnalyticsQueryOutput{}
 		out.Body.Metric, out.Body.EpsilonSpent, out.Body.BudgetRemaining, out.Body.Confidence, out.Body.LedgerSeq =
@@ -90,14 +99,14 @@ func (a *API) registerAnalytics() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "analytics-budget", Method: http.MethodGet, Path: "/v1/analytics/budget", Tags: []string{"analytics"},
 		Summary:  "The tenant's privacy budget: this period's, the lifetime cap, what is spent",
-		Security: secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+		Security: op.Secured(auth.ScopeAdmin), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*AnalyticsBudgetOutput, error) {
-		b, err := a.d.Analytics.Budget(ctx, principal(ctx).TenantID)
+		b, err := d.Analytics.Budget(ctx, op.Principal(ctx).TenantID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return BudgetOutput(b), nil
 	})

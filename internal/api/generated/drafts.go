@@ -1,4 +1,4 @@
-package api
+package generated
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
-// draftService keeps generated images until their subject decides
+// DraftService keeps generated images until their subject decides
 // (package draft).
-type draftService interface {
+type DraftService interface {
 	List(ctx context.Context, tenant, subjectHash string) ([]draft.Draft, error)
 	NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error)
 	Accept(ctx context.Context, tenant, id string) (store.Asset, error)
@@ -40,49 +41,63 @@ type AcceptDraftOutput struct {
 	}
 }
 
-func (a *API) registerDrafts() {
+// Deps are the services the generated-image operations use; nil ones
+// leave their operations out.
+type Deps struct {
+	Drafts     DraftService
+	Memes      MemeService
+	Plugins    PluginService
+	Provenance ProvenanceService
+	// Kill is the incident kill switch (per plugin); nil means none.
+	Kill interface {
+		Check(tenant, feature string) error
+	}
+}
+
+// RegisterDrafts registers the draft operations.
+func RegisterDrafts(h op.Host, d Deps) {
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "list-drafts", Method: http.MethodGet, Path: "/v1/subjects/{subject}/drafts", Tags: []string{"drafts"},
 		Summary:     "A subject's drafts: generated images (memes, plugin outputs) waiting to be accepted or rejected",
 		Description: "Each draft expires after draft_ttl (default 1 h). Revoking the purpose that made it, deleting its source photo or erasing the subject removes it.",
-		Security:    secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *SubjectInput) (*DraftsOutput, error) {
-		ds, err := a.d.Drafts.List(ctx, principal(ctx).TenantID, a.d.Keys.HashID("subject", in.Subject))
+		Security:    op.Secured(auth.ScopeAnalyze), Errors: errs,
+	}, func(ctx context.Context, in *op.SubjectInput) (*DraftsOutput, error) {
+		ds, err := d.Drafts.List(ctx, op.Principal(ctx).TenantID, h.HashID("subject", in.Subject))
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &DraftsOutput{}
 		out.Body.Drafts = ds
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-draft-download", Method: http.MethodPost, Path: "/v1/drafts/{id}/download", Tags: []string{"drafts"},
 		Summary:  "Get a short-lived, single-use download URL for a draft's image (as for assets)",
-		Security: secured(auth.ScopeAnalyze), Errors: errs,
-	}, func(ctx context.Context, in *DraftIDInput) (*DownloadOutput, error) {
-		return a.newDownload(ctx, a.d.Drafts, in.ID)
+		Security: op.Secured(auth.ScopeAnalyze), Errors: errs,
+	}, func(ctx context.Context, in *DraftIDInput) (*op.DownloadOutput, error) {
+		return op.NewDownload(ctx, h, d.Drafts, in.ID)
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "accept-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/accept", Tags: []string{"drafts"},
 		Summary: "Accept a draft: its exact image becomes an ordinary asset of the subject, marked generated",
 		Description: "The asset is the subject's own approved picture: it stays when the purpose that made it is revoked or its source photo is deleted, " +
 			"and goes with erasure. It is linked to its source photo only by a keyed reference.",
-		Security: secured(auth.ScopeAnalyze), DefaultStatus: http.StatusCreated, Errors: errs,
+		Security: op.Secured(auth.ScopeAnalyze), DefaultStatus: http.StatusCreated, Errors: errs,
 	}, func(ctx context.Context, in *DraftIDInput) (*AcceptDraftOutput, error) {
-		as, err := a.d.Drafts.Accept(ctx, principal(ctx).TenantID, in.ID)
+		as, err := d.Drafts.Accept(ctx, op.Principal(ctx).TenantID, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &AcceptDraftOutput{}
 		out.Body.AssetID = as.ID
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "reject-draft", Method: http.MethodPost, Path: "/v1/drafts/{id}/reject", Tags: []string{"drafts"},
 		Summary:  "Reject a draft: its image, caption and record are deleted",
-		Security: secured(auth.ScopeAnalyze), DefaultStatus: http.StatusNoContent, Errors: errs,
+		Security: op.Secured(auth.ScopeAnalyze), DefaultStatus: http.StatusNoContent, Errors: errs,
 	}, func(ctx context.Context, in *DraftIDInput) (*struct{}, error) {
-		return nil, a.fail(ctx, a.d.Drafts.Reject(ctx, principal(ctx).TenantID, in.ID))
+		return nil, h.Fail(ctx, d.Drafts.Reject(ctx, op.Principal(ctx).TenantID, in.ID))
 	})
 }

@@ -1,4 +1,4 @@
-package api
+package generated
 
 import (
 	"context"
@@ -7,15 +7,16 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/plugin"
 )
 
-// pluginService lists installed plugins and runs one on a photo into a
+// PluginService lists installed plugins and runs one on a photo into a
 // draft (package plugin).
-type pluginService interface {
+type PluginService interface {
 	List(ctx context.Context) ([]plugin.Manifest, error)
 	Run(ctx context.Context, req plugin.Request) (draft.Draft, error)
 }
@@ -54,26 +55,27 @@ type RunPluginOutput struct {
 	Body   draft.Draft
 }
 
-func (a *API) registerPlugins() {
-	huma.Register(a.huma, huma.Operation{
+// RegisterPlugins registers the plugin operations.
+func RegisterPlugins(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "list-plugins", Method: http.MethodGet, Path: "/v1/plugins", Tags: []string{"plugins"},
 		Summary:  "Installed plugins: signed WebAssembly effects that run in a sandbox",
-		Security: secured(auth.ScopeAnalyze),
+		Security: op.Secured(auth.ScopeAnalyze),
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*PluginsOutput, error) {
-		ms, err := a.d.Plugins.List(ctx)
+		ms, err := d.Plugins.List(ctx)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &PluginsOutput{}
 		out.Body.Plugins = []PluginInfo{}
-		tenant := principal(ctx).TenantID
+		tenant := op.Principal(ctx).TenantID
 		for _, m := range ms {
 			ps := []string{plugin.Purpose(m.Name)}
 			if m.HasFaces() {
 				ps = append(ps, plugin.FaceDetectionPurpose)
 			}
-			enabled := a.d.Kill == nil || (a.d.Kill.Check(tenant, "plugins") == nil && a.d.Kill.Check(tenant, plugin.Feature(m.Name)) == nil)
+			enabled := d.Kill == nil || (d.Kill.Check(tenant, "plugins") == nil && d.Kill.Check(tenant, plugin.Feature(m.Name)) == nil)
 			caps := m.Capabilities
 			if caps == nil {
 				caps = []string{}
@@ -83,33 +85,33 @@ func (a *API) registerPlugins() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "run-plugin", Method: http.MethodPost, Path: "/v1/assets/{id}/plugins/{name}", Tags: []string{"plugins"},
 		Summary: "Run an installed plugin on a stored photo; its output becomes a draft",
 		Description: "Needs the subject's consent for `plugin:<name>`, and `face_detection` too if the plugin declares the faces capability. " +
 			"The plugin runs in a WebAssembly sandbox with no filesystem, network, environment or clock, under memory, time and output limits; " +
 			"a run that breaks one answers `422 plugin_failed` and raises an alert. The output is re-encoded from its pixels and sealed as a draft of purpose `plugin:<name>`.",
-		Security:      secured(auth.ScopeAnalyze),
+		Security:      op.Secured(auth.ScopeAnalyze),
 		DefaultStatus: http.StatusCreated,
 		Metadata:      map[string]any{"feature": "plugins", "rate_class": guard.ClassAnalyze},
 		Extensions:    map[string]any{"x-obscura-purposes": []string{"plugin:<name>", "face_detection"}},
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity,
 			http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *RunPluginInput) (*RunPluginOutput, error) {
-		p := principal(ctx)
-		if a.d.Kill != nil {
-			if err := a.d.Kill.Check(p.TenantID, plugin.Feature(in.Name)); err != nil {
-				return nil, a.fail(ctx, err)
+		p := op.Principal(ctx)
+		if d.Kill != nil {
+			if err := d.Kill.Check(p.TenantID, plugin.Feature(in.Name)); err != nil {
+				return nil, h.Fail(ctx, err)
 			}
 		}
-		release, err := a.admit(ctx)
+		release, err := h.Admit(ctx)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		defer release()
-		d, err := a.d.Plugins.Run(ctx, plugin.Request{Tenant: p.TenantID, Key: p.KeyID, AssetID: in.ID, Plugin: in.Name, Params: in.Body.Params})
+		d, err := d.Plugins.Run(ctx, plugin.Request{Tenant: p.TenantID, Key: p.KeyID, AssetID: in.ID, Plugin: in.Name, Params: in.Body.Params})
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &RunPluginOutput{Status: http.StatusCreated, Body: d}, nil
 	})

@@ -1,4 +1,4 @@
-package api
+package generated
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/meme"
 )
 
-// memeService makes meme drafts and checks captions (package meme).
-type memeService interface {
+// MemeService makes meme drafts and checks captions (package meme).
+type MemeService interface {
 	Generate(ctx context.Context, tenant, key, assetID string, req meme.Request) ([]meme.Made, error)
 	Check(text string) (bool, []string)
 }
@@ -67,29 +68,30 @@ type CaptionCheckOutput struct {
 	}
 }
 
-func (a *API) registerMemes() {
-	huma.Register(a.huma, huma.Operation{
+// RegisterMemes registers the meme operations.
+func RegisterMemes(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-memes", Method: http.MethodPost, Path: "/v1/assets/{id}/memes", Tags: []string{"drafts"},
 		Summary: "Make meme drafts of a photo",
 		Description: "Needs the subject's meme_generation consent. Captions draw on tags only with tagging consent and on text read from the photo " +
 			"only with text_detection consent; every caption passes the sensitive-attribute filter. No drafts for photos the safety checks refuse " +
 			"(422 meme_unavailable); on photos with faces only person-safe templates. Each draft lives draft_ttl (default 1 h) until accepted or rejected.",
-		Security: secured(auth.ScopeAnalyze), Metadata: map[string]any{"feature": "memes", "rate_class": guard.ClassAnalyze},
+		Security: op.Secured(auth.ScopeAnalyze), Metadata: map[string]any{"feature": "memes", "rate_class": guard.ClassAnalyze},
 		Extensions: map[string]any{"x-obscura-purposes": []string{meme.Purpose}}, DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *MemesInput) (*MemesOutput, error) {
-		release, err := a.admit(ctx)
+		release, err := h.Admit(ctx)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		defer release()
 		req := meme.Request{Count: in.Body.Count, Seed: in.Body.Seed}
 		if in.Body.Text != nil {
 			req.Top, req.Bottom = in.Body.Text.Top, in.Body.Text.Bottom
 		}
-		made, err := a.d.Memes.Generate(ctx, principal(ctx).TenantID, principal(ctx).KeyID, in.ID, req)
+		made, err := d.Memes.Generate(ctx, op.Principal(ctx).TenantID, op.Principal(ctx).KeyID, in.ID, req)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &MemesOutput{}
 		out.Body.Drafts = []MemeDraft{}
@@ -102,14 +104,14 @@ func (a *API) registerMemes() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "check-caption", Method: http.MethodPost, Path: "/v1/captions/check", Tags: []string{"drafts"},
 		Summary:     "Pre-check a caption with the sensitive-attribute filter",
 		Description: "The same filter POST /v1/assets/{id}/memes applies to a user's own caption (without the names of tagged people, which need a subject).",
-		Security:    secured(auth.ScopeAnalyze), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
+		Security:    op.Secured(auth.ScopeAnalyze), Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *CaptionCheckInput) (*CaptionCheckOutput, error) {
 		out := &CaptionCheckOutput{}
-		out.Body.Allowed, out.Body.Categories = a.d.Memes.Check(in.Body.Text)
+		out.Body.Allowed, out.Body.Categories = d.Memes.Check(in.Body.Text)
 		if out.Body.Categories == nil {
 			out.Body.Categories = []string{}
 		}

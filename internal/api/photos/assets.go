@@ -1,15 +1,16 @@
-package api
+package photos
 
 import (
 	"context"
+	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"strconv"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -18,8 +19,8 @@ import (
 	"github.com/obscuraproject/obscura/internal/upload"
 )
 
-// uploadService is what the API needs from the ingest pipeline.
-type uploadService interface {
+// UploadService is what the API needs from the ingest pipeline.
+type UploadService interface {
 	Create(ctx context.Context, tenant string, req upload.Request) (upload.Grant, error)
 	Accept(ctx context.Context, token string, contentLength int64, body io.Reader) (store.Asset, error)
 	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
@@ -62,104 +63,88 @@ func assetInfo(a store.Asset) AssetInfo {
 	return AssetInfo{AssetID: a.ID, Format: a.Format, Width: a.Width, Height: a.Height, Size: a.Size, CreatedAt: a.CreatedAt}
 }
 
-// AssetIDInput addresses an asset.
-type AssetIDInput struct {
-	ID string `path:"id" maxLength:"64"`
-}
-
 // AssetOutput is an asset's metadata.
 type AssetOutput struct{ Body AssetInfo }
 
-// DownloadOutput is a single-use download URL.
-type DownloadOutput struct {
-	Body struct {
-		DownloadURL string    `json:"download_url"`
-		ExpiresAt   time.Time `json:"expires_at"`
+// Deps are the services the asset operations use.
+type Deps struct {
+	Uploads UploadService
+	// Kill and Limiter guard the plain upload route (the huma operations
+	// pass the core's middleware); nil means none.
+	Kill interface {
+		Check(tenant, feature string) error
+	}
+	Limiter interface {
+		Allow(tenant, key, class string) error
 	}
 }
 
-// downloads issues single-use download tokens (assets' and drafts').
-type downloads interface {
-	NewDownload(ctx context.Context, tenant, id string) (string, time.Time, error)
-}
-
-// newDownload is the caller's tenant's single-use download URL for id.
-func (a *API) newDownload(ctx context.Context, d downloads, id string) (*DownloadOutput, error) {
-	tok, exp, err := d.NewDownload(ctx, principal(ctx).TenantID, id)
-	if err != nil {
-		return nil, a.fail(ctx, err)
-	}
-	out := &DownloadOutput{}
-	out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/download/"+tok, exp
-	return out, nil
-}
-
-func (a *API) registerAssets() {
-	huma.Register(a.huma, huma.Operation{
+// RegisterAssets registers the upload, asset and download operations.
+func RegisterAssets(h op.Host, d Deps) {
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-upload", Method: http.MethodPost, Path: "/v1/uploads", Tags: []string{"assets"},
-		Summary: "Get a short-lived, single-use upload URL", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusCreated,
+		Summary: "Get a short-lived, single-use upload URL", Security: op.Secured(auth.ScopeIngest), DefaultStatus: http.StatusCreated,
 		Metadata: map[string]any{"feature": "uploads"},
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType},
 	}, func(ctx context.Context, in *CreateUploadInput) (*CreateUploadOutput, error) {
-		g, err := a.d.Uploads.Create(ctx, principal(ctx).TenantID, upload.Request{
+		g, err := d.Uploads.Create(ctx, op.Principal(ctx).TenantID, upload.Request{
 			Subject: in.Body.Subject, ContentType: in.Body.ContentType, MaxBytes: in.Body.MaxBytes,
 			TTL: time.Duration(in.Body.TTLSeconds) * time.Second,
 		})
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &CreateUploadOutput{}
-		out.Body.UploadURL, out.Body.UploadID, out.Body.ExpiresAt = a.d.PublicURL+"/v1/upload/"+g.Token, g.UploadID, g.ExpiresAt
+		out.Body.UploadURL, out.Body.UploadID, out.Body.ExpiresAt = h.PublicURL()+"/v1/upload/"+g.Token, g.UploadID, g.ExpiresAt
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "get-asset", Method: http.MethodGet, Path: "/v1/assets/{id}", Tags: []string{"assets"},
-		Summary: "An asset's metadata", Security: secured(auth.ScopeIngest),
+		Summary: "An asset's metadata", Security: op.Secured(auth.ScopeIngest),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-	}, func(ctx context.Context, in *AssetIDInput) (*AssetOutput, error) {
-		as, err := a.d.Uploads.Asset(ctx, principal(ctx).TenantID, in.ID)
+	}, func(ctx context.Context, in *op.AssetIDInput) (*AssetOutput, error) {
+		as, err := d.Uploads.Asset(ctx, op.Principal(ctx).TenantID, in.ID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &AssetOutput{Body: assetInfo(as)}, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "create-download", Method: http.MethodPost, Path: "/v1/assets/{id}/download", Tags: []string{"assets"},
-		Summary: "Get a short-lived, single-use download URL for the sanitized photo", Security: secured(auth.ScopeIngest),
+		Summary: "Get a short-lived, single-use download URL for the sanitized photo", Security: op.Secured(auth.ScopeIngest),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-	}, func(ctx context.Context, in *AssetIDInput) (*DownloadOutput, error) {
-		return a.newDownload(ctx, a.d.Uploads, in.ID)
+	}, func(ctx context.Context, in *op.AssetIDInput) (*op.DownloadOutput, error) {
+		return op.NewDownload(ctx, h, d.Uploads, in.ID)
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "delete-asset", Method: http.MethodDelete, Path: "/v1/assets/{id}", Tags: []string{"assets"},
-		Summary: "Delete an asset and everything derived from it (results, face drafts, tags, the gallery templates its faces added), then its ciphertext (with its data key) and record", Security: secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an asset and everything derived from it (results, face drafts, tags, the gallery templates its faces added), then its ciphertext (with its data key) and record", Security: op.Secured(auth.ScopeIngest), DefaultStatus: http.StatusNoContent,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-	}, func(ctx context.Context, in *AssetIDInput) (*struct{}, error) {
-		return nil, a.fail(ctx, a.d.Uploads.Delete(ctx, principal(ctx).TenantID, in.ID))
+	}, func(ctx context.Context, in *op.AssetIDInput) (*struct{}, error) {
+		return nil, h.Fail(ctx, d.Uploads.Delete(ctx, op.Principal(ctx).TenantID, in.ID))
 	})
 
 	// The upload and download URLs are plain handlers: they stream, carry no
 	// API key, and must check the token before reading a byte of the body.
-	a.mux.HandleFunc("PUT /v1/upload/{token}", a.putUpload)
-	a.mux.HandleFunc("GET /v1/download/{token}", a.getDownload)
+	h.HandleFunc("PUT /v1/upload/{token}", func(w http.ResponseWriter, r *http.Request) { putUpload(h, d, w, r) })
+	h.HandleFunc("GET /v1/download/{token}", func(w http.ResponseWriter, r *http.Request) { getDownload(h, d, w, r) })
 	tokenParam := &huma.Param{Name: "token", In: "path", Required: true, Schema: &huma.Schema{Type: "string", MaxLength: intPtr(upload.MaxTokenLen)}}
-	a.huma.OpenAPI().Components.Schemas.Schema(reflectType[Problem](), true, "")
 	problem := func(desc string) *huma.Response {
 		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/Problem"}}}}
 	}
-	a.huma.OpenAPI().AddOperation(&huma.Operation{
+	h.Huma().OpenAPI().AddOperation(&huma.Operation{
 		OperationID: "put-upload", Method: http.MethodPut, Path: "/v1/upload/{token}", Tags: []string{"assets"},
 		Summary:     "Upload the photo (no API key; the URL is the credential and works once)",
 		Parameters:  []*huma.Param{tokenParam},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/octet-stream": {}, "image/*": {}}},
 		Responses: map[string]*huma.Response{
-			"201": {Description: "Stored", Content: map[string]*huma.MediaType{"application/json": {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflectType[AssetInfo](), true, "")}}},
+			"201": {Description: "Stored", Content: map[string]*huma.MediaType{"application/json": {Schema: h.Huma().OpenAPI().Components.Schemas.Schema(reflect.TypeFor[AssetInfo](), true, "")}}},
 			"401": problem("token_invalid"), "409": problem("token_used"), "410": problem("token_expired"),
 			"413": problem("too_large"), "415": problem("unsupported_type"), "422": problem("image_too_large or image_invalid"),
 			"429": problem("rate_limited (per tenant or per client address; Retry-After)"), "503": problem("overloaded (decode queue full; Retry-After), kill_switch, unavailable"),
 		},
 	})
-	a.huma.OpenAPI().AddOperation(&huma.Operation{
+	h.Huma().OpenAPI().AddOperation(&huma.Operation{
 		OperationID: "get-download", Method: http.MethodGet, Path: "/v1/download/{token}", Tags: []string{"assets"},
 		Summary:    "Download the sanitized photo (no API key; works once)",
 		Parameters: []*huma.Param{tokenParam},
@@ -172,83 +157,49 @@ func (a *API) registerAssets() {
 
 func intPtr(i int) *int { return &i }
 
-// limitAddr applies the per-client-address limit of class to a request
-// that carries no API key. The address is the TCP peer: behind a reverse
-// proxy every client shares the proxy's address, so limit there too.
-func (a *API) limitAddr(r *http.Request, class string) error {
-	if a.d.Limiter == nil {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return a.d.Limiter.AllowAddr(host, class)
-}
-
-// auditPlain records a request to one of the token (no API key) routes.
-func (a *API) auditPlain(ctx context.Context, action string, start time.Time, e audit.Entry, err error) {
-	e.Action, e.LatencyUS = action, a.d.Clock.Now().Sub(start).Microseconds()
-	status := http.StatusOK
-	if err != nil {
-		p := ProblemFor(err)
-		status, e.Code = p.Status, p.Code
-	}
-	a.finishEntry(ctx, &e, status)
-}
-
-func (a *API) putUpload(w http.ResponseWriter, r *http.Request) {
-	start := a.d.Clock.Now()
+func putUpload(h op.Host, d Deps, w http.ResponseWriter, r *http.Request) {
+	start := h.Now()
 	var asset store.Asset
 	var tenant string
-	err := a.limitAddr(r, guard.ClassUpload)
+	err := h.LimitAddr(r, guard.ClassUpload)
 	if err == nil {
-		tenant, err = a.d.Uploads.TokenTenant(r.PathValue("token"))
+		tenant, err = d.Uploads.TokenTenant(r.PathValue("token"))
 	}
-	if err == nil && a.d.Kill != nil {
-		err = a.d.Kill.Check(tenant, "uploads")
+	if err == nil && d.Kill != nil {
+		err = d.Kill.Check(tenant, "uploads")
 	}
-	if err == nil && a.d.Limiter != nil {
+	if err == nil && d.Limiter != nil {
 		// Per tenant (from the token): upload URLs are cheap to mint, and
 		// every upload is decoded.
-		err = a.d.Limiter.Allow(tenant, "", guard.ClassUpload)
+		err = d.Limiter.Allow(tenant, "", guard.ClassUpload)
 	}
 	if err == nil {
-		err = a.intent(r.Context(), audit.Entry{Action: "put-upload.intent", Tenant: tenant, Result: audit.ResultOK})
+		err = h.Intent(r.Context(), audit.Entry{Action: "put-upload.intent", Tenant: tenant, Result: audit.ResultOK})
 	}
 	if err == nil {
-		asset, err = a.d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
+		asset, err = d.Uploads.Accept(r.Context(), r.PathValue("token"), r.ContentLength, r.Body)
 	}
 	e := audit.Entry{Tenant: tenant}
 	if err == nil {
-		e = audit.Entry{Tenant: asset.TenantID, Subject: asset.SubjectHash, Object: a.d.Keys.HashID("audit-object", asset.ID), Bytes: asset.Size}
+		e = audit.Entry{Tenant: asset.TenantID, Subject: asset.SubjectHash, Object: h.HashID("audit-object", asset.ID), Bytes: asset.Size}
 	}
-	a.auditPlain(r.Context(), "put-upload", start, e, err)
+	h.AuditPlain(r.Context(), "put-upload", start, e, err)
 	if err != nil {
-		writeProblem(w, a.problem(r.Context(), err))
+		h.WriteProblem(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	jsonEncode(w, assetInfo(asset))
+	json.NewEncoder(w).Encode(assetInfo(asset))
 }
 
-func (a *API) getDownload(w http.ResponseWriter, r *http.Request) {
-	start := a.d.Clock.Now()
-	data, f, err := a.d.Uploads.Download(r.Context(), r.PathValue("token"))
-	a.auditPlain(r.Context(), "get-download", start, audit.Entry{Bytes: int64(len(data))}, err)
+func getDownload(h op.Host, d Deps, w http.ResponseWriter, r *http.Request) {
+	start := h.Now()
+	data, f, err := d.Uploads.Download(r.Context(), r.PathValue("token"))
+	h.AuditPlain(r.Context(), "get-download", start, audit.Entry{Bytes: int64(len(data))}, err)
 	if err != nil {
-		writeProblem(w, a.problem(r.Context(), err))
+		h.WriteProblem(w, r, err)
 		return
 	}
-	writeAttachment(w, f.ContentType(), "attachment", data)
-}
-
-// writeAttachment sends a decrypted file once and wipes the buffer.
-func writeAttachment(w http.ResponseWriter, ctype, disposition string, data []byte) {
-	defer clear(data)
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set("Content-Disposition", disposition)
-	w.Write(data)
+	op.WriteAttachment(w, f.ContentType(), "attachment", data)
 }

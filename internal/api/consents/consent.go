@@ -1,4 +1,4 @@
-package api
+package consents
 
 import (
 	"context"
@@ -9,31 +9,27 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/subject"
 )
 
-// consentService is what the API needs from the consent service.
-type consentService interface {
+// ConsentService is what the API needs from the consent service.
+type ConsentService interface {
 	Grant(ctx context.Context, tenant, subject string, g consent.Grant) (consent.Receipt, error)
 	Revoke(ctx context.Context, tenant, subject, purpose string) (consent.Receipt, error)
 	List(ctx context.Context, tenant, subject string) ([]consent.State, []consent.Receipt, error)
 	PublicKey(ctx context.Context, tenant string) (ed25519.PublicKey, error)
 }
 
-// subjectService is what the API needs for subject rights.
-type subjectService interface {
+// SubjectService is what the API needs for subject rights.
+type SubjectService interface {
 	Export(ctx context.Context, tenant, subject string) (string, time.Time, error)
 	Download(ctx context.Context, token string) ([]byte, error)
 	TokenTenant(token string) (string, error)
 	Erase(ctx context.Context, tenant, subject string) (subject.Erased, error)
-}
-
-// SubjectInput addresses a subject by the app's id (URL-escaped).
-type SubjectInput struct {
-	Subject string `path:"subject" minLength:"1" maxLength:"256"`
 }
 
 // GrantInput grants consent.
@@ -84,59 +80,73 @@ type ExportOutput struct {
 // EraseOutput reports an erase.
 type EraseOutput struct{ Body subject.Erased }
 
-func (a *API) registerConsent() {
-	if a.d.Consents == nil {
+// Deps are the services the consent, subject-rights and privacy-link
+// operations use; nil ones leave their operations out.
+type Deps struct {
+	Consents ConsentService
+	Subjects SubjectService
+	Privacy  PrivacyLinks
+}
+
+// Resolve implements huma.Resolver.
+func (in *GrantInput) Resolve(huma.Context) []error { return op.SubjectErrors(in.Subject) }
+
+// Resolve implements huma.Resolver.
+func (in *RevokeInput) Resolve(huma.Context) []error { return op.SubjectErrors(in.Subject) }
+
+// RegisterConsent registers the purpose, consent and subject-rights
+// operations.
+func RegisterConsent(h op.Host, d Deps) {
+	if d.Consents == nil {
 		return
 	}
 	errs := []int{http.StatusUnauthorized, http.StatusForbidden}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "list-purposes", Method: http.MethodGet, Path: "/v1/purposes", Tags: []string{"consent"},
-		Summary: "The purpose registry", Security: secured(auth.ScopeIngest), Errors: errs,
+		Summary: "The purpose registry", Security: op.Secured(auth.ScopeIngest), Errors: errs,
 	}, func(ctx context.Context, _ *struct{}) (*PurposesOutput, error) {
 		out := &PurposesOutput{}
 		out.Body.Purposes = consent.Registry
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "grant-consent", Method: http.MethodPost, Path: "/v1/subjects/{subject}/consents", Tags: []string{"consent"},
-		Summary: "Record a subject's consent to a purpose; returns the signed receipt", Security: secured(auth.ScopeAdmin),
-		DefaultStatus: http.StatusCreated, Errors: errs, Metadata: map[string]any{intentInHandler: true},
+		Summary: "Record a subject's consent to a purpose; returns the signed receipt", Security: op.Secured(auth.ScopeAdmin),
+		DefaultStatus: http.StatusCreated, Errors: errs, Metadata: map[string]any{op.IntentInHandler: true},
 	}, func(ctx context.Context, in *GrantInput) (*ReceiptOutput, error) {
 		g := consent.Grant{Purpose: in.Body.Purpose, Notice: in.Body.NoticeVersion}
 		if in.Body.ExpiresAt != nil {
 			g.ExpiresAt = *in.Body.ExpiresAt
 		}
-		if h := holderFrom(ctx); h != nil {
-			h.purpose = in.Body.Purpose // the purpose is in the body, not the path
-		}
+		h.SetAuditPurpose(ctx, in.Body.Purpose) // the purpose is in the body, not the path
 		// The intent, with the purpose (metadata only), before anything changes.
-		if err := a.intent(ctx, a.intentEntry(ctx, "grant-consent", in.Subject, "", in.Body.Purpose)); err != nil {
-			return nil, a.fail(ctx, err)
+		if err := h.Intent(ctx, h.IntentEntry(ctx, "grant-consent", in.Subject, "", in.Body.Purpose)); err != nil {
+			return nil, h.Fail(ctx, err)
 		}
-		r, err := a.d.Consents.Grant(ctx, principal(ctx).TenantID, in.Subject, g)
+		r, err := d.Consents.Grant(ctx, op.Principal(ctx).TenantID, in.Subject, g)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &ReceiptOutput{Body: r}, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "revoke-consent", Method: http.MethodDelete, Path: "/v1/subjects/{subject}/consents/{purpose}", Tags: []string{"consent"},
 		Summary:  "Revoke consent; returns after what the purpose produced is purged",
-		Security: secured(auth.ScopeAdmin), Errors: append(errs, http.StatusNotFound, http.StatusServiceUnavailable),
+		Security: op.Secured(auth.ScopeAdmin), Errors: append(errs, http.StatusNotFound, http.StatusServiceUnavailable),
 	}, func(ctx context.Context, in *RevokeInput) (*ReceiptOutput, error) {
-		r, err := a.d.Consents.Revoke(ctx, principal(ctx).TenantID, in.Subject, in.Purpose)
+		r, err := d.Consents.Revoke(ctx, op.Principal(ctx).TenantID, in.Subject, in.Purpose)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &ReceiptOutput{Body: r}, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "list-consents", Method: http.MethodGet, Path: "/v1/subjects/{subject}/consents", Tags: []string{"consent"},
-		Summary: "A subject's consents and receipts", Security: secured(auth.ScopeAdmin), Errors: errs,
-	}, func(ctx context.Context, in *SubjectInput) (*ConsentsOutput, error) {
-		states, rs, err := a.d.Consents.List(ctx, principal(ctx).TenantID, in.Subject)
+		Summary: "A subject's consents and receipts", Security: op.Secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *op.SubjectInput) (*ConsentsOutput, error) {
+		states, rs, err := d.Consents.List(ctx, op.Principal(ctx).TenantID, in.Subject)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &ConsentsOutput{}
 		out.Body.Consents, out.Body.Receipts = states, rs
@@ -145,42 +155,42 @@ func (a *API) registerConsent() {
 		}
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "consent-key", Method: http.MethodGet, Path: "/v1/tenant/consent-key", Tags: []string{"consent"},
-		Summary: "The public key that verifies this tenant's consent receipts", Security: secured(auth.ScopeIngest), Errors: errs,
+		Summary: "The public key that verifies this tenant's consent receipts", Security: op.Secured(auth.ScopeIngest), Errors: errs,
 	}, func(ctx context.Context, _ *struct{}) (*ConsentKeyOutput, error) {
-		pub, err := a.d.Consents.PublicKey(ctx, principal(ctx).TenantID)
+		pub, err := d.Consents.PublicKey(ctx, op.Principal(ctx).TenantID)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &ConsentKeyOutput{Body: consent.PublicKeyDoc{Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub)}}, nil
 	})
-	if a.d.Subjects == nil {
+	if d.Subjects == nil {
 		return
 	}
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "export-subject", Method: http.MethodPost, Path: "/v1/subjects/{subject}/export", Tags: []string{"subjects"},
-		Summary: "Export everything stored about a subject: a single-use URL of the bundle", Security: secured(auth.ScopeAdmin), Errors: errs,
-	}, func(ctx context.Context, in *SubjectInput) (*ExportOutput, error) {
-		tok, exp, err := a.d.Subjects.Export(ctx, principal(ctx).TenantID, in.Subject)
+		Summary: "Export everything stored about a subject: a single-use URL of the bundle", Security: op.Secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *op.SubjectInput) (*ExportOutput, error) {
+		tok, exp, err := d.Subjects.Export(ctx, op.Principal(ctx).TenantID, in.Subject)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		out := &ExportOutput{}
-		out.Body.DownloadURL, out.Body.ExpiresAt = a.d.PublicURL+"/v1/exports/"+tok, exp
+		out.Body.DownloadURL, out.Body.ExpiresAt = h.PublicURL()+"/v1/exports/"+tok, exp
 		return out, nil
 	})
-	huma.Register(a.huma, huma.Operation{
+	huma.Register(h.Huma(), huma.Operation{
 		OperationID: "erase-subject", Method: http.MethodDelete, Path: "/v1/subjects/{subject}", Tags: []string{"subjects"},
-		Summary: "Erase everything about a subject (keys destroyed first); receipts stay", Security: secured(auth.ScopeAdmin), Errors: errs,
-	}, func(ctx context.Context, in *SubjectInput) (*EraseOutput, error) {
-		e, err := a.d.Subjects.Erase(ctx, principal(ctx).TenantID, in.Subject)
+		Summary: "Erase everything about a subject (keys destroyed first); receipts stay", Security: op.Secured(auth.ScopeAdmin), Errors: errs,
+	}, func(ctx context.Context, in *op.SubjectInput) (*EraseOutput, error) {
+		e, err := d.Subjects.Erase(ctx, op.Principal(ctx).TenantID, in.Subject)
 		if err != nil {
-			return nil, a.fail(ctx, err)
+			return nil, h.Fail(ctx, err)
 		}
 		return &EraseOutput{Body: e}, nil
 	})
-	a.huma.OpenAPI().AddOperation(&huma.Operation{
+	h.Huma().OpenAPI().AddOperation(&huma.Operation{
 		OperationID: "get-export", Method: http.MethodGet, Path: "/v1/exports/{token}", Tags: []string{"subjects"},
 		Summary:    "Download the export bundle (no API key; works once; docs/spec/export-bundle-v1.md)",
 		Parameters: []*huma.Param{{Name: "token", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
@@ -189,15 +199,15 @@ func (a *API) registerConsent() {
 			"401": {Description: "token_invalid"}, "409": {Description: "token_used"}, "410": {Description: "token_expired"},
 		},
 	})
-	a.mux.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
-		start := a.d.Clock.Now()
-		tenant, _ := a.d.Subjects.TokenTenant(r.PathValue("token")) // "" for a token that does not open
-		data, err := a.d.Subjects.Download(r.Context(), r.PathValue("token"))
-		a.auditPlain(r.Context(), "get-export", start, audit.Entry{Tenant: tenant, Bytes: int64(len(data))}, err)
+	h.HandleFunc("GET /v1/exports/{token}", func(w http.ResponseWriter, r *http.Request) {
+		start := h.Now()
+		tenant, _ := d.Subjects.TokenTenant(r.PathValue("token")) // "" for a token that does not open
+		data, err := d.Subjects.Download(r.Context(), r.PathValue("token"))
+		h.AuditPlain(r.Context(), "get-export", start, audit.Entry{Tenant: tenant, Bytes: int64(len(data))}, err)
 		if err != nil {
-			writeProblem(w, a.problem(r.Context(), err))
+			h.WriteProblem(w, r, err)
 			return
 		}
-		writeAttachment(w, "application/zip", `attachment; filename="obscura-export.zip"`, data)
+		op.WriteAttachment(w, "application/zip", `attachment; filename="obscura-export.zip"`, data)
 	})
 }
