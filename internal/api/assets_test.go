@@ -42,7 +42,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/upload"
-	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/web/privacy"
 )
 
 type uploadEnv struct {
@@ -119,7 +119,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		t.Fatal(err)
 	}
 	up.WithDerived(kinds.Register(e.analysis, e.faces, e.drafts, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
-	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log, Generated: e.drafts}
+	privacy := &privacy.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log, Generated: e.drafts}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),

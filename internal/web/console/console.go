@@ -1,8 +1,25 @@
-package web
+// Package console is the operator console: an app's operator signs in with an admin API key
+// (checked like any API request) and gets a 30-minute session cookie
+// naming the tenant and key; each request checks that the key is still
+// active, so revoking it ends the session at once. It shows the tenant,
+// its kill switches (stop and resume, taking effect at once), API keys
+// (create, shown once; revoke), key-encryption-key versions (rotate,
+// rewrap, revoke a version), alerts, the audit log with a "verify chain"
+// button, purge with a dry run, and a signed forensic export of the
+// tenant's audit trail. Every change is a CSRF-checked form post and is
+// audited like its API or CLI counterpart.
+//
+// The installation operator signs in through a single-use link from
+// `obscura console link` (their session lives while that link is not
+// revoked by `obscura console sign-out`): they see every tenant, create
+// tenants, act on one tenant by naming it, and use the kill switches,
+// alerts, audit log and forensic export of the whole installation.
+package console
 
 import (
 	"context"
 	"crypto/ed25519"
+	"embed"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -22,24 +39,11 @@ import (
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/tenant"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
-// The operator console: an app's operator signs in with an admin API key
-// (checked like any API request) and gets a 30-minute session cookie
-// naming the tenant and key; each request checks that the key is still
-// active, so revoking it ends the session at once. It shows the tenant,
-// its kill switches (stop and resume, taking effect at once), API keys
-// (create, shown once; revoke), key-encryption-key versions (rotate,
-// rewrap, revoke a version), alerts, the audit log with a "verify chain"
-// button, purge with a dry run, and a signed forensic export of the
-// tenant's audit trail. Every change is a CSRF-checked form post and is
-// audited like its API or CLI counterpart.
-//
-// The installation operator signs in through a single-use link from
-// `obscura console link` (their session lives while that link is not
-// revoked by `obscura console sign-out`): they see every tenant, create
-// tenants, act on one tenant by naming it, and use the kill switches,
-// alerts, audit log and forensic export of the whole installation.
+//go:embed templates/*.html
+var templateFS embed.FS
 
 const operatorCookie = "obscura_operator"
 
@@ -65,17 +69,13 @@ type consoleStore interface {
 	AppendAudit(ctx context.Context, build func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error)) error
 }
 
-type auditLog interface {
-	Append(ctx context.Context, e audit.Entry) error
-}
-
 // Console is the operator console.
 type Console struct {
-	Tokens tokenCodec
+	Tokens web.TokenCodec
 	Auth   authenticator
 	Kill   killSwitches
 	Store  consoleStore
-	Audit  auditLog
+	Audit  web.AuditLog
 	// Alerts, when set, sees refused sign-ins (failed_auth_burst).
 	Alerts interface {
 		Observe(ctx context.Context, e audit.Entry)
@@ -101,7 +101,7 @@ type Console struct {
 
 // Handler serves /console and its forms.
 func (c *Console) Handler() http.Handler {
-	c.tmpl = template.Must(pageTemplate("templates/console.html").ParseFS(templateFS, "templates/console_analytics.html"))
+	c.tmpl = web.PageTemplate(templateFS, "templates/console.html", "templates/console_analytics.html")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console", c.page)
 	mux.HandleFunc("POST /console/login", c.login)
@@ -116,7 +116,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/purge", c.purge)
 	mux.HandleFunc("POST /console/forensic", c.forensic)
 	mux.HandleFunc("POST /console/analytics", c.analytics)
-	return originChecked(headers(mux))
+	return web.OriginChecked(web.Headers(mux))
 }
 
 type consolePage struct {
@@ -163,10 +163,10 @@ const ConsoleLinkTTL = 5 * time.Minute
 // IssueConsoleLink returns a single-use token for /console/open/{token}
 // that starts an installation operator's session (CLI: obscura console
 // link), and its link id (the session's actor in the audit log).
-func IssueConsoleLink(ctx context.Context, codec tokenCodec, st interface {
+func IssueConsoleLink(ctx context.Context, codec web.TokenCodec, st interface {
 	CreateConsoleLink(ctx context.Context, id string, expires time.Time) error
 }, now time.Time) (token, id string, expires time.Time, err error) {
-	id = "cl_" + newToken()[:24]
+	id = "cl_" + web.NewToken()[:24]
 	expires = time.Unix(now.Add(ConsoleLinkTTL).Unix(), 0).UTC()
 	token, err = codec.Seal(upload.KindConsoleLink, upload.Claims{Tenant: installationTenant, ID: id, Expires: expires.Unix(), Issued: now.Unix()})
 	if err != nil {
@@ -241,15 +241,15 @@ func (c *Console) open(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusForbidden, consolePage{Error: msg})
 		return
 	}
-	tok, err := c.Tokens.Seal(upload.KindOperator, upload.Claims{Tenant: installationTenant, ID: cl.ID, Expires: now.Add(SessionTTL).Unix(), Issued: now.Unix()})
+	tok, err := c.Tokens.Seal(upload.KindOperator, upload.Claims{Tenant: installationTenant, ID: cl.ID, Expires: now.Add(web.SessionTTL).Unix(), Issued: now.Unix()})
 	if err != nil {
 		c.render(w, r, http.StatusInternalServerError, consolePage{Error: "Something went wrong."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
+		Secure: web.Secure(r), MaxAge: int(web.SessionTTL.Seconds())})
 	c.record(r.Context(), operator{key: cl.ID, installation: true}, "console.login", "installation")
-	signedIn(w, "Operator console", "/console")
+	web.SignedIn(w, "Operator console", "/console")
 }
 
 // createTenant makes a tenant (installation operators only) and shows its
@@ -279,7 +279,7 @@ func (c *Console) createTenant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pg consolePage) {
-	pg.Title, pg.CSRF = "Operator console", csrfFor(w, r, "/console")
+	pg.Title, pg.CSRF = "Operator console", web.CSRFFor(w, r, "/console")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := c.tmpl.ExecuteTemplate(w, "layout", pg); err != nil {
@@ -368,7 +368,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // formOK checks the CSRF double submit of a form post.
-func formOK(r *http.Request) bool { return csrfOK(r) }
+func formOK(r *http.Request) bool { return web.CSRFOK(r) }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if !formOK(r) {
@@ -393,13 +393,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.Now()
-	tok, err := c.Tokens.Seal(upload.KindOperator, upload.Claims{Tenant: p.TenantID, ID: p.KeyID, Expires: now.Add(SessionTTL).Unix(), Issued: now.Unix()})
+	tok, err := c.Tokens.Seal(upload.KindOperator, upload.Claims{Tenant: p.TenantID, ID: p.KeyID, Expires: now.Add(web.SessionTTL).Unix(), Issued: now.Unix()})
 	if err != nil {
 		c.render(w, r, http.StatusInternalServerError, consolePage{Error: "Something went wrong."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: operatorCookie, Value: tok, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
+		Secure: web.Secure(r), MaxAge: int(web.SessionTTL.Seconds())})
 	c.record(r.Context(), operator{tenant: p.TenantID, key: p.KeyID}, "console.login", "")
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }

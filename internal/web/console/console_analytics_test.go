@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/analytics"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 // TestChartView: the largest ChartBars values, bars and whiskers on one
@@ -38,10 +39,7 @@ func TestChartView(t *testing.T) {
 // TestChartTemplateEscapes: keys (feature names can be plugin names) are
 // escaped in the SVG and the table.
 func TestChartTemplateEscapes(t *testing.T) {
-	tmpl := pageTemplate("templates/console.html")
-	if _, err := tmpl.ParseFS(templateFS, "templates/console_analytics.html"); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := web.PageTemplate(templateFS, "templates/console.html", "templates/console_analytics.html")
 	v := chartView(analytics.Answer{Results: []analytics.Result{{Key: `plugin:<script>x</script>`, Value: 3, Interval: [2]int64{0, 9}}}})
 	v.Metrics, v.Metric = analytics.Metrics, analytics.FeatureUsage
 	var b strings.Builder

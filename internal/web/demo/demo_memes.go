@@ -1,4 +1,4 @@
-package web
+package demo
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/meme"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 // memeMaker makes meme drafts (package meme).
@@ -17,7 +18,7 @@ type memeMaker interface {
 
 // demoMemes grants meme_generation to the demo subject and makes three
 // drafts of the photo; the page shows them to keep or delete.
-func (d *Demo) demoMemes(ctx context.Context, subject, assetID string) ([]draftView, string, error) {
+func (d *Demo) demoMemes(ctx context.Context, subject, assetID string) ([]web.DraftView, string, error) {
 	if _, err := d.Consent.Grant(ctx, DemoTenant, subject, consent.Grant{Purpose: meme.Purpose, Notice: "demo"}); err != nil {
 		return nil, "", err
 	}
@@ -28,9 +29,9 @@ func (d *Demo) demoMemes(ctx context.Context, subject, assetID string) ([]draftV
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]draftView, 0, len(made))
+	out := make([]web.DraftView, 0, len(made))
 	for _, m := range made {
-		v := draftView{ID: m.Draft.ID, Made: "meme", Expires: m.Draft.ExpiresAt.UTC().Format("15:04 MST")}
+		v := web.DraftView{ID: m.Draft.ID, Made: "meme", Expires: m.Draft.ExpiresAt.UTC().Format("15:04 MST")}
 		if c := m.Draft.Caption; c != nil {
 			v.Top, v.Bottom = c.Top, c.Bottom
 		}
@@ -46,7 +47,7 @@ func (d *Demo) draftImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	img, err := d.Drafts.Image(r.Context(), DemoTenant, r.PathValue("id"))
-	sendImage(w, r, "jpeg", img, err)
+	web.SendImage(w, r, "jpeg", img, err)
 }
 
 // draftDecision keeps or deletes a demo draft.

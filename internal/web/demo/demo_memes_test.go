@@ -1,4 +1,4 @@
-package web
+package demo
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/meme"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
 // fakeMemes is a unit-test double of the meme service and drafts (the
@@ -74,7 +75,7 @@ func TestDemoMemes(t *testing.T) {
 		r := httptest.NewRequest("POST", "/demo/drafts", strings.NewReader(url.Values{"csrf": {csrfSent}, "draft": {"drf_1"}, "action": {"accept"}}.Encode()))
 		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8787"
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+		r.AddCookie(&http.Cookie{Name: web.CSRFCookie, Value: tok})
 		w := serve(h, r)
 		return w.Code
 	}

@@ -1,8 +1,19 @@
-package web
+// Package privacy is the privacy center: a subject's own view of what Obscura holds and does
+// for an app. The app's backend asks for a short-lived, single-use link
+// (POST /v1/subjects/{subject}/privacy-link); opening it sets a session
+// cookie (HttpOnly, SameSite=Strict, Secure under TLS) naming the subject
+// by keyed hash only, and the pages show each purpose with a toggle (a
+// biometric purpose needs its own explicit confirmation), the receipts,
+// the photos and face gallery, and "erase everything". Every state change
+// is a CSRF-checked form post; pages are scriptless under the same CSP as
+// the demo. A session ends when its subject is erased or the app revokes
+// the subject's links (DELETE /v1/subjects/{subject}/privacy-link).
+package privacy
 
 import (
 	"context"
 	"crypto/subtle"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,31 +33,16 @@ import (
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/subject"
 	"github.com/obscuraproject/obscura/internal/upload"
+	"github.com/obscuraproject/obscura/internal/web"
 )
 
-// The privacy center: a subject's own view of what Obscura holds and does
-// for an app. The app's backend asks for a short-lived, single-use link
-// (POST /v1/subjects/{subject}/privacy-link); opening it sets a session
-// cookie (HttpOnly, SameSite=Strict, Secure under TLS) naming the subject
-// by keyed hash only, and the pages show each purpose with a toggle (a
-// biometric purpose needs its own explicit confirmation), the receipts,
-// the photos and face gallery, and "erase everything". Every state change
-// is a CSRF-checked form post; pages are scriptless under the same CSP as
-// the demo. A session ends when its subject is erased or the app revokes
-// the subject's links (DELETE /v1/subjects/{subject}/privacy-link).
+//go:embed templates/*.html
+var templateFS embed.FS
 
-// Lifetimes.
-const (
-	LinkTTL    = 5 * time.Minute
-	SessionTTL = 30 * time.Minute
-)
+// LinkTTL is how long a privacy-center link can be opened.
+const LinkTTL = 5 * time.Minute
 
 const sessionCookie = "obscura_privacy"
-
-type tokenCodec interface {
-	Seal(k upload.Kind, cl upload.Claims) (string, error)
-	Open(k upload.Kind, tok string, now time.Time) (upload.Claims, error)
-}
 
 type linkStore interface {
 	CreatePrivacyLink(ctx context.Context, l store.PrivacyLink) error
@@ -101,7 +97,7 @@ type hasher interface {
 
 // Privacy is the privacy center.
 type Privacy struct {
-	Tokens   tokenCodec
+	Tokens   web.TokenCodec
 	Store    linkStore
 	Drafts   drafts
 	Consents consents
@@ -110,19 +106,19 @@ type Privacy struct {
 	Hash     hasher
 	Photos   photoStore
 	Results  derivedReader
-	Audit    auditLog
+	Audit    web.AuditLog
 	Now      func() time.Time
 	Log      *slog.Logger
 	tmpl     *template.Template
 	// Generated, when set, shows the subject's drafts (generated images)
 	// to accept or reject, and marks the photos they kept from drafts.
-	Generated generatedDrafts
+	Generated web.GeneratedDrafts
 }
 
 // NewLink issues a single-use link token for the tenant's subject.
 func (p *Privacy) NewLink(ctx context.Context, tenant, subjectID string) (string, time.Time, error) {
 	now := p.Now()
-	l := store.PrivacyLink{ID: "pl_" + newToken()[:24], TenantID: tenant, SubjectHash: p.Hash.SubjectHash(subjectID), ExpiresAt: now.Add(LinkTTL)}
+	l := store.PrivacyLink{ID: "pl_" + web.NewToken()[:24], TenantID: tenant, SubjectHash: p.Hash.SubjectHash(subjectID), ExpiresAt: now.Add(LinkTTL)}
 	tok, err := p.Tokens.Seal(upload.KindPrivacy, upload.Claims{Tenant: tenant, Subject: l.SubjectHash, ID: l.ID, Expires: l.ExpiresAt.Unix(), Issued: now.Unix()})
 	if err != nil {
 		return "", time.Time{}, err
@@ -135,7 +131,7 @@ func (p *Privacy) NewLink(ctx context.Context, tenant, subjectID string) (string
 
 // Handler serves /privacy/open/{token}, /privacy and its forms.
 func (p *Privacy) Handler() http.Handler {
-	p.tmpl = pageTemplate("templates/privacy.html")
+	p.tmpl = web.PageTemplate(templateFS, "templates/privacy.html")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /privacy/open/{token}", p.open)
 	mux.HandleFunc("GET /privacy", p.page)
@@ -148,7 +144,7 @@ func (p *Privacy) Handler() http.Handler {
 	mux.HandleFunc("POST /privacy/photos/delete", p.deletePhoto)
 	mux.HandleFunc("GET /privacy/draft/{id}", p.draftImage)
 	mux.HandleFunc("POST /privacy/drafts", p.draftDecision)
-	return originChecked(headers(mux))
+	return web.OriginChecked(web.Headers(mux))
 }
 
 // RevokeLinks revokes every privacy-center link of the tenant's subject,
@@ -209,14 +205,14 @@ func (p *Privacy) open(w http.ResponseWriter, r *http.Request) {
 	}
 	// The session names the link that opened it: it lives while the link does.
 	tok, err := p.Tokens.Seal(upload.KindSession, upload.Claims{Tenant: cl.Tenant, Subject: cl.Subject, ID: cl.ID,
-		Expires: now.Add(SessionTTL).Unix(), Issued: now.Unix()})
+		Expires: now.Add(web.SessionTTL).Unix(), Issued: now.Unix()})
 	if err != nil {
 		p.fail(w, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/privacy", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
-	signedIn(w, "Your privacy", "/privacy")
+		Secure: web.Secure(r), MaxAge: int(web.SessionTTL.Seconds())})
+	web.SignedIn(w, "Your privacy", "/privacy")
 }
 
 type consentView struct {
@@ -241,7 +237,7 @@ type privacyPage struct {
 	PhotoCount           int
 	NewerPage, OlderPage int
 	// Drafts are the subject's generated images waiting for a decision.
-	Drafts []draftView
+	Drafts []web.DraftView
 }
 
 // PhotosPerPage is how many photos the privacy center shows at a time.
@@ -370,7 +366,7 @@ func (p *Privacy) view(w http.ResponseWriter, r *http.Request, s session, status
 		v.Tagged, v.Pending, v.Generated = tagged[a.ID], waiting[a.ID], kept[a.ID]
 		photos = append(photos, v)
 	}
-	pg := privacyPage{CSRF: csrfFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
+	pg := privacyPage{CSRF: web.CSRFFor(w, r, "/privacy"), Notice: notice, Error: errMsg, Consents: cv, Receipts: receipts,
 		People: people, Pending: faces, Photos: photos, PhotoCount: len(assets), Drafts: drafts}
 	if page > 1 {
 		pg.NewerPage = page - 1
@@ -397,7 +393,7 @@ func (p *Privacy) checked(w http.ResponseWriter, r *http.Request) (session, bool
 		p.render(w, http.StatusUnauthorized, privacyPage{Error: "Your session has ended. Open the privacy link from the app again.", Gone: true})
 		return session{}, false
 	}
-	if !csrfOK(r) {
+	if !web.CSRFOK(r) {
 		p.view(w, r, s, http.StatusForbidden, "", "This form has expired; please try again.")
 		return session{}, false
 	}

@@ -1,4 +1,4 @@
-package web
+package privacy
 
 import (
 	"context"
@@ -9,27 +9,12 @@ import (
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/web"
 )
-
-// generatedDrafts is what the privacy center needs of drafts (package
-// draft): the subject sees, accepts and rejects their generated images.
-type generatedDrafts interface {
-	List(ctx context.Context, tenant, subjectHash string) ([]draft.Draft, error)
-	Image(ctx context.Context, tenant, id string) ([]byte, error)
-	Accept(ctx context.Context, tenant, id string) (store.Asset, error)
-	Reject(ctx context.Context, tenant, id string) error
-	Accepted(ctx context.Context, tenant, subjectHash string) ([]store.Generated, error)
-}
-
-// draftView is one pending draft on the page.
-type draftView struct {
-	ID, Top, Bottom, Made, Expires string
-}
 
 // draftsView lists the subject's drafts and the photos they accepted
 // from drafts.
-func (p *Privacy) draftsView(ctx context.Context, s session) ([]draftView, map[string]bool, error) {
+func (p *Privacy) draftsView(ctx context.Context, s session) ([]web.DraftView, map[string]bool, error) {
 	if p.Generated == nil {
 		return nil, nil, nil
 	}
@@ -37,9 +22,9 @@ func (p *Privacy) draftsView(ctx context.Context, s session) ([]draftView, map[s
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]draftView, 0, len(ds))
+	out := make([]web.DraftView, 0, len(ds))
 	for _, d := range ds {
-		v := draftView{ID: d.ID, Made: d.Generator.Feature, Expires: d.ExpiresAt.UTC().Format("15:04 MST, 2006-01-02")}
+		v := web.DraftView{ID: d.ID, Made: d.Generator.Feature, Expires: d.ExpiresAt.UTC().Format("15:04 MST, 2006-01-02")}
 		if d.Caption != nil {
 			v.Top, v.Bottom = d.Caption.Top, d.Caption.Bottom
 		}
@@ -78,7 +63,7 @@ func (p *Privacy) draftImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	img, err := p.Generated.Image(r.Context(), s.tenant, id)
-	sendImage(w, r, "jpeg", img, err)
+	web.SendImage(w, r, "jpeg", img, err)
 }
 
 // draftDecision accepts or rejects one of the subject's drafts.
