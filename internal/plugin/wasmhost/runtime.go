@@ -1,7 +1,20 @@
-package plugin
+// Package wasmhost is the plugin sandbox (docs/spec/plugin-v1.md): a
+// wazero runtime (pure Go, no cgo) that compiles a module only if every
+// import is on the allow-list of harmless functions, hands a run only the
+// photo's pixels, the face boxes if it declared them and its validated
+// parameters (the obscura host module), answers the few WASI functions it
+// allows without touching the host (a fixed clock, no files, no network,
+// an empty environment), and bounds each run: wall-time deadline, memory
+// sized to the input, output size, log volume, runs at once.
+//
+// Does not protect against: bugs in wazero itself; timing side channels
+// between concurrent runs on one machine.
+package wasmhost
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -17,6 +30,17 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+)
+
+var (
+	// ErrRejected: the module is refused at install (malformed, or it
+	// imports something outside the allow-list: see Rejection).
+	ErrRejected = fault.New(fault.Invalid, "plugin rejected")
+	// ErrFailed: a run broke a limit, trapped or returned no output (see
+	// Failure).
+	ErrFailed = fault.New(fault.Invalid, "plugin failed")
+	// ErrBusy: every run slot stayed taken until the request gave up.
+	ErrBusy = fault.New(fault.Unavailable, "plugin runs are busy")
 )
 
 // Config bounds the runtime. Zero fields take the defaults.
@@ -209,7 +233,8 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte) (wazero.CompiledModu
 	if len(wasm) > r.cfg.MaxModuleBytes {
 		return nil, &Rejection{Problem: "module too large"}
 	}
-	sum := SHA256Hex(wasm)
+	h := sha256.Sum256(wasm)
+	sum := hex.EncodeToString(h[:])
 	r.mu.Lock()
 	cm, ok := r.compiled[sum]
 	r.mu.Unlock()
