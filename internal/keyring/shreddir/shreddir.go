@@ -1,4 +1,8 @@
-package keyring
+// Package shreddir keeps shred keys (docs/spec/keys-v2.md) on a local
+// directory, by default <data>/shred: the keyring's ShredKeys for an
+// installation whose blobs are on the filesystem. Deleting a key
+// overwrites its bytes before unlinking it.
+package shreddir
 
 import (
 	"context"
@@ -16,26 +20,31 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 )
 
-// ShredDir is a ShredKeys on a local directory (by default <data>/shred).
+// Dir is a keyring.ShredKeys on a local directory (by default <data>/shred).
 // Put is atomic (temporary file, fsync, rename, directory fsync); Delete
 // first overwrites the file's bytes with random bytes and fsyncs them, then
 // unlinks it, so the key is gone from the file system's live blocks, not
 // merely unlinked. (A copy-on-write or journalling file system, or an SSD's
 // remapping, may still hold old blocks: put it on a plain ext4/xfs volume;
 // docs/deploy.md.) Files are 0600 in 0700 directories.
-type ShredDir struct{ dir string }
+type Dir struct{ dir string }
 
-var _ ShredKeys = (*ShredDir)(nil)
+var _ interface {
+	blob.Putter
+	blob.Getter
+	blob.Deleter
+	blob.Lister
+} = (*Dir)(nil)
 
-// OpenShredDir opens (creating) a shred key directory.
-func OpenShredDir(dir string) (*ShredDir, error) {
+// Open opens (creating) a shred key directory.
+func Open(dir string) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "shred key store unavailable", err)
 	}
-	return &ShredDir{dir: dir}, nil
+	return &Dir{dir: dir}, nil
 }
 
-func (d *ShredDir) path(key string) (string, error) {
+func (d *Dir) path(key string) (string, error) {
 	if err := blob.ValidKey(key); err != nil {
 		return "", err
 	}
@@ -43,7 +52,7 @@ func (d *ShredDir) path(key string) (string, error) {
 }
 
 // Put implements blob.Putter.
-func (d *ShredDir) Put(ctx context.Context, key string, r io.Reader) error {
+func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
 	p, err := d.path(key)
 	if err != nil {
 		return err
@@ -74,7 +83,7 @@ func (d *ShredDir) Put(ctx context.Context, key string, r io.Reader) error {
 }
 
 // Get implements blob.Getter.
-func (d *ShredDir) Get(_ context.Context, key string) (io.ReadCloser, error) {
+func (d *Dir) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	p, err := d.path(key)
 	if err != nil {
 		return nil, err
@@ -91,7 +100,7 @@ func (d *ShredDir) Get(_ context.Context, key string) (io.ReadCloser, error) {
 
 // Delete implements blob.Deleter: overwrite with random bytes, fsync, unlink,
 // fsync the directory. A missing key is not an error.
-func (d *ShredDir) Delete(_ context.Context, key string) error {
+func (d *Dir) Delete(_ context.Context, key string) error {
 	p, err := d.path(key)
 	if err != nil {
 		return err
@@ -125,7 +134,7 @@ func (d *ShredDir) Delete(_ context.Context, key string) error {
 }
 
 // List implements blob.Lister.
-func (d *ShredDir) List(ctx context.Context, prefix string, fn func(key string) error) error {
+func (d *Dir) List(ctx context.Context, prefix string, fn func(key string) error) error {
 	if err := blob.ValidPrefix(prefix); err != nil {
 		return err
 	}

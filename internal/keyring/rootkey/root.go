@@ -1,4 +1,9 @@
-package keyring
+// Package rootkey opens the root of the key hierarchy (docs/spec/keys-v1.md)
+// as a tink.AEAD for package keyring: a local 32-byte master key
+// (OBSCURA_MASTER_KEY, a key file, or <data>/master.key generated 0600 into
+// an empty data dir), or a KMS key through Tink (Vault Transit, AWS KMS,
+// GCP KMS). It never hands out the key bytes of a KMS root.
+package rootkey
 
 import (
 	"crypto/rand"
