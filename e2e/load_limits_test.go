@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/mediabench"
+	"github.com/obscuraproject/obscura/internal/perf/serverbench"
 )
 
-// limitsLoadTarget prepares a server for perf.RunLoad: keys per kind of
+// limitsLoadTarget prepares a server for serverbench.RunLoad: keys per kind of
 // traffic, a consented, uploaded sample photo.
-func limitsLoadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
+func limitsLoadTarget(t *testing.T, s *server, admin string) serverbench.LoadTarget {
 	t.Helper()
 	key := func(scope string) string {
 		code, _, _, b := limitsDo(t, "POST", s.base+"/v1/keys", admin, []byte(`{"scopes":["`+scope+`"]}`))
@@ -46,8 +47,8 @@ func limitsLoadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
 	img.Set(0, 0, color.White)
 	var small bytes.Buffer
 	jpeg.Encode(&small, img, nil)
-	return perf.LoadTarget{Base: s.base, AnalyzeKey: key("analyze"), ReadKey: key("ingest"), IngestKey: key("ingest"),
-		AssetID: uploadPhotoAs(t, s, admin, subj, photo), Features: perf.AnalysisFeatures, Subject: subj, Upload: small.Bytes()}
+	return serverbench.LoadTarget{Base: s.base, AnalyzeKey: key("analyze"), ReadKey: key("ingest"), IngestKey: key("ingest"),
+		AssetID: uploadPhotoAs(t, s, admin, subj, photo), Features: mediabench.AnalysisFeatures, Subject: subj, Upload: small.Bytes()}
 }
 
 // Issue 17.6: analyses saturating the CPU made cheap reads wait seconds
@@ -62,21 +63,21 @@ func limitsLoadTarget(t *testing.T, s *server, admin string) perf.LoadTarget {
 // default, logs both tables (go test -v) and checks the p99 cut.
 func TestLoadShedding(t *testing.T) {
 	full := os.Getenv("OBSCURA_LOAD") == "1"
-	mix := perf.DefaultLoadMix
+	mix := serverbench.DefaultLoadMix
 	mix.Duration = 6 * time.Second
 	if full {
 		mix.Duration = 10 * time.Second
 	}
-	run := func(name string, env ...string) map[string]perf.EndpointStats {
+	run := func(name string, env ...string) map[string]serverbench.EndpointStats {
 		data := t.TempDir()
 		tn := createTenant(t, data, "Load App")
 		s := limitsServer(t, data, env...)
 		target := limitsLoadTarget(t, s, tn.APIKey)
-		stats, err := perf.RunLoad(context.Background(), target, mix)
+		stats, err := serverbench.RunLoad(context.Background(), target, mix)
 		if err != nil {
 			t.Fatal(err)
 		}
-		by := map[string]perf.EndpointStats{}
+		by := map[string]serverbench.EndpointStats{}
 		for _, st := range stats {
 			t.Logf("%-9s %s", name, st)
 			by[st.Endpoint] = st
@@ -84,7 +85,7 @@ func TestLoadShedding(t *testing.T) {
 		s.cmd.Process.Kill()
 		return by
 	}
-	var base map[string]perf.EndpointStats
+	var base map[string]serverbench.EndpointStats
 	if full {
 		base = run("baseline", "OBSCURA_ANALYSIS_CONCURRENCY=64", "OBSCURA_ANALYSIS_QUEUE=10000")
 	}

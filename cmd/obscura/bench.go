@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/featurebench"
+	"github.com/obscuraproject/obscura/internal/perf/mediabench"
+	"github.com/obscuraproject/obscura/internal/perf/serverbench"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -43,13 +45,13 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 			}
 			defer os.RemoveAll(dir)
-			sizes := perf.Sizes
+			sizes := serverbench.Sizes
 			if quick {
 				sizes = sizes[:2]
 			}
 			if want("storage") {
 				fmt.Fprintln(a.stderr, "benchmarking storage (encrypt+store, load+decrypt) on", a.cfg.Data, "…")
-				rows, err := perf.RunStorage(cmd.Context(), dir, sizes)
+				rows, err := serverbench.RunStorage(cmd.Context(), dir, sizes)
 				if err != nil {
 					return err
 				}
@@ -61,7 +63,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("ingest") {
 				fmt.Fprintln(a.stderr, "benchmarking ingest of a 12 MP JPEG (sniff + sanitize + encrypt + store) …")
-				ing, err := perf.RunIngest(cmd.Context(), dir)
+				ing, err := mediabench.RunIngest(cmd.Context(), dir)
 				if err != nil {
 					return err
 				}
@@ -73,7 +75,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("api") {
 				fmt.Fprintln(a.stderr, "benchmarking the API stack against bare net/http …")
-				apiRows, ratio, err := perf.RunAPI(cmd.Context(), dir)
+				apiRows, ratio, err := serverbench.RunAPI(cmd.Context(), dir)
 				if err != nil {
 					return err
 				}
@@ -86,7 +88,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("vision") {
 				fmt.Fprintln(a.stderr, "benchmarking the vision path against bare ONNX Runtime sessions …")
-				vis, err := perf.RunVision(cmd.Context(), models.DefaultDir(a.getenv), 2)
+				vis, err := mediabench.RunVision(cmd.Context(), models.DefaultDir(a.getenv), 2)
 				if err != nil {
 					return err
 				}
@@ -108,7 +110,7 @@ func (a *app) benchCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				row, err := perf.RunAnalysis(cmd.Context(), dir, eng, photo)
+				row, err := mediabench.RunAnalysis(cmd.Context(), dir, eng, photo)
 				if err != nil {
 					return err
 				}
@@ -121,7 +123,7 @@ func (a *app) benchCmd() *cobra.Command {
 					return fmt.Errorf("face-blur plugin not built (run scripts/setup.sh): %w", err)
 				}
 				fmt.Fprintln(a.stderr, "benchmarking face-blur on a 12 MP photo in the WebAssembly sandbox against native Go …")
-				row, err := perf.RunPlugins(cmd.Context(), dir, wasm)
+				row, err := featurebench.RunPlugins(cmd.Context(), dir, wasm)
 				if err != nil {
 					return err
 				}
@@ -135,7 +137,7 @@ func (a *app) benchCmd() *cobra.Command {
 					ns = ns[:2]
 				}
 				fmt.Fprintln(a.stderr, "benchmarking secure-aggregation rounds against a plain sum of the same vectors …")
-				rows, err := perf.RunSecAgg(ns, perf.SecAggLength)
+				rows, err := featurebench.RunSecAgg(ns, featurebench.SecAggLength)
 				if err != nil {
 					return err
 				}
@@ -157,7 +159,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("analytics") {
 				fmt.Fprintln(a.stderr, "benchmarking a differentially private query over 100k contributions against the exact count …")
-				rows, ratio, err := perf.RunAnalytics(cmd.Context(), dir)
+				rows, ratio, err := featurebench.RunAnalytics(cmd.Context(), dir)
 				if err != nil {
 					return err
 				}
@@ -193,7 +195,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("provenance") {
 				fmt.Fprintln(a.stderr, "benchmarking provenance of a 12 MP image (C2PA sign+embed, watermark embed/detect) against one JPEG encode …")
-				rows, err := perf.RunProvenance(cmd.Context(), dir)
+				rows, err := featurebench.RunProvenance(cmd.Context(), dir)
 				if err != nil {
 					return err
 				}
@@ -210,7 +212,7 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("writer") {
 				fmt.Fprintln(a.stderr, "benchmarking the SQLite writer's interactive lane under 4 saturating background writers (2×5 s) …")
-				r, err := perf.RunWriterLanes(cmd.Context(), dir, 4, 5*time.Second)
+				r, err := serverbench.RunWriterLanes(cmd.Context(), dir, 4, 5*time.Second)
 				if err != nil {
 					return err
 				}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/featurebench"
 	"github.com/obscuraproject/obscura/internal/vision"
 )
 
@@ -25,11 +25,11 @@ func (a *app) benchMemes(ctx context.Context, dir string, out map[string]any, b 
 	if err != nil {
 		return err
 	}
-	photo, err := perf.Upscale12MP(sample)
+	photo, err := featurebench.Upscale12MP(sample)
 	if err != nil {
 		return err
 	}
-	row, err := perf.RunMemes(ctx, dir, eng, photo, 3)
+	row, err := featurebench.RunMemes(ctx, dir, eng, photo, 3)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/mediabench"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/tesseract"
@@ -25,7 +25,7 @@ func (a *app) benchPipeline(ctx context.Context, quick bool, out map[string]any,
 	}
 	fmt.Fprintf(a.stderr, "benchmarking the analysis pipeline (12 MP analyze vs bare ONNX Runtime, rotated ingest, import+analyze of %d photos with and without the sandbox) …\n", lib)
 	mdir := models.DefaultDir(a.getenv)
-	e, err := perf.NewVisionEnv(mdir, 2)
+	e, err := mediabench.NewVisionEnv(mdir, 2)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (a *app) benchPipeline(ctx context.Context, quick bool, out map[string]any,
 		return err
 	}
 	defer pool.Close()
-	rep, err := perf.RunPipeline(ctx, e, pool, lib, reps)
+	rep, err := mediabench.RunPipeline(ctx, e, pool, lib, reps)
 	if err != nil {
 		return err
 	}

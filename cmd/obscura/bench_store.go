@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/serverbench"
 	"github.com/obscuraproject/obscura/internal/vision"
 )
 
@@ -33,7 +33,7 @@ func (a *app) benchStore(ctx context.Context, dir string, out map[string]any, b 
 	if err != nil {
 		return err
 	}
-	rep, err := perf.RunStore(ctx, dir, url, eng, photo, benchStoreJobs)
+	rep, err := serverbench.RunStore(ctx, dir, url, eng, photo, benchStoreJobs)
 	if err != nil {
 		return err
 	}

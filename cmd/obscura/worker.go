@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/mediabench"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
@@ -128,22 +128,22 @@ func (a *app) openSandboxed(ctx context.Context, pool *sandbox.Pool) (*wire.Grap
 
 // benchSandbox measures one sandboxed worker (2 threads) against the same
 // models in process and bare, in the same run.
-func (a *app) benchSandbox(ctx context.Context) (perf.SandboxReport, error) {
-	e, err := perf.NewVisionEnv(models.DefaultDir(a.getenv), 2)
+func (a *app) benchSandbox(ctx context.Context) (mediabench.SandboxReport, error) {
+	e, err := mediabench.NewVisionEnv(models.DefaultDir(a.getenv), 2)
 	if err != nil {
-		return perf.SandboxReport{}, err
+		return mediabench.SandboxReport{}, err
 	}
 	defer e.Close()
 	prot, err := a.sandboxProtections(false)
 	if err != nil {
-		return perf.SandboxReport{}, err
+		return mediabench.SandboxReport{}, err
 	}
 	cfg := sandbox.Config{Models: models.DefaultDir(a.getenv), TessData: tesseract.DefaultDir, Threads: 2, Decode: picture.DefaultOptions,
 		Limits: sandbox.DefaultLimits, Protections: prot, UID: sandbox.Nobody, GID: sandbox.Nobody, LoadModels: true}
 	pool, err := sandbox.Start(ctx, sandbox.Options{Config: cfg, Workers: 1, Log: a.log})
 	if err != nil {
-		return perf.SandboxReport{}, err
+		return mediabench.SandboxReport{}, err
 	}
 	defer pool.Close()
-	return perf.RunSandbox(ctx, e, pool)
+	return mediabench.RunSandbox(ctx, e, pool)
 }

@@ -1,22 +1,23 @@
-// Package perf measures Obscura's hot paths beside baselines measured in the
-// same run, so every figure is a ratio, not an absolute that depends on the
-// machine. It backs both `go test -bench` and `obscura bench`.
-//
-// Storage: encrypt+store (sealed.Put into the filesystem blob store: Tink
-// streaming AES-256-GCM plus temp+fsync+rename) and load+decrypt
-// (sealed.ReadAll) against raw AES-256-GCM over the same bytes and a raw
-// file write (same durability: temp+fsync+rename) or read.
+// Package perf is the shared harness of Obscura's benchmarks: a measurable
+// case (Bench) that backs both `go test -bench` and `obscura bench`, the
+// object graph every benchmark builds through the composition root
+// (NewServices), percentiles and the synthetic 12 MP photo. Every figure is
+// a ratio against a baseline measured in the same run, so nothing depends
+// on the machine. The cases live in subpackages by area:
+// perf/mediabench (vision, pipeline, sandbox, ingest, analysis),
+// perf/serverbench (storage, API stack, mixed load, writer lanes, store
+// backends) and perf/featurebench (memes, provenance, plugins, federated
+// learning, analytics).
 package perf
 
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"fmt"
+	"encoding/binary"
+	"image"
+	"image/jpeg"
 	"log/slog"
-	"os"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,14 +25,10 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/guard"
-	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
-
-// Sizes are the object sizes the storage benchmark measures.
-var Sizes = []int{64 << 10, 4 << 20, 64 << 20}
 
 // Bench is one measurable case: Setup once (untimed), then Run(n) does the
 // operation n times.
@@ -57,25 +54,17 @@ func (c Bench) Op(b *testing.B) {
 	}
 }
 
-// StorageEnv holds what the storage cases need.
-type StorageEnv struct {
-	dir     string
-	g       *wire.Graph
-	subject string
-	gcm     cipher.AEAD
-}
-
-// benchTenant is the tenant every benchmark works in.
-const benchTenant = "ten_bench"
+// Tenant is the tenant every benchmark works in.
+const Tenant = "ten_bench"
 
 // unlimited lets a benchmark client through every rate class.
 var unlimited = guard.Limits{Classes: map[string]guard.Limit{
 	"api": {PerSecond: 1e9, Burst: 1e9}, "analyze": {PerSecond: 1e9, Burst: 1e9}}}
 
-// newBenchServices builds the object graph in dir/name through the
-// composition root, as serve builds it (with the vision engine eng, or
-// none), and creates the benchmark tenant with its first KEK.
-func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine, with ...func(*config.Config)) (*wire.Graph, error) {
+// NewServices builds the object graph in dir/name through the composition
+// root, as serve builds it (with the vision engine eng, or none), and
+// creates the benchmark tenant with its first KEK.
+func NewServices(ctx context.Context, dir, name string, eng *vision.Engine, with ...func(*config.Config)) (*wire.Graph, error) {
 	cfg := config.Default()
 	cfg.Data = filepath.Join(dir, name)
 	cfg.RateLimits = unlimited
@@ -88,12 +77,12 @@ func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine,
 		return nil, err
 	}
 	now := time.Now()
-	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: benchTenant, Name: "bench", CreatedAt: now},
-		store.APIKey{ID: "key_bench", TenantID: benchTenant, SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: Tenant, Name: "bench", CreatedAt: now},
+		store.APIKey{ID: "key_bench", TenantID: Tenant, SecretHash: []byte{1}, CreatedAt: now}); err != nil {
 		g.Close()
 		return nil, err
 	}
-	if err := g.Keys.InitTenant(ctx, benchTenant); err != nil {
+	if err := g.Keys.InitTenant(ctx, Tenant); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -105,149 +94,49 @@ func newBenchServices(ctx context.Context, dir, name string, eng *vision.Engine,
 	return g, nil
 }
 
-// NewStorageEnv creates a throwaway store, key service and blob dir in dir.
-func NewStorageEnv(ctx context.Context, dir string) (*StorageEnv, error) {
-	b, err := newBenchServices(ctx, dir, "storage", nil)
-	if err != nil {
-		return nil, err
-	}
-	k := make([]byte, 32)
-	rand.Read(k)
-	blk, _ := aes.NewCipher(k)
-	gcm, _ := cipher.NewGCM(blk)
-	return &StorageEnv{dir: dir, g: b, subject: b.Keys.SubjectHash("bench-subject"), gcm: gcm}, nil
-}
+// Ms is d in milliseconds with microsecond resolution.
+func Ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Close releases the environment.
-func (e *StorageEnv) Close() error { return e.g.Close() }
-
-const chunk = 1 << 20 // raw GCM works in 1 MiB chunks, like the envelope's segments
-
-// StorageCases returns the six cases for one object size: our write path and
-// its two baselines, our read path and its two baselines.
-func (e *StorageEnv) StorageCases(ctx context.Context, size int) []Bench {
-	data := make([]byte, size)
-	rand.Read(data)
-	ref := sealed.Ref{Tenant: "ten_bench", Subject: e.subject, Object: fmt.Sprintf("obj_%d", size)}
-	rawPath := filepath.Join(e.dir, fmt.Sprintf("raw_%d", size))
-	nonce := make([]byte, 12)
-	dst := make([]byte, 0, chunk+16)
-	sealed1 := make([][]byte, 0, size/chunk+1)
-	for off := 0; off < size; off += chunk {
-		sealed1 = append(sealed1, e.gcm.Seal(nil, nonce, data[off:min(off+chunk, size)], nil))
-	}
-	putSealed := func() error {
-		_, err := e.g.Objects.Put(ctx, ref, bytes.NewReader(data))
-		return err
-	}
-	times := func(f func() error) func(n int) error {
-		return func(n int) error {
-			for range n {
-				if err := f(); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	return []Bench{
-		{Name: "put/sealed", Size: size, Run: times(putSealed)},
-		{Name: "put/raw-aes-gcm", Size: size, Run: times(func() error {
-			for off := 0; off < size; off += chunk {
-				dst = e.gcm.Seal(dst[:0], nonce, data[off:min(off+chunk, size)], nil)
-			}
-			return nil
-		})},
-		{Name: "put/raw-file", Size: size, Run: times(func() error { return rawWrite(rawPath, data) })},
-		{Name: "get/sealed", Size: size, Setup: putSealed, Run: times(func() error {
-			got, err := e.g.Objects.ReadAll(ctx, ref, int64(size))
-			if err == nil && len(got) != size {
-				err = fmt.Errorf("read %d bytes, want %d", len(got), size)
-			}
-			return err
-		})},
-		{Name: "get/raw-aes-gcm", Size: size, Run: times(func() error {
-			for _, c := range sealed1 {
-				var err error
-				if dst, err = e.gcm.Open(dst[:0], nonce, c, nil); err != nil {
-					return err
-				}
-			}
-			return nil
-		})},
-		{Name: "get/raw-file", Size: size, Setup: func() error { return rawWrite(rawPath, data) }, Run: times(func() error {
-			_, err := os.ReadFile(rawPath)
-			return err
-		})},
-	}
-}
-
-// rawWrite is the durable-write baseline: temp file, write, fsync, rename, dir fsync.
-func rawWrite(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// Row is one line of a report: our path and its baselines for one size.
-type Row struct {
-	Op       string  `json:"op"`
-	Size     int     `json:"size_bytes"`
-	Ours     float64 `json:"ours_mb_s"`
-	RawGCM   float64 `json:"raw_aes_gcm_mb_s"`
-	RawFile  float64 `json:"raw_file_mb_s"`
-	VsSlower float64 `json:"ratio_vs_slower_baseline"`
-}
-
-func mbps(r testing.BenchmarkResult, size int) float64 {
-	if r.T <= 0 {
+// Percentile is the nearest-rank p-th percentile of sorted durations.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	return float64(size) * float64(r.N) / r.T.Seconds() / 1e6
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// RunStorage runs every storage case with testing.Benchmark and returns the rows.
-func RunStorage(ctx context.Context, dir string, sizes []int) ([]Row, error) {
-	e, err := NewStorageEnv(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	var rows []Row
-	for _, size := range sizes {
-		res := map[string]float64{}
-		for _, c := range e.StorageCases(ctx, size) {
-			res[c.Name] = mbps(testing.Benchmark(c.Op), size)
-		}
-		for _, op := range []string{"put", "get"} {
-			r := Row{Op: op, Size: size, Ours: res[op+"/sealed"], RawGCM: res[op+"/raw-aes-gcm"], RawFile: res[op+"/raw-file"]}
-			if slower := min(r.RawGCM, r.RawFile); slower > 0 {
-				r.VsSlower = r.Ours / slower
-			}
-			rows = append(rows, r)
+// Photo12MP returns a 4032×3024 JPEG (a phone camera's 12 MP: whole 16×16
+// MCU blocks, so a rotation is a lossless DCT transform) with an EXIF block
+// (orientation o, a GPS IFD pointer) like a phone's, with smooth content
+// plus noise so it compresses like a photo.
+func Photo12MP(o uint16) []byte { return PhotoSized(4032, 3024, o) }
+
+// PhotoSized is Photo12MP at another size (4000×3000 has partial MCU rows:
+// a rotation must decode and re-encode).
+func PhotoSized(w, h int, o uint16) []byte {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	r := rand.New(rand.NewPCG(1, 2))
+	for y := range h {
+		for x := range w {
+			img.Y[y*img.YStride+x] = byte((x/16+y/12)&0xff) ^ byte(r.IntN(24))
 		}
 	}
-	return rows, nil
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-i%30)
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+	j := buf.Bytes()
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x02\x00")
+	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 3)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
+	tiff = binary.LittleEndian.AppendUint32(tiff, uint32(o))
+	tiff = append(tiff, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // GPSInfo pointer
+	app1 := append([]byte("Exif\x00\x00"), tiff...)
+	app1 = append(app1, bytes.Repeat([]byte{0}, 30000)...) // room a thumbnail would take
+	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(app1)+2))
+	out := append([]byte{0xFF, 0xD8}, append(seg, app1...)...)
+	return append(out, j[2:]...)
 }

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/featurebench"
 	"github.com/obscuraproject/obscura/internal/plugin/plugintest"
 )
 
@@ -17,7 +17,7 @@ func BenchmarkFaceBlur12MP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cases, done, err := perf.PluginCases(context.Background(), wasm)
+	cases, done, err := featurebench.PluginCases(context.Background(), wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	var first, cached float64
 	for range b.N {
-		f, c, err := perf.CompileTimes(context.Background(), b.TempDir(), wasm)
+		f, c, err := featurebench.CompileTimes(context.Background(), b.TempDir(), wasm)
 		if err != nil {
 			b.Fatal(err)
 		}

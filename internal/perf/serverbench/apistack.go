@@ -1,4 +1,4 @@
-package perf
+package serverbench
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/auth"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
@@ -26,7 +27,7 @@ type APIEnv struct {
 
 // NewAPIEnv wires the stack in dir.
 func NewAPIEnv(ctx context.Context, dir string) (*APIEnv, error) {
-	b, err := newBenchServices(ctx, dir, "api", nil)
+	b, err := perf.NewServices(ctx, dir, "api", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func NewAPIEnv(ctx context.Context, dir string) (*APIEnv, error) {
 
 // apiEnvOn wires the stack on the built graph b (closed with the env).
 func apiEnvOn(ctx context.Context, b *wire.Graph) (*APIEnv, error) {
-	key, rec := auth.Mint(b.Keys, benchTenant, auth.AllScopes, time.Now())
+	key, rec := auth.Mint(b.Keys, perf.Tenant, auth.AllScopes, time.Now())
 	if err := b.Store.CreateAPIKey(ctx, rec); err != nil {
 		b.Close()
 		return nil, err

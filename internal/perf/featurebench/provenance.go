@@ -1,4 +1,4 @@
-package perf
+package featurebench
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/draft"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/watermark"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -24,7 +25,7 @@ type ProvenanceEnv struct {
 // NewProvenanceEnv builds a throwaway graph in dir with the bench tenant's
 // watermark off (so "sign" measures the manifest alone).
 func NewProvenanceEnv(ctx context.Context, dir string) (*ProvenanceEnv, error) {
-	g, err := newBenchServices(ctx, dir, "provenance", nil)
+	g, err := perf.NewServices(ctx, dir, "provenance", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -32,11 +33,11 @@ func NewProvenanceEnv(ctx context.Context, dir string) (*ProvenanceEnv, error) {
 		g.Close()
 		return nil, err
 	}
-	if err := g.Provenance.SetWatermark(ctx, benchTenant, false); err != nil {
+	if err := g.Provenance.SetWatermark(ctx, perf.Tenant, false); err != nil {
 		g.Close()
 		return nil, err
 	}
-	img, err := jpeg.Decode(bytes.NewReader(Photo12MP(1)))
+	img, err := jpeg.Decode(bytes.NewReader(perf.Photo12MP(1)))
 	if err != nil {
 		g.Close()
 		return nil, err
@@ -56,12 +57,12 @@ func (e *ProvenanceEnv) Close() error { return e.g.Close() }
 // watermark off: header decode, manifest, Ed25519 signature through the key
 // service, APP11 insertion), watermark embed and detect on the decoded
 // image, and the baseline: one stdlib JPEG encode of the same image.
-func (e *ProvenanceEnv) ProvenanceCases(ctx context.Context) []Bench {
+func (e *ProvenanceEnv) ProvenanceCases(ctx context.Context) []perf.Bench {
 	key := watermark.Key(sha256.Sum256([]byte("bench")))
 	var marked image.Image
-	in := draft.StampInput{Tenant: benchTenant, Subject: "bench", SourceAsset: "ast_bench",
+	in := draft.StampInput{Tenant: perf.Tenant, Subject: "bench", SourceAsset: "ast_bench",
 		Generator: draft.Generator{Feature: "meme", Name: "template:bench", Version: "1"}, JPEG: e.photo}
-	return []Bench{
+	return []perf.Bench{
 		{Name: "c2pa/sign+embed", Size: len(e.photo), Run: func(n int) error {
 			for range n {
 				if _, err := e.g.Provenance.Stamp(ctx, in); err != nil {

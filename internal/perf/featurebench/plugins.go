@@ -1,4 +1,4 @@
-package perf
+package featurebench
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/plugin"
 	"github.com/obscuraproject/obscura/plugins/face-blur/blur"
 	sdk "github.com/obscuraproject/obscura/sdk/plugin"
@@ -33,7 +34,7 @@ func groupPhoto12MP() (*image.RGBA, []plugin.Box) {
 // and output copied across the boundary, module instantiated per run, as
 // a request runs it) with the same Go code compiled natively (the input
 // copied once, as the host hands it over).
-func PluginCases(ctx context.Context, wasm []byte) ([]Bench, func(), error) {
+func PluginCases(ctx context.Context, wasm []byte) ([]perf.Bench, func(), error) {
 	rt, err := plugin.NewRuntime(ctx, plugin.Config{Timeout: time.Minute})
 	if err != nil {
 		return nil, nil, err
@@ -50,7 +51,7 @@ func PluginCases(ctx context.Context, wasm []byte) ([]Bench, func(), error) {
 		faces[i] = sdk.Face{X: b.X, Y: b.Y, W: b.W, H: b.H}
 	}
 	size := len(im.Pix)
-	return []Bench{
+	return []perf.Bench{
 		{Name: "face-blur-12mp/sandbox", Size: size, Run: func(n int) error {
 			for range n {
 				if _, err := rt.Run(ctx, cm, plugin.Input{Image: im, Faces: boxes, UseFaces: true, Params: params}); err != nil {

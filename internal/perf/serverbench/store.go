@@ -1,4 +1,4 @@
-package perf
+package serverbench
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/jobs"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -57,7 +58,7 @@ func RunStore(ctx context.Context, dir, databaseURL string, eng *vision.Engine, 
 
 func runStoreBackend(ctx context.Context, dir, name, url string, eng *vision.Engine, photo []byte, n int) (StoreRow, error) {
 	row := StoreRow{Backend: name}
-	g, err := newBenchServices(ctx, dir, "store-"+name, eng, withDatabase(url))
+	g, err := perf.NewServices(ctx, dir, "store-"+name, eng, withDatabase(url))
 	if err != nil {
 		return row, err
 	}
@@ -86,11 +87,11 @@ func withDatabase(url string) func(*config.Config) {
 // queuedPhotos queues n tags analyses of one stored photo and returns
 // completed analyses per second.
 func queuedPhotos(ctx context.Context, g *wire.Graph, photo []byte, n int) (float64, error) {
-	as, err := g.Uploads.Ingest(ctx, benchTenant, "bench-subject", photo)
+	as, err := g.Uploads.Ingest(ctx, perf.Tenant, "bench-subject", photo)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := g.Consents.Grant(ctx, benchTenant, "bench-subject", consent.Grant{Purpose: "tagging", Notice: "bench"}); err != nil {
+	if _, err := g.Consents.Grant(ctx, perf.Tenant, "bench-subject", consent.Grant{Purpose: "tagging", Notice: "bench"}); err != nil {
 		return 0, err
 	}
 	q, err := g.Queue(ctx, true)
@@ -101,7 +102,7 @@ func queuedPhotos(ctx context.Context, g *wire.Graph, photo []byte, n int) (floa
 	start := time.Now()
 	ids := make([]string, 0, n)
 	for range n {
-		j, err := q.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: benchTenant, AssetID: as.ID, Features: []string{vision.Tags}})
+		j, err := q.EnqueueAnalyze(ctx, jobs.AnalyzeArgs{Tenant: perf.Tenant, AssetID: as.ID, Features: []string{vision.Tags}})
 		if err != nil {
 			return 0, err
 		}
@@ -110,7 +111,7 @@ func queuedPhotos(ctx context.Context, g *wire.Graph, photo []byte, n int) (floa
 	deadline := start.Add(5 * time.Minute)
 	for _, id := range ids {
 		for {
-			j, err := q.Get(ctx, benchTenant, id)
+			j, err := q.Get(ctx, perf.Tenant, id)
 			if err != nil {
 				return 0, err
 			}

@@ -1,4 +1,4 @@
-package perf
+package featurebench
 
 import (
 	"crypto/ed25519"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
 
@@ -152,7 +153,6 @@ func secAggRound(n, length int) (SecAggRow, error) {
 			return SecAggRow{}, fmt.Errorf("secure sum differs from the plain sum at %d", j)
 		}
 	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return SecAggRow{Clients: n, Length: length, RoundMs: ms(server + client), ServerMs: ms(server), ClientMs: ms(client) / float64(n),
-		PlainSumMs: ms(base), ServerX: float64(server) / float64(max(base, time.Microsecond))}, nil
+	return SecAggRow{Clients: n, Length: length, RoundMs: perf.Ms(server + client), ServerMs: perf.Ms(server), ClientMs: perf.Ms(client) / float64(n),
+		PlainSumMs: perf.Ms(base), ServerX: float64(server) / float64(max(base, time.Microsecond))}, nil
 }

@@ -1,4 +1,4 @@
-package perf
+package featurebench
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/dp"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/wire"
@@ -34,7 +35,7 @@ type AnalyticsEnv struct {
 // exhausts, and writes the records: 20,000 subjects × 5 photos, 1–3 of
 // the tag model's labels each.
 func NewAnalyticsEnv(ctx context.Context, dir string) (*AnalyticsEnv, error) {
-	g, err := newBenchServices(ctx, dir, "analytics", nil)
+	g, err := perf.NewServices(ctx, dir, "analytics", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func NewAnalyticsEnv(ctx context.Context, dir string) (*AnalyticsEnv, error) {
 		for j := 1; j < 1+i%3; j++ {
 			tags = append(tags, centernet.Labels[(i*7+j*13)%80])
 		}
-		batch = append(batch, store.AnalyticsPhoto{TenantID: benchTenant, SubjectHash: fmt.Sprintf("subj%05d", i/5), AssetID: fmt.Sprintf("ast%06d", i),
+		batch = append(batch, store.AnalyticsPhoto{TenantID: perf.Tenant, SubjectHash: fmt.Sprintf("subj%05d", i/5), AssetID: fmt.Sprintf("ast%06d", i),
 			Day: day, Faces: i % 4, Tags: tags, ExpiresAt: day.Add(24 * time.Hour)})
 		if len(batch) == cap(batch) {
 			if err := g.Store.PutAnalyticsPhotos(ctx, batch); err != nil {
@@ -64,7 +65,7 @@ func NewAnalyticsEnv(ctx context.Context, dir string) (*AnalyticsEnv, error) {
 func (e *AnalyticsEnv) Close() error { return e.g.Close() }
 
 // Cases are the query and its baseline.
-func (e *AnalyticsEnv) Cases(ctx context.Context) ([]Bench, error) {
+func (e *AnalyticsEnv) Cases(ctx context.Context) ([]perf.Bench, error) {
 	cfg := analytics.DefaultConfig()
 	cfg.Accountant.Period = dp.Budget{Epsilon: 1e9, Delta: 1e-6}
 	cfg.Accountant.Lifetime = dp.Budget{Epsilon: 1e9, Delta: 1e-5}
@@ -75,7 +76,7 @@ func (e *AnalyticsEnv) Cases(ctx context.Context) ([]Bench, error) {
 	}
 	query := func(n int) error {
 		for range n {
-			ans, err := svc.Query(ctx, benchTenant, analytics.Query{Metric: analytics.TagCounts, From: e.from, To: e.to, Epsilon: 0.1, Actor: "bench"})
+			ans, err := svc.Query(ctx, perf.Tenant, analytics.Query{Metric: analytics.TagCounts, From: e.from, To: e.to, Epsilon: 0.1, Actor: "bench"})
 			if err != nil {
 				return err
 			}
@@ -88,7 +89,7 @@ func (e *AnalyticsEnv) Cases(ctx context.Context) ([]Bench, error) {
 	exact := func(n int) error {
 		for range n {
 			counts := map[string]int{}
-			if err := e.g.Store.AnalyticsPhotos(ctx, benchTenant, e.from, e.to, func(p store.AnalyticsPhoto) error {
+			if err := e.g.Store.AnalyticsPhotos(ctx, perf.Tenant, e.from, e.to, func(p store.AnalyticsPhoto) error {
 				for _, t := range p.Tags {
 					counts[t]++
 				}
@@ -102,12 +103,12 @@ func (e *AnalyticsEnv) Cases(ctx context.Context) ([]Bench, error) {
 		}
 		return nil
 	}
-	return []Bench{{Name: "analytics/query-100k", Run: query}, {Name: "analytics/exact-count-100k", Run: exact}}, nil
+	return []perf.Bench{{Name: "analytics/query-100k", Run: query}, {Name: "analytics/exact-count-100k", Run: exact}}, nil
 }
 
 // SamplerCases are the exact samplers (scale 10 ≈ ε 0.1 at sensitivity 1;
 // σ² = 100) and the random words they read.
-func SamplerCases() []Bench {
+func SamplerCases() []perf.Bench {
 	scale, sigma2 := big.NewRat(10, 1), big.NewRat(100, 1)
 	var buf [8]byte
 	loop := func(f func() error) func(int) error {
@@ -120,7 +121,7 @@ func SamplerCases() []Bench {
 			return nil
 		}
 	}
-	return []Bench{
+	return []perf.Bench{
 		{Name: "dp/laplace", Run: loop(func() error { _, err := dp.DiscreteLaplace(rand.Reader, scale); return err })},
 		{Name: "dp/gaussian", Run: loop(func() error { _, err := dp.DiscreteGaussian(rand.Reader, sigma2); return err })},
 		{Name: "dp/baseline-rand-uint64", Run: loop(func() error { _, err := rand.Read(buf[:]); return err })},

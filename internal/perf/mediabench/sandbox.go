@@ -1,10 +1,11 @@
-package perf
+package mediabench
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/sandbox"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 	"github.com/obscuraproject/obscura/internal/vision"
@@ -65,7 +66,7 @@ func RunSandbox(ctx context.Context, e *VisionEnv, pool *sandbox.Pool) (SandboxR
 		bare()
 		return nil
 	}
-	mix := [][]byte{Photo12MP(1), Photo12MP(6), photoSized(1600, 1200, 1)}
+	mix := [][]byte{perf.Photo12MP(1), perf.Photo12MP(6), perf.PhotoSized(1600, 1200, 1)}
 	sanitizeWith := func(z func([]byte) error) func() error {
 		return func() error {
 			for _, m := range mix {

@@ -1,4 +1,4 @@
-package perf
+package serverbench
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -104,8 +105,8 @@ func RunWriterLanes(ctx context.Context, dir string, background int, d time.Dura
 		return WriterReport{}, err
 	}
 	r := WriterReport{Background: background, Samples: len(lane), BackgroundN: bg.Load(),
-		LaneP50ms: ms(Percentile(lane, 50)), LaneP99ms: ms(Percentile(lane, 99)),
-		BaseP50ms: ms(Percentile(base, 50)), BaseP99ms: ms(Percentile(base, 99))}
+		LaneP50ms: perf.Ms(perf.Percentile(lane, 50)), LaneP99ms: perf.Ms(perf.Percentile(lane, 99)),
+		BaseP50ms: perf.Ms(perf.Percentile(base, 50)), BaseP99ms: perf.Ms(perf.Percentile(base, 99))}
 	if r.LaneP99ms > 0 {
 		r.P99Speedup = r.BaseP99ms / r.LaneP99ms
 	}

@@ -1,4 +1,4 @@
-package perf
+package serverbench
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/store/postgres/pgtest"
 	"github.com/obscuraproject/obscura/internal/vision"
 )
@@ -17,7 +18,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // its buckets in the database); obscura bench store prints the ratio.
 func BenchmarkStoreAPI(b *testing.B) {
 	for _, be := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", pgtest.URL(b)}} {
-		g, err := newBenchServices(context.Background(), b.TempDir(), "store", nil, withDatabase(be.url))
+		g, err := perf.NewServices(context.Background(), b.TempDir(), "store", nil, withDatabase(be.url))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,7 +57,7 @@ func BenchmarkStoreQueuedAnalysis(b *testing.B) {
 // backends (the figures come from obscura bench store).
 func TestStoreAPIRuns(t *testing.T) {
 	for _, be := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", pgtest.URL(t)}} {
-		g, err := newBenchServices(context.Background(), t.TempDir(), "store", nil, withDatabase(be.url))
+		g, err := perf.NewServices(context.Background(), t.TempDir(), "store", nil, withDatabase(be.url))
 		if err != nil {
 			t.Fatalf("%s: %v", be.name, err)
 		}

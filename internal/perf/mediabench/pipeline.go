@@ -1,4 +1,4 @@
-package perf
+package mediabench
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/obscuraproject/obscura/internal/perf"
 
 	xdraw "golang.org/x/image/draw"
 
@@ -290,7 +292,7 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 		rep.SandboxAnalyzeCPU = ratio(sc, ic)
 	}
 	// The rotated 12 MP ingest (sanitize: metadata strip + lossless rotation).
-	rotated := Photo12MP(6)
+	rotated := perf.Photo12MP(6)
 	rw, rc, err := timeIt(reps, nil, func() error { _, err := sanitize.Sanitize(rotated, sanitize.DefaultLimits); return err })
 	if err != nil {
 		return rep, fmt.Errorf("sanitize rotated: %w", err)

@@ -1,4 +1,4 @@
-package perf
+package serverbench
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/obscuraproject/obscura/internal/perf"
 )
 
 // LoadTarget is a running server and what the mixed load needs on it: one
@@ -183,18 +185,7 @@ func summarize(samples []sample) []EndpointStats {
 			st[s.status]++
 		}
 		slices.Sort(ds)
-		out = append(out, EndpointStats{Endpoint: ep, Count: len(ss), P50ms: ms(Percentile(ds, 50)), P99ms: ms(Percentile(ds, 99)), Status: st})
+		out = append(out, EndpointStats{Endpoint: ep, Count: len(ss), P50ms: perf.Ms(perf.Percentile(ds, 50)), P99ms: perf.Ms(perf.Percentile(ds, 99)), Status: st})
 	}
 	return out
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// Percentile is the nearest-rank p-th percentile of sorted durations.
-func Percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
 }

@@ -1,4 +1,4 @@
-package perf
+package mediabench
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -35,7 +36,7 @@ var AnalysisFeatures = []string{vision.Faces, vision.Tags, vision.Sensitive}
 
 // NewAnalysisEnv wires the stack in dir with the vision engine eng.
 func NewAnalysisEnv(ctx context.Context, dir string, eng *vision.Engine, photo []byte) (*AnalysisEnv, error) {
-	b, err := newBenchServices(ctx, dir, "analysis", eng)
+	b, err := perf.NewServices(ctx, dir, "analysis", eng)
 	if err != nil {
 		return nil, err
 	}
@@ -47,16 +48,16 @@ func NewAnalysisEnv(ctx context.Context, dir string, eng *vision.Engine, photo [
 }
 
 func analysisEnv(ctx context.Context, b *wire.Graph, eng *vision.Engine, photo []byte) (*AnalysisEnv, error) {
-	key, rec := auth.Mint(b.Keys, benchTenant, auth.AllScopes, time.Now())
+	key, rec := auth.Mint(b.Keys, perf.Tenant, auth.AllScopes, time.Now())
 	if err := b.Store.CreateAPIKey(ctx, rec); err != nil {
 		return nil, err
 	}
-	as, err := b.Uploads.Ingest(ctx, benchTenant, "bench-subject", photo)
+	as, err := b.Uploads.Ingest(ctx, perf.Tenant, "bench-subject", photo)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range []string{"face_detection", "tagging", "sensitive_content"} {
-		if _, err := b.Consents.Grant(ctx, benchTenant, "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
+		if _, err := b.Consents.Grant(ctx, perf.Tenant, "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
 			return nil, err
 		}
 	}

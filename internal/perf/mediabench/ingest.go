@@ -1,53 +1,16 @@
-package perf
+package mediabench
 
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"image"
 	"image/jpeg"
 	"io"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/perf"
 	"github.com/obscuraproject/obscura/internal/upload"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
-
-// Photo12MP returns a 4032×3024 JPEG (a phone camera's 12 MP: whole 16×16
-// MCU blocks, so a rotation is a lossless DCT transform) with an EXIF block
-// (orientation o, a GPS IFD pointer) like a phone's, with smooth content
-// plus noise so it compresses like a photo.
-func Photo12MP(o uint16) []byte { return photoSized(4032, 3024, o) }
-
-// photoSized is Photo12MP at another size (4000×3000 has partial MCU rows:
-// a rotation must decode and re-encode).
-func photoSized(w, h int, o uint16) []byte {
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	r := rand.New(rand.NewPCG(1, 2))
-	for y := range h {
-		for x := range w {
-			img.Y[y*img.YStride+x] = byte((x/16+y/12)&0xff) ^ byte(r.IntN(24))
-		}
-	}
-	for i := range img.Cb {
-		img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-i%30)
-	}
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
-	j := buf.Bytes()
-	tiff := []byte("II*\x00\x08\x00\x00\x00\x02\x00")
-	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
-	tiff = binary.LittleEndian.AppendUint16(tiff, 3)
-	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
-	tiff = binary.LittleEndian.AppendUint32(tiff, uint32(o))
-	tiff = append(tiff, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // GPSInfo pointer
-	app1 := append([]byte("Exif\x00\x00"), tiff...)
-	app1 = append(app1, bytes.Repeat([]byte{0}, 30000)...) // room a thumbnail would take
-	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(app1)+2))
-	out := append([]byte{0xFF, 0xD8}, append(seg, app1...)...)
-	return append(out, j[2:]...)
-}
 
 // IngestEnv measures the upload pipeline.
 type IngestEnv struct {
@@ -57,7 +20,7 @@ type IngestEnv struct {
 
 // NewIngestEnv builds a throwaway pipeline in dir.
 func NewIngestEnv(ctx context.Context, dir string) (*IngestEnv, error) {
-	b, err := newBenchServices(ctx, dir, "ingest", nil)
+	b, err := perf.NewServices(ctx, dir, "ingest", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +34,8 @@ func (e *IngestEnv) Close() error { return e.g.Close() }
 // for a sideways one (lossless DCT rotation), for a sideways one whose
 // partial MCU blocks force decode, rotate, re-encode, and the baseline:
 // stdlib decode + encode of the same file.
-func (e *IngestEnv) IngestCases(ctx context.Context) []Bench {
-	upright, sideways, partial := Photo12MP(1), Photo12MP(6), photoSized(4000, 3000, 6)
+func (e *IngestEnv) IngestCases(ctx context.Context) []perf.Bench {
+	upright, sideways, partial := perf.Photo12MP(1), perf.Photo12MP(6), perf.PhotoSized(4000, 3000, 6)
 	ingest := func(data []byte) func(n int) error {
 		return func(n int) error {
 			for range n {
@@ -83,7 +46,7 @@ func (e *IngestEnv) IngestCases(ctx context.Context) []Bench {
 			return nil
 		}
 	}
-	return []Bench{
+	return []perf.Bench{
 		{Name: "ingest/upright", Size: len(upright), Run: ingest(upright)},
 		{Name: "ingest/rotated", Size: len(sideways), Run: ingest(sideways)},
 		{Name: "ingest/rotated-partial-mcu", Size: len(partial), Run: ingest(partial)},

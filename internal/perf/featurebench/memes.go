@@ -1,4 +1,4 @@
-package perf
+package featurebench
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obscuraproject/obscura/internal/perf"
 
 	"golang.org/x/image/draw"
 
@@ -53,17 +55,17 @@ func Upscale12MP(photo []byte) ([]byte, error) {
 // NewMemeEnv wires the stack in dir with eng and stores photo for a
 // subject who granted meme_generation and tagging.
 func NewMemeEnv(ctx context.Context, dir string, eng *vision.Engine, photo []byte) (*MemeEnv, error) {
-	g, err := newBenchServices(ctx, dir, "memes", eng)
+	g, err := perf.NewServices(ctx, dir, "memes", eng)
 	if err != nil {
 		return nil, err
 	}
-	as, err := g.Uploads.Ingest(ctx, benchTenant, "bench-subject", photo)
+	as, err := g.Uploads.Ingest(ctx, perf.Tenant, "bench-subject", photo)
 	if err != nil {
 		g.Close()
 		return nil, err
 	}
 	for _, p := range []string{meme.Purpose, "tagging", "face_detection", "sensitive_content"} {
-		if _, err := g.Consents.Grant(ctx, benchTenant, "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
+		if _, err := g.Consents.Grant(ctx, perf.Tenant, "bench-subject", consent.Grant{Purpose: p, Notice: "bench"}); err != nil {
 			g.Close()
 			return nil, err
 		}
@@ -77,7 +79,7 @@ func (e *MemeEnv) Close() error { return e.g.Close() }
 // Memes makes three meme drafts of the photo and deletes them again
 // (outside what callers time, if they stop the timer around Discard).
 func (e *MemeEnv) Memes(ctx context.Context) ([]string, error) {
-	made, err := e.g.Memes.Generate(ctx, benchTenant, "", e.asset, meme.Request{Count: 3})
+	made, err := e.g.Memes.Generate(ctx, perf.Tenant, "", e.asset, meme.Request{Count: 3})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +96,7 @@ func (e *MemeEnv) Memes(ctx context.Context) ([]string, error) {
 // Discard rejects drafts.
 func (e *MemeEnv) Discard(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		if err := e.g.Drafts.Reject(ctx, benchTenant, id); err != nil {
+		if err := e.g.Drafts.Reject(ctx, perf.Tenant, id); err != nil {
 			return err
 		}
 	}
@@ -103,7 +105,7 @@ func (e *MemeEnv) Discard(ctx context.Context, ids []string) error {
 
 // Analyze analyses the same stored photo alone.
 func (e *MemeEnv) Analyze(ctx context.Context) error {
-	_, err := e.g.Analyses.Analyze(ctx, benchTenant, e.asset, MemeFeatures)
+	_, err := e.g.Analyses.Analyze(ctx, perf.Tenant, e.asset, MemeFeatures)
 	return err
 }
 

@@ -1,4 +1,4 @@
-package perf
+package mediabench
 
 import (
 	"bytes"
