@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/dp"
 	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/fl/flsim"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/guard"
 	"github.com/obscuraproject/obscura/internal/tenant"
 	"github.com/obscuraproject/obscura/internal/wire"
@@ -155,12 +156,12 @@ func (a *app) flClientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sc, err := fl.ReadScene(fl.SceneData)
+			sc, err := scene.ReadScene(scene.SceneData)
 			if err != nil {
 				return err
 			}
 			train, _, _ := sc.Split()
-			var data []fl.Example
+			var data []scene.Example
 			for i, e := range train {
 				if of > 0 && i%of == part {
 					data = append(data, e)

@@ -13,13 +13,14 @@ import (
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/fl"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
 
 // FLService is what the API needs from the federated-learning coordinator.
 type FLService interface {
 	Enroll(ctx context.Context, tenant, subject string, pub ed25519.PublicKey) (string, error)
-	CreateTask(ctx context.Context, tenant, id string, cfg fl.TaskConfig, seed []fl.Example, canary []byte) error
+	CreateTask(ctx context.Context, tenant, id string, cfg fl.TaskConfig, seed []scene.Example, canary []byte) error
 	Checkin(ctx context.Context, tenant, task, deviceID string, at int64, sig []byte) (fl.Status, error)
 	Poll(ctx context.Context, tenant string, session [secagg.SessionLen]byte, deviceID string) (fl.Status, error)
 	Submit(ctx context.Context, tenant string, session [secagg.SessionLen]byte, msg []byte) error
@@ -112,14 +113,14 @@ type FLConfigOutput struct{ Body fl.TaskConfig }
 // FLModelOutput is a task's current model version.
 type FLModelOutput struct {
 	Body struct {
-		Version  int       `json:"version"`
-		SHA256   string    `json:"sha256"`
-		Artefact []byte    `json:"artefact" doc:"Signed artefact (docs/spec/secagg-v1.md, Model artefact)"`
-		Record   fl.Record `json:"record"`
-		Classes  []string  `json:"classes"`
-		Shape    fl.Shape  `json:"shape"`
-		Task     string    `json:"task"`
-		Format   string    `json:"format"`
+		Version  int         `json:"version"`
+		SHA256   string      `json:"sha256"`
+		Artefact []byte      `json:"artefact" doc:"Signed artefact (docs/spec/secagg-v1.md, Model artefact)"`
+		Record   fl.Record   `json:"record"`
+		Classes  []string    `json:"classes"`
+		Shape    scene.Shape `json:"shape"`
+		Task     string      `json:"task"`
+		Format   string      `json:"format"`
 	}
 }
 
@@ -192,7 +193,7 @@ func RegisterFL(h op.Host, d Deps) {
 		Summary:  "Create a federated task with its seed model and canary set",
 		Security: op.Secured(auth.ScopeAdmin), DefaultStatus: http.StatusCreated, Metadata: meta, Errors: errs, MaxBodyBytes: 12 << 20,
 	}, func(ctx context.Context, in *FLCreateTaskInput) (*FLVersionOutput, error) {
-		seed, err := fl.ReadScene(in.Body.Seed)
+		seed, err := scene.ReadScene(in.Body.Seed)
 		if err != nil {
 			return nil, h.Fail(ctx, fault.Wrap(fault.Invalid, "seed must be a scene-v1 feature set", err))
 		}

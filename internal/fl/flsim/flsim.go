@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/ddg"
 	"github.com/obscuraproject/obscura/internal/dp"
 	"github.com/obscuraproject/obscura/internal/fl"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/secagg"
 	sdk "github.com/obscuraproject/obscura/sdk/fl"
 )
@@ -90,7 +91,7 @@ func Config(o Options) fl.TaskConfig {
 	gamma := 1.0 / 1024
 	z := o.Noise
 	return fl.TaskConfig{
-		Shape: fl.Shape{In: fl.FeatureLen, Hidden: o.Hidden, Out: len(fl.Classes)}, MinSubjects: max(3, o.Clients*3/4), MaxSubjects: o.Clients,
+		Shape: scene.Shape{In: scene.FeatureLen, Hidden: o.Hidden, Out: len(scene.Classes)}, MinSubjects: max(3, o.Clients*3/4), MaxSubjects: o.Clients,
 		CheckinWindow: fl.Duration(10 * time.Second), StageTimeout: fl.Duration(max(10*time.Second, time.Duration(o.Clients)*250*time.Millisecond)),
 		Mechanism: ddg.Params{Clip: o.Clip, Gamma: gamma, Sigma2: math.Max(0.5, math.Pow(z*o.Clip/gamma, 2)/float64(o.Clients)), Bits: 24, Beta: math.Exp(-0.5)},
 		RhoBudget: o.Budget, Delta: 1e-5, LocalEpochs: o.Epochs, LocalLR: o.LR, ServerLR: 1, CanaryDrop: 0.02, CanaryLossRise: 0.05,
@@ -116,21 +117,21 @@ func Run(ctx context.Context, s Server, o Options) (Report, error) {
 	if err := o.Validate(); err != nil {
 		return Report{}, err
 	}
-	sc, err := fl.ReadScene(fl.SceneData)
+	sc, err := scene.ReadScene(scene.SceneData)
 	if err != nil {
 		return Report{}, err
 	}
 	train, canary, test := sc.Split()
 	r := mrand.New(mrand.NewPCG(o.Seed, 23))
 	r.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
-	var seed []fl.Example
+	var seed []scene.Example
 	per := map[int]int{}
 	for _, e := range train {
 		if per[e.Y] < 3 {
 			seed, per[e.Y] = append(seed, e), per[e.Y]+1
 		}
 	}
-	data := make([][]fl.Example, o.Clients)
+	data := make([][]scene.Example, o.Clients)
 	for i, e := range train {
 		data[i%o.Clients] = append(data[i%o.Clients], e)
 	}
@@ -161,7 +162,7 @@ func Run(ctx context.Context, s Server, o Options) (Report, error) {
 			}
 		}
 	}
-	if err := admin(http.MethodPost, "/v1/fl/tasks", map[string]any{"id": "scene", "config": cfg, "seed": (&fl.Scene{Examples: seed}).Marshal(), "canary": (&fl.Scene{Examples: canary}).Marshal()}, nil); err != nil {
+	if err := admin(http.MethodPost, "/v1/fl/tasks", map[string]any{"id": "scene", "config": cfg, "seed": (&scene.Scene{Examples: seed}).Marshal(), "canary": (&scene.Scene{Examples: canary}).Marshal()}, nil); err != nil {
 		return Report{}, fmt.Errorf("create task: %w", err)
 	}
 	accuracy := func() (float64, error) {
@@ -176,13 +177,13 @@ func Run(ctx context.Context, s Server, o Options) (Report, error) {
 		if err != nil {
 			return 0, err
 		}
-		return (&fl.Head{Shape: art.Shape, W: art.Weights}).Accuracy(test), nil
+		return (&scene.Head{Shape: art.Shape, W: art.Weights}).Accuracy(test), nil
 	}
 	rep := Report{Clients: o.Clients, Parameters: cfg.Shape.Len(), HeldOut: len(test), ClientExample: len(data[0]), Delta: cfg.Delta}
 	if rep.SeedAccuracy, err = accuracy(); err != nil {
 		return rep, err
 	}
-	central, err := fl.NewHead(cfg.Shape, cfg.Seed)
+	central, err := scene.NewHead(cfg.Shape, cfg.Seed)
 	if err != nil {
 		return rep, err
 	}

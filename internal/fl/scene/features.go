@@ -1,4 +1,4 @@
-package fl
+package scene
 
 import (
 	"image"

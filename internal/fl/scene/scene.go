@@ -1,4 +1,9 @@
-package fl
+// Package scene is federated learning's first task: classifying a photo
+// as a document, a screenshot or a photo from a small feature vector
+// (Features), the committed scene-v1 feature set it is evaluated on
+// (SceneData; the scene-v1 format is in docs/spec/secagg-v1.md), and the classifier head devices and the
+// coordinator train (Head: logistic regression or one hidden layer).
+package scene
 
 import (
 	_ "embed" // SceneData
