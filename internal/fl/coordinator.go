@@ -509,16 +509,7 @@ func (c *Coordinator) Tick(ctx context.Context) {
 // request. Deadlines are read from the injected clock; interval only paces
 // the checks. `obscura serve` runs it (internal/wire Start).
 func (c *Coordinator) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.Tick(ctx)
-		}
-	}
+	clock.Every(ctx, interval, func() { c.Tick(ctx) })
 }
 
 // Submit takes one signed secure-aggregation message for the round of session.
