@@ -29,6 +29,7 @@ var layers = []struct {
 		"internal/store/storetest", "internal/vision", "internal/textfilter",
 		"internal/dp", "internal/sandbox",
 		"internal/store/postgres", // the PostgreSQL backend and its pgtest harness (issue 24)
+		"internal/store/sqlstore", // the SQL store core both backends share, the dialect a parameter (issue 18)
 		"internal/secagg", "internal/ddg",
 		"internal/storecopy", // issue 24: embedded installation -> Postgres
 	}},

@@ -263,12 +263,17 @@ func TestFresh5(t *testing.T) {
 
 // TestIndependentSets measures the two sets an independent writer wrote
 // without reading the filter or its corpora (testdata/independent1.tsv:
-// short, direct captions; independent2.tsv: longer, indirect phrasings),
-// measured once after the fourth round and never tuned on. They fall short
-// of the targets (docs/textfilter.md says where): the test prints the
-// figures every run and fails on a regression below what was measured when
-// they were added (pooled recall and false refusals), so a later round
-// can only move them up.
+// short, direct captions; independent2.tsv: longer, indirect phrasings).
+// They were unseen until the fourth round ended; the fifth round studied
+// their misses, so they are tuning data now and their figures say nothing
+// about unseen text. independent3.tsv (short social captions) and
+// independent4.tsv (longer comments, regional and non-native English) were
+// written in session 8 by another independent writer who avoided the most
+// obvious keyword in half the lines; nobody tuning the filter has seen them,
+// so their figures are the generalisation measurement (docs/textfilter.md).
+// The test prints the figures every run and fails on a regression below
+// what was measured (pooled recall, false refusals): for 1 and 2 a floor
+// at the fifth round's tuned figures, for 3 and 4 at their unseen ones.
 func TestIndependentSets(t *testing.T) {
 	f := newFilter(t)
 	for _, c := range []struct {
@@ -276,11 +281,13 @@ func TestIndependentSets(t *testing.T) {
 		minPooled       float64 // percent of sensitive lines caught in their own category
 		maxFalseRefusal float64 // percent of benign lines refused
 	}{
-		{"testdata/independent1.tsv", 93.5, 3.5},
-		{"testdata/independent2.tsv", 79.0, 11.5},
+		{"testdata/independent1.tsv", 97.0, 1.0},
+		{"testdata/independent2.tsv", 98.0, 5.0},
+		{"testdata/independent3.tsv", 82.0, 7.0},
+		{"testdata/independent4.tsv", 73.0, 9.5},
 	} {
 		sc := measure(f, readCorpus(t, c.path))
-		t.Logf("%s (independent, never tuned on):\n%s", c.path, sc.report())
+		t.Logf("%s (independent writer):\n%s", c.path, sc.report())
 		hit, total := 0, 0
 		for _, k := range Categories() {
 			hit += sc.hit[string(k)]
@@ -290,10 +297,10 @@ func TestIndependentSets(t *testing.T) {
 			t.Errorf("%s has %d sensitive lines, want at least 180", c.path, total)
 		}
 		if r := pct(hit, total); r < c.minPooled {
-			t.Errorf("%s pooled recall = %.1f%%, below the %.1f%% measured when it was added", c.path, r, c.minPooled)
+			t.Errorf("%s pooled recall = %.1f%%, below the measured floor %.1f%%", c.path, r, c.minPooled)
 		}
 		if r := pct(sc.hit["benign"], sc.total["benign"]); r > c.maxFalseRefusal {
-			t.Errorf("%s false refusals = %.1f%%, above the %.1f%% measured when it was added", c.path, r, c.maxFalseRefusal)
+			t.Errorf("%s false refusals = %.1f%%, above the measured ceiling %.1f%%", c.path, r, c.maxFalseRefusal)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // homoglyph table (tools/textfiltergen; sources and licences in each file's
 // header).
 //
-//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt
+//go:embed data/lexicon.txt data/places.tsv data/confusables.tsv data/words.txt data/wordnet.txt data/wordnet-prune.txt data/wordnet-classes.txt
 var dataFS embed.FS
 
 // entry is one lexicon phrase: literal tokens or @class references.
@@ -30,6 +30,9 @@ type entry struct {
 	// city sections: "tran" of a Vietnamese town must not turn "tran5"
 	// into "tran").
 	quiet bool
+	// wn is the derived entry's "category<TAB>lemma" line of
+	// data/wordnet.txt, "" for a curated entry.
+	wn string
 }
 
 // literal reports an entry without class references.
@@ -57,17 +60,29 @@ type lexicon struct {
 	common     map[string]bool     // common lower-case English words (data/words.txt)
 }
 
-func loadLexicon() (*lexicon, error) {
+func loadLexicon() (*lexicon, error) { return loadLexiconWith(true, nil) }
+
+// loadLexiconWith loads the lexicon with or without the derived WordNet
+// entries, leaving out those in prune (nil: the committed prune list).
+func loadLexiconWith(withWordNet bool, prune map[string]bool) (*lexicon, error) {
 	l := newLexicon()
 	if err := l.loadConfusables(); err != nil {
 		return nil, err
 	}
-	raw, err := dataFS.ReadFile("data/lexicon.txt")
-	if err != nil {
-		return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
+	// The WordNet word classes first: lexicon.txt's patterns use them.
+	for _, name := range []string{"data/wordnet-classes.txt", "data/lexicon.txt"} {
+		raw, err := dataFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("textfilter: read lexicon: %w", err)
+		}
+		if err := l.parse(raw, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	if err := l.parse(raw); err != nil {
-		return nil, err
+	if withWordNet {
+		if err := l.loadWordNet(prune); err != nil {
+			return nil, err
+		}
 	}
 	if err := l.loadPlaces(); err != nil {
 		return nil, err
@@ -78,8 +93,10 @@ func loadLexicon() (*lexicon, error) {
 	return l, nil
 }
 
-// parse reads the lexicon format (data/lexicon.txt's header) into l.
-func (l *lexicon) parse(raw []byte) error {
+// parse reads the lexicon format (data/lexicon.txt's header) into l. With
+// a non-nil prune set, raw is the derived WordNet lexicon: its entries are
+// quiet and traced (entry.wn), and those in prune are left out.
+func (l *lexicon) parse(raw []byte, prune map[string]bool) error {
 	type line struct {
 		section string
 		text    string
@@ -116,7 +133,9 @@ func (l *lexicon) parse(raw []byte) error {
 			emoji = append(emoji, l.clean(sym), " "+words+" ")
 		}
 	}
-	l.emoji = strings.NewReplacer(emoji...)
+	if len(emoji) > 0 {
+		l.emoji = strings.NewReplacer(emoji...)
+	}
 	// Classes first: phrases refer to them. A class member of several words
 	// becomes a literal variant of each phrase that refers to the class.
 	multi := map[string][][]string{}
@@ -178,8 +197,15 @@ func (l *lexicon) parse(raw []byte) error {
 		if len(toks) == 0 {
 			return fmt.Errorf("textfilter: lexicon line %d: no words", ln.n)
 		}
+		wn := ""
+		if prune != nil {
+			wn = ln.section + "\t" + ln.text
+			if prune[wn] {
+				continue
+			}
+		}
 		for _, v := range expandClasses(toks, multi) {
-			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat}, !exact)
+			l.add(&entry{toks: v, neg: neg, pos: pos, cat: cat, wn: wn, quiet: wn != ""}, !exact)
 		}
 	}
 	return nil
@@ -240,7 +266,10 @@ func (l *lexicon) add(e *entry, inflect bool) {
 	last := e.toks[len(e.toks)-1]
 	if inflect && !strings.HasPrefix(last, "@") {
 		forms = forms[:0]
-		for _, f := range inflections(last, e.cat == Slur) {
+		// Slurs and derived WordNet entries take plurals only: the
+		// derived list's -er and -ing forms are often other words
+		// (numb → number).
+		for _, f := range inflections(last, e.cat == Slur || e.wn != "") {
 			if f == last || !l.noinflect[f] {
 				forms = append(forms, f)
 			}
@@ -264,7 +293,7 @@ func (l *lexicon) add(e *entry, inflect bool) {
 			l.byFirst[v.toks[0]] = append(l.byFirst[v.toks[0]], v)
 		}
 		literal := !strings.Contains(strings.Join(v.toks, " "), "@")
-		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue {
+		if len(v.toks) == 1 && v.cat != "" && len(v.toks[0]) >= 4 && literal && !v.cue && !v.quiet {
 			l.single[v.toks[0]] = v.cat
 		}
 		if len(v.toks) > 1 && literal && !v.quiet {
@@ -457,17 +486,28 @@ type hit struct {
 	s, e int
 	cat  Category // "" for a benign phrase
 	weak bool     // never hides another hit: words joined across spaces, or a class pattern
+	wn   string   // the derived WordNet entry that matched (entry.wn)
 }
 
 // match returns the categories of the phrases found in toks, after benign
 // phrases and longer matches have hidden the hits they contain. An
 // ambiguous place name counts only with a locative cue (cued).
 func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
+	var cats []Category
+	for _, h := range l.survivors(toks, caps, extra) {
+		cats = append(cats, h.cat)
+	}
+	return cats
+}
+
+// survivors returns the category hits in toks that no benign phrase,
+// longer match or thing's predicate hides.
+func (l *lexicon) survivors(toks []string, caps []bool, extra []*entry) []hit {
 	var hits []hit
 	var cls []string
 	try := func(e *entry, i int) {
 		if l.matchAt(toks, i, e) && (!e.cue || l.cued(toks, caps, i)) && (!e.capsOnly || caps[i]) {
-			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal()})
+			hits = append(hits, hit{s: i, e: i + len(e.toks), cat: e.cat, weak: e.cat != "" && !e.literal(), wn: e.wn})
 		}
 	}
 	for i, t := range toks {
@@ -499,14 +539,14 @@ func (l *lexicon) match(toks []string, caps []bool, extra []*entry) []Category {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}
 	scopes := l.thingScopes(toks)
-	var cats []Category
+	var out []hit
 	for _, h := range hits {
 		if h.cat == "" || hidden(h, hits) || inThingScope(h, scopes) {
 			continue
 		}
-		cats = append(cats, h.cat)
+		out = append(out, h)
 	}
-	return cats
+	return out
 }
 
 // hidden reports whether h lies inside a benign phrase or inside a longer

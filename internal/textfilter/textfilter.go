@@ -26,6 +26,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/obscuraproject/obscura/internal/textfilter/pattern"
 )
 
 // Category is a stable code for one kind of sensitive content. The codes are
@@ -96,8 +98,8 @@ func (f *Filter) Languages() []string { return []string{"en"} }
 func (f *Filter) Check(text string, o Options) Verdict {
 	found := map[Category]bool{}
 	clean := f.lex.clean(text)
-	for _, c := range detectPatterns(strings.ToLower(clean)) {
-		found[c] = true
+	for _, c := range pattern.Detect(strings.ToLower(clean)) {
+		found[Category(c)] = true
 	}
 	toks, caps := f.lex.words(clean)
 	if f.lex.spelledNumber(toks) {

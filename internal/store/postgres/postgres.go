@@ -2,11 +2,11 @@
 // a PostgreSQL database driven by pgx v5 (a pgxpool pool), with embedded
 // goose migrations numbered and meaning exactly as the SQLite backend's.
 //
-// The code keeps the shape of internal/store/sqlite on purpose: it goes
-// through database/sql (pgx's stdlib adapter over the same pool), and its
-// queries are written with SQLite's ? placeholders, rebound to $n before
-// they reach the server (rebind), so that the two backends can be read side
-// by side. What differs is concurrency. SQLite has one writer, so every
+// The queries are internal/store/sqlstore's, written once for both
+// backends with SQLite's ? placeholders and rebound to $n before they
+// reach the server (rebind); they go through database/sql (pgx's stdlib
+// adapter over the same pool). This package opens the pool, migrates and
+// gives the dialect. What differs most is concurrency. SQLite has one writer, so every
 // read-then-write transaction there is serialised by BEGIN IMMEDIATE; here
 // many connections on many nodes write at once, so each such transaction
 // takes an explicit lock: a transaction-scoped advisory lock named for what
@@ -16,7 +16,7 @@
 // WHERE used_at = 0, so exactly one caller wins).
 //
 // Deleted rows are not gone in Postgres (dead tuples, WAL, backups): key
-// destruction cannot rely on DELETE alone; see keys.go.
+// destruction cannot rely on DELETE alone (docs/spec/keys-v2.md).
 package postgres
 
 import (
@@ -30,7 +30,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,15 +39,39 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/genstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/subjectstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the PostgreSQL store.
+// Store is the PostgreSQL store: the shared SQL stores over the pool.
 type Store struct {
+	*sqlstore.Store
+	*subjectstore.Subjects
+	*genstore.Generators
 	pool *pgxpool.Pool
-	db   db
+	db   *sql.DB // the pool through database/sql; queries as Postgres reads them ($n)
+}
+
+// dialect is Postgres's side of the SQL core: $n placeholders, SQLSTATE
+// classes, transaction-scoped advisory locks (and row locks) where SQLite
+// relies on its one writer, greatest and ctid, and no WAL flush for rate
+// buckets.
+var dialect = sqlstore.Dialect{
+	Rebind:   rebind,
+	Classify: classify,
+	Limit:    lim,
+	// Two names hashing alike only serialise more than needed.
+	LockSQL:  `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+	Greatest: "greatest",
+	RowID:    "ctid",
+	// starts_with does not depend on the database's collation (a range
+	// on the text would).
+	HasPrefix:     func(col, p string) string { return "starts_with(" + col + ", " + p + ")" },
+	RelaxedCommit: `SET LOCAL synchronous_commit TO OFF`,
 }
 
 var (
@@ -61,6 +84,12 @@ var (
 // migrations. The URL carries a password: it is never logged or put in an
 // error; Redact gives what may be.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return openIn(ctx, url, dialect)
+}
+
+// openIn is Open in dialect d (tests take the locks away to show they are
+// needed).
+func openIn(ctx context.Context, url string, d sqlstore.Dialect) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors quote the URL: keep them out of the message.
@@ -73,7 +102,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "database unavailable", fmt.Errorf("connect to %s: %w", Redact(url), err))
 	}
-	s := &Store{pool: pool, db: db{stdlib.OpenDBFromPool(pool)}}
+	sdb := stdlib.OpenDBFromPool(pool)
+	c := sqlstore.NewConn(d, sqlstore.PoolWriter{DB: sdb}, sdb)
+	s := &Store{Store: sqlstore.New(c), Subjects: subjectstore.New(c), Generators: genstore.New(c), pool: pool, db: sdb}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -108,7 +139,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, s.db.DB, sub, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, s.db, sub, goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -127,29 +158,6 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	s.pool.Close()
 	return err
-}
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fault.Wrap(fault.Unavailable, "store unavailable", err)
-	}
-	return nil
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnix(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }
 
 // classify turns driver errors into fault kinds: integrity violations
@@ -228,53 +236,6 @@ func rebind(q string) string {
 		}
 	}
 	return b.String()
-}
-
-// db is the pool as a database/sql handle whose queries are rebound.
-type db struct{ *sql.DB }
-
-func (d db) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return d.DB.ExecContext(ctx, rebind(q), args...)
-}
-
-func (d db) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.DB.QueryContext(ctx, rebind(q), args...)
-}
-
-func (d db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.DB.QueryRowContext(ctx, rebind(q), args...)
-}
-
-func (d db) BeginTx(ctx context.Context, opts *sql.TxOptions) (tx, error) {
-	t, err := d.DB.BeginTx(ctx, opts)
-	return tx{t}, err
-}
-
-// tx is a transaction whose queries are rebound.
-type tx struct{ *sql.Tx }
-
-func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, rebind(q), args...)
-}
-
-func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, rebind(q), args...)
-}
-
-func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, rebind(q), args...)
-}
-
-func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.Tx.PrepareContext(ctx, rebind(q))
-}
-
-// lock takes the transaction-scoped advisory lock named by the parts
-// (released at commit or rollback). Two names hashing alike only
-// serialise more than needed.
-func (t tx) lock(ctx context.Context, parts ...string) error {
-	_, err := t.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, strings.Join(parts, "\x1f"))
-	return err
 }
 
 // lim is a LIMIT argument: SQLite reads a negative limit as none, Postgres

@@ -215,7 +215,7 @@ func TestDroppedConnectionIsUnavailable(t *testing.T) {
 	}
 	defer other.Close()
 	var ok bool
-	if err := other.db.QueryRowContext(ctx, `SELECT pg_terminate_backend(?)`, pid).Scan(&ok); err != nil || !ok {
+	if err := other.db.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("terminate backend: %v, %v", ok, err)
 	}
 	var one int

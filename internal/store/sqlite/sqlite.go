@@ -1,6 +1,8 @@
 // Package sqlite is the embedded store backend: one SQLite database file in
 // WAL mode, driven by the pure-Go modernc.org/sqlite driver, with embedded
-// goose migrations.
+// goose migrations. The queries are internal/store/sqlstore's, shared with
+// the Postgres backend; this package opens the database, gives the
+// dialect (errors, max, rowid, the WAL checkpoint) and keeps the writer.
 //
 // Writes go through a single connection (SQLite allows one writer; a pool of
 // writers would only contend on the lock), reads through a small pool. The
@@ -24,7 +26,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/pressly/goose/v3"
 	sqlite3 "modernc.org/sqlite"
@@ -32,15 +33,37 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/genstore"
+	"github.com/obscuraproject/obscura/internal/store/sqlstore/subjectstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the SQLite store.
+// Store is the SQLite store: the shared SQL stores over the writer and
+// the readers.
 type Store struct {
+	*sqlstore.Store
+	*subjectstore.Subjects
+	*genstore.Generators
 	w *writer // the one writer connection, in two lanes
 	r *sql.DB // readers
+}
+
+// dialect is SQLite's side of the SQL core: one writer (no explicit
+// locks), ? placeholders as they are, max and rowid, and a WAL truncated
+// after key material is deleted.
+var dialect = sqlstore.Dialect{
+	Classify: classify,
+	Greatest: "max",
+	RowID:    "rowid",
+	// The range on the index is narrowed by the prefix; substr makes the
+	// match exact whatever bytes follow it.
+	HasPrefix: func(col, p string) string {
+		return col + " >= " + p + " AND substr(" + col + ", 1, length(" + p + ")) = " + p
+	},
+	AfterDestroy: `PRAGMA wal_checkpoint(TRUNCATE)`,
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,6 +95,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	s := &Store{w: &writer{db: w}, r: r}
+	c := sqlstore.NewConn(dialect, s.w, r)
+	s.Store, s.Subjects, s.Generators = sqlstore.New(c), subjectstore.New(c), genstore.New(c)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -97,29 +122,6 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	return errors.Join(s.w.Close(), s.r.Close())
-}
-
-// Ping checks that the database answers reads and writes.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.w.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fault.Wrap(fault.Unavailable, "store unavailable", err)
-	}
-	return nil
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnix(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }
 
 // classify turns driver errors into fault kinds.
@@ -249,7 +251,7 @@ func (w *writer) QueryRowContext(ctx context.Context, query string, args ...any)
 
 // BeginTx starts a transaction that holds the writer until Commit or
 // Rollback.
-func (w *writer) BeginTx(ctx context.Context, opts *sql.TxOptions) (*writeTx, error) {
+func (w *writer) BeginTx(ctx context.Context, opts *sql.TxOptions) (sqlstore.Tx, error) {
 	if err := w.acquire(ctx); err != nil {
 		return nil, err
 	}
