@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/analytics"
-	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/api/learning"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -78,7 +78,7 @@ func (a *app) analyticsCmd() *cobra.Command {
 		text := fmt.Sprintf("period %s – %s: ε %.3f of %g spent (δ %g), %d queries\nlifetime: ε %.3f of %g spent (δ %g), %d queries\nnext query: ε %.3f at most (range %g–%g)",
 			b.PeriodStart.Format(time.RFC3339), b.PeriodEnd.Format(time.RFC3339), b.PeriodSpent, b.Period.Epsilon, b.Period.Delta, b.PeriodQueries,
 			b.LifetimeSpent, b.Lifetime.Epsilon, b.Lifetime.Delta, b.Queries, b.Remaining, b.MinEpsilon, b.MaxEpsilon)
-		return a.print(api.BudgetOutput(b).Body, text)
+		return a.print(learning.BudgetOutput(b).Body, text)
 	})
 	budget.Flags().StringVar(&btenant, "tenant", "", "tenant id")
 	budget.MarkFlagRequired("tenant")

@@ -28,21 +28,6 @@ func (e exitError) Unwrap() error { return e.err }
 // maxImageFile bounds a file the CLI reads for analysis.
 const maxImageFile = 64 << 20
 
-// readImage reads a local image file, refusing directories and huge files.
-func readImage(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, errors.New("is a directory")
-	}
-	if st.Size() > maxImageFile {
-		return nil, fmt.Errorf("%d bytes, over the %d MiB limit", st.Size(), maxImageFile>>20)
-	}
-	return os.ReadFile(path)
-}
-
 // openEngine starts one sandboxed worker with the models for the local
 // analysis commands: files from disk are untrusted bytes too.
 func (a *app) openEngine(ctx context.Context, insecure bool) (*sandbox.Pool, error) {
@@ -76,7 +61,7 @@ func (a *app) analyzeCmd() *cobra.Command {
 			defer eng.Close()
 			var firstErr error
 			for _, f := range files {
-				data, err := readImage(f)
+				data, err := readFileMax(f, maxImageFile)
 				var res *vision.Result
 				if err == nil {
 					res, err = eng.Analyze(cmd.Context(), data, fs)
@@ -141,7 +126,7 @@ func (a *app) facesCmd() *cobra.Command {
 			}
 			defer eng.Close()
 			embed := func(path string) ([]float32, error) {
-				data, err := readImage(path)
+				data, err := readFileMax(path, maxImageFile)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)
 				}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obscuraproject/obscura/internal/audit"
-	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/web/console"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
@@ -17,7 +17,7 @@ func (a *app) consoleCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "console", Short: "The web operator console"}
 	var addr string
 	link := a.serviceCmd("link [--addr HOST:PORT]", "Print a single-use link (5 minutes) that opens the operator console for the whole installation", func(ctx context.Context, svc *wire.Graph) error {
-		tok, id, exp, err := web.IssueConsoleLink(ctx, svc.Tokens, svc.Store, a.clk.Now())
+		tok, id, exp, err := console.IssueConsoleLink(ctx, svc.Tokens, svc.Store, a.clk.Now())
 		if err != nil {
 			return err
 		}

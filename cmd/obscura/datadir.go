@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
@@ -62,7 +62,7 @@ func (a *app) initCmd() *cobra.Command {
 				out := map[string]string{"data": a.cfg.Data, "installation": state}
 				text := fmt.Sprintf("%s installation in %s", state, a.cfg.Data)
 				if (a.cfg.KMS == "" || a.cfg.KMS == "local") && a.getenv("OBSCURA_MASTER_KEY") == "" {
-					out["master_key"] = filepath.Join(a.cfg.Data, keyring.MasterKeyFile)
+					out["master_key"] = filepath.Join(a.cfg.Data, rootkey.MasterKeyFile)
 					text += "\nmaster key: " + out["master_key"] + " (back it up: without it nothing stored can be decrypted)"
 				}
 				return a.print(out, text)

@@ -22,31 +22,13 @@ import (
 // maxPluginFile bounds what the plugin commands read from a file.
 const maxPluginFile = 32 << 20
 
-func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > maxPluginFile {
-		return nil, fault.New(fault.TooLarge, path+" is larger than 32 MiB")
-	}
-	b := make([]byte, st.Size())
-	_, err = f.ReadAt(b, 0)
-	return b, err
-}
-
 func (a *app) pluginCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "plugin", Short: "WebAssembly plugins: trust publishers, install, list, remove (docs/spec/plugin-v1.md)"}
 	var publisher, keyFile string
 	trust := &cobra.Command{
 		Use: "trust --publisher NAME --key FILE", Short: "Trust a publisher's Ed25519 public key (PEM PUBLIC KEY)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := readBounded(keyFile)
+			b, err := readFileMax(keyFile, maxPluginFile)
 			if err != nil {
 				return err
 			}
@@ -77,11 +59,11 @@ func (a *app) pluginCmd() *cobra.Command {
 	install := &cobra.Command{
 		Use: "install FILE.wasm --manifest FILE.json", Short: "Verify and install a signed plugin", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wasm, err := readBounded(args[0])
+			wasm, err := readFileMax(args[0], maxPluginFile)
 			if err != nil {
 				return err
 			}
-			mf, err := readBounded(manifestFile)
+			mf, err := readFileMax(manifestFile, maxPluginFile)
 			if err != nil {
 				return err
 			}
@@ -169,11 +151,11 @@ func (a *app) pluginCmd() *cobra.Command {
 		Use:   "sign FILE.wasm --manifest TEMPLATE.json --key PRIVATE.pem --out FILE.json",
 		Short: "For publishers: sign a manifest (its sha256 is set from the module)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wasm, err := readBounded(args[0])
+			wasm, err := readFileMax(args[0], maxPluginFile)
 			if err != nil {
 				return err
 			}
-			tb, err := readBounded(manifestFile)
+			tb, err := readFileMax(manifestFile, maxPluginFile)
 			if err != nil {
 				return err
 			}
@@ -181,7 +163,7 @@ func (a *app) pluginCmd() *cobra.Command {
 			if err := json.Unmarshal(tb, &m); err != nil {
 				return fault.New(fault.Invalid, "manifest template is not a manifest object")
 			}
-			kb, err := readBounded(keyFile)
+			kb, err := readFileMax(keyFile, maxPluginFile)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -158,21 +157,4 @@ func verifyText(v provenance.Verification, withMark bool) string {
 		}
 	}
 	return b.String()
-}
-
-// readFileMax reads a file of at most limit bytes.
-func readFileMax(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fault.New(fault.TooLarge, fmt.Sprintf("%s is over %d MiB", path, limit>>20))
-	}
-	return b, nil
 }

@@ -23,11 +23,17 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obscuraproject/obscura/internal/api/admin"
+	"github.com/obscuraproject/obscura/internal/api/consents"
+	"github.com/obscuraproject/obscura/internal/api/generated"
+	"github.com/obscuraproject/obscura/internal/api/learning"
+	"github.com/obscuraproject/obscura/internal/api/op"
+	"github.com/obscuraproject/obscura/internal/api/photos"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/guard"
-	"github.com/obscuraproject/obscura/internal/operator"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -61,12 +67,12 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Version  string
 	// Uploads is the ingest pipeline; nil leaves the asset routes out.
-	Uploads uploadService
+	Uploads photos.UploadService
 	// PublicURL is the base of upload and download URLs, e.g. https://obscura.example.
 	PublicURL string
 	// Consents and Subjects serve consent and subject rights; nil leaves them out.
-	Consents consentService
-	Subjects subjectService
+	Consents consents.ConsentService
+	Subjects consents.SubjectService
 	// Audit receives an entry for every /v1 operation; nil disables auditing.
 	Audit auditLog
 	// AuditReader serves GET /v1/admin/audit.
@@ -84,26 +90,26 @@ type Deps struct {
 	// Alerts observes every audited operation; AlertReader serves GET /v1/admin/alerts.
 	Alerts      alertSink
 	AlertReader alertReader
-	Analysis    analysisService
-	Faces       faceService
-	Jobs        jobQueue
-	Privacy     privacyLinks
+	Analysis    recognition.AnalysisService
+	Faces       recognition.FaceService
+	Jobs        recognition.JobQueue
+	Privacy     consents.PrivacyLinks
 	// Drafts keeps generated images (package draft); nil leaves the draft
 	// routes out.
-	Drafts draftService
+	Drafts generated.DraftService
 	// Provenance verifies generated images; nil leaves POST
 	// /v1/provenance/verify out.
-	Provenance provenanceService
+	Provenance generated.ProvenanceService
 	// Memes makes meme drafts and checks captions; nil leaves those routes out.
-	Memes memeService
+	Memes generated.MemeService
 	// Plugins lists and runs installed plugins (package plugin); nil
 	// leaves the plugin routes out.
-	Plugins pluginService
+	Plugins generated.PluginService
 	// Operator performs the operator actions (API keys, kill switch),
 	// audited as every channel audits them; nil leaves those routes out.
-	Operator operatorActions
+	Operator admin.OperatorActions
 	// FL coordinates federated learning; nil leaves its routes out.
-	FL flService
+	FL learning.FLService
 	// MetricsToken, if set, is the bearer token GET /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere leaves /metrics off this handler (it is served on
@@ -111,22 +117,10 @@ type Deps struct {
 	MetricsElsewhere bool
 	// Analytics answers differentially private queries; nil leaves
 	// /v1/analytics out.
-	Analytics analyticsService
+	Analytics learning.AnalyticsService
 	// Ready are extra readiness checks (write probes of the store and the
 	// blob directory); /readyz answers 503 while any fails.
 	Ready []func(ctx context.Context) error
-}
-
-// operatorActions is what the API needs from the operator service.
-type operatorActions interface {
-	CreateKey(ctx context.Context, by operator.By, tenant string, scopes []auth.Scope) (string, store.APIKey, error)
-	RevokeKey(ctx context.Context, by operator.By, tenant, id string) (store.APIKey, error)
-	SetKillSwitch(ctx context.Context, by operator.By, tenant, feature string, on bool) (string, error)
-}
-
-// by is the operator-service actor of an authenticated API request.
-func by(ctx context.Context) operator.By {
-	return operator.By{Channel: operator.ChannelAPI, Actor: principal(ctx).KeyID}
 }
 
 // rateLimiter is what the API needs from the guard.
@@ -191,7 +185,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // SecurityScheme is the OpenAPI name of the bearer API key scheme.
-const SecurityScheme = "apiKey"
+const SecurityScheme = op.SecurityScheme
 
 // New builds the API and registers every operation.
 func New(d Deps) *API {
@@ -210,6 +204,13 @@ func New(d Deps) *API {
 	}
 	a.huma = humago.New(a.mux, cfg)
 	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch, a.auditIntent)
+	a.huma.OpenAPI().Components.Schemas.Schema(reflectType[Problem](), true, "")
+	h := host{a}
+	ad := admin.Deps{Store: d.Store, Operator: d.Operator, Kill: d.Kill}
+	rd := recognition.Deps{Analysis: d.Analysis, Jobs: d.Jobs, Faces: d.Faces}
+	gd := generated.Deps{Drafts: d.Drafts, Memes: d.Memes, Plugins: d.Plugins, Provenance: d.Provenance, Kill: d.Kill}
+	cd := consents.Deps{Consents: d.Consents, Subjects: d.Subjects, Privacy: d.Privacy}
+	ld := learning.Deps{FL: d.FL, Analytics: d.Analytics}
 	// A service's routes exist only when the service is wired; the
 	// registrations marked true check what they need themselves.
 	for _, r := range []struct {
@@ -217,21 +218,21 @@ func New(d Deps) *API {
 		register func()
 	}{
 		{true, a.registerSystem},
-		{true, a.registerTenant},
-		{d.Uploads != nil, a.registerAssets},
-		{d.Analysis != nil, a.registerAnalysis},
-		{d.Faces != nil, a.registerFaces},
-		{d.Drafts != nil, a.registerDrafts},
-		{d.Provenance != nil, a.registerProvenance},
-		{d.Memes != nil, a.registerMemes},
-		{d.Plugins != nil, a.registerPlugins},
-		{true, a.registerPrivacy},
-		{true, a.registerConsent},
+		{true, func() { admin.RegisterTenant(h, ad) }},
+		{d.Uploads != nil, func() { photos.RegisterAssets(h, photos.Deps{Uploads: d.Uploads, Kill: d.Kill, Limiter: d.Limiter}) }},
+		{d.Analysis != nil, func() { recognition.RegisterAnalysis(h, rd) }},
+		{d.Faces != nil, func() { recognition.RegisterFaces(h, rd) }},
+		{d.Drafts != nil, func() { generated.RegisterDrafts(h, gd) }},
+		{d.Provenance != nil, func() { generated.RegisterProvenance(h, gd) }},
+		{d.Memes != nil, func() { generated.RegisterMemes(h, gd) }},
+		{d.Plugins != nil, func() { generated.RegisterPlugins(h, gd) }},
+		{true, func() { consents.RegisterPrivacy(h, cd) }},
+		{true, func() { consents.RegisterConsent(h, cd) }},
 		{true, a.registerAudit},
-		{true, a.registerIncident},
+		{true, func() { admin.RegisterIncident(h, ad) }},
 		{true, a.registerAlerts},
-		{d.FL != nil, a.registerFL},
-		{d.Analytics != nil, a.registerAnalytics},
+		{d.FL != nil, func() { learning.RegisterFL(h, ld) }},
+		{d.Analytics != nil, func() { learning.RegisterAnalytics(h, ld) }},
 	} {
 		if r.wired {
 			r.register()
@@ -265,10 +266,6 @@ func scopeOf(op *huma.Operation) auth.Scope {
 	return ""
 }
 
-func secured(s auth.Scope) []map[string][]string {
-	return []map[string][]string{{SecurityScheme: {string(s)}}}
-}
-
 // authenticate is the huma middleware that enforces each operation's scope.
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	want := scopeOf(ctx.Operation())
@@ -290,7 +287,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if h := holderFrom(ctx.Context()); h != nil {
 		h.tenant, h.actor = p.TenantID, p.KeyID
 	}
-	next(huma.WithValue(ctx, principalCtxKey{}, p))
+	next(huma.WithContext(ctx, op.WithPrincipal(ctx.Context(), p)))
 }
 
 // rateLimit applies the per-key and tenant-wide limits of the operation's
@@ -330,12 +327,7 @@ func (a *API) killSwitch(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-type principalCtxKey struct{}
-
-func principal(ctx context.Context) auth.Principal {
-	p, _ := ctx.Value(principalCtxKey{}).(auth.Principal)
-	return p
-}
+func principal(ctx context.Context) auth.Principal { return op.Principal(ctx) }
 
 func (a *API) writeErr(ctx huma.Context, err error) {
 	p := a.problem(ctx.Context(), err)

@@ -21,6 +21,8 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/alert"
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/api/photos"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/blob/fsblob"
@@ -41,7 +43,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/testkit"
 	"github.com/obscuraproject/obscura/internal/textfilter"
 	"github.com/obscuraproject/obscura/internal/upload"
-	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/web/privacy"
 )
 
 type uploadEnv struct {
@@ -98,7 +100,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	e.analysis = analysis.New(analysis.Deps{Guard: e.extraction, Thumbnail: guard.Thumbnail, Engine: testEngine(t), Assets: up, Objects: k.Objects, Consent: cs, Results: st,
 		Audit: al, Hash: kr, Clock: clk, Log: log})
 	q, err := jobs.Open(ctx, filepath.Join(k.Dir, "obscura.db"), jobs.Options{StartWorker: true, PollEvery: 20 * time.Millisecond,
-		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(WebhookSecret(kr, t)) }, Egress: loopbackEgress(t)})
+		Log: log, Analyzer: e.analysis, WebhookSecret: func(t string) []byte { return []byte(recognition.WebhookSecret(kr, t)) }, Egress: loopbackEgress(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +120,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 		t.Fatal(err)
 	}
 	up.WithDerived(kinds.Register(e.analysis, e.faces, e.drafts, subject.Links{Store: st}, cs, upload.Photos{Records: st, Objects: k.Objects}))
-	privacy := &web.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log, Generated: e.drafts}
+	privacy := &privacy.Privacy{Tokens: upload.NewCodec(kr.TokenAEAD()), Store: st, Drafts: st, Consents: cs, Subjects: subjects, Gallery: e.faces, Hash: kr, Photos: up, Results: e.analysis, Audit: al, Now: clk.Now, Log: log, Generated: e.drafts}
 	a := New(Deps{Store: st, Keys: kr, Auth: auth.New(st, kr, clk), Clock: clk, Log: log, Registry: prometheus.NewRegistry(), Version: "t",
 		Uploads: up, Consents: cs, Subjects: subjects, Audit: al, AuditReader: st, Kill: kill,
 		Limiter:     guard.NewLimiter(guard.Limits{Classes: map[string]guard.Limit{"api": {PerSecond: 5, Burst: 60}}}, clk),
@@ -200,7 +202,7 @@ func TestUploadFlow(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("PUT: %d %s", code, b)
 	}
-	var asset AssetInfo
+	var asset photos.AssetInfo
 	json.Unmarshal(b, &asset)
 	if asset.Width != 64 || asset.Height != 48 || asset.Format != "jpeg" || !strings.HasPrefix(asset.AssetID, "ast_") {
 		t.Fatalf("asset %s", b)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/api/photos"
 	"github.com/obscuraproject/obscura/internal/audit"
 )
 
@@ -25,7 +26,7 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	}
 	json.Unmarshal(b, &up)
 	_, _, b = e.req(t, "PUT", up.UploadURL, "", "image/jpeg", photo(t, 16, 16))
-	var asset AssetInfo
+	var asset photos.AssetInfo
 	json.Unmarshal(b, &asset)
 	e.req(t, "PUT", up.UploadURL, "", "image/jpeg", photo(t, 16, 16)) // replay: denied
 	e.req(t, "POST", e.srv.URL+"/v1/subjects/"+subj+"/consents", e.keys["a"], "application/json", []byte(`{"purpose":"tagging","notice_version":"v1"}`))

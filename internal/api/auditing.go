@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/fault"
@@ -57,27 +58,22 @@ var ErrAuditUnavailable = operator.ErrAuditUnavailable
 // durably records the intent before the handler acts, and refuses the
 // request if that fails. auditOps records the outcome afterwards.
 func (a *API) auditIntent(ctx huma.Context, next func(huma.Context)) {
-	op := ctx.Operation()
-	if a.d.Audit == nil || op.Method == http.MethodGet || !strings.HasPrefix(op.Path, "/v1/") {
+	o := ctx.Operation()
+	if a.d.Audit == nil || o.Method == http.MethodGet || !strings.HasPrefix(o.Path, "/v1/") {
 		next(ctx)
 		return
 	}
-	if op.Metadata[intentInHandler] == true {
+	if o.Metadata[op.IntentInHandler] == true {
 		next(ctx) // the handler records the intent once it has read the body
 		return
 	}
-	e := a.intentEntry(ctx.Context(), op.OperationID, ctx.Param("subject"), ctx.Param("id"), ctx.Param("purpose"))
+	e := a.intentEntry(ctx.Context(), o.OperationID, ctx.Param("subject"), ctx.Param("id"), ctx.Param("purpose"))
 	if err := a.intent(ctx.Context(), e); err != nil {
 		a.writeErr(ctx, err)
 		return
 	}
 	next(ctx)
 }
-
-// intentInHandler, set to true in an operation's Metadata, leaves the
-// intent entry to the handler: what it must record (a consent grant's
-// purpose) is in the request body, which the middleware does not read.
-const intentInHandler = "intent_in_handler"
 
 // intentEntry is the intent entry of operation op by the request's
 // principal; subject and id are raw and recorded only as keyed hashes.
@@ -174,7 +170,7 @@ func (a *API) registerAudit() {
 	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-audit", Method: http.MethodGet, Path: "/v1/admin/audit", Tags: []string{"admin"},
-		Summary: "Page through this tenant's audit entries (metadata only)", Security: secured(auth.ScopeAdmin),
+		Summary: "Page through this tenant's audit entries (metadata only)", Security: op.Secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, in *AuditPageInput) (*AuditPageOutput, error) {
 		es, next, err := audit.Page(ctx, a.d.AuditReader, principal(ctx).TenantID, in.After, in.Limit)
@@ -219,7 +215,7 @@ func (a *API) registerAlerts() {
 	}
 	huma.Register(a.huma, huma.Operation{
 		OperationID: "list-alerts", Method: http.MethodGet, Path: "/v1/admin/alerts", Tags: []string{"admin"},
-		Summary: "This tenant's alerts, newest first", Security: secured(auth.ScopeAdmin),
+		Summary: "This tenant's alerts, newest first", Security: op.Secured(auth.ScopeAdmin),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden},
 	}, func(ctx context.Context, _ *struct{}) (*AlertsOutput, error) {
 		as, err := a.d.AlertReader.Alerts(ctx, principal(ctx).TenantID, 200)

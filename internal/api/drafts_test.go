@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/api/op"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/draft"
 )
@@ -63,7 +64,7 @@ func TestDraftEndpoints(t *testing.T) {
 
 	// Download: single use, the draft's JPEG.
 	code, _, b = e.req(t, "POST", base+"/drafts/"+id+"/download", e.keys["a"], "", nil)
-	var dl DownloadOutput
+	var dl op.DownloadOutput
 	if json.Unmarshal(b, &dl.Body); code != 200 || dl.Body.DownloadURL == "" {
 		t.Fatalf("download url: %d %s", code, b)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/vision/visiontest"
-	"github.com/obscuraproject/obscura/internal/web"
+	"github.com/obscuraproject/obscura/internal/web/privacy"
 )
 
 type suggestedFace struct {
@@ -516,7 +516,7 @@ func TestPrivacyCenterPagesPhotos(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for range web.PhotosPerPage + 2 {
+	for range privacy.PhotosPerPage + 2 {
 		ids = append(ids, e.uploadBytes(t, "kim", buf.Bytes()))
 		e.clk.Advance(time.Second)
 	}
@@ -543,7 +543,7 @@ func TestPrivacyCenterPagesPhotos(t *testing.T) {
 	get(strings.TrimPrefix(link.URL, e.srv.URL))
 	_, first := get("/privacy")
 	rows := func(page string) int { return strings.Count(page, `class="photo-row"`) }
-	if !strings.Contains(first, fmt.Sprintf("%d photos stored", len(ids))) || rows(first) != web.PhotosPerPage ||
+	if !strings.Contains(first, fmt.Sprintf("%d photos stored", len(ids))) || rows(first) != privacy.PhotosPerPage ||
 		!strings.Contains(first, `id="photo-`+ids[len(ids)-1]+`"`) || strings.Contains(first, `id="photo-`+ids[0]+`"`) || !strings.Contains(first, "page=2") {
 		t.Errorf("first page: %d rows", rows(first))
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obscuraproject/obscura/internal/api/admin"
 	"github.com/obscuraproject/obscura/internal/fl"
 	"github.com/obscuraproject/obscura/internal/incident"
 )
@@ -14,7 +15,7 @@ import (
 // the kill switch knows (federated learning included), so no feature can be
 // stopped from the CLI but not through the API.
 func TestKillSwitchFeaturesMatchIncident(t *testing.T) {
-	f, _ := reflect.TypeOf(KillSwitchInput{}.Body).FieldByName("Feature")
+	f, _ := reflect.TypeOf(admin.KillSwitchInput{}.Body).FieldByName("Feature")
 	enum := strings.Split(f.Tag.Get("enum"), ",")
 	if !slices.Equal(enum, incident.Features) {
 		t.Fatalf("API enum %v, incident.Features %v", enum, incident.Features)

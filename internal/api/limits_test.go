@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/obscuraproject/obscura/internal/analysis"
+	"github.com/obscuraproject/obscura/internal/api/photos"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/guard"
@@ -28,7 +30,7 @@ import (
 // block until released, so a test can hold analyses in flight. Each embeds
 // the interface it stands in for; only the methods used here are defined.
 type stubAnalysis struct {
-	analysisService
+	recognition.AnalysisService
 	hold chan struct{} // nil: answer at once
 	in   chan struct{} // signalled when an analysis starts
 }
@@ -45,19 +47,19 @@ func (s *stubAnalysis) AnalyzeAs(ctx context.Context, _, _, _ string, _ []string
 	return analysis.Result{}, nil
 }
 
-type stubFaces struct{ faceService }
+type stubFaces struct{ recognition.FaceService }
 
 func (stubFaces) SuggestAs(context.Context, string, string, string) ([]faces.FaceSuggestion, error) {
 	return nil, nil
 }
 
-type stubJobs struct{ jobQueue }
+type stubJobs struct{ recognition.JobQueue }
 
 func (stubJobs) EnqueueAnalyze(context.Context, jobs.AnalyzeArgs) (jobs.Job, error) {
 	return jobs.Job{}, nil
 }
 
-type stubUploads struct{ uploadService }
+type stubUploads struct{ photos.UploadService }
 
 func (stubUploads) TokenTenant(token string) (string, error) {
 	return strings.TrimPrefix(token, "tok-"), nil

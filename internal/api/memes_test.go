@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/obscuraproject/obscura/internal/api/generated"
+	"github.com/obscuraproject/obscura/internal/api/op"
 )
 
 func TestMemeEndpoints(t *testing.T) {
@@ -16,7 +19,7 @@ func TestMemeEndpoints(t *testing.T) {
 	e.grant(t, "a", "meme-maker", "meme_generation", "tagging")
 
 	code, _, b := e.req(t, "POST", base+"/assets/"+id+"/memes", e.keys["a"], "application/json", []byte(`{}`))
-	var out MemesOutput
+	var out generated.MemesOutput
 	if json.Unmarshal(b, &out.Body); code != 201 || len(out.Body.Drafts) != 3 {
 		t.Fatalf("memes: %d %s", code, b)
 	}
@@ -26,7 +29,7 @@ func TestMemeEndpoints(t *testing.T) {
 		}
 	}
 	code, _, b = e.req(t, "POST", base+"/drafts/"+out.Body.Drafts[0].DraftID+"/download", e.keys["a"], "", nil)
-	var dl DownloadOutput
+	var dl op.DownloadOutput
 	json.Unmarshal(b, &dl.Body)
 	_, _, img := e.req(t, "GET", dl.Body.DownloadURL, "", "", nil)
 	if _, err := jpeg.Decode(bytes.NewReader(img)); code != 200 || err != nil {
@@ -69,7 +72,7 @@ func TestMemeEndpoints(t *testing.T) {
 		{"call me on +44 20 7946 0958", false, "identifier"},
 	} {
 		code, _, b := e.req(t, "POST", base+"/captions/check", e.keys["a"], "application/json", []byte(`{"text":`+string(must(json.Marshal(tc.text)))+`}`))
-		var v CaptionCheckOutput
+		var v generated.CaptionCheckOutput
 		json.Unmarshal(b, &v.Body)
 		if code != 200 || v.Body.Allowed != tc.allowed || (tc.cat != "" && !slices.Contains(v.Body.Categories, tc.cat)) {
 			t.Errorf("check %q: %d %s", tc.text, code, b)

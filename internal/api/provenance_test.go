@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obscuraproject/obscura/internal/api/generated"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/provenance"
@@ -85,5 +86,5 @@ func TestVerifyProvenance(t *testing.T) {
 	problem("no key", "", out.JPEG, 401, "unauthenticated")
 	problem("ingest scope", ingestA, out.JPEG, 403, "forbidden")
 	problem("not an image", keyA, []byte("definitely not an image"), 422, "image_invalid")
-	problem("too large", keyA, make([]byte, MaxVerifyBytes+1), 413, "too_large")
+	problem("too large", keyA, make([]byte, generated.MaxVerifyBytes+1), 413, "too_large")
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 // strictJSONFormat is huma's JSON format with CheckJSON run on every
@@ -210,35 +209,3 @@ func MetricsHandler(reg *prometheus.Registry, token string) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-
-// subjectErrors validates a subject id from a path: the rules uploads
-// apply (1–256 bytes of UTF-8, no control characters — NUL, CR and LF
-// were accepted on the consent routes).
-func subjectErrors(s string) []error {
-	if err := upload.ValidSubject(s); err != nil {
-		return []error{&huma.ErrorDetail{Location: "path.subject", Message: fault.PublicMessage(err)}}
-	}
-	return nil
-}
-
-// Resolve implements huma.Resolver: every input naming a subject in its
-// path is checked like an upload's subject.
-func (in *SubjectInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *GrantInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *RevokeInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *PersonInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *RenameInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *MergeInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }
-
-// Resolve implements huma.Resolver.
-func (in *PrivacyLinkInput) Resolve(huma.Context) []error { return subjectErrors(in.Subject) }

@@ -41,7 +41,7 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// KMS is the root key: "local" (master key file or OBSCURA_MASTER_KEY),
-	// or hcvault://…, aws-kms://…, gcp-kms://… (see keyring.RemoteRoot).
+	// or hcvault://…, aws-kms://…, gcp-kms://… (see rootkey.RemoteRoot).
 	KMS string `yaml:"kms"`
 	// MasterKeyFile, with the local root, is the path of the master key
 	// file (base64, mode 0600) instead of <data>/master.key: the way to give

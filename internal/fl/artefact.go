@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
@@ -30,13 +31,13 @@ type Record struct {
 // of this struct) and the installation's Ed25519 signature over magic ‖
 // length ‖ body. Its SHA-256 over all bytes pins it.
 type Artefact struct {
-	Format  string    `json:"format"` // "obscura-fl-model-v1"
-	Task    string    `json:"task"`
-	Version int       `json:"version"`
-	Shape   Shape     `json:"shape"`
-	Classes []string  `json:"classes"`
-	Weights []float64 `json:"weights"`
-	Record  Record    `json:"record"`
+	Format  string      `json:"format"` // "obscura-fl-model-v1"
+	Task    string      `json:"task"`
+	Version int         `json:"version"`
+	Shape   scene.Shape `json:"shape"`
+	Classes []string    `json:"classes"`
+	Weights []float64   `json:"weights"`
+	Record  Record      `json:"record"`
 }
 
 const artefactMagic = "OFLM1\n"
@@ -48,8 +49,8 @@ const maxArtefact = 64 << 20
 var ErrArtefact = fault.New(fault.Permission, "model artefact does not verify")
 
 // version builds and signs version number of a task.
-func (c *Coordinator) version(tenant, task string, number int, h *Head, rec Record) (*store.FLVersion, error) {
-	raw, sum, err := SealArtefact(Artefact{Format: "obscura-fl-model-v1", Task: task, Version: number, Shape: h.Shape, Classes: Classes,
+func (c *Coordinator) version(tenant, task string, number int, h *scene.Head, rec Record) (*store.FLVersion, error) {
+	raw, sum, err := SealArtefact(Artefact{Format: "obscura-fl-model-v1", Task: task, Version: number, Shape: h.Shape, Classes: scene.Classes,
 		Weights: h.W, Record: rec}, c.d.Signer)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/ddg"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/secagg"
 	"github.com/obscuraproject/obscura/internal/store"
 )
@@ -47,23 +48,23 @@ var (
 
 // TaskConfig is a task's configuration, fixed at creation.
 type TaskConfig struct {
-	Shape          Shape      `json:"shape"`
-	MinSubjects    int        `json:"min_subjects"`     // a round starts only with this many distinct consenting subjects
-	MaxSubjects    int        `json:"max_subjects"`     // and admits at most this many
-	CheckinWindow  Duration   `json:"checkin_window"`   // how long check-in stays open once the first device checks in
-	StageTimeout   Duration   `json:"stage_timeout"`    // deadline of each secure-aggregation round
-	Mechanism      ddg.Params `json:"mechanism"`        // clipping, granularity, noise, ring
-	RhoBudget      float64    `json:"rho_budget"`       // zCDP budget of the whole task
-	Delta          float64    `json:"delta"`            // δ at which ε is reported
-	LocalEpochs    int        `json:"local_epochs"`     // client training
-	LocalLR        float64    `json:"local_lr"`         // client learning rate
-	ServerLR       float64    `json:"server_lr"`        // the averaged update is applied with this factor
-	CanaryDrop     float64    `json:"canary_drop"`      // a candidate may lose at most this much canary accuracy
-	CanaryLossRise float64    `json:"canary_loss_rise"` // and raise the canary cross-entropy (nats) by at most this much
-	QuotaPerDay    int        `json:"quota_per_day"`    // rounds per subject per day
-	Seed           uint64     `json:"seed"`             // the seed model's initialisation
-	SeedEpochs     int        `json:"seed_epochs"`      // training of the seed model on the seed set
-	NoCanary       bool       `json:"no_canary"`        // publish every candidate (only for the poisoning test's control arm)
+	Shape          scene.Shape `json:"shape"`
+	MinSubjects    int         `json:"min_subjects"`     // a round starts only with this many distinct consenting subjects
+	MaxSubjects    int         `json:"max_subjects"`     // and admits at most this many
+	CheckinWindow  Duration    `json:"checkin_window"`   // how long check-in stays open once the first device checks in
+	StageTimeout   Duration    `json:"stage_timeout"`    // deadline of each secure-aggregation round
+	Mechanism      ddg.Params  `json:"mechanism"`        // clipping, granularity, noise, ring
+	RhoBudget      float64     `json:"rho_budget"`       // zCDP budget of the whole task
+	Delta          float64     `json:"delta"`            // δ at which ε is reported
+	LocalEpochs    int         `json:"local_epochs"`     // client training
+	LocalLR        float64     `json:"local_lr"`         // client learning rate
+	ServerLR       float64     `json:"server_lr"`        // the averaged update is applied with this factor
+	CanaryDrop     float64     `json:"canary_drop"`      // a candidate may lose at most this much canary accuracy
+	CanaryLossRise float64     `json:"canary_loss_rise"` // and raise the canary cross-entropy (nats) by at most this much
+	QuotaPerDay    int         `json:"quota_per_day"`    // rounds per subject per day
+	Seed           uint64      `json:"seed"`             // the seed model's initialisation
+	SeedEpochs     int         `json:"seed_epochs"`      // training of the seed model on the seed set
+	NoCanary       bool        `json:"no_canary"`        // publish every candidate (only for the poisoning test's control arm)
 }
 
 // Duration is a time.Duration in JSON as seconds.
@@ -192,15 +193,15 @@ func (c *Coordinator) Enroll(ctx context.Context, tenant, subject string, pub ed
 // CreateTask creates a task with its seed set (a small labelled set the
 // seed model, version 1, is trained on) and its canary set (held out from
 // every client; each candidate is checked on it).
-func (c *Coordinator) CreateTask(ctx context.Context, tenant, id string, cfg TaskConfig, seed []Example, canary []byte) error {
+func (c *Coordinator) CreateTask(ctx context.Context, tenant, id string, cfg TaskConfig, seed []scene.Example, canary []byte) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	cs, err := ReadScene(canary)
+	cs, err := scene.ReadScene(canary)
 	if err != nil || len(cs.Examples) == 0 {
 		return fault.Wrap(fault.Invalid, "canary set must be a non-empty scene-v1 feature set", err)
 	}
-	h, err := NewHead(cfg.Shape, cfg.Seed)
+	h, err := scene.NewHead(cfg.Shape, cfg.Seed)
 	if err != nil {
 		return fault.Wrap(fault.Invalid, "invalid task configuration: shape", err)
 	}
@@ -231,8 +232,8 @@ func (c *Coordinator) CreateTask(ctx context.Context, tenant, id string, cfg Tas
 type taskState struct {
 	tenant, id string
 	cfg        TaskConfig
-	canary     []Example
-	model      *Head // the current version
+	canary     []scene.Example
+	model      *scene.Head // the current version
 	version    int
 	raw        []byte // its artefact
 	sum        string // and the artefact's SHA-256
@@ -295,7 +296,7 @@ func (c *Coordinator) load(ctx context.Context, tenant, id string) (*taskState, 
 	if err := json.Unmarshal(st.Config, &t.cfg); err != nil {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
-	cs, err := ReadScene(st.Canary)
+	cs, err := scene.ReadScene(st.Canary)
 	if err != nil {
 		return nil, fmt.Errorf("canary set: %w", err)
 	}
@@ -321,7 +322,7 @@ func (c *Coordinator) loadCurrent(ctx context.Context, t *taskState) error {
 		if err != nil {
 			return fmt.Errorf("current version %d: %w", v.Number, err)
 		}
-		t.model, t.version, t.raw, t.sum = &Head{Shape: a.Shape, W: a.Weights}, v.Number, v.Artefact, v.SHA256
+		t.model, t.version, t.raw, t.sum = &scene.Head{Shape: a.Shape, W: a.Weights}, v.Number, v.Artefact, v.SHA256
 		return nil
 	}
 	return fault.New(fault.Unavailable, "task has no current model version")
@@ -508,16 +509,7 @@ func (c *Coordinator) Tick(ctx context.Context) {
 // request. Deadlines are read from the injected clock; interval only paces
 // the checks. `obscura serve` runs it (internal/wire Start).
 func (c *Coordinator) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.Tick(ctx)
-		}
-	}
+	clock.Every(ctx, interval, func() { c.Tick(ctx) })
 }
 
 // Submit takes one signed secure-aggregation message for the round of session.

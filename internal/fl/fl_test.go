@@ -21,6 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/dp"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/fl"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/secagg"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
@@ -130,16 +131,16 @@ type harness struct {
 	kill    *kill
 	server  signer
 	devices []*sdk.Device
-	data    [][]fl.Example
-	test    []fl.Example
+	data    [][]scene.Example
+	test    []scene.Example
 	canary  []byte
-	seed    []fl.Example
+	seed    []scene.Example
 }
 
 const tenant = "t1"
 
-func scene(t *testing.T) *fl.Scene {
-	s, err := fl.ReadScene(fl.SceneData)
+func sceneSet(t *testing.T) *scene.Scene {
+	s, err := scene.ReadScene(scene.SceneData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +165,9 @@ func newHarness(t *testing.T, n int) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := scene(t)
+	sc := sceneSet(t)
 	train, canary, test := sc.Split()
-	h.test, h.canary = test, (&fl.Scene{Examples: canary, Groups: slices.Repeat([]uint16{1}, len(canary))}).Marshal()
+	h.test, h.canary = test, (&scene.Scene{Examples: canary, Groups: slices.Repeat([]uint16{1}, len(canary))}).Marshal()
 	r := rand.New(rand.NewPCG(7, 7))
 	r.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
 	per := map[int]int{}
@@ -176,7 +177,7 @@ func newHarness(t *testing.T, n int) *harness {
 			per[e.Y]++
 		}
 	}
-	h.data = make([][]fl.Example, n)
+	h.data = make([][]scene.Example, n)
 	for i, e := range train {
 		h.data[i%n] = append(h.data[i%n], e)
 	}
@@ -199,7 +200,7 @@ func newHarness(t *testing.T, n int) *harness {
 // for speed; the simulation trains the 9,315-parameter MLP).
 func config(n int) fl.TaskConfig {
 	return fl.TaskConfig{
-		Shape: fl.Shape{In: fl.FeatureLen, Hidden: 0, Out: 3}, MinSubjects: min(3, n), MaxSubjects: n,
+		Shape: scene.Shape{In: scene.FeatureLen, Hidden: 0, Out: 3}, MinSubjects: min(3, n), MaxSubjects: n,
 		CheckinWindow: fl.Duration(2 * time.Second), StageTimeout: fl.Duration(10 * time.Second),
 		Mechanism: ddg.Params{Clip: 1, Gamma: 1.0 / 1024, Sigma2: math.Pow(0.3*1024, 2) / float64(n), Bits: 20, Beta: math.Exp(-0.5)},
 		RhoBudget: 100, Delta: 1e-5, LocalEpochs: 2, LocalLR: 0.05, ServerLR: 1, CanaryDrop: 0.02, CanaryLossRise: 0.05, QuotaPerDay: 100,
@@ -246,13 +247,13 @@ func all(n int) []int {
 	return out
 }
 
-func (h *harness) model(task string) *fl.Head {
+func (h *harness) model(task string) *scene.Head {
 	h.t.Helper()
 	a, _, err := h.c.Model(context.Background(), tenant, task)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &fl.Head{Shape: a.Shape, W: a.Weights}
+	return &scene.Head{Shape: a.Shape, W: a.Weights}
 }
 
 // TestRounds trains the scene task for three rounds of six devices: every

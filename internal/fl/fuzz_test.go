@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"testing"
+
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 )
 
 type testSigner struct{ k ed25519.PrivateKey }
@@ -14,11 +16,11 @@ func (s testSigner) PublicKey() ed25519.PublicKey  { return s.k.Public().(ed2551
 // FuzzReadScene: any bytes (an admin's seed or canary upload) parse or are
 // refused without panic, and what parses re-encodes to the same bytes.
 func FuzzReadScene(f *testing.F) {
-	f.Add(SceneData[:11+2*(3+FeatureLen)])
+	f.Add(scene.SceneData[:11+2*(3+scene.FeatureLen)])
 	f.Add([]byte("OFLS\x01\x00\x02\x00\x00\x00\x01\x02\x00\x07\x10\x20"))
 	f.Add([]byte("OFLS\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := ReadScene(b)
+		s, err := scene.ReadScene(b)
 		if err != nil {
 			return
 		}
@@ -35,18 +37,18 @@ func FuzzReadScene(f *testing.F) {
 // TestSceneMarshalGolden: the committed feature set (written by tools/flgen)
 // re-encodes to its exact bytes.
 func TestSceneMarshalGolden(t *testing.T) {
-	s, err := ReadScene(SceneData)
+	s, err := scene.ReadScene(scene.SceneData)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(s.Marshal(), SceneData) {
+	if !bytes.Equal(s.Marshal(), scene.SceneData) {
 		t.Fatal("data/scene.bin does not round-trip through Marshal")
 	}
-	var built Scene
+	var built scene.Scene
 	for i, e := range s.Examples {
 		built.Add(e, s.Groups[i])
 	}
-	if !bytes.Equal(built.Marshal(), SceneData) {
+	if !bytes.Equal(built.Marshal(), scene.SceneData) {
 		t.Fatal("a scene built with Add does not marshal to the same bytes")
 	}
 }
@@ -55,7 +57,7 @@ func TestSceneMarshalGolden(t *testing.T) {
 // accepts only what the installation signed.
 func FuzzOpenArtefact(f *testing.F) {
 	s := testSigner{ed25519.NewKeyFromSeed(make([]byte, 32))}
-	h, _ := NewHead(Shape{In: 4, Out: 2}, 1)
+	h, _ := scene.NewHead(scene.Shape{In: 4, Out: 2}, 1)
 	raw, _, err := SealArtefact(Artefact{Format: "obscura-fl-model-v1", Task: "t", Version: 1, Shape: h.Shape, Weights: h.W}, s)
 	if err != nil {
 		f.Fatal(err)

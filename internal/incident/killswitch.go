@@ -95,18 +95,11 @@ func (s *Switches) Refresh(ctx context.Context) error {
 
 // Run refreshes every interval until ctx ends.
 func (s *Switches) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil {
-				s.log.Error("cannot read kill switches; keeping the last known set", "err", err)
-			}
+	clock.Every(ctx, interval, func() {
+		if err := s.Refresh(ctx); err != nil {
+			s.log.Error("cannot read kill switches; keeping the last known set", "err", err)
 		}
-	}
+	})
 }
 
 // Check returns ErrKilled if a switch covers tenant and feature.

@@ -14,6 +14,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring/keyringtest"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -33,7 +34,7 @@ func newFixture(t testing.TB) *fixture {
 	ctx := context.Background()
 	dir := t.TempDir()
 	// The root key first: it is generated only into an empty data dir.
-	local, err := LocalRoot(dir, "", quiet)
+	local, err := rootkey.LocalRoot(dir, "", quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestHashID(t *testing.T) {
 
 func TestWrongMasterKeyRefusesToStart(t *testing.T) {
 	f := newFixture(t)
-	other, err := LocalRoot(t.TempDir(), GenerateMasterKey(), quiet)
+	other, err := rootkey.LocalRoot(t.TempDir(), rootkey.GenerateMasterKey(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,15 +256,15 @@ func TestRootDownFailsClosed(t *testing.T) {
 
 func TestLocalRoot(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := LocalRoot(dir, "", quiet); err != nil {
+	if _, err := rootkey.LocalRoot(dir, "", quiet); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(filepath.Join(dir, MasterKeyFile))
+	fi, err := os.Stat(filepath.Join(dir, rootkey.MasterKeyFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("master key file mode = %v, %v", fi.Mode().Perm(), err)
 	}
-	a1, _ := LocalRoot(dir, "", quiet)
-	a2, _ := LocalRoot(dir, "", quiet)
+	a1, _ := rootkey.LocalRoot(dir, "", quiet)
+	a2, _ := rootkey.LocalRoot(dir, "", quiet)
 	ct, _ := a1.Encrypt([]byte("x"), nil)
 	if _, err := a2.Decrypt(ct, nil); err != nil {
 		t.Error("second open used a different key")
@@ -276,11 +277,11 @@ func TestLocalRoot(t *testing.T) {
 		{"env not base64", func(string) string { return "!!!" }, fault.Invalid},
 		{"env short key", func(string) string { return "c2hvcnQ=" }, fault.Invalid},
 		{"file world readable", func(d string) string {
-			os.WriteFile(filepath.Join(d, MasterKeyFile), []byte(GenerateMasterKey()), 0o644)
+			os.WriteFile(filepath.Join(d, rootkey.MasterKeyFile), []byte(rootkey.GenerateMasterKey()), 0o644)
 			return ""
 		}, fault.Permission},
 		{"file garbage", func(d string) string {
-			os.WriteFile(filepath.Join(d, MasterKeyFile), []byte("garbage"), 0o600)
+			os.WriteFile(filepath.Join(d, rootkey.MasterKeyFile), []byte("garbage"), 0o600)
 			return ""
 		}, fault.Invalid},
 	}
@@ -288,7 +289,7 @@ func TestLocalRoot(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := t.TempDir()
 			env := tt.prep(d)
-			_, err := LocalRoot(d, env, quiet)
+			_, err := rootkey.LocalRoot(d, env, quiet)
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("err = %v, want %v", err, tt.kind)
 			}
@@ -319,11 +320,11 @@ func TestLocalRootMissingKey(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
 			os.Mkdir(dir, 0o700)
 			tt.prep(dir)
-			_, err := LocalRoot(dir, "", quiet)
-			_, statErr := os.Stat(filepath.Join(dir, MasterKeyFile))
+			_, err := rootkey.LocalRoot(dir, "", quiet)
+			_, statErr := os.Stat(filepath.Join(dir, rootkey.MasterKeyFile))
 			if tt.wantErr {
-				if !errors.Is(err, ErrMasterKeyMissing) || !strings.Contains(err.Error(), filepath.Join(dir, MasterKeyFile)) {
-					t.Errorf("err = %v, want ErrMasterKeyMissing naming the file", err)
+				if !errors.Is(err, rootkey.ErrMasterKeyMissing) || !strings.Contains(err.Error(), filepath.Join(dir, rootkey.MasterKeyFile)) {
+					t.Errorf("err = %v, want rootkey.ErrMasterKeyMissing naming the file", err)
 				}
 				if statErr == nil {
 					t.Error("a master key was generated into a data dir that holds data")
@@ -331,7 +332,7 @@ func TestLocalRootMissingKey(t *testing.T) {
 				return
 			}
 			if err != nil || statErr != nil {
-				t.Errorf("LocalRoot = %v, key file: %v; want a new key", err, statErr)
+				t.Errorf("rootkey.LocalRoot = %v, key file: %v; want a new key", err, statErr)
 			}
 		})
 	}

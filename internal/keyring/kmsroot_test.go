@@ -21,6 +21,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -83,14 +84,14 @@ func (f *fakeTransit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func keyringOver(t *testing.T, ctx context.Context, uri string, opt RemoteRootOptions) (*Keyring, *sqlite.Store, error) {
+func keyringOver(t *testing.T, ctx context.Context, uri string, opt rootkey.RemoteRootOptions) (*Keyring, *sqlite.Store, error) {
 	t.Helper()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	root, err := RemoteRoot(ctx, uri, opt)
+	root, err := rootkey.RemoteRoot(ctx, uri, opt)
 	if err != nil {
 		return nil, st, err
 	}
@@ -131,7 +132,7 @@ func TestVaultTransitRoot(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	uri := "hcvault://" + strings.TrimPrefix(srv.URL, "http://") + "/transit/keys/obscura-root"
-	kr, st, err := keyringOver(t, ctx, uri, RemoteRootOptions{VaultAddr: srv.URL, VaultToken: "s.test-token", VaultRetries: -1})
+	kr, st, err := keyringOver(t, ctx, uri, rootkey.RemoteRootOptions{VaultAddr: srv.URL, VaultToken: "s.test-token", VaultRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestVaultTransitRoot(t *testing.T) {
 	// Wrong token: refused at start.
 	srv2 := httptest.NewServer(fake)
 	defer srv2.Close()
-	if _, _, err := keyringOver(t, ctx, uri, RemoteRootOptions{VaultAddr: srv2.URL, VaultToken: "wrong", VaultRetries: -1}); !errors.Is(err, fault.Unavailable) {
+	if _, _, err := keyringOver(t, ctx, uri, rootkey.RemoteRootOptions{VaultAddr: srv2.URL, VaultToken: "wrong", VaultRetries: -1}); !errors.Is(err, fault.Unavailable) {
 		t.Errorf("wrong Vault token: %v, want Unavailable", err)
 	}
 }
@@ -167,7 +168,7 @@ func TestRealVault(t *testing.T) {
 	}
 	ctx := context.Background()
 	host := strings.TrimPrefix(strings.TrimPrefix(addr, "https://"), "http://")
-	kr, st, err := keyringOver(t, ctx, "hcvault://"+host+"/transit/keys/obscura-root", RemoteRootOptions{VaultAddr: addr, VaultToken: token})
+	kr, st, err := keyringOver(t, ctx, "hcvault://"+host+"/transit/keys/obscura-root", rootkey.RemoteRootOptions{VaultAddr: addr, VaultToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +183,8 @@ func TestGCPKMSRootConfig(t *testing.T) {
 		http.Error(w, `{"error":{"code":503,"message":"unavailable"}}`, http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	root, err := RemoteRoot(ctx, "gcp-kms://projects/p/locations/global/keyRings/r/cryptoKeys/k",
-		RemoteRootOptions{GCPOptions: []option.ClientOption{option.WithEndpoint(srv.URL), option.WithoutAuthentication()}})
+	root, err := rootkey.RemoteRoot(ctx, "gcp-kms://projects/p/locations/global/keyRings/r/cryptoKeys/k",
+		rootkey.RemoteRootOptions{GCPOptions: []option.ClientOption{option.WithEndpoint(srv.URL), option.WithoutAuthentication()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestAWSKMSRootConfig(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	if _, err := RemoteRoot(context.Background(), "aws-kms://arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", RemoteRootOptions{}); err != nil {
+	if _, err := rootkey.RemoteRoot(context.Background(), "aws-kms://arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", rootkey.RemoteRootOptions{}); err != nil {
 		t.Fatalf("valid AWS KMS URI: %v", err)
 	}
 }
@@ -209,9 +210,9 @@ func TestRemoteRootRejects(t *testing.T) {
 		"", "local", "file:///etc/passwd", "hcvault://", "hcvault://host", "hcvault://host/notransit",
 		"aws-kms://not-an-arn", "gcp-kms://", "https://user:secret@kms.example.com",
 	} {
-		_, err := RemoteRoot(context.Background(), uri, RemoteRootOptions{})
+		_, err := rootkey.RemoteRoot(context.Background(), uri, rootkey.RemoteRootOptions{})
 		if !errors.Is(err, fault.Invalid) {
-			t.Errorf("RemoteRoot(%q) = %v, want Invalid", uri, err)
+			t.Errorf("rootkey.RemoteRoot(%q) = %v, want Invalid", uri, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("error echoes a credential: %v", err)

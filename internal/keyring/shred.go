@@ -21,7 +21,7 @@ import (
 )
 
 // ShredKeys holds shred keys (docs/spec/keys-v2.md) outside the metadata
-// database, in a place where deleting an object is final: a ShredDir on the
+// database, in a place where deleting an object is final: a shreddir.Dir on the
 // node's disk (overwrite, then unlink), or the installation's S3 bucket
 // under "shred/" (no object versioning). Every node of an installation must
 // see the same ShredKeys. Objects are shred keys encrypted under the root.

@@ -15,6 +15,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead/subtle"
 
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
+	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/postgres"
 	"github.com/obscuraproject/obscura/internal/store/postgres/pgtest"
@@ -99,7 +101,8 @@ func TestShredFinalOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := OpenShredDir(filepath.Join(t.TempDir(), "shred"))
+	sdDir := filepath.Join(t.TempDir(), "shred")
+	sd, err := shreddir.Open(sdDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +191,7 @@ func TestShredFinalOnPostgres(t *testing.T) {
 	}
 	pgtest.Checkpoint(t, url)
 	files = scanDir(t, dataDir)
-	for name, b := range scanDir(t, sd.dir) {
+	for name, b := range scanDir(t, sdDir) {
 		files[name] = b // and the shred key store: overwritten keys must not be there either
 	}
 	cands = v2Candidates(files)
@@ -292,16 +295,16 @@ func TestNodeWithOtherMasterKeyRefused(t *testing.T) {
 	url := pgtest.URL(t)
 	dir := t.TempDir()
 	shared := filepath.Join(dir, "master.key")
-	if err := os.WriteFile(shared, []byte(GenerateMasterKey()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(shared, []byte(rootkey.GenerateMasterKey()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other.key")
-	if err := os.WriteFile(other, []byte(GenerateMasterKey()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(other, []byte(rootkey.GenerateMasterKey()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	node := func(keyFile string) error {
-		root, err := LocalRootFile(keyFile)
+		root, err := rootkey.LocalRootFile(keyFile)
 		if err != nil {
 			return err
 		}
@@ -323,11 +326,11 @@ func TestNodeWithOtherMasterKeyRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "differs from the installation's") {
 		t.Fatalf("node with another master key: %v, want a refusal naming the mismatch", err)
 	}
-	if _, err := LocalRootFile(filepath.Join(dir, "missing.key")); !errors.Is(err, ErrMasterKeyMissing) {
-		t.Errorf("missing key file: %v, want ErrMasterKeyMissing (never generated)", err)
+	if _, err := rootkey.LocalRootFile(filepath.Join(dir, "missing.key")); !errors.Is(err, rootkey.ErrMasterKeyMissing) {
+		t.Errorf("missing key file: %v, want rootkey.ErrMasterKeyMissing (never generated)", err)
 	}
 	os.Chmod(other, 0o644)
-	if _, err := LocalRootFile(other); err == nil {
+	if _, err := rootkey.LocalRootFile(other); err == nil {
 		t.Error("a world-readable key file was accepted")
 	}
 }

@@ -13,15 +13,16 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/blob/blobtest"
+	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/store"
 )
 
 // newShredFixture is newFixture with keys-v2 wrapping: shred keys in a
-// ShredDir beside the database.
-func newShredFixture(t testing.TB) (*fixture, *ShredDir) {
+// shreddir.Dir beside the database.
+func newShredFixture(t testing.TB) (*fixture, *shreddir.Dir) {
 	t.Helper()
 	f := newFixture(t)
-	sd, err := OpenShredDir(filepath.Join(f.dir, "shred"))
+	sd, err := shreddir.Open(filepath.Join(f.dir, "shred"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func newShredFixture(t testing.TB) (*fixture, *ShredDir) {
 
 func TestShredDirConformance(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) blob.Store {
-		d, err := OpenShredDir(t.TempDir())
+		d, err := shreddir.Open(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +50,7 @@ func TestShredDirConformance(t *testing.T) {
 func TestShredDirDeleteOverwrites(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := OpenShredDir(dir)
+	d, err := shreddir.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestShredReadsV1AndRewraps(t *testing.T) {
 		t.Fatal(err)
 	}
 	ct1, _ := a1.Encrypt([]byte("one"), nil)
-	sd, err := OpenShredDir(filepath.Join(f.dir, "shred"))
+	sd, err := shreddir.Open(filepath.Join(f.dir, "shred"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 
 	"github.com/obscuraproject/obscura/internal/clock"
+	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -68,7 +69,7 @@ func TestKeysV2Vectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	sd, err := OpenShredDir(filepath.Join(dir, "shred"))
+	sd, err := shreddir.Open(filepath.Join(dir, "shred"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
 // Package plugin runs third-party sticker and augmentation effects as
 // signed WebAssembly modules in a sandbox (docs/spec/plugin-v1.md):
 // the supply chain (manifests signed with Ed25519 by a trusted publisher,
-// pinned by SHA-256), the runtime (wazero, pure Go, no cgo), and the
-// installed-plugin registry.
+// pinned by SHA-256), the installed-plugin registry and runs to drafts
+// through the consented pipeline. The sandbox itself (wazero, pure Go, no
+// cgo: the import allow-list, the host functions, the limits) is package
+// plugin/wasmhost; the names below re-export what callers use of it.
 //
 // Protects against: a plugin that tries to reach anything but the photo it
 // is handed — the filesystem, the network, the environment, the host clock,
@@ -23,20 +25,42 @@
 package plugin
 
 import (
+	"context"
 	"crypto/sha256"
 
-	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/plugin/wasmhost"
 )
 
+// The sandbox's errors: ErrRejected (refused at install), ErrFailed (a
+// run broke a limit, trapped or returned no output), ErrBusy (no run slot
+// came free in time).
 var (
-	// ErrRejected: the module is refused at install (malformed, or it
-	// imports something outside the allow-list: see Rejection).
-	ErrRejected = fault.New(fault.Invalid, "plugin rejected")
-	// ErrFailed: a run broke a limit, trapped or returned no output (see
-	// Failure).
-	ErrFailed = fault.New(fault.Invalid, "plugin failed")
-	// ErrBusy: every run slot stayed taken until the request gave up.
-	ErrBusy = fault.New(fault.Unavailable, "plugin runs are busy")
+	ErrRejected = wasmhost.ErrRejected
+	ErrFailed   = wasmhost.ErrFailed
+	ErrBusy     = wasmhost.ErrBusy
 )
+
+// The sandbox's types, as package wasmhost defines them.
+type (
+	// Runtime compiles and runs plugin modules.
+	Runtime = wasmhost.Runtime
+	// Config sets the runtime's limits.
+	Config = wasmhost.Config
+	// Box is a face box handed to a plugin.
+	Box = wasmhost.Box
+	// Input is one run's input.
+	Input = wasmhost.Input
+	// Output is one run's output.
+	Output = wasmhost.Output
+	// Failure is a run that broke a limit or failed.
+	Failure = wasmhost.Failure
+	// Rejection is a module refused at install.
+	Rejection = wasmhost.Rejection
+)
+
+// NewRuntime starts the sandbox runtime (wasmhost.NewRuntime).
+func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
+	return wasmhost.NewRuntime(ctx, cfg)
+}
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }

@@ -16,6 +16,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/pipeline"
+	"github.com/obscuraproject/obscura/internal/plugin/wasmhost"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
@@ -128,7 +129,7 @@ func (r *Runner) failed(ctx context.Context, req Request, m Manifest, f *Failure
 	r.d.Log.Warn("plugin run failed", "plugin", m.Name, "reason", f.Reason)
 	if r.d.Alerts != nil {
 		rule, sev := AlertFailed, "warning"
-		if f.Reason != ReasonStatus && f.Reason != ReasonNoOutput {
+		if f.Reason != wasmhost.ReasonStatus && f.Reason != wasmhost.ReasonNoOutput {
 			rule, sev = AlertEscape, "high" // a limit broken: memory, time, runOutput, log, trap
 		}
 		r.d.Alerts.Raise(ctx, store.Alert{Rule: rule, Severity: sev, TenantID: req.Tenant,

@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
 	"github.com/obscuraproject/obscura/internal/keyring/keyringtest"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
@@ -43,7 +44,7 @@ func openFixture(t testing.TB, dir, masterKey string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	// The root key first: it is generated only into an empty data dir.
-	local, err := keyring.LocalRoot(dir, masterKey, quiet)
+	local, err := rootkey.LocalRoot(dir, masterKey, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Skip("crash loop skipped in -short mode")
 	}
 	dir := t.TempDir()
-	master := keyring.GenerateMasterKey()
+	master := rootkey.GenerateMasterKey()
 	rounds, total := 12, 0
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -14,6 +14,8 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
+	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/postgres"
@@ -70,7 +72,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer target.Close()
-	shred, err := keyring.OpenShredDir(dir)
+	shred, err := shreddir.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// The target, opened as a node opens it.
-	root, err := keyring.LocalRoot(dir, "", nil)
+	root, err := rootkey.LocalRoot(dir, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

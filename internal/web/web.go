@@ -1,23 +1,15 @@
-// Package web serves Obscura's browser pages from the binary: server-side
-// html/template pages, one embedded stylesheet, no scripts and nothing
-// loaded from elsewhere (a strict Content-Security-Policy says so).
-//
-// Two parts exist: the privacy center (privacy.go) and the demo page
-// (/demo): upload a photo, choose what
-// may be done with it, see faces boxed and tags — so a newcomer sees what
-// Obscura does within a minute of `make run`. It is served only to
-// loopback clients, runs under its own demo tenant with a fresh subject
-// per upload, and goes through the same pipeline as the API: single-use
-// ingest (metadata stripped, encrypted), consent receipts, the consent
-// gate, hardened outputs.
+// Package web is what Obscura's browser pages share: the embedded layout,
+// stylesheet and htmx (no scripts or anything loaded from elsewhere; a
+// strict Content-Security-Policy says so), the security headers, the
+// same-origin and double-submit CSRF checks every state-changing form
+// passes, the loopback-only gate, and the view types more than one page
+// shows. The pages themselves are its subpackages: the privacy center
+// (web/privacy, a subject's own data behind a single-use link), the
+// operator console (web/console) and the loopback-only demo (web/demo).
 //
 // Every state-changing form checks a double-submit CSRF token (a random
 // cookie of fixed length, echoed by the form) and, on every POST, the
-// browser's Origin and Sec-Fetch-Site headers. The demo additionally needs
-// a loopback Host header (against DNS rebinding) and no proxy headers:
-// behind a reverse proxy it is refused, since the proxy connects from
-// loopback on behalf of remote clients (a proxy that strips those headers
-// and rewrites Host to localhost would expose it; do not do that).
+// browser's Origin and Sec-Fetch-Site headers.
 package web
 
 import (
@@ -26,25 +18,19 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"errors"
 	"html/template"
-	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/obscuraproject/obscura/internal/analysis"
-	"github.com/obscuraproject/obscura/internal/consent"
-	"github.com/obscuraproject/obscura/internal/fault"
-	"github.com/obscuraproject/obscura/internal/samples"
-	"github.com/obscuraproject/obscura/internal/sanitize"
+	"github.com/obscuraproject/obscura/internal/audit"
+	"github.com/obscuraproject/obscura/internal/draft"
 	"github.com/obscuraproject/obscura/internal/store"
+	"github.com/obscuraproject/obscura/internal/upload"
 )
 
 //go:embed templates/*.html
@@ -63,93 +49,15 @@ const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-sr
 // file dist/htmx.min.js. It only enhances: every page works without it.
 const HtmxSHA256 = "a0abb04f2f45a1f89d1d4844023245537e5e6014c87b144553e0607b4cc32130"
 
-// DemoTenant is the tenant the demo page works under.
-const DemoTenant = "ten_demo"
-
-// maxUpload bounds a demo upload.
-const maxUpload = 25 << 20
-
-type ingester interface {
-	Ingest(ctx context.Context, tenant, subject string, data []byte) (store.Asset, error)
-	Asset(ctx context.Context, tenant, id string) (store.Asset, error)
-}
-
-type granter interface {
-	Grant(ctx context.Context, tenant, subject string, g consent.Grant) (consent.Receipt, error)
-}
-
-type analyzer interface {
-	Analyze(ctx context.Context, tenant, assetID string, features []string) (analysis.Result, error)
-}
-
-type photoReader interface {
-	Photo(ctx context.Context, a store.Asset) ([]byte, error)
-}
-
-// Demo is the demo page.
-type Demo struct {
-	Ingest   ingester
-	Consent  granter
-	Analysis analyzer
-	Photos   photoReader
-	Log      *slog.Logger
-	tmpl     *template.Template
-	// Memes and Drafts, when set, offer meme drafts of the photo, to keep
-	// or delete.
-	Memes  memeMaker
-	Drafts generatedDrafts
-}
-
-// purposeChoice is one checkbox of the demo form.
-type purposeChoice struct {
-	Feature, Purpose, Label, Explain string
-}
-
-var choices = []purposeChoice{
-	{"faces", "face_detection", "Find faces", "where faces are, without identifying anyone"},
-	{"tags", "tagging", "Tag objects", "label what is in the photo"},
-	{"sensitive", "sensitive_content", "Check for sensitive content", "nudity or suggestive content"},
-	{"text", "text_detection", "Read text", "signs, captions, notes"},
-}
-
-type page struct {
-	Title    string
-	CSRF     string
-	Error    string
-	Purposes []purposeChoice
-	Result   *analysis.Result
-	Samples  []string // the sample photos the demo offers (package samples)
-	// MemesOffered shows the meme choice; Memes are the drafts made,
-	// MemeNote says why there are none; Notice confirms a decision.
-	MemesOffered bool
-	Memes        []draftView
-	MemeNote     string
-	Notice       string
-}
-
 // Static serves the embedded stylesheet and htmx under /console/static/.
-func (d *Demo) Static() http.Handler {
+func Static() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
-	return headers(http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	return Headers(http.StripPrefix("/console/static/", http.FileServerFS(static)))
 }
 
-// Handler serves /demo, /demo/analyze, /demo/photo/{id} and the static
-// files under /console/static/.
-func (d *Demo) Handler() http.Handler {
-	d.tmpl = pageTemplate("templates/demo.html")
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /demo", d.form)
-	mux.HandleFunc("POST /demo/analyze", d.analyze)
-	mux.HandleFunc("GET /demo/photo/{id}", d.photo)
-	mux.HandleFunc("GET /demo/draft/{id}", d.draftImage)
-	mux.HandleFunc("POST /demo/drafts", d.draftDecision)
-	top := http.NewServeMux()
-	top.Handle("GET /console/static/", d.Static()) // public assets, for every client
-	top.Handle("/", loopbackOnly(originChecked(headers(mux))))
-	return top
-}
-
-func headers(next http.Handler) http.Handler {
+// Headers sets every page's security headers: the CSP, nosniff, no
+// referrer, no caching.
+func Headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", CSP)
@@ -167,7 +75,7 @@ func headers(next http.Handler) http.Handler {
 // and the request must not have passed a proxy (Forwarded, X-Forwarded-For,
 // X-Real-IP): a reverse proxy on this machine connects from loopback on
 // behalf of remote clients.
-func loopbackOnly(next http.Handler) http.Handler {
+func LoopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		ip := net.ParseIP(host)
@@ -244,7 +152,7 @@ func PublicOrigin(publicURL string, next http.Handler) http.Handler {
 
 // originChecked refuses every state-changing request (any method but GET
 // and HEAD) that does not come from this site's own pages (sameOrigin).
-func originChecked(next http.Handler) http.Handler {
+func OriginChecked(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
 			http.Error(w, "cross-origin form posts are refused", http.StatusForbidden)
@@ -257,20 +165,23 @@ func originChecked(next http.Handler) http.Handler {
 // csrfOK checks a form post's double-submit token: a cookie of the length
 // newToken makes and an equal form field. An empty or short cookie never
 // matches, even with an equally empty field.
-func csrfOK(r *http.Request) bool {
-	ck, err := r.Cookie(csrfCookie)
-	if err != nil || len(ck.Value) < csrfTokenLen || r.ParseForm() != nil {
+func CSRFOK(r *http.Request) bool {
+	ck, err := r.Cookie(CSRFCookie)
+	if err != nil || len(ck.Value) < CSRFTokenLen || r.ParseForm() != nil {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(ck.Value)) == 1
 }
 
-// csrfTokenLen is the length of newToken's output (24 random bytes, base64).
-const csrfTokenLen = 32
+// CSRFTokenLen is the length of newToken's output (24 random bytes, base64).
+const CSRFTokenLen = 32
 
-const csrfCookie = "obscura_csrf"
+// CSRFCookie is the name of the double-submit CSRF cookie.
+const CSRFCookie = "obscura_csrf"
 
-func newToken() string {
+// NewToken is 24 random bytes, base64url: CSRF tokens, subject and link
+// ids.
+func NewToken() string {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
@@ -285,14 +196,15 @@ var continueTmpl = template.Must(template.ParseFS(templateFS, "templates/continu
 // another site (the app's) makes the redirect a cross-site navigation, on
 // which the browser does not send a SameSite=Strict cookie; this page's
 // own navigation is same-site, so the cookie goes along.
-func signedIn(w http.ResponseWriter, title, next string) {
+func SignedIn(w http.ResponseWriter, title, next string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	continueTmpl.ExecuteTemplate(w, "continue", struct{ Title, Next string }{title, next})
 }
 
-// pageTemplate parses the layout with one page and the helpers pages use.
-func pageTemplate(page string) *template.Template {
-	return template.Must(template.New("layout.html").Funcs(template.FuncMap{
+// PageTemplate parses the layout, the helpers pages use and the named
+// files of pages (the page, and any templates it includes).
+func PageTemplate(pages fs.FS, names ...string) *template.Template {
+	return template.Must(template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		// plural is "1 photo", "2 photos".
 		"plural": func(n int, word string) string {
 			if n == 1 {
@@ -308,7 +220,7 @@ func pageTemplate(page string) *template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05")
 		},
-	}).ParseFS(templateFS, "templates/layout.html", page))
+	}).ParseFS(templateFS, "templates/layout.html")).ParseFS(pages, names...))
 }
 
 type httpsKey struct{}
@@ -323,141 +235,24 @@ func BehindHTTPS(next http.Handler) http.Handler {
 }
 
 // secure reports whether the request's cookies must be Secure.
-func secure(r *http.Request) bool {
+func Secure(r *http.Request) bool {
 	return r.TLS != nil || r.Context().Value(httpsKey{}) != nil
 }
 
-// csrf returns the demo's CSRF token, setting a fresh cookie if needed.
-func csrf(w http.ResponseWriter, r *http.Request) string { return csrfFor(w, r, "/demo") }
-
 // csrfFor is the double-submit CSRF token of the pages under path: a
 // random cookie (HttpOnly, SameSite=Strict) that each form echoes.
-func csrfFor(w http.ResponseWriter, r *http.Request, path string) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= csrfTokenLen {
+func CSRFFor(w http.ResponseWriter, r *http.Request, path string) string {
+	if c, err := r.Cookie(CSRFCookie); err == nil && len(c.Value) >= CSRFTokenLen {
 		return c.Value
 	}
-	tok := newToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	tok := NewToken()
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: tok, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: Secure(r)})
 	return tok
-}
-
-func (d *Demo) render(w http.ResponseWriter, status int, p page) {
-	p.Title, p.Purposes, p.Samples = "Demo", choices, samples.Names
-	p.MemesOffered = d.Memes != nil
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := d.tmpl.ExecuteTemplate(w, "layout", p); err != nil {
-		d.Log.Error("render demo page", "component", "web", "err", err)
-	}
-}
-
-func (d *Demo) form(w http.ResponseWriter, r *http.Request) {
-	d.render(w, http.StatusOK, page{CSRF: csrf(w, r)})
-}
-
-// errMessage is what the page says about an error: stable, no internals.
-func errMessage(err error) string {
-	switch {
-	case errors.Is(err, sanitize.ErrInvalid), errors.Is(err, fault.Unsupported), errors.Is(err, fault.Invalid):
-		return "That file is not a photo Obscura can read (JPEG, PNG, WebP or HEIC)."
-	case errors.Is(err, fault.TooLarge):
-		return "That photo is too large."
-	case errors.Is(err, fault.InputRejected):
-		return "This photo looks deliberately perturbed to fool the models, so it was not analysed."
-	}
-	return "Something went wrong; the server log has the details."
-}
-
-func (d *Demo) analyze(w http.ResponseWriter, r *http.Request) {
-	tok := csrf(w, r)
-	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "The upload could not be read (at most 25 MiB)."})
-		return
-	}
-	if sent := r.FormValue("csrf"); subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 || sent == "" {
-		d.render(w, http.StatusForbidden, page{CSRF: tok, Error: "This form has expired; please try again."})
-		return
-	}
-	var features []string
-	for _, f := range r.MultipartForm.Value["feature"] {
-		if slices.ContainsFunc(choices, func(c purposeChoice) bool { return c.Feature == f }) && !slices.Contains(features, f) {
-			features = append(features, f)
-		}
-	}
-	if len(features) == 0 {
-		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose at least one thing Obscura may do."})
-		return
-	}
-	var data []byte
-	file, _, err := r.FormFile("photo")
-	switch name := r.FormValue("sample"); {
-	case err == nil:
-		defer file.Close()
-		data, err = io.ReadAll(io.LimitReader(file, maxUpload+1))
-	case slices.Contains(samples.Names, name):
-		data, err = samples.FS.ReadFile(name) // one of the repository's openly licensed photos
-	default:
-		d.render(w, http.StatusBadRequest, page{CSRF: tok, Error: "Choose a photo to upload."})
-		return
-	}
-	if err != nil || len(data) > maxUpload {
-		d.render(w, http.StatusRequestEntityTooLarge, page{CSRF: tok, Error: "That photo is too large."})
-		return
-	}
-	ctx := r.Context()
-	subject := "demo-" + newToken()
-	for _, c := range choices {
-		if slices.Contains(features, c.Feature) {
-			if _, err := d.Consent.Grant(ctx, DemoTenant, subject, consent.Grant{Purpose: c.Purpose, Notice: "demo"}); err != nil {
-				d.fail(w, tok, err)
-				return
-			}
-		}
-	}
-	as, err := d.Ingest.Ingest(ctx, DemoTenant, subject, data)
-	if err != nil {
-		d.fail(w, tok, err)
-		return
-	}
-	res, err := d.Analysis.Analyze(ctx, DemoTenant, as.ID, features)
-	if err != nil {
-		d.fail(w, tok, err)
-		return
-	}
-	pg := page{CSRF: tok, Result: &res}
-	if d.Memes != nil && r.FormValue("memes") == "yes" {
-		if pg.Memes, pg.MemeNote, err = d.demoMemes(ctx, subject, as.ID); err != nil {
-			d.fail(w, tok, err)
-			return
-		}
-	}
-	d.render(w, http.StatusOK, pg)
-}
-
-func (d *Demo) fail(w http.ResponseWriter, tok string, err error) {
-	status := http.StatusUnprocessableEntity
-	msg := errMessage(err)
-	if strings.HasPrefix(msg, "Something") {
-		status = http.StatusInternalServerError
-		d.Log.Error("demo", "component", "web", "err", err)
-	}
-	d.render(w, status, page{CSRF: tok, Error: msg})
-}
-
-func (d *Demo) photo(w http.ResponseWriter, r *http.Request) {
-	a, err := d.Ingest.Asset(r.Context(), DemoTenant, r.PathValue("id"))
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	data, err := d.Photos.Photo(r.Context(), a)
-	sendImage(w, r, a.Format, data, err)
 }
 
 // sendImage writes a decrypted image (format "jpeg", "png", …) and clears
 // it; an error (gone, not the caller's) answers 404.
-func sendImage(w http.ResponseWriter, r *http.Request, format string, img []byte, err error) {
+func SendImage(w http.ResponseWriter, r *http.Request, format string, img []byte, err error) {
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -465,4 +260,34 @@ func sendImage(w http.ResponseWriter, r *http.Request, format string, img []byte
 	defer clear(img)
 	w.Header().Set("Content-Type", "image/"+format)
 	w.Write(img)
+}
+
+// TokenCodec seals and opens the single-use link and session tokens
+// (package upload's token format).
+type TokenCodec interface {
+	Seal(k upload.Kind, cl upload.Claims) (string, error)
+	Open(k upload.Kind, tok string, now time.Time) (upload.Claims, error)
+}
+
+// GeneratedDrafts is what the pages need of drafts (package draft): the
+// subject sees, accepts and rejects their generated images.
+type GeneratedDrafts interface {
+	List(ctx context.Context, tenant, subjectHash string) ([]draft.Draft, error)
+	Image(ctx context.Context, tenant, id string) ([]byte, error)
+	Accept(ctx context.Context, tenant, id string) (store.Asset, error)
+	Reject(ctx context.Context, tenant, id string) error
+	Accepted(ctx context.Context, tenant, subjectHash string) ([]store.Generated, error)
+}
+
+// DraftView is one pending draft on a page.
+type DraftView struct {
+	ID, Top, Bottom, Made, Expires string
+}
+
+// SessionTTL is how long a page session (privacy center, console) lasts.
+const SessionTTL = 30 * time.Minute
+
+// AuditLog is what the pages need from the audit log.
+type AuditLog interface {
+	Append(ctx context.Context, e audit.Entry) error
 }

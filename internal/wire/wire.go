@@ -33,6 +33,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/analysis"
 	"github.com/obscuraproject/obscura/internal/analytics"
 	"github.com/obscuraproject/obscura/internal/api"
+	"github.com/obscuraproject/obscura/internal/api/recognition"
 	"github.com/obscuraproject/obscura/internal/audit"
 	"github.com/obscuraproject/obscura/internal/auth"
 	"github.com/obscuraproject/obscura/internal/clock"
@@ -62,6 +63,9 @@ import (
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 	"github.com/obscuraproject/obscura/internal/web"
+	webconsole "github.com/obscuraproject/obscura/internal/web/console"
+	webdemo "github.com/obscuraproject/obscura/internal/web/demo"
+	webprivacy "github.com/obscuraproject/obscura/internal/web/privacy"
 	"github.com/obscuraproject/obscura/internal/wire/core"
 )
 
@@ -364,7 +368,7 @@ func (g *Graph) Queue(ctx context.Context, worker bool) (*jobs.Queue, error) {
 		JobTimeout: g.Config.JobTimeout, RescueAfter: g.Config.JobRescueAfter,
 		Code:          func(err error) string { return api.ProblemFor(err).Code },
 		Kill:          func(tenant string) error { return g.Kill.Check(tenant, "analyze") },
-		WebhookSecret: func(t string) []byte { return []byte(api.WebhookSecret(g.Keys, t)) },
+		WebhookSecret: func(t string) []byte { return []byte(recognition.WebhookSecret(g.Keys, t)) },
 		Egress:        g.Egress, IDKey: g.jobIDKey()})
 }
 
@@ -396,7 +400,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 		h.PublicURL = "http://" + g.Config.Addr
 	}
 	clk, log := g.Clock, g.Log
-	privacy := &web.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
+	privacy := &webprivacy.Privacy{Tokens: g.Tokens, Store: g.Store, Drafts: g.Store, Consents: g.Consents, Subjects: g.Subjects, Gallery: g.Faces,
 		Hash: g.Keys, Photos: g.Uploads, Results: g.Analyses, Generated: g.Drafts, Audit: g.Audit, Now: clk.Now, Log: log}
 	deps := api.Deps{
 		Store:       g.Store,
@@ -441,7 +445,7 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	}
 	apiHandler := api.New(deps).Handler()
 	pages := privacy.Handler()
-	console := (&web.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
+	console := (&webconsole.Console{Tokens: g.Tokens, Auth: auth.New(g.Store, g.Keys, clk), Kill: g.Kill, Store: g.Store, Audit: g.Audit, Alerts: g.Alerts,
 		AuditKey: g.auditKey, Keys: g.Keys, Operator: g.Operator, Purge: g.Purger, Forensic: g.forensic, Now: clk.Now, Log: log,
 		Plugins: g.Plugins, Analytics: g.Analytics}).Handler()
 	top := http.NewServeMux()
@@ -449,14 +453,14 @@ func (g *Graph) Handler(h HTTP) http.Handler {
 	top.Handle("/privacy/", pages)
 	top.Handle("/console", console)
 	top.Handle("/console/", console)
-	top.Handle("/console/static/", (&web.Demo{Log: log}).Static())
+	top.Handle("/console/static/", web.Static())
 	top.Handle("/", apiHandler)
 	var out http.Handler = web.PublicOrigin(h.PublicURL, top)
 	if strings.HasPrefix(h.PublicURL, "https://") {
 		out = web.BehindHTTPS(out)
 	}
 	if h.Demo {
-		d := &web.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log, Drafts: g.Drafts}
+		d := &webdemo.Demo{Ingest: g.Uploads, Consent: g.Consents, Analysis: g.Analyses, Photos: g.Uploads, Log: log, Drafts: g.Drafts}
 		if g.Memes != nil {
 			d.Memes = g.Memes
 		}
@@ -480,17 +484,17 @@ func (g *Graph) MetricsHandler(reg *prometheus.Registry) http.Handler {
 // EnsureDemoTenant creates the demo tenant once (its API key is never
 // shown: the demo page works in process).
 func (g *Graph) EnsureDemoTenant(ctx context.Context) error {
-	if _, err := g.Store.Tenant(ctx, web.DemoTenant); err == nil {
+	if _, err := g.Store.Tenant(ctx, webdemo.DemoTenant); err == nil {
 		return nil
 	} else if !errors.Is(err, fault.NotFound) {
 		return err
 	}
 	now := g.Clock.Now().UTC()
-	_, rec := auth.Mint(g.Keys, web.DemoTenant, []auth.Scope{auth.ScopeAnalyze}, now)
-	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: web.DemoTenant, Name: "Demo", CreatedAt: now}, rec); err != nil && !errors.Is(err, fault.Conflict) {
+	_, rec := auth.Mint(g.Keys, webdemo.DemoTenant, []auth.Scope{auth.ScopeAnalyze}, now)
+	if err := g.Store.CreateTenant(ctx, store.Tenant{ID: webdemo.DemoTenant, Name: "Demo", CreatedAt: now}, rec); err != nil && !errors.Is(err, fault.Conflict) {
 		return fmt.Errorf("create demo tenant: %w", err)
 	}
-	return g.Keys.InitTenant(ctx, web.DemoTenant)
+	return g.Keys.InitTenant(ctx, webdemo.DemoTenant)
 }
 
 // auditKey is the installation's audit signing public key.

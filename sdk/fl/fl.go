@@ -25,11 +25,12 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/ddg"
 	core "github.com/obscuraproject/obscura/internal/fl"
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"github.com/obscuraproject/obscura/internal/secagg"
 )
 
-// Example is one labelled feature vector on the device (internal/fl.Features).
-type Example = core.Example
+// Example is one labelled feature vector on the device (internal/scene.Features).
+type Example = scene.Example
 
 // Status is a device's view of its round (the API's FLStatus).
 type Status struct {
@@ -210,7 +211,7 @@ func step(c *secagg.Client, f func(*secagg.Client) ([]byte, error)) ([]byte, err
 // update trains locally from the round's model and returns the encoded,
 // clipped, noised update in Z_{2^k}.
 func (d *Device) update(rnd io.Reader, cfg core.TaskConfig, a core.Artefact, data []Example) ([]uint64, error) {
-	global := &core.Head{Shape: a.Shape, W: a.Weights}
+	global := &scene.Head{Shape: a.Shape, W: a.Weights}
 	if err := global.Check(data); err != nil {
 		return nil, err
 	}

@@ -1,13 +1,13 @@
 // Command flgen builds the scene task's feature set
-// (internal/fl/data/scene.bin): documents and receipts rendered with the
+// (internal/fl/scene/data/scene.bin): documents and receipts rendered with the
 // DejaVu fonts from licence texts, screenshots of synthetic application
 // screens (light and dark themes, phone and desktop sizes), and crops of real
-// photographs from pinned packages. Only feature vectors (internal/fl.Features)
+// photographs from pinned packages. Only feature vectors (internal/scene.Features)
 // are written, never images.
 //
-//	go run ./tools/flgen -photos DIR [-fonts /usr/share/fonts/truetype/dejavu] [-texts /usr/share/common-licenses] -out internal/fl/data/scene.bin
+//	go run ./tools/flgen -photos DIR [-fonts /usr/share/fonts/truetype/dejavu] [-texts /usr/share/common-licenses] -out internal/fl/scene/data/scene.bin
 //
-// DIR holds the photographs (see internal/fl/data/README.md for their
+// DIR holds the photographs (see internal/fl/scene/data/README.md for their
 // sources). The output is deterministic for the same inputs.
 package main
 
@@ -24,18 +24,17 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/obscuraproject/obscura/internal/fl/scene"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
-
-	"github.com/obscuraproject/obscura/internal/fl"
 )
 
 func main() {
 	photos := flag.String("photos", "", "directory of photographs")
 	fonts := flag.String("fonts", "/usr/share/fonts/truetype/dejavu", "directory of DejaVu TTF fonts")
 	texts := flag.String("texts", "/usr/share/common-licenses", "directory of plain-text sources for documents")
-	out := flag.String("out", "internal/fl/data/scene.bin", "output file")
+	out := flag.String("out", "internal/fl/scene/data/scene.bin", "output file")
 	perClass := flag.Int("n", 240, "examples per class")
 	flag.Parse()
 	if err := run(*photos, *fonts, *texts, *out, *perClass); err != nil {
@@ -90,18 +89,18 @@ func run(photoDir, fontDir, textDir, out string, perClass int) error {
 	if len(photos) == 0 {
 		return fmt.Errorf("no photographs in %s", photoDir)
 	}
-	var set fl.Scene
+	var set scene.Scene
 	for i := 0; i < perClass; i++ {
 		src := i % len(g.texts)
-		set.Add(fl.Example{Y: 0, X: fl.Features(g.document(src))}, uint16(src))
+		set.Add(scene.Example{Y: 0, X: scene.Features(g.document(src))}, uint16(src))
 	}
 	for i := 0; i < perClass; i++ {
 		theme := i % 12
-		set.Add(fl.Example{Y: 1, X: fl.Features(g.screenshot(theme))}, uint16(100+theme))
+		set.Add(scene.Example{Y: 1, X: scene.Features(g.screenshot(theme))}, uint16(100+theme))
 	}
 	for i := 0; i < perClass; i++ {
 		p := i % len(photos)
-		set.Add(fl.Example{Y: 2, X: fl.Features(g.crop(photos[p]))}, uint16(200+p))
+		set.Add(scene.Example{Y: 2, X: scene.Features(g.crop(photos[p]))}, uint16(200+p))
 	}
 	return os.WriteFile(out, set.Marshal(), 0o644)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/config"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/sealed"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/postgres"
@@ -93,7 +94,7 @@ func (g *Core) open(ctx context.Context) error {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	// The root key before the store: a new local master key is only ever
-	// generated into an empty data dir (keyring.LocalRoot), so opening the
+	// generated into an empty data dir (rootkey.LocalRoot), so opening the
 	// database first would make every fresh directory look like data.
 	root, err := g.rootKey(ctx)
 	if err != nil {
@@ -146,12 +147,12 @@ func (g *Core) openStore(ctx context.Context) (store.Backend, error) {
 // rootKey builds the configured root of the key hierarchy.
 func (g *Core) rootKey(ctx context.Context) (tink.AEAD, error) {
 	if (g.Config.KMS == "" || g.Config.KMS == "local") && g.Config.MasterKeyFile != "" && g.getenv("OBSCURA_MASTER_KEY") == "" {
-		return keyring.LocalRootFile(g.Config.MasterKeyFile)
+		return rootkey.LocalRootFile(g.Config.MasterKeyFile)
 	}
 	if g.Config.KMS == "" || g.Config.KMS == "local" {
-		return keyring.LocalRoot(g.Config.Data, g.getenv("OBSCURA_MASTER_KEY"), g.Log)
+		return rootkey.LocalRoot(g.Config.Data, g.getenv("OBSCURA_MASTER_KEY"), g.Log)
 	}
-	return keyring.RemoteRoot(ctx, g.Config.KMS, keyring.RemoteRootOptions{
+	return rootkey.RemoteRoot(ctx, g.Config.KMS, rootkey.RemoteRootOptions{
 		VaultAddr:  g.getenv("VAULT_ADDR"),
 		VaultToken: g.getenv("VAULT_TOKEN"),
 	})

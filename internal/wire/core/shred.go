@@ -5,6 +5,7 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/blob"
 	"github.com/obscuraproject/obscura/internal/keyring"
+	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
 )
 
@@ -26,7 +27,7 @@ func (g *Core) shredKeys(ctx context.Context, st any) (keyring.ShredKeys, error)
 // to place the target's shred keys where the target's nodes will look.
 func (g *Core) ShredKeysFor(ctx context.Context, blobSetting string) (keyring.ShredKeys, error) {
 	if blobSetting == "" || blobSetting == "fs" {
-		return keyring.OpenShredDir(g.Config.Data)
+		return shreddir.Open(g.Config.Data)
 	}
 	return g.BlobStoreFor(ctx, blobSetting)
 }
