@@ -70,7 +70,8 @@ type sample struct {
 // schedule whether or not earlier ones finished, as independent clients
 // would), and reports p50/p99 per endpoint: analyze (POST …/analyze),
 // read (GET /v1/assets/{id}), upload (POST /v1/uploads, then PUT of the
-// photo, timed together).
+// photo, timed together; each of the two HTTP requests is also reported
+// on its own, as upload-url and upload-put).
 func RunLoad(ctx context.Context, t LoadTarget, mix LoadMix) ([]EndpointStats, error) {
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	var mu sync.Mutex
@@ -98,8 +99,11 @@ func RunLoad(ctx context.Context, t LoadTarget, mix LoadMix) ([]EndpointStats, e
 			UploadURL string `json:"upload_url"`
 		}
 		st := do(ctx, client, "POST", t.Base+"/v1/uploads", t.IngestKey, req, &grant)
+		granted := time.Now()
+		record(sample{"upload-url", granted.Sub(start), st})
 		if st == "201" {
 			st = do(ctx, client, "PUT", grant.UploadURL, "", t.Upload, nil)
+			record(sample{"upload-put", time.Since(granted), st})
 		}
 		record(sample{"upload", time.Since(start), st})
 	}
@@ -173,7 +177,7 @@ func summarize(samples []sample) []EndpointStats {
 		by[s.endpoint] = append(by[s.endpoint], s)
 	}
 	var out []EndpointStats
-	for _, ep := range []string{"analyze", "read", "upload"} {
+	for _, ep := range []string{"analyze", "read", "upload", "upload-url", "upload-put"} {
 		ss := by[ep]
 		if len(ss) == 0 {
 			continue
