@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/obscuraproject/obscura/internal/guard/squeeze"
+	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/picture"
 )
 
@@ -92,7 +93,34 @@ func measureShifts(t *testing.T, dir string, ks []squeeze.Squeezer) ([]int, [][]
 	files := photoFiles(dir)
 	var sides []int
 	var shifts [][]float64
+	eachVariantFace(t, ctx, m, files, nil, func(path, variant string, p *picture.Picture, f blazeface.Face) {
+		probe := m.fr.Probe(p, f)
+		sh, err := squeeze.Shifts(ctx, probe, nil, ks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := probe.Region()
+		side := max(r.Dx(), r.Dy())
+		sides, shifts = append(sides, side), append(shifts, sh)
+		if w != nil {
+			fmt.Fprintf(w, "%s,%s,%d", filepath.Base(path), variant, side)
+			for _, x := range sh {
+				fmt.Fprintf(w, ",%.5f", x)
+			}
+			fmt.Fprintln(w)
+		}
+	})
+	return sides, shifts
+}
+
+// eachVariantFace calls fn for every face the detector finds in every
+// calibration variant (calibrationVariants) of every photo in files, except
+// the photos skip reports (nil: none).
+func eachVariantFace(t *testing.T, ctx context.Context, m models, files []string, skip func(path string) bool, fn func(path, variant string, p *picture.Picture, f blazeface.Face)) {
 	for i, path := range files {
+		if skip != nil && skip(path) {
+			continue
+		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -115,25 +143,10 @@ func measureShifts(t *testing.T, dir string, ks []squeeze.Squeezer) ([]int, [][]
 				t.Fatal(err)
 			}
 			for _, f := range faces {
-				probe := m.fr.Probe(p, f)
-				sh, err := squeeze.Shifts(ctx, probe, nil, ks)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r := probe.Region()
-				side := max(r.Dx(), r.Dy())
-				sides, shifts = append(sides, side), append(shifts, sh)
-				if w != nil {
-					fmt.Fprintf(w, "%s,%s,%d", filepath.Base(path), v.Name, side)
-					for _, x := range sh {
-						fmt.Fprintf(w, ",%.5f", x)
-					}
-					fmt.Fprintln(w)
-				}
+				fn(path, v.Name, p, f)
 			}
 		}
 	}
-	return sides, shifts
 }
 
 // readShifts reads measureShifts's CSV back.

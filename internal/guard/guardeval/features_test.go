@@ -2,7 +2,6 @@ package guardeval
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -66,36 +65,11 @@ func TestFeatures(t *testing.T) {
 	files := photoFiles(dir)
 	ctx := context.Background()
 	skip := os.Getenv("OBSCURA_GUARD_FEATURES_SKIP")
-	for i, path := range files {
-		if skip != "" && strings.Contains(skip, filepath.Base(path)) {
-			continue
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, _, err := image.Decode(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs, err := calibrationVariants(src, raw, uint64(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vs {
-			p, err := picture.Decode(v.Data, picture.DefaultOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			faces, err := m.det.Detect(ctx, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range faces {
-				featureRow(t, w, m, "benign", filepath.Base(path), v.Name, p, f)
-			}
-		}
-	}
+	eachVariantFace(t, ctx, m, files, func(path string) bool {
+		return skip != "" && strings.Contains(skip, filepath.Base(path))
+	}, func(path, variant string, p *picture.Picture, f blazeface.Face) {
+		featureRow(t, w, m, "benign", filepath.Base(path), variant, p, f)
+	})
 }
 
 // calibrationVariants is a photo, its Variants (down to 240 px) and
