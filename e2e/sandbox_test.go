@@ -186,7 +186,10 @@ func TestSandboxedWorkers(t *testing.T) {
 		code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`))
 		got <- reply{code, b}
 	}()
-	time.Sleep(500 * time.Millisecond)
+	// Long enough for the request to reach a stopped worker on a loaded
+	// machine (once dispatched it waits there; 500 ms was not always enough
+	// under make test's two lanes).
+	time.Sleep(2 * time.Second)
 	for _, w := range ws {
 		syscall.Kill(w, syscall.SIGKILL)
 	}
