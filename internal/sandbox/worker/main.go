@@ -6,11 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 )
+
+// GCPercent is a worker's Go garbage-collector target (GOGC). A worker's
+// live Go heap is small (the models live in ONNX Runtime's C memory), but
+// every analysis allocates ≈ 25 MB of short-lived Go buffers (a 12 MP
+// photo decoded at 1/2 scale is 11.6 MB of pixels, CenterNet's input and
+// output 8 MB more). At the default of 100 the heap goal sits below that
+// churn, so the runtime returns the freed pages to the kernel and the next
+// photo faults them in again: ≈ 2,800 faults and ≈ 60 ms of CPU per
+// decode on this project's VMs (docs/perf.md, "Session 9"). At 400 the
+// pages stay mapped; the price is a larger resident heap, bounded by the
+// worker's address-space rlimit like the C heap it already keeps warm.
+const GCPercent = 400
 
 // Main runs a worker process (the hidden `obscura worker` subcommand):
 // stage 1 enforces Landlock and re-executes itself; stage 2 sets rlimits,
@@ -70,6 +83,7 @@ func Main(load func(protocol.Config) (Engine, error), test func(meta, blob []byt
 	if err := protocol.WriteFrame(out, protocol.Frame{Op: protocol.OpHello, Meta: meta}); err != nil {
 		return 5
 	}
+	debug.SetGCPercent(GCPercent)
 	wk := &Worker{Engine: eng, Decode: c.Decode, Test: test}
 	if err := wk.Serve(context.Background(), os.Stdin, out); err != nil {
 		fmt.Fprintln(os.Stderr, "obscura worker:", err)
