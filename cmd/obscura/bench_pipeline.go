@@ -41,6 +41,15 @@ func (a *app) benchPipeline(ctx context.Context, quick bool, out map[string]any,
 		return err
 	}
 	defer pool.Close()
+	steps, err := mediabench.RunSteps(ctx, e, pool, reps)
+	if err != nil {
+		return err
+	}
+	out["pipeline_steps"] = steps
+	fmt.Fprintf(b, "\n%-48s %10s %10s %8s\n", "12MP analysis step (in process, 2 threads)", "wall ms", "CPU ms", "faults")
+	for _, r := range steps {
+		fmt.Fprintf(b, "%-48s %10.1f %10.1f %8d\n", r.Step, r.WallMs, r.CPUMs, r.Faults)
+	}
 	rep, err := mediabench.RunPipeline(ctx, e, pool, lib, reps, a.stderr)
 	if err != nil {
 		return err
