@@ -44,6 +44,9 @@ type PipelineRow struct {
 	CPUMs     float64 `json:"cpu_ms"`
 	PhotosSec float64 `json:"photos_per_s,omitempty"`
 	N         int     `json:"n"`
+	// Faults is minor page faults per operation (this process and the
+	// workers): on these VMs each costs ≈ 20 µs of CPU.
+	Faults int64 `json:"faults,omitempty"`
 }
 
 // PipelineReport is the whole pipeline benchmark.
@@ -147,22 +150,43 @@ func cpuClock(pids func() []int) time.Duration {
 
 // procCPU is a process's user + system time from /proc/<pid>/stat.
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: fields start after the last ')'.
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:]
-	}
-	f := strings.Fields(s)
+	f := procStat(pid)
 	if len(f) < 13 {
 		return 0
 	}
 	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14 overall
 	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15
 	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// faultCount is the minor page faults of this process plus those of pids
+// (from /proc).
+func faultCount(pids func() []int) int64 {
+	n := minorFaults()
+	if pids != nil {
+		for _, pid := range pids() {
+			if f := procStat(pid); len(f) > 7 {
+				v, _ := strconv.ParseInt(f[7], 10, 64) // field 10 overall: minflt
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// procStat is the fields of /proc/<pid>/stat after the command name (the
+// state is f[0], field 3 overall); nil if unreadable.
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	// The command name may hold spaces: fields start after the last ')'.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.Fields(s)
 }
 
 // loadAverage is the 1-minute load average (0 if unreadable).
@@ -264,11 +288,27 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 	rep := PipelineReport{LoadBefore: loadAverage()}
 	say := func(r PipelineRow) {
 		if progress != nil {
-			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, loadAverage())
+			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  %6d faults  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, r.Faults, loadAverage())
 		}
 	}
+	// timed is timeIt that also counts the minor page faults per run
+	// (this process and the workers) into faults, for add.
+	var faults int64
+	timed := func(n int, pids func() []int, f func() error) (time.Duration, time.Duration, error) {
+		var f0 int64
+		warm := false
+		w, c, err := timeIt(n, pids, func() error {
+			if !warm { // timeIt's warm-up run
+				warm = true
+				defer func() { f0 = faultCount(pids) }()
+			}
+			return f()
+		})
+		faults = (faultCount(pids) - f0) / int64(n)
+		return w, c, err
+	}
 	add := func(name string, n int, wall, cpu time.Duration) {
-		rep.Rows = append(rep.Rows, PipelineRow{Case: name, WallMs: pipeMs(wall), CPUMs: pipeMs(cpu), N: n})
+		rep.Rows = append(rep.Rows, PipelineRow{Case: name, WallMs: pipeMs(wall), CPUMs: pipeMs(cpu), N: n, Faults: faults})
 		say(rep.Rows[len(rep.Rows)-1])
 	}
 	var pids func() []int
@@ -313,19 +353,19 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 		_, err := e.nsfw.Raw(nsIn, 1)
 		return err
 	}
-	bw, bc, err := timeIt(reps, nil, bare)
+	bw, bc, err := timed(reps, nil, bare)
 	if err != nil {
 		return rep, fmt.Errorf("bare: %w", err)
 	}
 	add(fmt.Sprintf("bare models + scaled decode (%d faces)", len(faces)), reps, bw, bc)
-	iw, ic, err := timeIt(reps, nil, func() error { return analyzeOnce(ctx, e.Eng, e.Photo) })
+	iw, ic, err := timed(reps, nil, func() error { return analyzeOnce(ctx, e.Eng, e.Photo) })
 	if err != nil {
 		return rep, fmt.Errorf("analyze in process: %w", err)
 	}
 	add("analyze 12MP in process", reps, iw, ic)
 	rep.AnalyzeVsBareCPU, rep.AnalyzeVsBareWall = ratio(ic, bc), ratio(iw, bw)
 	if pool != nil {
-		sw, sc, err := timeIt(reps, pids, func() error { return analyzeOnce(ctx, pool, e.Photo) })
+		sw, sc, err := timed(reps, pids, func() error { return analyzeOnce(ctx, pool, e.Photo) })
 		if err != nil {
 			return rep, fmt.Errorf("analyze sandboxed: %w", err)
 		}
@@ -334,7 +374,7 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 		s0 := pool.Sent()
 		analyzeOnce(ctx, pool, e.Photo)
 		rep.SentMB = float64(pool.Sent()-s0) / 1e6
-		uw, uc, err := timeIt(reps, pids, func() error { return analyzeOnce(ctx, uncached{pool}, e.Photo) })
+		uw, uc, err := timed(reps, pids, func() error { return analyzeOnce(ctx, uncached{pool}, e.Photo) })
 		if err != nil {
 			return rep, fmt.Errorf("analyze sandboxed without the picture cache: %w", err)
 		}
@@ -346,19 +386,19 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 	}
 	// The rotated 12 MP ingest (sanitize: metadata strip + lossless rotation).
 	rotated := perf.Photo12MP(6)
-	rw, rc, err := timeIt(reps, nil, func() error { _, err := sanitize.Sanitize(rotated, sanitize.DefaultLimits); return err })
+	rw, rc, err := timed(reps, nil, func() error { _, err := sanitize.Sanitize(rotated, sanitize.DefaultLimits); return err })
 	if err != nil {
 		return rep, fmt.Errorf("sanitize rotated: %w", err)
 	}
 	add("sanitize rotated 12MP in process", reps, rw, rc)
 	if pool != nil {
-		rw, rc, err := timeIt(reps, pids, func() error { _, err := pool.Sanitize(ctx, rotated, sanitize.DefaultLimits); return err })
+		rw, rc, err := timed(reps, pids, func() error { _, err := pool.Sanitize(ctx, rotated, sanitize.DefaultLimits); return err })
 		if err != nil {
 			return rep, fmt.Errorf("sanitize rotated sandboxed: %w", err)
 		}
 		add("sanitize rotated 12MP sandboxed", reps, rw, rc)
 		upright := perf.Photo12MP(1)
-		uw, uc, err := timeIt(reps, pids, func() error { _, err := pool.Sanitize(ctx, upright, sanitize.DefaultLimits); return err })
+		uw, uc, err := timed(reps, pids, func() error { _, err := pool.Sanitize(ctx, upright, sanitize.DefaultLimits); return err })
 		if err != nil {
 			return rep, fmt.Errorf("sanitize upright sandboxed: %w", err)
 		}
