@@ -55,13 +55,13 @@ func (a *app) benchPipeline(ctx context.Context, quick bool, out map[string]any,
 		return err
 	}
 	out["pipeline"] = rep
-	fmt.Fprintf(b, "\n%-42s %10s %10s %10s %8s\n", "pipeline case (2 threads)", "wall ms", "CPU ms", "photos/s", "faults")
+	fmt.Fprintf(b, "\n%-42s %10s %10s %10s %8s %14s\n", "pipeline case (2 threads)", "wall ms", "CPU ms", "photos/s", "faults", "worker faults")
 	for _, r := range rep.Rows {
 		ps := ""
 		if r.PhotosSec > 0 {
 			ps = fmt.Sprintf("%.2f", r.PhotosSec)
 		}
-		fmt.Fprintf(b, "%-42s %10.1f %10.1f %10s %8d\n", r.Case, r.WallMs, r.CPUMs, ps, r.Faults)
+		fmt.Fprintf(b, "%-42s %10.1f %10.1f %10s %8d %14d\n", r.Case, r.WallMs, r.CPUMs, ps, r.Faults, r.WorkerFaults)
 	}
 	fmt.Fprintf(b, "analyze (%d faces): %.2fx bare models + one scaled decode by CPU, %.2fx by wall; sandboxed %.2fx in process by CPU\n",
 		rep.Faces, rep.AnalyzeVsBareCPU, rep.AnalyzeVsBareWall, rep.SandboxAnalyzeCPU)

@@ -44,9 +44,10 @@ type PipelineRow struct {
 	CPUMs     float64 `json:"cpu_ms"`
 	PhotosSec float64 `json:"photos_per_s,omitempty"`
 	N         int     `json:"n"`
-	// Faults is minor page faults per operation (this process and the
-	// workers): on these VMs each costs ≈ 20 µs of CPU.
-	Faults int64 `json:"faults,omitempty"`
+	// Faults and WorkerFaults are minor page faults per operation in
+	// this process and in the workers: on these VMs each costs ≈ 20 µs.
+	Faults       int64 `json:"faults,omitempty"`
+	WorkerFaults int64 `json:"worker_faults,omitempty"`
 }
 
 // PipelineReport is the whole pipeline benchmark.
@@ -159,10 +160,9 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * (time.Second / 100)
 }
 
-// faultCount is the minor page faults of this process plus those of pids
-// (from /proc).
-func faultCount(pids func() []int) int64 {
-	n := minorFaults()
+// workerFaults is the minor page faults of pids (from /proc).
+func workerFaults(pids func() []int) int64 {
+	var n int64
 	if pids != nil {
 		for _, pid := range pids() {
 			if f := procStat(pid); len(f) > 7 {
@@ -288,27 +288,27 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 	rep := PipelineReport{LoadBefore: loadAverage()}
 	say := func(r PipelineRow) {
 		if progress != nil {
-			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  %6d faults  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, r.Faults, loadAverage())
+			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  faults %6d + %6d in workers  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, r.Faults, r.WorkerFaults, loadAverage())
 		}
 	}
 	// timed is timeIt that also counts the minor page faults per run
 	// (this process and the workers) into faults, for add.
-	var faults int64
+	var faults, wfaults int64
 	timed := func(n int, pids func() []int, f func() error) (time.Duration, time.Duration, error) {
-		var f0 int64
+		var f0, w0 int64
 		warm := false
 		w, c, err := timeIt(n, pids, func() error {
 			if !warm { // timeIt's warm-up run
 				warm = true
-				defer func() { f0 = faultCount(pids) }()
+				defer func() { f0, w0 = minorFaults(), workerFaults(pids) }()
 			}
 			return f()
 		})
-		faults = (faultCount(pids) - f0) / int64(n)
+		faults, wfaults = (minorFaults()-f0)/int64(n), (workerFaults(pids)-w0)/int64(n)
 		return w, c, err
 	}
 	add := func(name string, n int, wall, cpu time.Duration) {
-		rep.Rows = append(rep.Rows, PipelineRow{Case: name, WallMs: pipeMs(wall), CPUMs: pipeMs(cpu), N: n, Faults: faults})
+		rep.Rows = append(rep.Rows, PipelineRow{Case: name, WallMs: pipeMs(wall), CPUMs: pipeMs(cpu), N: n, Faults: faults, WorkerFaults: wfaults})
 		say(rep.Rows[len(rep.Rows)-1])
 	}
 	var pids func() []int

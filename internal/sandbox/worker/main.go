@@ -13,17 +13,21 @@ import (
 	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 )
 
-// GCPercent is a worker's Go garbage-collector target (GOGC). A worker's
-// live Go heap is small (the models live in ONNX Runtime's C memory), but
-// every analysis allocates ≈ 25 MB of short-lived Go buffers (a 12 MP
-// photo decoded at 1/2 scale is 11.6 MB of pixels, CenterNet's input and
-// output 8 MB more). At the default of 100 the heap goal sits below that
-// churn, so the runtime returns the freed pages to the kernel and the next
-// photo faults them in again: ≈ 2,800 faults and ≈ 60 ms of CPU per
-// decode on this project's VMs (docs/perf.md, "Session 9"). At 400 the
-// pages stay mapped; the price is a larger resident heap, bounded by the
-// worker's address-space rlimit like the C heap it already keeps warm.
-const GCPercent = 400
+// HeapLimit is the size a worker's Go heap may grow to before the
+// garbage collector runs (GOGC off, this soft memory limit instead). A
+// worker's live Go heap is small (the models live in ONNX Runtime's C
+// memory, and with the picture cache its requests no longer carry
+// pixels), but every analysis allocates ≈ 25–40 MB of short-lived
+// buffers (a 12 MP photo decoded at 1/2 scale is 11.6 MB of pixels,
+// CenterNet's input and output 8 MB more). With a goal proportional to
+// that small live heap (GOGC 100, or even 400) the runtime collected and
+// returned the freed pages to the kernel between photos and the next
+// photo faulted them in again: 2,700–9,000 faults, ≈ 20 µs each on this
+// project's VMs, per 12 MP analysis (docs/perf.md, "Session 9"). Under
+// the limit the pages stay mapped. The limit is soft: a larger working
+// set (a full-size decode of a 50 MP photo) makes the collector run more
+// often, never fail; the address-space rlimit stays the hard bound.
+const HeapLimit = 256 << 20
 
 // Main runs a worker process (the hidden `obscura worker` subcommand):
 // stage 1 enforces Landlock and re-executes itself; stage 2 sets rlimits,
@@ -83,7 +87,8 @@ func Main(load func(protocol.Config) (Engine, error), test func(meta, blob []byt
 	if err := protocol.WriteFrame(out, protocol.Frame{Op: protocol.OpHello, Meta: meta}); err != nil {
 		return 5
 	}
-	debug.SetGCPercent(GCPercent)
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(HeapLimit)
 	wk := &Worker{Engine: eng, Decode: c.Decode, Test: test}
 	if err := wk.Serve(context.Background(), os.Stdin, out); err != nil {
 		fmt.Fprintln(os.Stderr, "obscura worker:", err)
