@@ -488,3 +488,15 @@ func mustLoad(dir, name string) []byte {
 }
 
 func pipeMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// AnalyzeRow times analyses of photo (as RunPipeline's analyze cases run
+// them: faces with embeddings, tags, sensitive) on eng, an engine set up
+// differently from the report's (another thread count), in process.
+func AnalyzeRow(ctx context.Context, name string, eng *vision.Engine, photo []byte, reps int) (PipelineRow, error) {
+	f0 := minorFaults()
+	w, c, err := timeIt(reps, nil, func() error { return analyzeOnce(ctx, eng, photo) })
+	if err != nil {
+		return PipelineRow{}, err
+	}
+	return PipelineRow{Case: name, WallMs: pipeMs(w), CPUMs: pipeMs(c), N: reps, Faults: (minorFaults() - f0) / int64(reps+1)}, nil
+}
