@@ -58,6 +58,7 @@ type lexicon struct {
 	emoji      *strings.Replacer   // emoji and symbols → words
 	joined     map[string]string   // multi-word entries run together → spelt out
 	common     map[string]bool     // common lower-case English words (data/words.txt)
+	cues       map[string][]string // situation cues → categories (frames.go)
 }
 
 func loadLexicon() (*lexicon, error) { return loadLexiconWith(true, nil) }
@@ -535,6 +536,7 @@ func (l *lexicon) survivors(toks []string, caps []bool, extra []*entry) []hit {
 			}
 		}
 	}
+	hits = append(hits, l.frameHits(toks, caps)...)
 	if l.residencePlace(toks, caps) || l.namedPlace(toks, caps) {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}

@@ -22,7 +22,11 @@ func (l *lexicon) loadWordNet(prune map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("textfilter: read wordnet lexicon: %w", err)
 	}
-	return l.parse(raw, prune)
+	if err := l.parse(raw, prune); err != nil {
+		return err
+	}
+	l.loadCues(prune)
+	return nil
 }
 
 // readPrune reads data/wordnet-prune.txt: one "category<TAB>lemma" a line.

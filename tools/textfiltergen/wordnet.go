@@ -88,6 +88,23 @@ var wnClasses = []struct {
 	{"bodypartwn", "body_part.n.1"},
 }
 
+// wnCues are the situation-frame cue seeds of each category (sixth round,
+// docs/textfilter.md "Situation frames"): besides the category's own
+// synsets (wnCategories), the things a story about a person in that
+// situation mentions (a hospital ward, a court, the rent). Class
+// cue<code> is every single word, not already a category entry, whose
+// first (most frequent) noun sense lies under them; it counts only with a
+// person within a few words (internal/textfilter/frame).
+var wnCues = map[string][]wnSeed{
+	"health": {"medical_institution.n.1", "health_professional.n.1", "prosthesis.n.1", "medical_instrument.n.1",
+		"internal_organ.n.1"},
+	"religion": {"vestment.n.1", "religious_ritual.n.1", "rite.n.1", "petition.n.2"},
+	"criminal": {"lawcourt.n.1", "court.n.1", "legal_proceeding.n.1", "law_enforcement_agency.n.1", "sentence.n.2",
+		"sentence.n.3", "custody.n.2", "parole.n.3", "warrant.n.1"},
+	"finance":  {"rent.n.1", "bill.n.2", "mortgage.n.1", "benefit.n.1", "pension.n.1", "financial_aid.n.1", "social_welfare.n.1"},
+	"politics": {"political_campaign.n.1", "referendum.n.1", "petition.n.1", "rally.n.1"},
+}
+
 // wnSynset is one synset of the data files.
 type wnSynset struct {
 	id    string // offset + part of speech ("03751496n")
@@ -455,7 +472,63 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 			b.WriteString(w + "\n")
 		}
 	}
+	inLex := map[string]bool{}
+	for _, ws := range lex {
+		for _, w := range ws {
+			inLex[w] = true
+		}
+	}
+	for _, c := range wnCategories {
+		words, err := cueClass(wn, c, curated, inLex)
+		if err != nil {
+			return err
+		}
+		if len(words) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n[class:cue%s]\n", c.code)
+		for _, w := range words {
+			b.WriteString(w + "\n")
+		}
+	}
 	return os.WriteFile(filepath.Join(out, "wordnet-classes.txt"), []byte(b.String()), 0o644)
+}
+
+// cueClass returns category c's situation cues: single lower-case words of
+// four letters or more whose first noun sense lies under c's wnCues
+// seeds, that are neither category entries of their
+// own (inLex, curated) nor proper names that are also common words; with
+// their plurals.
+func cueClass(wn *wordNet, c wnCategory, curated, inLex map[string]bool) ([]string, error) {
+	set := map[string]bool{}
+	for _, s := range wnCues[c.code] {
+		id, err := wn.resolve(s)
+		if err != nil {
+			return nil, err
+		}
+		wn.closure(id, set)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for id := range set {
+		if !strings.HasSuffix(id, "n") {
+			continue
+		}
+		for _, w := range wn.syn[id].words {
+			text := lemmaText(w)
+			lower := strings.ToLower(text)
+			if seen[lower] || inLex[lower] || curated[lower] || len(lower) < 4 || strings.ContainsAny(lower, " -0123456789") ||
+				text != lower {
+				continue
+			}
+			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
+				seen[lower] = true
+				out = append(out, lower, plural(lower))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // allCommon reports whether every part is a common word.
