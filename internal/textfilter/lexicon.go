@@ -635,7 +635,9 @@ func (l *lexicon) thingScopes(toks []string) [][2]int {
 			out = append(out, [2]int{i, e})
 			continue
 		}
-		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
+		// An animal WordNet knows (class thingwn) is a subject too, but
+		// not a possessive: "crow's feet" and "bug eyes" are about people.
+		if !(l.isThing(toks[i]) || l.inClass("thingwn", toks[i])) || !l.inClass("copula", toks[i+1]) {
 			continue
 		}
 		if i >= 1 && (l.inClass("person", toks[i-1]) || l.inClass("pron", toks[i-1])) && !l.inClass("poss", toks[i-1]) {

@@ -81,11 +81,19 @@ var wnCategories = []wnCategory{
 // under body part whose first (most frequent) noun sense is that body part ("skull",
 // "cheekbone", "calf"), for the appearance patterns "@poss @bodypartwn is
 // @looks".
+//
+// Class thingwn (sixth round) is every noun whose first sense is an
+// artifact, a food, an animal or a plant ("guitar", "racehorse", "mug",
+// "mango"), not listed anywhere in the curated lexicon: a predicate or an
+// adjective about a thing says nothing about a person ("the vintage
+// guitar turns 60", "fugitive sock").
 var wnClasses = []struct {
-	name string
-	seed wnSeed
+	name    string
+	seeds   []wnSeed
+	curated bool // leave out words the curated lexicon lists
 }{
-	{"bodypartwn", "body_part.n.1"},
+	{"bodypartwn", []wnSeed{"body_part.n.1"}, false},
+	{"thingwn", []wnSeed{"animal.n.1"}, true},
 }
 
 // wnCues are the situation-frame cue seeds of each category (sixth round,
@@ -350,20 +358,23 @@ func wordnetLexicon(wn *wordNet, common, curated map[string]bool) (map[string][]
 }
 
 // wordnetClass returns the lemmas of one word class: single words of the
-// closure under seed whose first noun sense is in it.
-func wordnetClass(wn *wordNet, seed wnSeed) ([]string, error) {
-	id, err := wn.resolve(seed)
-	if err != nil {
-		return nil, err
-	}
+// closure under seeds whose first noun sense is in it, except those in
+// skip.
+func wordnetClass(wn *wordNet, seeds []wnSeed, skip map[string]bool) ([]string, error) {
 	set := map[string]bool{}
-	wn.closure(id, set)
+	for _, seed := range seeds {
+		id, err := wn.resolve(seed)
+		if err != nil {
+			return nil, err
+		}
+		wn.closure(id, set)
+	}
 	seen := map[string]bool{}
 	var out []string
 	for id := range set {
 		for _, w := range wn.syn[id].words {
 			lower := strings.ToLower(lemmaText(w))
-			if seen[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < 3 {
+			if seen[lower] || skip[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < 3 {
 				continue
 			}
 			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
@@ -463,7 +474,11 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 # Read before data/lexicon.txt, whose patterns refer to these classes.
 `)
 	for _, c := range wnClasses {
-		words, err := wordnetClass(wn, c.seed)
+		skip := map[string]bool{}
+		if c.curated {
+			skip = curated
+		}
+		words, err := wordnetClass(wn, c.seeds, skip)
 		if err != nil {
 			return err
 		}
