@@ -55,3 +55,19 @@ func (l *lexicon) Name(w string) bool {
 
 // Cues returns the categories w is a situation cue of.
 func (l *lexicon) Cues(w string) []string { return l.cues[w] }
+
+// bodyHits returns the body-part comparisons of toks
+// (frame.BodyRemarks) as appearance hits; they never hide another hit.
+func (l *lexicon) bodyHits(toks []string) []hit {
+	var out []hit
+	for _, i := range frame.BodyRemarks(toks, l) {
+		out = append(out, hit{s: i, e: i + 1, cat: Appearance, weak: true})
+	}
+	return out
+}
+
+// BodyPart reports a word of the curated or WordNet-derived body-part
+// classes.
+func (l *lexicon) BodyPart(w string) bool {
+	return l.inClass("bodypart", w) || l.inClass("bodypartwn", w)
+}

@@ -537,6 +537,7 @@ func (l *lexicon) survivors(toks []string, caps []bool, extra []*entry) []hit {
 		}
 	}
 	hits = append(hits, l.frameHits(toks, caps)...)
+	hits = append(hits, l.bodyHits(toks)...)
 	if l.residencePlace(toks, caps) || l.namedPlace(toks, caps) {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}

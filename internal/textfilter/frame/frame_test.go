@@ -53,3 +53,33 @@ func TestFind(t *testing.T) {
 		}
 	}
 }
+
+// bodyVocab is a test double for BodyRemarks.
+type bodyVocab struct{}
+
+func (bodyVocab) Person(w string) bool { return w == "her" || w == "my" || w == "uncle" }
+func (bodyVocab) BodyPart(w string) bool {
+	return w == "nose" || w == "teeth" || w == "head" || w == "face"
+}
+
+func TestBodyRemarks(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want int // hits
+	}{
+		{"her teeth are whiter than snow", 1},
+		{"nose so big it needs a seat", 1},  // the text starts with it
+		{"my uncles head is so shiny", 1},   // a person's possessive
+		{"he has the face of a potato", 0},  // no possessive before "face"
+		{"my face of a monday", 1},          // "face of a"
+		{"her teeth are white", 0},          // no comparison
+		{"the nose cone is bigger than", 0}, // not a person's
+		{"her teeth a b c d than", 0},       // comparison too far
+		{"her nose is a b than", 1},         // within the window
+		{"sandwich the size of my head", 0}, // the mark before the body part
+	} {
+		if got := len(BodyRemarks(strings.Fields(c.text), bodyVocab{})); got != c.want {
+			t.Errorf("BodyRemarks(%q) = %d hits, want %d", c.text, got, c.want)
+		}
+	}
+}
