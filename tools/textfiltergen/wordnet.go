@@ -82,11 +82,12 @@ var wnCategories = []wnCategory{
 // "cheekbone", "calf"), for the appearance patterns "@poss @bodypartwn is
 // @looks".
 //
-// Class thingwn (sixth round) is every noun whose first sense is an
-// artifact, a food, an animal or a plant ("guitar", "racehorse", "mug",
-// "mango"), not listed anywhere in the curated lexicon: a predicate or an
-// adjective about a thing says nothing about a person ("the vintage
-// guitar turns 60", "fugitive sock").
+// Class thingwn (sixth round) is every noun whose first sense is an animal
+// ("racehorse", "goat"), not listed anywhere in the curated lexicon: a
+// predicate about an animal says nothing about a person ("the old
+// racehorse is 20"). Class foodwn is every such noun whose first sense is
+// a food ("mangoes", "pancakes"): a demonym before it names a style
+// ("Indian mangoes"), not a person's origin.
 var wnClasses = []struct {
 	name    string
 	seeds   []wnSeed
@@ -94,6 +95,7 @@ var wnClasses = []struct {
 }{
 	{"bodypartwn", []wnSeed{"body_part.n.1"}, false},
 	{"thingwn", []wnSeed{"animal.n.1"}, true},
+	{"foodwn", []wnSeed{"food.n.1", "food.n.2"}, true},
 }
 
 // wnCues are the situation-frame cue seeds of each category (sixth round,
