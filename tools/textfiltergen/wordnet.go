@@ -95,7 +95,7 @@ var wnClasses = []struct {
 }{
 	{"bodypartwn", []wnSeed{"body_part.n.1"}, false},
 	{"thingwn", []wnSeed{"animal.n.1"}, true},
-	{"foodwn", []wnSeed{"food.n.1", "food.n.2"}, true},
+	{"foodwn", []wnSeed{"food.n.1", "food.n.2"}, false},
 }
 
 // wnCues are the situation-frame cue seeds of each category (sixth round,

@@ -20,8 +20,8 @@ type BodyVocab interface {
 }
 
 // BodyRemarks returns the positions of body-part words that are compared
-// or measured (a comparison mark within CompareWindow tokens after it, or
-// "face of a"), when the body part is a person's: a possessive or a
+// or measured (a comparison mark within CompareWindow tokens after it,
+// "face of a", "the size of those calves"), when the body part is a person's: a possessive or a
 // person's possessive ("bros", "uncles" once the apostrophe is gone) just
 // before it, or the text starts with it.
 func BodyRemarks(toks []string, v BodyVocab) []int {
@@ -30,7 +30,7 @@ func BodyRemarks(toks []string, v BodyVocab) []int {
 		if !v.BodyPart(t) || !owned(toks, i, v) {
 			continue
 		}
-		if i+2 < len(toks) && toks[i+1] == "of" && toks[i+2] == "a" {
+		if i+2 < len(toks) && toks[i+1] == "of" && toks[i+2] == "a" || i >= 3 && toks[i-3] == "size" && toks[i-2] == "of" && pointers[toks[i-1]] {
 			out = append(out, i)
 			continue
 		}
@@ -44,11 +44,19 @@ func BodyRemarks(toks []string, v BodyVocab) []int {
 	return out
 }
 
+// pointers are the demonstratives that point at someone's body part in a
+// photo ("that hairline", "those calves").
+var pointers = map[string]bool{"that": true, "those": true, "this": true, "these": true}
+
 // owned reports a body part at i that belongs to a person: the text starts
-// with it, or one of the two tokens before it is a possessive ("her",
-// "my uncles") or a person's possessive form.
+// with it, a demonstrative points at it, someone "has the" it, or one of
+// the two tokens before it is a possessive ("her", "my uncles") or a
+// person's possessive form.
 func owned(toks []string, i int, v BodyVocab) bool {
-	if i == 0 {
+	if i == 0 || pointers[toks[i-1]] {
+		return true
+	}
+	if i >= 2 && toks[i-1] == "the" && (toks[i-2] == "has" || toks[i-2] == "have" || toks[i-2] == "had" || toks[i-2] == "got") {
 		return true
 	}
 	for j := max(0, i-2); j < i; j++ {
