@@ -669,14 +669,17 @@ func (l *lexicon) isThing(w string) bool {
 	return ok && l.inClass("thing", s)
 }
 
-// inThingScope reports a hit of a thingScopeCats category that lies inside
-// a thing's predicate.
+// inThingScope reports a hit of a thingScopeCats category that starts
+// inside a thing's predicate.
 func inThingScope(h hit, scopes [][2]int) bool {
 	if !thingScopeCats[h.cat] {
 		return false
 	}
 	for _, sc := range scopes {
-		if h.s >= sc[0] && h.e <= sc[1] {
+		// A hit that starts inside the predicate (after the thing word)
+		// belongs to it, even when it runs past a conjunction ("the dog
+		// is 12 and still a puppy").
+		if h.s >= sc[0] && h.e <= sc[1] || h.s > sc[0] && h.s < sc[1] {
 			return true
 		}
 	}

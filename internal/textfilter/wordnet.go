@@ -22,11 +22,7 @@ func (l *lexicon) loadWordNet(prune map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("textfilter: read wordnet lexicon: %w", err)
 	}
-	if err := l.parse(raw, prune); err != nil {
-		return err
-	}
-	l.loadCues(prune)
-	return nil
+	return l.parse(raw, prune)
 }
 
 // readPrune reads data/wordnet-prune.txt: one "category<TAB>lemma" a line.
