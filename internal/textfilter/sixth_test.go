@@ -25,6 +25,8 @@ func TestSixthRoundRules(t *testing.T) {
 		{"only 23 and already runs the team", Age},
 		{"class of 2004 reunion", Age},
 		{"only 3 slices left", ""},
+		{"still surfing at seventy-two", Age},
+		{"meet at twenty past nine", ""},
 		{"at 51.5074, -0.1278", Location},
 		// Animals and foods.
 		{"the old racehorse is 20 and still fast", ""},
