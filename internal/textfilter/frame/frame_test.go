@@ -82,3 +82,28 @@ func TestBodyRemarks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFrames: Find and BodyRemarks never panic on any token sequence and
+// report positions inside it.
+func FuzzFrames(f *testing.F) {
+	for _, s := range []string{"my dad is in court", "size of those teeth", "of a", "face of", "her teeth than", "", "size of"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		toks := strings.Fields(s)
+		caps := make([]bool, len(toks))
+		for i := range caps {
+			caps[i] = i%2 == 0
+		}
+		for _, h := range Find(toks, caps, vocab{}) {
+			if h.Pos < 0 || h.Pos >= len(toks) || toks[h.Pos] != h.Word {
+				t.Fatalf("Find(%q): bad hit %+v", s, h)
+			}
+		}
+		for _, i := range BodyRemarks(toks, bodyVocab{}) {
+			if i < 0 || i >= len(toks) || !(bodyVocab{}).BodyPart(toks[i]) {
+				t.Fatalf("BodyRemarks(%q): bad position %d", s, i)
+			}
+		}
+	})
+}
