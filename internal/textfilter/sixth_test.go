@@ -21,6 +21,9 @@ func TestSixthRoundRules(t *testing.T) {
 		{"prettiest girl at the party", Appearance},
 		{"the prettiest sunset", ""},
 		{"hot chocolate for everyone", ""},
+		// A person compared to a thing.
+		{"she looks like a melted candle", Appearance},
+		{"the clouds looked like a dragon", ""},
 		// Bare ages.
 		{"only 23 and already runs the team", Age},
 		{"class of 2004 reunion", Age},
