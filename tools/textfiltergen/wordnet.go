@@ -359,10 +359,10 @@ func wordnetLexicon(wn *wordNet, common, curated map[string]bool) (map[string][]
 	return out, nil
 }
 
-// wordnetClass returns the lemmas of one word class: single words of the
-// closure under seeds whose first noun sense is in it, except those in
-// skip.
-func wordnetClass(wn *wordNet, seeds []wnSeed, skip map[string]bool) ([]string, error) {
+// wordnetClass returns the lemmas of one word class: single lower-case
+// words of minLen letters or more of the closure under seeds whose first
+// noun sense is in it, except those in skip; with their plurals.
+func wordnetClass(wn *wordNet, seeds []wnSeed, skip map[string]bool, minLen int) ([]string, error) {
 	set := map[string]bool{}
 	for _, seed := range seeds {
 		id, err := wn.resolve(seed)
@@ -375,8 +375,9 @@ func wordnetClass(wn *wordNet, seeds []wnSeed, skip map[string]bool) ([]string, 
 	var out []string
 	for id := range set {
 		for _, w := range wn.syn[id].words {
-			lower := strings.ToLower(lemmaText(w))
-			if seen[lower] || skip[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < 3 {
+			text := lemmaText(w)
+			lower := strings.ToLower(text)
+			if seen[lower] || skip[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < minLen || text != lower {
 				continue
 			}
 			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
@@ -480,7 +481,7 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 		if c.curated {
 			skip = curated
 		}
-		words, err := wordnetClass(wn, c.seeds, skip)
+		words, err := wordnetClass(wn, c.seeds, skip, 3)
 		if err != nil {
 			return err
 		}
@@ -513,39 +514,16 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 
 // cueClass returns category c's situation cues: single lower-case words of
 // four letters or more whose first noun sense lies under c's wnCues
-// seeds, that are neither category entries of their
-// own (inLex, curated) nor proper names that are also common words; with
-// their plurals.
+// seeds, that are not category entries of their own (inLex, curated);
+// with their plurals.
 func cueClass(wn *wordNet, c wnCategory, curated, inLex map[string]bool) ([]string, error) {
-	set := map[string]bool{}
-	for _, s := range wnCues[c.code] {
-		id, err := wn.resolve(s)
-		if err != nil {
-			return nil, err
-		}
-		wn.closure(id, set)
-	}
-	seen := map[string]bool{}
-	var out []string
-	for id := range set {
-		if !strings.HasSuffix(id, "n") {
-			continue
-		}
-		for _, w := range wn.syn[id].words {
-			text := lemmaText(w)
-			lower := strings.ToLower(text)
-			if seen[lower] || inLex[lower] || curated[lower] || len(lower) < 4 || strings.ContainsAny(lower, " -0123456789") ||
-				text != lower {
-				continue
-			}
-			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
-				seen[lower] = true
-				out = append(out, lower, plural(lower))
-			}
+	skip := map[string]bool{}
+	for _, m := range []map[string]bool{curated, inLex} {
+		for w := range m {
+			skip[w] = true
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return wordnetClass(wn, wnCues[c.code], skip, 4)
 }
 
 // allCommon reports whether every part is a common word.
