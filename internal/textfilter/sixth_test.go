@@ -41,7 +41,19 @@ func TestSixthRoundRules(t *testing.T) {
 		{"the monastery took him in at twenty", Religion},
 		{"citizenship ceremony next week, finally", Ethnicity},
 		{"patient id 77120-AB at the front desk", Identifier},
-		{"we are two months behind on everything", Finance},
+		{"we are two months behind on the rent", Finance},
+		// Benign look-alikes of the families (a precision pass removed the
+		// phrasings that would refuse these).
+		{"just off the plane from Rome", Location},
+		{"voted for the best pizza in town", ""},
+		{"two months behind on my reading list", ""},
+		{"our new puppy, she's so cute", ""},
+		{"a class of 30 students", ""},
+		{"a decades old family recipe", ""},
+		{"the app doesn't recognise my face", ""},
+		{"being pan fried is the best way", ""},
+		{"the crowd looks like a sea of umbrellas", ""},
+		{"it is 30 today, send help", ""},
 		{"patient id please", ""},
 	})
 }
