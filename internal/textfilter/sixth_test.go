@@ -54,6 +54,8 @@ func TestSixthRoundRules(t *testing.T) {
 		{"being pan fried is the best way", ""},
 		{"the crowd looks like a sea of umbrellas", ""},
 		{"it is 30 today, send help", ""},
+		{"walking like an old man after leg day", ""},
+		{"my grandad is an old man now", Age},
 		{"patient id please", ""},
 	})
 }
