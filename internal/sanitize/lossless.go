@@ -31,7 +31,11 @@ static int obscura_transform(const unsigned char *buf, unsigned long size, int o
 import "C"
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -50,34 +54,153 @@ var transformOps = [9]C.int{
 // errImperfect reports a rotation that partial MCU blocks make lossy.
 var errImperfect = errors.New("transform not perfect")
 
+// splitMinPixels is the smallest picture whose entropy coding is split in
+// strips across threads: below it the threads would cost more than they
+// save, and the output is byte for byte tjTransform's.
+const splitMinPixels = 2_000_000
+
+// maxStrips bounds the strips (and threads) of one rotation.
+const maxStrips = 4
+
 // losslessOrient rotates or flips a metadata-free JPEG by its EXIF
-// orientation in the DCT domain (transform.c, byte for byte what
-// libjpeg-turbo's tjTransform and `jpegtran -perfect -copy none` write):
-// no decode, no re-encode, no loss. Where partial MCU blocks at the edges
-// make a perfect transform impossible it fails, and the caller decodes
-// instead.
+// orientation in the DCT domain (transform.c): no decode to pixels, no
+// re-encode, no loss. A picture of splitMinPixels or more is entropy-coded
+// in strips on up to GOMAXPROCS threads and joined with restart markers;
+// a smaller one is byte for byte what libjpeg-turbo's tjTransform and
+// `jpegtran -perfect -copy none` write. Where partial MCU blocks at the
+// edges make a perfect transform impossible it fails, and the caller
+// decodes instead.
 func losslessOrient(data []byte, orientation int) ([]byte, error) {
+	return orientStrips(data, orientation, min(runtime.GOMAXPROCS(0), maxStrips), splitMinPixels)
+}
+
+// orientStrips is losslessOrient in up to strips strips when the
+// destination has at least minPixels.
+func orientStrips(data []byte, orientation, strips, minPixels int) ([]byte, error) {
 	if orientation < 2 || orientation > 8 || len(data) == 0 {
 		return nil, errImperfect
 	}
-	// The input is read in place and the output written straight into a
-	// Go buffer (both hold no pointers and the library keeps neither after
-	// the call): no copy to or from the C heap, and no fresh C memory to
-	// fault in. A rotation changes the entropy-coded size by a few percent.
-	buf := make([]byte, len(data)+len(data)/8+64<<10)
-	var out *C.uchar
-	var n C.ulong
+	var job *C.struct_obx_job
 	var msg [200]C.char
-	rc := C.obx_transform((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), C.int(orientation),
-		(*C.uchar)(unsafe.Pointer(&buf[0])), C.ulong(len(buf)), &out, &n, &msg[0], C.int(len(msg)))
+	rc := C.obx_open((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), C.int(orientation), C.int(strips), C.ulong(minPixels),
+		&job, &msg[0], C.int(len(msg)))
 	if rc != 0 {
 		return nil, errors.Join(errImperfect, errors.New(C.GoString(&msg[0])))
 	}
-	if unsafe.Pointer(out) != unsafe.Pointer(&buf[0]) { // it did not fit
-		defer C.free(unsafe.Pointer(out))
-		return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+	defer C.obx_close(job)
+	n := int(C.obx_strips(job))
+	// The strips are written straight into one Go buffer, each into its
+	// own region (no pointers in it, and the library keeps none after the
+	// call: no copy out of the C heap, no fresh C memory to fault in). A
+	// rotation changes the entropy-coded size by a few percent; a strip
+	// that does not fit its region is written to C memory instead.
+	region := (len(data)/n)*5/4 + 64<<10
+	buf := make([]byte, n*region)
+	parts := make([][]byte, n)
+	errs := make([]error, n)
+	moved := make([]bool, n)
+	encode := func(k int) {
+		var out *C.uchar
+		var size C.ulong
+		var msg [200]C.char
+		dst := buf[k*region : (k+1)*region]
+		if C.obx_encode(job, C.int(k), (*C.uchar)(unsafe.Pointer(&dst[0])), C.ulong(len(dst)), &out, &size, &msg[0], C.int(len(msg))) != 0 {
+			errs[k] = errors.Join(errImperfect, errors.New(C.GoString(&msg[0])))
+			return
+		}
+		if unsafe.Pointer(out) != unsafe.Pointer(&dst[0]) { // it did not fit
+			parts[k] = C.GoBytes(unsafe.Pointer(out), C.int(size))
+			C.free(unsafe.Pointer(out))
+			moved[k] = true
+			return
+		}
+		parts[k] = dst[:size:size]
 	}
-	return buf[:n:n], nil
+	var wg sync.WaitGroup
+	for k := 1; k < n; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			encode(k)
+		}()
+	}
+	encode(0)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if n == 1 {
+		return parts[0], nil
+	}
+	// Joined in place, unless a strip outgrew its region (the join could
+	// then overwrite a later strip before moving it).
+	dst := buf[:0]
+	for _, m := range moved {
+		if m {
+			dst = nil
+		}
+	}
+	return joinStrips(dst, parts)
+}
+
+// joinStrips joins JPEGs that are strips of one picture, each a whole
+// number of restart intervals with the same tables (obx_encode's), into
+// one: the first strip's headers with the frame's height made the sum of
+// the strips', then each strip's entropy-coded segment, RST0…RST7 in turn
+// between them. dst may share memory with the parts, provided each part
+// starts no earlier than the parts before it end (the join only moves
+// bytes towards the start).
+func joinStrips(dst []byte, parts [][]byte) ([]byte, error) {
+	height := 0
+	var sof int // offset of the first strip's frame height
+	for k, p := range parts {
+		hdr, h, at, err := stripHeader(p)
+		if err != nil {
+			return nil, fmt.Errorf("strip %d: %w", k, err)
+		}
+		height += h
+		if k == 0 {
+			sof = at
+			dst = append(dst, p[:len(p)-2]...)
+			continue
+		}
+		dst = append(dst, 0xFF, 0xD0+byte((k-1)%8))
+		dst = append(dst, p[hdr:len(p)-2]...)
+	}
+	if height > 0xFFFF {
+		return nil, fmt.Errorf("strips %d rows high", height)
+	}
+	binary.BigEndian.PutUint16(dst[sof:], uint16(height))
+	return append(dst, 0xFF, 0xD9), nil
+}
+
+// stripHeader walks the marker segments of one of obx_encode's strips up
+// to its scan: it returns where the entropy-coded segment starts, the
+// frame's height and the offset of that height. The strip must end with
+// EOI right after its entropy-coded segment.
+func stripHeader(p []byte) (scan, height, at int, err error) {
+	if len(p) < 4 || p[0] != 0xFF || p[1] != 0xD8 || p[len(p)-2] != 0xFF || p[len(p)-1] != 0xD9 {
+		return 0, 0, 0, errors.New("not a whole JPEG")
+	}
+	at = -1
+	for i := 2; i+4 <= len(p) && p[i] == 0xFF; {
+		m, n := p[i+1], int(binary.BigEndian.Uint16(p[i+2:]))
+		if n < 2 || i+2+n > len(p) {
+			break
+		}
+		if (m == 0xC0 || m == 0xC1) && n >= 7 {
+			at = i + 5
+			height = int(binary.BigEndian.Uint16(p[at:]))
+		}
+		i += 2 + n
+		if m == 0xDA {
+			if at < 0 {
+				break
+			}
+			return i, height, at, nil
+		}
+	}
+	return 0, 0, 0, errors.New("no baseline frame and scan")
 }
 
 // turboOrient is losslessOrient done by libjpeg-turbo's own tjTransform

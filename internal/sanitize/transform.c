@@ -1,19 +1,32 @@
 // Lossless JPEG rotation and flipping in the DCT domain, for perfect
 // transforms only (what `jpegtran -perfect -copy none` does, and what
-// libjpeg-turbo's tjTransform with TJXOPT_PERFECT | TJXOPT_COPYNONE does:
-// the output is byte for byte the same, see TestTransformMatchesTurboJPEG).
+// libjpeg-turbo's tjTransform with TJXOPT_PERFECT | TJXOPT_COPYNONE does).
+// Unsplit, the output is byte for byte tjTransform's (see
+// TestTransformMatchesTurboJPEG).
 //
 // Why not tjTransform itself: its block loop (transupp.c) walks the source
 // column-wise for the transposing transforms (orientations 5–8, i.e. the
-// common sideways phone photo), one block from each row of blocks in turn,
-// and transposes each 8×8 block coefficient by coefficient; on a 12 MP
-// photo that loop was 40% of the transform's CPU time. Here the blocks are
-// visited in tiles, so reads and writes stay within a few rows of blocks,
-// and each block is transposed with SSE2 shuffles.
+// common sideways phone photo) into a second set of coefficient arrays as
+// large as the source (36 MB for a 12 MP photo), which the encoder then
+// reads back. Here the compressor's coefficient controller (the module
+// jctrans.c provides, replaced through jpegint.h's interface) transforms
+// each block of the MCU it is about to encode straight from the source
+// arrays, with SSE2 shuffles, into a buffer that stays in the L1 cache.
+//
+// Parallel entropy coding: a large picture is cut into strips of whole
+// iMCU rows, each encoded by its own compressor (obx_encode, one thread
+// each) with the same tables and a restart interval of exactly one strip;
+// the caller joins the strips' entropy-coded segments with RSTn markers
+// (lossless.go). The result is one baseline JPEG with a DRI segment whose
+// decoded coefficients equal the unsplit transform's: each strip's DC
+// predictions start from zero and its last byte is padded with 1 bits,
+// which is what a restart marker means (ITU-T T.81 Annex F: the DC
+// predictions reset at each restart interval, 1-bit padding before a
+// marker).
 //
 // Same safety as tjTransform's flags: the decoder stops at the first
 // warning (corrupt data) and after 500 progressive scans; errors longjmp
-// back here instead of exiting.
+// back to the call instead of exiting.
 
 #include <setjmp.h>
 #include <stdint.h>
@@ -21,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <jpegint.h>
+#include <jerror.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -81,7 +96,8 @@ static void signs(int op, JCOEF s[DCTSIZE2]) {
 	}
 }
 
-// block transforms one block: dst = (transposed) src × sign.
+// block transforms one block into dst (a buffer in the L1 cache):
+// dst = (transposed) src × sign.
 static inline void block(JCOEF *restrict dst, const JCOEF *restrict src, const JCOEF *restrict sg, int transpose) {
 #ifdef __SSE2__
 	__m128i r[8];
@@ -104,16 +120,8 @@ static inline void block(JCOEF *restrict dst, const JCOEF *restrict src, const J
 		r[6] = _mm_unpacklo_epi64(b3, b7);
 		r[7] = _mm_unpackhi_epi64(b3, b7);
 	}
-	// Streaming stores: the destination arrays are far larger than the
-	// caches, so reading each line in before overwriting it whole only
-	// costs memory bandwidth (it was most of this loop's time).
-	if (((uintptr_t)dst & 15) == 0) {
-		for (int i = 0; i < 8; i++)
-			_mm_stream_si128((__m128i *)(dst + 8 * i), _mm_mullo_epi16(r[i], _mm_loadu_si128((const __m128i *)(sg + 8 * i))));
-	} else {
-		for (int i = 0; i < 8; i++)
-			_mm_storeu_si128((__m128i *)(dst + 8 * i), _mm_mullo_epi16(r[i], _mm_loadu_si128((const __m128i *)(sg + 8 * i))));
-	}
+	for (int i = 0; i < 8; i++)
+		_mm_storeu_si128((__m128i *)(dst + 8 * i), _mm_mullo_epi16(r[i], _mm_loadu_si128((const __m128i *)(sg + 8 * i))));
 #else
 	for (int i = 0; i < DCTSIZE; i++)
 		for (int j = 0; j < DCTSIZE; j++)
@@ -121,37 +129,18 @@ static inline void block(JCOEF *restrict dst, const JCOEF *restrict src, const J
 #endif
 }
 
-// Tile side in blocks: a tile of destination rows reads a run of
-// consecutive blocks from each source row it touches.
-#define TILE 8
-
-// component transforms one component: dst block (by, bx) is the source
-// block the orientation maps to it (sw × sh source blocks along the
-// mirrored axes), for dw × dh destination blocks.
-static void component(int op, JBLOCKROW *srow, JBLOCKROW *drow, JDIMENSION sw, JDIMENSION sh, JDIMENSION dw, JDIMENSION dh) {
-	JCOEF sg[DCTSIZE2];
-	signs(op, sg);
-	int tr = transposes(op);
-	for (JDIMENSION by0 = 0; by0 < dh; by0 += TILE) {
-		JDIMENSION by1 = by0 + TILE < dh ? by0 + TILE : dh;
-		for (JDIMENSION bx0 = 0; bx0 < dw; bx0 += TILE) {
-			JDIMENSION bx1 = bx0 + TILE < dw ? bx0 + TILE : dw;
-			for (JDIMENSION by = by0; by < by1; by++) {
-				for (JDIMENSION bx = bx0; bx < bx1; bx++) {
-					JDIMENSION y, x; // source block
-					switch (op) {
-					case OBX_FLIP_H: y = by, x = sw - 1 - bx; break;
-					case OBX_ROT_180: y = sh - 1 - by, x = sw - 1 - bx; break;
-					case OBX_FLIP_V: y = sh - 1 - by, x = bx; break;
-					case OBX_TRANSPOSE: y = bx, x = by; break;
-					case OBX_ROT_90: y = sh - 1 - bx, x = by; break;
-					case OBX_TRANSVERSE: y = sh - 1 - bx, x = sw - 1 - by; break;
-					default: y = bx, x = sw - 1 - by; break; // OBX_ROT_270
-					}
-					block(drow[by][bx], srow[y][x], sg, tr);
-				}
-			}
-		}
+// source maps destination block (by, bx) of a component to the source
+// block the orientation takes it from, for sw × sh source blocks along the
+// mirrored axes.
+static inline void source(int op, JDIMENSION by, JDIMENSION bx, JDIMENSION sw, JDIMENSION sh, JDIMENSION *y, JDIMENSION *x) {
+	switch (op) {
+	case OBX_FLIP_H: *y = by, *x = sw - 1 - bx; break;
+	case OBX_ROT_180: *y = sh - 1 - by, *x = sw - 1 - bx; break;
+	case OBX_FLIP_V: *y = sh - 1 - by, *x = bx; break;
+	case OBX_TRANSPOSE: *y = bx, *x = by; break;
+	case OBX_ROT_90: *y = sh - 1 - bx, *x = by; break;
+	case OBX_TRANSVERSE: *y = sh - 1 - bx, *x = sw - 1 - by; break;
+	default: *y = bx, *x = sw - 1 - by; break; // OBX_ROT_270
 	}
 }
 
@@ -174,82 +163,230 @@ static int perfect(j_decompress_ptr d, int op) {
 	return 1;
 }
 
-static JDIMENSION roundup(JDIMENSION a, JDIMENSION b) { return (a + b - 1) / b * b; }
-
-// state is what the error path needs after a longjmp (kept in memory).
-struct state {
+// obx_job is one transform: the source's coefficients, read once by
+// obx_open and only read afterwards (so that the strips can be encoded on
+// several threads at once), and the plan of strips.
+struct obx_job {
 	struct jpeg_decompress_struct d;
-	struct jpeg_compress_struct c;
-	int dinit, cinit;
-	unsigned char *out;
-	unsigned long outSize;
-	JBLOCKROW *rows;
-};
-
-static void cleanup(struct state *s) {
-	free(s->rows);
-	if (s->cinit) jpeg_destroy_compress(&s->c);
-	if (s->dinit) jpeg_destroy_decompress(&s->d);
-}
-
-int obx_transform(const unsigned char *buf, unsigned long size, int op, unsigned char *dst, unsigned long dstCap,
-		unsigned char **out, unsigned long *outSize, char *errbuf, int errlen) {
-	struct state *s = calloc(1, sizeof *s);
 	struct obx_err e;
 	struct jpeg_progress_mgr prog;
-	if (s == NULL) return -1;
+	int dinit;
+	int op, tr, nc;
+	JCOEF sg[DCTSIZE2];
+	JBLOCKROW *rows;                  // every source block row, component after component
+	JBLOCKROW *srow[MAX_COMPONENTS];  // each component's first row in rows
+	JDIMENSION sw[MAX_COMPONENTS], sh[MAX_COMPONENTS]; // source blocks per component
+	JDIMENSION height;                // destination height, pixels
+	JDIMENSION imcu;                  // destination iMCU row height, pixels
+	JDIMENSION total;                 // destination iMCU rows
+	JDIMENSION per;                   // iMCU rows per strip
+	unsigned int restart;             // MCUs per strip: the restart interval when split
+	int strips;
+};
+
+void obx_close(struct obx_job *j) {
+	if (j == NULL) return;
+	free(j->rows);
+	if (j->dinit) jpeg_destroy_decompress(&j->d);
+	free(j);
+}
+
+int obx_strips(const struct obx_job *j) { return j->strips; }
+
+int obx_open(const unsigned char *buf, unsigned long size, int op, int strips, unsigned long minPixels,
+		struct obx_job **out, char *errbuf, int errlen) {
+	*out = NULL;
+	struct obx_job *j = calloc(1, sizeof *j);
+	if (j == NULL) return -1;
+	j->d.err = jpeg_std_error(&j->e.pub);
+	j->e.pub.error_exit = obx_error_exit;
+	j->e.pub.emit_message = obx_emit_message;
+	j->e.pub.output_message = obx_output_message;
+	j->e.msg[0] = 0;
+	if (setjmp(j->e.jb)) {
+		snprintf(errbuf, errlen, "%s", j->e.msg);
+		obx_close(j);
+		return -1;
+	}
+	jpeg_create_decompress(&j->d);
+	j->dinit = 1;
+	j->prog.progress_monitor = obx_progress;
+	j->d.progress = &j->prog;
+	jpeg_mem_src(&j->d, buf, size);
+	jpeg_read_header(&j->d, TRUE);
+	if (!perfect(&j->d, op)) {
+		snprintf(errbuf, errlen, "partial MCU blocks on a mirrored edge");
+		obx_close(j);
+		return 1;
+	}
+	j->op = op;
+	j->tr = transposes(op);
+	j->nc = j->d.num_components;
+	signs(op, j->sg);
+	jvirt_barray_ptr *sarr = jpeg_read_coefficients(&j->d);
+	// Every row of every array is in memory (libjpeg-turbo has no backing
+	// store), so the row pointers stay valid until the decoder is
+	// destroyed.
+	size_t total = 0;
+	for (int ci = 0; ci < j->nc; ci++) total += j->d.comp_info[ci].height_in_blocks;
+	j->rows = malloc((total ? total : 1) * sizeof(JBLOCKROW));
+	if (j->rows == NULL) {
+		snprintf(j->e.msg, sizeof j->e.msg, "out of memory");
+		longjmp(j->e.jb, 1);
+	}
+	JBLOCKROW *next = j->rows;
+	for (int ci = 0; ci < j->nc; ci++) {
+		jpeg_component_info *k = &j->d.comp_info[ci];
+		j->srow[ci] = next;
+		j->sw[ci] = k->width_in_blocks;
+		j->sh[ci] = k->height_in_blocks;
+		for (JDIMENSION r = 0; r < k->height_in_blocks; r++)
+			*next++ = (*j->d.mem->access_virt_barray)((j_common_ptr)&j->d, sarr[ci], r, 1, FALSE)[0];
+	}
+	// The destination's geometry, and its strips: whole iMCU rows of at
+	// most 65535 MCUs each (the restart interval is 16 bits), only when
+	// libjpeg writes one scan (at most four components) and the picture is
+	// large enough to be worth it.
+	JDIMENSION w = j->d.image_width, h = j->d.image_height;
+	int maxh = j->d.max_h_samp_factor, maxv = j->d.max_v_samp_factor;
+	if (j->tr) {
+		JDIMENSION t = w; w = h; h = t;
+		int s = maxh; maxh = maxv; maxv = s;
+	}
+	j->height = h;
+	j->imcu = (JDIMENSION)maxv * DCTSIZE;
+	j->total = (h + j->imcu - 1) / j->imcu;
+	// MCUs per iMCU row: one per block in a single-component scan.
+	unsigned long mcus = j->nc == 1 ? (unsigned long)(w + DCTSIZE - 1) / DCTSIZE * (unsigned long)maxv
+		: (unsigned long)(w + maxh * DCTSIZE - 1) / ((unsigned long)maxh * DCTSIZE);
+	j->strips = 1;
+	j->per = j->total;
+	if (strips > 1 && j->nc <= MAX_COMPS_IN_SCAN && (unsigned long)w * h >= minPixels && j->total >= 2 && mcus > 0) {
+		JDIMENSION per = (j->total + (JDIMENSION)strips - 1) / (JDIMENSION)strips;
+		if (per * mcus > 65535) per = (JDIMENSION)(65535 / mcus);
+		if (per >= 1) {
+			j->per = per;
+			j->strips = (int)((j->total + per - 1) / per);
+			j->restart = (unsigned int)(per * mcus);
+		}
+	}
+	*out = j;
+	return 0;
+}
+
+// xcoef is a coefficient controller for the compressor (the role of
+// jctrans.c's): instead of reading destination arrays that a separate
+// pass filled, it transforms each block of the MCU it is about to encode
+// from the source array, into a buffer that stays in the L1 cache. No
+// destination arrays (36 MB for a 12 MP photo) are allocated, written,
+// faulted in or read back.
+struct xcoef {
+	struct jpeg_c_coef_controller pub;
+	const struct obx_job *j;
+	JDIMENSION row0;    // the strip's first iMCU row in the destination
+	JDIMENSION iMCU;    // the next iMCU row, within the strip
+	int mcuRows;        // MCU rows in this iMCU row
+	JBLOCK blk[C_MAX_BLOCKS_IN_MCU];
+};
+
+static void xstart_row(j_compress_ptr c) {
+	struct xcoef *x = (struct xcoef *)c->coef;
+	// In an interleaved scan an MCU row is an iMCU row; otherwise an iMCU
+	// row has v_samp_factor MCU rows, fewer at the bottom (as jctrans.c).
+	if (c->comps_in_scan > 1)
+		x->mcuRows = 1;
+	else if (x->iMCU < c->total_iMCU_rows - 1)
+		x->mcuRows = c->cur_comp_info[0]->v_samp_factor;
+	else
+		x->mcuRows = c->cur_comp_info[0]->last_row_height;
+}
+
+static void xstart_pass(j_compress_ptr c, J_BUF_MODE mode) {
+	if (mode != JBUF_CRANK_DEST) ERREXIT(c, JERR_BAD_BUFFER_MODE);
+	((struct xcoef *)c->coef)->iMCU = 0;
+	xstart_row(c);
+}
+
+// xcompress encodes one iMCU row, MCU by MCU, padding the right and bottom
+// edges with dummy blocks as jctrans.c does (AC zero, DC the previous
+// block's).
+static boolean xcompress(j_compress_ptr c, JSAMPIMAGE input) {
+	(void)input;
+	struct xcoef *x = (struct xcoef *)c->coef;
+	const struct obx_job *j = x->j;
+	JDIMENSION lastCol = c->MCUs_per_row - 1, lastRow = c->total_iMCU_rows - 1;
+	JBLOCKROW mcu[C_MAX_BLOCKS_IN_MCU];
+	for (int yoff = 0; yoff < x->mcuRows; yoff++) {
+		for (JDIMENSION col = 0; col <= lastCol; col++) {
+			int n = 0;
+			for (int ci = 0; ci < c->comps_in_scan; ci++) {
+				jpeg_component_info *k = c->cur_comp_info[ci];
+				int idx = k->component_index;
+				int real = col < lastCol ? k->MCU_width : k->last_col_width;
+				JDIMENSION bx0 = col * (JDIMENSION)k->MCU_width;
+				for (int yi = 0; yi < k->MCU_height; yi++) {
+					int xi = 0;
+					if (x->iMCU < lastRow || yoff + yi < k->last_row_height) {
+						JDIMENSION by = (x->row0 + x->iMCU) * (JDIMENSION)k->v_samp_factor + (JDIMENSION)(yoff + yi);
+						for (; xi < real; xi++, n++) {
+							JDIMENSION sy, sx;
+							source(j->op, by, bx0 + (JDIMENSION)xi, j->sw[idx], j->sh[idx], &sy, &sx);
+							block(x->blk[n], j->srow[idx][sy][sx], j->sg, j->tr);
+							mcu[n] = &x->blk[n];
+						}
+					}
+					for (; xi < k->MCU_width; xi++, n++) {
+						memset(x->blk[n], 0, sizeof x->blk[n]);
+						x->blk[n][0] = x->blk[n - 1][0];
+						mcu[n] = &x->blk[n];
+					}
+				}
+			}
+			if (!(*c->entropy->encode_mcu)(c, mcu)) ERREXIT(c, JERR_CANT_SUSPEND);
+		}
+	}
+	x->iMCU++;
+	xstart_row(c);
+	return TRUE;
+}
+
+// enc is what obx_encode's error path needs after a longjmp (in memory).
+struct enc {
+	struct jpeg_compress_struct c;
+	struct obx_err e;
+	int cinit;
+	unsigned char *out;
+	unsigned long outSize;
+};
+
+int obx_encode(const struct obx_job *j, int strip, unsigned char *dst, unsigned long dstCap,
+		unsigned char **out, unsigned long *outSize, char *errbuf, int errlen) {
 	*out = NULL;
 	*outSize = 0;
-	s->d.err = jpeg_std_error(&e.pub);
-	e.pub.error_exit = obx_error_exit;
-	e.pub.emit_message = obx_emit_message;
-	e.pub.output_message = obx_output_message;
-	e.msg[0] = 0;
-	s->c.err = &e.pub;
-	if (setjmp(e.jb)) {
-		snprintf(errbuf, errlen, "%s", e.msg);
+	if (strip < 0 || strip >= j->strips) return -1;
+	struct enc *s = calloc(1, sizeof *s);
+	if (s == NULL) return -1;
+	s->c.err = jpeg_std_error(&s->e.pub);
+	s->e.pub.error_exit = obx_error_exit;
+	s->e.pub.emit_message = obx_emit_message;
+	s->e.pub.output_message = obx_output_message;
+	s->e.msg[0] = 0;
+	if (setjmp(s->e.jb)) {
+		snprintf(errbuf, errlen, "%s", s->e.msg);
 		if (s->out != NULL && s->out != dst) free(s->out);
-		cleanup(s);
+		if (s->cinit) jpeg_destroy_compress(&s->c);
 		free(s);
 		return -1;
 	}
-	jpeg_create_decompress(&s->d);
-	s->dinit = 1;
-	memset(&prog, 0, sizeof prog);
-	prog.progress_monitor = obx_progress;
-	s->d.progress = &prog;
-	jpeg_mem_src(&s->d, buf, size);
-	jpeg_read_header(&s->d, TRUE);
-	if (!perfect(&s->d, op)) {
-		snprintf(errbuf, errlen, "partial MCU blocks on a mirrored edge");
-		cleanup(s);
-		free(s);
-		return 1;
-	}
-	int nc = s->d.num_components, tr = transposes(op);
-	// The destination arrays, from the decoder's pool so that reading the
-	// coefficients realizes them too (as transupp's workspace).
-	jvirt_barray_ptr darr[MAX_COMPONENTS];
-	JDIMENSION drows[MAX_COMPONENTS], srows[MAX_COMPONENTS];
-	size_t total = 0;
-	for (int ci = 0; ci < nc; ci++) {
-		jpeg_component_info *k = &s->d.comp_info[ci];
-		JDIMENSION w = roundup(k->width_in_blocks, k->h_samp_factor), h = roundup(k->height_in_blocks, k->v_samp_factor);
-		srows[ci] = h;
-		drows[ci] = tr ? w : h;
-		darr[ci] = (*s->d.mem->request_virt_barray)((j_common_ptr)&s->d, JPOOL_IMAGE, FALSE,
-			tr ? h : w, tr ? w : h, (JDIMENSION)(tr ? k->h_samp_factor : k->v_samp_factor));
-		total += srows[ci] + drows[ci];
-	}
-	jvirt_barray_ptr *sarr = jpeg_read_coefficients(&s->d);
 	jpeg_create_compress(&s->c);
 	s->cinit = 1;
-	jpeg_copy_critical_parameters(&s->d, &s->c);
-	if (tr) { // transpose_critical_parameters
+	// Reads the decoder's parameters only: safe beside the other strips.
+	jpeg_copy_critical_parameters((j_decompress_ptr)&j->d, &s->c);
+	if (j->tr) { // transpose_critical_parameters
 		JDIMENSION t = s->c.image_width;
 		s->c.image_width = s->c.image_height;
 		s->c.image_height = t;
-		for (int ci = 0; ci < nc; ci++) {
+		for (int ci = 0; ci < j->nc; ci++) {
 			jpeg_component_info *k = &s->c.comp_info[ci];
 			int hs = k->h_samp_factor;
 			k->h_samp_factor = k->v_samp_factor;
@@ -259,46 +396,40 @@ int obx_transform(const unsigned char *buf, unsigned long size, int op, unsigned
 			JQUANT_TBL *qt = s->c.quant_tbl_ptrs[q];
 			if (qt == NULL) continue;
 			for (int i = 0; i < DCTSIZE; i++)
-				for (int j = 0; j < i; j++) {
-					UINT16 v = qt->quantval[i * DCTSIZE + j];
-					qt->quantval[i * DCTSIZE + j] = qt->quantval[j * DCTSIZE + i];
-					qt->quantval[j * DCTSIZE + i] = v;
+				for (int k = 0; k < i; k++) {
+					UINT16 v = qt->quantval[i * DCTSIZE + k];
+					qt->quantval[i * DCTSIZE + k] = qt->quantval[k * DCTSIZE + i];
+					qt->quantval[k * DCTSIZE + i] = v;
 				}
 		}
+	}
+	JDIMENSION row0 = (JDIMENSION)strip * j->per;
+	if (j->strips > 1) {
+		// A strip is a picture of its own rows: the same tables, its DC
+		// predictions starting from zero as after a restart marker.
+		JDIMENSION top = row0 * j->imcu, h = j->per * j->imcu;
+		s->c.image_height = top + h < j->height ? h : j->height - top;
+		s->c.restart_interval = j->restart;
 	}
 	// Output straight into the caller's buffer; libjpeg allocates a larger
 	// one only if it does not fit.
 	s->out = dst;
 	s->outSize = dstCap;
 	jpeg_mem_dest(&s->c, &s->out, &s->outSize);
-	jpeg_write_coefficients(&s->c, darr);
-	// Every row of every array is in memory (libjpeg-turbo has no backing
-	// store), so the row pointers stay valid; destination rows are visited
-	// once, in order, writable, as the memory manager requires.
-	s->rows = malloc(total * sizeof(JBLOCKROW));
-	if (s->rows == NULL) {
-		snprintf(e.msg, sizeof e.msg, "out of memory");
-		longjmp(e.jb, 1);
-	}
-	JBLOCKROW *next = s->rows;
-	for (int ci = 0; ci < nc; ci++) {
-		JBLOCKROW *sr = next, *dr = next + srows[ci];
-		next = dr + drows[ci];
-		for (JDIMENSION r = 0; r < srows[ci]; r++)
-			sr[r] = (*s->d.mem->access_virt_barray)((j_common_ptr)&s->d, sarr[ci], r, 1, FALSE)[0];
-		for (JDIMENSION r = 0; r < drows[ci]; r++)
-			dr[r] = (*s->d.mem->access_virt_barray)((j_common_ptr)&s->d, darr[ci], r, 1, TRUE)[0];
-		jpeg_component_info *sk = &s->d.comp_info[ci], *dk = &s->c.comp_info[ci];
-		component(op, sr, dr, sk->width_in_blocks, sk->height_in_blocks, dk->width_in_blocks, dk->height_in_blocks);
-	}
-#ifdef __SSE2__
-	_mm_sfence(); // the streaming stores are visible before the encoder reads
-#endif
+	jvirt_barray_ptr none[MAX_COMPONENTS] = {0}; // never read: xcoef replaces jctrans's controller
+	jpeg_write_coefficients(&s->c, none);
+	struct xcoef *x = (*s->c.mem->alloc_small)((j_common_ptr)&s->c, JPOOL_IMAGE, sizeof *x);
+	memset(x, 0, sizeof *x);
+	x->pub.start_pass = xstart_pass;
+	x->pub.compress_data = xcompress;
+	x->j = j;
+	x->row0 = row0;
+	s->c.coef = &x->pub;
 	jpeg_finish_compress(&s->c);
 	*out = s->out;
 	*outSize = s->outSize;
 	s->out = NULL; // the caller's now
-	cleanup(s);
+	jpeg_destroy_compress(&s->c);
 	free(s);
 	return 0;
 }
