@@ -307,6 +307,10 @@ static void xstart_pass(j_compress_ptr c, J_BUF_MODE mode) {
 	xstart_row(c);
 }
 
+// PF is how many MCUs ahead xcompress prefetches source blocks (measured:
+// 2, 4 and 8 on a sideways 12 MP photo; 4 was fastest).
+#define PF 4
+
 // xcompress encodes one iMCU row, MCU by MCU, padding the right and bottom
 // edges with dummy blocks as jctrans.c does (AC zero, DC the previous
 // block's).
@@ -329,8 +333,18 @@ static boolean xcompress(j_compress_ptr c, JSAMPIMAGE input) {
 					if (x->iMCU < lastRow || yoff + yi < k->last_row_height) {
 						JDIMENSION by = (x->row0 + x->iMCU) * (JDIMENSION)k->v_samp_factor + (JDIMENSION)(yoff + yi);
 						for (; xi < real; xi++, n++) {
-							JDIMENSION sy, sx;
-							source(j->op, by, bx0 + (JDIMENSION)xi, j->sw[idx], j->sh[idx], &sy, &sx);
+							JDIMENSION sy, sx, bx = bx0 + (JDIMENSION)xi;
+							// The blocks PF MCUs on: for a rotation they are
+							// rows of blocks apart, where the hardware
+							// prefetchers do not look (20% of the encoding
+							// CPU of a sideways 12 MP photo).
+							if (bx + PF * (JDIMENSION)k->MCU_width < k->width_in_blocks) {
+								source(j->op, by, bx + PF * (JDIMENSION)k->MCU_width, j->sw[idx], j->sh[idx], &sy, &sx);
+								const char *p = (const char *)j->srow[idx][sy][sx];
+								__builtin_prefetch(p);
+								__builtin_prefetch(p + 64);
+							}
+							source(j->op, by, bx, j->sw[idx], j->sh[idx], &sy, &sx);
 							block(x->blk[n], j->srow[idx][sy][sx], j->sg, j->tr);
 							mcu[n] = &x->blk[n];
 						}
