@@ -27,6 +27,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"runtime"
 
 	"github.com/gen2brain/heic"
 	"golang.org/x/image/webp"
@@ -317,14 +318,19 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 	// (issue 25.5): the pixels are not decoded or re-encoded. The result
 	// goes through the same allow-list again (the library writes its own
 	// JFIF marker).
-	if rot, err := losslessOrient(out, orientation); err == nil {
+	kept := takeScratch()
+	rot, buf, err := orientInto(out, orientation, min(runtime.GOMAXPROCS(0), maxStrips), splitMinPixels, kept)
+	if err == nil {
+		// A copy: rot's buffer is kept for the next rotation.
 		clean, err := sanitizeJPEG(rot, Limits{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})
+		keepScratch(buf)
 		if err != nil {
 			return Result{}, err
 		}
 		clean.Orientation = orientation
 		return clean, nil
 	}
+	keepScratch(kept)
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, fmt.Errorf("jpeg: %v: %w", err, ErrInvalid)
