@@ -8,9 +8,11 @@
 // secondary images).
 //
 // Technique: JPEG, PNG and WebP are rewritten losslessly by keeping only an
-// allow-list of segments/chunks needed to render the pixels; an image whose
-// orientation is not "normal" is decoded, rotated and re-encoded instead.
-// HEIC is always decoded (libheif in a WebAssembly sandbox) and stored as
+// allow-list of segments/chunks needed to render the pixels. A JPEG whose
+// orientation is not "normal" is rotated losslessly in the DCT domain
+// (transform.c; large ones entropy-coded in strips on several threads,
+// joined with restart markers) where its block grid allows, and decoded,
+// rotated and re-encoded otherwise, as PNG and WebP always are. HEIC is always decoded (libheif in a WebAssembly sandbox) and stored as
 // JPEG. Allow-listing means unknown or future metadata containers are
 // dropped, not passed through.
 //

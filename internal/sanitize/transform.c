@@ -61,6 +61,17 @@ static void obx_emit_message(j_common_ptr c, int level) {
 
 static void obx_output_message(j_common_ptr c) { (void)c; }
 
+// obx_err_init sets e up as an error manager that longjmps on errors and
+// warnings and prints nothing.
+static struct jpeg_error_mgr *obx_err_init(struct obx_err *e) {
+	jpeg_std_error(&e->pub);
+	e->pub.error_exit = obx_error_exit;
+	e->pub.emit_message = obx_emit_message;
+	e->pub.output_message = obx_output_message;
+	e->msg[0] = 0;
+	return &e->pub;
+}
+
 // At most 500 scans, as TJFLAG_LIMITSCANS (a progressive JPEG can carry
 // enough scans to make decoding quadratic).
 static void obx_progress(j_common_ptr c) {
@@ -198,11 +209,7 @@ int obx_open(const unsigned char *buf, unsigned long size, int op, int strips, u
 	*out = NULL;
 	struct obx_job *j = calloc(1, sizeof *j);
 	if (j == NULL) return -1;
-	j->d.err = jpeg_std_error(&j->e.pub);
-	j->e.pub.error_exit = obx_error_exit;
-	j->e.pub.emit_message = obx_emit_message;
-	j->e.pub.output_message = obx_output_message;
-	j->e.msg[0] = 0;
+	j->d.err = obx_err_init(&j->e);
 	if (setjmp(j->e.jb)) {
 		snprintf(errbuf, errlen, "%s", j->e.msg);
 		obx_close(j);
@@ -380,11 +387,7 @@ int obx_encode(const struct obx_job *j, int strip, unsigned char *dst, unsigned 
 	if (strip < 0 || strip >= j->strips) return -1;
 	struct enc *s = calloc(1, sizeof *s);
 	if (s == NULL) return -1;
-	s->c.err = jpeg_std_error(&s->e.pub);
-	s->e.pub.error_exit = obx_error_exit;
-	s->e.pub.emit_message = obx_emit_message;
-	s->e.pub.output_message = obx_output_message;
-	s->e.msg[0] = 0;
+	s->c.err = obx_err_init(&s->e);
 	if (setjmp(s->e.jb)) {
 		snprintf(errbuf, errlen, "%s", s->e.msg);
 		if (s->out != NULL && s->out != dst) free(s->out);

@@ -167,12 +167,12 @@ func TestTransformStrips(t *testing.T) {
 	}
 }
 
-// TestTransformStrips3MP: a 3 MP sideways photo (over splitMinPixels) is
+// TestTransformStrips2MP: a 2 MP sideways photo (over splitMinPixels) is
 // split by losslessOrient itself when more than one thread may run, and
 // decodes to tjTransform's coefficients; one thread writes tjTransform's
 // bytes.
-func TestTransformStrips3MP(t *testing.T) {
-	res, err := Sanitize(photo(t, 2048, 1536), DefaultLimits)
+func TestTransformStrips2MP(t *testing.T) {
+	res, err := Sanitize(photo(t, 2048, 1024), DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestTransformStrips3MP(t *testing.T) {
 	if dri, rst := restarts(got); dri != 1 || rst != 1 {
 		t.Errorf("%d DRI segments and %d restart markers, want 1 and 1", dri, rst)
 	}
-	sameCoefficients(t, "3 MP, 2 strips", got, want)
+	sameCoefficients(t, "2 MP, 2 strips", got, want)
 	one, err := orientStrips(res.Data, 6, 1, splitMinPixels)
 	if err != nil {
 		t.Fatal(err)
