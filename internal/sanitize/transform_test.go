@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/obscuraproject/obscura/internal/sanitize/sanitizetest"
 )
 
 // cpuTime is this process's user + system CPU time.
@@ -79,12 +81,12 @@ func TestTransformMatchesTurboJPEG(t *testing.T) {
 // components, tables and DCT coefficients.
 func sameCoefficients(t *testing.T, what string, a, b []byte) {
 	t.Helper()
-	ca, err := coefficients(a)
+	ca, err := sanitizetest.Coefficients(a)
 	if err != nil {
 		t.Errorf("%s: %v", what, err)
 		return
 	}
-	cb, err := coefficients(b)
+	cb, err := sanitizetest.Coefficients(b)
 	if err != nil {
 		t.Fatalf("%s: reference: %v", what, err)
 	}

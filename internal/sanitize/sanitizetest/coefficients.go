@@ -1,4 +1,4 @@
-package sanitize
+package sanitizetest
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -71,13 +71,13 @@ import (
 	"unsafe"
 )
 
-// coefficients decodes a JPEG's quantized DCT coefficients with libjpeg
+// Coefficients decodes a JPEG's quantized DCT coefficients with libjpeg
 // (stopping at the first warning): for each component its width and
 // height in blocks, its sampling factors, its quantization table, then its
 // blocks row by row. Two JPEGs equal by it decode to the same pixels
 // whatever their entropy coding (restart markers, Huffman tables); the
-// tests compare transforms by it.
-func coefficients(data []byte) ([]int16, error) {
+// sanitize tests compare lossless transforms by it.
+func Coefficients(data []byte) ([]int16, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty")
 	}
