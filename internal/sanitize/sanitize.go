@@ -10,8 +10,8 @@
 // Technique: JPEG, PNG and WebP are rewritten losslessly by keeping only an
 // allow-list of segments/chunks needed to render the pixels. A JPEG whose
 // orientation is not "normal" is rotated losslessly in the DCT domain
-// (transform.c; large ones entropy-coded in strips on several threads,
-// joined with restart markers) where its block grid allows, and decoded,
+// (package jpegtran; large ones entropy-coded in strips on several
+// threads, joined with restart markers) where its block grid allows, and decoded,
 // rotated and re-encoded otherwise, as PNG and WebP always are. HEIC is always decoded (libheif in a WebAssembly sandbox) and stored as
 // JPEG. Allow-listing means unknown or future metadata containers are
 // dropped, not passed through.
@@ -29,12 +29,12 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"runtime"
 
 	"github.com/gen2brain/heic"
 	"golang.org/x/image/webp"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sanitize/jpegtran"
 )
 
 // Format is an image format.
@@ -321,7 +321,7 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 	// goes through the same allow-list again (the library writes its own
 	// JFIF marker).
 	kept := takeScratch()
-	rot, buf, err := orientInto(out, orientation, min(runtime.GOMAXPROCS(0), maxStrips), splitMinPixels, kept)
+	rot, buf, err := jpegtran.OrientInto(out, orientation, kept)
 	if err == nil {
 		// A copy: rot's buffer is kept for the next rotation.
 		clean, err := sanitizeJPEG(rot, Limits{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})

@@ -1,4 +1,4 @@
-package sanitize
+package jpegtran
 
 import (
 	"bytes"
@@ -23,10 +23,10 @@ func cpuTime() time.Duration {
 }
 
 // transformVectors are small JPEGs written by libjpeg-turbo's cjpeg
-// (testdata/transform/README.md): each sampling libjpeg writes, gray,
-// progressive, restart markers, and partial MCUs on one or both edges.
+// (testdata/README.md): each sampling libjpeg writes, gray, progressive,
+// restart markers, and partial MCUs on one or both edges.
 func transformVectors(t testing.TB) map[string][]byte {
-	paths, err := filepath.Glob("testdata/transform/*.jpg")
+	paths, err := filepath.Glob("testdata/*.jpg")
 	if err != nil || len(paths) < 10 {
 		t.Fatalf("transform vectors: %v (%d)", err, len(paths))
 	}
@@ -36,24 +36,19 @@ func transformVectors(t testing.TB) map[string][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// As Sanitize calls it: on the metadata-free stream.
-		res, err := Sanitize(b, DefaultLimits)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		out[filepath.Base(p)] = res.Data
+		out[filepath.Base(p)] = b
 	}
 	return out
 }
 
-// TestTransformMatchesTurboJPEG: for every orientation, losslessOrient
+// TestTransformMatchesTurboJPEG: for every orientation, Orient
 // writes exactly the bytes libjpeg-turbo's tjTransform writes (perfect,
 // no markers copied), and refuses exactly the transforms it refuses.
 func TestTransformMatchesTurboJPEG(t *testing.T) {
 	perfectSeen, refusedSeen := 0, 0
 	for name, data := range transformVectors(t) {
 		for o := 2; o <= 8; o++ {
-			got, gerr := losslessOrient(data, o)
+			got, gerr := Orient(data, o)
 			want, werr := turboOrient(data, o)
 			if (gerr == nil) != (werr == nil) {
 				t.Errorf("%s o=%d: error %v, tjTransform's %v", name, o, gerr, werr)
@@ -61,8 +56,8 @@ func TestTransformMatchesTurboJPEG(t *testing.T) {
 			}
 			if werr != nil {
 				refusedSeen++
-				if !errors.Is(gerr, errImperfect) {
-					t.Errorf("%s o=%d: %v, want errImperfect", name, o, gerr)
+				if !errors.Is(gerr, ErrImperfect) {
+					t.Errorf("%s o=%d: %v, want ErrImperfect", name, o, gerr)
 				}
 				continue
 			}
@@ -170,19 +165,16 @@ func TestTransformStrips(t *testing.T) {
 }
 
 // TestTransformStrips2MP: a 2 MP sideways photo (over splitMinPixels) is
-// split by losslessOrient itself when more than one thread may run, and
+// split by Orient itself when more than one thread may run, and
 // decodes to tjTransform's coefficients; one thread writes tjTransform's
 // bytes.
 func TestTransformStrips2MP(t *testing.T) {
-	res, err := Sanitize(photo(t, 2048, 1024), DefaultLimits)
+	data := sanitizetest.Photo(2048, 1024)
+	want, err := turboOrient(data, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := turboOrient(res.Data, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := orientStrips(res.Data, 6, 2, splitMinPixels)
+	got, err := orientStrips(data, 6, 2, splitMinPixels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +182,7 @@ func TestTransformStrips2MP(t *testing.T) {
 		t.Errorf("%d DRI segments and %d restart markers, want 1 and 1", dri, rst)
 	}
 	sameCoefficients(t, "2 MP, 2 strips", got, want)
-	one, err := orientStrips(res.Data, 6, 1, splitMinPixels)
+	one, err := orientStrips(data, 6, 1, splitMinPixels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +224,7 @@ func TestTransformRefusesCorrupt(t *testing.T) {
 		"corrupt entropy": corrupt,
 		"not a jpeg":      []byte("nope, not a JPEG at all"),
 	} {
-		if _, err := losslessOrient(b, 6); err == nil {
+		if _, err := Orient(b, 6); err == nil {
 			t.Errorf("%s: transformed", name)
 		}
 	}
@@ -246,7 +238,7 @@ func FuzzLosslessOrient(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, o uint8) {
 		o = 2 + o%7
-		got, gerr := losslessOrient(data, int(o))
+		got, gerr := Orient(data, int(o))
 		want, werr := turboOrient(data, int(o))
 		if gerr == nil && werr == nil && !bytes.Equal(got, want) {
 			t.Errorf("o=%d: output differs from tjTransform's", o)
@@ -266,26 +258,23 @@ func FuzzLosslessOrient(f *testing.F) {
 
 // BenchmarkLosslessOrient12MP: the DCT-domain rotation of a sideways
 // 12 MP photo, this package's transform (on one thread, and as
-// losslessOrient splits it) beside libjpeg-turbo's tjTransform (the
+// Orient splits it) beside libjpeg-turbo's tjTransform (the
 // baseline, same input, same run).
 func BenchmarkLosslessOrient12MP(b *testing.B) {
-	res, err := Sanitize(photo(b, 4032, 3024), DefaultLimits)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := sanitizetest.Photo(4032, 3024)
 	for _, c := range []struct {
 		name string
 		fn   func([]byte, int) ([]byte, error)
 	}{
 		{"tjTransform", turboOrient},
 		{"obscura-1strip", func(b []byte, o int) ([]byte, error) { return orientStrips(b, o, 1, 0) }},
-		{"obscura", losslessOrient},
+		{"obscura", Orient},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(res.Data)))
+			b.SetBytes(int64(len(data)))
 			c0 := cpuTime()
 			for b.Loop() {
-				if _, err := c.fn(res.Data, 6); err != nil {
+				if _, err := c.fn(data, 6); err != nil {
 					b.Fatal(err)
 				}
 			}
