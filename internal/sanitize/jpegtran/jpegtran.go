@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -146,15 +147,24 @@ func orientInto(data []byte, orientation, strips, minPixels int, buf []byte) (ou
 		}
 		parts[k] = dst[:size:size]
 	}
+	// At most strips threads (the 16-bit restart interval can force more
+	// strips than were asked for on a very wide picture), this goroutine
+	// one of them.
+	var next atomic.Int32
+	run := func() {
+		for k := int(next.Add(1)) - 1; k < n; k = int(next.Add(1)) - 1 {
+			encode(k)
+		}
+	}
 	var wg sync.WaitGroup
-	for k := 1; k < n; k++ {
+	for range min(strips, n) - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			encode(k)
+			run()
 		}()
 	}
-	encode(0)
+	run()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
