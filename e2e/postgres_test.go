@@ -15,17 +15,18 @@ import (
 // directory keeps the master key and blobs), the server is ready, and its
 // logs name the database without the URL's password.
 func TestServeOnPostgres(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	url := pgtest.URL(t)
 	// Trust auth ignores a password; one in the URL checks it is not logged.
 	url = strings.Replace(url, "obscura@", "obscura:e2e-db-secret@", 1)
-	t.Setenv("OBSCURA_DATABASE_URL", url)
-	obscura(t, data, "init")
+	env := []string{"OBSCURA_DATABASE_URL=" + url}
+	obscuraEnv(t, data, env, "init")
 	var created struct {
 		TenantID string `json:"tenant_id"`
 		APIKey   string `json:"api_key"`
 	}
-	out := obscura(t, data, "tenant", "create", "PG App", "--json")
+	out := obscuraEnv(t, data, env, "tenant", "create", "PG App", "--json")
 	if err := json.Unmarshal(out, &created); err != nil || created.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)
 	}
@@ -34,7 +35,7 @@ func TestServeOnPostgres(t *testing.T) {
 			t.Errorf("the tenant went to SQLite, not Postgres")
 		}
 	}
-	s := startServer(t, data)
+	s := startServer(t, data, env...)
 	if code, _, b := s.get(t, "/readyz", ""); code != 200 {
 		t.Errorf("/readyz = %d %s", code, b)
 	}

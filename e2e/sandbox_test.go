@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/obscuraproject/obscura/internal/models"
 )
 
@@ -93,6 +95,46 @@ func (s *server) waitWorkers(t *testing.T, n int, old []int) []int {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// queuedRequest is the least a worker's request pipe holds once an
+// analysis's first frame is there: that frame carries the stored photo
+// (tens of kilobytes); the only other frame a stopped worker can be left
+// with, a drop of pictures a finished request kept, is under 200 bytes.
+const queuedRequest = 4096
+
+// pipeQueued is how many bytes wait unread in the request pipe (standard
+// input) of process pid. It opens the pipe through /proc as a second
+// reader that reads nothing and asks the kernel with FIONREAD.
+func pipeQueued(t *testing.T, pid int) int {
+	t.Helper()
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/fd/0", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("open worker %d's request pipe: %v", pid, err)
+	}
+	defer unix.Close(fd)
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD on Linux
+	if err != nil {
+		t.Fatalf("FIONREAD on worker %d's request pipe: %v", pid, err)
+	}
+	return n
+}
+
+// waitRequestIn waits until a request frame waits in the request pipe of
+// one of the (stopped) workers ws, and reports whether one did within the
+// request timeout.
+func (s *server) waitRequestIn(t *testing.T, ws []int) bool {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, w := range ws {
+			if pipeQueued(t, w) >= queuedRequest {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 // TestSandboxedWorkers runs the sandbox issue's containment flow against a
@@ -186,12 +228,17 @@ func TestSandboxedWorkers(t *testing.T) {
 		code, b := do(t, "POST", analyze, tn.APIKey, []byte(`{"features":["tags"]}`))
 		got <- reply{code, b}
 	}()
-	// Long enough for the request to reach a stopped worker on a loaded
-	// machine (once dispatched it waits there; 500 ms was not always enough
-	// under make test's two lanes).
-	time.Sleep(2 * time.Second)
+	// Kill them once the request is in one of them: its first frame (the
+	// stored photo to decode) waits unread in that worker's request pipe.
+	// Not a fixed time: on a loaded machine the handler can take seconds to
+	// get there (session 8: 500 ms and then 2 s were not always enough).
+	inWorker := s.waitRequestIn(t, ws)
+	t.Logf("analysis in a stopped worker after %v", time.Since(start))
 	for _, w := range ws {
 		syscall.Kill(w, syscall.SIGKILL)
+	}
+	if !inWorker {
+		t.Fatalf("the analysis never reached a stopped worker\n%s", s.logs.String())
 	}
 	r := <-got
 	if r.code != 503 || !strings.Contains(string(r.body), `"code":"analysis_unavailable"`) {

@@ -30,12 +30,20 @@ var binary = sync.OnceValues(func() (string, error) {
 
 func obscura(t *testing.T, data string, args ...string) []byte {
 	t.Helper()
+	return obscuraEnv(t, data, nil, args...)
+}
+
+// obscuraEnv is obscura with extra environment variables (KEY=VALUE):
+// unlike t.Setenv, it leaves the process environment alone, so the test
+// can run in parallel.
+func obscuraEnv(t *testing.T, data string, env []string, args ...string) []byte {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

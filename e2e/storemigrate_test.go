@@ -20,6 +20,7 @@ import (
 // the target, an erasure there makes the photo unreadable, and a second
 // migrate into the now non-empty target is refused with one clear line.
 func TestStoreMigrateToPostgres(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	tn := createTenant(t, data, "Move Up")
 	s := startServer(t, data)
@@ -60,12 +61,12 @@ func TestStoreMigrateToPostgres(t *testing.T) {
 		}
 	}
 
-	t.Setenv("OBSCURA_DATABASE_URL", url)
-	s2 := startServer(t, data)
+	env := []string{"OBSCURA_DATABASE_URL=" + url}
+	s2 := startServer(t, data, env...)
 	if got := download(t, s2, tn.APIKey, id); !bytes.Equal(got, before) {
 		t.Fatalf("photo on the target: %d bytes, want the %d bytes served before the move", len(got), len(before))
 	}
-	if out := obscura(t, data, "audit", "verify"); !strings.HasPrefix(string(out), "ok:") {
+	if out := obscuraEnv(t, data, env, "audit", "verify"); !strings.HasPrefix(string(out), "ok:") {
 		t.Errorf("audit verify on the target: %s", out)
 	}
 	// Erasure on the target: the subject's photo is gone, the other stays.
@@ -80,11 +81,11 @@ func TestStoreMigrateToPostgres(t *testing.T) {
 	}
 
 	// A second migrate: the target is not empty.
-	if stderr, err := obscuraFails(t, data, nil, "store", "migrate", "--to", url); err == nil || !strings.Contains(stderr, "target is not empty") {
+	if stderr, err := obscuraFails(t, data, env, "store", "migrate", "--to", url); err == nil || !strings.Contains(stderr, "target is not empty") {
 		t.Errorf("second migrate: %v, stderr %q; want one line saying the target is not empty", err, stderr)
 	}
 	// A node with another master key on the same database refuses to start.
-	if stderr, err := obscuraFails(t, t.TempDir(), []string{"OBSCURA_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))},
+	if stderr, err := obscuraFails(t, t.TempDir(), append(env, "OBSCURA_MASTER_KEY="+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))),
 		"init"); err == nil || !strings.Contains(stderr, "differs from the installation's") {
 		t.Errorf("node with another master key: %v, stderr %q; want a refusal naming the mismatch", err, stderr)
 	}
