@@ -143,7 +143,7 @@ func (a *app) facesCmd() *cobra.Command {
 					vb, err = embed(args[1])
 					if err == nil {
 						m := vision.Compare(va, vb)
-						return a.print(m, fmt.Sprintf("similarity %.2f, threshold %.2f, match %v", m.Similarity, m.Threshold, m.Match))
+						return a.print(m, compareLine(m))
 					}
 				}
 				if errors.Is(err, vision.ErrNoFace) {
@@ -180,7 +180,7 @@ func (a *app) facesCmd() *cobra.Command {
 						out["error"] = err.Error()
 					} else {
 						m := vision.Compare(va, vb)
-						out["similarity"], out["threshold"], out["match"] = m.Similarity, m.Threshold, m.Match
+						out["similarity"], out["threshold"], out["unsure_threshold"], out["decision"], out["match"] = m.Similarity, m.Threshold, m.UnsureThreshold, m.Decision, m.Match
 					}
 				}
 				if a.jsonOut {
@@ -189,7 +189,7 @@ func (a *app) facesCmd() *cobra.Command {
 				} else if e, ok := out["error"]; ok {
 					fmt.Fprintf(a.stdout, "line %d: error: %v\n", line, e)
 				} else {
-					fmt.Fprintf(a.stdout, "%s\t%s\tsimilarity %.2f match %v\n", out["a"], out["b"], out["similarity"], out["match"])
+					fmt.Fprintf(a.stdout, "%s\t%s\tsimilarity %.2f %v match %v\n", out["a"], out["b"], out["similarity"], out["decision"], out["match"])
 				}
 			}
 			return sc.Err()

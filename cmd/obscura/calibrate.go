@@ -11,6 +11,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/faces"
 	"github.com/obscuraproject/obscura/internal/faces/calibrate"
 	"github.com/obscuraproject/obscura/internal/models"
+	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/faceres"
@@ -72,11 +73,11 @@ one), or the measurement-only arcface-rgb, arcface-unaligned, arcface-flip
 			if err != nil {
 				return err
 			}
-			suggest, compare := faces.SuggestThreshold, faces.CompareThreshold
+			suggest, compare, unsure := faces.SuggestThreshold, faces.CompareThreshold, faces.UnsureThreshold
 			if model == "faceres" || model == "faceres-aligned" {
-				suggest, compare = faceres.Threshold, faceres.Threshold
+				suggest, compare, unsure = faceres.Threshold, faceres.Threshold, 0
 			}
-			r := calibrate.Measure(fs, missed, vs, split, suggest, compare)
+			r := calibrate.Measure(fs, missed, vs, split, suggest, compare, unsure)
 			r.Model = model
 			if n > 0 {
 				r.MsPerFace = float64(spent.Microseconds()) / 1000 / float64(n)
@@ -176,4 +177,17 @@ type flipEmbedder struct{ *arcface.Embedder }
 // Embed is the flip-augmented embedding.
 func (f flipEmbedder) Embed(ctx context.Context, p *picture.Picture, face blazeface.Face) ([]float32, error) {
 	return f.EmbedFlip(ctx, p, face)
+}
+
+// compareLine is `faces compare`'s answer for people: the similarity, the
+// three-way decision with the thresholds that made it (docs/faces.md).
+func compareLine(m vision.Match) string {
+	why := fmt.Sprintf("at or above %.2f", m.Threshold)
+	switch m.Decision {
+	case arcface.Unsure:
+		why = fmt.Sprintf("%.2f to %.2f: look-alike different people score here too", m.UnsureThreshold, m.Threshold)
+	case arcface.NoMatch:
+		why = fmt.Sprintf("below %.2f", m.UnsureThreshold)
+	}
+	return fmt.Sprintf("similarity %.2f: %s (%s), match %v", m.Similarity, m.Decision, why, m.Match)
 }

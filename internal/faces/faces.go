@@ -54,10 +54,11 @@ type Person = gallery.Person
 // Operating points of the face embedder (package arcface, whose doc gives
 // their provenance): a face-tag suggestion names a person whose best
 // template reaches SuggestThreshold; `faces compare` answers "match" at
-// CompareThreshold.
+// CompareThreshold and "unsure" from UnsureThreshold up to it.
 const (
 	SuggestThreshold = arcface.SuggestThreshold
 	CompareThreshold = arcface.CompareThreshold
+	UnsureThreshold  = arcface.UnsureThreshold
 )
 
 // Purpose is the consent purpose face-tag suggestions need.

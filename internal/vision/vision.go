@@ -396,11 +396,15 @@ func (e *Engine) Largest(ctx context.Context, data []byte) ([]float32, error) {
 	return e.ident.Embed(ctx, p, big)
 }
 
-// Match is a face comparison.
+// Match is a face comparison. Decision is three-way (arcface.Decide):
+// Match is true only for "match"; "unsure" (Similarity from
+// UnsureThreshold up to Threshold) is not a match.
 type Match struct {
-	Similarity float64 `json:"similarity"`
-	Threshold  float64 `json:"threshold"`
-	Match      bool    `json:"match"`
+	Similarity      float64          `json:"similarity"`
+	Threshold       float64          `json:"threshold"`
+	UnsureThreshold float64          `json:"unsure_threshold"`
+	Decision        arcface.Decision `json:"decision"`
+	Match           bool             `json:"match"`
 }
 
 // Similarity is the cosine similarity of two unit embeddings.
@@ -413,8 +417,9 @@ func Similarity(a, b []float32) float64 {
 }
 
 // Compare compares two embeddings against the calibrated compare
-// threshold (arcface.CompareThreshold, docs/faces.md).
+// thresholds (arcface.Decide, docs/faces.md).
 func Compare(a, b []float32) Match {
 	s := Similarity(a, b)
-	return Match{Similarity: round2(s), Threshold: arcface.CompareThreshold, Match: s >= arcface.CompareThreshold}
+	d := arcface.Decide(s)
+	return Match{Similarity: round2(s), Threshold: arcface.CompareThreshold, UnsureThreshold: arcface.UnsureThreshold, Decision: d, Match: d == arcface.Match}
 }

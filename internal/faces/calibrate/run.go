@@ -145,8 +145,11 @@ type Set struct {
 	ROC     []Rates `json:"roc"`
 	Suggest Rates   `json:"at_suggest_threshold"`
 	Compare Rates   `json:"at_compare_threshold"`
-	HeldOut []Fold  `json:"held_out,omitempty"`
-	Pooled  Pooled  `json:"held_out_pooled"`
+	// Band is compare's three-way decision at the shipped thresholds
+	// (unsure from the shipped unsure threshold); absent without one.
+	Band    *Band  `json:"at_shipped_band,omitempty"`
+	HeldOut []Fold `json:"held_out,omitempty"`
+	Pooled  Pooled `json:"held_out_pooled"`
 }
 
 // Fold is one cross-validation fold: thresholds chosen on the other
@@ -164,6 +167,10 @@ type Fold struct {
 type Pooled struct {
 	Suggest Rates `json:"suggest"`
 	Compare Rates `json:"compare"`
+	// Band is the three-way decision with each fold's compare threshold
+	// as the start of "unsure" and the shipped compare threshold as the
+	// start of "match"; absent without an unsure threshold.
+	Band *Band `json:"band,omitempty"`
 }
 
 // Report is a calibration run's result.
@@ -175,6 +182,7 @@ type Report struct {
 	Folds            int      `json:"folds"`
 	SuggestThreshold float64  `json:"shipped_suggest_threshold"`
 	CompareThreshold float64  `json:"shipped_compare_threshold"`
+	UnsureThreshold  float64  `json:"shipped_unsure_threshold,omitempty"`
 	Sets             []Set    `json:"sets"`
 	Recommend        Chosen   `json:"thresholds_chosen_on_all_people"`
 	Notes            []string `json:"notes,omitempty"`
@@ -189,9 +197,14 @@ type Chosen struct {
 
 // Measure computes the report for embedded faces: per set, the figures on
 // all people at the shipped thresholds and at the descriptive points, and
-// the k-fold held-out figures.
-func Measure(faces []Face, missed map[string]int, variants []string, k int, suggest, compare float64) Report {
+// the k-fold held-out figures. unsure, when above 0 and below compare, is
+// where compare's three-way decision starts answering "unsure" (Band).
+func Measure(faces []Face, missed map[string]int, variants []string, k int, suggest, compare, unsure float64) Report {
 	r := Report{Folds: k, SuggestThreshold: suggest, CompareThreshold: compare}
+	band := unsure > 0 && unsure < compare
+	if band {
+		r.UnsureThreshold = unsure
+	}
 	people, photos := map[string]bool{}, map[string]bool{}
 	for _, f := range faces {
 		people[f.Person] = true
@@ -231,7 +244,12 @@ func Measure(faces []Face, missed map[string]int, variants []string, k int, sugg
 		st.AtFMR01 = s.FNMRAtFMR(CompareFMR)
 		st.ROC = s.ROC(11)
 		st.Suggest, st.Compare = s.At(suggest), s.At(compare)
+		if band {
+			b := s.Band(unsure, compare)
+			st.Band = &b
+		}
 		var ps, pc counts
+		var pb bandCounts
 		for i, f := range folds {
 			held := Pairs(faces, v, f)
 			fd := Fold{SuggestThreshold: picks[i].s, CompareThreshold: picks[i].c, Suggest: held.At(picks[i].s), Compare: held.At(picks[i].c)}
@@ -242,8 +260,13 @@ func Measure(faces []Face, missed map[string]int, variants []string, k int, sugg
 			st.HeldOut = append(st.HeldOut, fd)
 			ps.add(held, picks[i].s)
 			pc.add(held, picks[i].c)
+			pb.add(held, min(picks[i].c, compare), compare)
 		}
 		st.Pooled = Pooled{Suggest: ps.rates(), Compare: pc.rates()}
+		if band && len(folds) > 0 {
+			b := pb.band(-1, compare)
+			st.Pooled.Band = &b
+		}
 		r.Sets = append(r.Sets, st)
 	}
 	return r
@@ -292,6 +315,9 @@ func (r Report) Text() string {
 		}{{"suggest", s.Suggest}, {"compare", s.Compare}} {
 			fmt.Fprintf(&b, "  at shipped %s %.3f: FMR %.2f%%, FNMR %.2f%%, balanced accuracy %.2f%%, pair accuracy %.2f%%\n", x.n, x.r.Threshold, 100*x.r.FMR, 100*x.r.FNMR, 100*x.r.Balanced, 100*x.r.Accuracy)
 		}
+		if s.Band != nil {
+			fmt.Fprintf(&b, "  compare three-way, unsure %.3f to %.3f: %s\n", s.Band.Lower, s.Band.Upper, s.Band.text())
+		}
 		if len(s.HeldOut) > 0 {
 			fmt.Fprintf(&b, "  held out (%d-fold by person, thresholds chosen on the other people):\n", len(s.HeldOut))
 			for i, f := range s.HeldOut {
@@ -300,6 +326,9 @@ func (r Report) Text() string {
 			}
 			fmt.Fprintf(&b, "    pooled: suggest FMR %.2f%% FNMR %.2f%%; compare FMR %.2f%% FNMR %.2f%% balanced %.2f%%\n",
 				100*s.Pooled.Suggest.FMR, 100*s.Pooled.Suggest.FNMR, 100*s.Pooled.Compare.FMR, 100*s.Pooled.Compare.FNMR, 100*s.Pooled.Compare.Balanced)
+			if s.Pooled.Band != nil {
+				fmt.Fprintf(&b, "    pooled three-way, unsure from each fold's compare to shipped %.3f: %s\n", s.Pooled.Band.Upper, s.Pooled.Band.text())
+			}
 		}
 		fmt.Fprintf(&b, "  ROC (threshold: FMR / FNMR):")
 		for _, p := range s.ROC {
