@@ -11,26 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// photo is a w×h 4:2:0 JPEG with texture and noise-like detail, as a
-// camera would store it sideways.
-func photo(t testing.TB, w, h int) []byte {
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := range h {
-		for x := range w {
-			img.Y[y*img.YStride+x] = byte((x/16+y/12)&0xff) ^ byte((x*7+y*13)%23)
-		}
-	}
-	for i := range img.Cb {
-		img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-i%30)
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+	"github.com/obscuraproject/obscura/internal/sanitize/sanitizetest"
+)
 
 // meanAbsDiff compares two decoded images of equal size channel by channel.
 func meanAbsDiff(t *testing.T, a, b image.Image) float64 {
@@ -67,7 +50,7 @@ func TestLosslessRotation(t *testing.T) {
 		{330, 250, false, 3.0}, // partial MCUs on both edges: decode, rotate, re-encode at q92
 	}
 	for _, c := range cases {
-		src := photo(t, c.w, c.h)
+		src := sanitizetest.Photo(c.w, c.h)
 		orig, err := jpeg.Decode(bytes.NewReader(src))
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +85,7 @@ func TestLosslessRotation(t *testing.T) {
 // decode path took ≈ 575 ms), keeps its dimensions (swapped upright), and
 // exiftool finds no metadata left.
 func TestLosslessRotation12MP(t *testing.T) {
-	in := withJPEGMetadata(photo(t, 4032, 3024), 6)
+	in := withJPEGMetadata(sanitizetest.Photo(4032, 3024), 6)
 	var best time.Duration
 	var res Result
 	for i := range 3 {
@@ -149,7 +132,7 @@ func TestLosslessRotation12MP(t *testing.T) {
 }
 
 func BenchmarkSanitizeRotated12MP(b *testing.B) {
-	in := withJPEGMetadata(photo(b, 4032, 3024), 6)
+	in := withJPEGMetadata(sanitizetest.Photo(4032, 3024), 6)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		if _, err := Sanitize(in, DefaultLimits); err != nil {

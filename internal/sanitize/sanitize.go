@@ -8,9 +8,11 @@
 // secondary images).
 //
 // Technique: JPEG, PNG and WebP are rewritten losslessly by keeping only an
-// allow-list of segments/chunks needed to render the pixels; an image whose
-// orientation is not "normal" is decoded, rotated and re-encoded instead.
-// HEIC is always decoded (libheif in a WebAssembly sandbox) and stored as
+// allow-list of segments/chunks needed to render the pixels. A JPEG whose
+// orientation is not "normal" is rotated losslessly in the DCT domain
+// (package jpegtran; large ones entropy-coded in strips on several
+// threads, joined with restart markers) where its block grid allows, and decoded,
+// rotated and re-encoded otherwise, as PNG and WebP always are. HEIC is always decoded (libheif in a WebAssembly sandbox) and stored as
 // JPEG. Allow-listing means unknown or future metadata containers are
 // dropped, not passed through.
 //
@@ -32,6 +34,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/obscuraproject/obscura/internal/fault"
+	"github.com/obscuraproject/obscura/internal/sanitize/jpegtran"
 )
 
 // Format is an image format.
@@ -317,14 +320,19 @@ func sanitizeJPEG(data []byte, lim Limits) (Result, error) {
 	// (issue 25.5): the pixels are not decoded or re-encoded. The result
 	// goes through the same allow-list again (the library writes its own
 	// JFIF marker).
-	if rot, err := losslessOrient(out, orientation); err == nil {
+	kept := takeScratch()
+	rot, buf, err := jpegtran.OrientInto(out, orientation, kept)
+	if err == nil {
+		// A copy: rot's buffer is kept for the next rotation.
 		clean, err := sanitizeJPEG(rot, Limits{MaxPixels: lim.MaxPixels, MaxDecodeBytes: lim.MaxDecodeBytes})
+		keepScratch(buf)
 		if err != nil {
 			return Result{}, err
 		}
 		clean.Orientation = orientation
 		return clean, nil
 	}
+	keepScratch(kept)
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	if err != nil {
 		return Result{}, fmt.Errorf("jpeg: %v: %w", err, ErrInvalid)

@@ -261,19 +261,20 @@ func TestFresh5(t *testing.T) {
 	}
 }
 
-// TestIndependentSets measures the two sets an independent writer wrote
+// TestIndependentSets measures the six sets independent writers wrote
 // without reading the filter or its corpora (testdata/independent1.tsv:
-// short, direct captions; independent2.tsv: longer, indirect phrasings).
-// They were unseen until the fourth round ended; the fifth round studied
-// their misses, so they are tuning data now and their figures say nothing
-// about unseen text. independent3.tsv (short social captions) and
-// independent4.tsv (longer comments, regional and non-native English) were
-// written in session 8 by another independent writer who avoided the most
-// obvious keyword in half the lines; nobody tuning the filter has seen them,
-// so their figures are the generalisation measurement (docs/textfilter.md).
-// The test prints the figures every run and fails on a regression below
-// what was measured (pooled recall, false refusals): for 1 and 2 a floor
-// at the fifth round's tuned figures, for 3 and 4 at their unseen ones.
+// short, direct captions; independent2.tsv: longer, indirect phrasings;
+// independent3.tsv: short social captions; independent4.tsv: longer
+// comments, regional and non-native English). Each was unseen until a
+// round ended: the fifth round studied 1 and 2, the sixth round (session
+// 9) studied 3 and 4, so all four are tuning data now and their figures
+// say nothing about unseen text. independent5.tsv (family albums and
+// group chats) and independent6.tsv (comment-section replies), written in
+// session 9 and measured once after the sixth round, are the unseen ones:
+// the generalisation measurement
+// (docs/textfilter.md). The test prints the figures every run and fails on
+// a regression below the tuned figures (pooled recall, false refusals):
+// the floors are regression guards, not a generalisation claim.
 func TestIndependentSets(t *testing.T) {
 	f := newFilter(t)
 	for _, c := range []struct {
@@ -283,8 +284,12 @@ func TestIndependentSets(t *testing.T) {
 	}{
 		{"testdata/independent1.tsv", 97.0, 1.0},
 		{"testdata/independent2.tsv", 98.0, 5.0},
-		{"testdata/independent3.tsv", 82.0, 7.0},
-		{"testdata/independent4.tsv", 73.0, 9.5},
+		{"testdata/independent3.tsv", 94.5, 3.5},
+		{"testdata/independent4.tsv", 93.5, 6.0},
+		// Unseen: written in session 9, measured once after the sixth round
+		// ended (pooled 87.1% / 87.9%, false refusals 4.1% / 6.7%); never tuned on.
+		{"testdata/independent5.tsv", 87.0, 4.5},
+		{"testdata/independent6.tsv", 87.5, 7.0},
 	} {
 		sc := measure(f, readCorpus(t, c.path))
 		t.Logf("%s (independent writer):\n%s", c.path, sc.report())

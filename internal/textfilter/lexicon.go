@@ -58,6 +58,7 @@ type lexicon struct {
 	emoji      *strings.Replacer   // emoji and symbols → words
 	joined     map[string]string   // multi-word entries run together → spelt out
 	common     map[string]bool     // common lower-case English words (data/words.txt)
+	cues       map[string][]string // situation cues → categories (frames.go)
 }
 
 func loadLexicon() (*lexicon, error) { return loadLexiconWith(true, nil) }
@@ -535,6 +536,8 @@ func (l *lexicon) survivors(toks []string, caps []bool, extra []*entry) []hit {
 			}
 		}
 	}
+	hits = append(hits, l.frameHits(toks, caps)...)
+	hits = append(hits, l.bodyHits(toks)...)
 	if l.residencePlace(toks, caps) || l.namedPlace(toks, caps) {
 		hits = append(hits, hit{s: 0, e: 0, cat: Location, weak: true})
 	}
@@ -633,7 +636,9 @@ func (l *lexicon) thingScopes(toks []string) [][2]int {
 			out = append(out, [2]int{i, e})
 			continue
 		}
-		if !l.isThing(toks[i]) || !l.inClass("copula", toks[i+1]) {
+		// An animal WordNet knows (class thingwn) is a subject too, but
+		// not a possessive: "crow's feet" and "bug eyes" are about people.
+		if !(l.isThing(toks[i]) || l.inClass("thingwn", toks[i])) || !l.inClass("copula", toks[i+1]) {
 			continue
 		}
 		if i >= 1 && (l.inClass("person", toks[i-1]) || l.inClass("pron", toks[i-1])) && !l.inClass("poss", toks[i-1]) {
@@ -664,14 +669,17 @@ func (l *lexicon) isThing(w string) bool {
 	return ok && l.inClass("thing", s)
 }
 
-// inThingScope reports a hit of a thingScopeCats category that lies inside
-// a thing's predicate.
+// inThingScope reports a hit of a thingScopeCats category that starts
+// inside a thing's predicate.
 func inThingScope(h hit, scopes [][2]int) bool {
 	if !thingScopeCats[h.cat] {
 		return false
 	}
 	for _, sc := range scopes {
-		if h.s >= sc[0] && h.e <= sc[1] {
+		// A hit that starts inside the predicate (after the thing word)
+		// belongs to it, even when it runs past a conjunction ("the dog
+		// is 12 and still a puppy").
+		if h.s >= sc[0] && h.e <= sc[1] || h.s > sc[0] && h.s < sc[1] {
 			return true
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // listMisses names a corpus file whose misses TestListMisses lists.
 var listMisses = flag.String("textfilter.misses", "", "list this testdata file's misses (e.g. independent2)")
 
-var corpusFiles = []string{"tuning", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "independent1", "independent2"}
+var corpusFiles = []string{"tuning", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "independent1", "independent2", "independent3", "independent4"}
 
 // table renders per-file, per-category figures: recall per category and
 // the false-refusal rate, one row per file.

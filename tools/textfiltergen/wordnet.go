@@ -81,11 +81,38 @@ var wnCategories = []wnCategory{
 // under body part whose first (most frequent) noun sense is that body part ("skull",
 // "cheekbone", "calf"), for the appearance patterns "@poss @bodypartwn is
 // @looks".
+//
+// Class thingwn (sixth round) is every noun whose first sense is an animal
+// ("racehorse", "goat"), not listed anywhere in the curated lexicon: a
+// predicate about an animal says nothing about a person ("the old
+// racehorse is 20"). Class foodwn is every such noun whose first sense is
+// a food ("mangoes", "pancakes"): a demonym before it names a style
+// ("Indian mangoes"), not a person's origin.
 var wnClasses = []struct {
-	name string
-	seed wnSeed
+	name    string
+	seeds   []wnSeed
+	curated bool // leave out words the curated lexicon lists
 }{
-	{"bodypartwn", "body_part.n.1"},
+	{"bodypartwn", []wnSeed{"body_part.n.1"}, false},
+	{"thingwn", []wnSeed{"animal.n.1"}, true},
+	{"foodwn", []wnSeed{"food.n.1", "food.n.2"}, false},
+}
+
+// wnCues are the situation-frame cue seeds of each category (sixth round,
+// docs/textfilter.md "Situation frames"): besides the category's own
+// synsets (wnCategories), the things a story about a person in that
+// situation mentions (a hospital ward, a court, the rent). Class
+// cue<code> is every single word, not already a category entry, whose
+// first (most frequent) noun sense lies under them; it counts only with a
+// person within a few words (internal/textfilter/frame).
+var wnCues = map[string][]wnSeed{
+	"health": {"medical_institution.n.1", "health_professional.n.1", "prosthesis.n.1", "medical_instrument.n.1",
+		"internal_organ.n.1"},
+	"religion": {"vestment.n.1", "religious_ritual.n.1", "rite.n.1", "petition.n.2"},
+	"criminal": {"lawcourt.n.1", "court.n.1", "legal_proceeding.n.1", "law_enforcement_agency.n.1", "sentence.n.2",
+		"sentence.n.3", "custody.n.2", "parole.n.3", "warrant.n.1"},
+	"finance":  {"rent.n.1", "bill.n.2", "mortgage.n.1", "benefit.n.1", "pension.n.1", "financial_aid.n.1", "social_welfare.n.1"},
+	"politics": {"political_campaign.n.1", "referendum.n.1", "petition.n.1", "rally.n.1"},
 }
 
 // wnSynset is one synset of the data files.
@@ -332,21 +359,25 @@ func wordnetLexicon(wn *wordNet, common, curated map[string]bool) (map[string][]
 	return out, nil
 }
 
-// wordnetClass returns the lemmas of one word class: single words of the
-// closure under seed whose first noun sense is in it.
-func wordnetClass(wn *wordNet, seed wnSeed) ([]string, error) {
-	id, err := wn.resolve(seed)
-	if err != nil {
-		return nil, err
-	}
+// wordnetClass returns the lemmas of one word class: single lower-case
+// words of minLen letters or more of the closure under seeds whose first
+// noun sense is in it, except those in skip; with their plurals.
+func wordnetClass(wn *wordNet, seeds []wnSeed, skip map[string]bool, minLen int) ([]string, error) {
 	set := map[string]bool{}
-	wn.closure(id, set)
+	for _, seed := range seeds {
+		id, err := wn.resolve(seed)
+		if err != nil {
+			return nil, err
+		}
+		wn.closure(id, set)
+	}
 	seen := map[string]bool{}
 	var out []string
 	for id := range set {
 		for _, w := range wn.syn[id].words {
-			lower := strings.ToLower(lemmaText(w))
-			if seen[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < 3 {
+			text := lemmaText(w)
+			lower := strings.ToLower(text)
+			if seen[lower] || skip[lower] || strings.ContainsAny(lower, " -0123456789") || len(lower) < minLen || text != lower {
 				continue
 			}
 			if ids := wn.index[lower+".n"]; len(ids) > 0 && set[ids[0]] {
@@ -446,7 +477,11 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 # Read before data/lexicon.txt, whose patterns refer to these classes.
 `)
 	for _, c := range wnClasses {
-		words, err := wordnetClass(wn, c.seed)
+		skip := map[string]bool{}
+		if c.curated {
+			skip = curated
+		}
+		words, err := wordnetClass(wn, c.seeds, skip, 3)
 		if err != nil {
 			return err
 		}
@@ -455,7 +490,40 @@ func runWordNet(out, dict, tarball, curatedPath, wordsPath string) error {
 			b.WriteString(w + "\n")
 		}
 	}
+	inLex := map[string]bool{}
+	for _, ws := range lex {
+		for _, w := range ws {
+			inLex[w] = true
+		}
+	}
+	for _, c := range wnCategories {
+		words, err := cueClass(wn, c, curated, inLex)
+		if err != nil {
+			return err
+		}
+		if len(words) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n[class:cue%s]\n", c.code)
+		for _, w := range words {
+			b.WriteString(w + "\n")
+		}
+	}
 	return os.WriteFile(filepath.Join(out, "wordnet-classes.txt"), []byte(b.String()), 0o644)
+}
+
+// cueClass returns category c's situation cues: single lower-case words of
+// four letters or more whose first noun sense lies under c's wnCues
+// seeds, that are not category entries of their own (inLex, curated);
+// with their plurals.
+func cueClass(wn *wordNet, c wnCategory, curated, inLex map[string]bool) ([]string, error) {
+	skip := map[string]bool{}
+	for _, m := range []map[string]bool{curated, inLex} {
+		for w := range m {
+			skip[w] = true
+		}
+	}
+	return wordnetClass(wn, wnCues[c.code], skip, 4)
 }
 
 // allCommon reports whether every part is a common word.

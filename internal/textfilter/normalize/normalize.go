@@ -116,7 +116,10 @@ func Tokens(clean string, v Vocabulary) []string {
 // Words is Tokens that also reports, per token, whether the text wrote
 // it capitalised.
 func Words(clean string, v Vocabulary) (toks []string, caps []bool) {
-	for _, chunk := range strings.Fields(clean) {
+	var wide []bool // per token: it starts after a gap of two or more spaces
+	for _, c := range chunks(clean) {
+		chunk := c.text
+		first := len(toks)
 		chunk = strings.Map(func(r rune) rune {
 			switch r {
 			case '\'', '’', '‘', 'ʼ', '`', '´':
@@ -155,8 +158,11 @@ func Words(clean string, v Vocabulary) (toks []string, caps []bool) {
 				caps = append(caps, false)
 			}
 		}
+		for k := first; k < len(toks); k++ {
+			wide = append(wide, k == first && c.wide)
+		}
 	}
-	toks, caps = joinSingles(toks, caps, v)
+	toks, caps = joinSingles(toks, caps, wide, v)
 	for i, t := range toks {
 		toks[i] = shorten(t, v)
 	}
@@ -252,15 +258,46 @@ func knownChunk(s string, v Vocabulary) bool {
 	return false
 }
 
+// chunk is one white-space separated part of a text, and whether a gap
+// of two or more spaces came before it.
+type chunk struct {
+	text string
+	wide bool
+}
+
+// chunks splits s at white space like strings.Fields and marks the parts
+// after a wide gap: spelt-out words are separated that way ("j o n a s
+// w e b e r" with two spaces between the names).
+func chunks(s string) []chunk {
+	var out []chunk
+	gap := 0
+	start := -1
+	for i, r := range s + " " {
+		if unicode.IsSpace(r) {
+			if start >= 0 {
+				out = append(out, chunk{text: s[start:i], wide: gap >= 2 && len(out) > 0})
+				start, gap = -1, 0
+			}
+			gap++
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	return out
+}
+
 // joinSingles joins runs of single-character tokens: three or more
-// (letters, with digits read as leetspeak), or two or more digits.
-func joinSingles(toks []string, caps []bool, v Vocabulary) ([]string, []bool) {
+// (letters, with digits read as leetspeak), or two or more digits. A run
+// ends before a token that follows a wide gap (wide).
+func joinSingles(toks []string, caps, wide []bool, v Vocabulary) ([]string, []bool) {
 	var out []string
 	var outCaps []bool
 	for i := 0; i < len(toks); {
 		j := i
 		digits := true
-		for j < len(toks) && len([]rune(toks[j])) == 1 {
+		for j < len(toks) && len([]rune(toks[j])) == 1 && (j == i || !wide[j]) {
 			if !unicode.IsDigit([]rune(toks[j])[0]) {
 				digits = false
 			}

@@ -46,6 +46,8 @@ func TestTokens(t *testing.T) {
 		{"she's d1abet1c", "shes diabetic"},
 		{"d.i.a.b.e.t.i.c", "diabetic"},
 		{"d i a b e t i c", "diabetic"},
+		{"j o n a s  w e b e r", "jonas weber"}, // a wide gap separates spelt-out words
+		{"x  d i a b e t i c", "x diabetic"},
 		{"gaaaay sooo", "gay so"},
 		{"r*tard", "retard"},
 		{"s**t", "s t"},

@@ -190,8 +190,10 @@ var (
 
 // reRefCode is a booking, order, ticket, membership or similar reference
 // given with its code ("booking reference QX7T9L", "order no. 55123",
-// "PNR: K2LM8Q"); refCode wants a digit in the code.
-var reRefCode = regexp.MustCompile(`\b(?:booking|confirmation|reservation|reference|ref|pnr|order|tracking|ticket|membership|member|account|acct|policy|customer|passport|licence|license|badge|student|employee)\s*(?:number|no\.?|num|code|reference|ref|id|#)?\s*[:#]?\s*([a-z0-9]{5,12})\b`)
+// "PNR: K2LM8Q", "driving licence no. MORGA753116SM9IJ", "patient ID
+// 00492-KL"); refCode wants a digit in the code, which may hold one
+// hyphen.
+var reRefCode = regexp.MustCompile(`\b(?:booking|confirmation|reservation|reference|ref|pnr|order|tracking|ticket|membership|member|account|acct|policy|customer|passport|licence|license|badge|student|employee|patient|nhs|hospital|visa|permit)\s*(?:number|no\.?|num|code|reference|ref|id|#)?\s*[:#]?\s*([a-z0-9]{5,18}|[a-z0-9]{2,12}-[a-z0-9]{2,8})\b`)
 
 func refCode(s string) bool {
 	for _, m := range reRefCode.FindAllStringSubmatch(s, -1) {
