@@ -19,12 +19,12 @@ import (
 )
 
 // benchSections are what `obscura bench` can measure, in run order.
-var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "store", "writer"}
+var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "memes", "guard", "fl", "plugins", "analytics", "sandbox", "provenance", "pipeline", "import", "store", "writer"}
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
 	cmd := &cobra.Command{
-		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|store|writer]...",
+		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|import|store|writer]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
@@ -190,6 +190,11 @@ func (a *app) benchCmd() *cobra.Command {
 			}
 			if want("pipeline") {
 				if err := a.benchPipeline(cmd.Context(), quick, out, &b); err != nil {
+					return err
+				}
+			}
+			if want("import") {
+				if err := a.benchImport(cmd.Context(), quick, dir, out, &b); err != nil {
 					return err
 				}
 			}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/obscuraproject/obscura/internal/sandbox/worker"
 	"github.com/obscuraproject/obscura/internal/sanitize"
 )
 
@@ -69,8 +70,12 @@ func TestWorkerHeapStaysWarm(t *testing.T) {
 			t.Fatalf("rotation: reencoded %v, %dx%d; want lossless 3024x4032", res.Reencoded, res.Width, res.Height)
 		}
 	}
-	rotate()
-	rotate()
+	// Warm: the worker's Go heap first grows to its limit
+	// (worker.HeapLimit, ≈ 21 MB of Go buffers per rotation), faulting in
+	// fresh pages, and reuses them from its first collection on.
+	for range worker.HeapLimit/(20<<20) + 2 {
+		rotate()
+	}
 	pid := p.PIDs()[0]
 	before := minorFaults(t, pid)
 	const n = 3

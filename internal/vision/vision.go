@@ -291,40 +291,77 @@ func (e *Engine) Analyze(ctx context.Context, data []byte, features []string) (*
 
 // AnalyzePicture runs the requested features on a decoded picture and
 // returns the hardened Result.
+//
+// Tags (CenterNet, the largest model) run on a second goroutine while the
+// other features run on the caller's: the models do not depend on each
+// other, and two single-threaded sessions side by side use two cores
+// better than one two-threaded session after another (docs/perf.md,
+// "Session 9").
 func (e *Engine) AnalyzePicture(ctx context.Context, p *picture.Picture, features []string) (*Result, error) {
 	res := &Result{Width: p.Width, Height: p.Height}
+	var tags []Tag
+	lane := beside(slices.Contains(features, Tags), func() (err error) {
+		objs, err := e.objs.Detect(ctx, p)
+		if err == nil {
+			tags = HardenTags(centernet.Tags(objs))
+		}
+		return err
+	})
+	err := e.rest(ctx, p, features, res)
+	if err = errors.Join(err, lane()); err != nil {
+		return nil, err
+	}
+	if slices.Contains(features, Tags) {
+		res.Tags = tags
+	}
+	return res, nil
+}
+
+// rest runs the features other than tags, one after another, into res.
+func (e *Engine) rest(ctx context.Context, p *picture.Picture, features []string, res *Result) error {
 	if slices.Contains(features, Faces) {
 		fs, err := e.faces.Detect(ctx, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Faces = []Face{}
 		for _, f := range fs {
 			res.Faces = append(res.Faces, HardenFace(f))
 		}
 	}
-	if slices.Contains(features, Tags) {
-		objs, err := e.objs.Detect(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		res.Tags = HardenTags(centernet.Tags(objs))
-	}
 	if slices.Contains(features, Sensitive) {
 		r, err := e.nsfw.Classify(ctx, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Sensitive = HardenRating(r)
 	}
 	if slices.Contains(features, Text) {
 		lines, err := e.ReadText(ctx, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Text = lines
 	}
-	return res, nil
+	return nil
+}
+
+// beside runs f on its own goroutine when on is set and returns a wait
+// for its error (a no-op wait when not).
+func beside(on bool, f func() error) (wait func() error) {
+	if !on {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil { // a model panic fails the request, as on the caller's goroutine
+				done <- fmt.Errorf("panic: %v", r)
+			}
+		}()
+		done <- f()
+	}()
+	return func() error { return <-done }
 }
 
 // ReadText finds lines of text with PP-OCR and reads each with Tesseract,
@@ -357,19 +394,28 @@ type Embedding struct {
 	Vector []float32
 }
 
-// Embeddings detects faces and computes each one's embedding.
+// Embeddings detects faces and computes each one's embedding: the faces
+// are split between the caller's goroutine and a second one (the
+// embedder's session is shared by concurrent callers).
 func (e *Engine) Embeddings(ctx context.Context, p *picture.Picture) ([]Embedding, error) {
 	fs, err := e.faces.Detect(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Embedding, 0, len(fs))
-	for _, f := range fs {
-		v, err := e.ident.Embed(ctx, p, f)
-		if err != nil {
-			return nil, err
+	out := make([]Embedding, len(fs))
+	embed := func(from int) error {
+		for i := from; i < len(fs); i += 2 {
+			v, err := e.ident.Embed(ctx, p, fs[i])
+			if err != nil {
+				return err
+			}
+			out[i] = Embedding{Face: fs[i], Vector: v}
 		}
-		out = append(out, Embedding{Face: f, Vector: v})
+		return nil
+	}
+	lane := beside(len(fs) > 1, func() error { return embed(1) })
+	if err = errors.Join(embed(0), lane()); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -6,11 +6,28 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/obscuraproject/obscura/internal/sandbox/protocol"
 )
+
+// HeapLimit is the size a worker's Go heap may grow to before the
+// garbage collector runs (GOGC off, this soft memory limit instead). A
+// worker's live Go heap is small (the models live in ONNX Runtime's C
+// memory, and with the picture cache its requests no longer carry
+// pixels), but every analysis allocates ≈ 25–40 MB of short-lived
+// buffers (a 12 MP photo decoded at 1/2 scale is 11.6 MB of pixels,
+// CenterNet's input and output 8 MB more). With a goal proportional to
+// that small live heap (GOGC 100, or even 400) the runtime collected and
+// returned the freed pages to the kernel between photos and the next
+// photo faulted them in again: 2,700–9,000 faults, ≈ 20 µs each on this
+// project's VMs, per 12 MP analysis (docs/perf.md, "Session 9"). Under
+// the limit the pages stay mapped. The limit is soft: a larger working
+// set (a full-size decode of a 50 MP photo) makes the collector run more
+// often, never fail; the address-space rlimit stays the hard bound.
+const HeapLimit = 256 << 20
 
 // Main runs a worker process (the hidden `obscura worker` subcommand):
 // stage 1 enforces Landlock and re-executes itself; stage 2 sets rlimits,
@@ -70,6 +87,8 @@ func Main(load func(protocol.Config) (Engine, error), test func(meta, blob []byt
 	if err := protocol.WriteFrame(out, protocol.Frame{Op: protocol.OpHello, Meta: meta}); err != nil {
 		return 5
 	}
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(HeapLimit)
 	wk := &Worker{Engine: eng, Decode: c.Decode, Test: test}
 	if err := wk.Serve(context.Background(), os.Stdin, out); err != nil {
 		fmt.Fprintln(os.Stderr, "obscura worker:", err)

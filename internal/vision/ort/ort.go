@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	onnx "github.com/yalue/onnxruntime_go"
 
@@ -56,6 +57,20 @@ func Init(m models.Manifest, dir string) error {
 	return initErr
 }
 
+// spin is whether sessions created from now on let their intra-op
+// threads spin while they wait for work.
+var spin atomic.Bool
+
+// SetSpinning sets whether sessions created after the call busy-wait
+// between parallel sections (ONNX Runtime's
+// session.intra_op.allow_spinning). ONNX Runtime spins by default;
+// Obscura does not (SetSpinning(false) is the default here): a spinning
+// thread burns the CPU that a concurrent model on the other core, the
+// server, or the worker's CPU-time rlimit would rather have, and on 2
+// cores it cost about as much CPU as the work itself (docs/perf.md,
+// "Session 9"). The benchmark turns it on to measure that.
+func SetSpinning(on bool) { spin.Store(on) }
+
 // Session is a loaded model with one float32 input and one or more float32
 // outputs.
 type Session struct {
@@ -92,6 +107,13 @@ func NewSession(model []byte, threads int) (*Session, error) {
 		}
 		if err := opts.SetInterOpNumThreads(1); err != nil {
 			return nil, err
+		}
+	}
+	if !spin.Load() {
+		for _, k := range []string{"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"} {
+			if err := opts.AddSessionConfigEntry(k, "0"); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
 		}
 	}
 	names := make([]string, len(outs))
