@@ -89,6 +89,7 @@ func keysOf(v any, into map[string]bool) {
 }
 
 func TestAnalyzeConsentHardeningStorageAndRetention(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	id := e.uploadPhoto(t, "a", "alice", "sample1.jpg")
 	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
@@ -231,6 +232,7 @@ func TestAnalyzeConsentHardeningStorageAndRetention(t *testing.T) {
 }
 
 func TestAnalyzeRejectsBadRequests(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	id := e.uploadPhoto(t, "a", "bob", "sample2.jpg")
 	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
@@ -253,6 +255,7 @@ func TestAnalyzeRejectsBadRequests(t *testing.T) {
 // job until it completes; consent is checked when queueing and again when
 // the job runs.
 func TestAsyncAnalysis(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	id := e.uploadPhoto(t, "a", "dora", "sample5.jpg")
 	url := e.srv.URL + "/v1/assets/" + id + "/analyze"
@@ -333,6 +336,7 @@ func TestAsyncAnalysis(t *testing.T) {
 // TestAsyncWebhook: a finished job is announced to the app's webhook,
 // signed with the tenant's secret; the body names the job, not results.
 func TestAsyncWebhook(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	got := make(chan *http.Request, 1)
 	bodies := make(chan []byte, 1)

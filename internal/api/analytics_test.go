@@ -102,6 +102,7 @@ func (e *analyticsEnv) query(metric string, eps float64) map[string]any {
 }
 
 func TestAnalyticsQueryAndRefusals(t *testing.T) {
+	t.Parallel()
 	e := newAnalyticsEnv(t, nil)
 	code, out := e.do(t, "POST", "/v1/analytics/query", e.keys["admin"], e.query("tag_counts", 1))
 	if code != 200 {
@@ -154,6 +155,7 @@ func TestAnalyticsQueryAndRefusals(t *testing.T) {
 // n queries of ε = 1, hit by 3n parallel requests, answers n and refuses
 // the rest with 403 privacy_budget_exhausted.
 func TestAnalyticsBudgetUnderParallelQueries(t *testing.T) {
+	t.Parallel()
 	cfg := analytics.DefaultConfig()
 	// Period ε chosen so ρ = 2.2 → four queries of ε = 1 (ρ 0.5 each).
 	delta := 1e-6

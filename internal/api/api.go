@@ -197,11 +197,16 @@ func New(d Deps) *API {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		SecurityScheme: {Type: "http", Scheme: "bearer", Description: "An Obscura API key: `Authorization: Bearer obs_…`"},
 	}
+	// A copy: DefaultConfig's Formats is huma's package-level DefaultFormats,
+	// which every New would otherwise wrap once more (and two at once race on).
+	formats := make(map[string]huma.Format, len(cfg.Formats))
 	for name, f := range cfg.Formats {
 		if name == "application/json" || name == "json" {
-			cfg.Formats[name] = strictJSONFormat(f)
+			f = strictJSONFormat(f)
 		}
+		formats[name] = f
 	}
+	cfg.Formats = formats
 	a.huma = humago.New(a.mux, cfg)
 	a.huma.UseMiddleware(a.auditOps, a.authenticate, a.rateLimit, a.killSwitch, a.auditIntent)
 	a.huma.OpenAPI().Components.Schemas.Schema(reflectType[Problem](), true, "")

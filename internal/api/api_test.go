@@ -113,6 +113,7 @@ func problemOf(t *testing.T, r resp) Problem {
 }
 
 func TestAuthAndScopes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.tenants["a"]
 	revokedKey, rec := auth.Mint(e.kr, a.id, auth.AllScopes, time.Now())
@@ -166,6 +167,7 @@ func TestAuthAndScopes(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a, b := e.tenants["a"], e.tenants["b"]
 	// B probing A's key id gets byte-for-byte what B gets for an id that never existed.
@@ -189,6 +191,7 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 func TestCreateKeyShownOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.tenants["a"]
 	r := e.do(t, "POST", "/v1/keys", a.admin, `{"scopes":["analyze","ingest"]}`)
@@ -216,6 +219,7 @@ func TestCreateKeyShownOnce(t *testing.T) {
 }
 
 func TestHealthReadyMetricsOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.tenants["a"]
 	if r := e.do(t, "GET", "/healthz", "", ""); r.status != 200 {
@@ -257,6 +261,7 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 }
 
 func TestLogsHoldNoSecretsOrIDs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.tenants["a"]
 	e.do(t, "GET", "/v1/keys/"+a.ingestKeyID, a.admin, "")
@@ -275,6 +280,7 @@ func TestLogsHoldNoSecretsOrIDs(t *testing.T) {
 }
 
 func TestProblemFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		err    error

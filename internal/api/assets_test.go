@@ -195,6 +195,7 @@ func codeOf(t *testing.T, b []byte) string {
 }
 
 func TestUploadFlow(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	pic := photo(t, 64, 48)
 	url := e.uploadURL(t, "a", "image/jpeg", "")
@@ -265,6 +266,7 @@ func TestUploadFlow(t *testing.T) {
 }
 
 func TestUploadRejects(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	pic := photo(t, 32, 32)
 	bomb := append([]byte{0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0xEA, 0x60, 0xEA, 0x60, 1, 1, 0x11, 0}, 0xFF, 0xD9)
@@ -319,6 +321,7 @@ func TestUploadRejects(t *testing.T) {
 }
 
 func TestConcurrentPutsExactlyOneWins(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	pic := photo(t, 32, 32)
 	url := e.uploadURL(t, "a", "image/jpeg", "")

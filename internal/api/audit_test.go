@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	subj := "RAW-SUBJECT-MARKER-42"
 	// Several operations, including failures.
@@ -115,6 +116,7 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 }
 
 func TestKillSwitchThroughAPI(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	url := e.uploadURL(t, "a", "image/jpeg", "") // issued before the incident
 	code, _, b := e.req(t, "PUT", e.srv.URL+"/v1/admin/kill-switch", e.keys["a"], "application/json", []byte(`{"on":true,"feature":"uploads"}`))
@@ -145,6 +147,7 @@ func TestKillSwitchThroughAPI(t *testing.T) {
 }
 
 func TestRateLimitThroughAPI(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t) // api class: 5/s, burst 60
 	var last int
 	var hdr map[string][]string
@@ -179,6 +182,7 @@ type failingAudit struct{}
 func (failingAudit) Append(context.Context, audit.Entry) error { return errors.New("disk full") }
 
 func TestNoStateChangeWithoutAuditTrace(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	e.api.d.Audit = failingAudit{}
 	code, _, b := e.req(t, "POST", e.srv.URL+"/v1/keys", e.keys["a"], "application/json", []byte(`{"scopes":["ingest"]}`))
@@ -202,6 +206,7 @@ func TestNoStateChangeWithoutAuditTrace(t *testing.T) {
 }
 
 func TestNoUploadWithoutAuditTrace(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	url := e.uploadURL(t, "a", "image/jpeg", "")
 	e.api.d.Audit = failingAudit{}

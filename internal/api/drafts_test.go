@@ -30,6 +30,7 @@ func (e *uploadEnv) seedDraft(t *testing.T, tenant, subject, assetID, purpose st
 }
 
 func TestDraftEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	src := e.uploadAs(t, "a", "dora", "image/jpeg", photo(t, 40, 30))
 	id := e.seedDraft(t, "a", "dora", src, "meme_generation")
@@ -132,6 +133,7 @@ func TestDraftEndpoints(t *testing.T) {
 // revocation and source deletion) and deletes another; another subject's
 // draft is not theirs to decide.
 func TestPrivacyCenterDrafts(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	src := e.uploadAs(t, "a", "pia", "image/jpeg", photo(t, 40, 30))
 	keep := e.seedDraft(t, "a", "pia", src, "meme_generation")

@@ -79,6 +79,7 @@ func mirrored(t *testing.T, name string) []byte {
 // mirror image) and on a photo of other people; rejection, TTL expiry,
 // rename, merge, delete and revocation follow.
 func TestFaceSuggestionLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	post := func(path, body string) (int, []byte) {
 		code, _, b := e.req(t, "POST", e.srv.URL+path, e.keys["a"], "application/json", []byte(body))
@@ -237,6 +238,7 @@ func TestFaceSuggestionLifecycle(t *testing.T) {
 // TestEraseSubjectRemovesDerivedRecords: erasing a subject takes its
 // analysis result records, face-tag drafts and tags with it.
 func TestEraseSubjectRemovesDerivedRecords(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	id := e.uploadPhoto(t, "a", "frank", "sample6.jpg")
 	e.grant(t, "a", "frank", "tagging", "face_recognition")
@@ -270,6 +272,7 @@ func TestEraseSubjectRemovesDerivedRecords(t *testing.T) {
 // templates its faces added; the other photo's keep theirs, and the
 // person stays while another photo holds them.
 func TestDeletePhotoRemovesWhatWasDerived(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	e.grant(t, "a", "gina", "tagging", "face_recognition")
 	h := e.api.d.Keys.HashID("subject", "gina")
@@ -346,6 +349,7 @@ func TestDeletePhotoRemovesWhatWasDerived(t *testing.T) {
 // use the embedder) answers as usual, and an adversarial_input alert is
 // raised. Detection rates are measured in package guard/guardeval.
 func TestAdversarialFaceWithheld(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	eng := testEngine(t)
 	p := visiontest.Picture(t, "sample4.jpg")
@@ -439,6 +443,7 @@ func TestAdversarialFaceWithheld(t *testing.T) {
 // reused, expired or forged it is refused, and another tenant's key
 // cannot mint links for this tenant's subjects (links name their tenant).
 func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	mint := func() string {
@@ -509,6 +514,7 @@ func TestPrivacyLinkSingleUseAndShortLived(t *testing.T) {
 // sees the newest PhotosPerPage first, the total, and a link to the rest;
 // each photo's image is served only to its own subject's session.
 func TestPrivacyCenterPagesPhotos(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	var buf bytes.Buffer
 	img := image.NewRGBA(image.Rect(0, 0, 32, 24))

@@ -15,6 +15,7 @@ import (
 // the kill switch knows (federated learning included), so no feature can be
 // stopped from the CLI but not through the API.
 func TestKillSwitchFeaturesMatchIncident(t *testing.T) {
+	t.Parallel()
 	f, _ := reflect.TypeOf(admin.KillSwitchInput{}.Body).FieldByName("Feature")
 	enum := strings.Split(f.Tag.Get("enum"), ",")
 	if !slices.Equal(enum, incident.Features) {
@@ -26,6 +27,7 @@ func TestKillSwitchFeaturesMatchIncident(t *testing.T) {
 }
 
 func TestKillSwitchFLThroughAPI(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	code, _, b := e.req(t, "PUT", e.srv.URL+"/v1/admin/kill-switch", e.keys["a"], "application/json", []byte(`{"on":true,"feature":"federated_learning"}`))
 	if code != 200 || !strings.Contains(string(b), "tenant:ten_a/feature:federated_learning") {

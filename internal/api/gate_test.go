@@ -62,6 +62,7 @@ var ungated = map[string]string{
 }
 
 func TestEveryOperationIsClassifiedForConsent(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	seen := map[string]bool{}
 	var gated []string

@@ -126,6 +126,7 @@ func (e *limitsEnv) untilRefused(t *testing.T, max int, send func(i int) (int, h
 // and face-suggest ran under the general limit (burst 100) instead of the
 // analysis limit (burst 20), and the analysis quota never applied.
 func TestAnalysisRateClassApplied(t *testing.T) {
+	t.Parallel()
 	ops := []struct{ name, method, path, body string }{
 		{"analyze", "POST", "/v1/assets/ast_1/analyze", `{"features":["tags"]}`},
 		{"analyze async", "POST", "/v1/assets/ast_1/analyze", `{"features":["tags"],"async":true}`},
@@ -162,6 +163,7 @@ func TestAnalysisRateClassApplied(t *testing.T) {
 // Regression for finding 16.1: five keys of one tenant got five times the
 // throughput.
 func TestTenantWideLimitAcrossKeys(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t, guard.DefaultLimits(), nil)
 	var keys []string
 	admin, _ := e.kit.Tenant(t, "ten_a")
@@ -190,6 +192,7 @@ func TestTenantWideLimitAcrossKeys(t *testing.T) {
 // Regression for findings 16.2 (PUT /v1/upload/{token} was not rate
 // limited): per client address, and per tenant from the token.
 func TestUploadPutRateLimited(t *testing.T) {
+	t.Parallel()
 	put := func(e *limitsEnv, tenant string) func(int) (int, http.Header, string) {
 		return func(int) (int, http.Header, string) { return e.do(t, "PUT", "/v1/upload/tok-"+tenant, "", "x") }
 	}
@@ -272,6 +275,7 @@ func TestAnalysisAdmission(t *testing.T) {
 // everything else in the general one: a new expensive operation must be
 // listed here (and get its class) or this fails.
 func TestOperationRateClasses(t *testing.T) {
+	t.Parallel()
 	k := testkit.New(t, nil)
 	a := New(Deps{Store: k.Store, Keys: k.Keys, Auth: auth.New(k.Store, k.Keys, k.Clock), Clock: k.Clock, Log: k.Log,
 		Registry: prometheus.NewRegistry(), Analysis: &stubAnalysis{}, Faces: stubFaces{}, Jobs: stubJobs{}, Uploads: stubUploads{}})
@@ -312,6 +316,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // Load shedding is 503 overloaded with Retry-After, wherever it is raised
 // (also wrapped, as the upload pipeline returns it), never 503 unavailable.
 func TestOverloadedProblem(t *testing.T) {
+	t.Parallel()
 	err := fmt.Errorf("sanitize: %w", &guard.OverloadedError{Gate: "decode", RetryAfter: 4500 * time.Millisecond})
 	p := ProblemFor(err)
 	if p.Status != http.StatusServiceUnavailable || p.Code != "overloaded" || p.GetHeaders().Get("Retry-After") != "5" {

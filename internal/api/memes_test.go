@@ -13,6 +13,7 @@ import (
 )
 
 func TestMemeEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	base := e.srv.URL + "/v1"
 	id := e.uploadPhoto(t, "a", "meme-maker", "sample3.jpg")

@@ -76,6 +76,7 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values) int {
 // session must end when its subject is erased — before the fix it
 // survived and could re-create consent for the erased subject.
 func TestPrivacySessionEndsOnErasure(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	c, csrf := privacySession(t, e, "jo")
 	if code := postForm(t, c, e.srv.URL+"/privacy/consent", url.Values{"csrf": {csrf}, "purpose": {"tagging"}, "action": {"grant"}}); code != http.StatusOK {
@@ -100,6 +101,7 @@ func TestPrivacySessionEndsOnErasure(t *testing.T) {
 // opened ends; an unused link no longer opens; another subject's session
 // goes on.
 func TestPrivacySessionEndsOnLinkRevocation(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	c, _ := privacySession(t, e, "jo")
 	other, _ := privacySession(t, e, "kim")

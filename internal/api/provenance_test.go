@@ -22,6 +22,7 @@ import (
 )
 
 func TestVerifyProvenance(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	k := testkit.New(t, nil)
 	prov := provenance.New(k.Keys, k.Store, k.Clock, k.Log, provenance.Options{Version: "t"})

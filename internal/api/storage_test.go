@@ -53,6 +53,7 @@ func (d *fullDisk) Probe(context.Context) error {
 // 500), /readyz is 503 while it lasts, and both recover without a restart;
 // issue 17.3: the failed PUT's URL still works afterwards.
 func TestStorageFull(t *testing.T) {
+	t.Parallel()
 	k := testkit.New(t, nil)
 	disk := &fullDisk{Store: k.Blobs}
 	up := upload.New(upload.DefaultConfig(), k.Store, sealed.New(disk, k.Keys), k.Keys, upload.NewCodec(k.Keys.TokenAEAD()), k.Clock)
@@ -109,6 +110,7 @@ func TestStorageFull(t *testing.T) {
 // The error table maps storage-full errors from either backend to 503
 // storage_full with Retry-After, whatever else wraps them.
 func TestProblemForStorageFull(t *testing.T) {
+	t.Parallel()
 	for name, err := range map[string]error{
 		"ENOSPC from the blob store": fault.Wrap(fault.Unavailable, "blob store unavailable", &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}),
 		"SQLITE_FULL from the store": fault.Wrap(fault.Unavailable, "storage is full", fault.ErrStorageFull),
@@ -127,6 +129,7 @@ func TestProblemForStorageFull(t *testing.T) {
 // notice_version has no default: a grant without it is refused with
 // invalid_request naming the field (issue 17.11), and nothing is recorded.
 func TestGrantWithoutNoticeVersion(t *testing.T) {
+	t.Parallel()
 	e := newUploadEnv(t)
 	url := e.srv.URL + "/v1/subjects/alice/consents"
 	code, _, b := e.req(t, "POST", url, e.keys["a"], "application/json", []byte(`{"purpose":"tagging"}`))

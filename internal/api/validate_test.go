@@ -19,6 +19,7 @@ import (
 )
 
 func TestCheckJSON(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, body string
 		ok         bool
@@ -56,6 +57,7 @@ func FuzzCheckJSON(f *testing.F) {
 // the last one winning: {"scopes":["ingest"],"scopes":["admin"]} minted an
 // admin key.
 func TestDuplicateKeysRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.tenants["a"]
 	before := e.do(t, "GET", "/v1/keys", a.admin, "")
@@ -83,6 +85,7 @@ func TestDuplicateKeysRefused(t *testing.T) {
 
 // TestWrongMethodIs405 is the regression for a wrong method getting 404.
 func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		method, path string
@@ -107,6 +110,7 @@ func TestWrongMethodIs405(t *testing.T) {
 // invalid UTF-8 accepted in subject ids on the consent routes (uploads
 // refused them; invalid UTF-8 became U+FFFD, so distinct ids collided).
 func TestConsentRoutesValidateSubject(t *testing.T) {
+	t.Parallel()
 	k := testkit.New(t, nil)
 	admin, _ := k.Tenant(t, "ten_a")
 	a := New(Deps{Store: k.Store, Keys: k.Keys, Auth: auth.New(k.Store, k.Keys, k.Clock), Clock: k.Clock, Log: k.Log, Registry: prometheus.NewRegistry(), Version: "test",
@@ -144,6 +148,7 @@ func TestConsentRoutesValidateSubject(t *testing.T) {
 // TestMetricsProtected: /metrics takes a bearer token, or moves off the
 // API listener entirely.
 func TestMetricsProtected(t *testing.T) {
+	t.Parallel()
 	k := testkit.New(t, slog.New(slog.DiscardHandler))
 	for _, tc := range []struct {
 		name      string
@@ -184,6 +189,7 @@ func TestMetricsProtected(t *testing.T) {
 // TestErrorsDocListsEveryCode: docs/errors.md names every public code of
 // the error tables (kill_switch was missing).
 func TestErrorsDocListsEveryCode(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../docs/errors.md")
 	if err != nil {
 		t.Fatal(err)
