@@ -33,12 +33,15 @@ type SharedLimiter struct {
 	clk  clock.Clock
 	st   rateState
 	hash func(string) string
+	// timeout bounds one round trip (sharedTimeout; tests that load the
+	// database from many goroutines on a busy machine lengthen it).
+	timeout time.Duration
 }
 
 // NewSharedLimiter returns a SharedLimiter on st; hash keys client
 // addresses before they are stored (the keyring's HashID).
 func NewSharedLimiter(lim Limits, clk clock.Clock, st rateState, hash func(addr string) string) *SharedLimiter {
-	return &SharedLimiter{l: NewLimiter(lim, clk), clk: clk, st: st, hash: hash}
+	return &SharedLimiter{l: NewLimiter(lim, clk), clk: clk, st: st, hash: hash, timeout: sharedTimeout}
 }
 
 func bucketOf(name string, lim Limit) store.RateBucket {
@@ -82,7 +85,7 @@ func (s *SharedLimiter) take(now time.Time, t store.RateTake, why []string) erro
 	}
 	// The limiter's callers hold no context (the API's middleware
 	// contract); one bounded round trip stands in.
-	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	v, err := s.st.TakeRate(ctx, now, t)
 	switch {
