@@ -97,7 +97,10 @@ func TestShippedPluginsPassTheAllowList(t *testing.T) {
 }
 
 func TestFaceBlurRunsInTheSandbox(t *testing.T) {
-	r, cm := compiled(t, Config{}, "face-blur")
+	// These two check what the plugins do, not the time limit (its own
+	// tests below): a minute, since under -race on a loaded machine the
+	// default 5 s expired once (make test at load 14).
+	r, cm := compiled(t, Config{Timeout: time.Minute}, "face-blur")
 	in := grey(64, 48)
 	orig := append([]byte(nil), in.Pix...)
 	face := Box{X: 20, Y: 10, W: 16, H: 16}
@@ -137,7 +140,7 @@ func TestFaceBlurRunsInTheSandbox(t *testing.T) {
 }
 
 func TestStickerCorner(t *testing.T) {
-	r, cm := compiled(t, Config{}, "sticker")
+	r, cm := compiled(t, Config{Timeout: time.Minute}, "sticker")
 	in := image.NewRGBA(image.Rect(0, 0, 80, 80))
 	out, err := r.Run(context.Background(), cm, Input{Image: in, Params: []byte(`{"placement":"top-right","scale":0.5,"sticker":"smiley"}`)})
 	if err != nil {
