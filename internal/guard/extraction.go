@@ -533,18 +533,11 @@ func (e *Extraction) Refresh(ctx context.Context) error {
 
 // Run refreshes the key states every interval until ctx ends.
 func (e *Extraction) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "extraction guard: keeping the last known key states", "err", err)
-			}
+	clock.Every(ctx, interval, func() {
+		if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "extraction guard: keeping the last known key states", "err", err)
 		}
-	}
+	})
 }
 
 // severity orders key states: ok < throttled < blocked.
