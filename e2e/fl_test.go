@@ -30,22 +30,33 @@ func simulate(t *testing.T, args ...string) flReport {
 
 // TestFLSimulate trains the scene task over HTTP against the real API
 // (in-process server, real devices, secure aggregation, DP noise): every
-// the held-out accuracy beats the seed model's by at least 0.1 (measured:
-// 0.606 → 0.79–0.98 after three rounds of eight clients), with most rounds
-// published (a noisy candidate may be rejected by the canary check).
-// With one boosted, unclipped client among six, every candidate is
+// round completes (none aborted), at least one is published, and the
+// held-out accuracy beats the seed model's by at least 0.1.
+//
+// The canary check rejects a noisy candidate that loses more than 0.02 of
+// canary accuracy, and that is how it should behave, so the test does not
+// count on most rounds passing it. Measured (session 10, 8 clients, three
+// rounds): at noise 0.2, 28 of 120 rounds were rejected and 4 of 40 runs
+// published fewer than two (the old bound, which CI hit); at noise 0.1,
+// 15 of 90 rounds were rejected, a first round in 1 of 30 runs, never all
+// three; final accuracy 0.727–1.000 against the seed's 0.606.
+// With one boosted, unclipped client among eight, every candidate is
 // rejected by the canary check and the model stays the seed's.
 func TestFLSimulate(t *testing.T) {
 	t.Parallel()
-	r := simulate(t, "--clients", "8", "--rounds", "3", "--hidden", "0", "--noise", "0.2")
+	r := simulate(t, "--clients", "8", "--rounds", "3", "--hidden", "0", "--noise", "0.1")
 	published := 0
-	for _, rd := range r.Rounds {
-		if rd.Outcome == "published" {
+	for i, rd := range r.Rounds {
+		switch rd.Outcome {
+		case "published":
 			published++
+		case "rejected":
+		default:
+			t.Errorf("round %d: %s (want published or rejected by the canary)", i+1, rd.Outcome)
 		}
 	}
-	if published < 2 {
-		t.Errorf("%d of 3 rounds published", published)
+	if published == 0 {
+		t.Errorf("no round of %d published", len(r.Rounds))
 	}
 	if r.Final < r.Seed+0.1 || !(r.Rho > 0) || !(r.Epsilon > 0) {
 		t.Errorf("final %.3f (seed %.3f, central %.3f), ρ %g, ε %g", r.Final, r.Seed, r.Central, r.Rho, r.Epsilon)
