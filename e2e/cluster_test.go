@@ -27,7 +27,7 @@ import (
 // B) and one `--role jobs` node (J). Through A a photo is uploaded and
 // analysed asynchronously; as neither api node works jobs, J does it; B
 // reads the job's results and downloads the photo. A kill switch set from
-// the CLI stops both api nodes within a second. J is killed with SIGKILL
+// the CLI stops both api nodes within a few polls. J is killed with SIGKILL
 // while it runs jobs; restarted, it finishes every job, each photo keeping
 // exactly one result. A burst from one key across A and B is held to the
 // key's one limit (within 10%), not to one limit per node. Revoking the
@@ -97,21 +97,19 @@ func TestClusterAgainstRealServers(t *testing.T) {
 		t.Fatalf("download through B: %d bytes, not a JPEG", len(got))
 	}
 
-	// A kill switch set from the CLI reaches both api nodes within 1 s.
+	// A kill switch set from the CLI reaches both api nodes (each re-reads
+	// the shared store every 500 ms; the bound is killSwitchWithin, which
+	// only a node that never re-reads exceeds, not a loaded machine).
 	if out, e, ok := runCLI(t, dataB, "incident", "kill-switch", "on", "--tenant", app.TenantID, "--feature", "analyze"); !ok {
 		t.Fatalf("kill-switch on: %s %s", out, e)
 	}
 	flipped := time.Now()
 	for _, n := range []*server{a, b} {
-		for {
-			code, body := do(t, "POST", n.base+"/v1/assets/"+asset+"/analyze", app.APIKey, []byte(`{"features":["tags"],"async":true}`))
-			if code == 503 && strings.Contains(string(body), `"kill_switch"`) {
-				break
-			}
-			if time.Since(flipped) > time.Second {
-				t.Fatalf("%s still analyses %v after the kill switch: %d %s", n.base, time.Since(flipped), code, body)
-			}
-			time.Sleep(20 * time.Millisecond)
+		code, body := untilStatus(t, 503, func() (int, []byte) {
+			return do(t, "POST", n.base+"/v1/assets/"+asset+"/analyze", app.APIKey, []byte(`{"features":["tags"],"async":true}`))
+		})
+		if code != 503 || !strings.Contains(string(body), `"kill_switch"`) {
+			t.Fatalf("%s still analyses %v after the kill switch: %d %s", n.base, time.Since(flipped), code, body)
 		}
 	}
 	t.Logf("kill switch enforced by both api nodes %v after the CLI returned", time.Since(flipped).Round(time.Millisecond))
@@ -152,23 +150,48 @@ func TestClusterAgainstRealServers(t *testing.T) {
 		}
 	}
 
-	// One key bursting through both api nodes gets one key's limit.
-	start := time.Now()
+	// One key bursting through both api nodes gets one key's limit. Four
+	// clients keep requests in flight for at least 2 s and until one is
+	// refused (so the burst was spent). The limit allows at most the burst
+	// plus the refill over the whole run (the server admitted every
+	// request inside it). It lets through at least the burst plus the
+	// refill between the first answer and the last request sent: requests
+	// were in flight all that time and took each token as it came. That
+	// window, not the whole run, is what a client can vouch for: the
+	// refill during the first and last round trips need not be taken, and
+	// on a loaded machine a round trip can take most of a second (the old
+	// bound, 90% of burst plus refill over the whole 2 s, could then fail).
 	var admitted, refused atomic.Int64
+	var mu sync.Mutex
+	var firstAnswer, lastSend time.Time
 	var wg sync.WaitGroup
+	start := time.Now()
 	for i := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			n := []*server{a, b}[i%2]
-			for time.Since(start) < 2*time.Second {
+			for time.Since(start) < 2*time.Second || refused.Load() == 0 {
+				if time.Since(start) > time.Minute {
+					t.Error("burst: no request refused within a minute")
+					return
+				}
 				req, _ := newRequest("GET", n.base+"/v1/tenant", burst.APIKey)
+				sent := time.Now()
 				res, err := httpClient().Do(req)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				res.Body.Close()
+				mu.Lock()
+				if firstAnswer.IsZero() {
+					firstAnswer = time.Now()
+				}
+				if sent.After(lastSend) {
+					lastSend = sent
+				}
+				mu.Unlock()
 				switch res.StatusCode {
 				case 200:
 					admitted.Add(1)
@@ -183,10 +206,11 @@ func TestClusterAgainstRealServers(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
-	want := burstSize + perSecond*elapsed
-	t.Logf("burst over %.2fs through two nodes: %d admitted, %d refused; one key's limit allows %.1f", elapsed, admitted.Load(), refused.Load(), want)
-	if got := float64(admitted.Load()); got > want*1.1 || got < want*0.9 || refused.Load() == 0 {
-		t.Errorf("admitted %v across two nodes, want %.1f ± 10%% (and refusals)", got, want)
+	most := burstSize + perSecond*elapsed
+	least := burstSize + perSecond*max(0, lastSend.Sub(firstAnswer).Seconds())
+	t.Logf("burst over %.2fs through two nodes: %d admitted, %d refused; one key's limit allows %.1f to %.1f", elapsed, admitted.Load(), refused.Load(), least, most)
+	if got := float64(admitted.Load()); got > most*1.1 || got < least*0.9 || refused.Load() == 0 {
+		t.Errorf("admitted %v across two nodes, want %.1f to %.1f ± 10%% (and refusals)", got, least, most)
 	}
 
 	// Revoke through B: the results J stored are purged.
