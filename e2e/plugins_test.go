@@ -177,7 +177,11 @@ func TestPluginsAgainstRealServer(t *testing.T) {
 		if code != 422 || !strings.Contains(string(b), `"code":"plugin_failed"`) || !strings.Contains(string(b), "plugin failed: "+reason) {
 			t.Errorf("%s: %d %s (want 422 plugin_failed: %s)", h, code, b, reason)
 		}
-		if d := time.Since(start); d > 15*time.Second {
+		// The limits are 1 s of wall time and fuel, memory, output and log
+		// caps; an unenforced one runs on until the worker's 60 s request
+		// timeout or forever. 45 s leaves a loaded machine (one plugin run
+		// has taken over 5 s at load 15-20) room without letting that pass.
+		if d := time.Since(start); d > 45*time.Second {
 			t.Errorf("%s contained after %v", h, d)
 		}
 	}

@@ -253,6 +253,7 @@ func queueUntilRunning(t *testing.T, s *server, key string, photo []byte) []stri
 				return ids
 			}
 		}
+		time.Sleep(5 * time.Millisecond) // a poll, not a spin: the server needs the core
 	}
 	t.Fatal("no queued analysis was seen running")
 	return nil
