@@ -171,8 +171,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // faces boxed and its tags.
 func TestDemoPageInBrowser(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	s := startServer(t, data)
+	s, _ := sharedServer(t)
 	ctx := browser(t)
 	photo := filepath.Join(models.DefaultDir(os.Getenv), "sample1.jpg")
 
@@ -232,9 +231,8 @@ func TestDemoPageInBrowser(t *testing.T) {
 // everything — after which a new link shows no photos; a link works once.
 func TestPrivacyCenterInBrowser(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	s, data := sharedServer(t)
 	tn := createTenant(t, data, "Privacy App")
-	s := startServer(t, data)
 	const subj = "subject-privacy-01"
 	photo, err := os.ReadFile(filepath.Join(models.DefaultDir(os.Getenv), "sample2.jpg"))
 	if err != nil {

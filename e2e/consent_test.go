@@ -22,12 +22,18 @@ import (
 // runCLI runs the obscura binary and returns stdout, stderr and whether it succeeded.
 func runCLI(t *testing.T, data string, args ...string) (string, string, bool) {
 	t.Helper()
+	return runCLIEnv(t, data, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment variables (KEY=VALUE).
+func runCLIEnv(t *testing.T, data string, env []string, args ...string) (string, string, bool) {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()

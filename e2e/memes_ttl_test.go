@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -23,14 +22,7 @@ const testClockEnv = "OBSCURA_TEST_CLOCK_FILE"
 
 // testClockBinary builds cmd/obscura with the test clock once per run.
 var testClockBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "obscura-e2e-testclock")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "obscura")
-	cmd := exec.Command("go", "build", "-tags", "obscuratestclock", "-o", out, "../cmd/obscura")
-	cmd.Stderr = os.Stderr
-	return out, cmd.Run()
+	return buildObscura("obscura-e2e-testclock", "-tags", "obscuratestclock")
 })
 
 // setClock moves the test server's clock to the system time plus d. The
