@@ -33,6 +33,7 @@ import (
 // key's one limit (within 10%), not to one limit per node. Revoking the
 // consent through B purges the results J stored.
 func TestClusterAgainstRealServers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dbURL := pgtest.URL(t)
 	gw, err := blobtest.StartVersityGW()
@@ -48,20 +49,24 @@ func TestClusterAgainstRealServers(t *testing.T) {
 	master := make([]byte, 32)
 	rand.Read(master)
 	// What every node (and the CLI) shares: database, blobs, master key.
-	for k, v := range map[string]string{
-		"OBSCURA_DATABASE_URL":     dbURL,
-		"OBSCURA_BLOB":             "s3://" + bucket + "?endpoint=" + gw.Endpoint + "&tls=false&region=" + gw.Region,
-		"OBSCURA_S3_ACCESS_KEY":    gw.AccessKey,
-		"OBSCURA_S3_SECRET_KEY":    gw.SecretKey,
-		"OBSCURA_MASTER_KEY":       base64.StdEncoding.EncodeToString(master),
-		"OBSCURA_JOB_TIMEOUT":      "5s",
-		"OBSCURA_JOB_RESCUE_AFTER": "6s",
-	} {
-		t.Setenv(k, v)
+	// Passed to each process (not set with t.Setenv), so the test runs in
+	// parallel with the others.
+	env := []string{
+		"OBSCURA_DATABASE_URL=" + dbURL,
+		"OBSCURA_BLOB=s3://" + bucket + "?endpoint=" + gw.Endpoint + "&tls=false&region=" + gw.Region,
+		"OBSCURA_S3_ACCESS_KEY=" + gw.AccessKey,
+		"OBSCURA_S3_SECRET_KEY=" + gw.SecretKey,
+		"OBSCURA_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
+		// A job's time includes its wait for the jobs node's one analysis
+		// slot: with four jobs queued on a loaded machine 5 s ran out (a
+		// baseline run of session 10 failed with the jobs retried,
+		// "unavailable"). The rescue delay must exceed it.
+		"OBSCURA_JOB_TIMEOUT=20s",
+		"OBSCURA_JOB_RESCUE_AFTER=21s",
 	}
 	dataA, dataB, dataJ := t.TempDir(), t.TempDir(), t.TempDir()
-	app := createTenant(t, dataA, "Cluster App")
-	burst := createTenant(t, dataA, "Burst App")
+	app := createTenantEnv(t, dataA, env, "Cluster App")
+	burst := createTenantEnv(t, dataA, env, "Burst App")
 	// The burst tenant's keys: 4 cheap requests a second, burst 20.
 	const perSecond, burstSize = 4, 20
 	cfg := filepath.Join(t.TempDir(), "obscura.yaml")
@@ -69,11 +74,12 @@ func TestClusterAgainstRealServers(t *testing.T) {
 		burst.TenantID, perSecond, burstSize), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("OBSCURA_CONFIG", cfg)
+	env = append(env, "OBSCURA_CONFIG="+cfg)
+	apiEnv, jobsEnv := append(env[:len(env):len(env)], "OBSCURA_ROLE=api"), append(env[:len(env):len(env)], "OBSCURA_ROLE=jobs")
 
-	a := startServer(t, dataA, "OBSCURA_ROLE=api")
-	b := startServer(t, dataB, "OBSCURA_ROLE=api")
-	j := startServer(t, dataJ, "OBSCURA_ROLE=jobs")
+	a := startServer(t, dataA, apiEnv...)
+	b := startServer(t, dataB, apiEnv...)
+	j := startServer(t, dataJ, jobsEnv...)
 
 	// The jobs node answers its probes and nothing else.
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/v1/tenant": 404} {
@@ -89,7 +95,7 @@ func TestClusterAgainstRealServers(t *testing.T) {
 	photo := samplePhoto(t)
 	asset := uploadPhotoAs(t, a, app.APIKey, subj, photo)
 	job := enqueueTags(t, a, app.APIKey, asset)
-	if body := waitJob(t, b, app.APIKey, job, 60*time.Second); !strings.Contains(body, `"person"`) {
+	if body := waitJob(t, b, app.APIKey, job, jobsWithin); !strings.Contains(body, `"person"`) {
 		t.Fatalf("job read through B: %s", body)
 	}
 	got := download(t, b, app.APIKey, asset)
@@ -100,7 +106,7 @@ func TestClusterAgainstRealServers(t *testing.T) {
 	// A kill switch set from the CLI reaches both api nodes (each re-reads
 	// the shared store every 500 ms; the bound is killSwitchWithin, which
 	// only a node that never re-reads exceeds, not a loaded machine).
-	if out, e, ok := runCLI(t, dataB, "incident", "kill-switch", "on", "--tenant", app.TenantID, "--feature", "analyze"); !ok {
+	if out, e, ok := runCLIEnv(t, dataB, env, "incident", "kill-switch", "on", "--tenant", app.TenantID, "--feature", "analyze"); !ok {
 		t.Fatalf("kill-switch on: %s %s", out, e)
 	}
 	flipped := time.Now()
@@ -113,7 +119,7 @@ func TestClusterAgainstRealServers(t *testing.T) {
 		}
 	}
 	t.Logf("kill switch enforced by both api nodes %v after the CLI returned", time.Since(flipped).Round(time.Millisecond))
-	if out, e, ok := runCLI(t, dataB, "incident", "kill-switch", "off", "--tenant", app.TenantID, "--feature", "analyze"); !ok {
+	if out, e, ok := runCLIEnv(t, dataB, env, "incident", "kill-switch", "off", "--tenant", app.TenantID, "--feature", "analyze"); !ok {
 		t.Fatalf("kill-switch off: %s %s", out, e)
 	}
 
@@ -132,13 +138,13 @@ func TestClusterAgainstRealServers(t *testing.T) {
 	for _, id := range assets {
 		jobs = append(jobs, enqueueTags(t, a, app.APIKey, id))
 	}
-	waitRunning(t, pool, 30*time.Second)
+	waitRunning(t, pool, jobsWithin)
 	j.kill9(t)
 	killed := time.Now()
-	time.Sleep(time.Until(killed.Add(6500 * time.Millisecond))) // past OBSCURA_JOB_RESCUE_AFTER
-	j = startServer(t, dataJ, "OBSCURA_ROLE=jobs")
+	time.Sleep(time.Until(killed.Add(21500 * time.Millisecond))) // past OBSCURA_JOB_RESCUE_AFTER
+	j = startServer(t, dataJ, jobsEnv...)
 	for _, id := range jobs {
-		waitJob(t, b, app.APIKey, id, 60*time.Second)
+		waitJob(t, b, app.APIKey, id, jobsWithin)
 	}
 	var retried int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'analyze' AND attempt > 1`).Scan(&retried); err != nil || retried == 0 {
@@ -246,6 +252,12 @@ func enqueueTags(t *testing.T, s *server, key, asset string) string {
 	}
 	return job.ID
 }
+
+// jobsWithin bounds the wait for queued analyses. It only bounds a node
+// that never works them: on a loaded machine an attempt can time out and
+// River retries it after a backoff (1 s, 16 s, 81 s, ...), and a minute,
+// the old bound, was not always enough.
+const jobsWithin = 5 * time.Minute
 
 // waitJob polls a job until it completed and returns its body.
 func waitJob(t *testing.T, s *server, key, id string, within time.Duration) string {
