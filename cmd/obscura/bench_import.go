@@ -78,6 +78,9 @@ func (a *app) benchImport(ctx context.Context, quick bool, reps int, dir string,
 		fmt.Fprintf(b, "%-40s %4d %22s %24s %18s %18s %6d %8.0f %8.0f %10s\n", s.Case, s.Runs, spreadText(s.PhotosSec, 2), spreadText(s.CPUMs, 0), spreadText(s.ImportCPUMs, 0), spreadText(s.DrainCPUMs, 0),
 			s.WorkerStarts, s.WorkerRSSMiB, s.SanitizerRSSMiB, fmt.Sprintf("%.1f-%.1f", s.Load.Min, s.Load.Max))
 	}
+	for _, s := range rep.Summary {
+		fmt.Fprintf(b, "%-40s analyses: this process %s CPU ms/photo, %.0f faults/photo; workers %.0f faults/photo\n", s.Case, spreadText(s.DrainSelfCPUMs, 0), s.DrainSelfFaults, s.WorkerFaults)
+	}
 	fmt.Fprintf(b, "import --analyze: the sandbox costs %.0f%% of photos/s, %.2fx CPU per photo, %.2fx the analyses' CPU (ratios of medians; target <= 10%%); load average %.1f before\n",
 		100*rep.SandboxCost, rep.SandboxCPU, rep.SandboxDrainCPU, rep.LoadBefore)
 	return nil

@@ -62,10 +62,15 @@ type ImportRow struct {
 	// worker), DrainCPUMs the analyses' (this process and the workers).
 	ImportCPUMs float64 `json:"import_cpu_ms_per_photo"`
 	DrainCPUMs  float64 `json:"analyses_cpu_ms_per_photo"`
-	ImportS     float64 `json:"import_s"`
-	DrainS      float64 `json:"drain_s"`
-	LoadStart   float64 `json:"load_start"`
-	Load        float64 `json:"load_after"`
+	// DrainSelfCPUMs is this process's share of DrainCPUMs (the jobs
+	// node: queue, store, decrypting, and the analyses themselves when
+	// in process), DrainSelfFaults its minor page faults per photo.
+	DrainSelfCPUMs  float64 `json:"analyses_self_cpu_ms_per_photo"`
+	DrainSelfFaults float64 `json:"analyses_self_faults_per_photo"`
+	ImportS         float64 `json:"import_s"`
+	DrainS          float64 `json:"drain_s"`
+	LoadStart       float64 `json:"load_start"`
+	Load            float64 `json:"load_after"`
 	runStats
 }
 
@@ -125,8 +130,8 @@ func RunImportCLI(ctx context.Context, exe, dir string, lib [][]byte, vs []Impor
 	}
 	say := func(r ImportRow) {
 		if progress != nil {
-			fmt.Fprintf(progress, "  %-40s %4d photos  %6.2f photos/s  CPU %7.1f ms/photo (import %.1f, analyses %.1f)  (import %.1f s, analyses %.1f s; load %.1f → %.1f)\n",
-				r.Case, r.Photos, r.PhotosSec, r.CPUMs, r.ImportCPUMs, r.DrainCPUMs, r.ImportS, r.DrainS, r.LoadStart, r.Load)
+			fmt.Fprintf(progress, "  %-40s %4d photos  %6.2f photos/s  CPU %7.1f ms/photo (import %.1f, analyses %.1f, of it this process %.1f)  (import %.1f s, analyses %.1f s; load %.1f → %.1f; faults/photo here %.0f, workers %.0f; worker starts %d, peak RSS workers %.0f MiB, sanitizer %.0f MiB)\n",
+				r.Case, r.Photos, r.PhotosSec, r.CPUMs, r.ImportCPUMs, r.DrainCPUMs, r.DrainSelfCPUMs, r.ImportS, r.DrainS, r.LoadStart, r.Load, r.DrainSelfFaults, r.WorkerFaults, r.WorkerStarts, r.WorkerRSSMiB, r.SanitizerRSSMiB)
 		}
 	}
 	opened := make([]openVision, len(vs))
@@ -250,7 +255,7 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.ImportS = time.Since(w0).Seconds()
 
 	// The drain: a jobs node on the same database, as serve builds it.
-	w1, c1 := time.Now(), cpuClock(pids)
+	w1, c1, s1, sf1 := time.Now(), cpuClock(pids), cpuClock(nil), minorFaults()
 	g, err = wire.Open(ctx, wire.Options{Config: cfg, Clock: clock.System{}, Log: slog.New(slog.DiscardHandler), Vision: vis})
 	if err != nil {
 		return row, err
@@ -285,6 +290,8 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.Photos = n
 	row.PhotosSec = float64(n) / wall.Seconds()
 	c2 := cpuClock(pids)
+	row.DrainSelfCPUMs = pipeMs(cpuClock(nil)-s1) / float64(n)
+	row.DrainSelfFaults = float64(minorFaults()-sf1) / float64(n)
 	row.runStats = mon.stop()
 	row.WorkerFaults = float64(workerFaults(pids)-f0) / float64(n)
 	row.CPUMs = pipeMs(c2-c0+cliCPU) / float64(n)

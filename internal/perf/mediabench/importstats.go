@@ -61,6 +61,11 @@ type ImportSummary struct {
 	CPUMs       Spread `json:"cpu_ms_per_photo"`
 	ImportCPUMs Spread `json:"import_cpu_ms_per_photo"`
 	DrainCPUMs  Spread `json:"analyses_cpu_ms_per_photo"`
+	// DrainSelfCPUMs is this process's share of DrainCPUMs.
+	DrainSelfCPUMs Spread `json:"analyses_self_cpu_ms_per_photo"`
+	// DrainSelfFaults is the median of this process's minor page faults
+	// per photo during the analyses.
+	DrainSelfFaults float64 `json:"analyses_self_faults_per_photo"`
 	// Load spans the 1-minute load average at the runs' starts and ends.
 	Load Spread `json:"load"`
 	// WorkerStarts is the most analysis workers started during one run
@@ -80,20 +85,21 @@ func (r *ImportReport) summarize(vs []ImportVision) {
 	r.Summary = nil
 	for _, v := range vs {
 		s := ImportSummary{Case: v.Case}
-		var ps, cpu, imp, drain, load, faults []float64
+		var ps, cpu, imp, drain, self, selfFaults, load, faults []float64
 		for _, row := range r.Rows {
 			if row.Case != v.Case {
 				continue
 			}
 			s.Runs++
 			ps, cpu, imp, drain = append(ps, row.PhotosSec), append(cpu, row.CPUMs), append(imp, row.ImportCPUMs), append(drain, row.DrainCPUMs)
+			self, selfFaults = append(self, row.DrainSelfCPUMs), append(selfFaults, row.DrainSelfFaults)
 			load, faults = append(load, row.LoadStart, row.Load), append(faults, row.WorkerFaults)
 			s.WorkerStarts = max(s.WorkerStarts, row.WorkerStarts)
 			s.WorkerRSSMiB = max(s.WorkerRSSMiB, row.WorkerRSSMiB)
 			s.SanitizerRSSMiB = max(s.SanitizerRSSMiB, row.SanitizerRSSMiB)
 		}
 		s.PhotosSec, s.CPUMs, s.ImportCPUMs, s.DrainCPUMs, s.Load = spread(ps), spread(cpu), spread(imp), spread(drain), spread(load)
-		s.WorkerFaults = spread(faults).Median
+		s.WorkerFaults, s.DrainSelfCPUMs, s.DrainSelfFaults = spread(faults).Median, spread(self), spread(selfFaults).Median
 		r.Summary = append(r.Summary, s)
 	}
 	if len(r.Summary) == 2 {
