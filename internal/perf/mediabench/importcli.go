@@ -67,10 +67,19 @@ type ImportRow struct {
 	// in process), DrainSelfFaults its minor page faults per photo.
 	DrainSelfCPUMs  float64 `json:"analyses_self_cpu_ms_per_photo"`
 	DrainSelfFaults float64 `json:"analyses_self_faults_per_photo"`
-	ImportS         float64 `json:"import_s"`
-	DrainS          float64 `json:"drain_s"`
-	LoadStart       float64 `json:"load_start"`
-	Load            float64 `json:"load_after"`
+	// IdleWorkersCPUMs is the analysis workers' CPU per photo while the
+	// CLI imports (they have nothing to do then; it is part of
+	// ImportCPUMs).
+	IdleWorkersCPUMs float64 `json:"idle_workers_cpu_ms_per_photo,omitempty"`
+	// SentMB is the request blobs (image bytes, pixels) the workers
+	// received per photo during the analyses (sandboxed runs): pixels
+	// appear in it when a picture's keeping worker was busy and another
+	// took the model pass.
+	SentMB    float64 `json:"sent_mb_per_photo,omitempty"`
+	ImportS   float64 `json:"import_s"`
+	DrainS    float64 `json:"drain_s"`
+	LoadStart float64 `json:"load_start"`
+	Load      float64 `json:"load_after"`
 	runStats
 }
 
@@ -130,8 +139,8 @@ func RunImportCLI(ctx context.Context, exe, dir string, lib [][]byte, vs []Impor
 	}
 	say := func(r ImportRow) {
 		if progress != nil {
-			fmt.Fprintf(progress, "  %-40s %4d photos  %6.2f photos/s  CPU %7.1f ms/photo (import %.1f, analyses %.1f, of it this process %.1f)  (import %.1f s, analyses %.1f s; load %.1f → %.1f; faults/photo here %.0f, workers %.0f; worker starts %d, peak RSS workers %.0f MiB, sanitizer %.0f MiB)\n",
-				r.Case, r.Photos, r.PhotosSec, r.CPUMs, r.ImportCPUMs, r.DrainCPUMs, r.DrainSelfCPUMs, r.ImportS, r.DrainS, r.LoadStart, r.Load, r.DrainSelfFaults, r.WorkerFaults, r.WorkerStarts, r.WorkerRSSMiB, r.SanitizerRSSMiB)
+			fmt.Fprintf(progress, "  %-40s %4d photos  %6.2f photos/s  CPU %7.1f ms/photo (import %.1f with idle workers %.1f, analyses %.1f, of it this process %.1f)  (import %.1f s, analyses %.1f s; load %.1f → %.1f; faults/photo here %.0f, workers %.0f; %.1f MB/photo to the workers; worker starts %d, peak RSS workers %.0f MiB, sanitizer %.0f MiB)\n",
+				r.Case, r.Photos, r.PhotosSec, r.CPUMs, r.ImportCPUMs, r.IdleWorkersCPUMs, r.DrainCPUMs, r.DrainSelfCPUMs, r.ImportS, r.DrainS, r.LoadStart, r.Load, r.DrainSelfFaults, r.WorkerFaults, r.SentMB, r.WorkerStarts, r.WorkerRSSMiB, r.SanitizerRSSMiB)
 		}
 	}
 	opened := make([]openVision, len(vs))
@@ -222,7 +231,7 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	vis, pids := v.vis, v.pids
 	mon := startMonitor(pids)
 	defer mon.stop()
-	c0, f0, w0 := cpuClock(pids), workerFaults(pids), time.Now()
+	c0, f0, w0, iw0 := cpuClock(pids), workerFaults(pids), time.Now(), workersCPU(pids)
 	args := []string{"import", photos, "--tenant", perf.Tenant, "--subject", "bench-subject",
 		"--analyze", strings.Join(ImportFeatures, ","), "--json", "--data", cfg.Data}
 	if v.Insecure {
@@ -255,7 +264,13 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.ImportS = time.Since(w0).Seconds()
 
 	// The drain: a jobs node on the same database, as serve builds it.
+	sent, _ := vis.(interface{ Sent() int64 })
+	sent0 := int64(0)
+	if sent != nil {
+		sent0 = sent.Sent()
+	}
 	w1, c1, s1, sf1 := time.Now(), cpuClock(pids), cpuClock(nil), minorFaults()
+	row.IdleWorkersCPUMs = pipeMs(workersCPU(pids)-iw0) / float64(n)
 	g, err = wire.Open(ctx, wire.Options{Config: cfg, Clock: clock.System{}, Log: slog.New(slog.DiscardHandler), Vision: vis})
 	if err != nil {
 		return row, err
@@ -291,6 +306,9 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.PhotosSec = float64(n) / wall.Seconds()
 	c2 := cpuClock(pids)
 	row.DrainSelfCPUMs = pipeMs(cpuClock(nil)-s1) / float64(n)
+	if sent != nil {
+		row.SentMB = float64(sent.Sent()-sent0) / float64(n) / (1 << 20)
+	}
 	row.DrainSelfFaults = float64(minorFaults()-sf1) / float64(n)
 	row.runStats = mon.stop()
 	row.WorkerFaults = float64(workerFaults(pids)-f0) / float64(n)
@@ -299,6 +317,17 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.DrainCPUMs = pipeMs(c2-c1) / float64(n)
 	row.Load = loadAverage()
 	return row, nil
+}
+
+// workersCPU is the CPU time of the processes pids lists.
+func workersCPU(pids func() []int) time.Duration {
+	var d time.Duration
+	if pids != nil {
+		for _, pid := range pids() {
+			d += procCPU(pid)
+		}
+	}
+	return d
 }
 
 // lastLine is the last non-empty line of s (a CLI's one clear line).
