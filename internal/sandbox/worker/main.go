@@ -29,26 +29,6 @@ import (
 // often, never fail; the address-space rlimit stays the hard bound.
 const HeapLimit = 256 << 20
 
-// SanitizeHeapLimit is HeapLimit for a worker that loads no models (it
-// only sniffs, sanitizes and rotates uploads, and decodes). Its Go
-// buffers per request are the upload, its stripped copy and the output:
-// ≈ 21 MB for a rotated 12 MP JPEG (the coefficient arrays are C
-// memory), so a limit of three such requests keeps its pages warm: 12 MP
-// rotations measured 49–54 faults each once warm and a peak resident size
-// of 114–115 MiB, against ≈ 3,000 faults after 14 rotations and 299 MiB
-// under HeapLimit, whose heap was still growing (docs/perf.md, "Session
-// 10"). serve runs two of them beside the analysis workers, and each CLI
-// import one.
-const SanitizeHeapLimit = 64 << 20
-
-// heapLimit is the Go heap limit of a worker with configuration c.
-func heapLimit(c protocol.Config) int64 {
-	if c.LoadModels {
-		return HeapLimit
-	}
-	return SanitizeHeapLimit
-}
-
 // Main runs a worker process (the hidden `obscura worker` subcommand):
 // stage 1 enforces Landlock and re-executes itself; stage 2 sets rlimits,
 // loads the models with load (if the configuration asks), drops its uid,
@@ -108,7 +88,7 @@ func Main(load func(protocol.Config) (Engine, error), test func(meta, blob []byt
 		return 5
 	}
 	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(heapLimit(c))
+	debug.SetMemoryLimit(HeapLimit)
 	wk := &Worker{Engine: eng, Decode: c.Decode, Test: test}
 	if err := wk.Serve(context.Background(), os.Stdin, out); err != nil {
 		fmt.Fprintln(os.Stderr, "obscura worker:", err)
