@@ -2,6 +2,9 @@ package mediabench
 
 import (
 	"math"
+	"os"
+	"os/exec"
+	"slices"
 	"testing"
 )
 
@@ -48,5 +51,25 @@ func TestSummarize(t *testing.T) {
 	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
 	if !near(r.SandboxCost, 0.5) || !near(r.SandboxCPU, 1.5) || !near(r.SandboxDrainCPU, 2) {
 		t.Errorf("ratios: cost %v, CPU %v, analyses' CPU %v; want 0.5, 1.5, 2", r.SandboxCost, r.SandboxCPU, r.SandboxDrainCPU)
+	}
+}
+
+// TestProcessProbes: the monitor finds a child process of this one
+// (started from any thread) and reads a peak resident size.
+func TestProcessProbes(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	if got := children(os.Getpid()); !slices.Contains(got, cmd.Process.Pid) {
+		t.Errorf("children of this process %v, want %d among them", got, cmd.Process.Pid)
+	}
+	if rss := peakRSSMiB(os.Getpid()); rss <= 0 {
+		t.Errorf("peak RSS of this process %v MiB, want > 0", rss)
+	}
+	if rss := peakRSSMiB(-1); rss != 0 {
+		t.Errorf("peak RSS of no process %v, want 0", rss)
 	}
 }
