@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/obscuraproject/obscura/internal/models"
-	"github.com/obscuraproject/obscura/internal/perf/mediabench"
+	"github.com/obscuraproject/obscura/internal/perf/importbench"
 	"github.com/obscuraproject/obscura/internal/vision"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
@@ -37,11 +37,11 @@ func (a *app) benchImport(ctx context.Context, quick bool, reps int, dir string,
 		return err
 	}
 	mdir := models.DefaultDir(a.getenv)
-	lib, err := mediabench.PinnedLibrary(mdir, n)
+	lib, err := importbench.PinnedLibrary(mdir, n)
 	if err != nil {
 		return err
 	}
-	sandboxed := mediabench.ImportVision{Case: "import --analyze, sandboxed", Open: func(ctx context.Context) (wire.Vision, func() []int, func() error, error) {
+	sandboxed := importbench.ImportVision{Case: "import --analyze, sandboxed", Open: func(ctx context.Context) (wire.Vision, func() []int, func() error, error) {
 		pool, err := a.startPool(ctx, sandboxWorkers, true, false)
 		if err != nil {
 			return nil, nil, nil, err
@@ -55,20 +55,20 @@ func (a *app) benchImport(ctx context.Context, quick bool, reps int, dir string,
 			}
 			var wg sync.WaitGroup
 			for range sandboxWorkers {
-				wg.Go(func() { pool.Analyze(ctx, lib[0], mediabench.ImportFeatures) })
+				wg.Go(func() { pool.Analyze(ctx, lib[0], importbench.ImportFeatures) })
 			}
 			wg.Wait()
 		}
 		return pool, pool.PIDs, pool.Close, nil
 	}}
-	inProcess := mediabench.ImportVision{Case: "import --analyze, analyses in process", Insecure: true, Open: func(ctx context.Context) (wire.Vision, func() []int, func() error, error) {
+	inProcess := importbench.ImportVision{Case: "import --analyze, analyses in process", Insecure: true, Open: func(ctx context.Context) (wire.Vision, func() []int, func() error, error) {
 		eng, err := vision.Open(models.Pinned(), mdir, vision.Options{Threads: a.visionThreads()})
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		return eng, nil, eng.Close, nil
 	}}
-	rep, err := mediabench.RunImportCLI(ctx, exe, dir, lib, []mediabench.ImportVision{sandboxed, inProcess}, reps, warm, a.stderr)
+	rep, err := importbench.RunImportCLI(ctx, exe, dir, lib, []importbench.ImportVision{sandboxed, inProcess}, reps, warm, a.stderr)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,6 @@ func (a *app) benchImport(ctx context.Context, quick bool, reps int, dir string,
 }
 
 // spreadText is "median (min-max)" with prec decimals.
-func spreadText(s mediabench.Spread, prec int) string {
+func spreadText(s importbench.Spread, prec int) string {
 	return fmt.Sprintf("%.*f (%.*f-%.*f)", prec, s.Median, prec, s.Min, prec, s.Max)
 }

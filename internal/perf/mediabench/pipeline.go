@@ -9,13 +9,10 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/procstat"
 
 	xdraw "golang.org/x/image/draw"
 
@@ -137,81 +134,19 @@ func analyzeOnce(ctx context.Context, eng pipelineEngine, photo []byte) error {
 	return err
 }
 
-// cpuClock is the CPU time of this process plus that of pids (the
-// sandboxed workers, read from /proc; clock ticks of 10 ms).
-func cpuClock(pids func() []int) time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + workersCPU(pids)
-}
-
-// procCPU is a process's user + system time from /proc/<pid>/stat.
-func procCPU(pid int) time.Duration {
-	f := procStat(pid)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14 overall
-	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15
-	return time.Duration(ut+st) * (time.Second / 100)
-}
-
-// workerFaults is the minor page faults of pids (from /proc).
-func workerFaults(pids func() []int) int64 {
-	var n int64
-	if pids != nil {
-		for _, pid := range pids() {
-			if f := procStat(pid); len(f) > 7 {
-				v, _ := strconv.ParseInt(f[7], 10, 64) // field 10 overall: minflt
-				n += v
-			}
-		}
-	}
-	return n
-}
-
-// procStat is the fields of /proc/<pid>/stat after the command name (the
-// state is f[0], field 3 overall); nil if unreadable.
-func procStat(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	// The command name may hold spaces: fields start after the last ')'.
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.Fields(s)
-}
-
-// loadAverage is the 1-minute load average (0 if unreadable).
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
-
 // timeIt runs f n times after one warm-up run and returns the mean wall
 // and CPU time per run.
 func timeIt(n int, pids func() []int, f func() error) (wall, cpu time.Duration, err error) {
 	if err := f(); err != nil {
 		return 0, 0, err
 	}
-	c0, w0 := cpuClock(pids), time.Now()
+	c0, w0 := procstat.CPU(pids), time.Now()
 	for range n {
 		if err := f(); err != nil {
 			return 0, 0, err
 		}
 	}
-	return time.Since(w0) / time.Duration(n), (cpuClock(pids) - c0) / time.Duration(n), nil
+	return time.Since(w0) / time.Duration(n), (procstat.CPU(pids) - c0) / time.Duration(n), nil
 }
 
 // MixedLibrary returns n photos made from the pinned sample photos (group
@@ -281,10 +216,10 @@ func withOrientation(j []byte, o uint16) []byte {
 // written to progress (if not nil) as soon as it is measured: the full
 // run takes long on a loaded machine.
 func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, reps int, progress io.Writer) (PipelineReport, error) {
-	rep := PipelineReport{LoadBefore: loadAverage()}
+	rep := PipelineReport{LoadBefore: procstat.LoadAverage()}
 	say := func(r PipelineRow) {
 		if progress != nil {
-			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  faults %6d + %6d in workers  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, r.Faults, r.WorkerFaults, loadAverage())
+			fmt.Fprintf(progress, "  %-44s wall %8.1f ms  CPU %8.1f ms  %6.2f photos/s  faults %6d + %6d in workers  (load %.1f)\n", r.Case, r.WallMs, r.CPUMs, r.PhotosSec, r.Faults, r.WorkerFaults, procstat.LoadAverage())
 		}
 	}
 	// timed is timeIt that also counts the minor page faults per run
@@ -296,11 +231,11 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 		w, c, err := timeIt(n, pids, func() error {
 			if !warm { // timeIt's warm-up run
 				warm = true
-				defer func() { f0, w0 = minorFaults(), workerFaults(pids) }()
+				defer func() { f0, w0 = procstat.MinorFaults(), procstat.WorkerFaults(pids) }()
 			}
 			return f()
 		})
-		faults, wfaults = (minorFaults()-f0)/int64(n), (workerFaults(pids)-w0)/int64(n)
+		faults, wfaults = (procstat.MinorFaults()-f0)/int64(n), (procstat.WorkerFaults(pids)-w0)/int64(n)
 		return w, c, err
 	}
 	add := func(name string, n int, wall, cpu time.Duration) {
@@ -421,13 +356,13 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 			return rep, err
 		}
 		run := func(eng pipelineEngine, san pipelineSanitizer, pids func() []int) (PipelineRow, error) {
-			c0, w0 := cpuClock(pids), time.Now()
+			c0, w0 := procstat.CPU(pids), time.Now()
 			for _, photo := range lib {
 				if err := san(ctx, photo); err != nil {
 					return PipelineRow{}, err
 				}
 			}
-			wall, cpu := time.Since(w0), cpuClock(pids)-c0
+			wall, cpu := time.Since(w0), procstat.CPU(pids)-c0
 			return PipelineRow{WallMs: pipeMs(wall) / float64(len(lib)), CPUMs: pipeMs(cpu) / float64(len(lib)),
 				PhotosSec: float64(len(lib)) / wall.Seconds(), N: len(lib)}, nil
 		}
@@ -465,7 +400,7 @@ func RunPipeline(ctx context.Context, e *VisionEnv, pool PipelinePool, libSize, 
 			rep.ImportSandboxCPU = s.CPUMs / r.CPUMs
 		}
 	}
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = procstat.LoadAverage()
 	return rep, nil
 }
 
@@ -489,10 +424,10 @@ func pipeMs(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 // them: faces with embeddings, tags, sensitive) on eng, an engine set up
 // differently from the report's (another thread count), in process.
 func AnalyzeRow(ctx context.Context, name string, eng *vision.Engine, photo []byte, reps int) (PipelineRow, error) {
-	f0 := minorFaults()
+	f0 := procstat.MinorFaults()
 	w, c, err := timeIt(reps, nil, func() error { return analyzeOnce(ctx, eng, photo) })
 	if err != nil {
 		return PipelineRow{}, err
 	}
-	return PipelineRow{Case: name, WallMs: pipeMs(w), CPUMs: pipeMs(c), N: reps, Faults: (minorFaults() - f0) / int64(reps+1)}, nil
+	return PipelineRow{Case: name, WallMs: pipeMs(w), CPUMs: pipeMs(c), N: reps, Faults: (procstat.MinorFaults() - f0) / int64(reps+1)}, nil
 }

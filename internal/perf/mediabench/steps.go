@@ -3,9 +3,9 @@ package mediabench
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"time"
 
+	"github.com/obscuraproject/obscura/internal/perf/procstat"
 	"github.com/obscuraproject/obscura/internal/vision/arcface"
 	"github.com/obscuraproject/obscura/internal/vision/blazeface"
 	"github.com/obscuraproject/obscura/internal/vision/centernet"
@@ -41,8 +41,8 @@ func RunSteps(ctx context.Context, e *VisionEnv, pool PipelinePool, reps int) ([
 			ferr = fmt.Errorf("%s: %w", name, ferr)
 			return
 		}
-		f0 := minorFaults()
-		c0, w0 := cpuClock(nil), time.Now()
+		f0 := procstat.MinorFaults()
+		c0, w0 := procstat.CPU(nil), time.Now()
 		for range reps {
 			if ferr = f(); ferr != nil {
 				ferr = fmt.Errorf("%s: %w", name, ferr)
@@ -50,8 +50,8 @@ func RunSteps(ctx context.Context, e *VisionEnv, pool PipelinePool, reps int) ([
 			}
 		}
 		n := time.Duration(reps)
-		rows = append(rows, StepRow{Step: name, WallMs: pipeMs(time.Since(w0) / n), CPUMs: pipeMs((cpuClock(nil) - c0) / n),
-			Faults: (minorFaults() - f0) / int64(reps)})
+		rows = append(rows, StepRow{Step: name, WallMs: pipeMs(time.Since(w0) / n), CPUMs: pipeMs((procstat.CPU(nil) - c0) / n),
+			Faults: (procstat.MinorFaults() - f0) / int64(reps)})
 	}
 	var p *picture.Picture
 	step("decode at 1/2 scale (2000x1456)", func() (err error) {
@@ -126,7 +126,7 @@ func RunSteps(ctx context.Context, e *VisionEnv, pool PipelinePool, reps int) ([
 		// The worker's CPU is not in this process's: read it too.
 		n0 := len(rows)
 		pids := pool.PIDs
-		c0, w0 := cpuClock(pids), time.Now()
+		c0, w0 := procstat.CPU(pids), time.Now()
 		for range reps {
 			q, err := pool.Decode(e.Photo)
 			if err != nil {
@@ -135,14 +135,7 @@ func RunSteps(ctx context.Context, e *VisionEnv, pool PipelinePool, reps int) ([
 			pool.Release(q)
 		}
 		n := time.Duration(reps)
-		rows = append(rows[:n0], StepRow{Step: "decode in a worker, pixels sent back", WallMs: pipeMs(time.Since(w0) / n), CPUMs: pipeMs((cpuClock(pids) - c0) / n)})
+		rows = append(rows[:n0], StepRow{Step: "decode in a worker, pixels sent back", WallMs: pipeMs(time.Since(w0) / n), CPUMs: pipeMs((procstat.CPU(pids) - c0) / n)})
 	}
 	return rows, ferr
-}
-
-// minorFaults is this process's minor page faults so far.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Minflt
 }

@@ -1,4 +1,4 @@
-package mediabench
+package importbench
 
 import (
 	"os"

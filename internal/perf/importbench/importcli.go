@@ -1,4 +1,4 @@
-package mediabench
+package importbench
 
 import (
 	"bytes"
@@ -17,7 +17,10 @@ import (
 
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
+	"github.com/obscuraproject/obscura/internal/models"
 	"github.com/obscuraproject/obscura/internal/perf"
+	"github.com/obscuraproject/obscura/internal/perf/mediabench"
+	"github.com/obscuraproject/obscura/internal/perf/procstat"
 	"github.com/obscuraproject/obscura/internal/wire"
 )
 
@@ -91,9 +94,13 @@ type ImportRow struct {
 func PinnedLibrary(modelDir string, n int) ([][]byte, error) {
 	var srcs [][]byte
 	for i := 1; i <= 6; i++ {
-		srcs = append(srcs, mustLoad(modelDir, fmt.Sprintf("sample%d.jpg", i)))
+		b, err := models.Pinned().Load(modelDir, fmt.Sprintf("sample%d.jpg", i))
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, b)
 	}
-	lib, err := MixedLibrary(srcs, n)
+	lib, err := mediabench.MixedLibrary(srcs, n)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +135,7 @@ func numbered(b []byte, i int) []byte {
 // The runs are interleaved ABBA (A B, B A, A B, …) so a drift in the
 // machine's load falls on both sides alike.
 func RunImportCLI(ctx context.Context, exe, dir string, lib [][]byte, vs []ImportVision, reps, warm int, progress io.Writer) (ImportReport, error) {
-	rep := ImportReport{LoadBefore: loadAverage(), Reps: reps, Warm: min(warm, len(lib))}
+	rep := ImportReport{LoadBefore: procstat.LoadAverage(), Reps: reps, Warm: min(warm, len(lib))}
 	photos, err := writeLibrary(filepath.Join(dir, "import-photos"), lib)
 	if err != nil {
 		return rep, err
@@ -212,7 +219,7 @@ type openVision struct {
 
 // importOnce is one run into a fresh installation dir/name.
 func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v openVision) (ImportRow, error) {
-	row := ImportRow{Case: v.Case, LoadStart: loadAverage()}
+	row := ImportRow{Case: v.Case, LoadStart: procstat.LoadAverage()}
 	// The installation, its tenant and the subject's consents (not timed).
 	g, err := perf.NewServices(ctx, dir, name, nil)
 	if err != nil {
@@ -231,7 +238,7 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	vis, pids := v.vis, v.pids
 	mon := startMonitor(pids)
 	defer mon.stop()
-	c0, f0, w0, iw0 := cpuClock(pids), workerFaults(pids), time.Now(), workersCPU(pids)
+	c0, f0, w0, iw0 := procstat.CPU(pids), procstat.WorkerFaults(pids), time.Now(), procstat.WorkersCPU(pids)
 	args := []string{"import", photos, "--tenant", perf.Tenant, "--subject", "bench-subject",
 		"--analyze", strings.Join(ImportFeatures, ","), "--json", "--data", cfg.Data}
 	if v.Insecure {
@@ -269,8 +276,8 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	if sent != nil {
 		sent0 = sent.Sent()
 	}
-	w1, c1, s1, sf1 := time.Now(), cpuClock(pids), cpuClock(nil), minorFaults()
-	row.IdleWorkersCPUMs = pipeMs(workersCPU(pids)-iw0) / float64(n)
+	w1, c1, s1, sf1 := time.Now(), procstat.CPU(pids), procstat.CPU(nil), procstat.MinorFaults()
+	row.IdleWorkersCPUMs = pipeMs(procstat.WorkersCPU(pids)-iw0) / float64(n)
 	g, err = wire.Open(ctx, wire.Options{Config: cfg, Clock: clock.System{}, Log: slog.New(slog.DiscardHandler), Vision: vis})
 	if err != nil {
 		return row, err
@@ -304,30 +311,19 @@ func importOnce(ctx context.Context, exe, dir, name, photos string, n int, v ope
 	row.DrainS = time.Since(w1).Seconds()
 	row.Photos = n
 	row.PhotosSec = float64(n) / wall.Seconds()
-	c2 := cpuClock(pids)
-	row.DrainSelfCPUMs = pipeMs(cpuClock(nil)-s1) / float64(n)
+	c2 := procstat.CPU(pids)
+	row.DrainSelfCPUMs = pipeMs(procstat.CPU(nil)-s1) / float64(n)
 	if sent != nil {
 		row.SentMB = float64(sent.Sent()-sent0) / float64(n) / (1 << 20)
 	}
-	row.DrainSelfFaults = float64(minorFaults()-sf1) / float64(n)
+	row.DrainSelfFaults = float64(procstat.MinorFaults()-sf1) / float64(n)
 	row.runStats = mon.stop()
-	row.WorkerFaults = float64(workerFaults(pids)-f0) / float64(n)
+	row.WorkerFaults = float64(procstat.WorkerFaults(pids)-f0) / float64(n)
 	row.CPUMs = pipeMs(c2-c0+cliCPU) / float64(n)
 	row.ImportCPUMs = pipeMs(c1-c0+cliCPU) / float64(n)
 	row.DrainCPUMs = pipeMs(c2-c1) / float64(n)
-	row.Load = loadAverage()
+	row.Load = procstat.LoadAverage()
 	return row, nil
-}
-
-// workersCPU is the CPU time of the processes pids lists.
-func workersCPU(pids func() []int) time.Duration {
-	var d time.Duration
-	if pids != nil {
-		for _, pid := range pids() {
-			d += procCPU(pid)
-		}
-	}
-	return d
 }
 
 // lastLine is the last non-empty line of s (a CLI's one clear line).
@@ -335,3 +331,5 @@ func lastLine(s string) string {
 	ls := strings.Split(strings.TrimSpace(s), "\n")
 	return ls[len(ls)-1]
 }
+
+func pipeMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
