@@ -193,7 +193,12 @@ func TestHostileModulesRefusedAtInstall(t *testing.T) {
 
 func TestHostileRunsContained(t *testing.T) {
 	mods := modules(t)
-	r := newRuntime(t, Config{Timeout: 500 * time.Millisecond, Allowance: 32 << 20})
+	// The loop can only end at the time limit (500 ms). The others must end
+	// at their own limit, so they get a minute: under -race on a loaded
+	// machine a memory or output flood could otherwise be cut by the
+	// clock first and report "timeout" with nothing wrong.
+	loopRT := newRuntime(t, Config{Timeout: 500 * time.Millisecond, Allowance: 32 << 20})
+	r := newRuntime(t, Config{Timeout: time.Minute, Allowance: 32 << 20})
 	tests := []struct {
 		name, reason string
 	}{
@@ -205,6 +210,10 @@ func TestHostileRunsContained(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			r := r
+			if tt.reason == wasmhost.ReasonTimeout {
+				r = loopRT
+			}
 			cm, err := r.Compile(context.Background(), mods[tt.name])
 			if err != nil {
 				t.Fatalf("compile: %v", err)
