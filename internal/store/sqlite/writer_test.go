@@ -15,7 +15,7 @@ import (
 
 func openWriterStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "obscura.db"))
+	s, err := openCopy(t, filepath.Join(t.TempDir(), "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
