@@ -339,7 +339,12 @@ func TestDropout(t *testing.T) {
 	const n = 6
 	h := newHarness(t, n)
 	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(2 * time.Second)
+	// The round waits out the stage deadline twice (for the two devices
+	// that went offline); an honest device slower than the deadline is
+	// dropped too, and a third drop aborts the round. 2 s was within reach
+	// of six devices' training and masking under -race on a loaded 2-core
+	// machine; 6 s costs 8 s of waiting, not CPU.
+	cfg.StageTimeout = fl.Duration(6 * time.Second)
 	h.create("scene", cfg)
 	h.devices[1].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)      // drops after sharing keys
 	h.devices[4].Transport.(*direct).failAt = phaseOf(secagg.TypeConsistency) // drops after its masked input
