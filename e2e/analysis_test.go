@@ -56,7 +56,7 @@ func TestAnalysisAgainstRealServer(t *testing.T) {
 	if json.Unmarshal(b, &job); code != 202 || !strings.HasPrefix(job.ID, "job_") {
 		t.Fatalf("async: %d %s", code, b)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(jobsWithin)
 	for {
 		code, _, b := s.get(t, "/v1/jobs/"+job.ID, tn.APIKey)
 		if code == 200 && strings.Contains(string(b), `"state":"completed"`) && strings.Contains(string(b), `"person"`) {

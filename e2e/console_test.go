@@ -135,10 +135,9 @@ func downloadable(t *testing.T, s *server, key, id string) bool {
 // forensic bundle (verifies under the pinned key, names no other tenant).
 func TestOperatorConsoleWithoutJavaScript(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	s, data := sharedServer(t)
 	tn := createTenant(t, data, "Console App")
 	other := createTenant(t, data, "Other App")
-	s := startServer(t, data)
 	photo := jpegPhoto(t)
 	ursula := []string{uploadPhotoAs(t, s, tn.APIKey, "ursula", photo), uploadPhotoAs(t, s, tn.APIKey, "ursula", photo)}
 	victor := uploadPhotoAs(t, s, tn.APIKey, "victor", photo)

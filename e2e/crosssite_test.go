@@ -16,9 +16,8 @@ import (
 // still open signed in.
 func TestLinksOpenedFromAnotherSite(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	s, data := sharedServer(t)
 	tn := createTenant(t, data, "Cross Site App")
-	s := startServer(t, data)
 	code, b := do(t, "POST", s.base+"/v1/subjects/someone/privacy-link", tn.APIKey, nil)
 	if code != 201 {
 		t.Fatalf("privacy link: %d %s", code, b)

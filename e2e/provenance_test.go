@@ -44,9 +44,8 @@ func verifyOverHTTP(t *testing.T, s *server, key string, img []byte) (int, prove
 // without its manifest.
 func TestProvenanceVerify(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	s, data := sharedServer(t)
 	tn := createTenant(t, data, "Provenance App")
-	s := startServer(t, data)
 	golden, err := os.ReadFile(goldenDir + "golden.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +115,8 @@ func mustBinary(t *testing.T) string {
 func TestMemeDraftsCarryProvenance(t *testing.T) {
 	t.Parallel()
 	ref := c2patest.Reader(t)
-	data := t.TempDir()
+	s, data := sharedServer(t)
 	tn := createTenant(t, data, "Provenance Memes")
-	s := startServer(t, data)
 	key := tn.APIKey
 	const subj = "prov-meme-subject-4417"
 	src := uploadPhotoAs(t, s, key, subj, samplePhoto(t))

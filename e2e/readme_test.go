@@ -50,8 +50,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 	}
 
-	data := t.TempDir()
-	s := startServer(t, data)
+	s, data := sharedServer(t)
 	// A working directory laid out like the repository root: bin/obscura
 	// (the binary under test) and the committed sample photos.
 	work := t.TempDir()

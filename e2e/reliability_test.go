@@ -213,6 +213,10 @@ func TestKillLoopRecovers(t *testing.T) {
 	if got := countRows(t, data, `SELECT count(*) FROM assets`); got != assets {
 		t.Errorf("the sweep changed the asset count: %d → %d", assets, got)
 	}
+	// The rescued jobs wait for the one analysis slot within their job
+	// timeout; on a loaded machine some time out and are retried after
+	// River's backoff, so they get jobsWithin, not what the sweep left.
+	deadline = time.Now().Add(jobsWithin)
 	for _, id := range jobs {
 		for {
 			code, _, b := s.get(t, "/v1/jobs/"+id, tn.APIKey)
@@ -253,6 +257,7 @@ func queueUntilRunning(t *testing.T, s *server, key string, photo []byte) []stri
 				return ids
 			}
 		}
+		time.Sleep(5 * time.Millisecond) // a poll, not a spin: the server needs the core
 	}
 	t.Fatal("no queued analysis was seen running")
 	return nil

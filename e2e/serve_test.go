@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,15 +19,22 @@ import (
 
 // binary builds cmd/obscura once per test run.
 var binary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "obscura-e2e-bin")
+	return buildObscura("obscura-e2e-bin")
+})
+
+// buildObscura builds cmd/obscura with extra go build arguments into a new
+// temporary directory, which TestMain removes after the run.
+func buildObscura(prefix string, args ...string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", err
 	}
+	runDirs.add(dir)
 	out := filepath.Join(dir, "obscura")
-	cmd := exec.Command("go", "build", "-o", out, "../cmd/obscura")
+	cmd := exec.Command("go", append(append([]string{"build"}, args...), "-o", out, "../cmd/obscura")...)
 	cmd.Stderr = os.Stderr
 	return out, cmd.Run()
-})
+}
 
 func obscura(t *testing.T, data string, args ...string) []byte {
 	t.Helper()
@@ -55,12 +63,21 @@ func obscuraEnv(t *testing.T, data string, env []string, args ...string) []byte 
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := listenAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return addr
+}
+
+// listenAddr is a loopback address with a port free a moment ago.
+func listenAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 // server is a running `obscura serve`.
@@ -106,16 +123,31 @@ func startServerBinary(t *testing.T, bin, data string, env ...string) *server {
 			t.Fatal(err)
 		}
 	}
+	s, err := launch(bin, data, env)
+	if s != nil {
+		t.Cleanup(s.stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launch starts `bin serve` on data and waits for /healthz. A server that
+// started but did not come up is returned with the error, to be stopped.
+func launch(bin, data string, env []string) (*server, error) {
 	seedPluginCache(data)
-	addr := freeAddr(t)
+	addr, err := listenAddr()
+	if err != nil {
+		return nil, err
+	}
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr)
 	s.cmd.Env = append(append(os.Environ(), "OBSCURA_DATA="+data), env...)
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
 	// Model loading dominates start-up; on a saturated 2-core machine it
 	// has taken over 20 s, and the tests start servers in parallel (the
 	// deadline only bounds a server that never comes up).
@@ -124,12 +156,17 @@ func startServerBinary(t *testing.T, bin, data string, env ...string) *server {
 		if res, err := http.Get(s.base + "/healthz"); err == nil {
 			res.Body.Close()
 			keepPluginCache(data)
-			return s
+			return s, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("server did not come up: %s", s.logs.String())
-	return nil
+	return s, fmt.Errorf("server did not come up: %s", s.logs.String())
+}
+
+// stop kills the server (if it still runs) and reaps it.
+func (s *server) stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
 }
 
 // pluginCache is a copy of the compiled built-in plugins (wazero's
@@ -336,9 +373,15 @@ type tenant struct {
 // createTenant runs `obscura tenant create NAME --json` on data.
 func createTenant(t *testing.T, data, name string) tenant {
 	t.Helper()
+	return createTenantEnv(t, data, nil, name)
+}
+
+// createTenantEnv is createTenant with extra environment variables.
+func createTenantEnv(t *testing.T, data string, env []string, name string) tenant {
+	t.Helper()
 	var tn tenant
-	obscura(t, data, "init") // idempotent; the CLI never creates an installation by itself
-	out := obscura(t, data, "tenant", "create", name, "--json")
+	obscuraEnv(t, data, env, "init") // idempotent; the CLI never creates an installation by itself
+	out := obscuraEnv(t, data, env, "tenant", "create", name, "--json")
 	if err := json.Unmarshal(out, &tn); err != nil || tn.APIKey == "" {
 		t.Fatalf("tenant create output %q: %v", out, err)
 	}

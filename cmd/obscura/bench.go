@@ -23,6 +23,7 @@ var benchSections = []string{"storage", "ingest", "api", "vision", "analysis", "
 
 func (a *app) benchCmd() *cobra.Command {
 	var quick bool
+	var reps int
 	cmd := &cobra.Command{
 		Use:   "bench [storage|ingest|api|vision|analysis|memes|guard|fl|plugins|analytics|sandbox|provenance|pipeline|import|store|writer]...",
 		Short: "Measure hot paths against baselines in the same run and print ratios",
@@ -194,7 +195,7 @@ func (a *app) benchCmd() *cobra.Command {
 				}
 			}
 			if want("import") {
-				if err := a.benchImport(cmd.Context(), quick, dir, out, &b); err != nil {
+				if err := a.benchImport(cmd.Context(), quick, reps, dir, out, &b); err != nil {
 					return err
 				}
 			}
@@ -229,6 +230,7 @@ func (a *app) benchCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "skip the 64 MiB size and the 200-client secure-aggregation round")
+	cmd.Flags().IntVar(&reps, "reps", 0, "import: measured runs per configuration, interleaved ABBA (default 3, 2 with --quick)")
 	return cmd
 }
 

@@ -16,14 +16,22 @@ import (
 // benchImport is `obscura bench import` (issue 25.6): a 500-photo mixed
 // library (40 with --quick) through the real `obscura import --analyze
 // faces,tags,sensitive`, its queue drained by a jobs node as serve builds
-// it, once with the analyses in serve's sandboxed worker pool and once
-// with them in process; photos/s, CPU per photo and the ratio.
-func (a *app) benchImport(ctx context.Context, quick bool, dir string, out map[string]any, b *strings.Builder) error {
-	n := 500
+// it, with the analyses in serve's sandboxed worker pool and in process,
+// reps runs each interleaved ABBA after a discarded warm-up import per
+// configuration; photos/s and CPU per photo (median and range) and the
+// ratios of the medians.
+func (a *app) benchImport(ctx context.Context, quick bool, reps int, dir string, out map[string]any, b *strings.Builder) error {
+	n, warm := 500, 40
 	if quick {
-		n = 40
+		n, warm = 40, 16
 	}
-	fmt.Fprintf(a.stderr, "benchmarking `obscura import --analyze faces,tags,sensitive` of a %d-photo mixed library until every queued analysis is done, sandboxed and in process …\n", n)
+	if reps <= 0 {
+		reps = 3
+		if quick {
+			reps = 2
+		}
+	}
+	fmt.Fprintf(a.stderr, "benchmarking `obscura import --analyze faces,tags,sensitive` of a %d-photo mixed library until every queued analysis is done, sandboxed and in process, %d runs each (ABBA) after a %d-photo warm-up …\n", n, reps, warm)
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -38,9 +46,9 @@ func (a *app) benchImport(ctx context.Context, quick bool, dir string, out map[s
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		// Every worker up and warm before the clock starts, as in a
-		// serve that has been running: pairs of analyses until the pool
-		// has grown to its size (it starts workers on demand).
+		// Every worker up before the warm-up import, as in a serve that
+		// has been running: pairs of analyses until the pool has grown
+		// to its size (it starts workers on demand).
 		for range 20 {
 			if len(pool.PIDs()) >= sandboxWorkers {
 				break
@@ -58,19 +66,27 @@ func (a *app) benchImport(ctx context.Context, quick bool, dir string, out map[s
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		eng.Analyze(ctx, lib[0], mediabench.ImportFeatures) // warm, like the workers
 		return eng, nil, eng.Close, nil
 	}}
-	rep, err := mediabench.RunImportCLI(ctx, exe, dir, lib, []mediabench.ImportVision{sandboxed, inProcess}, a.stderr)
+	rep, err := mediabench.RunImportCLI(ctx, exe, dir, lib, []mediabench.ImportVision{sandboxed, inProcess}, reps, warm, a.stderr)
 	if err != nil {
 		return err
 	}
 	out["import"] = rep
-	fmt.Fprintf(b, "\n%-40s %7s %10s %14s %12s %14s %9s %11s\n", fmt.Sprintf("import --analyze (%d photos)", n), "photos", "photos/s", "CPU ms/photo", "of it import", "of it analyses", "import s", "analyses s")
-	for _, r := range rep.Rows {
-		fmt.Fprintf(b, "%-40s %7d %10.2f %14.1f %12.1f %14.1f %9.1f %11.1f\n", r.Case, r.Photos, r.PhotosSec, r.CPUMs, r.ImportCPUMs, r.DrainCPUMs, r.ImportS, r.DrainS)
+	fmt.Fprintf(b, "\n%-40s %4s %22s %24s %18s %18s %6s %8s %8s %10s\n", fmt.Sprintf("import --analyze (%d photos)", n), "runs", "photos/s med (min-max)", "CPU ms/photo med (range)", "of it import", "of it analyses", "starts", "wkr MiB", "san MiB", "load")
+	for _, s := range rep.Summary {
+		fmt.Fprintf(b, "%-40s %4d %22s %24s %18s %18s %6d %8.0f %8.0f %10s\n", s.Case, s.Runs, spreadText(s.PhotosSec, 2), spreadText(s.CPUMs, 0), spreadText(s.ImportCPUMs, 0), spreadText(s.DrainCPUMs, 0),
+			s.WorkerStarts, s.WorkerRSSMiB, s.SanitizerRSSMiB, fmt.Sprintf("%.1f-%.1f", s.Load.Min, s.Load.Max))
 	}
-	fmt.Fprintf(b, "import --analyze: the sandbox costs %.0f%% of photos/s, %.2fx CPU per photo, %.2fx the analyses' CPU (target <= 10%%); load average %.1f before\n",
+	for _, s := range rep.Summary {
+		fmt.Fprintf(b, "%-40s analyses: this process %s CPU ms/photo, %.0f faults/photo; workers %.0f faults/photo\n", s.Case, spreadText(s.DrainSelfCPUMs, 0), s.DrainSelfFaults, s.WorkerFaults)
+	}
+	fmt.Fprintf(b, "import --analyze: the sandbox costs %.0f%% of photos/s, %.2fx CPU per photo, %.2fx the analyses' CPU (ratios of medians; target <= 10%%); load average %.1f before\n",
 		100*rep.SandboxCost, rep.SandboxCPU, rep.SandboxDrainCPU, rep.LoadBefore)
 	return nil
+}
+
+// spreadText is "median (min-max)" with prec decimals.
+func spreadText(s mediabench.Spread, prec int) string {
+	return fmt.Sprintf("%.*f (%.*f-%.*f)", prec, s.Median, prec, s.Min, prec, s.Max)
 }

@@ -71,19 +71,34 @@ func TestWorkerHeapStaysWarm(t *testing.T) {
 		}
 	}
 	// Warm: the worker's Go heap first grows to its limit
-	// (worker.HeapLimit, ≈ 21 MB of Go buffers per rotation), faulting in
-	// fresh pages, and reuses them from its first collection on.
-	for range worker.HeapLimit/(20<<20) + 2 {
-		rotate()
-	}
+	// (worker.HeapLimit, ≈ 18–21 MB of Go buffers per rotation), faulting
+	// in fresh pages, and reuses them from its first collection on. How
+	// many rotations reach the limit depends on the exact buffers, so
+	// warm until a rotation stays under the bound (a fixed 14 left the
+	// heap just short of its first collection: 2,965 faults measured
+	// against the bound of 3,000), or give up after twice the expected
+	// count and let the measurement below fail.
 	pid := p.PIDs()[0]
+	for i := range 2 * (worker.HeapLimit/(18<<20) + 2) {
+		f := minorFaults(t, pid)
+		rotate()
+		if i >= 2 && minorFaults(t, pid)-f <= 3000 {
+			break
+		}
+	}
 	before := minorFaults(t, pid)
 	const n = 3
 	for range n {
 		rotate()
 	}
 	per := (minorFaults(t, pid) - before) / n
-	t.Logf("%d minor faults per warm 12 MP rotation in the worker", per)
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, peak, _ := strings.Cut(string(b), "VmHWM:")
+	peak, _, _ = strings.Cut(peak, "\n")
+	t.Logf("%d minor faults per warm 12 MP rotation in the worker; peak resident %s", per, strings.TrimSpace(peak))
 	if per > 3000 {
 		t.Errorf("%d minor faults per 12 MP rotation: the worker's heap is not kept warm (want ≤ 3000; cold ≈ 22,000)", per)
 	}

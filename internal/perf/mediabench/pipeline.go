@@ -142,13 +142,7 @@ func analyzeOnce(ctx context.Context, eng pipelineEngine, photo []byte) error {
 func cpuClock(pids func() []int) time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	d := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	if pids != nil {
-		for _, pid := range pids() {
-			d += procCPU(pid)
-		}
-	}
-	return d
+	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + workersCPU(pids)
 }
 
 // procCPU is a process's user + system time from /proc/<pid>/stat.

@@ -24,7 +24,11 @@ import (
 // returned the freed pages to the kernel between photos and the next
 // photo faulted them in again: 2,700–9,000 faults, ≈ 20 µs each on this
 // project's VMs, per 12 MP analysis (docs/perf.md, "Session 9"). Under
-// the limit the pages stay mapped. The limit is soft: a larger working
+// the limit the pages stay mapped between collections; after one, the
+// runtime's background scavenger still returns the freed pages above 110%
+// of the heap then in use, at its own pace, so some are faulted in again
+// (234–259 faults per photo in a 500-photo import, docs/perf.md,
+// "Session 10"). The limit is soft: a larger working
 // set (a full-size decode of a 50 MP photo) makes the collector run more
 // often, never fail; the address-space rlimit stays the hard bound.
 const HeapLimit = 256 << 20
