@@ -57,9 +57,17 @@ NORACE_PKGS = $(shell $(GO) list ./internal/... | grep -E '$(NORACE_RE)') . ./cm
 #     guard it drives are race-checked by the package's other analysis
 #     tests (TestAnalyzeConsentHardeningStorageAndRetention,
 #     TestAsyncAnalysis) and by internal/guard's own.
+#   internal/api TestAdversarialFaceWithheld crafts an evasion attack in
+#     the test itself (40 rounds of per-pixel noise over a face and a
+#     FaceRes embedding each) and uploads the 11 MB result: 49 s of CPU
+#     under -race alone (load 14), nearly all of it the test's own pixel
+#     loops and PNG decoding. The upload, suggest and analyze handlers it
+#     then drives are race-checked by TestFaceSuggestionLifecycle,
+#     TestUploadFlow and TestAnalyzeConsentHardeningStorageAndRetention,
+#     the adversarial check's gate by internal/guard's own tests.
 #   internal/sandbox TestWorkerHeapStaysWarm counts page faults, which the
 #     race runtime adds its own to.
-NORACE_TESTS := ^(TestExtractionGuardOverHTTP|TestWorkerHeapStaysWarm)$$
+NORACE_TESTS := ^(TestExtractionGuardOverHTTP|TestAdversarialFaceWithheld|TestWorkerHeapStaysWarm)$$
 # e2e tests that may share the machine run in parallel (t.Parallel); each
 # mostly waits on its own server, so more run at once than there are cores.
 E2E_PARALLEL ?= 4

@@ -48,8 +48,28 @@ func TestAuditRecordsOperationsWithHashedIDsOnly(t *testing.T) {
 	}
 	e.req(t, "GET", e.srv.URL+"/v1/assets/"+asset.AssetID, e.keys["b"], "", nil) // cross-tenant probe
 
-	// Let the group commit land, then read through the API.
-	time.Sleep(50 * time.Millisecond)
+	// An outcome entry is appended after its response is written: wait
+	// until the entries this test checks are in (the minute only stops a
+	// hung log; a fixed 50 ms sleep was too short on a loaded machine),
+	// then read through the API.
+	waitFor(t, func() bool {
+		all, _, err := audit.Page(context.Background(), e.st, "", 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, en := range all {
+			seen[en.Action+"/"+en.Result] = true
+			seen[en.Action+"/"+en.Code] = true
+		}
+		for _, k := range []string{"create-upload/ok", "put-upload/ok", "grant-consent/ok", "grant-consent.intent/ok", "get-export/ok",
+			"get-tenant/unauthenticated", "put-upload/token_used", "get-asset/not_found"} {
+			if !seen[k] {
+				return false
+			}
+		}
+		return true
+	})
 	code, _, b = e.req(t, "GET", e.srv.URL+"/v1/admin/audit?limit=100", e.keys["a"], "", nil)
 	if code != 200 {
 		t.Fatalf("audit page: %d %s", code, b)

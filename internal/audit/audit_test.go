@@ -21,6 +21,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -37,7 +38,7 @@ func fixedKey() (ed25519.PrivateKey, ed25519.PublicKey) {
 
 func openLog(t testing.TB, path string, every int) (*Log, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
+	st, err := sqlitetest.Open(t, "migrated", path, sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/consent"
 	"github.com/obscuraproject/obscura/internal/ddg"
 	"github.com/obscuraproject/obscura/internal/dp"
@@ -25,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/secagg"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 	sdk "github.com/obscuraproject/obscura/sdk/fl"
 )
 
@@ -135,6 +135,7 @@ type harness struct {
 	test    []scene.Example
 	canary  []byte
 	seed    []scene.Example
+	clk     *shiftedClock // the coordinator's: the real clock, which a test can move forward
 }
 
 const tenant = "t1"
@@ -150,7 +151,7 @@ func sceneSet(t *testing.T) *scene.Scene {
 func newHarness(t *testing.T, n int) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(t.TempDir(), "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +161,8 @@ func newHarness(t *testing.T, n int) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, cons: &consents{granted: map[string]bool{}}, kill: &kill{},
-		server: signer{ed25519.NewKeyFromSeed(make([]byte, 32))}}
-	h.c, err = fl.New(fl.Deps{Store: st, Consents: h.cons, Kill: h.kill, Hash: hasher{}, Signer: h.server, Clock: clock.System{}, Noise: dp.DiscreteGaussian})
+		server: signer{ed25519.NewKeyFromSeed(make([]byte, 32))}, clk: &shiftedClock{}}
+	h.c, err = fl.New(fl.Deps{Store: st, Consents: h.cons, Kill: h.kill, Hash: hasher{}, Signer: h.server, Clock: h.clk, Noise: dp.DiscreteGaussian})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +339,12 @@ func TestDropout(t *testing.T) {
 	const n = 6
 	h := newHarness(t, n)
 	cfg := config(n)
-	cfg.StageTimeout = fl.Duration(2 * time.Second)
+	// The round waits out the stage deadline twice (for the two devices
+	// that went offline); an honest device slower than the deadline is
+	// dropped too, and a third drop aborts the round. 2 s was within reach
+	// of six devices' training and masking under -race on a loaded 2-core
+	// machine; 6 s costs 8 s of waiting, not CPU.
+	cfg.StageTimeout = fl.Duration(6 * time.Second)
 	h.create("scene", cfg)
 	h.devices[1].Transport.(*direct).failAt = phaseOf(secagg.TypeMasked)      // drops after sharing keys
 	h.devices[4].Transport.(*direct).failAt = phaseOf(secagg.TypeConsistency) // drops after its masked input

@@ -2,6 +2,7 @@ package fl_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,14 @@ func stalled(t *testing.T, n int, stage time.Duration) *harness {
 	return h
 }
 
+// shiftedClock is the real clock moved forward by what shift added.
+type shiftedClock struct{ off atomic.Int64 }
+
+// Now is the real time plus the shift.
+func (c *shiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+
+func (c *shiftedClock) shift(d time.Duration) { c.off.Add(int64(d)) }
+
 func (h *harness) summary() fl.Summary {
 	h.t.Helper()
 	s, err := h.c.Summarize(context.Background(), tenant, "scene")
@@ -42,13 +51,23 @@ func (h *harness) summary() fl.Summary {
 // TestRunAdvancesStalledRound: with no request at all, Run (what serve
 // starts) closes the stalled phase at its deadline and aborts the round
 // without charging its budget.
+//
+// The stage deadline is an hour, passed by moving the coordinator's clock:
+// with a real 300 ms deadline the round's own key exchange (device
+// training, secure aggregation, under -race on a loaded machine) could
+// outlast it, ending the round before it stalled.
 func TestRunAdvancesStalledRound(t *testing.T) {
 	const n = 3
-	h := stalled(t, n, 300*time.Millisecond)
+	h := stalled(t, n, time.Hour)
+	h.c.Tick(context.Background())
+	if h.summary().Rounds[1].Outcome != "open" {
+		t.Fatal("round ended before its deadline")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go h.c.Run(ctx, 20*time.Millisecond)
-	deadline := time.Now().Add(10 * time.Second)
+	h.clk.shift(time.Hour + time.Minute)
+	deadline := time.Now().Add(time.Minute) // only a Run that never ticks hits it
 	for h.summary().Rounds[1].Outcome == "open" {
 		if time.Now().After(deadline) {
 			t.Fatal("the stalled round never ended without requests")

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,27 +180,39 @@ func TestGateWeightsAndTimeouts(t *testing.T) {
 		t.Errorf("OnIdle peak %d, want 100", idlePeak)
 	}
 	// Weighted: 60 + 30 run together, a following 20 waits.
+	// (Ordering, not timing: the waiter is seen queued, and it must not be
+	// admitted before 60 are released. A sleep-and-measure version failed
+	// when a loaded machine started the waiter after the release.)
 	a, _ := g.Admit(ctx, 60)
 	b, _ := g.Admit(ctx, 30)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	var waited time.Duration
+	var released atomic.Bool
+	admitted := make(chan bool, 1)
 	go func() {
-		defer wg.Done()
-		s := time.Now()
 		r, err := g.Wait(ctx, 20)
-		if err == nil {
-			waited = time.Since(s)
-			r()
+		if err != nil {
+			t.Error(err)
+			admitted <- true
+			return
 		}
+		admitted <- released.Load()
+		r()
 	}()
-	time.Sleep(20 * time.Millisecond)
-	a()
-	wg.Wait()
-	b()
-	if waited < 15*time.Millisecond {
-		t.Errorf("20 units ran beside 90 of capacity 100 (waited %v)", waited)
+	waitFor(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.waiters.Len() == 1 || len(admitted) > 0 // Wait is not counted in InUse's queue
+	})
+	select {
+	case <-admitted:
+		t.Fatal("20 units ran beside 90 of capacity 100")
+	default:
 	}
+	released.Store(true)
+	a()
+	if !<-admitted {
+		t.Error("20 units ran beside 90 of capacity 100")
+	}
+	b()
 }
 
 func TestFreeIdleMemory(t *testing.T) {
@@ -218,15 +230,16 @@ func TestFreeIdleMemory(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds. The minute only stops a hung test: a
+// loaded 2-core machine (-race, load 15-20) can take seconds to schedule
+// the goroutine that makes cond true.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for range 500 {
-		if cond() {
-			return
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in a minute")
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
-	t.Fatal("condition not reached")
 }
 
 // A flood from many client addresses does not evict a key's bucket (which

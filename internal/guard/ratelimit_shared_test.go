@@ -13,11 +13,12 @@ import (
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 func openShared(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
+	st, err := sqlitetest.Open(t, "migrated", path, sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 type testSigner struct{ priv ed25519.PrivateKey }
@@ -42,7 +43,7 @@ func buildBundle(t *testing.T) (Bundle, testSigner, time.Time) {
 func seedChain(t *testing.T) (*sqlite.Store, testSigner, *clock.Fake) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(t.TempDir(), "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func FuzzVerifyBundle(f *testing.F) {
 // back (regression: the raw, escaped form was compared as if canonical).
 func TestBundleWithEscapedV2Entry(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(t.TempDir(), "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,13 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/fault"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 func TestKillSwitchScopes(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "obscura.db")
-	st, err := sqlite.Open(ctx, path)
+	st, err := sqlitetest.Open(t, "migrated", path, sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -38,7 +39,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(dir, "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

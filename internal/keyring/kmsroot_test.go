@@ -24,6 +24,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/keyring/rootkey"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 // fakeTransit is an in-process stand-in for Vault's Transit engine: the
@@ -86,7 +87,7 @@ func (f *fakeTransit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func keyringOver(t *testing.T, ctx context.Context, uri string, opt rootkey.RemoteRootOptions) (*Keyring, *sqlite.Store, error) {
 	t.Helper()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(t.TempDir(), "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/keyring/shreddir"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 type v2Vector struct {
@@ -64,7 +65,7 @@ func TestKeysV2Vectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(dir, "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

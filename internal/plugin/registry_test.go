@@ -15,6 +15,7 @@ import (
 	"github.com/obscuraproject/obscura/internal/clock"
 	"github.com/obscuraproject/obscura/internal/store"
 	"github.com/obscuraproject/obscura/internal/store/sqlite"
+	"github.com/obscuraproject/obscura/internal/testkit/sqlitetest"
 )
 
 type recorder struct {
@@ -38,7 +39,7 @@ func (r *recorder) Append(_ context.Context, e audit.Entry) error {
 
 func newRegistry(t *testing.T) (*Registry, *sqlite.Store, *recorder) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "obscura.db"))
+	st, err := sqlitetest.Open(t, "migrated", filepath.Join(t.TempDir(), "obscura.db"), sqlite.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

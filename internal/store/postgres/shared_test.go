@@ -32,8 +32,8 @@ func TestKillSwitchNotify(t *testing.T) {
 		case <-changes:
 		case err := <-done:
 			t.Fatalf("%s: listener ended: %v", what, err)
-		case <-time.After(time.Second):
-			t.Fatalf("%s: no notification within 1 s", what)
+		case <-time.After(time.Minute): // only a lost notification hits it; 1 s was within reach of a loaded machine
+			t.Fatalf("%s: no notification within a minute", what)
 		}
 	}
 	wait("initial read")
@@ -53,7 +53,7 @@ func TestKillSwitchNotify(t *testing.T) {
 		if err != nil {
 			t.Fatalf("listener after cancel: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("listener did not end with its context")
 	}
 }

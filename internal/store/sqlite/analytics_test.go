@@ -13,7 +13,7 @@ import (
 // a ledger entry (triggers of migration 00021), whatever code runs.
 func TestLedgerIsAppendOnly(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "obscura.db"))
+	s, err := openCopy(t, filepath.Join(t.TempDir(), "obscura.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
