@@ -71,6 +71,12 @@ NORACE_TESTS := ^(TestExtractionGuardOverHTTP|TestAdversarialFaceWithheld|TestWo
 # e2e tests that may share the machine run in parallel (t.Parallel); each
 # mostly waits on its own server, so more run at once than there are cores.
 E2E_PARALLEL ?= 4
+# Test binaries are linked without DWARF (-ldflags=-w): stack traces, panics
+# and race reports use the symbol table, which stays. CI links every test
+# binary from a cold cache; measured on internal/api under -race (idle,
+# fresh links): 12.2 s of CPU with DWARF, 9.3 s without (-24%), about 90
+# binaries in all.
+TESTLDFLAGS ?= -ldflags=-w
 # How many lanes of `make test` run at once (3: all of them).
 LANES ?= 3
 # The -timeout of the race, no-race and e2e passes (20m) only stops a hung
@@ -118,17 +124,17 @@ staticcheck:
 unit: unit-race unit-norace
 
 unit-race:
-	$(GO) test -count=1 -timeout 20m -race -skip '$(NORACE_TESTS)' $(RACE_PKGS)
+	$(GO) test $(TESTLDFLAGS) -count=1 -timeout 20m -race -skip '$(NORACE_TESTS)' $(RACE_PKGS)
 
 # One invocation, so its long packages (guardeval, cmd/obscura, the model
 # packages) run side by side.
 unit-norace:
-	$(GO) test -count=1 -timeout 20m $(NORACE_PKGS)
-	$(GO) test -count=1 -timeout 5m -run '$(NORACE_TESTS)' ./internal/sandbox ./internal/api
+	$(GO) test $(TESTLDFLAGS) -count=1 -timeout 20m $(NORACE_PKGS)
+	$(GO) test $(TESTLDFLAGS) -count=1 -timeout 5m -run '$(NORACE_TESTS)' ./internal/sandbox ./internal/api
 
 # The browser tests leave their screenshots in test-output/ (git-ignored).
 e2e:
-	OBSCURA_TEST_OUT=$(CURDIR)/test-output $(GO) test -count=1 -timeout 20m -parallel $(E2E_PARALLEL) ./e2e/...
+	OBSCURA_TEST_OUT=$(CURDIR)/test-output $(GO) test $(TESTLDFLAGS) -count=1 -timeout 20m -parallel $(E2E_PARALLEL) ./e2e/...
 
 bench: build
 	./bin/obscura bench
