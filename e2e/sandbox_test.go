@@ -127,6 +127,49 @@ func pipeQueued(t *testing.T, pid int) int {
 	return n
 }
 
+// waitQuiet waits (at most a minute, then goes on) until no worker of ws
+// has a thread running or waiting for a CPU and none has unread bytes in
+// its request pipe, three times in a row 100 ms apart. The analysis just
+// answered released its picture, and the pool then tells the worker to
+// drop it (a round trip on that worker, sent after the answer): stopped
+// before it replies, the worker would hold up that drop's round trip until
+// the call timeout kills it, and the next analysis would wait for another
+// worker instead of reaching a stopped one. A niced worker on a loaded
+// machine can take seconds to get the CPU for it (the session-10 clean
+// run failed so).
+func waitQuiet(t *testing.T, ws []int) {
+	t.Helper()
+	quiet := 0
+	for deadline := time.Now().Add(time.Minute); quiet < 3 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		quiet++
+		for _, w := range ws {
+			if pipeQueued(t, w) > 0 || busyThreads(w) {
+				quiet = 0
+			}
+		}
+	}
+	if quiet < 3 {
+		t.Logf("workers %v not quiet within a minute; stopping them anyway", ws)
+	}
+}
+
+// busyThreads reports whether a thread of process pid is running or
+// runnable (state R) or in uninterruptible sleep (D).
+func busyThreads(pid int) bool {
+	stats, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue // the thread ended
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 && (s[i+2] == 'R' || s[i+2] == 'D') {
+			return true
+		}
+	}
+	return false
+}
+
 // waitRequestIn waits until a request frame waits in the request pipe of
 // one of the (stopped) workers ws, and reports whether one did within the
 // request timeout.
@@ -223,6 +266,7 @@ func TestSandboxedWorkers(t *testing.T) {
 	// Crash trigger: stop every worker, start an analysis (it is handed to
 	// one of them), then kill them as a segfaulting decoder would die.
 	ws = s.workers(t)
+	waitQuiet(t, ws)
 	for _, w := range ws {
 		syscall.Kill(w, syscall.SIGSTOP)
 	}
